@@ -1,0 +1,222 @@
+//! Directory objects. Field names follow Microsoft Graph's `user`, `group`, `application`,
+//! `unifiedRoleDefinition` and `unifiedRoleAssignment` resources.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+/// A fresh immutable object id (a random UUID, as Entra uses).
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The kinds of object that can be members of groups and holders of roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ObjectKind {
+    /// A person or service account.
+    User,
+    /// A group of users and groups.
+    Group,
+    /// An application registration.
+    Application,
+}
+
+impl ObjectKind {
+    /// The name stored in the database and shown in `@odata.type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::User => "user",
+            ObjectKind::Group => "group",
+            ObjectKind::Application => "application",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(ObjectKind::User),
+            "group" => Some(ObjectKind::Group),
+            "application" => Some(ObjectKind::Application),
+            _ => None,
+        }
+    }
+}
+
+/// A user of the directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// Immutable object id.
+    pub id: String,
+    /// Sign-in name, unique without regard to case.
+    pub user_principal_name: String,
+    /// Name shown to people.
+    pub display_name: String,
+    /// Mail address, if any.
+    pub mail: Option<String>,
+    /// First name.
+    pub given_name: Option<String>,
+    /// Last name.
+    pub surname: Option<String>,
+    /// Whether the account may sign in.
+    pub account_enabled: bool,
+    /// Free attributes (department, cost centre, ...) that claim mappings can read.
+    #[schema(value_type = Object)]
+    pub attributes: Map<String, Value>,
+    /// When the object was created.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_date_time: OffsetDateTime,
+}
+
+/// The password part of a create or update request. The password itself is never returned.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordProfile {
+    /// The new password.
+    pub password: String,
+    /// Whether the user must choose a new password at the next sign-in.
+    #[serde(default)]
+    pub force_change_password_next_sign_in: bool,
+}
+
+impl std::fmt::Debug for PasswordProfile {
+    // Passwords never reach a log through a derived Debug.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordProfile")
+            .field("password", &"<redacted>")
+            .field(
+                "force_change_password_next_sign_in",
+                &self.force_change_password_next_sign_in,
+            )
+            .finish()
+    }
+}
+
+/// A group; members are users and groups, and membership nests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// Immutable object id.
+    pub id: String,
+    /// Name shown to people; unique without regard to case.
+    pub display_name: String,
+    /// What the group is for.
+    pub description: Option<String>,
+    /// Whether the group can hold directory roles.
+    pub is_assignable_to_role: bool,
+    /// When the object was created.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_date_time: OffsetDateTime,
+}
+
+/// An application registration. Federation adds SAML and OIDC settings under `settings`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Application {
+    /// Immutable object id.
+    pub id: String,
+    /// The client or entity identifier others know the application by.
+    pub app_id: String,
+    /// Name shown to people.
+    pub display_name: String,
+    /// What the application is.
+    pub description: Option<String>,
+    /// Protocol-specific settings (SAML service provider, OIDC client, ...).
+    #[schema(value_type = Object)]
+    pub settings: Map<String, Value>,
+    /// When the object was created.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_date_time: OffsetDateTime,
+}
+
+/// What a role allows, in Graph's `rolePermissions` shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolePermission {
+    /// Actions such as `trustplane.directory/users/write`; `*` allows everything.
+    pub allowed_resource_actions: Vec<String>,
+}
+
+/// A directory role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleDefinition {
+    /// Stable id; for built-in roles the Entra role template id.
+    pub id: String,
+    /// Name shown to people.
+    pub display_name: String,
+    /// What the role is for.
+    pub description: String,
+    /// Whether Trustplane defines the role.
+    pub is_built_in: bool,
+    /// Whether the role can be assigned.
+    pub is_enabled: bool,
+    /// Template id, equal to `id` for built-in roles.
+    pub template_id: String,
+    /// What the role allows.
+    pub role_permissions: Vec<RolePermission>,
+}
+
+/// Whether an assignment grants the role now (active) or only the right to activate it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AssignmentKind {
+    /// The principal holds the role while the schedule says so.
+    Active,
+    /// The principal may activate the role (privileged identity management).
+    Eligible,
+}
+
+impl AssignmentKind {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentKind::Active => "active",
+            AssignmentKind::Eligible => "eligible",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(AssignmentKind::Active),
+            "eligible" => Some(AssignmentKind::Eligible),
+            _ => None,
+        }
+    }
+}
+
+/// A role held by a principal at a scope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleAssignment {
+    /// Immutable object id.
+    pub id: String,
+    /// The user or group holding the role.
+    pub principal_id: String,
+    /// Whether the principal is a user or a group.
+    pub principal_type: ObjectKind,
+    /// The role.
+    pub role_definition_id: String,
+    /// Where the role applies: `/` for the whole directory.
+    pub directory_scope_id: String,
+    /// Active or eligible.
+    pub assignment_type: AssignmentKind,
+    /// When the assignment starts to count; absent means since creation.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub start_date_time: Option<OffsetDateTime>,
+    /// When it stops counting; absent means permanent.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub end_date_time: Option<OffsetDateTime>,
+    /// When the object was created.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_date_time: OffsetDateTime,
+}

@@ -1,0 +1,22 @@
+//! Plain types shared by every part of Trustplane.
+//!
+//! Nothing here performs I/O. The directory objects ([`User`], [`Group`], [`Application`],
+//! [`RoleDefinition`], [`RoleAssignment`]) serialise with Microsoft Graph's field names where
+//! Graph has a matching resource, so that tools written for Graph read them unchanged.
+//! [`Event`] is the one shape for everything that happens; [`Clock`] is the one source of time.
+#![deny(missing_docs)]
+
+mod clock;
+mod directory;
+mod event;
+mod roles;
+mod upn;
+
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use directory::{
+    new_id, Application, AssignmentKind, Group, ObjectKind, PasswordProfile, RoleAssignment,
+    RolePermission, RoleDefinition, User,
+};
+pub use event::{Actor, Event, Outcome, Target};
+pub use roles::{builtin_roles, Permission, BuiltinRole};
+pub use upn::{normalise_upn, UpnError};
