@@ -1,1 +1,47 @@
-//! placeholder
+//! Trustplane's detection engine: Sigma rules over cloud logs.
+//!
+//! The pipeline, in the order data flows:
+//!
+//! - [`read_file`] / [`list_log_files`] read CloudTrail and Azure exports (envelopes, arrays,
+//!   NDJSON, gzipped or not) into [`Record`]s, counting what cannot be read
+//!   ([`MalformedRecord`]) instead of failing.
+//! - Each [`Record`] carries a normalised [`EventSummary`] (time, provider, action, [`Actor`],
+//!   source IP, outcome, region, account), the original JSON, and the Sigma log source it
+//!   belongs to.
+//! - [`RuleSet`] loads and compiles Sigma rules once (Sigma specification 2.0, through the
+//!   `rsigma-parser` and `rsigma-eval` crates), applying a field mapping so that SigmaHQ's
+//!   Azure rules match both Log Analytics and diagnostic-export records. Rules that cannot be
+//!   loaded are reported with the reason ([`RuleLoadError`]).
+//! - [`RuleSet::process`] matches a record, feeding correlation rules; [`hunt`] does all of it
+//!   over folders and returns [`Match`]es that carry the rule's author, which the Detection
+//!   Rule License requires showing with every match.
+//!
+//! ```no_run
+//! use trustplane_detect::{hunt, HuntOptions};
+//! let report = hunt(&HuntOptions {
+//!     rules: vec!["sigma/rules/cloud".into()],
+//!     inputs: vec!["logs/".into()],
+//!     ..HuntOptions::default()
+//! })?;
+//! for m in &report.matches {
+//!     println!("{} by {:?}: {:?}", m.rule.title, m.rule.author, m.summary.action);
+//! }
+//! # Ok::<(), trustplane_detect::DetectError>(())
+//! ```
+#![deny(missing_docs)]
+
+mod engine;
+mod error;
+mod hunt;
+mod normalize;
+mod pipeline;
+mod reader;
+mod record;
+mod rules;
+
+pub use engine::{CorrelationDetail, EngineOptions, Hit, RuleCheck, RuleSet};
+pub use error::DetectError;
+pub use hunt::{check_rules, hunt, hunt_with_progress, HuntOptions, HuntProgress, HuntReport, Match};
+pub use reader::{list_log_files, parse_bytes, read_file, FileRecords, MalformedRecord};
+pub use record::{Actor, EventSummary, Outcome, Provider, Record, RecordOrigin};
+pub use rules::{parse_rule_text, ParsedRules, RuleInfo, RuleKind, RuleLoadError};

@@ -1,0 +1,247 @@
+//! The compiled rule set and evaluation of records against it.
+//!
+//! Detection rules are compiled once into `rsigma-eval` matchers (with our field-mapping and
+//! placeholder pipelines applied); correlation rules run in a stateful correlation engine fed
+//! with the detections, in record-time order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rsigma_eval::event::JsonEvent;
+use rsigma_eval::{CorrelationConfig, CorrelationEngine, Engine, EvaluationResult, Pipeline};
+use serde::Serialize;
+
+use crate::error::DetectError;
+use crate::record::Record;
+use crate::rules::{parse_rule_paths, parse_rule_text, ParsedRules, RuleInfo, RuleLoadError};
+
+/// Options for compiling rules.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Values of `%placeholder%`s used with the `expand` modifier, by name (without the `%`).
+    pub placeholders: BTreeMap<String, Vec<String>>,
+}
+
+/// Details of a correlation rule firing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CorrelationDetail {
+    /// `event_count`, `value_count`, `temporal` or `temporal_ordered`.
+    pub correlation_type: String,
+    /// The `group-by` fields and their values for this firing.
+    pub group: Vec<(String, String)>,
+    /// The count (or distinct-value count) that met the condition.
+    pub value: f64,
+}
+
+/// One rule matching one record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    /// The rule (with its author, to credit it).
+    pub rule: Arc<RuleInfo>,
+    /// Set when the rule is a correlation.
+    pub correlation: Option<CorrelationDetail>,
+}
+
+/// How loading went.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RuleCheck {
+    /// Rule files read.
+    pub files: usize,
+    /// Detection rules compiled.
+    pub detection_rules: usize,
+    /// Correlation rules compiled.
+    pub correlation_rules: usize,
+    /// Every rule or file that could not be loaded, with the reason.
+    pub failures: Vec<RuleLoadError>,
+}
+
+/// A compiled set of Sigma rules.
+pub struct RuleSet {
+    engine: Engine,
+    correlation: Option<CorrelationEngine>,
+    infos: HashMap<String, Arc<RuleInfo>>,
+    check: RuleCheck,
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSet").field("check", &self.check).finish()
+    }
+}
+
+impl RuleSet {
+    /// Loads and compiles every rule under `paths` (folders or files). Rules that cannot be
+    /// loaded are listed in [`RuleSet::check`]; only an unreadable top-level path is an error.
+    pub fn load(paths: &[PathBuf], options: &EngineOptions) -> Result<RuleSet, DetectError> {
+        let (parsed, failures, files) = parse_rule_paths(paths)?;
+        let mut set = RuleSet::compile(parsed, options)?;
+        set.check.files = files;
+        let mut all = failures;
+        all.append(&mut set.check.failures);
+        set.check.failures = all;
+        Ok(set)
+    }
+
+    /// Compiles rules given as YAML text (one or more documents).
+    pub fn from_yaml(text: &str, options: &EngineOptions) -> Result<RuleSet, DetectError> {
+        let parsed = parse_rule_text(text);
+        let errors: Vec<RuleLoadError> = parsed
+            .errors
+            .iter()
+            .map(|reason| RuleLoadError {
+                path: PathBuf::new(),
+                rule: None,
+                reason: reason.clone(),
+            })
+            .collect();
+        let mut set = RuleSet::compile(parsed, options)?;
+        set.check.failures.splice(0..0, errors);
+        Ok(set)
+    }
+
+    fn compile(parsed: ParsedRules, options: &EngineOptions) -> Result<RuleSet, DetectError> {
+        let mut pipelines: Vec<Pipeline> = crate::pipeline::builtin_pipelines()?;
+        if let Some(p) = crate::pipeline::placeholder_pipeline(&options.placeholders)? {
+            pipelines.push(p);
+        }
+        let mut engine = Engine::new();
+        for p in &pipelines {
+            engine.add_pipeline(p.clone());
+        }
+        let mut check = RuleCheck::default();
+        let mut infos = HashMap::new();
+        for (rule, info) in &parsed.rules {
+            let failure = |reason: String| RuleLoadError {
+                path: info.path.clone(),
+                rule: Some(info.title.clone()),
+                reason,
+            };
+            // One rule's compiler panic must not take the rule set down with it.
+            let added = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine.add_rule(rule)
+            }));
+            match added {
+                Ok(Ok(())) => {
+                    check.detection_rules += 1;
+                    infos
+                        .entry(info.key().to_string())
+                        .or_insert_with(|| Arc::new(info.clone()));
+                    if let Some(name) = &rule.name {
+                        infos
+                            .entry(name.clone())
+                            .or_insert_with(|| Arc::new(info.clone()));
+                    }
+                }
+                Ok(Err(e)) => check.failures.push(failure(e.to_string())),
+                Err(_) => check.failures.push(failure("the compiler panicked".into())),
+            }
+        }
+        for filter in &parsed.filters {
+            if let Err(e) = engine.apply_filter(filter) {
+                check.failures.push(RuleLoadError {
+                    path: PathBuf::new(),
+                    rule: Some(filter.title.clone()),
+                    reason: format!("filter: {e}"),
+                });
+            }
+        }
+        let correlation = if parsed.correlations.is_empty() {
+            None
+        } else {
+            let mut corr = CorrelationEngine::new(CorrelationConfig::default());
+            for p in &pipelines {
+                corr.add_pipeline(p.clone());
+            }
+            for (rule, _) in &parsed.rules {
+                // Already reported above if it fails.
+                let _ = corr.add_rule(rule);
+            }
+            for (rule, info) in &parsed.correlations {
+                match corr.add_correlation(rule) {
+                    Ok(()) => {
+                        check.correlation_rules += 1;
+                        infos
+                            .entry(info.key().to_string())
+                            .or_insert_with(|| Arc::new(info.clone()));
+                    }
+                    Err(e) => check.failures.push(RuleLoadError {
+                        path: info.path.clone(),
+                        rule: Some(info.title.clone()),
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+            Some(corr)
+        };
+        Ok(RuleSet {
+            engine,
+            correlation,
+            infos,
+            check,
+        })
+    }
+
+    /// How loading went: counts and every failure with its reason.
+    pub fn check(&self) -> &RuleCheck {
+        &self.check
+    }
+
+    /// Whether the set holds correlation rules (which need records in time order).
+    pub fn has_correlations(&self) -> bool {
+        self.correlation.is_some()
+    }
+
+    /// Stateless matching: the detection rules that match `record` (correlations ignored).
+    pub fn detect(&self, record: &Record) -> Vec<Hit> {
+        let event = JsonEvent::borrow(record.rule_json());
+        let results = self
+            .engine
+            .evaluate_with_logsource(&event, &record.logsource);
+        results.iter().filter_map(|r| self.hit(r)).collect()
+    }
+
+    /// Matching with correlation state: detections plus any correlation that fires on this
+    /// record. Feed records in time order. Rules referenced by a correlation are not reported
+    /// on their own unless they say `generate: true`.
+    pub fn process(&mut self, record: &Record) -> Vec<Hit> {
+        let event = JsonEvent::borrow(record.rule_json());
+        let results = self
+            .engine
+            .evaluate_with_logsource(&event, &record.logsource);
+        let results = match &mut self.correlation {
+            Some(corr) => {
+                let ts = record.summary.epoch_secs.unwrap_or(0);
+                corr.process_with_detections(&event, results, ts)
+            }
+            None => results,
+        };
+        results.iter().filter_map(|r| self.hit(r)).collect()
+    }
+
+    fn hit(&self, result: &EvaluationResult) -> Option<Hit> {
+        let key = result
+            .header
+            .rule_id
+            .as_deref()
+            .unwrap_or(&result.header.rule_title);
+        let rule = match self.infos.get(key) {
+            Some(info) => Arc::clone(info),
+            // Not expected: every compiled rule is registered. Keep the match anyway.
+            None => Arc::new(RuleInfo {
+                id: result.header.rule_id.clone(),
+                title: result.header.rule_title.clone(),
+                level: result.header.level.map(|l| l.as_str().to_string()),
+                author: None,
+                kind: crate::rules::RuleKind::Detection,
+                path: Path::new("").to_path_buf(),
+            }),
+        };
+        let correlation = result.as_correlation().map(|c| CorrelationDetail {
+            correlation_type: c.correlation_type.as_str().to_string(),
+            group: c.group_key.clone(),
+            value: c.aggregated_value,
+        });
+        Some(Hit { rule, correlation })
+    }
+}

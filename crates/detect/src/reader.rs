@@ -1,0 +1,180 @@
+//! Reading log files and folders: CloudTrail S3 objects (`{"Records":[...]}`), Azure exports
+//! (`{"records":[...]}`), JSON arrays and NDJSON, each possibly gzipped.
+//!
+//! A record that cannot be parsed is counted with its place and reason; reading goes on.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::DetectError;
+use crate::record::{Record, RecordOrigin};
+
+/// A record (or a whole file) that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MalformedRecord {
+    /// The file.
+    pub path: PathBuf,
+    /// Record index or NDJSON line (0-based); `None` when the whole file is unreadable.
+    pub index: Option<usize>,
+    /// Why.
+    pub reason: String,
+}
+
+/// What one file yielded.
+#[derive(Debug, Default)]
+pub struct FileRecords {
+    /// Records read, in file order.
+    pub records: Vec<Record>,
+    /// Records that could not be read.
+    pub malformed: Vec<MalformedRecord>,
+}
+
+/// Extensions read when walking a folder; files named directly are always read.
+const LOG_EXTENSIONS: &[&str] = &["json", "jsonl", "ndjson", "gz", "log", "txt"];
+
+/// Lists the log files under `inputs` (files as given, folders walked in path order).
+pub fn list_log_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, DetectError> {
+    let mut out = Vec::new();
+    for input in inputs {
+        walk(input, true, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn walk(path: &Path, top: bool, out: &mut Vec<PathBuf>) -> Result<(), DetectError> {
+    let io = |source| DetectError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_file() {
+        let wanted = top
+            || path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| LOG_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+        if wanted {
+            out.push(path.to_path_buf());
+        }
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for entry in entries {
+        walk(&entry, false, out)?;
+    }
+    Ok(())
+}
+
+/// Reads one file. I/O problems and undecodable content are reported as one malformed entry
+/// for the file rather than as an error, so a hunt over many files always finishes.
+pub fn read_file(path: &Path) -> FileRecords {
+    let whole_file = |reason: String| FileRecords {
+        records: Vec::new(),
+        malformed: vec![MalformedRecord {
+            path: path.to_path_buf(),
+            index: None,
+            reason,
+        }],
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return whole_file(format!("cannot read: {e}")),
+    };
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        match flate2::read::MultiGzDecoder::new(bytes.as_slice()).read_to_end(&mut out) {
+            Ok(_) => out,
+            Err(e) => return whole_file(format!("bad gzip data: {e}")),
+        }
+    } else {
+        bytes
+    };
+    parse_bytes(&bytes, path)
+}
+
+/// Splits decoded file content into records (see the module docs for the shapes).
+pub fn parse_bytes(bytes: &[u8], path: &Path) -> FileRecords {
+    let mut out = FileRecords::default();
+    let trimmed = bytes.trim_ascii_start();
+    if trimmed.first().is_some_and(|b| *b == b'{' || *b == b'[') {
+        // One JSON document: an envelope, an array or a single record. If it does not parse as
+        // one document it is NDJSON (or damaged), handled line by line below.
+        if let Ok(doc) = serde_json::from_slice::<Value>(trimmed) {
+            let items = match doc {
+                Value::Object(mut map) => match take_envelope(&mut map) {
+                    Some(items) => items,
+                    None => vec![Value::Object(map)],
+                },
+                Value::Array(items) => items,
+                _ => Vec::new(),
+            };
+            for (index, item) in items.into_iter().enumerate() {
+                push(&mut out, item, path, index);
+            }
+            return out;
+        }
+    }
+    for (index, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        match serde_json::from_slice::<Value>(line) {
+            Ok(Value::Object(mut map)) => {
+                // An NDJSON line may itself be a CloudTrail envelope.
+                match take_envelope(&mut map) {
+                    Some(items) => items
+                        .into_iter()
+                        .for_each(|item| push(&mut out, item, path, index)),
+                    None => push(&mut out, Value::Object(map), path, index),
+                }
+            }
+            Ok(_) => out.malformed.push(MalformedRecord {
+                path: path.to_path_buf(),
+                index: Some(index),
+                reason: "line is not a JSON object".into(),
+            }),
+            Err(e) => out.malformed.push(MalformedRecord {
+                path: path.to_path_buf(),
+                index: Some(index),
+                reason: format!("invalid JSON: {e}"),
+            }),
+        }
+    }
+    out
+}
+
+/// `{"Records": [...]}` (CloudTrail) or `{"records": [...]}` (Azure diagnostic export).
+fn take_envelope(map: &mut serde_json::Map<String, Value>) -> Option<Vec<Value>> {
+    for key in ["Records", "records"] {
+        if matches!(map.get(key), Some(Value::Array(_))) {
+            if let Some(Value::Array(items)) = map.remove(key) {
+                return Some(items);
+            }
+        }
+    }
+    None
+}
+
+fn push(out: &mut FileRecords, item: Value, path: &Path, index: usize) {
+    if item.is_object() {
+        let origin = RecordOrigin {
+            path: path.to_path_buf(),
+            index,
+        };
+        out.records.push(Record::from_json(item, origin));
+    } else {
+        out.malformed.push(MalformedRecord {
+            path: path.to_path_buf(),
+            index: Some(index),
+            reason: "record is not a JSON object".into(),
+        });
+    }
+}
