@@ -7,12 +7,12 @@ use rsigma_eval::Pipeline;
 
 use crate::error::DetectError;
 
-/// The built-in Azure field mapping (see the YAML file for why it exists).
-const AZURE_PIPELINE: &str = include_str!("pipelines/azure.yml");
+/// The built-in field mapping (Azure names, generic names) (see the YAML file for why it exists).
+const FIELD_PIPELINE: &str = include_str!("pipelines/cloud.yml");
 
 /// The pipelines every rule set is compiled with.
 pub(crate) fn builtin_pipelines() -> Result<Vec<Pipeline>, DetectError> {
-    let azure = rsigma_eval::parse_pipeline(AZURE_PIPELINE).map_err(|e| DetectError::Pipeline {
+    let azure = rsigma_eval::parse_pipeline(FIELD_PIPELINE).map_err(|e| DetectError::Pipeline {
         name: "trustplane_azure".into(),
         reason: e.to_string(),
     })?;
