@@ -12,11 +12,11 @@ mod event;
 mod roles;
 mod upn;
 
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use clock::{from_ms, Clock, ManualClock, SystemClock, Timestamp};
 pub use directory::{
     new_id, Application, AssignmentKind, Group, ObjectKind, PasswordProfile, RoleAssignment,
-    RolePermission, RoleDefinition, User,
+    RoleDefinition, RolePermission, User,
 };
 pub use event::{Actor, Event, Outcome, Target};
-pub use roles::{builtin_roles, Permission, BuiltinRole};
+pub use roles::{builtin_roles, BuiltinRole, Permission};
 pub use upn::{normalise_upn, UpnError};

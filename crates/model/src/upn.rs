@@ -59,16 +59,33 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_names_and_lowercases_them() {
-        assert_eq!(normalise_upn("Ada.Lovelace@Example.COM"), Ok("ada.lovelace@example.com".into()));
+        assert_eq!(
+            normalise_upn("Ada.Lovelace@Example.COM"),
+            Ok("ada.lovelace@example.com".into())
+        );
         assert!(normalise_upn("o'brien+ops@corp.example.org").is_ok());
     }
 
     #[test]
     fn refuses_malformed_names() {
-        for bad in ["", "nobody", "a@b", "@example.com", "a@@example.com", ".a@example.com",
-            "a..b@example.com", "a b@example.com", "a@exa_mple.com", "a@-x.com", "a@x..com"] {
+        for bad in [
+            "",
+            "nobody",
+            "a@b",
+            "@example.com",
+            "a@@example.com",
+            ".a@example.com",
+            "a..b@example.com",
+            "a b@example.com",
+            "a@exa_mple.com",
+            "a@-x.com",
+            "a@x..com",
+        ] {
             assert!(normalise_upn(bad).is_err(), "{bad} was accepted");
         }
-        assert_eq!(normalise_upn(&format!("{}@example.com", "a".repeat(120))), Err(UpnError::Length));
+        assert_eq!(
+            normalise_upn(&format!("{}@example.com", "a".repeat(120))),
+            Err(UpnError::Length)
+        );
     }
 }

@@ -1,1 +1,36 @@
-//! placeholder
+//! Trustplane's persistence.
+//!
+//! One [`Store`] serves both backends: SQLite (embedded, the default) and PostgreSQL (shared
+//! by several nodes). The SQL is written once in the subset both understand, and the few
+//! places where they differ (row locking, connection set-up) switch on [`Backend`]. Every
+//! change goes through a [`WriteTx`], which appends its audit events in the same transaction,
+//! so a change and its record commit or vanish together.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), trustplane_store::StoreError> {
+//! use std::sync::Arc;
+//! use trustplane_model::SystemClock;
+//! let store = trustplane_store::Store::open("sqlite://trustplane.db?mode=rwc", Arc::new(SystemClock)).await?;
+//! let report = store.verify_audit_chain().await?;
+//! assert!(report.first_problem.is_none());
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod audit;
+mod db;
+mod directory;
+mod error;
+mod lease;
+mod list;
+mod migrate;
+mod tokens;
+
+pub use audit::{AuditQuery, ChainProblem, VerifyReport};
+pub use db::{Backend, Store, WriteTx};
+pub use directory::{
+    AppPatch, GroupPatch, NewApplication, NewAssignment, NewGroup, NewUser, UserPatch,
+};
+pub use error::{Result, StoreError};
+pub use list::{Clause, ListQuery, Op, Page};
+pub use tokens::TokenOwner;

@@ -1,0 +1,71 @@
+//! Schema migrations: numbered SQL files compiled into the binary, applied in order, each in
+//! its own transaction, recorded in `trustplane_schema`. The same files serve both backends.
+
+use sqlx::Row;
+
+use crate::db::{Backend, Store};
+use crate::error::{Result, StoreError};
+
+/// (version, description, SQL). Append only: a released migration never changes.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "directory and audit",
+    include_str!("../migrations/0001_directory_and_audit.sql"),
+)];
+
+/// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one
+/// at a time.
+const MIGRATION_LOCK_KEY: i64 = 0x7472_7573_7470_6c61;
+
+pub(crate) async fn run(store: &Store) -> Result<()> {
+    let mut conn = store.pool.acquire().await?;
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS trustplane_schema (
+            version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    if store.backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let outcome = apply_pending(store, &mut conn).await;
+    if store.backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
+    }
+    outcome
+}
+
+async fn apply_pending(store: &Store, conn: &mut sqlx::AnyConnection) -> Result<()> {
+    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM trustplane_schema")
+        .fetch_one(&mut *conn)
+        .await?;
+    let current: i64 = row.try_get("v")?;
+    let newest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    if current > newest {
+        return Err(StoreError::Corrupt(format!(
+            "the database has schema version {current}, newer than this program knows ({newest}); \
+             upgrade trustplane"
+        )));
+    }
+    for (version, description, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO trustplane_schema (version, description, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(*version)
+        .bind(*description)
+        .bind(store.clock.now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!(version, description, "applied schema migration");
+    }
+    Ok(())
+}

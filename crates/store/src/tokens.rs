@@ -1,0 +1,117 @@
+//! Admin API tokens (stored as SHA-256 hashes) and the one-time bootstrap of an empty store.
+
+use sqlx::Row;
+use trustplane_model::{Actor, BuiltinRole, Timestamp, User};
+
+use crate::db::{Bind, Store};
+use crate::directory::{assign_builtin_tx, insert_user_tx, NewUser};
+use crate::error::Result;
+
+/// The user an API token belongs to.
+#[derive(Debug, Clone)]
+pub struct TokenOwner {
+    /// The user.
+    pub user: User,
+    /// When the token stops working, if ever.
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Store {
+    /// Stores a new API token for a user. `token_hash` is the hex SHA-256 of the token; the
+    /// token itself is never stored. Tokens carry 256 random bits, so a fast hash suffices.
+    pub async fn create_api_token(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        token_hash: &str,
+        description: &str,
+        expires_at: Option<Timestamp>,
+    ) -> Result<()> {
+        let user = self.get_user(user_id).await?;
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        tx.execute(
+            "INSERT INTO api_tokens (token_hash, user_id, description, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                Bind::Text(token_hash.into()),
+                Bind::Text(user.id.clone()),
+                Bind::Text(description.into()),
+                Bind::Int(now),
+                Bind::OptInt(expires_at),
+            ],
+        )
+        .await?;
+        tx.audit(token_event(actor, &user, description)).await?;
+        tx.commit().await
+    }
+
+    /// Finds the owner of a token by its hash, if the token exists and has not expired.
+    pub async fn find_token_owner(&self, token_hash: &str) -> Result<Option<TokenOwner>> {
+        let _t = self.timer("tokens.find");
+        let Some(row) = self
+            .fetch_optional(
+                "SELECT user_id, expires_at FROM api_tokens WHERE token_hash = $1",
+                &[Bind::Text(token_hash.into())],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let expires_at: Option<i64> = row.try_get("expires_at")?;
+        if expires_at.is_some_and(|e| e <= self.clock.now_ms()) {
+            return Ok(None);
+        }
+        let user_id: String = row.try_get("user_id")?;
+        let user = self.get_user(&user_id).await?;
+        Ok(Some(TokenOwner { user, expires_at }))
+    }
+
+    /// On a store that has never been bootstrapped, creates the first administrator (a Global
+    /// Administrator) and their API token, once. Returns the user, or `None` if the store was
+    /// bootstrapped before (by this node or another).
+    pub async fn bootstrap(&self, admin: NewUser, token_hash: &str) -> Result<Option<User>> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        // The marker row makes bootstrap happen once, even if nodes start together: the
+        // second insert conflicts and that node backs off.
+        let inserted = tx
+            .execute(
+                "INSERT INTO settings (name, value) VALUES ('bootstrapped', $1) ON CONFLICT (name) DO NOTHING",
+                &[Bind::Text(now.to_string())],
+            )
+            .await?;
+        if inserted == 0 {
+            return Ok(None);
+        }
+        let system = Actor::system();
+        let user = insert_user_tx(&mut tx, &system, admin).await?;
+        assign_builtin_tx(&mut tx, &system, &user, BuiltinRole::GlobalAdministrator).await?;
+        tx.execute(
+            "INSERT INTO api_tokens (token_hash, user_id, description, created_at, expires_at) VALUES ($1, $2, 'bootstrap', $3, NULL)",
+            &[Bind::Text(token_hash.into()), Bind::Text(user.id.clone()), Bind::Int(now)],
+        )
+        .await?;
+        tx.audit(token_event(&system, &user, "bootstrap")).await?;
+        tx.commit().await?;
+        Ok(Some(user))
+    }
+}
+
+fn token_event(actor: &Actor, user: &User, description: &str) -> trustplane_model::Event {
+    trustplane_model::Event {
+        sequence: 0,
+        activity_date_time: time::OffsetDateTime::UNIX_EPOCH,
+        category: "authentication".into(),
+        activity: "apiToken.create".into(),
+        initiated_by: actor.clone(),
+        target: Some(trustplane_model::Target {
+            kind: "user".into(),
+            id: user.id.clone(),
+            display_name: Some(user.user_principal_name.clone()),
+        }),
+        result: trustplane_model::Outcome::Success,
+        result_reason: Some(description.into()),
+        before: None,
+        after: None,
+    }
+}

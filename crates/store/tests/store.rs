@@ -1,0 +1,574 @@
+//! The store's behaviour, run against both backends. PostgreSQL tests need
+//! `TRUSTPLANE_TEST_POSTGRES_URL` (the test script starts a server and sets it); without it
+//! they fail, unless `TRUSTPLANE_SKIP_POSTGRES=1` says to skip them on purpose.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use sqlx::Connection;
+use trustplane_model::{Actor, AssignmentKind, BuiltinRole, ManualClock};
+use trustplane_store::{
+    Clause, ListQuery, NewAssignment, NewGroup, NewUser, Op, Store, StoreError,
+};
+
+const T0: i64 = 1_790_000_000_000;
+
+struct Db {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn fresh_db(backend: &str) -> Option<Db> {
+    match backend {
+        "sqlite" => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+            Some(Db {
+                url,
+                _dir: Some(dir),
+            })
+        }
+        _ => {
+            let Ok(admin) = std::env::var("TRUSTPLANE_TEST_POSTGRES_URL") else {
+                if std::env::var("TRUSTPLANE_SKIP_POSTGRES").as_deref() == Ok("1") {
+                    return None;
+                }
+                panic!("TRUSTPLANE_TEST_POSTGRES_URL is not set (set TRUSTPLANE_SKIP_POSTGRES=1 to skip)");
+            };
+            let name = format!("tp_{}", uuid_hex());
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let base = admin.rsplit_once('/').unwrap().0;
+            Some(Db {
+                url: format!("{base}/{name}"),
+                _dir: None,
+            })
+        }
+    }
+}
+
+fn uuid_hex() -> String {
+    trustplane_model::new_id().replace('-', "")
+}
+
+async fn open(db: &Db, clock: &ManualClock) -> Store {
+    Store::open(&db.url, Arc::new(clock.clone())).await.unwrap()
+}
+
+fn admin() -> Actor {
+    Actor::system()
+}
+
+fn new_user(upn: &str) -> NewUser {
+    NewUser {
+        user_principal_name: upn.into(),
+        display_name: upn.split('@').next().unwrap().into(),
+        account_enabled: true,
+        ..Default::default()
+    }
+}
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $name() { if let Some(db) = super::fresh_db("sqlite").await { super::$name(db).await } } )*
+        }
+        mod postgres {
+            $( #[tokio::test] async fn $name() { if let Some(db) = super::fresh_db("postgres").await { super::$name(db).await } } )*
+        }
+    };
+}
+
+both_backends!(
+    reopening_migrates_once_and_keeps_data,
+    upn_is_unique_without_regard_to_case_and_failures_change_nothing,
+    nested_groups_resolve_and_cycles_are_refused,
+    roles_count_through_groups_and_only_within_their_schedule,
+    audit_chain_names_the_altered_entry,
+    audit_chain_names_a_removed_entry,
+    audit_chain_notices_a_truncated_tail_through_the_head,
+    lease_is_held_by_one_node_until_it_expires,
+    the_last_global_administrator_cannot_be_removed,
+    listing_filters_and_pages,
+    bootstrap_happens_once,
+);
+
+async fn reopening_migrates_once_and_keeps_data(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    let u = store
+        .create_user(&admin(), new_user("ada@example.com"))
+        .await
+        .unwrap();
+    store.close().await;
+    let again = open(&db, &clock).await;
+    assert_eq!(again.get_user("ADA@example.com").await.unwrap().id, u.id);
+    assert_eq!(again.list_role_definitions().await.unwrap().len(), 6);
+}
+
+async fn upn_is_unique_without_regard_to_case_and_failures_change_nothing(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    store
+        .create_user(&admin(), new_user("Ada@Example.com"))
+        .await
+        .unwrap();
+    let head = store.verify_audit_chain().await.unwrap().head_sequence;
+    let dup = store
+        .create_user(&admin(), new_user("ada@example.COM"))
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    let bad = store.create_user(&admin(), new_user("not-an-upn")).await;
+    assert!(
+        matches!(
+            bad,
+            Err(StoreError::Invalid {
+                field: "userPrincipalName",
+                ..
+            })
+        ),
+        "{bad:?}"
+    );
+    // Neither failure left a user or an audit entry behind.
+    assert_eq!(
+        store
+            .list_users(&ListQuery {
+                top: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap().head_sequence,
+        head
+    );
+}
+
+async fn nested_groups_resolve_and_cycles_are_refused(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    let a = admin();
+    let ada = store
+        .create_user(&a, new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let inner = store
+        .create_group(
+            &a,
+            NewGroup {
+                display_name: "inner".into(),
+                members: vec![ada.id.clone()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let outer = store
+        .create_group(
+            &a,
+            NewGroup {
+                display_name: "outer".into(),
+                members: vec![inner.id.clone()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut groups = store.group_ids_of(&ada.id, true).await.unwrap();
+    groups.sort();
+    let mut expected = vec![inner.id.clone(), outer.id.clone()];
+    expected.sort();
+    assert_eq!(groups, expected);
+    assert_eq!(
+        store.group_ids_of(&ada.id, false).await.unwrap(),
+        vec![inner.id.clone()]
+    );
+    let (users, _) = store.list_members(&outer.id, true).await.unwrap();
+    assert_eq!(users.len(), 1);
+    let (users, nested) = store.list_members(&outer.id, false).await.unwrap();
+    assert!(users.is_empty());
+    assert_eq!(nested[0].id, inner.id);
+    // outer is inside nothing, inner is inside outer: putting outer into inner is a cycle.
+    assert!(matches!(
+        store.add_member(&a, &inner.id, &outer.id).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.add_member(&a, &inner.id, &inner.id).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .add_member(&a, &inner.id, "00000000-0000-0000-0000-000000000000")
+            .await,
+        Err(StoreError::MissingReference { .. })
+    ));
+}
+
+async fn roles_count_through_groups_and_only_within_their_schedule(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    let a = admin();
+    let ada = store
+        .create_user(&a, new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let plain = store
+        .create_group(
+            &a,
+            NewGroup {
+                display_name: "plain".into(),
+                members: vec![ada.id.clone()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let admins = store
+        .create_group(
+            &a,
+            NewGroup {
+                display_name: "admins".into(),
+                is_assignable_to_role: true,
+                members: vec![ada.id.clone()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let refused = store
+        .create_role_assignment(
+            &a,
+            assignment(&plain.id, BuiltinRole::UserAdministrator, None, None),
+        )
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Invalid {
+                field: "principalId",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    store
+        .create_role_assignment(
+            &a,
+            assignment(&admins.id, BuiltinRole::UserAdministrator, None, None),
+        )
+        .await
+        .unwrap();
+    store
+        .create_role_assignment(
+            &a,
+            assignment(
+                &ada.id,
+                BuiltinRole::SecurityReader,
+                Some(T0 + 1000),
+                Some(T0 + 2000),
+            ),
+        )
+        .await
+        .unwrap();
+    let names = |roles: Vec<trustplane_model::RoleDefinition>| {
+        let mut n: Vec<String> = roles.into_iter().map(|r| r.display_name).collect();
+        n.sort();
+        n
+    };
+    assert_eq!(
+        names(store.effective_roles(&ada.id).await.unwrap()),
+        vec!["User Administrator"]
+    );
+    clock.set_ms(T0 + 1500);
+    assert_eq!(
+        names(store.effective_roles(&ada.id).await.unwrap()),
+        vec!["Security Reader", "User Administrator"]
+    );
+    clock.set_ms(T0 + 2000);
+    assert_eq!(
+        names(store.effective_roles(&ada.id).await.unwrap()),
+        vec!["User Administrator"]
+    );
+    let missing = store
+        .create_role_assignment(
+            &a,
+            assignment(
+                "00000000-0000-0000-0000-000000000001",
+                BuiltinRole::SecurityReader,
+                None,
+                None,
+            ),
+        )
+        .await;
+    assert!(
+        matches!(
+            missing,
+            Err(StoreError::MissingReference {
+                field: "principalId",
+                ..
+            })
+        ),
+        "{missing:?}"
+    );
+}
+
+fn assignment(
+    principal: &str,
+    role: BuiltinRole,
+    start: Option<i64>,
+    end: Option<i64>,
+) -> NewAssignment {
+    NewAssignment {
+        principal_id: principal.into(),
+        role_definition_id: role.id().into(),
+        directory_scope_id: "/".into(),
+        assignment_type: AssignmentKind::Active,
+        start,
+        end,
+    }
+}
+
+async fn seed_chain(store: &Store) {
+    for i in 0..5 {
+        store
+            .create_user(&admin(), new_user(&format!("user{i}@example.com")))
+            .await
+            .unwrap();
+    }
+    let report = store.verify_audit_chain().await.unwrap();
+    assert_eq!(report.first_problem, None);
+    assert_eq!(report.entries_checked, 5);
+}
+
+async fn raw(db: &Db, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+}
+
+async fn audit_chain_names_the_altered_entry(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    seed_chain(&store).await;
+    raw(
+        &db,
+        "UPDATE audit_log SET body = REPLACE(body, 'user2', 'mallory') WHERE seq = 3",
+    )
+    .await;
+    let report = store.verify_audit_chain().await.unwrap();
+    assert_eq!(report.first_problem.unwrap().sequence, 3);
+}
+
+async fn audit_chain_names_a_removed_entry(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    seed_chain(&store).await;
+    raw(&db, "DELETE FROM audit_log WHERE seq = 2").await;
+    let problem = store
+        .verify_audit_chain()
+        .await
+        .unwrap()
+        .first_problem
+        .unwrap();
+    assert_eq!(problem.sequence, 2);
+    assert!(problem.reason.contains("missing"), "{}", problem.reason);
+}
+
+async fn audit_chain_notices_a_truncated_tail_through_the_head(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    seed_chain(&store).await;
+    raw(&db, "DELETE FROM audit_log WHERE seq = 5").await;
+    assert_eq!(
+        store
+            .verify_audit_chain()
+            .await
+            .unwrap()
+            .first_problem
+            .unwrap()
+            .sequence,
+        5
+    );
+}
+
+async fn lease_is_held_by_one_node_until_it_expires(db: Db) {
+    let clock = ManualClock::new(T0);
+    let node_a = open(&db, &clock).await;
+    let node_b = open(&db, &clock).await;
+    assert!(node_a.try_acquire_lease("job", "a", 10_000).await.unwrap());
+    assert!(!node_b.try_acquire_lease("job", "b", 10_000).await.unwrap());
+    clock.advance_ms(5_000);
+    assert!(
+        node_a.try_acquire_lease("job", "a", 10_000).await.unwrap(),
+        "renewal"
+    );
+    clock.advance_ms(9_000);
+    assert!(
+        !node_b.try_acquire_lease("job", "b", 10_000).await.unwrap(),
+        "renewed lease still held"
+    );
+    clock.advance_ms(2_000);
+    assert!(
+        node_b.try_acquire_lease("job", "b", 10_000).await.unwrap(),
+        "expired lease taken over"
+    );
+    assert!(!node_a.try_acquire_lease("job", "a", 10_000).await.unwrap());
+    node_b.release_lease("job", "b").await.unwrap();
+    assert!(node_a.try_acquire_lease("job", "a", 10_000).await.unwrap());
+}
+
+async fn the_last_global_administrator_cannot_be_removed(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    let a = admin();
+    let root = store
+        .bootstrap(new_user("root@example.com"), "hash")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        store.delete_user(&a, &root.id).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let other = store
+        .create_user(&a, new_user("other@example.com"))
+        .await
+        .unwrap();
+    store
+        .create_role_assignment(
+            &a,
+            assignment(&other.id, BuiltinRole::GlobalAdministrator, None, None),
+        )
+        .await
+        .unwrap();
+    store.delete_user(&a, &root.id).await.unwrap();
+    let last = store
+        .list_role_assignments(&ListQuery {
+            top: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(last.len(), 1);
+    assert!(matches!(
+        store.delete_role_assignment(&a, &last[0].id).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+async fn listing_filters_and_pages(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    for i in 0..7 {
+        clock.advance_ms(1);
+        store
+            .create_user(&admin(), new_user(&format!("user{i}@example.com")))
+            .await
+            .unwrap();
+    }
+    store
+        .create_user(
+            &admin(),
+            new_user("bob_100%@example.com".replace("%", "").as_str()),
+        )
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut q = ListQuery {
+        top: 3,
+        ..Default::default()
+    };
+    loop {
+        let page = store.list_users(&q).await.unwrap();
+        seen.extend(page.items.into_iter().map(|u| u.user_principal_name));
+        match page.next {
+            Some(t) => q.skip_token = Some(t),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 8);
+    assert_eq!(seen[0], "user0@example.com");
+    let eq = ListQuery {
+        top: 10,
+        filter: vec![Clause {
+            field: "userPrincipalName".into(),
+            op: Op::Eq,
+            value: "USER3@example.com".into(),
+        }],
+        ..Default::default()
+    };
+    assert_eq!(store.list_users(&eq).await.unwrap().items.len(), 1);
+    let starts = ListQuery {
+        top: 10,
+        filter: vec![Clause {
+            field: "displayName".into(),
+            op: Op::StartsWith,
+            value: "USER".into(),
+        }],
+        ..Default::default()
+    };
+    assert_eq!(store.list_users(&starts).await.unwrap().items.len(), 7);
+    // LIKE wildcards in the value are literal.
+    let wild = ListQuery {
+        top: 10,
+        filter: vec![Clause {
+            field: "displayName".into(),
+            op: Op::StartsWith,
+            value: "bob_".into(),
+        }],
+        ..Default::default()
+    };
+    assert_eq!(store.list_users(&wild).await.unwrap().items.len(), 1);
+    let wild2 = ListQuery {
+        top: 10,
+        filter: vec![Clause {
+            field: "displayName".into(),
+            op: Op::StartsWith,
+            value: "%".into(),
+        }],
+        ..Default::default()
+    };
+    assert_eq!(store.list_users(&wild2).await.unwrap().items.len(), 0);
+    let bad = ListQuery {
+        top: 10,
+        filter: vec![Clause {
+            field: "passwordHash".into(),
+            op: Op::Eq,
+            value: "x".into(),
+        }],
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.list_users(&bad).await,
+        Err(StoreError::Invalid { .. })
+    ));
+}
+
+async fn bootstrap_happens_once(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    let first = store
+        .bootstrap(new_user("root@example.com"), "h1")
+        .await
+        .unwrap();
+    assert!(first.is_some());
+    let again = store
+        .bootstrap(new_user("root2@example.com"), "h2")
+        .await
+        .unwrap();
+    assert!(again.is_none());
+    let owner = store.find_token_owner("h1").await.unwrap().unwrap();
+    assert_eq!(owner.user.user_principal_name, "root@example.com");
+    assert!(store.find_token_owner("h2").await.unwrap().is_none());
+    let roles = store.effective_roles(&owner.user.id).await.unwrap();
+    assert_eq!(roles[0].id, BuiltinRole::GlobalAdministrator.id());
+}
