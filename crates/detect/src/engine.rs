@@ -197,7 +197,7 @@ impl RuleSet {
         let event = JsonEvent::borrow(record.rule_json());
         let results = self
             .engine
-            .evaluate_with_logsource(&event, &record.logsource);
+            .evaluate_pruned(&event, &record.logsource);
         results.iter().filter_map(|r| self.hit(r)).collect()
     }
 
@@ -208,7 +208,7 @@ impl RuleSet {
         let event = JsonEvent::borrow(record.rule_json());
         let results = self
             .engine
-            .evaluate_with_logsource(&event, &record.logsource);
+            .evaluate_pruned(&event, &record.logsource);
         let results = match &mut self.correlation {
             Some(corr) => {
                 let ts = record.summary.epoch_secs.unwrap_or(0);

@@ -32,6 +32,7 @@
 
 mod engine;
 mod error;
+mod fixups;
 mod hunt;
 mod normalize;
 mod pipeline;

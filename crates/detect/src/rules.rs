@@ -121,7 +121,8 @@ fn from_collection(collection: SigmaCollection, path: &Path) -> ParsedRules {
     let rules = collection
         .rules
         .into_iter()
-        .map(|r| {
+        .map(|mut r| {
+            crate::fixups::apply(&mut r);
             let info = RuleInfo {
                 id: r.id.clone(),
                 title: r.title.clone(),
