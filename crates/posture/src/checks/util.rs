@@ -1,0 +1,263 @@
+//! Small helpers shared by the checks: reading JSON, ages, scopes, outcomes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::finding::Status;
+use crate::inventory::{Provider, ResourceDoc, GLOBAL};
+use crate::registry::{CheckCtx, Outcome, Subject};
+
+/// Reads a string at a JSON pointer.
+pub fn s<'v>(v: &'v Value, ptr: &str) -> Option<&'v str> {
+    v.pointer(ptr).and_then(Value::as_str)
+}
+
+/// Reads a boolean at a JSON pointer; also accepts the strings "true"/"false" (Azure and the
+/// credential report use both).
+pub fn b(v: &Value, ptr: &str) -> Option<bool> {
+    match v.pointer(ptr)? {
+        Value::Bool(x) => Some(*x),
+        Value::String(x) if x.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(x) if x.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// Reads an integer at a JSON pointer (numbers or numeric strings).
+pub fn i(v: &Value, ptr: &str) -> Option<i64> {
+    match v.pointer(ptr)? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(x) => x.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Reads an array at a JSON pointer (empty when absent or not an array).
+pub fn arr<'v>(v: &'v Value, ptr: &str) -> &'v [Value] {
+    v.pointer(ptr)
+        .and_then(Value::as_array)
+        .map(|a| a.as_slice())
+        .unwrap_or(&[])
+}
+
+/// A value that may be a single item or a list (IAM policy `Action`, `Resource`, ...).
+pub fn one_or_many(v: Option<&Value>) -> Vec<&Value> {
+    match v {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(x) => vec![x],
+    }
+}
+
+/// Parses an RFC 3339 timestamp (or Unix seconds) to Unix seconds.
+pub fn parse_time(v: &Value) -> Option<i64> {
+    match v {
+        Value::String(t) => OffsetDateTime::parse(t, &Rfc3339)
+            .ok()
+            .map(|d| d.unix_timestamp()),
+        Value::Number(n) => n.as_i64(),
+        _ => None,
+    }
+}
+
+/// Whole days from `then` to now (negative when in the future).
+pub fn days_since(ctx: &CheckCtx<'_>, then: i64) -> i64 {
+    (ctx.options.now - then).div_euclid(86_400)
+}
+
+/// Age in days of the timestamp at a pointer, if there is one.
+pub fn age_days(ctx: &CheckCtx<'_>, v: &Value, ptr: &str) -> Option<i64> {
+    v.pointer(ptr).and_then(parse_time).map(|t| days_since(ctx, t))
+}
+
+/// Builds an outcome for a document.
+pub fn doc_outcome<'a>(
+    doc: &'a ResourceDoc,
+    status: Status,
+    message: impl Into<String>,
+    evidence: Value,
+) -> Outcome<'a> {
+    Outcome {
+        subject: Subject::Doc(doc),
+        status,
+        message: message.into(),
+        evidence,
+    }
+}
+
+/// Builds an outcome for an account (region `global`) or one region.
+pub fn scope_outcome<'a>(
+    provider: Provider,
+    account: &str,
+    region: &str,
+    status: Status,
+    message: impl Into<String>,
+    evidence: Value,
+) -> Outcome<'a> {
+    Outcome {
+        subject: Subject::Scope {
+            provider,
+            account: account.to_string(),
+            region: region.to_string(),
+        },
+        status,
+        message: message.into(),
+        evidence,
+    }
+}
+
+/// PASS when `ok`, FAIL otherwise.
+pub fn pass_if(ok: bool) -> Status {
+    if ok {
+        Status::Pass
+    } else {
+        Status::Fail
+    }
+}
+
+/// Runs `f` for every document of a type and records what it returns.
+pub fn per_doc<'a>(
+    ctx: &CheckCtx<'a>,
+    resource_type: &str,
+    out: &mut Vec<Outcome<'a>>,
+    mut f: impl FnMut(&'a ResourceDoc) -> Option<(Status, String, Value)>,
+) {
+    for d in ctx.inventory.of_type(resource_type) {
+        if let Some((st, msg, ev)) = f(d) {
+            out.push(doc_outcome(d, st, msg, ev));
+        }
+    }
+}
+
+/// The service prefix of a type: `aws.iam.password_policy` -> `aws.iam.`.
+fn service_prefix(t: &str) -> &str {
+    match t.match_indices('.').nth(1) {
+        Some((n, _)) => &t[..=n],
+        None => t,
+    }
+}
+
+/// Accounts of a provider in which the service of `resource_type` was collected (any
+/// document of the same service, or a collection error for it).
+pub fn collected_accounts(ctx: &CheckCtx<'_>, provider: Provider, resource_type: &str) -> Vec<String> {
+    let prefix = service_prefix(resource_type);
+    let mut set = BTreeSet::new();
+    for d in ctx.inventory.docs() {
+        if d.provider == provider && d.resource_type.starts_with(prefix) {
+            set.insert(d.account.clone());
+        }
+    }
+    for e in ctx.inventory.collection_errors() {
+        if e.provider == provider && e.resource_types.iter().any(|t| t.starts_with(prefix)) {
+            set.insert(e.account.clone());
+        }
+    }
+    set.into_iter().collect()
+}
+
+/// For an account-level setting (one document per account): calls `f` with the document, or
+/// records ERROR for accounts where the service was collected but the document is missing.
+pub fn per_account_singleton<'a>(
+    ctx: &CheckCtx<'a>,
+    provider: Provider,
+    resource_type: &str,
+    out: &mut Vec<Outcome<'a>>,
+    mut f: impl FnMut(&'a ResourceDoc) -> (Status, String, Value),
+) {
+    let mut by_account: BTreeMap<&str, &'a ResourceDoc> = BTreeMap::new();
+    for d in ctx.inventory.of_type(resource_type) {
+        by_account.entry(d.account.as_str()).or_insert(d);
+    }
+    for a in collected_accounts(ctx, provider, resource_type) {
+        match by_account.get(a.as_str()) {
+            Some(d) => {
+                let (st, msg, ev) = f(d);
+                out.push(doc_outcome(d, st, msg, ev));
+            }
+            None => out.push(missing(provider, &a, GLOBAL, resource_type)),
+        }
+    }
+}
+
+/// ERROR outcome for a document that should exist but was not collected.
+pub fn missing<'a>(provider: Provider, account: &str, region: &str, resource_type: &str) -> Outcome<'a> {
+    scope_outcome(
+        provider,
+        account,
+        region,
+        Status::Error,
+        format!("no `{resource_type}` document in the inventory"),
+        serde_json::json!({"missing_type": resource_type}),
+    )
+}
+
+/// Regions of an AWS account: from the `aws.ec2.regions` document (enabled regions) when
+/// present, otherwise every non-global region any document of the account is in.
+pub fn aws_regions(ctx: &CheckCtx<'_>, account: &str) -> Vec<String> {
+    if let Some(d) = ctx
+        .inventory
+        .of_type("aws.ec2.regions")
+        .find(|d| d.account == account)
+    {
+        let mut v: Vec<String> = arr(&d.raw, "/Regions")
+            .iter()
+            .filter(|r| s(r, "/OptInStatus") != Some("not-opted-in"))
+            .filter_map(|r| s(r, "/RegionName").map(String::from))
+            .collect();
+        v.sort();
+        v.dedup();
+        return v;
+    }
+    let mut set = BTreeSet::new();
+    for d in ctx.inventory.docs() {
+        if d.provider == Provider::Aws && d.account == account && d.region != GLOBAL {
+            set.insert(d.region.clone());
+        }
+    }
+    set.into_iter().collect()
+}
+
+/// For a per-region setting (one document per account and region): calls `f` with each
+/// region's document, or records ERROR for regions without one.
+pub fn per_region_singleton<'a>(
+    ctx: &CheckCtx<'a>,
+    resource_type: &str,
+    out: &mut Vec<Outcome<'a>>,
+    mut f: impl FnMut(&'a ResourceDoc) -> (Status, String, Value),
+) {
+    let mut by_scope: BTreeMap<(&str, &str), &'a ResourceDoc> = BTreeMap::new();
+    for d in ctx.inventory.of_type(resource_type) {
+        by_scope
+            .entry((d.account.as_str(), d.region.as_str()))
+            .or_insert(d);
+    }
+    for a in collected_accounts(ctx, Provider::Aws, resource_type) {
+        for r in aws_regions(ctx, &a) {
+            match by_scope.get(&(a.as_str(), r.as_str())) {
+                Some(d) => {
+                    let (st, msg, ev) = f(d);
+                    out.push(doc_outcome(d, st, msg, ev));
+                }
+                None => out.push(missing(Provider::Aws, &a, &r, resource_type)),
+            }
+        }
+    }
+}
+
+/// Normalises an Azure location (`East US` -> `eastus`).
+pub fn norm_location(l: &str) -> String {
+    l.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The parent of an Azure resource id: the id cut before `/<segment>/`, lower-cased.
+pub fn azure_parent(id: &str, segment: &str) -> Option<String> {
+    let lower = id.to_ascii_lowercase();
+    let needle = format!("/{}/", segment.to_ascii_lowercase());
+    lower.find(&needle).map(|n| lower[..n].to_string())
+}
