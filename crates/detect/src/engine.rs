@@ -4,7 +4,7 @@
 //! placeholder pipelines applied); correlation rules run in a stateful correlation engine fed
 //! with the detections, in record-time order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -60,7 +60,10 @@ pub struct RuleCheck {
 pub struct RuleSet {
     engine: Engine,
     correlation: Option<CorrelationEngine>,
+    /// By the id the evaluator reports (the rule's id, else its name, else its title).
     infos: HashMap<String, Arc<RuleInfo>>,
+    /// Detection rules used only through correlations (`generate: false`), by reported id.
+    correlation_only: HashSet<String>,
     check: RuleCheck,
 }
 
@@ -124,14 +127,8 @@ impl RuleSet {
             match added {
                 Ok(Ok(())) => {
                     check.detection_rules += 1;
-                    infos
-                        .entry(info.key().to_string())
-                        .or_insert_with(|| Arc::new(info.clone()));
-                    if let Some(name) = &rule.name {
-                        infos
-                            .entry(name.clone())
-                            .or_insert_with(|| Arc::new(info.clone()));
-                    }
+                    let key = rule.id.clone().unwrap_or_else(|| rule.title.clone());
+                    infos.entry(key).or_insert_with(|| Arc::new(info.clone()));
                 }
                 Ok(Err(e)) => check.failures.push(failure(e.to_string())),
                 Err(_) => check.failures.push(failure("the compiler panicked".into())),
@@ -144,6 +141,25 @@ impl RuleSet {
                     rule: Some(filter.title.clone()),
                     reason: format!("filter: {e}"),
                 });
+            }
+        }
+        // What a correlation's `rules:` entry (an id or a name) reports as.
+        let reported_id: HashMap<&str, &str> = parsed
+            .rules
+            .iter()
+            .filter_map(|(r, _)| r.id.as_deref().map(|id| (r, id)))
+            .flat_map(|(r, id)| [Some((id, id)), r.name.as_deref().map(|n| (n, id))])
+            .flatten()
+            .collect();
+        let mut correlation_only = HashSet::new();
+        for (corr, _) in &parsed.correlations {
+            if !corr.generate {
+                correlation_only.extend(
+                    corr.rules
+                        .iter()
+                        .filter_map(|r| reported_id.get(r.as_str()))
+                        .map(|id| id.to_string()),
+                );
             }
         }
         let correlation = if parsed.correlations.is_empty() {
@@ -161,9 +177,8 @@ impl RuleSet {
                 match corr.add_correlation(rule) {
                     Ok(()) => {
                         check.correlation_rules += 1;
-                        infos
-                            .entry(info.key().to_string())
-                            .or_insert_with(|| Arc::new(info.clone()));
+                        let key = rule.id.clone().unwrap_or_else(|| rule.title.clone());
+                        infos.entry(key).or_insert_with(|| Arc::new(info.clone()));
                     }
                     Err(e) => check.failures.push(RuleLoadError {
                         path: info.path.clone(),
@@ -178,6 +193,7 @@ impl RuleSet {
             engine,
             correlation,
             infos,
+            correlation_only,
             check,
         })
     }
@@ -216,7 +232,18 @@ impl RuleSet {
             }
             None => results,
         };
-        results.iter().filter_map(|r| self.hit(r)).collect()
+        results
+            .iter()
+            .filter(|r| {
+                r.is_correlation()
+                    || !r
+                        .header
+                        .rule_id
+                        .as_ref()
+                        .is_some_and(|id| self.correlation_only.contains(id))
+            })
+            .filter_map(|r| self.hit(r))
+            .collect()
     }
 
     fn hit(&self, result: &EvaluationResult) -> Option<Hit> {

@@ -6,14 +6,42 @@
 //! the value. `rsigma-eval` 0.23 keeps the trailing partial character, so a value followed by
 //! more data (the usual case, e.g. a command inside an encoded script) never matches. We
 //! rewrite such items into plain `contains` lists of the specification's patterns.
+//!
+//! `temporal` / `temporal_ordered` without a condition: the specification requires every
+//! referenced rule to match within the timespan; the parser's default (`gte: 1`) fires on the
+//! first one. We set the threshold to the number of referenced rules.
 
 use base64::Engine as _;
-use rsigma_parser::{Detection, DetectionItem, Modifier, SigmaRule, SigmaValue};
+use rsigma_parser::{
+    ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, Detection,
+    DetectionItem, Modifier, SigmaRule, SigmaValue,
+};
 
 /// Applies every correction to `rule`.
 pub(crate) fn apply(rule: &mut SigmaRule) {
     for detection in rule.detection.named.values_mut() {
         fix_detection(detection);
+    }
+}
+
+/// Applies every correction to a correlation rule.
+pub(crate) fn apply_correlation(rule: &mut CorrelationRule) {
+    if !matches!(
+        rule.correlation_type,
+        CorrelationType::Temporal | CorrelationType::TemporalOrdered
+    ) {
+        return;
+    }
+    if let CorrelationCondition::Threshold {
+        predicates,
+        field: None,
+        ..
+    } = &mut rule.condition
+    {
+        if predicates.as_slice() == [(ConditionOperator::Gte, 1)] {
+            let all = u64::try_from(rule.rules.len()).unwrap_or(u64::MAX);
+            *predicates = vec![(ConditionOperator::Gte, all)];
+        }
     }
 }
 

@@ -38,10 +38,6 @@ pub struct RuleInfo {
 }
 
 impl RuleInfo {
-    /// The key the evaluator reports a rule by: its id, else its title.
-    pub fn key(&self) -> &str {
-        self.id.as_deref().unwrap_or(&self.title)
-    }
 }
 
 /// A rule (or a whole file) that could not be loaded, and why.
@@ -131,13 +127,19 @@ fn from_collection(collection: SigmaCollection, path: &Path) -> ParsedRules {
                 kind: RuleKind::Detection,
                 path: path.to_path_buf(),
             };
+            // The correlation engine links detections to correlations through the rule id,
+            // but the specification lets correlations name rules without one.
+            if r.id.is_none() {
+                r.id = Some(r.name.clone().unwrap_or_else(|| r.title.clone()));
+            }
             (r, info)
         })
         .collect();
     let correlations = collection
         .correlations
         .into_iter()
-        .map(|c| {
+        .map(|mut c| {
+            crate::fixups::apply_correlation(&mut c);
             let info = RuleInfo {
                 id: c.id.clone(),
                 title: c.title.clone(),
@@ -146,6 +148,10 @@ fn from_collection(collection: SigmaCollection, path: &Path) -> ParsedRules {
                 kind: RuleKind::Correlation,
                 path: path.to_path_buf(),
             };
+            // Chained correlations are linked through the id too.
+            if c.id.is_none() {
+                c.id = Some(c.name.clone().unwrap_or_else(|| c.title.clone()));
+            }
             (c, info)
         })
         .collect();

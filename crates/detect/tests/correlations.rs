@@ -1,0 +1,332 @@
+//! Correlation rules (`event_count`, `value_count`, `temporal`, `temporal_ordered`) with
+//! `group-by` and `timespan`, built from the examples of the Sigma correlation specification.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{json, Value};
+use trustplane_detect::{EngineOptions, Hit, Record, RecordOrigin, RuleKind, RuleSet};
+
+const FAILED_LOGON: &str = "title: Failed logon
+id: 0e95725d-7320-415d-80f7-004da920fc11
+name: failed_logon
+author: spec
+logsource:
+  product: windows
+  service: security
+detection:
+  selection:
+    EventID: 4625
+  condition: selection
+";
+
+const SUCCESS_LOGON: &str = "title: Successful logon
+name: successful_logon
+logsource:
+  product: windows
+  service: security
+detection:
+  selection:
+    EventID: 4624
+  condition: selection
+";
+
+fn set(text: &str) -> RuleSet {
+    let set = RuleSet::from_yaml(text, &EngineOptions::default()).unwrap();
+    assert!(set.check().failures.is_empty(), "{:?}", set.check().failures);
+    assert!(set.has_correlations());
+    set
+}
+
+fn at(second: i64, fields: Value) -> Record {
+    let mut v = fields;
+    let t = chrono_free_rfc3339(second);
+    v["time"] = json!(t);
+    Record::from_json(
+        v,
+        RecordOrigin {
+            path: "mem".into(),
+            index: 0,
+        },
+    )
+}
+
+/// 2024-01-01T00:00:00Z plus `second` (under a day).
+fn chrono_free_rfc3339(second: i64) -> String {
+    format!(
+        "2024-01-01T{:02}:{:02}:{:02}Z",
+        second / 3600,
+        (second / 60) % 60,
+        second % 60
+    )
+}
+
+fn correlation_hits(hits: &[Hit]) -> Vec<&Hit> {
+    hits.iter()
+        .filter(|h| h.rule.kind == RuleKind::Correlation)
+        .collect()
+}
+
+/// Runs the records in order; returns, per record, the correlation titles that fired.
+fn run(set: &mut RuleSet, records: &[Record]) -> Vec<Vec<String>> {
+    records
+        .iter()
+        .map(|r| {
+            correlation_hits(&set.process(r))
+                .iter()
+                .map(|h| h.rule.title.clone())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn event_count_with_group_by_and_timespan() {
+    let text = format!(
+        "{FAILED_LOGON}---
+title: Many failed logons
+author: spec author
+correlation:
+  type: event_count
+  rules:
+    - failed_logon
+  group-by:
+    - TargetUserName
+    - TargetDomainName
+  timespan: 5m
+  condition:
+    gte: 3
+level: high
+"
+    );
+    let mut s = set(&text);
+    let bob = json!({"EventID": 4625, "TargetUserName": "bob", "TargetDomainName": "CORP"});
+    let eve = json!({"EventID": 4625, "TargetUserName": "eve", "TargetDomainName": "CORP"});
+    let fired = run(
+        &mut s,
+        &[
+            at(0, bob.clone()),
+            at(10, eve.clone()),
+            at(20, bob.clone()),
+            at(30, eve.clone()),
+            // Third for bob within five minutes: fires for bob only.
+            at(40, bob.clone()),
+        ],
+    );
+    assert_eq!(fired[..4], [vec![], vec![], vec![], vec![]] as [Vec<String>; 4]);
+    assert_eq!(fired[4], ["Many failed logons"]);
+    let hits = s.process(&at(50, bob.clone()));
+    let hit = correlation_hits(&hits)[0];
+    let detail = hit.correlation.as_ref().unwrap();
+    assert_eq!(detail.correlation_type, "event_count");
+    assert!(detail
+        .group
+        .contains(&("TargetUserName".to_string(), "bob".to_string())));
+    assert_eq!(hit.rule.author.as_deref(), Some("spec author"));
+
+    // Spread out over more than five minutes: never three in one window.
+    let mut s = set(&text);
+    let fired = run(
+        &mut s,
+        &[at(0, eve.clone()), at(200, eve.clone()), at(400, eve.clone()), at(600, eve)],
+    );
+    assert!(fired.iter().all(Vec::is_empty), "{fired:?}");
+}
+
+#[test]
+fn referenced_rules_are_not_reported_alone_unless_generate() {
+    let text = format!(
+        "{FAILED_LOGON}---
+title: Two failures
+correlation:
+  type: event_count
+  rules: [failed_logon]
+  group-by: [TargetUserName]
+  timespan: 1m
+  condition:
+    gte: 2
+"
+    );
+    let mut s = set(&text);
+    let hits = s.process(&at(0, json!({"EventID": 4625, "TargetUserName": "a"})));
+    assert!(hits.is_empty(), "{hits:?}");
+    let with_generate = text.replace("correlation:\n", "correlation:\n  generate: true\n");
+    let mut s = set(&with_generate);
+    let hits = s.process(&at(0, json!({"EventID": 4625, "TargetUserName": "a"})));
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].rule.title, "Failed logon");
+    assert_eq!(hits[0].rule.author.as_deref(), Some("spec"));
+}
+
+#[test]
+fn value_count_counts_distinct_values() {
+    // The specification's example: one source trying many user names.
+    let text = format!(
+        "{FAILED_LOGON}---
+title: Failed logons with many users from one address
+correlation:
+  type: value_count
+  rules:
+    - failed_logon
+  group-by:
+    - IpAddress
+  timespan: 5m
+  condition:
+    field: TargetUserName
+    gte: 3
+"
+    );
+    let mut s = set(&text);
+    let from = |ip: &str, user: &str| json!({"EventID": 4625, "IpAddress": ip, "TargetUserName": user});
+    let fired = run(
+        &mut s,
+        &[
+            at(0, from("10.0.0.1", "alice")),
+            // Repeats do not count.
+            at(1, from("10.0.0.1", "alice")),
+            at(2, from("10.0.0.1", "bob")),
+            at(3, from("10.0.0.2", "carol")),
+            at(4, from("10.0.0.1", "carol")),
+        ],
+    );
+    assert_eq!(
+        fired.iter().map(Vec::len).collect::<Vec<_>>(),
+        [0, 0, 0, 0, 1]
+    );
+    let hits = s.process(&at(5, from("10.0.0.1", "dave")));
+    let detail = correlation_hits(&hits)[0].correlation.clone().unwrap();
+    assert_eq!(detail.correlation_type, "value_count");
+    assert_eq!(detail.value, 4.0);
+}
+
+const RECON: &str = "title: whoami
+name: recon_whoami
+logsource:
+  product: windows
+  category: process_creation
+detection:
+  selection:
+    Image|endswith: '\\whoami.exe'
+  condition: selection
+---
+title: net
+name: recon_net
+logsource:
+  product: windows
+  category: process_creation
+detection:
+  selection:
+    Image|endswith: '\\net.exe'
+  condition: selection
+";
+
+#[test]
+fn temporal_needs_all_rules_in_the_window_in_any_order() {
+    let text = format!(
+        "{RECON}---
+title: Reconnaissance
+correlation:
+  type: temporal
+  rules:
+    - recon_whoami
+    - recon_net
+  group-by:
+    - ComputerName
+  timespan: 5m
+"
+    );
+    let ev = |host: &str, image: &str| json!({"ComputerName": host, "Image": image});
+    let mut s = set(&text);
+    let fired = run(
+        &mut s,
+        &[
+            at(0, ev("pc1", "C:\\Windows\\net.exe")),
+            // Other host: separate group.
+            at(10, ev("pc2", "C:\\Windows\\whoami.exe")),
+            at(20, ev("pc1", "C:\\Windows\\whoami.exe")),
+        ],
+    );
+    assert_eq!(fired, [vec![], vec![], vec!["Reconnaissance".to_string()]]);
+    // Too far apart.
+    let mut s = set(&text);
+    let fired = run(
+        &mut s,
+        &[
+            at(0, ev("pc1", "C:\\Windows\\net.exe")),
+            at(400, ev("pc1", "C:\\Windows\\whoami.exe")),
+        ],
+    );
+    assert!(fired.iter().all(Vec::is_empty));
+}
+
+#[test]
+fn temporal_ordered_needs_the_order() {
+    // The specification's example: many failed logons followed by a successful one.
+    let text = format!(
+        "{FAILED_LOGON}---
+{SUCCESS_LOGON}---
+title: Many failed logons
+name: many_failed_logons
+correlation:
+  type: event_count
+  rules: [failed_logon]
+  group-by: [User]
+  timespan: 10m
+  condition:
+    gte: 2
+---
+title: Failed logons then success
+correlation:
+  type: temporal_ordered
+  rules:
+    - many_failed_logons
+    - successful_logon
+  group-by:
+    - User
+  timespan: 1h
+"
+    );
+    let failed = json!({"EventID": 4625, "User": "bob"});
+    let ok = json!({"EventID": 4624, "User": "bob"});
+    let mut s = set(&text);
+    let fired = run(
+        &mut s,
+        &[at(0, failed.clone()), at(10, failed.clone()), at(20, ok.clone())],
+    );
+    assert_eq!(fired[2], ["Failed logons then success"]);
+    // Success first, failures after: no firing of the ordered rule.
+    let mut s = set(&text);
+    let fired = run(&mut s, &[at(0, ok), at(10, failed.clone()), at(20, failed)]);
+    assert!(
+        !fired.iter().flatten().any(|t| t == "Failed logons then success"),
+        "{fired:?}"
+    );
+}
+
+#[test]
+fn temporal_ordered_between_detection_rules() {
+    let text = format!(
+        "{RECON}---
+title: net then whoami
+correlation:
+  type: temporal_ordered
+  rules:
+    - recon_net
+    - recon_whoami
+  group-by:
+    - ComputerName
+  timespan: 5m
+"
+    );
+    let ev = |image: &str| json!({"ComputerName": "pc1", "Image": image});
+    let mut s = set(&text);
+    let fired = run(
+        &mut s,
+        &[at(0, ev("C:\\Windows\\net.exe")), at(20, ev("C:\\Windows\\whoami.exe"))],
+    );
+    assert_eq!(fired, [vec![], vec!["net then whoami".to_string()]]);
+    let mut s = set(&text);
+    let fired = run(
+        &mut s,
+        &[at(0, ev("C:\\Windows\\whoami.exe")), at(20, ev("C:\\Windows\\net.exe"))],
+    );
+    assert!(fired.iter().all(Vec::is_empty), "{fired:?}");
+}
