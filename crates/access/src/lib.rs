@@ -1,1 +1,126 @@
-//! placeholder
+//! Conditional access for Trustplane: Microsoft Graph `conditionalAccessPolicy` JSON in, a
+//! decision with reasons out. A pure library: no network, no database.
+//!
+//! # Stages
+//!
+//! 1. **Parse** ([`ConditionalAccessPolicy::from_json`], [`NamedLocation::from_json`],
+//!    [`load_policies`], [`load_named_locations`]): Graph JSON (v1.0 plus the beta fields real
+//!    exports carry) into serde types. Enum values match without regard to case; unknown
+//!    properties, including `@odata.*` annotations, are kept in each object's `extra` map
+//!    and written back on serialisation. Errors name the JSON path ([`ParseError`]).
+//! 2. **Validate** ([`ConditionalAccessPolicy::validate`]): Graph's write-time rules
+//!    (`block` stands alone, `passwordChange` needs `mfa` under `AND`, someone and something
+//!    must be included, ...) plus values this engine cannot evaluate. Every error names its
+//!    field ([`ValidationError`]).
+//! 3. **Compile** ([`PolicySet::compile`]): validation of everything at once, then an indexed
+//!    form: per condition and per context value a bit set of the policies that match, and
+//!    posting lists from ids (users, groups, roles, apps, named locations) to policies.
+//! 4. **Evaluate** ([`PolicySet::evaluate`]): one sign-in ([`SignInContext`]) against all
+//!    policies with bit-set operations, then grant and session controls of the policies
+//!    that apply ([`Decision`]).
+//! 5. **Explain** ([`PolicySet::report`], [`PolicySet::explain`], [`what_if`]): the
+//!    serialisable [`Report`] with `result`, `enforcedPolicies`, `reportOnlyPolicies`,
+//!    `requiredControls`, `sessionControls` and `notAppliedPolicies` with Graph what-if
+//!    `analysisReasons`.
+//!
+//! # Semantics (as Microsoft documents them)
+//!
+//! A policy applies only if every configured condition matches; an exclusion beats an
+//! inclusion; `disabled` never applies; `enabledForReportingButNotEnforced` is reported with
+//! what it would have done but never changes the result. Every applied enabled policy must
+//! be satisfied; `block` wins; a policy's grant controls combine by its operator (`AND`/`OR`);
+//! session controls accumulate and the strictest value wins. The overall result is
+//! `block`, else `grant` when controls are still required, else `allow`.
+//!
+//! Fail-closed choices where facts are missing: an unknown platform matches only `all`; an
+//! unknown country matches only country locations with `includeUnknownCountriesAndRegions`;
+//! missing device attributes never make a device filter *exclude*; a reference to a named
+//! location that was not supplied matches nothing (and is listed in
+//! [`PolicySet::warnings`]).
+//!
+//! Satisfied controls: `mfa` is satisfied by `mfa` or any built-in authentication strength
+//! id in [`SignInContext::satisfied_controls`]; built-in strengths nest (phishing-resistant
+//! `…0004` satisfies passwordless `…0003`, which satisfies MFA `…0002`, which `mfa`
+//! satisfies); `compliantDevice` and `domainJoinedDevice` follow [`DeviceInfo`]; other
+//! controls are satisfied by naming them (`passwordChange`, a terms of use id, or
+//! `termsOfUse:<id>`).
+//!
+//! # What-if input
+//!
+//! [`parse_input`] accepts a flat object (every field optional):
+//!
+//! ```json
+//! {
+//!   "userId": "…", "groupIds": ["…"], "roleIds": ["62e90394-69f5-4237-9190-012177145e10"],
+//!   "isGuest": false, "guestType": "b2bCollaborationGuest", "homeTenantId": "…",
+//!   "applicationId": "…", "applicationGroups": ["Office365"],
+//!   "userAction": "urn:user:registersecurityinfo", "authenticationContexts": ["c1"],
+//!   "clientApp": "browser | mobileAppsAndDesktopClients | exchangeActiveSync | other",
+//!   "devicePlatform": "windows", "ip": "192.0.2.10", "country": "NL",
+//!   "compliantNetwork": false, "signInRisk": "high", "userRisk": "none",
+//!   "servicePrincipalId": "…", "servicePrincipalRisk": "low",
+//!   "insiderRisk": "elevated", "authenticationFlow": "deviceCodeFlow",
+//!   "device": { "compliant": true, "trusted": false,
+//!               "attributes": { "deviceOwnership": "Company" } },
+//!   "satisfiedControls": ["mfa"]
+//! }
+//! ```
+//!
+//! (`user`, `groups`, `roles`, `app`, `platform`, `ipAddress` are accepted as aliases.) It
+//! also accepts Graph's `POST /identity/conditionalAccess/evaluate` body
+//! (`signInIdentity`, `signInContext`, `signInConditions`), with the directory facts Graph
+//! would look up itself (`groupIds`, `roleIds`, `isGuest`, `satisfiedControls`) at its top
+//! level.
+//!
+//! # Example
+//!
+//! ```
+//! use trustplane_access::{security_defaults, Outcome, PolicySet, SignInContext, ClientAppType};
+//!
+//! let set = PolicySet::compile(&security_defaults(), &[]).unwrap();
+//! let ctx = SignInContext {
+//!     user_id: Some("a1b2".into()),
+//!     client_app: Some(ClientAppType::OtherClients),
+//!     ..Default::default()
+//! };
+//! assert_eq!(set.evaluate(&ctx).result(), Outcome::Block);
+//! ```
+#![warn(missing_docs)]
+
+mod bits;
+mod compile;
+mod context;
+mod de;
+mod defaults;
+mod enums;
+mod error;
+mod evaluate;
+mod filter;
+#[cfg(feature = "geoip")]
+mod geoip;
+mod location;
+mod policy;
+mod session;
+mod validate;
+mod whatif;
+
+pub use compile::PolicySet;
+pub use context::{DeviceInfo, SignInContext};
+pub use de::{Extra, FlagSet};
+pub use defaults::{
+    security_defaults, security_defaults_json, ADMIN_MFA_ID, ADMIN_ROLES, BLOCK_LEGACY_AUTH_ID,
+};
+pub use enums::*;
+pub use error::{Error, ParseError, ValidationError, ValidationErrors};
+pub use evaluate::{
+    AppliedPolicy, Decision, NotAppliedPolicy, Outcome, PolicyResult, Report, RequiredControl,
+};
+#[cfg(feature = "geoip")]
+pub use geoip::MaxMindCountryLookup;
+pub use location::{
+    CountryLookup, CountryNamedLocation, IpNamedLocation, IpRange, NamedLocation,
+    OtherNamedLocation, StaticCountryLookup,
+};
+pub use policy::*;
+pub use session::{Frequency, SessionOutcome};
+pub use whatif::{load_named_locations, load_policies, parse_input, resolve_country, what_if};

@@ -1,0 +1,731 @@
+//! Evaluation of one sign-in against a compiled [`PolicySet`], and the explanation of the
+//! result (what-if).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::bits::{self, FxMap};
+use crate::compile::*;
+use crate::context::SignInContext;
+use crate::enums::*;
+use crate::session::SessionOutcome;
+
+/// The overall result of a sign-in, or what one policy asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    /// Access is blocked.
+    Block,
+    /// Access is granted once the required controls are satisfied.
+    Grant,
+    /// Access is allowed as is.
+    Allow,
+}
+
+/// A policy that applied to the sign-in, with what it asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedPolicy {
+    index: u32,
+    outcome: Outcome,
+    /// Bits over the policy's requirements that the session has not satisfied.
+    unsatisfied: u64,
+}
+
+impl AppliedPolicy {
+    /// What this policy asks for: block, grant (controls missing) or allow (satisfied).
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    /// The policy's position in the slice given to [`PolicySet::compile`].
+    pub fn index(&self) -> usize {
+        self.index as usize
+    }
+}
+
+/// The result of evaluating one sign-in. Policy details (ids, names, reasons) are resolved
+/// through the [`PolicySet`] that produced it.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    result: Outcome,
+    enforced: Vec<AppliedPolicy>,
+    report_only: Vec<AppliedPolicy>,
+    session: SessionOutcome,
+    /// Condition masks, condition-major: `masks[c * words + w]`.
+    masks: Vec<u64>,
+    words: usize,
+}
+
+impl Decision {
+    /// Block, grant (controls still required) or allow.
+    pub fn result(&self) -> Outcome {
+        self.result
+    }
+
+    /// Applied enabled policies.
+    pub fn enforced(&self) -> &[AppliedPolicy] {
+        &self.enforced
+    }
+
+    /// Applied report-only policies, with what they would have done.
+    pub fn report_only(&self) -> &[AppliedPolicy] {
+        &self.report_only
+    }
+
+    /// The session controls of the enforced policies, strictest wins.
+    pub fn session_controls(&self) -> &SessionOutcome {
+        &self.session
+    }
+
+    fn cond(&self, c: Cond, i: usize) -> bool {
+        let start = c as usize * self.words;
+        self.masks
+            .get(start..start + self.words)
+            .is_some_and(|m| bits::get(m, i))
+    }
+}
+
+/// A set of controls of which any one satisfies the requirement; the sign-in must satisfy
+/// every such set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequiredControl {
+    /// Control names: built-in controls (`mfa`), or `kind:id` for authentication strengths,
+    /// terms of use and custom controls.
+    pub any_of: Vec<String>,
+    /// The policies that require it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
+}
+
+/// One applied policy in a report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyResult {
+    /// The policy id (or display name when it has none).
+    pub id: String,
+    /// The display name.
+    pub display_name: String,
+    /// What the policy does (or, report-only, would do) to this sign-in.
+    pub result: Outcome,
+    /// The controls it still requires.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub required_controls: Vec<RequiredControl>,
+    /// Its session controls.
+    #[serde(skip_serializing_if = "SessionOutcome::is_empty")]
+    pub session_controls: SessionOutcome,
+}
+
+/// A policy that did not apply, with Graph what-if `analysisReasons`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotAppliedPolicy {
+    /// The policy id (or display name when it has none).
+    pub id: String,
+    /// The display name.
+    pub display_name: String,
+    /// The policy state.
+    pub state: String,
+    /// Every condition that did not match: `users`, `application`, `userActions`,
+    /// `authenticationContext`, `clientApps`, `devicePlatform`, `location`, `signInRisk`,
+    /// `userRisk`, `insiderRisk`, `authenticationFlow`, `devices`, `workloadIdentities`,
+    /// `policyNotEnabled`.
+    pub reasons: Vec<&'static str>,
+}
+
+/// The full explanation of a decision, serialised as the what-if output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// `block`, `grant` or `allow`.
+    pub result: Outcome,
+    /// Applied enabled policies.
+    pub enforced_policies: Vec<PolicyResult>,
+    /// Applied report-only policies, with what they would have done.
+    pub report_only_policies: Vec<PolicyResult>,
+    /// Controls the sign-in must still satisfy (empty when blocked).
+    pub required_controls: Vec<RequiredControl>,
+    /// Session controls of the enforced policies, strictest wins.
+    pub session_controls: SessionOutcome,
+    /// Policies that did not apply, with reasons.
+    pub not_applied_policies: Vec<NotAppliedPolicy>,
+    /// Compile warnings (e.g. unknown named locations).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Looks an id up without regard to case; the maps hold lowercase keys.
+#[inline]
+fn lookup<'a, V>(map: &'a FxMap<Box<str>, V>, id: &str) -> Option<&'a V> {
+    if map.is_empty() {
+        return None;
+    }
+    if id.bytes().any(|b| b.is_ascii_uppercase() || b == b' ') {
+        map.get(id.trim().to_ascii_lowercase().as_str())
+    } else {
+        map.get(id)
+    }
+}
+
+#[inline]
+fn apply(p: Option<&Postings>, inc: &mut [u64], exc: &mut [u64]) {
+    if let Some(p) = p {
+        for &i in &p.include {
+            bits::set(inc, i);
+        }
+        for &i in &p.exclude {
+            bits::set(exc, i);
+        }
+    }
+}
+
+/// What the session already satisfies, derived once per evaluation.
+struct Facts<'a> {
+    ctx: &'a SignInContext,
+    strength: u8,
+}
+
+impl Facts<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.ctx
+            .satisfied_controls
+            .iter()
+            .any(|x| x.trim().eq_ignore_ascii_case(name))
+    }
+
+    fn has_id(&self, kind: &str, id: &str) -> bool {
+        self.ctx.satisfied_controls.iter().any(|x| {
+            let x = x.trim();
+            let bare = x
+                .split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case(kind))
+                .map_or(x, |(_, v)| v);
+            bare.eq_ignore_ascii_case(id)
+        })
+    }
+
+    fn satisfied(&self, r: &Requirement) -> bool {
+        match r {
+            Requirement::BuiltIn(BuiltInControl::Mfa) => self.strength >= 2,
+            Requirement::BuiltIn(BuiltInControl::CompliantDevice) => {
+                self.ctx.device.compliant || self.has("compliantDevice")
+            }
+            Requirement::BuiltIn(BuiltInControl::DomainJoinedDevice) => {
+                self.ctx.device.trusted || self.has("domainJoinedDevice")
+            }
+            Requirement::BuiltIn(BuiltInControl::Block) => false,
+            Requirement::BuiltIn(c) => self.has(c.as_str()),
+            Requirement::BuiltInStrength(level, id) => {
+                self.strength >= *level || self.has_id("authenticationStrength", id)
+            }
+            Requirement::ById(kind, id) => self.has_id(kind, id),
+        }
+    }
+}
+
+fn requirement_name(r: &Requirement) -> String {
+    match r {
+        Requirement::BuiltIn(c) => c.as_str().to_owned(),
+        Requirement::BuiltInStrength(_, id) => format!("authenticationStrength:{id}"),
+        Requirement::ById(kind, id) => format!("{kind}:{id}"),
+    }
+}
+
+impl PolicySet {
+    /// Evaluates one sign-in. Never panics; unknown facts make inclusions fail only where
+    /// Microsoft documents that (a specific platform, a named location) and never make an
+    /// exclusion match.
+    pub fn evaluate(&self, ctx: &SignInContext) -> Decision {
+        let w = self.words;
+        // N_COND condition masks plus two scratch masks (include, exclude).
+        let mut m = vec![0u64; (N_COND + 2) * w];
+        let (conds, scratch) = m.split_at_mut(N_COND * w);
+        let (inc, exc) = scratch.split_at_mut(w);
+        let slot = |c: Cond| -> std::ops::Range<usize> { c as usize * w..(c as usize + 1) * w };
+        let copy = |conds: &mut [u64], c: Cond, src: &crate::bits::Bits| {
+            if let Some(dst) = conds.get_mut(slot(c)) {
+                dst.copy_from_slice(&src.0);
+            }
+        };
+        let combine = |conds: &mut [u64], c: Cond, inc: &mut [u64], exc: &mut [u64]| {
+            if let Some(dst) = conds.get_mut(slot(c)) {
+                for ((d, i), e) in dst.iter_mut().zip(inc.iter()).zip(exc.iter()) {
+                    *d = i & !e;
+                }
+            }
+            inc.fill(0);
+            exc.fill(0);
+        };
+        let full = |conds: &mut [u64], c: Cond, n: usize| {
+            if let Some(dst) = conds.get_mut(slot(c)) {
+                for (wi, d) in dst.iter_mut().enumerate() {
+                    let lo = wi * 64;
+                    *d = if n >= lo + 64 {
+                        !0
+                    } else if n > lo {
+                        (1u64 << (n - lo)) - 1
+                    } else {
+                        0
+                    };
+                }
+            }
+        };
+
+        // Users (or, for a workload identity, the workload condition decides).
+        let workload = ctx.service_principal_id.is_some();
+        if workload {
+            full(conds, Cond::Users, self.n);
+            if let Some(sp) = &ctx.service_principal_id {
+                inc.copy_from_slice(&self.sps_all.0);
+                apply(lookup(&self.sps, sp), inc, exc);
+                let risk = &self.sp_risk[risk_index(ctx.service_principal_risk.as_ref())];
+                for (i, r) in inc.iter_mut().zip(&risk.0) {
+                    *i &= r;
+                }
+                combine(conds, Cond::WorkloadIdentities, inc, exc);
+            }
+        } else {
+            copy(conds, Cond::WorkloadIdentities, &self.workload_unconfigured);
+            inc.copy_from_slice(&self.users_all.0);
+            if let Some(u) = &ctx.user_id {
+                apply(lookup(&self.users, u), inc, exc);
+            }
+            for g in &ctx.group_ids {
+                apply(lookup(&self.groups, g), inc, exc);
+            }
+            for r in &ctx.role_ids {
+                apply(lookup(&self.roles, r), inc, exc);
+            }
+            if ctx.is_guest {
+                apply(Some(&self.users_guests_legacy), inc, exc);
+                let bit = ctx.guest_type.as_ref().map_or(
+                    guest_type_bit(&GuestOrExternalUserType::B2bCollaborationGuest),
+                    guest_type_bit,
+                );
+                for rule in &self.guest_rules {
+                    let type_ok = rule.types == 0 || rule.types & bit != 0;
+                    let tenant_ok = match (&rule.tenants, &ctx.home_tenant_id) {
+                        (None, _) => true,
+                        (Some(list), Some(t)) => {
+                            list.iter().any(|x| x.eq_ignore_ascii_case(t.trim()))
+                        }
+                        // Unknown home tenant: include (stricter), never exclude.
+                        (Some(_), None) => rule.include,
+                    };
+                    if type_ok && tenant_ok {
+                        bits::set(
+                            if rule.include { &mut *inc } else { &mut *exc },
+                            rule.policy,
+                        );
+                    }
+                }
+            }
+            combine(conds, Cond::Users, inc, exc);
+        }
+
+        // Application, user action, authentication context.
+        if let Some(action) = &ctx.user_action {
+            if let Some(list) = lookup(&self.actions, action) {
+                for &i in list {
+                    bits::set(inc, i);
+                }
+            }
+        } else {
+            inc.copy_from_slice(&self.apps_all.0);
+            if let Some(app) = &ctx.application_id {
+                apply(lookup(&self.apps, app), inc, exc);
+                let app_l = app.trim().to_ascii_lowercase();
+                for (id, group) in APP_GROUPS {
+                    if *id == app_l {
+                        apply(lookup(&self.apps, group), inc, exc);
+                    }
+                }
+            }
+            for g in &ctx.application_groups {
+                apply(lookup(&self.apps, g), inc, exc);
+            }
+            if !self.app_filters.is_empty() {
+                let attrs: BTreeMap<String, String> = ctx
+                    .application_attributes
+                    .iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v.to_lowercase()))
+                    .collect();
+                let get = |name: &str| attrs.get(name).cloned();
+                for (pi, include, rule) in &self.app_filters {
+                    if rule.eval(&get) {
+                        bits::set(if *include { &mut *inc } else { &mut *exc }, *pi);
+                    }
+                }
+            }
+        }
+        for c in &ctx.authentication_contexts {
+            if let Some(list) = lookup(&self.auth_contexts, c) {
+                for &i in list {
+                    bits::set(inc, i);
+                }
+            }
+        }
+        combine(conds, Cond::Application, inc, exc);
+
+        // Client app, platform, risks, flows: table lookups.
+        let client = ctx.client_app.as_ref().unwrap_or(&ClientAppType::Browser);
+        copy(
+            conds,
+            Cond::ClientApps,
+            &self.client_app[client_app_index(client)],
+        );
+        copy(
+            conds,
+            Cond::DevicePlatform,
+            &self.platform[platform_index(ctx.device_platform.as_ref())],
+        );
+        copy(
+            conds,
+            Cond::SignInRisk,
+            &self.sign_in_risk[risk_index(ctx.sign_in_risk.as_ref())],
+        );
+        copy(
+            conds,
+            Cond::UserRisk,
+            &self.user_risk[risk_index(ctx.user_risk.as_ref())],
+        );
+        copy(
+            conds,
+            Cond::InsiderRisk,
+            &self.insider[insider_index(ctx.insider_risk.as_ref())],
+        );
+        copy(
+            conds,
+            Cond::AuthenticationFlow,
+            &self.flow[flow_index(ctx.authentication_flow.as_ref())],
+        );
+
+        // Location.
+        let trusted = self.match_locations(ctx, |li| {
+            if let Some(p) = self.loc_postings.get(li as usize) {
+                for &i in &p.include {
+                    bits::set(inc, i);
+                }
+                for &i in &p.exclude {
+                    bits::set(exc, i);
+                }
+            }
+        });
+        for wi in 0..w {
+            let t = if trusted { !0 } else { 0 };
+            let i = self.loc_inc_all.0[wi] | (self.loc_inc_trusted.0[wi] & t) | inc[wi];
+            let e = (self.loc_exc_trusted.0[wi] & t) | exc[wi];
+            inc[wi] = (i & !e) | self.loc_unconfigured.0[wi];
+            exc[wi] = 0;
+        }
+        combine(conds, Cond::Location, inc, exc);
+
+        // Devices.
+        full(conds, Cond::Devices, self.n);
+        if !self.device_rules.is_empty() {
+            let get = |name: &str| device_attribute(ctx, name);
+            let start = Cond::Devices as usize * w;
+            for (pi, rule) in &self.device_rules {
+                let keep = match rule {
+                    DeviceRule::Filter { include, rule } => rule.eval(&get) == *include,
+                    DeviceRule::States {
+                        exclude_compliant,
+                        exclude_domain_joined,
+                    } => {
+                        !((*exclude_compliant && ctx.device.compliant)
+                            || (*exclude_domain_joined && ctx.device.trusted))
+                    }
+                };
+                if !keep {
+                    if let Some(word) = conds.get_mut(start + *pi as usize / 64) {
+                        *word &= !(1u64 << (pi % 64));
+                    }
+                }
+            }
+        }
+
+        // State.
+        if let Some(dst) = conds.get_mut(slot(Cond::State)) {
+            for ((d, e), r) in dst.iter_mut().zip(&self.enabled.0).zip(&self.report_only.0) {
+                *d = e | r;
+            }
+        }
+
+        // Applicable = every condition matches.
+        let (applicable, conds_ro) = (&mut *inc, &*conds);
+        for (wi, a) in applicable.iter_mut().enumerate() {
+            let mut acc = !0u64;
+            for c in 0..N_COND {
+                acc &= conds_ro.get(c * w + wi).copied().unwrap_or(0);
+            }
+            *a = acc;
+        }
+
+        let facts = Facts {
+            ctx,
+            strength: self.strength(ctx),
+        };
+        let mut enforced = Vec::new();
+        let mut report_only = Vec::new();
+        let mut session = SessionOutcome::default();
+        let mut result = Outcome::Allow;
+        bits::for_each(applicable, |i| {
+            let Some(p) = self.policies.get(i) else {
+                return;
+            };
+            let (outcome, unsatisfied) = policy_outcome(p, &facts);
+            let applied = AppliedPolicy {
+                index: i as u32,
+                outcome,
+                unsatisfied,
+            };
+            if p.state == PolicyState::Enabled {
+                result = result.min(outcome);
+                session.merge(&p.session);
+                enforced.push(applied);
+            } else {
+                report_only.push(applied);
+            }
+        });
+
+        Decision {
+            result,
+            enforced,
+            report_only,
+            session,
+            masks: m,
+            words: w,
+        }
+    }
+
+    /// Runs `f` for every named location the sign-in is in; returns whether any is trusted.
+    fn match_locations(&self, ctx: &SignInContext, mut f: impl FnMut(u32)) -> bool {
+        let mut trusted = false;
+        let mut hit = |li: u32, trusted: &mut bool| {
+            *trusted |= self
+                .locations
+                .trusted
+                .get(li as usize)
+                .copied()
+                .unwrap_or(false);
+            f(li);
+        };
+        if let Some(ip) = ctx.ip {
+            let ip: IpAddr = match ip {
+                IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+                v4 => v4,
+            };
+            for (net, li) in &self.locations.ip {
+                if net.contains(&ip) {
+                    hit(*li, &mut trusted);
+                }
+            }
+        }
+        match ctx
+            .country
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            Some(c) => {
+                let c = c.to_ascii_uppercase();
+                if let Some(list) = self.locations.country.get(c.as_str()) {
+                    for &li in list {
+                        hit(li, &mut trusted);
+                    }
+                }
+            }
+            None => {
+                for &li in &self.locations.unknown_country {
+                    hit(li, &mut trusted);
+                }
+            }
+        }
+        if ctx.compliant_network {
+            for &li in &self.locations.compliant_network {
+                hit(li, &mut trusted);
+            }
+        }
+        trusted
+    }
+
+    fn strength(&self, ctx: &SignInContext) -> u8 {
+        let mut s = 0;
+        for x in &ctx.satisfied_controls {
+            let x = x.trim();
+            let id = x.strip_prefix("authenticationStrength:").unwrap_or(x);
+            if x.eq_ignore_ascii_case("mfa") {
+                s = s.max(2);
+            } else if let Some(level) = builtin_strength(id) {
+                s = s.max(level);
+            }
+        }
+        s
+    }
+
+    /// Evaluates and explains: the what-if report for one sign-in.
+    pub fn explain(&self, ctx: &SignInContext) -> Report {
+        self.report(&self.evaluate(ctx))
+    }
+
+    /// Turns a decision into the what-if report (ids, names, controls, reasons).
+    pub fn report(&self, d: &Decision) -> Report {
+        let result_of = |a: &AppliedPolicy| -> Option<PolicyResult> {
+            let p = self.policies.get(a.index())?;
+            Some(PolicyResult {
+                id: p.id.clone(),
+                display_name: p.display_name.clone(),
+                result: a.outcome,
+                required_controls: groups(p, a)
+                    .into_iter()
+                    .map(|any_of| RequiredControl {
+                        any_of,
+                        policies: Vec::new(),
+                    })
+                    .collect(),
+                session_controls: p.session.clone(),
+            })
+        };
+        let mut required: Vec<RequiredControl> = Vec::new();
+        if d.result == Outcome::Grant {
+            for a in &d.enforced {
+                let Some(p) = self.policies.get(a.index()) else {
+                    continue;
+                };
+                for any_of in groups(p, a) {
+                    match required.iter_mut().find(|r| r.any_of == any_of) {
+                        Some(r) => r.policies.push(p.id.clone()),
+                        None => required.push(RequiredControl {
+                            any_of,
+                            policies: vec![p.id.clone()],
+                        }),
+                    }
+                }
+            }
+        }
+        let applied: std::collections::HashSet<usize> = d
+            .enforced
+            .iter()
+            .chain(&d.report_only)
+            .map(AppliedPolicy::index)
+            .collect();
+        let not_applied = self
+            .policies
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !applied.contains(i))
+            .map(|(i, p)| NotAppliedPolicy {
+                id: p.id.clone(),
+                display_name: p.display_name.clone(),
+                state: p.state.to_string(),
+                reasons: ALL_CONDS
+                    .iter()
+                    .filter(|c| !d.cond(**c, i))
+                    .map(|c| reason_name(*c, p))
+                    .collect(),
+            })
+            .collect();
+        Report {
+            result: d.result,
+            enforced_policies: d.enforced.iter().filter_map(result_of).collect(),
+            report_only_policies: d.report_only.iter().filter_map(result_of).collect(),
+            required_controls: required,
+            session_controls: d.session.clone(),
+            not_applied_policies: not_applied,
+            warnings: self.warnings.clone(),
+        }
+    }
+
+    /// Ids of the enforced policies of a decision.
+    pub fn policy_id(&self, a: &AppliedPolicy) -> Option<&str> {
+        self.policies.get(a.index()).map(|p| p.id.as_str())
+    }
+}
+
+fn reason_name(c: Cond, p: &CompiledPolicy) -> &'static str {
+    match c {
+        Cond::Users => "users",
+        Cond::Application => p.app_reason,
+        Cond::ClientApps => "clientApps",
+        Cond::DevicePlatform => "devicePlatform",
+        Cond::Location => "location",
+        Cond::SignInRisk => "signInRisk",
+        Cond::UserRisk => "userRisk",
+        Cond::InsiderRisk => "insiderRisk",
+        Cond::AuthenticationFlow => "authenticationFlow",
+        Cond::Devices => "devices",
+        Cond::WorkloadIdentities => "workloadIdentities",
+        Cond::State => "policyNotEnabled",
+    }
+}
+
+/// The requirement groups (any-of sets) a policy still needs.
+fn groups(p: &CompiledPolicy, a: &AppliedPolicy) -> Vec<Vec<String>> {
+    if a.outcome != Outcome::Grant {
+        return Vec::new();
+    }
+    let unsatisfied = p
+        .requirements
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| a.unsatisfied & (1u64 << i) != 0)
+        .map(|(_, r)| requirement_name(r));
+    if p.operator_and {
+        unsatisfied.map(|n| vec![n]).collect()
+    } else {
+        vec![unsatisfied.collect()]
+    }
+}
+
+fn policy_outcome(p: &CompiledPolicy, facts: &Facts<'_>) -> (Outcome, u64) {
+    if p.block {
+        return (Outcome::Block, 0);
+    }
+    if p.requirements.is_empty() {
+        return (Outcome::Allow, 0);
+    }
+    let mut unsatisfied = 0u64;
+    for (i, r) in p.requirements.iter().enumerate() {
+        if !facts.satisfied(r) {
+            unsatisfied |= 1u64 << i;
+        }
+    }
+    let all = if p.requirements.len() >= 64 {
+        !0
+    } else {
+        (1u64 << p.requirements.len()) - 1
+    };
+    let ok = if p.operator_and {
+        unsatisfied == 0
+    } else {
+        unsatisfied != all
+    };
+    if ok {
+        (Outcome::Allow, 0)
+    } else {
+        (Outcome::Grant, unsatisfied)
+    }
+}
+
+/// A device attribute for filter rules, by lowercased name (`device.iscompliant`), lowercased.
+fn device_attribute(ctx: &SignInContext, name: &str) -> Option<String> {
+    let attr = name.strip_prefix("device.").unwrap_or(name);
+    let given = ctx
+        .device
+        .attributes
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+        .map(|(_, v)| v.to_lowercase());
+    match attr {
+        "iscompliant" => given.or_else(|| Some(ctx.device.compliant.to_string())),
+        "trusttype" => given.or_else(|| ctx.device.trusted.then(|| "serverad".to_owned())),
+        "operatingsystem" => given.or_else(|| {
+            ctx.device_platform
+                .as_ref()
+                .map(|p| p.as_str().to_lowercase())
+        }),
+        _ => given,
+    }
+}

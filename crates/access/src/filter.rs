@@ -1,0 +1,275 @@
+//! Entra filter rules (`device.isCompliant -eq True -and device.trustType -eq "ServerAD"`),
+//! parsed once at compile time and evaluated against the attributes a sign-in carries.
+//!
+//! Supported: `-eq -ne -startsWith -notStartsWith -endsWith -notEndsWith -contains
+//! -notContains -in -notIn`, `-and`, `-or`, `-not`, parentheses, `"strings"`, `True`/`False`
+//! and `["lists"]`. String comparison ignores case, as Entra does. An attribute the sign-in
+//! does not carry equals nothing (so `-eq` is false and `-ne` is true).
+
+/// A parsed rule.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Rule {
+    And(Box<Rule>, Box<Rule>),
+    Or(Box<Rule>, Box<Rule>),
+    Not(Box<Rule>),
+    Cmp {
+        attribute: String,
+        op: Op,
+        values: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    Eq,
+    Ne,
+    StartsWith,
+    NotStartsWith,
+    EndsWith,
+    NotEndsWith,
+    Contains,
+    NotContains,
+    In,
+    NotIn,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Word(String),
+    Str(String),
+    Open,
+    Close,
+    LBracket,
+    RBracket,
+    Comma,
+}
+
+fn tokenize(text: &str) -> Result<Vec<Tok>, String> {
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {}
+            '(' => out.push(Tok::Open),
+            ')' => out.push(Tok::Close),
+            '[' => out.push(Tok::LBracket),
+            ']' => out.push(Tok::RBracket),
+            ',' => out.push(Tok::Comma),
+            '"' | '\'' => {
+                let quote = c;
+                let mut s = String::new();
+                let mut closed = false;
+                for (_, c) in chars.by_ref() {
+                    if c == quote {
+                        closed = true;
+                        break;
+                    }
+                    s.push(c);
+                }
+                if !closed {
+                    return Err("unterminated string".to_owned());
+                }
+                out.push(Tok::Str(s));
+            }
+            _ => {
+                let mut s = String::from(c);
+                while let Some(&(_, n)) = chars.peek() {
+                    if n.is_whitespace() || matches!(n, '(' | ')' | '[' | ']' | ',' | '"' | '\'') {
+                        break;
+                    }
+                    s.push(n);
+                    chars.next();
+                }
+                out.push(Tok::Word(s));
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    toks: Vec<Tok>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek_word(&self, w: &str) -> bool {
+        matches!(self.toks.get(self.pos), Some(Tok::Word(x)) if x.eq_ignore_ascii_case(w))
+    }
+
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+
+    fn or(&mut self) -> Result<Rule, String> {
+        let mut left = self.and()?;
+        while self.peek_word("-or") {
+            self.pos += 1;
+            let right = self.and()?;
+            left = Rule::Or(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Rule, String> {
+        let mut left = self.unary()?;
+        while self.peek_word("-and") {
+            self.pos += 1;
+            let right = self.unary()?;
+            left = Rule::And(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Rule, String> {
+        if self.peek_word("-not") {
+            self.pos += 1;
+            return Ok(Rule::Not(Box::new(self.unary()?)));
+        }
+        match self.next() {
+            Some(Tok::Open) => {
+                let inner = self.or()?;
+                match self.next() {
+                    Some(Tok::Close) => Ok(inner),
+                    _ => Err("expected `)`".to_owned()),
+                }
+            }
+            Some(Tok::Word(attribute)) => {
+                let op = match self.next() {
+                    Some(Tok::Word(op)) => parse_op(&op)?,
+                    _ => return Err(format!("expected an operator after `{attribute}`")),
+                };
+                let values = self.value()?;
+                Ok(Rule::Cmp {
+                    attribute: attribute.to_ascii_lowercase(),
+                    op,
+                    values,
+                })
+            }
+            Some(t) => Err(format!("unexpected {t:?}")),
+            None => Err("unexpected end of rule".to_owned()),
+        }
+    }
+
+    fn value(&mut self) -> Result<Vec<String>, String> {
+        match self.next() {
+            Some(Tok::Str(s)) | Some(Tok::Word(s)) => Ok(vec![s.to_lowercase()]),
+            Some(Tok::LBracket) => {
+                let mut out = Vec::new();
+                loop {
+                    match self.next() {
+                        Some(Tok::RBracket) => return Ok(out),
+                        Some(Tok::Comma) => {}
+                        Some(Tok::Str(s)) | Some(Tok::Word(s)) => out.push(s.to_lowercase()),
+                        _ => return Err("unterminated list".to_owned()),
+                    }
+                }
+            }
+            _ => Err("expected a value".to_owned()),
+        }
+    }
+}
+
+fn parse_op(op: &str) -> Result<Op, String> {
+    let op_l = op.to_ascii_lowercase();
+    Ok(match op_l.as_str() {
+        "-eq" => Op::Eq,
+        "-ne" => Op::Ne,
+        "-startswith" => Op::StartsWith,
+        "-notstartswith" => Op::NotStartsWith,
+        "-endswith" => Op::EndsWith,
+        "-notendswith" => Op::NotEndsWith,
+        "-contains" => Op::Contains,
+        "-notcontains" => Op::NotContains,
+        "-in" => Op::In,
+        "-notin" => Op::NotIn,
+        _ => return Err(format!("unsupported operator `{op}`")),
+    })
+}
+
+impl Rule {
+    /// Parses a rule; the error says what is wrong in the rule text.
+    pub(crate) fn parse(text: &str) -> Result<Rule, String> {
+        let toks = tokenize(text)?;
+        let mut p = Parser { toks, pos: 0 };
+        let rule = p.or()?;
+        if p.pos < p.toks.len() {
+            return Err("unexpected text after the rule".to_owned());
+        }
+        Ok(rule)
+    }
+
+    /// Evaluates the rule; `get` returns an attribute's value (lowercased) by its lowercased
+    /// name (`device.iscompliant`).
+    pub(crate) fn eval(&self, get: &dyn Fn(&str) -> Option<String>) -> bool {
+        match self {
+            Rule::And(a, b) => a.eval(get) && b.eval(get),
+            Rule::Or(a, b) => a.eval(get) || b.eval(get),
+            Rule::Not(a) => !a.eval(get),
+            Rule::Cmp {
+                attribute,
+                op,
+                values,
+            } => {
+                let actual = get(attribute);
+                let Some(actual) = actual else {
+                    return matches!(
+                        op,
+                        Op::Ne | Op::NotStartsWith | Op::NotEndsWith | Op::NotContains | Op::NotIn
+                    );
+                };
+                let any = |f: &dyn Fn(&str) -> bool| values.iter().any(|v| f(v));
+                match op {
+                    Op::Eq | Op::In => any(&|v| actual == v),
+                    Op::Ne | Op::NotIn => !any(&|v| actual == v),
+                    Op::StartsWith => any(&|v| actual.starts_with(v)),
+                    Op::NotStartsWith => !any(&|v| actual.starts_with(v)),
+                    Op::EndsWith => any(&|v| actual.ends_with(v)),
+                    Op::NotEndsWith => !any(&|v| actual.ends_with(v)),
+                    Op::Contains => any(&|v| actual.contains(v)),
+                    Op::NotContains => !any(&|v| actual.contains(v)),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(name: &str) -> Option<String> {
+        match name {
+            "device.iscompliant" => Some("false".into()),
+            "device.trusttype" => Some("serverad".into()),
+            "device.deviceownership" => Some("company".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn real_rules() {
+        let r = Rule::parse(r#"device.isCompliant -eq True -or device.trustType -eq "ServerAD""#)
+            .unwrap();
+        assert!(r.eval(&get));
+        let r =
+            Rule::parse(r#"device.isCompliant -eq True -and device.deviceOwnership -eq "Company""#)
+                .unwrap();
+        assert!(!r.eval(&get));
+        let r = Rule::parse(
+            r#"(device.model -in ["a", "b"]) -or -not (device.deviceOwnership -ne 'company')"#,
+        )
+        .unwrap();
+        assert!(r.eval(&get));
+    }
+
+    #[test]
+    fn bad_rules_are_errors() {
+        assert!(Rule::parse("device.x -eq").is_err());
+        assert!(Rule::parse("device.x -like \"a\"").is_err());
+        assert!(Rule::parse("(device.x -eq \"a\"").is_err());
+        assert!(Rule::parse("device.x -eq \"a").is_err());
+    }
+}
