@@ -1,0 +1,231 @@
+//! Properties over generated policies and sign-ins (fixed seed, so runs are deterministic):
+//! adding an exclusion never makes a policy apply where it did not, and a disabled policy
+//! never changes the result.
+#![allow(clippy::unwrap_used)]
+
+use proptest::prelude::*;
+use proptest::sample::subsequence;
+use proptest::test_runner::{Config, RngSeed};
+use serde_json::{json, Value};
+use trustplane_access::*;
+
+fn config() -> Config {
+    Config {
+        cases: 300,
+        rng_seed: RngSeed::Fixed(0x7e57_ca11),
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+fn locations() -> Vec<NamedLocation> {
+    vec![
+        NamedLocation::from_json(
+            r#"{"@odata.type":"x.ipNamedLocation","id":"l0","displayName":"l0","isTrusted":true,
+                "ipRanges":[{"cidrAddress":"10.0.0.0/8"}]}"#,
+        )
+        .unwrap(),
+        NamedLocation::from_json(
+            r#"{"id":"l1","displayName":"l1","countriesAndRegions":["NL"],"includeUnknownCountriesAndRegions":true}"#,
+        )
+        .unwrap(),
+    ]
+}
+
+fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+prop_compose! {
+    fn arb_policy()(
+        inc_users in subsequence(&["All", "None", "u0", "u1", "u2"][..], 0..3),
+        exc_users in subsequence(&["u0", "u1", "u3"][..], 0..2),
+        inc_groups in subsequence(&["g0", "g1", "g2"][..], 0..2),
+        exc_groups in subsequence(&["g1", "g3"][..], 0..2),
+        inc_roles in subsequence(&["r0", "r1"][..], 0..2),
+        exc_roles in subsequence(&["r1", "r2"][..], 0..2),
+        guests in any::<bool>(),
+        inc_apps in subsequence(&["All", "a0", "a1", "a2"][..], 1..3),
+        exc_apps in subsequence(&["a1", "a3"][..], 0..2),
+        clients in subsequence(&["all", "browser", "mobileAppsAndDesktopClients", "exchangeActiveSync", "other"][..], 0..3),
+        platforms in proptest::option::of((subsequence(&["all", "android", "iOS", "windows", "macOS"][..], 1..3),
+                                          subsequence(&["android", "iOS", "windows", "linux"][..], 0..2))),
+        locations in proptest::option::of((subsequence(&["All", "AllTrusted", "l0", "l1"][..], 1..3),
+                                          subsequence(&["AllTrusted", "l0", "l1"][..], 0..2))),
+        sign_in_risk in subsequence(&["low", "medium", "high"][..], 0..2),
+        user_risk in subsequence(&["low", "high"][..], 0..2),
+        grant in 0..4usize,
+        state in prop::sample::select(&["enabled", "enabledForReportingButNotEnforced", "disabled"][..]),
+        session in any::<bool>(),
+        id in 0..1_000_000u32,
+    ) -> Value {
+        let mut users = json!({
+            "includeUsers": strs(&inc_users), "excludeUsers": strs(&exc_users),
+            "includeGroups": strs(&inc_groups), "excludeGroups": strs(&exc_groups),
+            "includeRoles": strs(&inc_roles), "excludeRoles": strs(&exc_roles),
+        });
+        if guests {
+            users["includeGuestsOrExternalUsers"] = json!({"guestOrExternalUserTypes": "b2bCollaborationGuest",
+                "externalTenants": {"membershipKind": "all"}});
+        }
+        if inc_users.is_empty() && inc_groups.is_empty() && inc_roles.is_empty() && !guests {
+            users["includeUsers"] = json!(["All"]);
+        }
+        let mut conditions = json!({
+            "users": users,
+            "applications": {"includeApplications": strs(&inc_apps), "excludeApplications": strs(&exc_apps)},
+            "clientAppTypes": strs(&clients),
+            "signInRiskLevels": strs(&sign_in_risk),
+            "userRiskLevels": strs(&user_risk),
+        });
+        if let Some((i, x)) = platforms {
+            conditions["platforms"] = json!({"includePlatforms": strs(&i), "excludePlatforms": strs(&x)});
+        }
+        if let Some((i, x)) = locations {
+            conditions["locations"] = json!({"includeLocations": strs(&i), "excludeLocations": strs(&x)});
+        }
+        let grant = match grant {
+            0 => json!({"operator": "OR", "builtInControls": ["block"]}),
+            1 => json!({"operator": "OR", "builtInControls": ["mfa"]}),
+            2 => json!({"operator": "OR", "builtInControls": ["compliantDevice", "domainJoinedDevice"]}),
+            _ => json!({"operator": "AND", "builtInControls": ["mfa", "compliantDevice"]}),
+        };
+        let mut p = json!({"id": format!("p{id}"), "displayName": format!("p{id}"), "state": state,
+                           "conditions": conditions, "grantControls": grant});
+        if session {
+            p["sessionControls"] = json!({"signInFrequency": {"isEnabled": true, "value": 1 + id % 23, "type": "hours"}});
+        }
+        p
+    }
+}
+
+prop_compose! {
+    fn arb_context()(
+        user in prop::sample::select(&["u0", "u1", "u2", "u3", "u4"][..]),
+        groups in subsequence(&["g0", "g1", "g2", "g3"][..], 0..3),
+        roles in subsequence(&["r0", "r1", "r2"][..], 0..2),
+        guest in any::<bool>(),
+        app in prop::sample::select(&["a0", "a1", "a2", "a3", "a4"][..]),
+        client in prop::sample::select(&["browser", "mobileAppsAndDesktopClients", "exchangeActiveSync", "other"][..]),
+        platform in proptest::option::of(prop::sample::select(&["android", "iOS", "windows", "macOS", "linux"][..])),
+        ip in prop::sample::select(&["10.1.2.3", "192.0.2.1"][..]),
+        country in proptest::option::of(prop::sample::select(&["NL", "US"][..])),
+        sign_in_risk in prop::sample::select(&["none", "low", "medium", "high"][..]),
+        user_risk in prop::sample::select(&["none", "low", "high"][..]),
+        mfa in any::<bool>(),
+        compliant in any::<bool>(),
+    ) -> SignInContext {
+        serde_json::from_value(json!({
+            "userId": user, "groupIds": strs(&groups), "roleIds": strs(&roles), "isGuest": guest,
+            "applicationId": app, "clientApp": client, "devicePlatform": platform, "ip": ip,
+            "country": country, "signInRisk": sign_in_risk, "userRisk": user_risk,
+            "device": {"compliant": compliant},
+            "satisfiedControls": if mfa { vec!["mfa"] } else { vec![] },
+        })).unwrap()
+    }
+}
+
+/// Adds one exclusion of kind `kind` (value chosen by `pick`) to a policy.
+fn add_exclusion(p: &mut Value, kind: usize, pick: usize) {
+    let c = &mut p["conditions"];
+    let push = |v: &mut Value, x: &str| {
+        if !v.is_array() {
+            *v = json!([]);
+        }
+        if let Some(a) = v.as_array_mut() {
+            a.push(json!(x));
+        }
+    };
+    match kind {
+        0 => push(
+            &mut c["users"]["excludeUsers"],
+            ["u0", "u1", "u2", "u4"][pick % 4],
+        ),
+        1 => push(
+            &mut c["users"]["excludeGroups"],
+            ["g0", "g1", "g2"][pick % 3],
+        ),
+        2 => push(&mut c["users"]["excludeRoles"], ["r0", "r1"][pick % 2]),
+        3 => push(
+            &mut c["applications"]["excludeApplications"],
+            ["a0", "a2", "a4"][pick % 3],
+        ),
+        4 => {
+            if c["platforms"].is_null() {
+                c["platforms"] = json!({"includePlatforms": ["all"], "excludePlatforms": []});
+            }
+            push(
+                &mut c["platforms"]["excludePlatforms"],
+                ["android", "iOS", "windows", "macOS"][pick % 4],
+            );
+        }
+        5 => {
+            if c["locations"].is_null() {
+                c["locations"] = json!({"includeLocations": ["All"], "excludeLocations": []});
+            }
+            push(
+                &mut c["locations"]["excludeLocations"],
+                ["AllTrusted", "l0", "l1"][pick % 3],
+            );
+        }
+        _ => {
+            c["users"]["excludeGuestsOrExternalUsers"] =
+                json!({"guestOrExternalUserTypes": "b2bCollaborationGuest,internalGuest"});
+        }
+    }
+}
+
+fn applied(set: &PolicySet, ctx: &SignInContext) -> bool {
+    let d = set.evaluate(ctx);
+    !d.enforced().is_empty() || !d.report_only().is_empty()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn adding_an_exclusion_never_makes_a_policy_apply(
+        p in arb_policy(), kind in 0..7usize, pick in 0..12usize,
+        contexts in prop::collection::vec(arb_context(), 8),
+    ) {
+        let locs = locations();
+        let before: ConditionalAccessPolicy = serde_json::from_value(p.clone()).unwrap();
+        let mut q = p;
+        add_exclusion(&mut q, kind, pick);
+        let after: ConditionalAccessPolicy = serde_json::from_value(q).unwrap();
+        let s0 = PolicySet::compile(&[before], &locs).unwrap();
+        let s1 = PolicySet::compile(&[after], &locs).unwrap();
+        for ctx in &contexts {
+            if applied(&s1, ctx) {
+                prop_assert!(applied(&s0, ctx), "exclusion made the policy apply: {ctx:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_disabled_policy_never_changes_the_result(
+        policies in prop::collection::vec(arb_policy(), 0..6),
+        disabled in arb_policy(),
+        at in 0..6usize,
+        contexts in prop::collection::vec(arb_context(), 8),
+    ) {
+        let locs = locations();
+        let parse = |v: &Value| -> ConditionalAccessPolicy { serde_json::from_value(v.clone()).unwrap() };
+        let base: Vec<_> = policies.iter().map(parse).collect();
+        let mut d = disabled;
+        d["state"] = json!("disabled");
+        d["id"] = json!("the-disabled-one");
+        let mut with = base.clone();
+        with.insert(at.min(with.len()), parse(&d));
+        let s0 = PolicySet::compile(&base, &locs).unwrap();
+        let s1 = PolicySet::compile(&with, &locs).unwrap();
+        for ctx in &contexts {
+            let (mut r0, mut r1) = (s0.explain(ctx), s1.explain(ctx));
+            prop_assert!(r1.not_applied_policies.iter().any(|p| p.id == "the-disabled-one"
+                && p.reasons.contains(&"policyNotEnabled")));
+            r0.not_applied_policies.clear();
+            r1.not_applied_policies.clear();
+            prop_assert_eq!(r0, r1);
+        }
+    }
+}
