@@ -10,6 +10,15 @@ pub mod aws_logging;
 pub mod aws_monitoring;
 pub mod aws_network;
 pub mod aws_storage;
+pub mod azure_app;
+pub mod azure_compute;
+pub mod azure_defender;
+pub mod azure_entra;
+pub mod azure_keyvault;
+pub mod azure_monitor;
+pub mod azure_network;
+pub mod azure_sql;
+pub mod azure_storage;
 pub mod identity;
 
 /// Every built-in check.
@@ -20,6 +29,15 @@ pub fn all() -> Vec<CheckDef> {
     v.extend(aws_logging::checks());
     v.extend(aws_monitoring::checks());
     v.extend(aws_network::checks());
+    v.extend(azure_entra::checks());
+    v.extend(azure_defender::checks());
+    v.extend(azure_keyvault::checks());
+    v.extend(azure_storage::checks());
+    v.extend(azure_sql::checks());
+    v.extend(azure_monitor::checks());
+    v.extend(azure_network::checks());
+    v.extend(azure_compute::checks());
+    v.extend(azure_app::checks());
     v.extend(identity::checks());
     v
 }

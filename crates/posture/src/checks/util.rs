@@ -261,3 +261,105 @@ pub fn azure_parent(id: &str, segment: &str) -> Option<String> {
     let needle = format!("/{}/", segment.to_ascii_lowercase());
     lower.find(&needle).map(|n| lower[..n].to_string())
 }
+
+/// Declares an Azure check.
+pub const fn azure(
+    id: &'static str,
+    title: &'static str,
+    severity: crate::finding::Severity,
+    needs: &'static [&'static str],
+    run: crate::registry::CheckFn,
+) -> crate::registry::CheckDef {
+    crate::registry::CheckDef {
+        id,
+        title,
+        provider: Provider::Azure,
+        severity,
+        needs,
+        run,
+    }
+}
+
+/// Azure subscriptions in the inventory (accounts of ARM data, not Graph tenants).
+pub fn azure_subscriptions(ctx: &CheckCtx<'_>) -> Vec<String> {
+    let mut set = BTreeSet::new();
+    for d in ctx.inventory.docs() {
+        if d.provider == Provider::Azure && !d.resource_type.starts_with("azure.entra.") {
+            set.insert(d.account.clone());
+        }
+    }
+    for e in ctx.inventory.collection_errors() {
+        if e.provider == Provider::Azure
+            && e.resource_types.iter().any(|t| !t.starts_with("azure.entra."))
+        {
+            set.insert(e.account.clone());
+        }
+    }
+    set.into_iter().collect()
+}
+
+/// The last segment of a JSON pointer, used as the evidence key.
+fn leaf(ptr: &str) -> &str {
+    ptr.rsplit('/').next().unwrap_or(ptr)
+}
+
+/// A per-document check on one property: `ok` decides, the value is the evidence.
+pub fn prop_check<'a>(
+    ctx: &CheckCtx<'a>,
+    out: &mut Vec<Outcome<'a>>,
+    resource_type: &str,
+    ptr: &str,
+    ok: fn(Option<&Value>) -> bool,
+    good: &str,
+    bad: &str,
+) {
+    per_doc(ctx, resource_type, out, |d| {
+        let v = d.raw.pointer(ptr).filter(|v| !v.is_null());
+        let pass = ok(v);
+        Some((
+            pass_if(pass),
+            if pass { good } else { bad }.to_string(),
+            serde_json::json!({ leaf(ptr): v }),
+        ))
+    });
+}
+
+/// `true` (boolean or string).
+pub fn is_true(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bool(x)) => *x,
+        Some(Value::String(x)) => x.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+/// `false` (boolean or string).
+pub fn is_false(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bool(x)) => !*x,
+        Some(Value::String(x)) => x.eq_ignore_ascii_case("false"),
+        _ => false,
+    }
+}
+
+/// A non-empty array.
+pub fn non_empty_array(v: Option<&Value>) -> bool {
+    v.and_then(Value::as_array).is_some_and(|a| !a.is_empty())
+}
+
+/// Case-insensitive string equality with one of `wanted`.
+pub fn str_in(v: Option<&Value>, wanted: &[&str]) -> bool {
+    v.and_then(Value::as_str)
+        .is_some_and(|x| wanted.iter().any(|w| w.eq_ignore_ascii_case(x)))
+}
+
+/// Index of documents of a type by lower-cased id.
+pub fn by_lower_id<'a>(
+    ctx: &CheckCtx<'a>,
+    resource_type: &str,
+) -> std::collections::HashMap<String, &'a ResourceDoc> {
+    ctx.inventory
+        .of_type(resource_type)
+        .map(|d| (d.id.to_ascii_lowercase(), d))
+        .collect()
+}
