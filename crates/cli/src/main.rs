@@ -1,1 +1,32 @@
-fn main() {}
+//! `trustplane`: the one binary. `main` only parses, dispatches and turns errors into a
+//! one-line message and an exit code.
+
+mod admin;
+mod args;
+mod audit;
+mod client;
+mod config;
+mod output;
+mod serve;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+/// Exit codes: 0 success, 1 failure, 2 bad usage (clap), 3 audit chain broken.
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(a) => serve::run(a).await,
+        Command::Admin(a) => admin::run(a, cli.output).await,
+        Command::Audit(a) => audit::run(a, cli.output).await,
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {:#}", e);
+            std::process::exit(1);
+        }
+    }
+}

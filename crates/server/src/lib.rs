@@ -1,1 +1,22 @@
-//! placeholder
+//! Trustplane's HTTP surface: the admin REST API under `/api/v1`, health and readiness,
+//! Prometheus metrics, and the background jobs a node runs.
+//!
+//! Handlers are thin: they parse, authorise and call the store. [`app`] builds the router for
+//! tests (`tower::ServiceExt::oneshot`); [`start`] opens the store, bootstraps an empty one,
+//! starts the jobs and binds the listener.
+#![deny(missing_docs)]
+
+mod auth;
+mod bootstrap;
+mod error;
+mod extract;
+mod jobs;
+mod metrics;
+mod odata;
+mod openapi;
+mod routes;
+mod server;
+
+pub use bootstrap::{hash_password, BootstrapCredentials};
+pub use error::ApiError;
+pub use server::{app, start, AppState, RunningServer, ServerConfig};

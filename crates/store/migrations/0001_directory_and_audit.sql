@@ -13,6 +13,7 @@ CREATE TABLE users (
     account_enabled BIGINT NOT NULL,
     attributes TEXT NOT NULL,
     password_hash TEXT,
+    password_must_change BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );

@@ -32,6 +32,8 @@ pub struct NewUser {
     pub attributes: Map<String, Value>,
     /// A PHC-format password hash.
     pub password_hash: Option<String>,
+    /// Whether the password must be changed at the next sign-in.
+    pub password_must_change: bool,
 }
 
 /// Changes to a user; absent fields stay as they are. In `attributes`, a `null` value
@@ -54,6 +56,8 @@ pub struct UserPatch {
     pub attributes: Option<Map<String, Value>>,
     /// A new PHC-format password hash.
     pub password_hash: Option<String>,
+    /// With a new password: whether it must be changed at the next sign-in.
+    pub password_must_change: bool,
 }
 
 /// A group to create.
@@ -323,7 +327,14 @@ impl Store {
             attributes: new.attributes,
             created_date_time: from_ms(tx.now),
         };
-        insert_user(&mut tx, &user, &key, new.password_hash).await?;
+        insert_user(
+            &mut tx,
+            &user,
+            &key,
+            new.password_hash,
+            new.password_must_change,
+        )
+        .await?;
         tx.audit(change_event(
             actor,
             "user.create",
@@ -407,7 +418,8 @@ impl Store {
             .execute(
                 "UPDATE users SET upn = $1, upn_key = $2, display_name = $3, mail = $4, given_name = $5, \
                  surname = $6, account_enabled = $7, attributes = $8, \
-                 password_hash = COALESCE($9, password_hash), updated_at = $10 WHERE id = $11",
+                 password_hash = COALESCE($9, password_hash), updated_at = $10, \
+                 password_must_change = CASE WHEN $9 IS NULL THEN password_must_change ELSE $12 END WHERE id = $11",
                 &[
                     Bind::Text(after.user_principal_name.clone()),
                     Bind::Text(key),
@@ -420,6 +432,7 @@ impl Store {
                     Bind::OptText(patch.password_hash.clone()),
                     Bind::Int(tx.now),
                     Bind::Text(before.id.clone()),
+                    Bind::Int(patch.password_must_change.into()),
                 ],
             )
             .await?;
@@ -1075,11 +1088,13 @@ async fn insert_user(
     user: &User,
     key: &str,
     password_hash: Option<String>,
+    must_change: bool,
 ) -> Result<()> {
     let now = tx.now;
     tx.execute(
         "INSERT INTO users (id, upn, upn_key, display_name, mail, given_name, surname, account_enabled, \
-         attributes, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+         attributes, password_hash, created_at, updated_at, password_must_change) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)",
         &[
             Bind::Text(user.id.clone()),
             Bind::Text(user.user_principal_name.clone()),
@@ -1092,6 +1107,7 @@ async fn insert_user(
             Bind::Text(Value::Object(user.attributes.clone()).to_string()),
             Bind::OptText(password_hash),
             Bind::Int(now),
+            Bind::Int(must_change.into()),
         ],
     )
     .await
@@ -1113,7 +1129,7 @@ pub(crate) async fn insert_user_tx(tx: &mut WriteTx, actor: &Actor, new: NewUser
         attributes: new.attributes,
         created_date_time: from_ms(tx.now),
     };
-    insert_user(tx, &user, &key, new.password_hash).await?;
+    insert_user(tx, &user, &key, new.password_hash, new.password_must_change).await?;
     tx.audit(change_event(
         actor,
         "user.create",

@@ -1,0 +1,435 @@
+//! `trustplane admin ...`: the directory through the admin API.
+
+use std::io::BufRead;
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Map, Value};
+
+use crate::args::{
+    AdminArgs, AdminAuditCommand, AdminCommand, AppsCommand, AssignmentsCommand, GroupsCommand,
+    ListArgs, Output, RolesCommand, UsersCommand,
+};
+use crate::client::{enc, profile_path, Client, Profile};
+use crate::output;
+
+const USER_COLUMNS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("userPrincipalName", "userPrincipalName"),
+    ("displayName", "displayName"),
+    ("mail", "mail"),
+    ("accountEnabled", "accountEnabled"),
+];
+const GROUP_COLUMNS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("displayName", "displayName"),
+    ("isAssignableToRole", "isAssignableToRole"),
+    ("description", "description"),
+];
+const MEMBER_COLUMNS: &[(&str, &str)] = &[
+    ("type", "@odata.type"),
+    ("id", "id"),
+    ("displayName", "displayName"),
+    ("userPrincipalName", "userPrincipalName"),
+];
+const APP_COLUMNS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("appId", "appId"),
+    ("displayName", "displayName"),
+];
+const ROLE_COLUMNS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("displayName", "displayName"),
+    ("isBuiltIn", "isBuiltIn"),
+];
+const ASSIGNMENT_COLUMNS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("principalId", "principalId"),
+    ("principalType", "principalType"),
+    ("roleDefinitionId", "roleDefinitionId"),
+    ("scope", "directoryScopeId"),
+    ("end", "endDateTime"),
+];
+const AUDIT_COLUMNS: &[(&str, &str)] = &[
+    ("seq", "sequence"),
+    ("time", "activityDateTime"),
+    ("activity", "activity"),
+    ("actor", "initiatedBy.displayName"),
+    ("target", "target.displayName"),
+    ("result", "result"),
+];
+
+pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
+    if let AdminCommand::Login = args.command {
+        return login(&args, out);
+    }
+    let client = Client::new(&args.api)?;
+    match args.command {
+        AdminCommand::Login => unreachable_login(),
+        AdminCommand::Whoami => output::one(out, &client.get("/api/v1/me").await?),
+        AdminCommand::Users(c) => users(&client, c, out).await?,
+        AdminCommand::Groups(c) => groups(&client, c, out).await?,
+        AdminCommand::Applications(c) => apps(&client, c, out).await?,
+        AdminCommand::Roles(RolesCommand::List) => {
+            let roles = client.list("/api/v1/roleDefinitions", false).await?;
+            output::list(out, &roles, ROLE_COLUMNS);
+        }
+        AdminCommand::Assignments(c) => assignments(&client, c, out).await?,
+        AdminCommand::Audit(c) => audit(&client, c, out).await?,
+    }
+    Ok(0)
+}
+
+fn unreachable_login() {}
+
+fn login(args: &AdminArgs, out: Output) -> Result<i32> {
+    let (Some(url), Some(token)) = (&args.api.url, &args.api.token) else {
+        bail!("login needs --url and --token");
+    };
+    let path = profile_path(&args.api).context("no profile path: set --profile or HOME")?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let profile = Profile {
+        url: Some(url.clone()),
+        token: Some(token.clone()),
+    };
+    let text = format!(
+        "url = {}\ntoken = {}\n",
+        Value::String(profile.url.unwrap_or_default()),
+        Value::String(profile.token.unwrap_or_default())
+    );
+    write_private(&path, &text)?;
+    output::done(out, &format!("saved to {}", path.display()));
+    Ok(0)
+}
+
+/// Writes a file readable by its owner only: it holds a token.
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+fn list_path(base: &str, l: &ListArgs) -> String {
+    let mut path = format!("{base}?$top={}", l.top);
+    if let Some(f) = &l.filter {
+        path.push_str(&format!("&$filter={}", enc(f)));
+    }
+    path
+}
+
+fn attributes(pairs: Vec<(String, String)>) -> Map<String, Value> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect()
+}
+
+/// A user id from an id or a UPN.
+async fn user_id(client: &Client, id_or_upn: &str) -> Result<String> {
+    if !id_or_upn.contains('@') {
+        return Ok(id_or_upn.to_string());
+    }
+    let user = client
+        .get(&format!("/api/v1/users/{}", enc(id_or_upn)))
+        .await?;
+    user.get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .context("the server returned a user without an id")
+}
+
+async fn users(client: &Client, c: UsersCommand, out: Output) -> Result<()> {
+    match c {
+        UsersCommand::List(l) => {
+            let items = client.list(&list_path("/api/v1/users", &l), l.all).await?;
+            output::list(out, &items, USER_COLUMNS);
+        }
+        UsersCommand::Get { id } => output::one(
+            out,
+            &client.get(&format!("/api/v1/users/{}", enc(&id))).await?,
+        ),
+        UsersCommand::Create {
+            upn,
+            display_name,
+            mail,
+            given_name,
+            surname,
+            disabled,
+            password_stdin,
+            attributes: attrs,
+        } => {
+            let mut body = json!({
+                "userPrincipalName": upn,
+                "displayName": display_name,
+                "accountEnabled": !disabled,
+                "attributes": attributes(attrs),
+            });
+            for (k, v) in [
+                ("mail", mail),
+                ("givenName", given_name),
+                ("surname", surname),
+            ] {
+                if let Some(v) = v {
+                    body[k] = Value::String(v);
+                }
+            }
+            if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                body["passwordProfile"] = json!({
+                    "password": line.trim_end_matches(['\r', '\n']),
+                    "forceChangePasswordNextSignIn": true
+                });
+            }
+            let user = client
+                .post("/api/v1/users", &body)
+                .await?
+                .unwrap_or(Value::Null);
+            output::one(out, &user);
+        }
+        UsersCommand::Update {
+            id,
+            display_name,
+            upn,
+            mail,
+            enable,
+            disable,
+            attributes: attrs,
+        } => {
+            let mut body = json!({});
+            if let Some(v) = display_name {
+                body["displayName"] = Value::String(v);
+            }
+            if let Some(v) = upn {
+                body["userPrincipalName"] = Value::String(v);
+            }
+            if let Some(v) = mail {
+                body["mail"] = Value::String(v);
+            }
+            if enable || disable {
+                body["accountEnabled"] = Value::Bool(enable);
+            }
+            if !attrs.is_empty() {
+                body["attributes"] = Value::Object(attributes(attrs));
+            }
+            output::one(
+                out,
+                &client
+                    .patch(&format!("/api/v1/users/{}", enc(&id)), &body)
+                    .await?,
+            );
+        }
+        UsersCommand::Delete { id } => {
+            client
+                .delete(&format!("/api/v1/users/{}", enc(&id)))
+                .await?;
+            output::done(out, &format!("deleted user {id}"));
+        }
+        UsersCommand::Groups { id, transitive } => {
+            let nav = if transitive {
+                "transitiveMemberOf"
+            } else {
+                "memberOf"
+            };
+            let items = client
+                .list(&format!("/api/v1/users/{}/{nav}", enc(&id)), false)
+                .await?;
+            output::list(out, &items, GROUP_COLUMNS);
+        }
+    }
+    Ok(())
+}
+
+async fn groups(client: &Client, c: GroupsCommand, out: Output) -> Result<()> {
+    match c {
+        GroupsCommand::List(l) => {
+            let items = client.list(&list_path("/api/v1/groups", &l), l.all).await?;
+            output::list(out, &items, GROUP_COLUMNS);
+        }
+        GroupsCommand::Get { id } => output::one(
+            out,
+            &client.get(&format!("/api/v1/groups/{}", enc(&id))).await?,
+        ),
+        GroupsCommand::Create {
+            display_name,
+            description,
+            role_assignable,
+        } => {
+            let body = json!({
+                "displayName": display_name,
+                "description": description,
+                "isAssignableToRole": role_assignable,
+            });
+            output::one(
+                out,
+                &client
+                    .post("/api/v1/groups", &body)
+                    .await?
+                    .unwrap_or(Value::Null),
+            );
+        }
+        GroupsCommand::Delete { id } => {
+            client
+                .delete(&format!("/api/v1/groups/{}", enc(&id)))
+                .await?;
+            output::done(out, &format!("deleted group {id}"));
+        }
+        GroupsCommand::Members { id, transitive } => {
+            let nav = if transitive {
+                "transitiveMembers"
+            } else {
+                "members"
+            };
+            let items = client
+                .list(&format!("/api/v1/groups/{}/{nav}", enc(&id)), false)
+                .await?;
+            output::list(out, &items, MEMBER_COLUMNS);
+        }
+        GroupsCommand::AddMember { group, member } => {
+            let member_id = user_id(client, &member).await?;
+            let body = json!({ "@odata.id": format!("/api/v1/directoryObjects/{member_id}") });
+            client
+                .post(
+                    &format!("/api/v1/groups/{}/members/$ref", enc(&group)),
+                    &body,
+                )
+                .await?;
+            output::done(out, &format!("added {member} to group {group}"));
+        }
+        GroupsCommand::RemoveMember { group, member } => {
+            let member_id = user_id(client, &member).await?;
+            client
+                .delete(&format!(
+                    "/api/v1/groups/{}/members/{}/$ref",
+                    enc(&group),
+                    enc(&member_id)
+                ))
+                .await?;
+            output::done(out, &format!("removed {member} from group {group}"));
+        }
+    }
+    Ok(())
+}
+
+async fn apps(client: &Client, c: AppsCommand, out: Output) -> Result<()> {
+    match c {
+        AppsCommand::List(l) => {
+            let items = client
+                .list(&list_path("/api/v1/applications", &l), l.all)
+                .await?;
+            output::list(out, &items, APP_COLUMNS);
+        }
+        AppsCommand::Get { id } => output::one(
+            out,
+            &client
+                .get(&format!("/api/v1/applications/{}", enc(&id)))
+                .await?,
+        ),
+        AppsCommand::Create {
+            display_name,
+            description,
+            app_id,
+        } => {
+            let mut body = json!({ "displayName": display_name, "description": description });
+            if let Some(a) = app_id {
+                body["appId"] = Value::String(a);
+            }
+            output::one(
+                out,
+                &client
+                    .post("/api/v1/applications", &body)
+                    .await?
+                    .unwrap_or(Value::Null),
+            );
+        }
+        AppsCommand::Delete { id } => {
+            client
+                .delete(&format!("/api/v1/applications/{}", enc(&id)))
+                .await?;
+            output::done(out, &format!("deleted application {id}"));
+        }
+    }
+    Ok(())
+}
+
+async fn assignments(client: &Client, c: AssignmentsCommand, out: Output) -> Result<()> {
+    match c {
+        AssignmentsCommand::List { principal, top } => {
+            let mut path = format!("/api/v1/roleAssignments?$top={top}");
+            if let Some(p) = principal {
+                let id = user_id(client, &p).await?;
+                path.push_str(&format!(
+                    "&$filter={}",
+                    enc(&format!("principalId eq '{id}'"))
+                ));
+            }
+            let items = client.list(&path, false).await?;
+            output::list(out, &items, ASSIGNMENT_COLUMNS);
+        }
+        AssignmentsCommand::Create {
+            principal,
+            role,
+            scope,
+            end,
+        } => {
+            let principal_id = user_id(client, &principal).await?;
+            let mut body = json!({
+                "principalId": principal_id,
+                "roleDefinitionId": role,
+                "directoryScopeId": scope,
+            });
+            if let Some(e) = end {
+                body["endDateTime"] = Value::String(e);
+            }
+            output::one(
+                out,
+                &client
+                    .post("/api/v1/roleAssignments", &body)
+                    .await?
+                    .unwrap_or(Value::Null),
+            );
+        }
+        AssignmentsCommand::Delete { id } => {
+            client
+                .delete(&format!("/api/v1/roleAssignments/{}", enc(&id)))
+                .await?;
+            output::done(out, &format!("deleted role assignment {id}"));
+        }
+    }
+    Ok(())
+}
+
+async fn audit(client: &Client, c: AdminAuditCommand, out: Output) -> Result<()> {
+    let AdminAuditCommand::List {
+        actor,
+        target,
+        from,
+        to,
+        top,
+    } = c;
+    let mut path = format!("/api/v1/audit?$top={top}");
+    for (k, v) in [
+        ("actor", actor),
+        ("target", target),
+        ("from", from),
+        ("to", to),
+    ] {
+        if let Some(v) = v {
+            path.push_str(&format!("&{k}={}", enc(&v)));
+        }
+    }
+    let items = client.list(&path, false).await?;
+    output::list(out, &items, AUDIT_COLUMNS);
+    Ok(())
+}

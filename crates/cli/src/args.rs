@@ -1,0 +1,309 @@
+//! Command-line arguments. Values parsed here are only checked for shape; the commands build
+//! what they need from them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "trustplane",
+    version,
+    about = "Identity and security control plane for Azure and AWS"
+)]
+pub struct Cli {
+    /// How to print results.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// A readable table.
+    Table,
+    /// JSON, for scripts.
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run a Trustplane node.
+    Serve(ServeArgs),
+    /// Manage the directory through the admin API.
+    Admin(AdminArgs),
+    /// Check the audit trail.
+    Audit(AuditArgs),
+}
+
+/// Flags win over `TRUSTPLANE_*` variables, which win over the `--config` file.
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Settings file (TOML).
+    #[arg(long, env = "TRUSTPLANE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address and port to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Folder of the embedded database [default: ./trustplane-data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Use PostgreSQL instead of the embedded database: postgres://user@host:port/db.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// This node's name in leases [default: host name and process id].
+    #[arg(long)]
+    pub node_id: Option<String>,
+    /// User principal name of the first administrator [default: admin@trustplane.local].
+    #[arg(long)]
+    pub bootstrap_admin_upn: Option<String>,
+    /// Seconds between audit-chain checkpoints [default: 300].
+    #[arg(long)]
+    pub checkpoint_interval_secs: Option<u64>,
+}
+
+#[derive(Args)]
+pub struct ApiArgs {
+    /// Base URL of a Trustplane node.
+    #[arg(long, env = "TRUSTPLANE_URL", global = true)]
+    pub url: Option<String>,
+    /// Admin API token.
+    #[arg(long, env = "TRUSTPLANE_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+    /// Profile file with `url` and `token` [default: ~/.config/trustplane/cli.toml].
+    #[arg(long, env = "TRUSTPLANE_PROFILE", global = true)]
+    pub profile: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Save --url and --token in the profile file (readable by you only).
+    Login,
+    /// Who the token belongs to and the roles it carries.
+    Whoami,
+    /// Users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Groups and memberships.
+    #[command(subcommand)]
+    Groups(GroupsCommand),
+    /// Application registrations.
+    #[command(subcommand, name = "apps")]
+    Applications(AppsCommand),
+    /// Role definitions.
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// Role assignments.
+    #[command(subcommand)]
+    Assignments(AssignmentsCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AdminAuditCommand),
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    /// OData filter, e.g. "startswith(displayName,'Ad')".
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Page size.
+    #[arg(long, default_value_t = 100)]
+    pub top: usize,
+    /// Follow every page.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// List users.
+    List(ListArgs),
+    /// Show a user (id or UPN).
+    Get { id: String },
+    /// Create a user.
+    Create {
+        #[arg(long)]
+        upn: String,
+        #[arg(long)]
+        display_name: String,
+        #[arg(long)]
+        mail: Option<String>,
+        #[arg(long)]
+        given_name: Option<String>,
+        #[arg(long)]
+        surname: Option<String>,
+        /// Create the account disabled.
+        #[arg(long)]
+        disabled: bool,
+        /// Read an initial password from standard input (never from the command line).
+        #[arg(long)]
+        password_stdin: bool,
+        /// A free attribute, KEY=VALUE (repeatable).
+        #[arg(long = "attr", value_parser = parse_key_value)]
+        attributes: Vec<(String, String)>,
+    },
+    /// Change a user.
+    Update {
+        id: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        upn: Option<String>,
+        #[arg(long)]
+        mail: Option<String>,
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        #[arg(long)]
+        disable: bool,
+        #[arg(long = "attr", value_parser = parse_key_value)]
+        attributes: Vec<(String, String)>,
+    },
+    /// Delete a user.
+    Delete { id: String },
+    /// Groups of a user.
+    Groups {
+        id: String,
+        /// Include groups reached through nesting.
+        #[arg(long)]
+        transitive: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum GroupsCommand {
+    /// List groups.
+    List(ListArgs),
+    /// Show a group.
+    Get { id: String },
+    /// Create a group.
+    Create {
+        #[arg(long)]
+        display_name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// The group can hold directory roles.
+        #[arg(long)]
+        role_assignable: bool,
+    },
+    /// Delete a group.
+    Delete { id: String },
+    /// Members of a group.
+    Members {
+        id: String,
+        /// Include members of nested groups.
+        #[arg(long)]
+        transitive: bool,
+    },
+    /// Add a user (id or UPN) or a group (id) to a group.
+    AddMember { group: String, member: String },
+    /// Remove a member.
+    RemoveMember { group: String, member: String },
+}
+
+#[derive(Subcommand)]
+pub enum AppsCommand {
+    /// List applications.
+    List(ListArgs),
+    /// Show an application.
+    Get { id: String },
+    /// Register an application.
+    Create {
+        #[arg(long)]
+        display_name: String,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        app_id: Option<String>,
+    },
+    /// Delete an application.
+    Delete { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum RolesCommand {
+    /// List role definitions.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum AssignmentsCommand {
+    /// List role assignments.
+    List {
+        /// Only this principal's (id or UPN).
+        #[arg(long)]
+        principal: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        top: usize,
+    },
+    /// Assign a role (id or name) to a user (id or UPN) or a role-assignable group (id).
+    Create {
+        #[arg(long)]
+        principal: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "/")]
+        scope: String,
+        /// When it ends (RFC 3339); permanent when absent.
+        #[arg(long)]
+        end: Option<String>,
+    },
+    /// Remove a role assignment.
+    Delete { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum AdminAuditCommand {
+    /// List audit entries.
+    List {
+        /// Entries by this actor (object id).
+        #[arg(long)]
+        actor: Option<String>,
+        /// Entries about this target (object id).
+        #[arg(long)]
+        target: Option<String>,
+        /// From this time (RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Before this time (RFC 3339).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        top: usize,
+    },
+}
+
+#[derive(Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain directly in the database and name the first altered or removed entry.
+    Verify {
+        /// Folder of the embedded database [default: ./trustplane-data].
+        #[arg(long, env = "TRUSTPLANE_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// A PostgreSQL database instead.
+        #[arg(long, env = "TRUSTPLANE_DATABASE_URL")]
+        database_url: Option<String>,
+    },
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
+}

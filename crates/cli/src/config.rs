@@ -1,0 +1,156 @@
+//! `serve` settings: defaults, then the TOML file, then `TRUSTPLANE_*` variables, then flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::args::ServeArgs;
+
+/// Everything `serve` reads. Unknown keys in the file are an error, so typos do not pass
+/// silently.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub node_id: Option<String>,
+    pub bootstrap_admin_upn: String,
+    /// Only from the environment or the file: a token on the command line would show in `ps`.
+    pub bootstrap_admin_token: Option<String>,
+    pub checkpoint_interval_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("trustplane-data"),
+            database_url: None,
+            node_id: None,
+            bootstrap_admin_upn: "admin@trustplane.local".into(),
+            bootstrap_admin_token: None,
+            checkpoint_interval_secs: 300,
+        }
+    }
+}
+
+/// The flags that were given, as a partial layer over the others.
+#[derive(Serialize)]
+struct FlagLayer {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bootstrap_admin_upn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checkpoint_interval_secs: Option<u64>,
+}
+
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "node_id",
+    "bootstrap_admin_upn",
+    "bootstrap_admin_token",
+    "checkpoint_interval_secs",
+];
+
+pub fn load(args: &ServeArgs) -> Result<Settings> {
+    let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+    if let Some(file) = &args.config {
+        if !file.is_file() {
+            anyhow::bail!("config file {} does not exist", file.display());
+        }
+        figment = figment.merge(Toml::file(file));
+    }
+    figment = figment
+        .merge(Env::prefixed("TRUSTPLANE_").only(ENV_KEYS))
+        .merge(Serialized::defaults(FlagLayer {
+            listen: args.listen,
+            data_dir: args.data_dir.clone(),
+            database_url: args.database_url.clone(),
+            node_id: args.node_id.clone(),
+            bootstrap_admin_upn: args.bootstrap_admin_upn.clone(),
+            checkpoint_interval_secs: args.checkpoint_interval_secs,
+        }));
+    let settings: Settings = figment.extract().context("invalid settings")?;
+    if settings.checkpoint_interval_secs == 0 {
+        anyhow::bail!("checkpoint_interval_secs must be at least 1");
+    }
+    Ok(settings)
+}
+
+/// The database URL: the PostgreSQL one if given, else the embedded file under `data_dir`.
+pub fn database_url(database_url: Option<&str>, data_dir: &Path) -> Result<String> {
+    if let Some(url) = database_url {
+        return Ok(url.to_string());
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    restrict_permissions(data_dir);
+    Ok(format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("trustplane.db").display()
+    ))
+}
+
+/// The data folder holds password hashes and token hashes: owner only.
+fn restrict_permissions(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_environment_which_wins_over_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "tp.toml",
+                "listen = \"127.0.0.1:9000\"\nnode_id = \"from-file\"\nbootstrap_admin_upn = \"file@example.com\"",
+            )?;
+            jail.set_env("TRUSTPLANE_NODE_ID", "from-env");
+            jail.set_env("TRUSTPLANE_LISTEN", "127.0.0.1:9100");
+            let args = ServeArgs {
+                config: Some("tp.toml".into()),
+                listen: Some("127.0.0.1:9200".parse().unwrap()),
+                ..Default::default()
+            };
+            let s = load(&args).unwrap();
+            assert_eq!(s.listen.port(), 9200);
+            assert_eq!(s.node_id.as_deref(), Some("from-env"));
+            assert_eq!(s.bootstrap_admin_upn, "file@example.com");
+            assert_eq!(s.checkpoint_interval_secs, 300);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("tp.toml", "lisen = \"127.0.0.1:9000\"")?;
+            let args = ServeArgs {
+                config: Some("tp.toml".into()),
+                ..Default::default()
+            };
+            assert!(load(&args).is_err());
+            Ok(())
+        });
+    }
+}

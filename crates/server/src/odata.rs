@@ -1,0 +1,189 @@
+//! The small part of OData that list endpoints take: `$filter` with `eq` and `startswith`
+//! joined by `and`, `$top`, and `$skiptoken`.
+
+use serde::Deserialize;
+use serde_json::Value;
+use trustplane_store::{Clause, ListQuery, Op, Page};
+
+use crate::error::ApiError;
+
+/// Query parameters of a list endpoint.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    #[serde(rename = "$filter")]
+    pub filter: Option<String>,
+    #[serde(rename = "$top")]
+    pub top: Option<usize>,
+    #[serde(rename = "$skiptoken")]
+    pub skip_token: Option<String>,
+}
+
+const DEFAULT_TOP: usize = 100;
+const MAX_TOP: usize = 999;
+
+impl ListParams {
+    pub fn to_query(&self) -> Result<ListQuery, ApiError> {
+        let top = self.top.unwrap_or(DEFAULT_TOP);
+        if top == 0 || top > MAX_TOP {
+            return Err(ApiError::bad_request(format!(
+                "$top must be 1 to {MAX_TOP}"
+            )));
+        }
+        let filter = match &self.filter {
+            Some(f) => parse_filter(f)?,
+            None => Vec::new(),
+        };
+        Ok(ListQuery {
+            filter,
+            top,
+            skip_token: self.skip_token.clone(),
+        })
+    }
+}
+
+/// Parses `a eq 'x' and startswith(b,'y')`.
+pub fn parse_filter(input: &str) -> Result<Vec<Clause>, ApiError> {
+    let bad = |why: &str| ApiError::bad_request(format!("$filter: {why}"));
+    let mut clauses = Vec::new();
+    let mut rest = input.trim();
+    loop {
+        let (clause, after) = if let Some(inner) = strip_prefix_ci(rest, "startswith(") {
+            let (field, after_field) = inner
+                .split_once(',')
+                .ok_or_else(|| bad("expected `startswith(field, 'value')`"))?;
+            let (value, after_value) = parse_string(after_field.trim_start())
+                .ok_or_else(|| bad("expected a quoted value"))?;
+            let after_paren = after_value
+                .trim_start()
+                .strip_prefix(')')
+                .ok_or_else(|| bad("expected `)`"))?;
+            (
+                Clause {
+                    field: field.trim().to_string(),
+                    op: Op::StartsWith,
+                    value,
+                },
+                after_paren,
+            )
+        } else {
+            let (field, after_field) = rest
+                .split_once(char::is_whitespace)
+                .ok_or_else(|| bad("expected `field eq 'value'`"))?;
+            let after_op = strip_prefix_ci(after_field.trim_start(), "eq")
+                .ok_or_else(|| bad("only `eq` and `startswith` are supported"))?;
+            let (value, after_value) = parse_string(after_op.trim_start())
+                .ok_or_else(|| bad("expected a quoted value"))?;
+            (
+                Clause {
+                    field: field.to_string(),
+                    op: Op::Eq,
+                    value,
+                },
+                after_value,
+            )
+        };
+        if clause.field.is_empty() || !clause.field.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(bad("field names are letters and digits"));
+        }
+        clauses.push(clause);
+        let after = after.trim_start();
+        if after.is_empty() {
+            return Ok(clauses);
+        }
+        rest = strip_prefix_ci(after, "and ")
+            .ok_or_else(|| bad("clauses are joined with `and`"))?
+            .trim_start();
+        if clauses.len() >= 8 {
+            return Err(bad("at most 8 clauses"));
+        }
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// A single-quoted OData string, with `''` for a quote. Returns the value and the rest.
+fn parse_string(s: &str) -> Option<(String, &str)> {
+    let body = s.strip_prefix('\'')?;
+    let mut value = String::new();
+    let mut chars = body.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '\'' {
+            if matches!(chars.peek(), Some((_, '\''))) {
+                chars.next();
+                value.push('\'');
+            } else {
+                return Some((value, &body[i + 1..]));
+            }
+        } else {
+            value.push(c);
+        }
+    }
+    None
+}
+
+/// A Graph-style collection: `{"value": [...], "@odata.nextLink": "..."}`.
+pub fn collection<T: serde::Serialize>(page: Page<T>, path: &str, params: &ListParams) -> Value {
+    let mut body = serde_json::json!({ "value": page.items });
+    if let Some(token) = page.next {
+        let mut link = format!(
+            "{path}?$top={}&$skiptoken={}",
+            params.top.unwrap_or(DEFAULT_TOP),
+            encode(&token)
+        );
+        if let Some(f) = &params.filter {
+            link.push_str(&format!("&$filter={}", encode(f)));
+        }
+        body["@odata.nextLink"] = Value::String(link);
+    }
+    body
+}
+
+/// Percent-encodes everything but unreserved characters.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_eq_startswith_and_quotes() {
+        let c =
+            parse_filter("userPrincipalName eq 'o''brien@x.com' and startswith(displayName, 'Ad')")
+                .unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].value, "o'brien@x.com");
+        assert_eq!(c[0].op, Op::Eq);
+        assert_eq!(c[1].field, "displayName");
+        assert_eq!(c[1].op, Op::StartsWith);
+    }
+
+    #[test]
+    fn refuses_what_it_does_not_support() {
+        for bad in [
+            "a ne 'x'",
+            "a eq x",
+            "a eq 'x' or b eq 'y'",
+            "startswith(a 'x')",
+            "a eq 'x",
+            "x.y eq 'z'",
+            "",
+        ] {
+            assert!(parse_filter(bad).is_err(), "{bad}");
+        }
+    }
+}

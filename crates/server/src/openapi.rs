@@ -1,0 +1,52 @@
+//! The OpenAPI document served at `/api/v1/openapi.json`, generated from the handlers.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{applications, audit, groups, health, roles, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Trustplane admin API", description = "Directory, roles and audit trail. Field names follow Microsoft Graph."),
+    paths(
+        health::healthz, health::readyz, health::metrics,
+        users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
+        users::member_of, users::transitive_member_of, users::me,
+        groups::list_groups, groups::create_group, groups::get_group, groups::update_group, groups::delete_group,
+        groups::list_members, groups::list_transitive_members, groups::add_member, groups::remove_member,
+        applications::list_applications, applications::create_application, applications::get_application,
+        applications::update_application, applications::delete_application,
+        roles::list_role_definitions, roles::get_role_definition, roles::list_role_assignments,
+        roles::create_role_assignment, roles::get_role_assignment, roles::delete_role_assignment,
+        audit::list_audit, audit::verify_audit,
+    ),
+    components(schemas(
+        trustplane_model::User, trustplane_model::Group, trustplane_model::Application,
+        trustplane_model::RoleDefinition, trustplane_model::RolePermission, trustplane_model::RoleAssignment,
+        trustplane_model::Event, trustplane_model::Actor, trustplane_model::Target, trustplane_model::Outcome,
+        trustplane_model::PasswordProfile, trustplane_model::ObjectKind, trustplane_model::AssignmentKind,
+        users::CreateUser, users::UpdateUser, groups::CreateGroup, groups::UpdateGroup, groups::MemberRef,
+        applications::CreateApplication, applications::UpdateApplication, roles::CreateRoleAssignment,
+    )),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

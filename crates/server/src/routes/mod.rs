@@ -1,0 +1,41 @@
+//! The routes, one module per area, merged here.
+
+pub(crate) mod applications;
+pub(crate) mod audit;
+pub(crate) mod groups;
+pub(crate) mod health;
+pub(crate) mod roles;
+pub(crate) mod users;
+
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::server::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(health::router())
+        .merge(users::router())
+        .merge(groups::router())
+        .merge(applications::router())
+        .merge(roles::router())
+        .merge(audit::router())
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),
+        )
+        .fallback(|| async { ApiError::not_found("no such route") })
+}
+
+/// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value.
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+pub(crate) fn yes() -> bool {
+    true
+}

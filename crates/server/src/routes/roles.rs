@@ -1,0 +1,159 @@
+//! `/api/v1/roleDefinitions` and `/api/v1/roleAssignments`: Graph's unified role resources.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use trustplane_model::{AssignmentKind, Permission, RoleAssignment, RoleDefinition};
+use trustplane_store::NewAssignment;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::extract::{Json, Path, Query};
+use crate::odata::{collection, ListParams};
+use crate::server::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/roleDefinitions", get(list_role_definitions))
+        .route("/api/v1/roleDefinitions/{id}", get(get_role_definition))
+        .route(
+            "/api/v1/roleAssignments",
+            get(list_role_assignments).post(create_role_assignment),
+        )
+        .route(
+            "/api/v1/roleAssignments/{id}",
+            get(get_role_assignment).delete(delete_role_assignment),
+        )
+}
+
+/// Body of `POST /api/v1/roleAssignments`. `roleDefinitionId` may also be the role's name.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateRoleAssignment {
+    principal_id: String,
+    role_definition_id: String,
+    #[serde(default = "root_scope")]
+    directory_scope_id: String,
+    assignment_type: Option<AssignmentKind>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    start_date_time: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    end_date_time: Option<OffsetDateTime>,
+}
+
+fn root_scope() -> String {
+    "/".into()
+}
+
+fn ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Lists role definitions.
+#[utoipa::path(get, path = "/api/v1/roleDefinitions", tag = "roles", responses((status = 200, body = Vec<RoleDefinition>)))]
+pub async fn list_role_definitions(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::DirectoryRead).await?;
+    let roles = state.store.list_role_definitions().await?;
+    Ok(axum::Json(serde_json::json!({ "value": roles })))
+}
+
+/// Reads a role definition by id or display name.
+#[utoipa::path(get, path = "/api/v1/roleDefinitions/{id}", tag = "roles", params(("id" = String, Path)),
+    responses((status = 200, body = RoleDefinition), (status = 404)))]
+pub async fn get_role_definition(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::DirectoryRead).await?;
+    Ok(axum::Json(state.store.get_role_definition(&id).await?))
+}
+
+/// Lists role assignments; `$filter` on `principalId`, `roleDefinitionId`, `directoryScopeId`.
+#[utoipa::path(get, path = "/api/v1/roleAssignments", tag = "roles",
+    params(("$filter" = Option<String>, Query), ("$top" = Option<usize>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200, body = Vec<RoleAssignment>)))]
+pub async fn list_role_assignments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<ListParams>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::DirectoryRead).await?;
+    let page = state
+        .store
+        .list_role_assignments(&params.to_query()?)
+        .await?;
+    Ok(axum::Json(collection(
+        page,
+        "/api/v1/roleAssignments",
+        &params,
+    )))
+}
+
+/// Assigns a role to a user or a role-assignable group.
+#[utoipa::path(post, path = "/api/v1/roleAssignments", tag = "roles", request_body = CreateRoleAssignment,
+    responses((status = 201, body = RoleAssignment), (status = 400), (status = 409), (status = 422)))]
+pub async fn create_role_assignment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateRoleAssignment>,
+) -> ApiResult<impl IntoResponse> {
+    caller
+        .require(&state, Permission::RoleAssignmentsWrite)
+        .await?;
+    let assignment = state
+        .store
+        .create_role_assignment(
+            &caller.actor,
+            NewAssignment {
+                principal_id: body.principal_id,
+                role_definition_id: body.role_definition_id,
+                directory_scope_id: body.directory_scope_id,
+                assignment_type: body.assignment_type.unwrap_or(AssignmentKind::Active),
+                start: body.start_date_time.map(ms),
+                end: body.end_date_time.map(ms),
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(assignment)))
+}
+
+/// Reads a role assignment.
+#[utoipa::path(get, path = "/api/v1/roleAssignments/{id}", tag = "roles", params(("id" = String, Path)),
+    responses((status = 200, body = RoleAssignment), (status = 404)))]
+pub async fn get_role_assignment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::DirectoryRead).await?;
+    Ok(axum::Json(state.store.get_role_assignment(&id).await?))
+}
+
+/// Removes a role assignment.
+#[utoipa::path(delete, path = "/api/v1/roleAssignments/{id}", tag = "roles", params(("id" = String, Path)),
+    responses((status = 204), (status = 404), (status = 409, description = "the last Global Administrator")))]
+pub async fn delete_role_assignment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller
+        .require(&state, Permission::RoleAssignmentsWrite)
+        .await?;
+    state
+        .store
+        .delete_role_assignment(&caller.actor, &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,247 @@
+//! `/api/v1/users`: Graph's user resource.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use trustplane_model::{PasswordProfile, Permission, User};
+use trustplane_store::{NewUser, UserPatch};
+use utoipa::ToSchema;
+
+use super::{nullable, yes};
+use crate::auth::Caller;
+use crate::bootstrap::hash_password;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use crate::odata::{collection, ListParams};
+use crate::server::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/users", get(list_users).post(create_user))
+        .route(
+            "/api/v1/users/{id}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
+        .route("/api/v1/users/{id}/memberOf", get(member_of))
+        .route(
+            "/api/v1/users/{id}/transitiveMemberOf",
+            get(transitive_member_of),
+        )
+        .route("/api/v1/me", get(me))
+}
+
+/// Body of `POST /api/v1/users`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateUser {
+    user_principal_name: String,
+    display_name: String,
+    mail: Option<String>,
+    given_name: Option<String>,
+    surname: Option<String>,
+    #[serde(default = "yes")]
+    account_enabled: bool,
+    password_profile: Option<PasswordProfile>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    attributes: Map<String, Value>,
+}
+
+/// Body of `PATCH /api/v1/users/{id}`: only the fields to change.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateUser {
+    user_principal_name: Option<String>,
+    display_name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    mail: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    surname: Option<Option<String>>,
+    account_enabled: Option<bool>,
+    password_profile: Option<PasswordProfile>,
+    #[schema(value_type = Option<Object>)]
+    attributes: Option<Map<String, Value>>,
+}
+
+/// Hashes a new password off the async threads. Length rules follow NIST SP 800-63B.
+async fn hash_new_password(profile: &PasswordProfile) -> ApiResult<String> {
+    let len = profile.password.chars().count();
+    if !(8..=256).contains(&len) {
+        return Err(ApiError::bad_request(
+            "passwordProfile.password must be 8 to 256 characters",
+        ));
+    }
+    let password = profile.password.clone();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| ApiError::bad_request("password hashing failed"))?
+        .map_err(|_| ApiError::bad_request("password hashing failed"))
+}
+
+/// Lists users; `$filter` on `userPrincipalName`, `displayName`, `mail`, `givenName`, `surname`.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users",
+    params(("$filter" = Option<String>, Query), ("$top" = Option<usize>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200, description = "a page of users", body = Vec<User>)))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<ListParams>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::DirectoryRead).await?;
+    let page = state.store.list_users(&params.to_query()?).await?;
+    Ok(axum::Json(collection(page, "/api/v1/users", &params)))
+}
+
+/// Creates a user.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
+    responses((status = 201, description = "created", body = User), (status = 400), (status = 409)))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateUser>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::UsersWrite).await?;
+    let (password_hash, must_change) = match &body.password_profile {
+        Some(p) => (
+            Some(hash_new_password(p).await?),
+            p.force_change_password_next_sign_in,
+        ),
+        None => (None, false),
+    };
+    let user = state
+        .store
+        .create_user(
+            &caller.actor,
+            NewUser {
+                user_principal_name: body.user_principal_name,
+                display_name: body.display_name,
+                mail: body.mail,
+                given_name: body.given_name,
+                surname: body.surname,
+                account_enabled: body.account_enabled,
+                attributes: body.attributes,
+                password_hash,
+                password_must_change: must_change,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(user)))
+}
+
+/// Reads a user by id or user principal name.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "object id or userPrincipalName")),
+    responses((status = 200, body = User), (status = 404)))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::DirectoryRead).await?;
+    Ok(axum::Json(state.store.get_user(&id).await?))
+}
+
+/// Changes a user.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UpdateUser,
+    params(("id" = String, Path)), responses((status = 200, body = User), (status = 400), (status = 404), (status = 409)))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateUser>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::UsersWrite).await?;
+    let (password_hash, must_change) = match &body.password_profile {
+        Some(p) => (
+            Some(hash_new_password(p).await?),
+            p.force_change_password_next_sign_in,
+        ),
+        None => (None, false),
+    };
+    let user = state
+        .store
+        .update_user(
+            &caller.actor,
+            &id,
+            UserPatch {
+                user_principal_name: body.user_principal_name,
+                display_name: body.display_name,
+                mail: body.mail,
+                given_name: body.given_name,
+                surname: body.surname,
+                account_enabled: body.account_enabled,
+                attributes: body.attributes,
+                password_hash,
+                password_must_change: must_change,
+            },
+        )
+        .await?;
+    Ok(axum::Json(user))
+}
+
+/// Deletes a user.
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
+    responses((status = 204), (status = 404), (status = 409, description = "the last Global Administrator")))]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::UsersWrite).await?;
+    state.store.delete_user(&caller.actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn groups_of(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    transitive: bool,
+) -> ApiResult<Value> {
+    caller.require(state, Permission::DirectoryRead).await?;
+    let user = state.store.get_user(id).await?;
+    let groups = state.store.member_of(&user.id, transitive).await?;
+    Ok(serde_json::json!({ "value": groups }))
+}
+
+/// Groups the user is a direct member of.
+#[utoipa::path(get, path = "/api/v1/users/{id}/memberOf", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<trustplane_model::Group>)))]
+pub async fn member_of(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(axum::Json(groups_of(&state, &caller, &id, false).await?))
+}
+
+/// Groups the user is in, directly or through nested groups.
+#[utoipa::path(get, path = "/api/v1/users/{id}/transitiveMemberOf", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<trustplane_model::Group>)))]
+pub async fn transitive_member_of(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(axum::Json(groups_of(&state, &caller, &id, true).await?))
+}
+
+/// The caller and the roles they hold.
+#[utoipa::path(get, path = "/api/v1/me", tag = "users", responses((status = 200)))]
+pub async fn me(caller: Caller) -> impl IntoResponse {
+    let roles: Vec<&str> = caller
+        .roles
+        .iter()
+        .map(|r| r.display_name.as_str())
+        .collect();
+    axum::Json(serde_json::json!({ "user": caller.user, "roles": roles }))
+}
