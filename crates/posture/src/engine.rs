@@ -110,6 +110,14 @@ pub fn account_type(p: Provider) -> &'static str {
     }
 }
 
+/// The scope resource type of one region (`aws.region`, `azure.location`).
+pub fn region_type(p: Provider) -> &'static str {
+    match p {
+        Provider::Aws => "aws.region",
+        Provider::Azure => "azure.location",
+    }
+}
+
 fn control_ref(b: &Benchmark, r: &crate::benchmark::Requirement) -> ControlRef {
     ControlRef {
         benchmark: b.key.clone(),
@@ -167,7 +175,11 @@ fn error_finding(
                 .unwrap_or_else(|| "unknown".into()),
             r.clone(),
         ),
-        None => (account_type(e.provider).to_string(), e.account.clone()),
+        None if e.region == GLOBAL => (account_type(e.provider).to_string(), e.account.clone()),
+        None => (
+            region_type(e.provider).to_string(),
+            format!("{}/{}", e.account, e.region),
+        ),
     };
     Finding {
         check_id: check_id.clone(),
@@ -207,10 +219,7 @@ fn to_finding(
             let rtype = if region == GLOBAL {
                 account_type(provider)
             } else {
-                match provider {
-                    Provider::Aws => "aws.region",
-                    Provider::Azure => "azure.location",
-                }
+                region_type(provider)
             };
             let id = if region == GLOBAL {
                 account.clone()

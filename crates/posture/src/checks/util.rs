@@ -141,7 +141,7 @@ fn service_prefix(t: &str) -> &str {
 }
 
 /// Accounts of a provider in which the service of `resource_type` was collected (any
-/// document of the same service, or a collection error for it).
+/// document of the same service), or whose collection of this type failed.
 pub fn collected_accounts(ctx: &CheckCtx<'_>, provider: Provider, resource_type: &str) -> Vec<String> {
     let prefix = service_prefix(resource_type);
     let mut set = BTreeSet::new();
@@ -150,8 +150,10 @@ pub fn collected_accounts(ctx: &CheckCtx<'_>, provider: Provider, resource_type:
             set.insert(d.account.clone());
         }
     }
+    // An error counts only for the type itself: a failed credential report says nothing
+    // about whether the account's roles were listed.
     for e in ctx.inventory.collection_errors() {
-        if e.provider == provider && e.resource_types.iter().any(|t| t.starts_with(prefix)) {
+        if e.provider == provider && e.resource_types.iter().any(|t| t == resource_type) {
             set.insert(e.account.clone());
         }
     }
