@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::args::{
     AdminArgs, AdminAuditCommand, AdminCommand, AppsCommand, AssignmentsCommand, GroupsCommand,
-    ListArgs, Output, RolesCommand, UsersCommand,
+    ListArgs, Output, RolesCommand, TokensCommand, UsersCommand,
 };
 use crate::client::{enc, profile_path, Client, Profile};
 use crate::output;
@@ -64,7 +64,7 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
     }
     let client = Client::new(&args.api)?;
     match args.command {
-        AdminCommand::Login => unreachable_login(),
+        AdminCommand::Login => {}
         AdminCommand::Whoami => output::one(out, &client.get("/api/v1/me").await?),
         AdminCommand::Users(c) => users(&client, c, out).await?,
         AdminCommand::Groups(c) => groups(&client, c, out).await?,
@@ -75,11 +75,23 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
         }
         AdminCommand::Assignments(c) => assignments(&client, c, out).await?,
         AdminCommand::Audit(c) => audit(&client, c, out).await?,
+        AdminCommand::Tokens(TokensCommand::Create {
+            user,
+            description,
+            expires_in_days,
+        }) => {
+            let body = json!({ "userId": user, "description": description, "expiresInDays": expires_in_days });
+            output::one(
+                out,
+                &client
+                    .post("/api/v1/apiTokens", &body)
+                    .await?
+                    .unwrap_or(Value::Null),
+            );
+        }
     }
     Ok(0)
 }
-
-fn unreachable_login() {}
 
 fn login(args: &AdminArgs, out: Output) -> Result<i32> {
     let (Some(url), Some(token)) = (&args.api.url, &args.api.token) else {

@@ -109,6 +109,22 @@ pub enum AdminCommand {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AdminAuditCommand),
+    /// Admin API tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+}
+
+#[derive(Subcommand)]
+pub enum TokensCommand {
+    /// Issue a token for a user (id or UPN); it is printed once.
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        description: String,
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
 }
 
 #[derive(Args)]

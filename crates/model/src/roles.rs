@@ -20,6 +20,8 @@ pub enum Permission {
     RoleAssignmentsWrite,
     /// Read the audit trail.
     AuditRead,
+    /// Issue admin API tokens for users (Global Administrator only).
+    ApiTokensWrite,
 }
 
 impl Permission {
@@ -32,6 +34,7 @@ impl Permission {
             Permission::ApplicationsWrite => "trustplane.directory/applications/write",
             Permission::RoleAssignmentsWrite => "trustplane.directory/roleAssignments/write",
             Permission::AuditRead => "trustplane.auditLogs/read",
+            Permission::ApiTokensWrite => "trustplane.apiTokens/write",
         }
     }
 }

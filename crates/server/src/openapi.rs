@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{applications, audit, groups, health, roles, users};
+use crate::routes::{applications, audit, groups, health, roles, tokens, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,7 +18,7 @@ use crate::routes::{applications, audit, groups, health, roles, users};
         applications::update_application, applications::delete_application,
         roles::list_role_definitions, roles::get_role_definition, roles::list_role_assignments,
         roles::create_role_assignment, roles::get_role_assignment, roles::delete_role_assignment,
-        audit::list_audit, audit::verify_audit,
+        audit::list_audit, audit::verify_audit, tokens::create_token,
     ),
     components(schemas(
         trustplane_model::User, trustplane_model::Group, trustplane_model::Application,
@@ -26,7 +26,7 @@ use crate::routes::{applications, audit, groups, health, roles, users};
         trustplane_model::Event, trustplane_model::Actor, trustplane_model::Target, trustplane_model::Outcome,
         trustplane_model::PasswordProfile, trustplane_model::ObjectKind, trustplane_model::AssignmentKind,
         users::CreateUser, users::UpdateUser, groups::CreateGroup, groups::UpdateGroup, groups::MemberRef,
-        applications::CreateApplication, applications::UpdateApplication, roles::CreateRoleAssignment,
+        applications::CreateApplication, applications::UpdateApplication, roles::CreateRoleAssignment, tokens::CreateToken,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

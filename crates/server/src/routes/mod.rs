@@ -5,6 +5,7 @@ pub(crate) mod audit;
 pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod roles;
+pub(crate) mod tokens;
 pub(crate) mod users;
 
 use axum::Router;
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .merge(applications::router())
         .merge(roles::router())
         .merge(audit::router())
+        .merge(tokens::router())
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),

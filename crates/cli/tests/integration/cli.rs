@@ -1,0 +1,149 @@
+//! The walk-through: bootstrap, the CLI managing the directory, `audit verify` before
+//! and after a row is edited behind the server's back.
+
+use crate::both_backends;
+use crate::harness::*;
+
+both_backends!(
+    bootstrap_prints_credentials_once_and_the_token_works,
+    cli_manages_the_directory_and_audit_verify_names_an_edited_entry,
+);
+
+async fn bootstrap_prints_credentials_once_and_the_token_works(db: Db) {
+    let node = Node::start(&db, &[], &[]).await;
+    let banner = node.banner.join("\n");
+    assert!(banner.contains("admin@trustplane.local"), "{banner}");
+    assert!(banner.contains("one-time password:"), "{banner}");
+    let token = node
+        .banner
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("admin API token:"))
+        .map(|t| t.trim().to_string())
+        .expect("token line");
+    assert!(token.starts_with("tp_") && token.len() >= 40, "{token}");
+    let (status, me) = call(&node, reqwest::Method::GET, "/api/v1/me", None, &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["roles"][0], "Global Administrator");
+    drop(node);
+    // A second start prints nothing of the kind, and the first token still works.
+    let node = Node::start(&db, &[], &[]).await;
+    assert!(node.banner.is_empty(), "{:?}", node.banner);
+    let (status, _) = call(&node, reqwest::Method::GET, "/api/v1/me", None, &token).await;
+    assert_eq!(status, 200);
+    // The stored token is a hash, not the token.
+    let (status, _) = call(
+        &node,
+        reqwest::Method::GET,
+        "/api/v1/me",
+        None,
+        &token.to_uppercase(),
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+async fn cli_manages_the_directory_and_audit_verify_names_an_edited_entry(db: Db) {
+    let node = db.start().await;
+    let user = cli_json(
+        &node,
+        &[
+            "admin",
+            "users",
+            "create",
+            "--upn",
+            "Ada@Example.com",
+            "--display-name",
+            "Ada Lovelace",
+            "--attr",
+            "department=R&D",
+        ],
+    );
+    assert_eq!(user["attributes"]["department"], "R&D");
+    let group = cli_json(
+        &node,
+        &[
+            "admin",
+            "groups",
+            "create",
+            "--display-name",
+            "Cloud Admins",
+            "--role-assignable",
+        ],
+    );
+    let gid = group["id"].as_str().unwrap();
+    let (code, _, err) = cli(
+        Some(&node),
+        &["admin", "groups", "add-member", gid, "ada@example.com"],
+    );
+    assert_eq!(code, 0, "{err}");
+    cli_json(
+        &node,
+        &[
+            "admin",
+            "assignments",
+            "create",
+            "--principal",
+            gid,
+            "--role",
+            "Security Reader",
+        ],
+    );
+
+    let users = cli_json(&node, &["admin", "users", "list"]);
+    let upns: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userPrincipalName"].as_str().unwrap())
+        .collect();
+    assert_eq!(upns, vec!["admin@trustplane.local", "Ada@Example.com"]);
+    let members = cli_json(&node, &["admin", "groups", "members", gid]);
+    assert_eq!(members[0]["id"], user["id"]);
+    assert_eq!(members[0]["@odata.type"], "#microsoft.graph.user");
+    let assignments = cli_json(&node, &["admin", "assignments", "list", "--principal", gid]);
+    assert_eq!(assignments.as_array().unwrap().len(), 1);
+    assert_eq!(
+        assignments[0]["roleDefinitionId"],
+        "5d6b6bb7-de71-4623-b4af-96380a352509"
+    );
+    let groups = cli_json(
+        &node,
+        &[
+            "admin",
+            "users",
+            "groups",
+            "ada@example.com",
+            "--transitive",
+        ],
+    );
+    assert_eq!(groups[0]["displayName"], "Cloud Admins");
+    // The table output is readable too.
+    let (code, table, _) = cli(Some(&node), &["admin", "users", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        table.contains("Ada Lovelace") && table.contains("userPrincipalName"),
+        "{table}"
+    );
+
+    let (code, report) = audit_verify(&db);
+    assert_eq!(code, 0, "{report}");
+    assert!(report.contains("intact"), "{report}");
+    let audit = cli_json(&node, &["admin", "audit", "list"]);
+    let group_entry = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["activity"] == "group.create")
+        .unwrap()["sequence"]
+        .as_i64()
+        .unwrap();
+    drop(node);
+
+    db.execute(&format!(
+        "UPDATE audit_log SET body = REPLACE(body, 'Cloud Admins', 'Nobody') WHERE seq = {group_entry}"
+    ))
+    .await;
+    let (code, report) = audit_verify(&db);
+    assert_eq!(code, 3, "{report}");
+    assert!(report.contains(&format!("entry {group_entry}")), "{report}");
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests of the `trustplane` binary on both backends.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod harness;
+
+mod api;
+mod cli;
+mod cluster;
+mod durability;

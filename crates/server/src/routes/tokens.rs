@@ -1,0 +1,71 @@
+//! `/api/v1/apiTokens`: admin API tokens for users, shown once at creation.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::Router;
+use serde::Deserialize;
+use trustplane_model::Permission;
+use utoipa::ToSchema;
+
+use crate::auth::{token_hash, Caller};
+use crate::bootstrap::random_secret;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::server::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/apiTokens", post(create_token))
+}
+
+/// Body of `POST /api/v1/apiTokens`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateToken {
+    /// The user (id or UPN) the token acts as.
+    user_id: String,
+    /// What the token is for.
+    description: String,
+    /// Lifetime in days; the token never expires when absent.
+    expires_in_days: Option<u32>,
+}
+
+/// Issues a token for a user; the response holds the token, which is never shown again.
+#[utoipa::path(post, path = "/api/v1/apiTokens", tag = "tokens", request_body = CreateToken,
+    responses((status = 201, description = "`{\"token\": ...}`"), (status = 404)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateToken>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::ApiTokensWrite).await?;
+    if body.description.trim().is_empty() || body.description.len() > 256 {
+        return Err(ApiError::bad_request(
+            "description must be 1 to 256 characters",
+        ));
+    }
+    let user = state.store.get_user(&body.user_id).await?;
+    let token = format!("tp_{}", random_secret(32)?);
+    let expires_at = body.expires_in_days.map(|d| {
+        state
+            .store
+            .clock()
+            .now_ms()
+            .saturating_add(i64::from(d) * 86_400_000)
+    });
+    state
+        .store
+        .create_api_token(
+            &caller.actor,
+            &user.id,
+            &token_hash(&token),
+            &body.description,
+            expires_at,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(serde_json::json!({ "token": token, "userId": user.id })),
+    ))
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need, starts a
+# throw-away PostgreSQL on a free loopback port, runs formatting, lint and every test on both
+# backends, and stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# Debian packages: PostgreSQL for the second backend.
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v python3 >/dev/null || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# Builds are slow on small machines: keep the target folder outside the clone so that later
+# runs on the same machine reuse it.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/trustplane-target}
+export CARGO_TERM_COLOR=never
+
+work=$(mktemp -d)
+chmod 755 "$work"
+cleanup() {
+  "$root/scripts/postgres.sh" stop "$work/pg" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+log "starting PostgreSQL"
+TRUSTPLANE_TEST_POSTGRES_URL=$("$root/scripts/postgres.sh" start "$work/pg")
+export TRUSTPLANE_TEST_POSTGRES_URL
+unset TRUSTPLANE_SKIP_POSTGRES
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+log "cargo test (SQLite and PostgreSQL at $TRUSTPLANE_TEST_POSTGRES_URL)"
+cargo test --workspace
