@@ -185,9 +185,43 @@ fn apply(p: Option<&Postings>, inc: &mut [u64], exc: &mut [u64]) {
 struct Facts<'a> {
     ctx: &'a SignInContext,
     strength: u8,
+    /// Bits by [`builtin_bit`] of the built-in controls named in `satisfied_controls`.
+    builtins: u16,
 }
 
-impl Facts<'_> {
+/// A bit per known built-in control, so that checking one is a mask test.
+fn builtin_bit(c: &BuiltInControl) -> u16 {
+    match c {
+        BuiltInControl::Mfa => 1,
+        BuiltInControl::CompliantDevice => 1 << 1,
+        BuiltInControl::DomainJoinedDevice => 1 << 2,
+        BuiltInControl::ApprovedApplication => 1 << 3,
+        BuiltInControl::CompliantApplication => 1 << 4,
+        BuiltInControl::PasswordChange => 1 << 5,
+        BuiltInControl::RiskRemediation => 1 << 6,
+        _ => 0,
+    }
+}
+
+impl<'a> Facts<'a> {
+    fn new(ctx: &'a SignInContext, strength: u8) -> Self {
+        let mut builtins = 0;
+        for x in &ctx.satisfied_controls {
+            builtins |= builtin_bit(&BuiltInControl::parse(x));
+        }
+        if ctx.device.compliant {
+            builtins |= builtin_bit(&BuiltInControl::CompliantDevice);
+        }
+        if ctx.device.trusted {
+            builtins |= builtin_bit(&BuiltInControl::DomainJoinedDevice);
+        }
+        Facts {
+            ctx,
+            strength,
+            builtins,
+        }
+    }
+
     fn has(&self, name: &str) -> bool {
         self.ctx
             .satisfied_controls
@@ -209,14 +243,11 @@ impl Facts<'_> {
     fn satisfied(&self, r: &Requirement) -> bool {
         match r {
             Requirement::BuiltIn(BuiltInControl::Mfa) => self.strength >= 2,
-            Requirement::BuiltIn(BuiltInControl::CompliantDevice) => {
-                self.ctx.device.compliant || self.has("compliantDevice")
-            }
-            Requirement::BuiltIn(BuiltInControl::DomainJoinedDevice) => {
-                self.ctx.device.trusted || self.has("domainJoinedDevice")
-            }
             Requirement::BuiltIn(BuiltInControl::Block) => false,
-            Requirement::BuiltIn(c) => self.has(c.as_str()),
+            Requirement::BuiltIn(c) => match builtin_bit(c) {
+                0 => self.has(c.as_str()),
+                bit => self.builtins & bit != 0,
+            },
             Requirement::BuiltInStrength(level, id) => {
                 self.strength >= *level || self.has_id("authenticationStrength", id)
             }
@@ -336,9 +367,9 @@ impl PolicySet {
             inc.copy_from_slice(&self.apps_all.0);
             if let Some(app) = &ctx.application_id {
                 apply(lookup(&self.apps, app), inc, exc);
-                let app_l = app.trim().to_ascii_lowercase();
+                let app = app.trim();
                 for (id, group) in APP_GROUPS {
-                    if *id == app_l {
+                    if id.eq_ignore_ascii_case(app) {
                         apply(lookup(&self.apps, group), inc, exc);
                     }
                 }
@@ -463,10 +494,7 @@ impl PolicySet {
             *a = acc;
         }
 
-        let facts = Facts {
-            ctx,
-            strength: self.strength(ctx),
-        };
+        let facts = Facts::new(ctx, self.strength(ctx));
         let mut enforced = Vec::new();
         let mut report_only = Vec::new();
         let mut session = SessionOutcome::default();
@@ -530,8 +558,16 @@ impl PolicySet {
             .filter(|c| !c.is_empty())
         {
             Some(c) => {
-                let c = c.to_ascii_uppercase();
-                if let Some(list) = self.locations.country.get(c.as_str()) {
+                // Country codes are two ASCII letters: uppercase them on the stack.
+                let buf: [u8; 2];
+                let code = match c.as_bytes() {
+                    [a, b] => {
+                        buf = [a.to_ascii_uppercase(), b.to_ascii_uppercase()];
+                        std::str::from_utf8(&buf).unwrap_or(c)
+                    }
+                    _ => c,
+                };
+                if let Some(list) = self.locations.country.get(code) {
                     for &li in list {
                         hit(li, &mut trusted);
                     }

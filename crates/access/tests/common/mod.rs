@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 #![allow(dead_code)]
 
 use std::path::PathBuf;
