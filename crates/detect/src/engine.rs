@@ -56,9 +56,20 @@ pub struct RuleCheck {
     pub failures: Vec<RuleLoadError>,
 }
 
+/// The rules of one product.
+struct ProductRules {
+    engine: Engine,
+    /// The distinct `service`s of these rules (lowercase); when a record's service is the
+    /// only one, pruning by log source is skipped.
+    services: HashSet<String>,
+}
+
 /// A compiled set of Sigma rules.
 pub struct RuleSet {
-    engine: Engine,
+    /// One evaluator per rule `product` (`None`: rules without one). A record is matched
+    /// only against its product's rules and the product-less ones, so, e.g., the keyword
+    /// scans of Azure rules cost nothing on CloudTrail records.
+    engines: BTreeMap<Option<String>, ProductRules>,
     correlation: Option<CorrelationEngine>,
     /// By the id the evaluator reports (the rule's id, else its name, else its title).
     infos: HashMap<String, Arc<RuleInfo>>,
@@ -69,7 +80,9 @@ pub struct RuleSet {
 
 impl std::fmt::Debug for RuleSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RuleSet").field("check", &self.check).finish()
+        f.debug_struct("RuleSet")
+            .field("check", &self.check)
+            .finish()
     }
 }
 
@@ -108,10 +121,7 @@ impl RuleSet {
         if let Some(p) = crate::pipeline::placeholder_pipeline(&options.placeholders)? {
             pipelines.push(p);
         }
-        let mut engine = Engine::new();
-        for p in &pipelines {
-            engine.add_pipeline(p.clone());
-        }
+        let mut engines: BTreeMap<Option<String>, ProductRules> = BTreeMap::new();
         let mut check = RuleCheck::default();
         let mut infos = HashMap::new();
         for (rule, info) in &parsed.rules {
@@ -121,8 +131,26 @@ impl RuleSet {
                 reason,
             };
             // One rule's compiler panic must not take the rule set down with it.
+            let product = rule
+                .logsource
+                .product
+                .as_ref()
+                .map(|p| p.to_ascii_lowercase());
+            let group = engines.entry(product).or_insert_with(|| {
+                let mut engine = Engine::new();
+                for p in &pipelines {
+                    engine.add_pipeline(p.clone());
+                }
+                ProductRules {
+                    engine,
+                    services: HashSet::new(),
+                }
+            });
+            if let Some(service) = &rule.logsource.service {
+                group.services.insert(service.to_ascii_lowercase());
+            }
             let added = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                engine.add_rule(rule)
+                group.engine.add_rule(rule)
             }));
             match added {
                 Ok(Ok(())) => {
@@ -135,11 +163,23 @@ impl RuleSet {
             }
         }
         for filter in &parsed.filters {
-            if let Err(e) = engine.apply_filter(filter) {
+            // A filter names its rules; it applies to whichever evaluator holds them.
+            let mut last_error = None;
+            let mut applied = false;
+            for group in engines.values_mut() {
+                match group.engine.apply_filter(filter) {
+                    Ok(()) => applied = true,
+                    Err(e) => last_error = Some(e.to_string()),
+                }
+            }
+            if !applied {
                 check.failures.push(RuleLoadError {
                     path: PathBuf::new(),
                     rule: Some(filter.title.clone()),
-                    reason: format!("filter: {e}"),
+                    reason: format!(
+                        "filter: {}",
+                        last_error.unwrap_or_else(|| "no rules to apply it to".into())
+                    ),
                 });
             }
         }
@@ -190,7 +230,7 @@ impl RuleSet {
             Some(corr)
         };
         Ok(RuleSet {
-            engine,
+            engines,
             correlation,
             infos,
             correlation_only,
@@ -211,10 +251,40 @@ impl RuleSet {
     /// Stateless matching: the detection rules that match `record` (correlations ignored).
     pub fn detect(&self, record: &Record) -> Vec<Hit> {
         let event = JsonEvent::borrow(record.rule_json());
-        let results = self
-            .engine
-            .evaluate_pruned(&event, &record.logsource);
-        results.iter().filter_map(|r| self.hit(r)).collect()
+        self.evaluate(&event, record)
+            .iter()
+            .filter_map(|r| self.hit(r))
+            .collect()
+    }
+
+    /// Detection results from the evaluators that apply to the record's product.
+    fn evaluate(&self, event: &JsonEvent<'_>, record: &Record) -> Vec<EvaluationResult> {
+        let product = record
+            .logsource
+            .product
+            .as_ref()
+            .map(|p| p.to_ascii_lowercase());
+        let service = record
+            .logsource
+            .service
+            .as_ref()
+            .map(|s| s.to_ascii_lowercase());
+        let mut results = Vec::new();
+        for (rules_product, group) in &self.engines {
+            if rules_product.is_some() && product.is_some() && *rules_product != product {
+                continue;
+            }
+            let conflicts = service
+                .as_ref()
+                .is_some_and(|s| group.services.iter().any(|r| r != s));
+            if conflicts {
+                // Conflict-based pruning: skip rules written for another service.
+                results.extend(group.engine.evaluate_pruned(event, &record.logsource));
+            } else {
+                results.extend(group.engine.evaluate(event));
+            }
+        }
+        results
     }
 
     /// Matching with correlation state: detections plus any correlation that fires on this
@@ -222,12 +292,10 @@ impl RuleSet {
     /// on their own unless they say `generate: true`.
     pub fn process(&mut self, record: &Record) -> Vec<Hit> {
         let event = JsonEvent::borrow(record.rule_json());
-        let results = self
-            .engine
-            .evaluate_pruned(&event, &record.logsource);
+        let results = self.evaluate(&event, record);
         let results = match &mut self.correlation {
             Some(corr) => {
-                let ts = record.summary.epoch_secs.unwrap_or(0);
+                let ts = record.summary().epoch_secs.unwrap_or(0);
                 corr.process_with_detections(&event, results, ts)
             }
             None => results,

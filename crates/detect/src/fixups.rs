@@ -63,9 +63,7 @@ pub(crate) fn base64offset_patterns(value: &[u8]) -> Vec<String> {
             let mut bytes = vec![b' '; shift];
             bytes.extend_from_slice(value);
             let encoded = b64.encode(&bytes);
-            let end = encoded
-                .len()
-                .checked_sub(END[(value.len() + shift) % 3])?;
+            let end = encoded.len().checked_sub(END[(value.len() + shift) % 3])?;
             encoded.get(START[shift]..end).map(str::to_string)
         })
         .filter(|p| !p.is_empty())

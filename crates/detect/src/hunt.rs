@@ -113,7 +113,7 @@ pub fn hunt_with_progress(
         });
     }
     // Stable: records without a time keep their place relative to each other.
-    pending.sort_by_key(|r| r.summary.epoch_secs.unwrap_or(i64::MIN));
+    pending.sort_by_key(|r| r.summary().epoch_secs.unwrap_or(i64::MIN));
     for record in &pending {
         let hits = rules.process(record);
         collect(&mut report, record, hits);
@@ -127,7 +127,7 @@ fn collect(report: &mut HuntReport, record: &Record, hits: Vec<crate::engine::Hi
         report.matches.push(Match {
             rule: (*hit.rule).clone(),
             correlation: hit.correlation,
-            summary: record.summary.clone(),
+            summary: record.summary().clone(),
             record: record.original.clone(),
             origin: record.origin.clone(),
         });

@@ -51,7 +51,15 @@ pub(crate) fn classify(v: &Value) -> Provider {
     }
 }
 
-pub(crate) fn aws(v: &Value) -> (EventSummary, LogSource) {
+pub(crate) fn aws_logsource() -> LogSource {
+    LogSource {
+        product: Some("aws".into()),
+        service: Some("cloudtrail".into()),
+        ..LogSource::default()
+    }
+}
+
+pub(crate) fn aws(v: &Value) -> EventSummary {
     let arn = first_str(v, &["userIdentity.arn"]);
     let kind = first_str(v, &["userIdentity.type"]);
     // An assumed role's ARN ends in `assumed-role/<role>/<session>`; the session name is
@@ -94,12 +102,7 @@ pub(crate) fn aws(v: &Value) -> (EventSummary, LogSource) {
         region: first_str(v, &["awsRegion"]),
         account: first_str(v, &["recipientAccountId", "userIdentity.accountId"]),
     };
-    let logsource = LogSource {
-        product: Some("aws".into()),
-        service: Some("cloudtrail".into()),
-        ..LogSource::default()
-    };
-    (summary, logsource)
+    summary
 }
 
 /// The SigmaHQ `service` of an Azure record, from its export category or table name.
@@ -114,9 +117,11 @@ fn azure_service(v: &Value) -> Option<&'static str> {
         | "managedidentitysigninlogs" => "signinlogs",
         "auditlogs" => "auditlogs",
         "userriskevents" | "aaduserriskevents" | "riskyusers" | "aadriskyusers" => "riskdetection",
-        "administrative" | "security" | "servicehealth" | "alert" | "recommendation"
-        | "policy" | "autoscale" | "resourcehealth" | "azureactivity" => "activitylogs",
-        _ if v.get("LoggedByService").is_some() || path(v, "properties.loggedByService").is_some() => {
+        "administrative" | "security" | "servicehealth" | "alert" | "recommendation" | "policy"
+        | "autoscale" | "resourcehealth" | "azureactivity" => "activitylogs",
+        _ if v.get("LoggedByService").is_some()
+            || path(v, "properties.loggedByService").is_some() =>
+        {
             "auditlogs"
         }
         _ if v.get("riskEventType").is_some() => "riskdetection",
@@ -125,9 +130,16 @@ fn azure_service(v: &Value) -> Option<&'static str> {
     Some(service)
 }
 
-pub(crate) fn azure(v: &Value) -> (EventSummary, LogSource) {
-    let expanded = expand_json_text(v);
-    let e = expanded.as_ref().unwrap_or(v);
+pub(crate) fn azure_logsource(v: &Value) -> LogSource {
+    LogSource {
+        product: Some("azure".into()),
+        service: azure_service(v).map(String::from),
+        ..LogSource::default()
+    }
+}
+
+/// `e` is the record with JSON text columns already expanded.
+pub(crate) fn azure(e: &Value) -> EventSummary {
     let result = first_str(
         e,
         &[
@@ -245,12 +257,7 @@ pub(crate) fn azure(v: &Value) -> (EventSummary, LogSource) {
             ],
         ),
     };
-    let logsource = LogSource {
-        product: Some("azure".into()),
-        service: azure_service(e).map(String::from),
-        ..LogSource::default()
-    };
-    (summary, logsource)
+    summary
 }
 
 /// Claims are keyed by URIs that contain dots, so they cannot be reached by a dotted path.

@@ -5,6 +5,7 @@ use rsigma_parser::LogSource;
 use serde::Serialize;
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// Which cloud (or log family) a record comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -91,10 +92,13 @@ pub struct RecordOrigin {
 }
 
 /// One log record, ready for matching.
+///
+/// The summary is built on first use: most records match no rule, and building it for each
+/// would cost about as much as matching.
 #[derive(Debug, Clone)]
 pub struct Record {
-    /// The normalised summary.
-    pub summary: EventSummary,
+    summary: OnceLock<EventSummary>,
+    provider: Provider,
     /// The record exactly as read.
     pub original: Value,
     /// Where it came from.
@@ -109,22 +113,42 @@ impl Record {
     /// Normalises one JSON record. Never fails: unknown shapes get [`Provider::Unknown`].
     pub fn from_json(original: Value, origin: RecordOrigin) -> Record {
         let provider = crate::normalize::classify(&original);
-        let (summary, logsource) = match provider {
-            Provider::Aws => crate::normalize::aws(&original),
-            Provider::Azure => crate::normalize::azure(&original),
-            Provider::Unknown => (crate::normalize::unknown(&original), LogSource::default()),
-        };
         let rule_view = match provider {
             Provider::Azure => crate::normalize::expand_json_text(&original),
             _ => None,
         };
+        let logsource = match provider {
+            Provider::Aws => crate::normalize::aws_logsource(),
+            Provider::Azure => {
+                crate::normalize::azure_logsource(rule_view.as_ref().unwrap_or(&original))
+            }
+            Provider::Unknown => LogSource::default(),
+        };
         Record {
-            summary,
+            summary: OnceLock::new(),
+            provider,
             original,
             origin,
             rule_view,
             logsource,
         }
+    }
+
+    /// The normalised summary (built on first call).
+    pub fn summary(&self) -> &EventSummary {
+        self.summary.get_or_init(|| {
+            let view = self.rule_json();
+            match self.provider {
+                Provider::Aws => crate::normalize::aws(view),
+                Provider::Azure => crate::normalize::azure(view),
+                Provider::Unknown => crate::normalize::unknown(view),
+            }
+        })
+    }
+
+    /// Which cloud the record comes from.
+    pub fn provider(&self) -> Provider {
+        self.provider
     }
 
     /// The Sigma log source (`product`, `service`) this record was classified as.

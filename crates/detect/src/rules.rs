@@ -37,8 +37,7 @@ pub struct RuleInfo {
     pub path: PathBuf,
 }
 
-impl RuleInfo {
-}
+impl RuleInfo {}
 
 /// A rule (or a whole file) that could not be loaded, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

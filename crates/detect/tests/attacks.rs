@@ -60,10 +60,19 @@ fn stratus_techniques_fire_the_right_rules() {
                 ("Potential Malicious Usage of CloudTrail System Manager", 1),
             ],
         ),
-        ("defense-evasion.cloudtrail-delete", &[("AWS CloudTrail Important Change", 1)]),
-        ("defense-evasion.cloudtrail-stop", &[("AWS CloudTrail Important Change", 1)]),
+        (
+            "defense-evasion.cloudtrail-delete",
+            &[("AWS CloudTrail Important Change", 1)],
+        ),
+        (
+            "defense-evasion.cloudtrail-stop",
+            &[("AWS CloudTrail Important Change", 1)],
+        ),
         ("defense-evasion.organizations-leave", &[(ASSUME, 1)]),
-        ("defense-evasion.vpc-remove-flow-logs", &[("AWS VPC Flow Logs Deleted", 1)]),
+        (
+            "defense-evasion.vpc-remove-flow-logs",
+            &[("AWS VPC Flow Logs Deleted", 1)],
+        ),
         ("discovery.ec2-download-user-data", &[(ASSUME, 15)]),
         ("execution.ec2-launch-unusual-instances", &[(ASSUME, 1)]),
         (
@@ -74,18 +83,33 @@ fn stratus_techniques_fire_the_right_rules() {
             "exfiltration.ec2-security-group-open-port-22-ingress",
             &[("Ingress/Egress Security Group Modification", 1)],
         ),
-        ("exfiltration.ec2-share-ebs-snapshot", &[("AWS Snapshot Backup Exfiltration", 1)]),
+        (
+            "exfiltration.ec2-share-ebs-snapshot",
+            &[("AWS Snapshot Backup Exfiltration", 1)],
+        ),
         ("impact.bedrock-invoke-model", &[(ASSUME, 15)]),
         (
             "initial-access.console-login-without-mfa",
             &[("AWS Successful Console Login Without MFA", 1)],
         ),
-        ("lateral-movement.ec2-serial-console-send-ssh-public-key", &[(ASSUME, 4)]),
+        (
+            "lateral-movement.ec2-serial-console-send-ssh-public-key",
+            &[(ASSUME, 4)],
+        ),
         // CreateAccessKey for another user; the rule's filter is a literal (no `fieldref`), so
         // every CreateAccessKey matches, as written.
-        ("persistence.iam-backdoor-user", &[("AWS IAM Backdoor Users Keys", 1)]),
-        ("persistence.iam-create-admin-user", &[("AWS IAM Backdoor Users Keys", 1)]),
-        ("persistence.lambda-layer-extension", &[("AWS New Lambda Layer Attached", 1)]),
+        (
+            "persistence.iam-backdoor-user",
+            &[("AWS IAM Backdoor Users Keys", 1)],
+        ),
+        (
+            "persistence.iam-create-admin-user",
+            &[("AWS IAM Backdoor Users Keys", 1)],
+        ),
+        (
+            "persistence.lambda-layer-extension",
+            &[("AWS New Lambda Layer Attached", 1)],
+        ),
         (
             "privilege-escalation.iam-update-user-login-profile",
             &[("AWS User Login Profile Was Modified", 1)],
@@ -111,12 +135,21 @@ fn matches_credit_the_author_and_carry_the_evidence() {
         .iter()
         .find(|m| file_of(m) == "defense-evasion.cloudtrail-stop")
         .unwrap();
-    assert_eq!(m.rule.id.as_deref(), Some("4db60cc0-36fb-42b7-9b58-a5b53019fb74"));
+    assert_eq!(
+        m.rule.id.as_deref(),
+        Some("4db60cc0-36fb-42b7-9b58-a5b53019fb74")
+    );
     assert_eq!(m.rule.author.as_deref(), Some("vitaliy0x1"));
     assert_eq!(m.rule.level.as_deref(), Some("medium"));
     assert_eq!(m.summary.action.as_deref(), Some("StopLogging"));
-    assert_eq!(m.summary.source.as_deref(), Some("cloudtrail.amazonaws.com"));
-    assert_eq!(m.record["requestParameters"]["name"], "stratus-red-team-ct-stop-trail-buykxbqejv");
+    assert_eq!(
+        m.summary.source.as_deref(),
+        Some("cloudtrail.amazonaws.com")
+    );
+    assert_eq!(
+        m.record["requestParameters"]["name"],
+        "stratus-red-team-ct-stop-trail-buykxbqejv"
+    );
     assert!(report.matches.iter().all(|m| m.rule.author.is_some()));
 }
 
@@ -128,7 +161,11 @@ fn benign_records_do_not_match() {
         let action = m.summary.action.as_deref().unwrap_or_default();
         if m.rule.title == ASSUME {
             // The broad rule: role sessions only.
-            assert_eq!(m.summary.actor.kind.as_deref(), Some("AssumedRole"), "{action}");
+            assert_eq!(
+                m.summary.actor.kind.as_deref(),
+                Some("AssumedRole"),
+                "{action}"
+            );
             continue;
         }
         // No read-only or setup call matches a specific rule.
@@ -194,16 +231,28 @@ fn invictus_capture_gives_the_verified_matches() {
     // bert-jan creating keys for `stratus-red-team-backdoor-u-user` and `malicious-iam-user`.
     assert_eq!(
         find("AWS IAM Backdoor Users Keys"),
-        [("1230Z_ZtUNbBkwAu".to_string(), 26), ("1230Z_ZtUNbBkwAu".to_string(), 29)]
+        [
+            ("1230Z_ZtUNbBkwAu".to_string(), 26),
+            ("1230Z_ZtUNbBkwAu".to_string(), 29)
+        ]
     );
-    assert_eq!(find("AWS VPC Flow Logs Deleted"), [("1205Z_SjF3IkuNXJ".to_string(), 14)]);
+    assert_eq!(
+        find("AWS VPC Flow Logs Deleted"),
+        [("1205Z_SjF3IkuNXJ".to_string(), 14)]
+    );
     // Snapshot shared (add) and unshared (remove): the rule does not look at the direction.
     assert_eq!(
         find("AWS Snapshot Backup Exfiltration"),
-        [("1215Z_YMDRJwtmC8".to_string(), 103), ("1220Z_ovtmbuX3EN".to_string(), 2)]
+        [
+            ("1215Z_YMDRJwtmC8".to_string(), 103),
+            ("1220Z_ovtmbuX3EN".to_string(), 2)
+        ]
     );
     // StopLogging / DeleteTrail, including the failed attempts (TrailNotFoundException).
-    assert_eq!(report.counts.get("AWS CloudTrail Important Change"), Some(&6));
+    assert_eq!(
+        report.counts.get("AWS CloudTrail Important Change"),
+        Some(&6)
+    );
     assert_eq!(report.counts.get("AWS Bucket Deleted"), Some(&5));
     assert_eq!(report.counts.get("New Network Route Added"), Some(&6));
     // Failed calls are reported as failures in the summary.
@@ -251,13 +300,20 @@ fn otrf_captures_give_the_verified_matches() {
         .find(|m| m.origin.index == 3 && m.origin.path.ends_with("AADAuditEvents.json"))
         .unwrap();
     // The initiator comes from the `InitiatedBy` column, which holds JSON text.
-    assert_eq!(m.summary.actor.upn.as_deref(), Some("pgustavo@simulandlabs.com"));
+    assert_eq!(
+        m.summary.actor.upn.as_deref(),
+        Some("pgustavo@simulandlabs.com")
+    );
     assert_eq!(m.summary.provider, trustplane_detect::Provider::Azure);
     // The EC2 SSRF capture: the stolen instance-role session calls S3 and EC2 from outside.
     let ec2: Vec<&Match> = report
         .matches
         .iter()
-        .filter(|m| m.origin.path.ends_with("ec2_proxy_s3_exfiltration_2020-09-14011940.json"))
+        .filter(|m| {
+            m.origin
+                .path
+                .ends_with("ec2_proxy_s3_exfiltration_2020-09-14011940.json")
+        })
         .collect();
     assert_eq!(ec2.len(), 11);
     assert!(ec2.iter().all(|m| m.rule.title == ASSUME));

@@ -31,7 +31,11 @@ detection:
 
 fn set(text: &str) -> RuleSet {
     let set = RuleSet::from_yaml(text, &EngineOptions::default()).unwrap();
-    assert!(set.check().failures.is_empty(), "{:?}", set.check().failures);
+    assert!(
+        set.check().failures.is_empty(),
+        "{:?}",
+        set.check().failures
+    );
     assert!(set.has_correlations());
     set
 }
@@ -111,7 +115,10 @@ level: high
             at(40, bob.clone()),
         ],
     );
-    assert_eq!(fired[..4], [vec![], vec![], vec![], vec![]] as [Vec<String>; 4]);
+    assert_eq!(
+        fired[..4],
+        [vec![], vec![], vec![], vec![]] as [Vec<String>; 4]
+    );
     assert_eq!(fired[4], ["Many failed logons"]);
     let hits = s.process(&at(50, bob.clone()));
     let hit = correlation_hits(&hits)[0];
@@ -126,7 +133,12 @@ level: high
     let mut s = set(&text);
     let fired = run(
         &mut s,
-        &[at(0, eve.clone()), at(200, eve.clone()), at(400, eve.clone()), at(600, eve)],
+        &[
+            at(0, eve.clone()),
+            at(200, eve.clone()),
+            at(400, eve.clone()),
+            at(600, eve),
+        ],
     );
     assert!(fired.iter().all(Vec::is_empty), "{fired:?}");
 }
@@ -175,7 +187,8 @@ correlation:
 "
     );
     let mut s = set(&text);
-    let from = |ip: &str, user: &str| json!({"EventID": 4625, "IpAddress": ip, "TargetUserName": user});
+    let from =
+        |ip: &str, user: &str| json!({"EventID": 4625, "IpAddress": ip, "TargetUserName": user});
     let fired = run(
         &mut s,
         &[
@@ -289,14 +302,21 @@ correlation:
     let mut s = set(&text);
     let fired = run(
         &mut s,
-        &[at(0, failed.clone()), at(10, failed.clone()), at(20, ok.clone())],
+        &[
+            at(0, failed.clone()),
+            at(10, failed.clone()),
+            at(20, ok.clone()),
+        ],
     );
     assert_eq!(fired[2], ["Failed logons then success"]);
     // Success first, failures after: no firing of the ordered rule.
     let mut s = set(&text);
     let fired = run(&mut s, &[at(0, ok), at(10, failed.clone()), at(20, failed)]);
     assert!(
-        !fired.iter().flatten().any(|t| t == "Failed logons then success"),
+        !fired
+            .iter()
+            .flatten()
+            .any(|t| t == "Failed logons then success"),
         "{fired:?}"
     );
 }
@@ -320,13 +340,19 @@ correlation:
     let mut s = set(&text);
     let fired = run(
         &mut s,
-        &[at(0, ev("C:\\Windows\\net.exe")), at(20, ev("C:\\Windows\\whoami.exe"))],
+        &[
+            at(0, ev("C:\\Windows\\net.exe")),
+            at(20, ev("C:\\Windows\\whoami.exe")),
+        ],
     );
     assert_eq!(fired, [vec![], vec!["net then whoami".to_string()]]);
     let mut s = set(&text);
     let fired = run(
         &mut s,
-        &[at(0, ev("C:\\Windows\\whoami.exe")), at(20, ev("C:\\Windows\\net.exe"))],
+        &[
+            at(0, ev("C:\\Windows\\whoami.exe")),
+            at(20, ev("C:\\Windows\\net.exe")),
+        ],
     );
     assert!(fired.iter().all(Vec::is_empty), "{fired:?}");
 }

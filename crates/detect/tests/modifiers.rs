@@ -16,7 +16,11 @@ fn rule(detection: &str) -> String {
 
 fn compile(detection: &str, options: &EngineOptions) -> RuleSet {
     let set = RuleSet::from_yaml(&rule(detection), options).unwrap();
-    assert!(set.check().failures.is_empty(), "{:?}", set.check().failures);
+    assert!(
+        set.check().failures.is_empty(),
+        "{:?}",
+        set.check().failures
+    );
     assert_eq!(set.check().detection_rules, 1);
     set
 }
@@ -49,15 +53,27 @@ fn plain_values_are_case_insensitive_and_wildcards_work() {
     check(
         "  sel:\n    Image: 'C:\\Windows\\\\*\\cmd.exe'\n    User: adm?n\n  condition: sel",
         &[
-            (json!({"Image": "c:\\windows\\system32\\CMD.EXE", "User": "ADMIN"}), true),
-            (json!({"Image": "C:\\Windows\\cmd.exe", "User": "admin"}), false),
-            (json!({"Image": "C:\\Windows\\x\\cmd.exe", "User": "admiin"}), false),
+            (
+                json!({"Image": "c:\\windows\\system32\\CMD.EXE", "User": "ADMIN"}),
+                true,
+            ),
+            (
+                json!({"Image": "C:\\Windows\\cmd.exe", "User": "admin"}),
+                false,
+            ),
+            (
+                json!({"Image": "C:\\Windows\\x\\cmd.exe", "User": "admiin"}),
+                false,
+            ),
         ],
     );
     // A backslash before a wildcard escapes it; `\\*` above is a backslash then a wildcard.
     check(
         "  sel:\n    Name: 'a\\*b'\n  condition: sel",
-        &[(json!({"Name": "a*b"}), true), (json!({"Name": "axxb"}), false)],
+        &[
+            (json!({"Name": "a*b"}), true),
+            (json!({"Name": "axxb"}), false),
+        ],
     );
 }
 
@@ -193,7 +209,10 @@ fn base64_and_base64offset() {
     check(
         "  sel:\n    CommandLine|base64offset|contains: 'ping'\n  condition: sel",
         &[
-            (json!({"CommandLine": "powershell -e eXkgcGluZyB6eg=="}), true),
+            (
+                json!({"CommandLine": "powershell -e eXkgcGluZyB6eg=="}),
+                true,
+            ),
             // "xping": offset 1.
             (json!({"CommandLine": "x eHBpbmc= x"}), true),
             // "xxping": offset 2.
@@ -208,7 +227,10 @@ fn wide_and_utf16_encodings() {
     // wide = utf16le, then base64.
     check(
         "  sel:\n    Data|wide|base64: 'cmd'\n  condition: sel",
-        &[(json!({"Data": "YwBtAGQA"}), true), (json!({"Data": "Y21k"}), false)],
+        &[
+            (json!({"Data": "YwBtAGQA"}), true),
+            (json!({"Data": "Y21k"}), false),
+        ],
     );
     check(
         "  sel:\n    Data|utf16le|base64: 'cmd'\n  condition: sel",
@@ -216,7 +238,10 @@ fn wide_and_utf16_encodings() {
     );
     check(
         "  sel:\n    Data|utf16be|base64: 'cmd'\n  condition: sel",
-        &[(json!({"Data": "AGMAbQBk"}), true), (json!({"Data": "YwBtAGQA"}), false)],
+        &[
+            (json!({"Data": "AGMAbQBk"}), true),
+            (json!({"Data": "YwBtAGQA"}), false),
+        ],
     );
     // utf16: with a byte order mark.
     check(
@@ -227,8 +252,14 @@ fn wide_and_utf16_encodings() {
     check(
         "  sel:\n    CommandLine|wide|base64offset|contains: 'ping'\n  condition: sel",
         &[
-            (json!({"CommandLine": "powershell -enc IABjAG0AZAAgAHAAaQBuAGcAIAA="}), true),
-            (json!({"CommandLine": "powershell -enc eXkgcGluZyB6eg=="}), false),
+            (
+                json!({"CommandLine": "powershell -enc IABjAG0AZAAgAHAAaQBuAGcAIAA="}),
+                true,
+            ),
+            (
+                json!({"CommandLine": "powershell -enc eXkgcGluZyB6eg=="}),
+                false,
+            ),
         ],
     );
 }
@@ -262,7 +293,10 @@ fn exists_and_null() {
         "  sel:\n    eventName: x\n    errorCode|exists: false\n  condition: sel",
         &[
             (json!({"eventName": "x"}), true),
-            (json!({"eventName": "x", "errorCode": "AccessDenied"}), false),
+            (
+                json!({"eventName": "x", "errorCode": "AccessDenied"}),
+                false,
+            ),
         ],
     );
     // `null` matches a missing field or a JSON null.
@@ -333,11 +367,17 @@ fn fieldref_compares_two_fields() {
 fn cased_makes_matching_case_sensitive() {
     check(
         "  sel:\n    Name|cased: 'AdFind'\n  condition: sel",
-        &[(json!({"Name": "AdFind"}), true), (json!({"Name": "adfind"}), false)],
+        &[
+            (json!({"Name": "AdFind"}), true),
+            (json!({"Name": "adfind"}), false),
+        ],
     );
     check(
         "  sel:\n    Name|contains|cased: 'Find'\n  condition: sel",
-        &[(json!({"Name": "AdFind.exe"}), true), (json!({"Name": "adfind.exe"}), false)],
+        &[
+            (json!({"Name": "AdFind.exe"}), true),
+            (json!({"Name": "adfind.exe"}), false),
+        ],
     );
 }
 
@@ -346,7 +386,10 @@ fn expand_uses_configured_placeholders() {
     let mut placeholders = BTreeMap::new();
     placeholders.insert(
         "Admins".to_string(),
-        vec!["alice@example.com".to_string(), "bob@example.com".to_string()],
+        vec![
+            "alice@example.com".to_string(),
+            "bob@example.com".to_string(),
+        ],
     );
     let options = EngineOptions { placeholders };
     let detection = "  sel:\n    eventName: ConsoleLogin\n  filter:\n    user|expand: '%Admins%'\n  condition: sel and not filter";
@@ -354,8 +397,14 @@ fn expand_uses_configured_placeholders() {
         detection,
         &options,
         &[
-            (json!({"eventName": "ConsoleLogin", "user": "bob@example.com"}), false),
-            (json!({"eventName": "ConsoleLogin", "user": "mallory@example.com"}), true),
+            (
+                json!({"eventName": "ConsoleLogin", "user": "bob@example.com"}),
+                false,
+            ),
+            (
+                json!({"eventName": "ConsoleLogin", "user": "mallory@example.com"}),
+                true,
+            ),
         ],
     );
 }
@@ -404,10 +453,7 @@ fn condition_grammar() {
     let sel = "  selection_a:\n    a: 1\n  selection_b:\n    b: 1\n  other:\n    o: 1\n";
     check(
         &format!("{sel}  condition: 1 of selection_*"),
-        &[
-            (json!({"b": 1}), true),
-            (json!({"o": 1}), false),
-        ],
+        &[(json!({"b": 1}), true), (json!({"o": 1}), false)],
     );
     check(
         &format!("{sel}  condition: all of selection_*"),

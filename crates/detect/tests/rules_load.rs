@@ -16,7 +16,11 @@ fn every_shipped_rule_loads() {
         for f in &check.failures {
             eprintln!("{dir}: {f}");
         }
-        assert!(check.failures.is_empty(), "{dir}: {} failures", check.failures.len());
+        assert!(
+            check.failures.is_empty(),
+            "{dir}: {} failures",
+            check.failures.len()
+        );
         assert_eq!(check.files, expected, "{dir}");
         assert_eq!(
             check.detection_rules + check.correlation_rules,

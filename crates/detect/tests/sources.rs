@@ -6,22 +6,24 @@
 mod common;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use trustplane_detect::{hunt, HuntOptions, HuntReport, Outcome, Provider};
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("detect-sources").join(name);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("detect-sources")
+        .join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-fn hunt_azure(dir: &PathBuf) -> HuntReport {
+fn hunt_azure(dir: &Path) -> HuntReport {
     hunt(&HuntOptions {
         rules: vec![common::sigma("rules/cloud/azure")],
-        inputs: vec![dir.clone()],
+        inputs: vec![dir.to_path_buf()],
         ..HuntOptions::default()
     })
     .unwrap()
@@ -84,14 +86,23 @@ fn azure_sign_in_logs_in_both_shapes() {
     let report = hunt_azure(&dir);
     assert!(report.rules.failures.is_empty());
     assert_eq!(report.records, 3);
-    assert_eq!(titles(&report, 0), ["User Access Blocked by Azure Conditional Access"]);
+    assert_eq!(
+        titles(&report, 0),
+        ["User Access Blocked by Azure Conditional Access"]
+    );
     assert_eq!(titles(&report, 1), ["Discovery Using AzureHound"]);
     // AzureHound's failed sign-in: ResultType is not 0.
     assert!(titles(&report, 2).is_empty());
     let blocked = &report.matches[0];
     assert_eq!(blocked.summary.provider, Provider::Azure);
-    assert_eq!(blocked.summary.actor.upn.as_deref(), Some("alice@contoso.com"));
-    assert_eq!(blocked.summary.actor.object_id.as_deref(), Some("9f1c-alice"));
+    assert_eq!(
+        blocked.summary.actor.upn.as_deref(),
+        Some("alice@contoso.com")
+    );
+    assert_eq!(
+        blocked.summary.actor.object_id.as_deref(),
+        Some("9f1c-alice")
+    );
     assert_eq!(blocked.summary.source_ip.as_deref(), Some("203.0.113.7"));
     assert_eq!(blocked.summary.outcome, Outcome::Failure);
     assert_eq!(blocked.summary.account.as_deref(), Some("t1"));
@@ -109,9 +120,15 @@ fn azure_sign_in_logs_in_both_shapes() {
     let text: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
     std::fs::write(dir.join("signin.ndjson"), text.join("\n")).unwrap();
     let report = hunt_azure(&dir);
-    assert_eq!(titles(&report, 0), ["User Access Blocked by Azure Conditional Access"]);
+    assert_eq!(
+        titles(&report, 0),
+        ["User Access Blocked by Azure Conditional Access"]
+    );
     assert!(titles(&report, 1).is_empty());
-    assert_eq!(report.matches[0].summary.source_ip.as_deref(), Some("203.0.113.7"));
+    assert_eq!(
+        report.matches[0].summary.source_ip.as_deref(),
+        Some("203.0.113.7")
+    );
 }
 
 #[test]
@@ -144,7 +161,10 @@ fn azure_audit_logs_match_properties_message_rules() {
     assert_eq!(m.summary.actor.upn.as_deref(), Some("alice@contoso.com"));
     assert_eq!(m.summary.source_ip.as_deref(), Some("203.0.113.7"));
     assert_eq!(m.summary.outcome, Outcome::Success);
-    assert_eq!(m.rule.author.as_deref(), Some("Mark Morowczynski '@markmorow', Bailey Bercik '@baileybercik'"));
+    assert_eq!(
+        m.rule.author.as_deref(),
+        Some("Mark Morowczynski '@markmorow', Bailey Bercik '@baileybercik'")
+    );
 }
 
 #[test]
@@ -176,7 +196,12 @@ fn azure_activity_logs_in_both_shapes() {
         .iter()
         .map(|m| {
             (
-                m.origin.path.file_name().unwrap().to_string_lossy().to_string(),
+                m.origin
+                    .path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .to_string(),
                 m.rule.title.clone(),
             )
         })
@@ -184,12 +209,24 @@ fn azure_activity_logs_in_both_shapes() {
     assert_eq!(
         files,
         [
-            ("export.json".to_string(), "Azure New CloudShell Created".to_string()),
-            ("la.json".to_string(), "Azure New CloudShell Created".to_string()),
+            (
+                "export.json".to_string(),
+                "Azure New CloudShell Created".to_string()
+            ),
+            (
+                "la.json".to_string(),
+                "Azure New CloudShell Created".to_string()
+            ),
         ]
     );
-    assert_eq!(report.matches[0].summary.actor.object_id.as_deref(), Some("9f1c-alice"));
-    assert_eq!(report.matches[1].summary.actor.caller.as_deref(), Some("alice@contoso.com"));
+    assert_eq!(
+        report.matches[0].summary.actor.object_id.as_deref(),
+        Some("9f1c-alice")
+    );
+    assert_eq!(
+        report.matches[1].summary.actor.caller.as_deref(),
+        Some("alice@contoso.com")
+    );
 }
 
 #[test]
@@ -223,11 +260,19 @@ fn cloudtrail_gzipped_ndjson_and_arrays_with_malformed_records() {
     assert_eq!(report.files, 3);
     assert_eq!(report.records, 3);
     assert_eq!(report.matches.len(), 3);
-    assert!(report.matches.iter().all(|m| m.rule.title == "AWS CloudTrail Important Change"));
+    assert!(report
+        .matches
+        .iter()
+        .all(|m| m.rule.title == "AWS CloudTrail Important Change"));
     let mut malformed: Vec<(String, Option<usize>)> = report
         .malformed
         .iter()
-        .map(|m| (m.path.file_name().unwrap().to_string_lossy().to_string(), m.index))
+        .map(|m| {
+            (
+                m.path.file_name().unwrap().to_string_lossy().to_string(),
+                m.index,
+            )
+        })
         .collect();
     malformed.sort();
     assert_eq!(
@@ -251,7 +296,9 @@ fn cloudtrail_gzipped_ndjson_and_arrays_with_malformed_records() {
 fn cloudtrail_identity_fields_are_normalised() {
     let report = hunt(&HuntOptions {
         rules: vec![common::sigma("rules/cloud/aws")],
-        inputs: vec![common::logs("stratus-red-team/aws.credential-access.ec2-get-password-data.json")],
+        inputs: vec![common::logs(
+            "stratus-red-team/aws.credential-access.ec2-get-password-data.json",
+        )],
         ..HuntOptions::default()
     })
     .unwrap();
@@ -260,8 +307,15 @@ fn cloudtrail_identity_fields_are_normalised() {
     assert_eq!(actor.kind.as_deref(), Some("AssumedRole"));
     let arn = actor.arn.as_deref().unwrap();
     let session = actor.session_name.as_deref().unwrap();
-    assert!(arn.contains(":assumed-role/") && arn.ends_with(&format!("/{session}")), "{arn}");
-    assert!(actor.principal_id.as_deref().unwrap().ends_with(&format!(":{session}")));
+    assert!(
+        arn.contains(":assumed-role/") && arn.ends_with(&format!("/{session}")),
+        "{arn}"
+    );
+    assert!(actor
+        .principal_id
+        .as_deref()
+        .unwrap()
+        .ends_with(&format!(":{session}")));
 }
 
 #[test]
