@@ -37,14 +37,19 @@ pub fn assess(
     for check in registry.iter() {
         outcomes.clear();
         (check.run)(&ctx, &mut outcomes);
-        let ctrl = controls.get(check.id).cloned().unwrap_or_else(|| empty.clone());
+        let ctrl = controls
+            .get(check.id)
+            .cloned()
+            .unwrap_or_else(|| empty.clone());
         let check_id: Arc<str> = Arc::from(check.id);
         let errors: Vec<&CollectionError> = inventory
             .collection_errors()
             .iter()
             .filter(|e| {
                 e.provider == check.provider
-                    && e.resource_types.iter().any(|t| check.needs.contains(&t.as_str()))
+                    && e.resource_types
+                        .iter()
+                        .any(|t| check.needs.contains(&t.as_str()))
             })
             .collect();
         for e in &errors {

@@ -203,7 +203,10 @@ impl Inventory {
     }
 
     /// Documents of one resource type.
-    pub fn of_type<'a>(&'a self, resource_type: &str) -> impl Iterator<Item = &'a ResourceDoc> + 'a {
+    pub fn of_type<'a>(
+        &'a self,
+        resource_type: &str,
+    ) -> impl Iterator<Item = &'a ResourceDoc> + 'a {
         self.by_type
             .get(resource_type)
             .map(|v| v.as_slice())
@@ -376,7 +379,13 @@ fn checked(doc: ResourceDoc, path: &Path, line: usize) -> Result<ResourceDoc, In
 }
 
 fn parse_collection_error(doc: &ResourceDoc) -> CollectionError {
-    let s = |k: &str| doc.raw.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let s = |k: &str| {
+        doc.raw
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     CollectionError {
         provider: doc.provider,
         account: doc.account.clone(),
@@ -386,7 +395,12 @@ fn parse_collection_error(doc: &ResourceDoc) -> CollectionError {
             .raw
             .get("resource_types")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
             .unwrap_or_default(),
         resource_id: doc
             .raw

@@ -26,6 +26,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod arm;
 mod benchmark;
 pub mod checks;
 mod engine;
@@ -36,6 +37,7 @@ mod mapping;
 mod registry;
 pub mod report;
 
+pub use arm::{arm_doc, arm_docs, arm_region};
 pub use benchmark::{Benchmark, Requirement};
 pub use engine::{account_type, assess, Assessment};
 pub use error::{BenchmarkError, InventoryError};

@@ -14,34 +14,111 @@ use crate::registry::Registry;
 /// Scanner check id -> our check ids, where the names differ.
 const ALIASES: &[(&str, &[&str])] = &[
     ("ec2_ebs_volume_encryption", &["ec2_ebs_default_encryption"]),
-    ("ec2_networkacl_allow_ingress_any_port", &["ec2_networkacl_allow_ingress_admin_ports"]),
-    ("ec2_networkacl_allow_ingress_tcp_port_22", &["ec2_networkacl_allow_ingress_admin_ports"]),
-    ("ec2_networkacl_allow_ingress_tcp_port_3389", &["ec2_networkacl_allow_ingress_admin_ports"]),
+    (
+        "ec2_networkacl_allow_ingress_any_port",
+        &["ec2_networkacl_allow_ingress_admin_ports"],
+    ),
+    (
+        "ec2_networkacl_allow_ingress_tcp_port_22",
+        &["ec2_networkacl_allow_ingress_admin_ports"],
+    ),
+    (
+        "ec2_networkacl_allow_ingress_tcp_port_3389",
+        &["ec2_networkacl_allow_ingress_admin_ports"],
+    ),
 ];
 
 /// (benchmark key, requirement id) -> our check ids, replacing the file's list.
 const OVERRIDES: &[(&str, &str, &[&str])] = &[
     // The scanner's security-group checks cover IPv4 and IPv6 together; CIS splits them.
-    ("cis_3.0_aws", "5.2", &["ec2_securitygroup_admin_ports_open_ipv4"]),
-    ("cis_3.0_aws", "5.3", &["ec2_securitygroup_admin_ports_open_ipv6"]),
-    ("cis_7.0_aws", "6.3", &["ec2_securitygroup_admin_ports_open_ipv4"]),
-    ("cis_7.0_aws", "6.4", &["ec2_securitygroup_admin_ports_open_ipv6"]),
+    (
+        "cis_3.0_aws",
+        "5.2",
+        &["ec2_securitygroup_admin_ports_open_ipv4"],
+    ),
+    (
+        "cis_3.0_aws",
+        "5.3",
+        &["ec2_securitygroup_admin_ports_open_ipv6"],
+    ),
+    (
+        "cis_7.0_aws",
+        "6.3",
+        &["ec2_securitygroup_admin_ports_open_ipv4"],
+    ),
+    (
+        "cis_7.0_aws",
+        "6.4",
+        &["ec2_securitygroup_admin_ports_open_ipv6"],
+    ),
     // The file lists no scanner check for these; ours answer them.
-    ("cis_3.0_azure", "3.1.4.2", &["defender_containers_agentless_discovery_on"]),
-    ("cis_3.0_azure", "3.1.4.3", &["defender_containers_vulnerability_assessment_on"]),
-    ("cis_3.0_azure", "4.2", &["storage_infrastructure_encryption_enabled"]),
-    ("cis_3.0_azure", "4.16", &["storage_cross_tenant_replication_disabled"]),
-    ("cis_3.0_azure", "4.17", &["storage_blob_public_access_level_is_disabled"]),
-    ("cis_3.0_azure", "8.5", &["vm_disk_public_network_access_disabled"]),
-    ("cis_3.0_azure", "8.6", &["vm_disk_data_access_auth_mode_enabled"]),
+    (
+        "cis_3.0_azure",
+        "3.1.4.2",
+        &["defender_containers_agentless_discovery_on"],
+    ),
+    (
+        "cis_3.0_azure",
+        "3.1.4.3",
+        &["defender_containers_vulnerability_assessment_on"],
+    ),
+    (
+        "cis_3.0_azure",
+        "4.2",
+        &["storage_infrastructure_encryption_enabled"],
+    ),
+    (
+        "cis_3.0_azure",
+        "4.16",
+        &["storage_cross_tenant_replication_disabled"],
+    ),
+    (
+        "cis_3.0_azure",
+        "4.17",
+        &["storage_blob_public_access_level_is_disabled"],
+    ),
+    (
+        "cis_3.0_azure",
+        "8.5",
+        &["vm_disk_public_network_access_disabled"],
+    ),
+    (
+        "cis_3.0_azure",
+        "8.6",
+        &["vm_disk_data_access_auth_mode_enabled"],
+    ),
     ("cis_3.0_azure", "9.12", &["app_remote_debugging_disabled"]),
-    ("cis_6.0_azure", "5.7", &["iam_subscription_owner_count_2_to_3"]),
+    (
+        "cis_6.0_azure",
+        "5.7",
+        &["iam_subscription_owner_count_2_to_3"],
+    ),
     // The file maps these to a check about something else.
-    ("cis_6.0_azure", "8.1.2.1", &["defender_ensure_defender_for_apis_is_on"]),
-    ("cis_6.0_azure", "8.3.7", &["keyvault_public_network_access_disabled"]),
-    ("cis_6.0_azure", "9.2.1", &["storage_blob_soft_delete_enabled"]),
-    ("cis_6.0_azure", "9.2.2", &["storage_container_soft_delete_enabled"]),
-    ("cis_6.0_azure", "9.3.1.1", &["storage_key_rotation_reminders_enabled"]),
+    (
+        "cis_6.0_azure",
+        "8.1.2.1",
+        &["defender_ensure_defender_for_apis_is_on"],
+    ),
+    (
+        "cis_6.0_azure",
+        "8.3.7",
+        &["keyvault_public_network_access_disabled"],
+    ),
+    (
+        "cis_6.0_azure",
+        "9.2.1",
+        &["storage_blob_soft_delete_enabled"],
+    ),
+    (
+        "cis_6.0_azure",
+        "9.2.2",
+        &["storage_container_soft_delete_enabled"],
+    ),
+    (
+        "cis_6.0_azure",
+        "9.3.1.1",
+        &["storage_key_rotation_reminders_enabled"],
+    ),
 ];
 
 /// Our check ids for a requirement (only registered ones, in order, without repeats).

@@ -23,7 +23,12 @@ fn options() -> AssessOptions {
 
 fn run() -> Assessment {
     let inv = Inventory::load_dir(&common::fixtures().join("aws")).unwrap();
-    assess(&inv, &common::benchmarks(), &Registry::builtin(), &options())
+    assess(
+        &inv,
+        &common::benchmarks(),
+        &Registry::builtin(),
+        &options(),
+    )
 }
 
 /// (check, resource id) -> status, for every non-MANUAL finding.
@@ -31,7 +36,12 @@ fn table(a: &Assessment) -> BTreeMap<(String, String), Status> {
     let mut m = BTreeMap::new();
     for f in a.findings.iter().filter(|f| f.status != Status::Manual) {
         let prev = m.insert((f.check_id.to_string(), f.resource.id.clone()), f.status);
-        assert!(prev.is_none(), "two findings for {} {}", f.check_id, f.resource.id);
+        assert!(
+            prev.is_none(),
+            "two findings for {} {}",
+            f.check_id,
+            f.resource.id
+        );
     }
     m
 }
@@ -40,176 +50,696 @@ use Status::{Error, Fail, Pass};
 
 /// Every non-MANUAL finding the fixtures must produce, and nothing else.
 const EXPECTED: &[(&str, &str, Status)] = &[
-    ("accessanalyzer_enabled", "111111111111/eu-west-1/analyzers", Fail),
-    ("accessanalyzer_enabled", "111111111111/us-east-1/analyzers", Pass),
-    ("accessanalyzer_enabled", "222222222222/eu-west-1/analyzers", Pass),
-    ("accessanalyzer_enabled", "222222222222/us-east-1/analyzers", Pass),
-    ("cloudtrail_kms_encryption_enabled", "arn:aws:cloudtrail:us-east-1:111111111111:trail/a-trail", Fail),
-    ("cloudtrail_kms_encryption_enabled", "arn:aws:cloudtrail:us-east-1:222222222222:trail/b-trail", Pass),
-    ("cloudtrail_log_file_validation_enabled", "arn:aws:cloudtrail:us-east-1:111111111111:trail/a-trail", Fail),
-    ("cloudtrail_log_file_validation_enabled", "arn:aws:cloudtrail:us-east-1:222222222222:trail/b-trail", Pass),
-    ("cloudtrail_logs_s3_bucket_access_logging_enabled", "arn:aws:cloudtrail:us-east-1:111111111111:trail/a-trail", Fail),
-    ("cloudtrail_logs_s3_bucket_access_logging_enabled", "arn:aws:cloudtrail:us-east-1:222222222222:trail/b-trail", Pass),
-    ("cloudtrail_logs_s3_bucket_access_logging_enabled", "arn:aws:s3:::b-secret", Error),
+    (
+        "accessanalyzer_enabled",
+        "111111111111/eu-west-1/analyzers",
+        Fail,
+    ),
+    (
+        "accessanalyzer_enabled",
+        "111111111111/us-east-1/analyzers",
+        Pass,
+    ),
+    (
+        "accessanalyzer_enabled",
+        "222222222222/eu-west-1/analyzers",
+        Pass,
+    ),
+    (
+        "accessanalyzer_enabled",
+        "222222222222/us-east-1/analyzers",
+        Pass,
+    ),
+    (
+        "cloudtrail_kms_encryption_enabled",
+        "arn:aws:cloudtrail:us-east-1:111111111111:trail/a-trail",
+        Fail,
+    ),
+    (
+        "cloudtrail_kms_encryption_enabled",
+        "arn:aws:cloudtrail:us-east-1:222222222222:trail/b-trail",
+        Pass,
+    ),
+    (
+        "cloudtrail_log_file_validation_enabled",
+        "arn:aws:cloudtrail:us-east-1:111111111111:trail/a-trail",
+        Fail,
+    ),
+    (
+        "cloudtrail_log_file_validation_enabled",
+        "arn:aws:cloudtrail:us-east-1:222222222222:trail/b-trail",
+        Pass,
+    ),
+    (
+        "cloudtrail_logs_s3_bucket_access_logging_enabled",
+        "arn:aws:cloudtrail:us-east-1:111111111111:trail/a-trail",
+        Fail,
+    ),
+    (
+        "cloudtrail_logs_s3_bucket_access_logging_enabled",
+        "arn:aws:cloudtrail:us-east-1:222222222222:trail/b-trail",
+        Pass,
+    ),
+    (
+        "cloudtrail_logs_s3_bucket_access_logging_enabled",
+        "arn:aws:s3:::b-secret",
+        Error,
+    ),
     ("cloudtrail_multi_region_enabled", "111111111111", Fail),
     ("cloudtrail_multi_region_enabled", "222222222222", Pass),
-    ("cloudtrail_s3_dataevents_read_enabled", "111111111111", Fail),
-    ("cloudtrail_s3_dataevents_read_enabled", "222222222222", Pass),
-    ("cloudtrail_s3_dataevents_write_enabled", "111111111111", Fail),
-    ("cloudtrail_s3_dataevents_write_enabled", "222222222222", Pass),
-    ("cloudwatch_changes_to_network_acls_alarm_configured", "111111111111", Fail),
-    ("cloudwatch_changes_to_network_acls_alarm_configured", "222222222222", Pass),
-    ("cloudwatch_changes_to_network_gateways_alarm_configured", "111111111111", Fail),
-    ("cloudwatch_changes_to_network_gateways_alarm_configured", "222222222222", Pass),
-    ("cloudwatch_changes_to_network_route_tables_alarm_configured", "111111111111", Fail),
-    ("cloudwatch_changes_to_network_route_tables_alarm_configured", "222222222222", Pass),
-    ("cloudwatch_changes_to_vpcs_alarm_configured", "111111111111", Fail),
-    ("cloudwatch_changes_to_vpcs_alarm_configured", "222222222222", Pass),
-    ("cloudwatch_log_metric_filter_and_alarm_for_aws_config_configuration_changes_enabled", "111111111111", Fail),
-    ("cloudwatch_log_metric_filter_and_alarm_for_aws_config_configuration_changes_enabled", "222222222222", Pass),
-    ("cloudwatch_log_metric_filter_and_alarm_for_cloudtrail_configuration_changes_enabled", "111111111111", Fail),
-    ("cloudwatch_log_metric_filter_and_alarm_for_cloudtrail_configuration_changes_enabled", "222222222222", Pass),
-    ("cloudwatch_log_metric_filter_authentication_failures", "111111111111", Fail),
-    ("cloudwatch_log_metric_filter_authentication_failures", "222222222222", Pass),
-    ("cloudwatch_log_metric_filter_aws_organizations_changes", "111111111111", Fail),
-    ("cloudwatch_log_metric_filter_aws_organizations_changes", "222222222222", Fail),
-    ("cloudwatch_log_metric_filter_disable_or_scheduled_deletion_of_kms_cmk", "111111111111", Fail),
-    ("cloudwatch_log_metric_filter_disable_or_scheduled_deletion_of_kms_cmk", "222222222222", Pass),
-    ("cloudwatch_log_metric_filter_for_s3_bucket_policy_changes", "111111111111", Fail),
-    ("cloudwatch_log_metric_filter_for_s3_bucket_policy_changes", "222222222222", Pass),
-    ("cloudwatch_log_metric_filter_policy_changes", "111111111111", Fail),
-    ("cloudwatch_log_metric_filter_policy_changes", "222222222222", Pass),
-    ("cloudwatch_log_metric_filter_root_usage", "111111111111", Fail),
-    ("cloudwatch_log_metric_filter_root_usage", "222222222222", Pass),
-    ("cloudwatch_log_metric_filter_security_group_changes", "111111111111", Fail),
-    ("cloudwatch_log_metric_filter_security_group_changes", "222222222222", Pass),
-    ("cloudwatch_log_metric_filter_sign_in_without_mfa", "111111111111", Fail),
-    ("cloudwatch_log_metric_filter_sign_in_without_mfa", "222222222222", Pass),
-    ("cloudwatch_log_metric_filter_unauthorized_api_calls", "111111111111", Fail),
-    ("cloudwatch_log_metric_filter_unauthorized_api_calls", "222222222222", Pass),
-    ("config_recorder_all_regions_enabled", "111111111111/eu-west-1", Error),
-    ("config_recorder_all_regions_enabled", "111111111111/us-east-1/config", Fail),
-    ("config_recorder_all_regions_enabled", "222222222222/eu-west-1/config", Pass),
-    ("config_recorder_all_regions_enabled", "222222222222/us-east-1/config", Pass),
-    ("ec2_ebs_default_encryption", "111111111111/eu-west-1/ebs-default", Pass),
-    ("ec2_ebs_default_encryption", "111111111111/us-east-1/ebs-default", Fail),
-    ("ec2_ebs_default_encryption", "222222222222/eu-west-1/ebs-default", Pass),
-    ("ec2_ebs_default_encryption", "222222222222/us-east-1/ebs-default", Pass),
-    ("ec2_instance_imdsv2_enabled", "222222222222/eu-west-1", Error),
+    (
+        "cloudtrail_s3_dataevents_read_enabled",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudtrail_s3_dataevents_read_enabled",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudtrail_s3_dataevents_write_enabled",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudtrail_s3_dataevents_write_enabled",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudwatch_changes_to_network_acls_alarm_configured",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_changes_to_network_acls_alarm_configured",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudwatch_changes_to_network_gateways_alarm_configured",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_changes_to_network_gateways_alarm_configured",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudwatch_changes_to_network_route_tables_alarm_configured",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_changes_to_network_route_tables_alarm_configured",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudwatch_changes_to_vpcs_alarm_configured",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_changes_to_vpcs_alarm_configured",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudwatch_log_metric_filter_and_alarm_for_aws_config_configuration_changes_enabled",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_log_metric_filter_and_alarm_for_aws_config_configuration_changes_enabled",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudwatch_log_metric_filter_and_alarm_for_cloudtrail_configuration_changes_enabled",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_log_metric_filter_and_alarm_for_cloudtrail_configuration_changes_enabled",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudwatch_log_metric_filter_authentication_failures",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_log_metric_filter_authentication_failures",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudwatch_log_metric_filter_aws_organizations_changes",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_log_metric_filter_aws_organizations_changes",
+        "222222222222",
+        Fail,
+    ),
+    (
+        "cloudwatch_log_metric_filter_disable_or_scheduled_deletion_of_kms_cmk",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_log_metric_filter_disable_or_scheduled_deletion_of_kms_cmk",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudwatch_log_metric_filter_for_s3_bucket_policy_changes",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_log_metric_filter_for_s3_bucket_policy_changes",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudwatch_log_metric_filter_policy_changes",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_log_metric_filter_policy_changes",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudwatch_log_metric_filter_root_usage",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_log_metric_filter_root_usage",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudwatch_log_metric_filter_security_group_changes",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_log_metric_filter_security_group_changes",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudwatch_log_metric_filter_sign_in_without_mfa",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_log_metric_filter_sign_in_without_mfa",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "cloudwatch_log_metric_filter_unauthorized_api_calls",
+        "111111111111",
+        Fail,
+    ),
+    (
+        "cloudwatch_log_metric_filter_unauthorized_api_calls",
+        "222222222222",
+        Pass,
+    ),
+    (
+        "config_recorder_all_regions_enabled",
+        "111111111111/eu-west-1",
+        Error,
+    ),
+    (
+        "config_recorder_all_regions_enabled",
+        "111111111111/us-east-1/config",
+        Fail,
+    ),
+    (
+        "config_recorder_all_regions_enabled",
+        "222222222222/eu-west-1/config",
+        Pass,
+    ),
+    (
+        "config_recorder_all_regions_enabled",
+        "222222222222/us-east-1/config",
+        Pass,
+    ),
+    (
+        "ec2_ebs_default_encryption",
+        "111111111111/eu-west-1/ebs-default",
+        Pass,
+    ),
+    (
+        "ec2_ebs_default_encryption",
+        "111111111111/us-east-1/ebs-default",
+        Fail,
+    ),
+    (
+        "ec2_ebs_default_encryption",
+        "222222222222/eu-west-1/ebs-default",
+        Pass,
+    ),
+    (
+        "ec2_ebs_default_encryption",
+        "222222222222/us-east-1/ebs-default",
+        Pass,
+    ),
+    (
+        "ec2_instance_imdsv2_enabled",
+        "222222222222/eu-west-1",
+        Error,
+    ),
     ("ec2_instance_imdsv2_enabled", "i-a1", Fail),
     ("ec2_instance_imdsv2_enabled", "i-b1", Pass),
-    ("ec2_instance_port_cifs_exposed_to_internet", "222222222222/eu-west-1", Error),
+    (
+        "ec2_instance_port_cifs_exposed_to_internet",
+        "222222222222/eu-west-1",
+        Error,
+    ),
     ("ec2_instance_port_cifs_exposed_to_internet", "i-a1", Fail),
     ("ec2_instance_port_cifs_exposed_to_internet", "i-b1", Pass),
-    ("ec2_instance_profile_attached", "222222222222/eu-west-1", Error),
+    (
+        "ec2_instance_profile_attached",
+        "222222222222/eu-west-1",
+        Error,
+    ),
     ("ec2_instance_profile_attached", "i-a1", Fail),
     ("ec2_instance_profile_attached", "i-b1", Pass),
-    ("ec2_networkacl_allow_ingress_admin_ports", "222222222222/eu-west-1", Error),
+    (
+        "ec2_networkacl_allow_ingress_admin_ports",
+        "222222222222/eu-west-1",
+        Error,
+    ),
     ("ec2_networkacl_allow_ingress_admin_ports", "acl-a1", Fail),
     ("ec2_networkacl_allow_ingress_admin_ports", "acl-b1", Pass),
-    ("ec2_securitygroup_admin_ports_open_ipv4", "222222222222/eu-west-1", Error),
+    (
+        "ec2_securitygroup_admin_ports_open_ipv4",
+        "222222222222/eu-west-1",
+        Error,
+    ),
     ("ec2_securitygroup_admin_ports_open_ipv4", "sg-a0", Pass),
     ("ec2_securitygroup_admin_ports_open_ipv4", "sg-a1", Fail),
     ("ec2_securitygroup_admin_ports_open_ipv4", "sg-a2", Fail),
     ("ec2_securitygroup_admin_ports_open_ipv4", "sg-b0", Pass),
     ("ec2_securitygroup_admin_ports_open_ipv4", "sg-b1", Pass),
-    ("ec2_securitygroup_admin_ports_open_ipv6", "222222222222/eu-west-1", Error),
+    (
+        "ec2_securitygroup_admin_ports_open_ipv6",
+        "222222222222/eu-west-1",
+        Error,
+    ),
     ("ec2_securitygroup_admin_ports_open_ipv6", "sg-a0", Pass),
     ("ec2_securitygroup_admin_ports_open_ipv6", "sg-a1", Fail),
     ("ec2_securitygroup_admin_ports_open_ipv6", "sg-a2", Pass),
     ("ec2_securitygroup_admin_ports_open_ipv6", "sg-b0", Pass),
     ("ec2_securitygroup_admin_ports_open_ipv6", "sg-b1", Pass),
-    ("ec2_securitygroup_default_restrict_traffic", "222222222222/eu-west-1", Error),
+    (
+        "ec2_securitygroup_default_restrict_traffic",
+        "222222222222/eu-west-1",
+        Error,
+    ),
     ("ec2_securitygroup_default_restrict_traffic", "sg-a0", Fail),
     ("ec2_securitygroup_default_restrict_traffic", "sg-b0", Pass),
     ("efs_encryption_at_rest_enabled", "fs-a1", Fail),
     ("efs_encryption_at_rest_enabled", "fs-b1", Pass),
     ("iam_avoid_root_usage", "333333333333", Error),
-    ("iam_avoid_root_usage", "arn:aws:iam::111111111111:root", Fail),
-    ("iam_avoid_root_usage", "arn:aws:iam::222222222222:root", Pass),
-    ("iam_aws_attached_policy_no_administrative_privileges", "arn:aws:iam::aws:policy/AWSSupportAccess", Pass),
-    ("iam_aws_attached_policy_no_administrative_privileges", "arn:aws:iam::aws:policy/AdministratorAccess", Fail),
-    ("iam_customer_attached_policy_no_administrative_privileges", "arn:aws:iam::111111111111:policy/admin-all", Fail),
-    ("iam_customer_attached_policy_no_administrative_privileges", "arn:aws:iam::222222222222:policy/read-s3", Pass),
-    ("iam_no_expired_server_certificates_stored", "arn:aws:iam::111111111111:server-certificate/old", Fail),
-    ("iam_no_expired_server_certificates_stored", "arn:aws:iam::222222222222:server-certificate/current", Pass),
+    (
+        "iam_avoid_root_usage",
+        "arn:aws:iam::111111111111:root",
+        Fail,
+    ),
+    (
+        "iam_avoid_root_usage",
+        "arn:aws:iam::222222222222:root",
+        Pass,
+    ),
+    (
+        "iam_aws_attached_policy_no_administrative_privileges",
+        "arn:aws:iam::aws:policy/AWSSupportAccess",
+        Pass,
+    ),
+    (
+        "iam_aws_attached_policy_no_administrative_privileges",
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+        Fail,
+    ),
+    (
+        "iam_customer_attached_policy_no_administrative_privileges",
+        "arn:aws:iam::111111111111:policy/admin-all",
+        Fail,
+    ),
+    (
+        "iam_customer_attached_policy_no_administrative_privileges",
+        "arn:aws:iam::222222222222:policy/read-s3",
+        Pass,
+    ),
+    (
+        "iam_no_expired_server_certificates_stored",
+        "arn:aws:iam::111111111111:server-certificate/old",
+        Fail,
+    ),
+    (
+        "iam_no_expired_server_certificates_stored",
+        "arn:aws:iam::222222222222:server-certificate/current",
+        Pass,
+    ),
     ("iam_no_root_access_key", "333333333333", Error),
-    ("iam_no_root_access_key", "arn:aws:iam::111111111111:root", Fail),
-    ("iam_no_root_access_key", "arn:aws:iam::222222222222:root", Pass),
-    ("iam_password_policy_minimum_length_14", "333333333333", Error),
-    ("iam_password_policy_minimum_length_14", "arn:aws:iam::111111111111:password-policy", Fail),
-    ("iam_password_policy_minimum_length_14", "arn:aws:iam::222222222222:password-policy", Pass),
+    (
+        "iam_no_root_access_key",
+        "arn:aws:iam::111111111111:root",
+        Fail,
+    ),
+    (
+        "iam_no_root_access_key",
+        "arn:aws:iam::222222222222:root",
+        Pass,
+    ),
+    (
+        "iam_password_policy_minimum_length_14",
+        "333333333333",
+        Error,
+    ),
+    (
+        "iam_password_policy_minimum_length_14",
+        "arn:aws:iam::111111111111:password-policy",
+        Fail,
+    ),
+    (
+        "iam_password_policy_minimum_length_14",
+        "arn:aws:iam::222222222222:password-policy",
+        Pass,
+    ),
     ("iam_password_policy_reuse_24", "333333333333", Error),
-    ("iam_password_policy_reuse_24", "arn:aws:iam::111111111111:password-policy", Fail),
-    ("iam_password_policy_reuse_24", "arn:aws:iam::222222222222:password-policy", Pass),
-    ("iam_policy_attached_only_to_group_or_roles", "arn:aws:iam::111111111111:user/alice", Fail),
-    ("iam_policy_attached_only_to_group_or_roles", "arn:aws:iam::111111111111:user/bob", Fail),
-    ("iam_policy_attached_only_to_group_or_roles", "arn:aws:iam::222222222222:user/carol", Pass),
+    (
+        "iam_password_policy_reuse_24",
+        "arn:aws:iam::111111111111:password-policy",
+        Fail,
+    ),
+    (
+        "iam_password_policy_reuse_24",
+        "arn:aws:iam::222222222222:password-policy",
+        Pass,
+    ),
+    (
+        "iam_policy_attached_only_to_group_or_roles",
+        "arn:aws:iam::111111111111:user/alice",
+        Fail,
+    ),
+    (
+        "iam_policy_attached_only_to_group_or_roles",
+        "arn:aws:iam::111111111111:user/bob",
+        Fail,
+    ),
+    (
+        "iam_policy_attached_only_to_group_or_roles",
+        "arn:aws:iam::222222222222:user/carol",
+        Pass,
+    ),
     ("iam_root_hardware_mfa_enabled", "333333333333", Error),
-    ("iam_root_hardware_mfa_enabled", "arn:aws:iam::111111111111:root", Fail),
-    ("iam_root_hardware_mfa_enabled", "arn:aws:iam::222222222222:root", Pass),
+    (
+        "iam_root_hardware_mfa_enabled",
+        "arn:aws:iam::111111111111:root",
+        Fail,
+    ),
+    (
+        "iam_root_hardware_mfa_enabled",
+        "arn:aws:iam::222222222222:root",
+        Pass,
+    ),
     ("iam_root_mfa_enabled", "333333333333", Error),
-    ("iam_root_mfa_enabled", "arn:aws:iam::111111111111:root", Fail),
-    ("iam_root_mfa_enabled", "arn:aws:iam::222222222222:root", Pass),
+    (
+        "iam_root_mfa_enabled",
+        "arn:aws:iam::111111111111:root",
+        Fail,
+    ),
+    (
+        "iam_root_mfa_enabled",
+        "arn:aws:iam::222222222222:root",
+        Pass,
+    ),
     ("iam_rotate_access_key_90_days", "333333333333", Error),
-    ("iam_rotate_access_key_90_days", "arn:aws:iam::111111111111:user/alice", Fail),
-    ("iam_rotate_access_key_90_days", "arn:aws:iam::111111111111:user/bob", Pass),
+    (
+        "iam_rotate_access_key_90_days",
+        "arn:aws:iam::111111111111:user/alice",
+        Fail,
+    ),
+    (
+        "iam_rotate_access_key_90_days",
+        "arn:aws:iam::111111111111:user/bob",
+        Pass,
+    ),
     ("iam_support_role_created", "111111111111", Fail),
     ("iam_support_role_created", "222222222222", Pass),
     ("iam_user_accesskey_unused", "333333333333", Error),
-    ("iam_user_accesskey_unused", "arn:aws:iam::111111111111:user/alice", Fail),
-    ("iam_user_accesskey_unused", "arn:aws:iam::111111111111:user/bob", Pass),
+    (
+        "iam_user_accesskey_unused",
+        "arn:aws:iam::111111111111:user/alice",
+        Fail,
+    ),
+    (
+        "iam_user_accesskey_unused",
+        "arn:aws:iam::111111111111:user/bob",
+        Pass,
+    ),
     ("iam_user_console_access_unused", "333333333333", Error),
-    ("iam_user_console_access_unused", "arn:aws:iam::111111111111:user/alice", Fail),
-    ("iam_user_console_access_unused", "arn:aws:iam::222222222222:user/carol", Pass),
+    (
+        "iam_user_console_access_unused",
+        "arn:aws:iam::111111111111:user/alice",
+        Fail,
+    ),
+    (
+        "iam_user_console_access_unused",
+        "arn:aws:iam::222222222222:user/carol",
+        Pass,
+    ),
     ("iam_user_mfa_enabled_console_access", "333333333333", Error),
-    ("iam_user_mfa_enabled_console_access", "arn:aws:iam::111111111111:user/alice", Fail),
-    ("iam_user_mfa_enabled_console_access", "arn:aws:iam::222222222222:user/carol", Pass),
-    ("iam_user_no_setup_initial_access_key", "333333333333", Error),
-    ("iam_user_no_setup_initial_access_key", "arn:aws:iam::111111111111:user/alice", Fail),
-    ("iam_user_no_setup_initial_access_key", "arn:aws:iam::111111111111:user/bob", Pass),
+    (
+        "iam_user_mfa_enabled_console_access",
+        "arn:aws:iam::111111111111:user/alice",
+        Fail,
+    ),
+    (
+        "iam_user_mfa_enabled_console_access",
+        "arn:aws:iam::222222222222:user/carol",
+        Pass,
+    ),
+    (
+        "iam_user_no_setup_initial_access_key",
+        "333333333333",
+        Error,
+    ),
+    (
+        "iam_user_no_setup_initial_access_key",
+        "arn:aws:iam::111111111111:user/alice",
+        Fail,
+    ),
+    (
+        "iam_user_no_setup_initial_access_key",
+        "arn:aws:iam::111111111111:user/bob",
+        Pass,
+    ),
     ("iam_user_two_active_access_key", "333333333333", Error),
-    ("iam_user_two_active_access_key", "arn:aws:iam::111111111111:user/alice", Fail),
-    ("iam_user_two_active_access_key", "arn:aws:iam::111111111111:user/bob", Pass),
-    ("kms_cmk_rotation_enabled", "arn:aws:kms:us-east-1:111111111111:key/a-cmk", Fail),
-    ("kms_cmk_rotation_enabled", "arn:aws:kms:us-east-1:222222222222:key/11111111-2222-3333-4444-555555555555", Pass),
-    ("rds_instance_minor_version_upgrade_enabled", "arn:aws:rds:eu-west-1:222222222222:db:db2", Pass),
-    ("rds_instance_minor_version_upgrade_enabled", "arn:aws:rds:us-east-1:111111111111:db:db1", Fail),
-    ("rds_instance_no_public_access", "arn:aws:rds:eu-west-1:222222222222:db:db2", Pass),
-    ("rds_instance_no_public_access", "arn:aws:rds:us-east-1:111111111111:db:db1", Fail),
-    ("rds_instance_storage_encrypted", "arn:aws:rds:eu-west-1:222222222222:db:db2", Pass),
-    ("rds_instance_storage_encrypted", "arn:aws:rds:us-east-1:111111111111:db:db1", Fail),
-    ("s3_account_level_public_access_blocks", "111111111111/s3-public-access-block", Fail),
-    ("s3_account_level_public_access_blocks", "222222222222/s3-public-access-block", Pass),
-    ("s3_bucket_level_public_access_block", "arn:aws:s3:::a-data", Pass),
-    ("s3_bucket_level_public_access_block", "arn:aws:s3:::a-logs", Fail),
-    ("s3_bucket_level_public_access_block", "arn:aws:s3:::b-secret", Error),
-    ("s3_bucket_level_public_access_block", "arn:aws:s3:::b-trail", Pass),
+    (
+        "iam_user_two_active_access_key",
+        "arn:aws:iam::111111111111:user/alice",
+        Fail,
+    ),
+    (
+        "iam_user_two_active_access_key",
+        "arn:aws:iam::111111111111:user/bob",
+        Pass,
+    ),
+    (
+        "kms_cmk_rotation_enabled",
+        "arn:aws:kms:us-east-1:111111111111:key/a-cmk",
+        Fail,
+    ),
+    (
+        "kms_cmk_rotation_enabled",
+        "arn:aws:kms:us-east-1:222222222222:key/11111111-2222-3333-4444-555555555555",
+        Pass,
+    ),
+    (
+        "rds_instance_minor_version_upgrade_enabled",
+        "arn:aws:rds:eu-west-1:222222222222:db:db2",
+        Pass,
+    ),
+    (
+        "rds_instance_minor_version_upgrade_enabled",
+        "arn:aws:rds:us-east-1:111111111111:db:db1",
+        Fail,
+    ),
+    (
+        "rds_instance_no_public_access",
+        "arn:aws:rds:eu-west-1:222222222222:db:db2",
+        Pass,
+    ),
+    (
+        "rds_instance_no_public_access",
+        "arn:aws:rds:us-east-1:111111111111:db:db1",
+        Fail,
+    ),
+    (
+        "rds_instance_storage_encrypted",
+        "arn:aws:rds:eu-west-1:222222222222:db:db2",
+        Pass,
+    ),
+    (
+        "rds_instance_storage_encrypted",
+        "arn:aws:rds:us-east-1:111111111111:db:db1",
+        Fail,
+    ),
+    (
+        "s3_account_level_public_access_blocks",
+        "111111111111/s3-public-access-block",
+        Fail,
+    ),
+    (
+        "s3_account_level_public_access_blocks",
+        "222222222222/s3-public-access-block",
+        Pass,
+    ),
+    (
+        "s3_bucket_level_public_access_block",
+        "arn:aws:s3:::a-data",
+        Pass,
+    ),
+    (
+        "s3_bucket_level_public_access_block",
+        "arn:aws:s3:::a-logs",
+        Fail,
+    ),
+    (
+        "s3_bucket_level_public_access_block",
+        "arn:aws:s3:::b-secret",
+        Error,
+    ),
+    (
+        "s3_bucket_level_public_access_block",
+        "arn:aws:s3:::b-trail",
+        Pass,
+    ),
     ("s3_bucket_no_mfa_delete", "arn:aws:s3:::a-data", Pass),
     ("s3_bucket_no_mfa_delete", "arn:aws:s3:::a-logs", Fail),
     ("s3_bucket_no_mfa_delete", "arn:aws:s3:::b-secret", Error),
     ("s3_bucket_no_mfa_delete", "arn:aws:s3:::b-trail", Pass),
-    ("s3_bucket_secure_transport_policy", "arn:aws:s3:::a-data", Pass),
-    ("s3_bucket_secure_transport_policy", "arn:aws:s3:::a-logs", Fail),
-    ("s3_bucket_secure_transport_policy", "arn:aws:s3:::b-secret", Error),
-    ("s3_bucket_secure_transport_policy", "arn:aws:s3:::b-trail", Pass),
-    ("securityhub_enabled", "111111111111/eu-west-1/securityhub", Pass),
-    ("securityhub_enabled", "111111111111/us-east-1/securityhub", Fail),
-    ("securityhub_enabled", "222222222222/eu-west-1/securityhub", Pass),
-    ("securityhub_enabled", "222222222222/us-east-1/securityhub", Pass),
-    ("trustplane_aws_identity_unmapped", "arn:aws:iam::111111111111:user/alice", Fail),
-    ("trustplane_aws_identity_unmapped", "arn:aws:iam::111111111111:user/bob", Pass),
-    ("trustplane_aws_identity_unmapped", "arn:aws:iam::222222222222:user/carol", Pass),
-    ("trustplane_federated_account_user_access_keys", "333333333333", Error),
-    ("trustplane_federated_account_user_access_keys", "arn:aws:iam::111111111111:user/alice", Fail),
-    ("trustplane_federated_account_user_access_keys", "arn:aws:iam::111111111111:user/bob", Fail),
-    ("trustplane_federated_account_user_access_keys", "arn:aws:iam::222222222222:user/carol", Pass),
-    ("trustplane_federated_account_user_console_password", "333333333333", Error),
-    ("trustplane_federated_account_user_console_password", "arn:aws:iam::111111111111:user/alice", Fail),
-    ("trustplane_federated_account_user_console_password", "arn:aws:iam::111111111111:user/bob", Pass),
-    ("trustplane_federated_account_user_console_password", "arn:aws:iam::222222222222:user/carol", Fail),
-    ("trustplane_role_trusts_foreign_saml_provider", "arn:aws:iam::111111111111:role/saml-admin", Fail),
-    ("trustplane_role_trusts_foreign_saml_provider", "arn:aws:iam::222222222222:role/tp-admin", Pass),
+    (
+        "s3_bucket_secure_transport_policy",
+        "arn:aws:s3:::a-data",
+        Pass,
+    ),
+    (
+        "s3_bucket_secure_transport_policy",
+        "arn:aws:s3:::a-logs",
+        Fail,
+    ),
+    (
+        "s3_bucket_secure_transport_policy",
+        "arn:aws:s3:::b-secret",
+        Error,
+    ),
+    (
+        "s3_bucket_secure_transport_policy",
+        "arn:aws:s3:::b-trail",
+        Pass,
+    ),
+    (
+        "securityhub_enabled",
+        "111111111111/eu-west-1/securityhub",
+        Pass,
+    ),
+    (
+        "securityhub_enabled",
+        "111111111111/us-east-1/securityhub",
+        Fail,
+    ),
+    (
+        "securityhub_enabled",
+        "222222222222/eu-west-1/securityhub",
+        Pass,
+    ),
+    (
+        "securityhub_enabled",
+        "222222222222/us-east-1/securityhub",
+        Pass,
+    ),
+    (
+        "trustplane_aws_identity_unmapped",
+        "arn:aws:iam::111111111111:user/alice",
+        Fail,
+    ),
+    (
+        "trustplane_aws_identity_unmapped",
+        "arn:aws:iam::111111111111:user/bob",
+        Pass,
+    ),
+    (
+        "trustplane_aws_identity_unmapped",
+        "arn:aws:iam::222222222222:user/carol",
+        Pass,
+    ),
+    (
+        "trustplane_federated_account_user_access_keys",
+        "333333333333",
+        Error,
+    ),
+    (
+        "trustplane_federated_account_user_access_keys",
+        "arn:aws:iam::111111111111:user/alice",
+        Fail,
+    ),
+    (
+        "trustplane_federated_account_user_access_keys",
+        "arn:aws:iam::111111111111:user/bob",
+        Fail,
+    ),
+    (
+        "trustplane_federated_account_user_access_keys",
+        "arn:aws:iam::222222222222:user/carol",
+        Pass,
+    ),
+    (
+        "trustplane_federated_account_user_console_password",
+        "333333333333",
+        Error,
+    ),
+    (
+        "trustplane_federated_account_user_console_password",
+        "arn:aws:iam::111111111111:user/alice",
+        Fail,
+    ),
+    (
+        "trustplane_federated_account_user_console_password",
+        "arn:aws:iam::111111111111:user/bob",
+        Pass,
+    ),
+    (
+        "trustplane_federated_account_user_console_password",
+        "arn:aws:iam::222222222222:user/carol",
+        Fail,
+    ),
+    (
+        "trustplane_role_trusts_foreign_saml_provider",
+        "arn:aws:iam::111111111111:role/saml-admin",
+        Fail,
+    ),
+    (
+        "trustplane_role_trusts_foreign_saml_provider",
+        "arn:aws:iam::222222222222:role/tp-admin",
+        Pass,
+    ),
     ("vpc_flow_logs_enabled", "vpc-a1", Fail),
     ("vpc_flow_logs_enabled", "vpc-b1", Pass),
 ];
@@ -237,7 +767,11 @@ fn findings_carry_controls_of_both_aws_benchmarks_and_remediation() {
         .iter()
         .find(|f| &*f.check_id == "iam_root_mfa_enabled" && f.resource.account == "111111111111")
         .unwrap();
-    let ids: Vec<(&str, &str)> = f.controls.iter().map(|c| (c.benchmark.as_str(), c.id.as_str())).collect();
+    let ids: Vec<(&str, &str)> = f
+        .controls
+        .iter()
+        .map(|c| (c.benchmark.as_str(), c.id.as_str()))
+        .collect();
     assert_eq!(ids, [("cis_3.0_aws", "1.5"), ("cis_7.0_aws", "2.5")]);
     assert!(f.controls.iter().all(|c| !c.remediation.is_empty()));
     assert_eq!(f.severity, trustplane_posture::Severity::Critical);
@@ -247,7 +781,10 @@ fn findings_carry_controls_of_both_aws_benchmarks_and_remediation() {
     let pw = a
         .findings
         .iter()
-        .find(|f| &*f.check_id == "iam_password_policy_minimum_length_14" && f.resource.account == "111111111111")
+        .find(|f| {
+            &*f.check_id == "iam_password_policy_minimum_length_14"
+                && f.resource.account == "111111111111"
+        })
         .unwrap();
     assert_eq!(pw.evidence["MinimumPasswordLength"], 8);
     assert_eq!(pw.status, Fail);
@@ -260,23 +797,40 @@ fn manual_controls_are_manual_per_account() {
         .findings
         .iter()
         .filter(|f| f.status == Status::Manual)
-        .filter(|f| f.controls.iter().any(|c| c.benchmark == "cis_3.0_aws" && c.id == "1.1"))
+        .filter(|f| {
+            f.controls
+                .iter()
+                .any(|c| c.benchmark == "cis_3.0_aws" && c.id == "1.1")
+        })
         .map(|f| f.resource.account.as_str())
         .collect();
     assert_eq!(manual_11, ["111111111111", "222222222222", "333333333333"]);
     // CIS AWS 7.0 made the monitoring chain manual (5.1); 3.0 keeps it automated (4.1).
     assert!(a.findings.iter().any(|f| f.status == Status::Manual
-        && f.controls.iter().any(|c| c.benchmark == "cis_7.0_aws" && c.id == "5.1")));
+        && f.controls
+            .iter()
+            .any(|c| c.benchmark == "cis_7.0_aws" && c.id == "5.1")));
     assert!(!a.findings.iter().any(|f| f.status == Status::Manual
-        && f.controls.iter().any(|c| c.benchmark == "cis_3.0_aws" && c.id == "4.1")));
+        && f.controls
+            .iter()
+            .any(|c| c.benchmark == "cis_3.0_aws" && c.id == "4.1")));
 }
 
 #[test]
 fn collection_errors_never_become_pass_or_fail() {
     let a = run();
     // Account 333's IAM data could not be collected: only ERROR (and MANUAL) there.
-    for f in a.findings.iter().filter(|f| f.resource.account == "333333333333") {
-        assert!(matches!(f.status, Status::Error | Status::Manual), "{} {:?}", f.check_id, f.status);
+    for f in a
+        .findings
+        .iter()
+        .filter(|f| f.resource.account == "333333333333")
+    {
+        assert!(
+            matches!(f.status, Status::Error | Status::Manual),
+            "{} {:?}",
+            f.check_id,
+            f.status
+        );
     }
     let e = a
         .findings

@@ -9,7 +9,15 @@ use trustplane_posture::{uncovered_automated_controls, Benchmark, Provider, Regi
 fn all_four_cis_files_load() {
     let b = common::benchmarks();
     let keys: Vec<&str> = b.iter().map(|b| b.key.as_str()).collect();
-    assert_eq!(keys, ["cis_3.0_aws", "cis_3.0_azure", "cis_6.0_azure", "cis_7.0_aws"]);
+    assert_eq!(
+        keys,
+        [
+            "cis_3.0_aws",
+            "cis_3.0_azure",
+            "cis_6.0_azure",
+            "cis_7.0_aws"
+        ]
+    );
     let aws3 = &b[0];
     assert_eq!(aws3.provider, Provider::Aws);
     assert_eq!(aws3.version, "3.0");
@@ -43,7 +51,9 @@ fn every_automated_requirement_is_covered_or_listed_with_a_reason() {
     for b in &benchmarks {
         for r in b.requirements.iter().filter(|r| r.automated) {
             let covered = !trustplane_posture::resolve_requirement(b, r, &registry).is_empty();
-            let listed = uncovered.iter().any(|u| u.benchmark == b.key && u.id == r.id);
+            let listed = uncovered
+                .iter()
+                .any(|u| u.benchmark == b.key && u.id == r.id);
             assert!(covered ^ listed, "{} {}", b.key, r.id);
         }
     }
@@ -55,13 +65,17 @@ fn same_check_serves_two_benchmark_versions() {
     let registry = Registry::builtin();
     let aws3 = b.iter().find(|b| b.key == "cis_3.0_aws").unwrap();
     let aws7 = b.iter().find(|b| b.key == "cis_7.0_aws").unwrap();
-    let r3 = trustplane_posture::resolve_requirement(aws3, aws3.requirement("1.5").unwrap(), &registry);
-    let r7 = trustplane_posture::resolve_requirement(aws7, aws7.requirement("2.5").unwrap(), &registry);
+    let r3 =
+        trustplane_posture::resolve_requirement(aws3, aws3.requirement("1.5").unwrap(), &registry);
+    let r7 =
+        trustplane_posture::resolve_requirement(aws7, aws7.requirement("2.5").unwrap(), &registry);
     assert_eq!(r3, ["iam_root_mfa_enabled"]);
     assert_eq!(r3, r7);
     // 5.2 (IPv4) and 5.3 (IPv6) are split although the scanner maps both to the same checks.
-    let v4 = trustplane_posture::resolve_requirement(aws3, aws3.requirement("5.2").unwrap(), &registry);
-    let v6 = trustplane_posture::resolve_requirement(aws3, aws3.requirement("5.3").unwrap(), &registry);
+    let v4 =
+        trustplane_posture::resolve_requirement(aws3, aws3.requirement("5.2").unwrap(), &registry);
+    let v6 =
+        trustplane_posture::resolve_requirement(aws3, aws3.requirement("5.3").unwrap(), &registry);
     assert_eq!(v4, ["ec2_securitygroup_admin_ports_open_ipv4"]);
     assert_eq!(v6, ["ec2_securitygroup_admin_ports_open_ipv6"]);
 }
@@ -72,6 +86,9 @@ fn malformed_benchmark_is_a_typed_error_naming_the_file() {
     let p = dir.join("broken.json");
     std::fs::write(&p, "{\"Framework\": ").unwrap();
     let err = Benchmark::load(&p).unwrap_err();
-    assert!(matches!(err, trustplane_posture::BenchmarkError::Parse { .. }));
+    assert!(matches!(
+        err,
+        trustplane_posture::BenchmarkError::Parse { .. }
+    ));
     assert!(err.to_string().contains("broken.json"));
 }

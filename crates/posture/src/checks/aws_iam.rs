@@ -43,34 +43,146 @@ const fn def(
 /// The checks of this module.
 pub fn checks() -> Vec<CheckDef> {
     vec![
-        def("iam_no_root_access_key", "Root user has no access keys", Severity::Critical, &[REPORT], root_access_key),
-        def("iam_root_mfa_enabled", "Root user has MFA", Severity::Critical, &[REPORT], root_mfa),
-        def("iam_root_hardware_mfa_enabled", "Root user has hardware MFA", Severity::Critical, &[REPORT, "aws.iam.virtual_mfa_devices"], root_hw_mfa),
-        def("iam_avoid_root_usage", "Root user not used recently", Severity::High, &[REPORT], root_usage),
-        def("iam_password_policy_minimum_length_14", "Password policy length >= 14", Severity::Medium, &["aws.iam.password_policy"], pw_length),
-        def("iam_password_policy_reuse_24", "Password policy prevents reuse of 24", Severity::Medium, &["aws.iam.password_policy"], pw_reuse),
-        def("iam_user_mfa_enabled_console_access", "Console users have MFA", Severity::High, &[REPORT], user_mfa),
-        def("iam_user_no_setup_initial_access_key", "No unused access keys created with the user", Severity::Medium, &[REPORT], initial_key),
-        def("iam_user_console_access_unused", "Console passwords unused 45 days are disabled", Severity::Medium, &[REPORT], console_unused),
-        def("iam_user_accesskey_unused", "Access keys unused 45 days are disabled", Severity::Medium, &[REPORT], key_unused),
-        def("iam_user_two_active_access_key", "At most one active access key per user", Severity::Medium, &[REPORT], two_keys),
-        def("iam_rotate_access_key_90_days", "Active access keys rotated within 90 days", Severity::Medium, &[REPORT], key_rotation),
-        def("iam_policy_attached_only_to_group_or_roles", "Users get permissions only through groups", Severity::Low, &["aws.iam.user"], user_policies),
-        def("iam_aws_attached_policy_no_administrative_privileges", "No attached AWS-managed policy allows *:*", Severity::High, &["aws.iam.policy"], aws_admin_policy),
-        def("iam_customer_attached_policy_no_administrative_privileges", "No attached customer policy allows *:*", Severity::High, &["aws.iam.policy"], customer_admin_policy),
-        def("iam_support_role_created", "A role has AWSSupportAccess", Severity::Medium, &["aws.iam.role", "aws.iam.policy"], support_role),
-        def("iam_no_expired_server_certificates_stored", "No expired IAM server certificates", Severity::Medium, &["aws.iam.server_certificate"], expired_certs),
-        def("accessanalyzer_enabled", "IAM Access Analyzer active in every region", Severity::Low, &["aws.accessanalyzer.analyzers"], access_analyzer),
+        def(
+            "iam_no_root_access_key",
+            "Root user has no access keys",
+            Severity::Critical,
+            &[REPORT],
+            root_access_key,
+        ),
+        def(
+            "iam_root_mfa_enabled",
+            "Root user has MFA",
+            Severity::Critical,
+            &[REPORT],
+            root_mfa,
+        ),
+        def(
+            "iam_root_hardware_mfa_enabled",
+            "Root user has hardware MFA",
+            Severity::Critical,
+            &[REPORT, "aws.iam.virtual_mfa_devices"],
+            root_hw_mfa,
+        ),
+        def(
+            "iam_avoid_root_usage",
+            "Root user not used recently",
+            Severity::High,
+            &[REPORT],
+            root_usage,
+        ),
+        def(
+            "iam_password_policy_minimum_length_14",
+            "Password policy length >= 14",
+            Severity::Medium,
+            &["aws.iam.password_policy"],
+            pw_length,
+        ),
+        def(
+            "iam_password_policy_reuse_24",
+            "Password policy prevents reuse of 24",
+            Severity::Medium,
+            &["aws.iam.password_policy"],
+            pw_reuse,
+        ),
+        def(
+            "iam_user_mfa_enabled_console_access",
+            "Console users have MFA",
+            Severity::High,
+            &[REPORT],
+            user_mfa,
+        ),
+        def(
+            "iam_user_no_setup_initial_access_key",
+            "No unused access keys created with the user",
+            Severity::Medium,
+            &[REPORT],
+            initial_key,
+        ),
+        def(
+            "iam_user_console_access_unused",
+            "Console passwords unused 45 days are disabled",
+            Severity::Medium,
+            &[REPORT],
+            console_unused,
+        ),
+        def(
+            "iam_user_accesskey_unused",
+            "Access keys unused 45 days are disabled",
+            Severity::Medium,
+            &[REPORT],
+            key_unused,
+        ),
+        def(
+            "iam_user_two_active_access_key",
+            "At most one active access key per user",
+            Severity::Medium,
+            &[REPORT],
+            two_keys,
+        ),
+        def(
+            "iam_rotate_access_key_90_days",
+            "Active access keys rotated within 90 days",
+            Severity::Medium,
+            &[REPORT],
+            key_rotation,
+        ),
+        def(
+            "iam_policy_attached_only_to_group_or_roles",
+            "Users get permissions only through groups",
+            Severity::Low,
+            &["aws.iam.user"],
+            user_policies,
+        ),
+        def(
+            "iam_aws_attached_policy_no_administrative_privileges",
+            "No attached AWS-managed policy allows *:*",
+            Severity::High,
+            &["aws.iam.policy"],
+            aws_admin_policy,
+        ),
+        def(
+            "iam_customer_attached_policy_no_administrative_privileges",
+            "No attached customer policy allows *:*",
+            Severity::High,
+            &["aws.iam.policy"],
+            customer_admin_policy,
+        ),
+        def(
+            "iam_support_role_created",
+            "A role has AWSSupportAccess",
+            Severity::Medium,
+            &["aws.iam.role", "aws.iam.policy"],
+            support_role,
+        ),
+        def(
+            "iam_no_expired_server_certificates_stored",
+            "No expired IAM server certificates",
+            Severity::Medium,
+            &["aws.iam.server_certificate"],
+            expired_certs,
+        ),
+        def(
+            "accessanalyzer_enabled",
+            "IAM Access Analyzer active in every region",
+            Severity::Low,
+            &["aws.accessanalyzer.analyzers"],
+            access_analyzer,
+        ),
     ]
 }
 
-fn root_rows<'a>(ctx: &CheckCtx<'a>) -> impl Iterator<Item = &'a crate::inventory::ResourceDoc> + 'a {
+fn root_rows<'a>(
+    ctx: &CheckCtx<'a>,
+) -> impl Iterator<Item = &'a crate::inventory::ResourceDoc> + 'a {
     ctx.inventory
         .of_type(REPORT)
         .filter(|d| s(&d.raw, "/user") == Some(ROOT))
 }
 
-fn user_rows<'a>(ctx: &CheckCtx<'a>) -> impl Iterator<Item = &'a crate::inventory::ResourceDoc> + 'a {
+fn user_rows<'a>(
+    ctx: &CheckCtx<'a>,
+) -> impl Iterator<Item = &'a crate::inventory::ResourceDoc> + 'a {
     ctx.inventory
         .of_type(REPORT)
         .filter(|d| s(&d.raw, "/user") != Some(ROOT))
@@ -83,7 +195,12 @@ fn missing_root<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         root_rows(ctx).map(|d| d.account.as_str()).collect();
     for a in collected_accounts(ctx, Provider::Aws, REPORT) {
         if !have.contains(a.as_str()) {
-            out.push(missing(Provider::Aws, &a, crate::inventory::GLOBAL, "aws.iam.credential_report_row (root)"));
+            out.push(missing(
+                Provider::Aws,
+                &a,
+                crate::inventory::GLOBAL,
+                "aws.iam.credential_report_row (root)",
+            ));
         }
     }
 }
@@ -93,8 +210,17 @@ fn root_access_key<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         let k1 = b(&d.raw, "/access_key_1_active").unwrap_or(false);
         let k2 = b(&d.raw, "/access_key_2_active").unwrap_or(false);
         let st = pass_if(!k1 && !k2);
-        let msg = if st == Status::Pass { "root user has no active access keys" } else { "root user has an active access key" };
-        out.push(doc_outcome(d, st, msg, json!({"access_key_1_active": k1, "access_key_2_active": k2})));
+        let msg = if st == Status::Pass {
+            "root user has no active access keys"
+        } else {
+            "root user has an active access key"
+        };
+        out.push(doc_outcome(
+            d,
+            st,
+            msg,
+            json!({"access_key_1_active": k1, "access_key_2_active": k2}),
+        ));
     }
     missing_root(ctx, out);
 }
@@ -102,8 +228,17 @@ fn root_access_key<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
 fn root_mfa<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     for d in root_rows(ctx) {
         let mfa = b(&d.raw, "/mfa_active").unwrap_or(false);
-        let msg = if mfa { "root user has MFA" } else { "root user has no MFA" };
-        out.push(doc_outcome(d, pass_if(mfa), msg, json!({"mfa_active": mfa})));
+        let msg = if mfa {
+            "root user has MFA"
+        } else {
+            "root user has no MFA"
+        };
+        out.push(doc_outcome(
+            d,
+            pass_if(mfa),
+            msg,
+            json!({"mfa_active": mfa}),
+        ));
     }
     missing_root(ctx, out);
 }
@@ -116,7 +251,12 @@ fn root_hw_mfa<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             .of_type("aws.iam.virtual_mfa_devices")
             .find(|v| v.account == d.account);
         let Some(devices) = devices else {
-            out.push(missing(Provider::Aws, &d.account, crate::inventory::GLOBAL, "aws.iam.virtual_mfa_devices"));
+            out.push(missing(
+                Provider::Aws,
+                &d.account,
+                crate::inventory::GLOBAL,
+                "aws.iam.virtual_mfa_devices",
+            ));
             continue;
         };
         // The root user's virtual device is assigned to the account's root ARN.
@@ -136,7 +276,12 @@ fn root_hw_mfa<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         } else {
             "root user has a hardware MFA device"
         };
-        out.push(doc_outcome(d, st, msg, json!({"mfa_active": mfa, "virtual_root_devices": virtual_root})));
+        out.push(doc_outcome(
+            d,
+            st,
+            msg,
+            json!({"mfa_active": mfa, "virtual_root_devices": virtual_root}),
+        ));
     }
     missing_root(ctx, out);
 }
@@ -144,7 +289,11 @@ fn root_hw_mfa<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
 fn root_usage<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     for d in root_rows(ctx) {
         let mut recent = Vec::new();
-        for f in ["password_last_used", "access_key_1_last_used_date", "access_key_2_last_used_date"] {
+        for f in [
+            "password_last_used",
+            "access_key_1_last_used_date",
+            "access_key_2_last_used_date",
+        ] {
             if let Some(age) = age_days(ctx, &d.raw, &format!("/{f}")) {
                 if age < ROOT_USAGE_DAYS {
                     recent.push(json!({"field": f, "days_ago": age}));
@@ -192,8 +341,17 @@ fn user_mfa<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             continue;
         }
         let mfa = b(&d.raw, "/mfa_active").unwrap_or(false);
-        let msg = if mfa { "console user has MFA" } else { "console user has no MFA" };
-        out.push(doc_outcome(d, pass_if(mfa), msg, json!({"password_enabled": true, "mfa_active": mfa})));
+        let msg = if mfa {
+            "console user has MFA"
+        } else {
+            "console user has no MFA"
+        };
+        out.push(doc_outcome(
+            d,
+            pass_if(mfa),
+            msg,
+            json!({"password_enabled": true, "mfa_active": mfa}),
+        ));
     }
 }
 
@@ -234,7 +392,10 @@ fn console_unused<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         // Never used: the password counts from when the user was created.
         let (field, age) = match age_days(ctx, &d.raw, "/password_last_used") {
             Some(a) => ("password_last_used", a),
-            None => ("user_creation_time", age_days(ctx, &d.raw, "/user_creation_time").unwrap_or(i64::MAX)),
+            None => (
+                "user_creation_time",
+                age_days(ctx, &d.raw, "/user_creation_time").unwrap_or(i64::MAX),
+            ),
         };
         let st = pass_if(age < UNUSED_DAYS);
         let msg = if st == Status::Pass {
@@ -242,7 +403,12 @@ fn console_unused<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         } else {
             format!("console password unused for {UNUSED_DAYS} days or more")
         };
-        out.push(doc_outcome(d, st, msg, json!({"age_from": field, "days": age})));
+        out.push(doc_outcome(
+            d,
+            st,
+            msg,
+            json!({"age_from": field, "days": age}),
+        ));
     }
 }
 
@@ -262,8 +428,17 @@ fn key_unused<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             }
         }
         let st = pass_if(stale.is_empty());
-        let msg = if stale.is_empty() { "active access keys are in use" } else { "active access key unused for 45 days or more" };
-        out.push(doc_outcome(d, st, msg, json!({"active_keys": keys, "stale": stale})));
+        let msg = if stale.is_empty() {
+            "active access keys are in use"
+        } else {
+            "active access key unused for 45 days or more"
+        };
+        out.push(doc_outcome(
+            d,
+            st,
+            msg,
+            json!({"active_keys": keys, "stale": stale}),
+        ));
     }
 }
 
@@ -274,7 +449,11 @@ fn two_keys<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             continue;
         }
         let st = pass_if(keys.len() < 2);
-        let msg = if keys.len() < 2 { "one active access key" } else { "two active access keys" };
+        let msg = if keys.len() < 2 {
+            "one active access key"
+        } else {
+            "two active access keys"
+        };
         out.push(doc_outcome(d, st, msg, json!({"active_keys": keys})));
     }
 }
@@ -287,13 +466,18 @@ fn key_rotation<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         }
         let mut old = Vec::new();
         for n in &keys {
-            let age = age_days(ctx, &d.raw, &format!("/access_key_{n}_last_rotated")).unwrap_or(i64::MAX);
+            let age =
+                age_days(ctx, &d.raw, &format!("/access_key_{n}_last_rotated")).unwrap_or(i64::MAX);
             if age > ROTATION_DAYS {
                 old.push(json!({"key": n, "days_since_rotation": age}));
             }
         }
         let st = pass_if(old.is_empty());
-        let msg = if old.is_empty() { "active access keys rotated within 90 days" } else { "active access key older than 90 days" };
+        let msg = if old.is_empty() {
+            "active access keys rotated within 90 days"
+        } else {
+            "active access key older than 90 days"
+        };
         out.push(doc_outcome(d, st, msg, json!({"not_rotated": old})));
     }
 }
@@ -304,10 +488,21 @@ fn user_policies<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             .iter()
             .filter_map(|p| s(p, "/PolicyArn").or_else(|| s(p, "/PolicyName")))
             .collect();
-        let inline: Vec<&str> = arr(&d.raw, "/UserPolicyNames").iter().filter_map(Value::as_str).collect();
+        let inline: Vec<&str> = arr(&d.raw, "/UserPolicyNames")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
         let ok = attached.is_empty() && inline.is_empty();
-        let msg = if ok { "no policies attached to the user" } else { "policies attached directly to the user" };
-        Some((pass_if(ok), msg.into(), json!({"attached": attached, "inline": inline})))
+        let msg = if ok {
+            "no policies attached to the user"
+        } else {
+            "policies attached directly to the user"
+        };
+        Some((
+            pass_if(ok),
+            msg.into(),
+            json!({"attached": attached, "inline": inline}),
+        ))
     });
 }
 
@@ -352,8 +547,12 @@ fn percent_decode(s: &str) -> String {
 pub fn allows_full_admin(doc: &Value) -> bool {
     one_or_many(doc.get("Statement")).into_iter().any(|st| {
         st.get("Effect").and_then(Value::as_str) == Some("Allow")
-            && one_or_many(st.get("Action")).iter().any(|a| a.as_str() == Some("*"))
-            && one_or_many(st.get("Resource")).iter().any(|r| r.as_str() == Some("*"))
+            && one_or_many(st.get("Action"))
+                .iter()
+                .any(|a| a.as_str() == Some("*"))
+            && one_or_many(st.get("Resource"))
+                .iter()
+                .any(|r| r.as_str() == Some("*"))
     })
 }
 
@@ -367,13 +566,29 @@ fn admin_policy<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, aws_managed:
         if i(&d.raw, "/AttachmentCount").unwrap_or(1) == 0 {
             return None;
         }
-        let doc = policy_document(d.raw.pointer("/PolicyVersion/Document").or_else(|| d.raw.get("Document")));
+        let doc = policy_document(
+            d.raw
+                .pointer("/PolicyVersion/Document")
+                .or_else(|| d.raw.get("Document")),
+        );
         let Some(doc) = doc else {
-            return Some((Status::Error, "policy document missing or unreadable".into(), json!({"arn": arn})));
+            return Some((
+                Status::Error,
+                "policy document missing or unreadable".into(),
+                json!({"arn": arn}),
+            ));
         };
         let admin = allows_full_admin(&doc);
-        let msg = if admin { "attached policy allows \"*\" on \"*\"" } else { "policy does not allow \"*:*\"" };
-        Some((pass_if(!admin), msg.into(), json!({"arn": arn, "full_admin": admin})))
+        let msg = if admin {
+            "attached policy allows \"*\" on \"*\""
+        } else {
+            "policy does not allow \"*:*\""
+        };
+        Some((
+            pass_if(!admin),
+            msg.into(),
+            json!({"arn": arn, "full_admin": admin}),
+        ))
     });
 }
 
@@ -400,16 +615,35 @@ fn support_role<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             })
             .map(|d| d.name.as_str())
             .collect();
-        for p in ctx.inventory.of_type("aws.iam.policy").filter(|d| d.account == a) {
+        for p in ctx
+            .inventory
+            .of_type("aws.iam.policy")
+            .filter(|d| d.account == a)
+        {
             if s(&p.raw, "/Arn") == Some(SUPPORT_POLICY) || p.id == SUPPORT_POLICY {
-                roles.extend(arr(&p.raw, "/PolicyRoles").iter().filter_map(|r| s(r, "/RoleName")));
+                roles.extend(
+                    arr(&p.raw, "/PolicyRoles")
+                        .iter()
+                        .filter_map(|r| s(r, "/RoleName")),
+                );
             }
         }
         roles.sort();
         roles.dedup();
         let st = pass_if(!roles.is_empty());
-        let msg = if roles.is_empty() { "no role has AWSSupportAccess" } else { "a role has AWSSupportAccess" };
-        out.push(scope_outcome(Provider::Aws, &a, crate::inventory::GLOBAL, st, msg, json!({"support_roles": roles})));
+        let msg = if roles.is_empty() {
+            "no role has AWSSupportAccess"
+        } else {
+            "a role has AWSSupportAccess"
+        };
+        out.push(scope_outcome(
+            Provider::Aws,
+            &a,
+            crate::inventory::GLOBAL,
+            st,
+            msg,
+            json!({"support_roles": roles}),
+        ));
     }
 }
 
@@ -417,8 +651,16 @@ fn expired_certs<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     per_doc(ctx, "aws.iam.server_certificate", out, |d| {
         let exp = d.raw.get("Expiration").and_then(parse_time);
         let expired = exp.is_some_and(|t| t < ctx.options.now);
-        let msg = if expired { "server certificate has expired" } else { "server certificate is valid" };
-        Some((pass_if(!expired), msg.into(), json!({"Expiration": d.raw.get("Expiration")})))
+        let msg = if expired {
+            "server certificate has expired"
+        } else {
+            "server certificate is valid"
+        };
+        Some((
+            pass_if(!expired),
+            msg.into(),
+            json!({"Expiration": d.raw.get("Expiration")}),
+        ))
     });
 }
 
@@ -429,7 +671,15 @@ fn access_analyzer<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             .filter(|a| s(a, "/status") == Some("ACTIVE"))
             .filter_map(|a| s(a, "/name"))
             .collect();
-        let msg = if active.is_empty() { "no active Access Analyzer in the region" } else { "Access Analyzer active" };
-        (pass_if(!active.is_empty()), msg.into(), json!({"active_analyzers": active}))
+        let msg = if active.is_empty() {
+            "no active Access Analyzer in the region"
+        } else {
+            "Access Analyzer active"
+        };
+        (
+            pass_if(!active.is_empty()),
+            msg.into(),
+            json!({"active_analyzers": active}),
+        )
     });
 }

@@ -38,16 +38,76 @@ const fn def(
 /// The checks of this module.
 pub fn checks() -> Vec<CheckDef> {
     vec![
-        def("cloudtrail_multi_region_enabled", "A logging multi-region trail records management events", Severity::High, &[TRAIL], multi_region),
-        def("cloudtrail_log_file_validation_enabled", "Trail log file validation", Severity::Medium, &[TRAIL], validation),
-        def("cloudtrail_kms_encryption_enabled", "Trail encrypted with KMS", Severity::Medium, &[TRAIL], trail_kms),
-        def("cloudtrail_logs_s3_bucket_access_logging_enabled", "Trail bucket has access logging", Severity::Medium, &[TRAIL, "aws.s3.bucket"], trail_bucket_logging),
-        def("cloudtrail_s3_dataevents_write_enabled", "S3 object-level write events logged", Severity::Low, &[TRAIL], data_write),
-        def("cloudtrail_s3_dataevents_read_enabled", "S3 object-level read events logged", Severity::Low, &[TRAIL], data_read),
-        def("config_recorder_all_regions_enabled", "AWS Config recording in every region", Severity::Medium, &["aws.config.recorders"], config_recorders),
-        def("kms_cmk_rotation_enabled", "Customer symmetric KMS keys rotate", Severity::Medium, &["aws.kms.key"], kms_rotation),
-        def("vpc_flow_logs_enabled", "Every VPC has flow logs", Severity::Medium, &["aws.ec2.vpc", "aws.ec2.flow_log"], flow_logs),
-        def("securityhub_enabled", "Security Hub enabled in every region", Severity::Medium, &["aws.securityhub.hub"], security_hub),
+        def(
+            "cloudtrail_multi_region_enabled",
+            "A logging multi-region trail records management events",
+            Severity::High,
+            &[TRAIL],
+            multi_region,
+        ),
+        def(
+            "cloudtrail_log_file_validation_enabled",
+            "Trail log file validation",
+            Severity::Medium,
+            &[TRAIL],
+            validation,
+        ),
+        def(
+            "cloudtrail_kms_encryption_enabled",
+            "Trail encrypted with KMS",
+            Severity::Medium,
+            &[TRAIL],
+            trail_kms,
+        ),
+        def(
+            "cloudtrail_logs_s3_bucket_access_logging_enabled",
+            "Trail bucket has access logging",
+            Severity::Medium,
+            &[TRAIL, "aws.s3.bucket"],
+            trail_bucket_logging,
+        ),
+        def(
+            "cloudtrail_s3_dataevents_write_enabled",
+            "S3 object-level write events logged",
+            Severity::Low,
+            &[TRAIL],
+            data_write,
+        ),
+        def(
+            "cloudtrail_s3_dataevents_read_enabled",
+            "S3 object-level read events logged",
+            Severity::Low,
+            &[TRAIL],
+            data_read,
+        ),
+        def(
+            "config_recorder_all_regions_enabled",
+            "AWS Config recording in every region",
+            Severity::Medium,
+            &["aws.config.recorders"],
+            config_recorders,
+        ),
+        def(
+            "kms_cmk_rotation_enabled",
+            "Customer symmetric KMS keys rotate",
+            Severity::Medium,
+            &["aws.kms.key"],
+            kms_rotation,
+        ),
+        def(
+            "vpc_flow_logs_enabled",
+            "Every VPC has flow logs",
+            Severity::Medium,
+            &["aws.ec2.vpc", "aws.ec2.flow_log"],
+            flow_logs,
+        ),
+        def(
+            "securityhub_enabled",
+            "Security Hub enabled in every region",
+            Severity::Medium,
+            &["aws.securityhub.hub"],
+            security_hub,
+        ),
     ]
 }
 
@@ -77,7 +137,9 @@ pub fn logs_all_management_events(t: &Value) -> bool {
         let fields = arr(sel, "/FieldSelectors");
         let mgmt = fields.iter().any(|f| {
             s(f, "/Field") == Some("eventCategory")
-                && arr(f, "/Equals").iter().any(|v| v.as_str() == Some("Management"))
+                && arr(f, "/Equals")
+                    .iter()
+                    .any(|v| v.as_str() == Some("Management"))
         });
         let read_only_filter = fields.iter().any(|f| s(f, "/Field") == Some("readOnly"));
         mgmt && !read_only_filter
@@ -102,21 +164,46 @@ fn multi_region<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         } else {
             "a multi-region trail is logging all management events"
         };
-        out.push(scope_outcome(Provider::Aws, &a, GLOBAL, st, msg, json!({"trails": good})));
+        out.push(scope_outcome(
+            Provider::Aws,
+            &a,
+            GLOBAL,
+            st,
+            msg,
+            json!({"trails": good}),
+        ));
     }
 }
 
 fn validation<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     per_doc(ctx, TRAIL, out, |d| {
         let on = b(&d.raw, "/LogFileValidationEnabled").unwrap_or(false);
-        Some((pass_if(on), if on { "log file validation on" } else { "log file validation off" }.into(), json!({"LogFileValidationEnabled": on})))
+        Some((
+            pass_if(on),
+            if on {
+                "log file validation on"
+            } else {
+                "log file validation off"
+            }
+            .into(),
+            json!({"LogFileValidationEnabled": on}),
+        ))
     });
 }
 
 fn trail_kms<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     per_doc(ctx, TRAIL, out, |d| {
         let key = s(&d.raw, "/KmsKeyId").filter(|k| !k.is_empty());
-        Some((pass_if(key.is_some()), if key.is_some() { "logs encrypted with KMS" } else { "logs not encrypted with KMS" }.into(), json!({"KmsKeyId": key})))
+        Some((
+            pass_if(key.is_some()),
+            if key.is_some() {
+                "logs encrypted with KMS"
+            } else {
+                "logs not encrypted with KMS"
+            }
+            .into(),
+            json!({"KmsKeyId": key}),
+        ))
     });
 }
 
@@ -129,40 +216,62 @@ fn trail_bucket_logging<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             .find(|bk| bk.name == name || s(&bk.raw, "/Name") == Some(name));
         let Some(bucket) = bucket else {
             // The bucket may live in a log-archive account that was not scanned.
-            return Some((Status::Error, format!("trail bucket `{name}` is not in the inventory"), json!({"S3BucketName": name})));
+            return Some((
+                Status::Error,
+                format!("trail bucket `{name}` is not in the inventory"),
+                json!({"S3BucketName": name}),
+            ));
         };
-        let target = bucket.raw.pointer("/Logging/LoggingEnabled").filter(|v| !v.is_null());
+        let target = bucket
+            .raw
+            .pointer("/Logging/LoggingEnabled")
+            .filter(|v| !v.is_null());
         let ok = target.is_some();
-        let msg = if ok { "trail bucket has access logging" } else { "trail bucket has no access logging" };
-        Some((pass_if(ok), msg.into(), json!({"S3BucketName": name, "LoggingEnabled": target})))
+        let msg = if ok {
+            "trail bucket has access logging"
+        } else {
+            "trail bucket has no access logging"
+        };
+        Some((
+            pass_if(ok),
+            msg.into(),
+            json!({"S3BucketName": name, "LoggingEnabled": target}),
+        ))
     });
 }
 
 /// Whether a trail records S3 object data events for every bucket, for reads or writes.
 fn s3_data_events(t: &Value, want_read: bool) -> bool {
-    let rw_ok = |rw: &str| rw == "All" || (want_read && rw == "ReadOnly") || (!want_read && rw == "WriteOnly");
+    let rw_ok = |rw: &str| {
+        rw == "All" || (want_read && rw == "ReadOnly") || (!want_read && rw == "WriteOnly")
+    };
     let basic = arr(t, "/EventSelectors").iter().any(|sel| {
         rw_ok(s(sel, "/ReadWriteType").unwrap_or("All"))
             && arr(sel, "/DataResources").iter().any(|r| {
                 s(r, "/Type") == Some("AWS::S3::Object")
-                    && arr(r, "/Values").iter().any(|v| {
-                        matches!(v.as_str(), Some("arn:aws:s3") | Some("arn:aws:s3:::"))
-                    })
+                    && arr(r, "/Values")
+                        .iter()
+                        .any(|v| matches!(v.as_str(), Some("arn:aws:s3") | Some("arn:aws:s3:::")))
             })
     });
     let advanced = arr(t, "/AdvancedEventSelectors").iter().any(|sel| {
         let fields = arr(sel, "/FieldSelectors");
         let has = |field: &str, value: &str| {
             fields.iter().any(|f| {
-                s(f, "/Field") == Some(field) && arr(f, "/Equals").iter().any(|v| v.as_str() == Some(value))
+                s(f, "/Field") == Some(field)
+                    && arr(f, "/Equals").iter().any(|v| v.as_str() == Some(value))
             })
         };
         let read_only = fields.iter().find(|f| s(f, "/Field") == Some("readOnly"));
         let rw = match read_only {
             None => true,
-            Some(f) => arr(f, "/Equals").iter().any(|v| v.as_str() == Some(if want_read { "true" } else { "false" })),
+            Some(f) => arr(f, "/Equals")
+                .iter()
+                .any(|v| v.as_str() == Some(if want_read { "true" } else { "false" })),
         };
-        let narrowed = fields.iter().any(|f| s(f, "/Field") == Some("resources.ARN"));
+        let narrowed = fields
+            .iter()
+            .any(|f| s(f, "/Field") == Some("resources.ARN"));
         has("eventCategory", "Data") && has("resources.type", "AWS::S3::Object") && rw && !narrowed
     });
     basic || advanced
@@ -172,7 +281,9 @@ fn data_events<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, read: bool) {
     for a in collected_accounts(ctx, Provider::Aws, TRAIL) {
         let good: Vec<&str> = trails(ctx, &a)
             .into_iter()
-            .filter(|t| b(&t.raw, "/IsMultiRegionTrail") == Some(true) && s3_data_events(&t.raw, read))
+            .filter(|t| {
+                b(&t.raw, "/IsMultiRegionTrail") == Some(true) && s3_data_events(&t.raw, read)
+            })
             .map(|t| t.name.as_str())
             .collect();
         let kind = if read { "read" } else { "write" };
@@ -181,7 +292,14 @@ fn data_events<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, read: bool) {
         } else {
             format!("S3 object {kind} events logged")
         };
-        out.push(scope_outcome(Provider::Aws, &a, GLOBAL, pass_if(!good.is_empty()), msg, json!({"trails": good})));
+        out.push(scope_outcome(
+            Provider::Aws,
+            &a,
+            GLOBAL,
+            pass_if(!good.is_empty()),
+            msg,
+            json!({"trails": good}),
+        ));
     }
 }
 
@@ -208,8 +326,16 @@ fn config_recorders<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
                 })
             })
             .collect();
-        let msg = if good.is_empty() { "no Config recorder recording all resources" } else { "Config recorder recording" };
-        (pass_if(!good.is_empty()), msg.into(), json!({"recording": good}))
+        let msg = if good.is_empty() {
+            "no Config recorder recording all resources"
+        } else {
+            "Config recorder recording"
+        };
+        (
+            pass_if(!good.is_empty()),
+            msg.into(),
+            json!({"recording": good}),
+        )
     });
 }
 
@@ -217,13 +343,25 @@ fn kms_rotation<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     per_doc(ctx, "aws.kms.key", out, |d| {
         let m = d.raw.get("KeyMetadata")?;
         let customer = s(m, "/KeyManager") == Some("CUSTOMER");
-        let symmetric = s(m, "/KeySpec").or_else(|| s(m, "/CustomerMasterKeySpec")).unwrap_or("SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT";
+        let symmetric = s(m, "/KeySpec")
+            .or_else(|| s(m, "/CustomerMasterKeySpec"))
+            .unwrap_or("SYMMETRIC_DEFAULT")
+            == "SYMMETRIC_DEFAULT";
         let enabled = s(m, "/KeyState").unwrap_or("Enabled") == "Enabled";
         if !(customer && symmetric && enabled) {
             return None;
         }
         let on = b(&d.raw, "/KeyRotationEnabled").unwrap_or(false);
-        Some((pass_if(on), if on { "key rotation on" } else { "key rotation off" }.into(), json!({"KeyRotationEnabled": on})))
+        Some((
+            pass_if(on),
+            if on {
+                "key rotation on"
+            } else {
+                "key rotation off"
+            }
+            .into(),
+            json!({"KeyRotationEnabled": on}),
+        ))
     });
 }
 
@@ -242,13 +380,31 @@ fn flow_logs<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             .iter()
             .any(|f| s(f, "/FlowLogStatus").unwrap_or("ACTIVE") == "ACTIVE");
         let ok = embedded || active.contains(&(d.account.as_str(), vpc));
-        Some((pass_if(ok), if ok { "VPC has an active flow log" } else { "VPC has no flow log" }.into(), json!({"VpcId": vpc, "flow_log": ok})))
+        Some((
+            pass_if(ok),
+            if ok {
+                "VPC has an active flow log"
+            } else {
+                "VPC has no flow log"
+            }
+            .into(),
+            json!({"VpcId": vpc, "flow_log": ok}),
+        ))
     });
 }
 
 fn security_hub<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     per_region_singleton(ctx, "aws.securityhub.hub", out, |d| {
         let hub = s(&d.raw, "/HubArn");
-        (pass_if(hub.is_some()), if hub.is_some() { "Security Hub enabled" } else { "Security Hub not enabled" }.into(), json!({"HubArn": hub}))
+        (
+            pass_if(hub.is_some()),
+            if hub.is_some() {
+                "Security Hub enabled"
+            } else {
+                "Security Hub not enabled"
+            }
+            .into(),
+            json!({"HubArn": hub}),
+        )
     });
 }

@@ -35,21 +35,199 @@ macro_rules! monitor {
 
 /// Terms of each control's filter pattern (CIS 3.0 4.1 - 4.15).
 pub const PATTERNS: &[(&str, &str, &[&str])] = &[
-    ("cloudwatch_log_metric_filter_unauthorized_api_calls", "unauthorized API calls", &["$.errorCode=*UnauthorizedOperation", "$.errorCode=AccessDenied*"]),
-    ("cloudwatch_log_metric_filter_sign_in_without_mfa", "console sign-in without MFA", &["$.eventName=ConsoleLogin", "$.additionalEventData.MFAUsed!=Yes"]),
-    ("cloudwatch_log_metric_filter_root_usage", "root account usage", &["$.userIdentity.type=Root", "$.userIdentity.invokedByNOTEXISTS", "$.eventType!=AwsServiceEvent"]),
-    ("cloudwatch_log_metric_filter_policy_changes", "IAM policy changes", &["DeleteGroupPolicy", "DeleteRolePolicy", "DeleteUserPolicy", "PutGroupPolicy", "PutRolePolicy", "PutUserPolicy", "CreatePolicy", "DeletePolicy", "CreatePolicyVersion", "DeletePolicyVersion", "AttachRolePolicy", "DetachRolePolicy", "AttachUserPolicy", "DetachUserPolicy", "AttachGroupPolicy", "DetachGroupPolicy"]),
-    ("cloudwatch_log_metric_filter_and_alarm_for_cloudtrail_configuration_changes_enabled", "CloudTrail configuration changes", &["CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging"]),
-    ("cloudwatch_log_metric_filter_authentication_failures", "console authentication failures", &["$.eventName=ConsoleLogin", "$.errorMessage=Failedauthentication"]),
-    ("cloudwatch_log_metric_filter_disable_or_scheduled_deletion_of_kms_cmk", "disabling or deleting KMS keys", &["$.eventSource=kms.amazonaws.com", "DisableKey", "ScheduleKeyDeletion"]),
-    ("cloudwatch_log_metric_filter_for_s3_bucket_policy_changes", "S3 bucket policy changes", &["$.eventSource=s3.amazonaws.com", "PutBucketAcl", "PutBucketPolicy", "PutBucketCors", "PutBucketLifecycle", "PutBucketReplication", "DeleteBucketPolicy", "DeleteBucketCors", "DeleteBucketLifecycle", "DeleteBucketReplication"]),
-    ("cloudwatch_log_metric_filter_and_alarm_for_aws_config_configuration_changes_enabled", "AWS Config changes", &["$.eventSource=config.amazonaws.com", "StopConfigurationRecorder", "DeleteDeliveryChannel", "PutDeliveryChannel", "PutConfigurationRecorder"]),
-    ("cloudwatch_log_metric_filter_security_group_changes", "security group changes", &["AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress", "CreateSecurityGroup", "DeleteSecurityGroup"]),
-    ("cloudwatch_changes_to_network_acls_alarm_configured", "NACL changes", &["CreateNetworkAcl", "CreateNetworkAclEntry", "DeleteNetworkAcl", "DeleteNetworkAclEntry", "ReplaceNetworkAclEntry", "ReplaceNetworkAclAssociation"]),
-    ("cloudwatch_changes_to_network_gateways_alarm_configured", "network gateway changes", &["CreateCustomerGateway", "DeleteCustomerGateway", "AttachInternetGateway", "CreateInternetGateway", "DeleteInternetGateway", "DetachInternetGateway"]),
-    ("cloudwatch_changes_to_network_route_tables_alarm_configured", "route table changes", &["CreateRoute", "CreateRouteTable", "ReplaceRoute", "ReplaceRouteTableAssociation", "DeleteRouteTable", "DeleteRoute", "DisassociateRouteTable"]),
-    ("cloudwatch_changes_to_vpcs_alarm_configured", "VPC changes", &["CreateVpc", "DeleteVpc", "ModifyVpcAttribute", "AcceptVpcPeeringConnection", "CreateVpcPeeringConnection", "DeleteVpcPeeringConnection", "RejectVpcPeeringConnection", "AttachClassicLinkVpc", "DetachClassicLinkVpc", "DisableVpcClassicLink", "EnableVpcClassicLink"]),
-    ("cloudwatch_log_metric_filter_aws_organizations_changes", "AWS Organizations changes", &["$.eventSource=organizations.amazonaws.com", "AcceptHandshake", "AttachPolicy", "CreateAccount", "CreateOrganizationalUnit", "CreatePolicy", "DeclineHandshake", "DeleteOrganization", "DeleteOrganizationalUnit", "DeletePolicy", "DetachPolicy", "DisablePolicyType", "EnablePolicyType", "InviteAccountToOrganization", "LeaveOrganization", "MoveAccount", "RemoveAccountFromOrganization", "UpdatePolicy", "UpdateOrganizationalUnit"]),
+    (
+        "cloudwatch_log_metric_filter_unauthorized_api_calls",
+        "unauthorized API calls",
+        &[
+            "$.errorCode=*UnauthorizedOperation",
+            "$.errorCode=AccessDenied*",
+        ],
+    ),
+    (
+        "cloudwatch_log_metric_filter_sign_in_without_mfa",
+        "console sign-in without MFA",
+        &[
+            "$.eventName=ConsoleLogin",
+            "$.additionalEventData.MFAUsed!=Yes",
+        ],
+    ),
+    (
+        "cloudwatch_log_metric_filter_root_usage",
+        "root account usage",
+        &[
+            "$.userIdentity.type=Root",
+            "$.userIdentity.invokedByNOTEXISTS",
+            "$.eventType!=AwsServiceEvent",
+        ],
+    ),
+    (
+        "cloudwatch_log_metric_filter_policy_changes",
+        "IAM policy changes",
+        &[
+            "DeleteGroupPolicy",
+            "DeleteRolePolicy",
+            "DeleteUserPolicy",
+            "PutGroupPolicy",
+            "PutRolePolicy",
+            "PutUserPolicy",
+            "CreatePolicy",
+            "DeletePolicy",
+            "CreatePolicyVersion",
+            "DeletePolicyVersion",
+            "AttachRolePolicy",
+            "DetachRolePolicy",
+            "AttachUserPolicy",
+            "DetachUserPolicy",
+            "AttachGroupPolicy",
+            "DetachGroupPolicy",
+        ],
+    ),
+    (
+        "cloudwatch_log_metric_filter_and_alarm_for_cloudtrail_configuration_changes_enabled",
+        "CloudTrail configuration changes",
+        &[
+            "CreateTrail",
+            "UpdateTrail",
+            "DeleteTrail",
+            "StartLogging",
+            "StopLogging",
+        ],
+    ),
+    (
+        "cloudwatch_log_metric_filter_authentication_failures",
+        "console authentication failures",
+        &[
+            "$.eventName=ConsoleLogin",
+            "$.errorMessage=Failedauthentication",
+        ],
+    ),
+    (
+        "cloudwatch_log_metric_filter_disable_or_scheduled_deletion_of_kms_cmk",
+        "disabling or deleting KMS keys",
+        &[
+            "$.eventSource=kms.amazonaws.com",
+            "DisableKey",
+            "ScheduleKeyDeletion",
+        ],
+    ),
+    (
+        "cloudwatch_log_metric_filter_for_s3_bucket_policy_changes",
+        "S3 bucket policy changes",
+        &[
+            "$.eventSource=s3.amazonaws.com",
+            "PutBucketAcl",
+            "PutBucketPolicy",
+            "PutBucketCors",
+            "PutBucketLifecycle",
+            "PutBucketReplication",
+            "DeleteBucketPolicy",
+            "DeleteBucketCors",
+            "DeleteBucketLifecycle",
+            "DeleteBucketReplication",
+        ],
+    ),
+    (
+        "cloudwatch_log_metric_filter_and_alarm_for_aws_config_configuration_changes_enabled",
+        "AWS Config changes",
+        &[
+            "$.eventSource=config.amazonaws.com",
+            "StopConfigurationRecorder",
+            "DeleteDeliveryChannel",
+            "PutDeliveryChannel",
+            "PutConfigurationRecorder",
+        ],
+    ),
+    (
+        "cloudwatch_log_metric_filter_security_group_changes",
+        "security group changes",
+        &[
+            "AuthorizeSecurityGroupIngress",
+            "AuthorizeSecurityGroupEgress",
+            "RevokeSecurityGroupIngress",
+            "RevokeSecurityGroupEgress",
+            "CreateSecurityGroup",
+            "DeleteSecurityGroup",
+        ],
+    ),
+    (
+        "cloudwatch_changes_to_network_acls_alarm_configured",
+        "NACL changes",
+        &[
+            "CreateNetworkAcl",
+            "CreateNetworkAclEntry",
+            "DeleteNetworkAcl",
+            "DeleteNetworkAclEntry",
+            "ReplaceNetworkAclEntry",
+            "ReplaceNetworkAclAssociation",
+        ],
+    ),
+    (
+        "cloudwatch_changes_to_network_gateways_alarm_configured",
+        "network gateway changes",
+        &[
+            "CreateCustomerGateway",
+            "DeleteCustomerGateway",
+            "AttachInternetGateway",
+            "CreateInternetGateway",
+            "DeleteInternetGateway",
+            "DetachInternetGateway",
+        ],
+    ),
+    (
+        "cloudwatch_changes_to_network_route_tables_alarm_configured",
+        "route table changes",
+        &[
+            "CreateRoute",
+            "CreateRouteTable",
+            "ReplaceRoute",
+            "ReplaceRouteTableAssociation",
+            "DeleteRouteTable",
+            "DeleteRoute",
+            "DisassociateRouteTable",
+        ],
+    ),
+    (
+        "cloudwatch_changes_to_vpcs_alarm_configured",
+        "VPC changes",
+        &[
+            "CreateVpc",
+            "DeleteVpc",
+            "ModifyVpcAttribute",
+            "AcceptVpcPeeringConnection",
+            "CreateVpcPeeringConnection",
+            "DeleteVpcPeeringConnection",
+            "RejectVpcPeeringConnection",
+            "AttachClassicLinkVpc",
+            "DetachClassicLinkVpc",
+            "DisableVpcClassicLink",
+            "EnableVpcClassicLink",
+        ],
+    ),
+    (
+        "cloudwatch_log_metric_filter_aws_organizations_changes",
+        "AWS Organizations changes",
+        &[
+            "$.eventSource=organizations.amazonaws.com",
+            "AcceptHandshake",
+            "AttachPolicy",
+            "CreateAccount",
+            "CreateOrganizationalUnit",
+            "CreatePolicy",
+            "DeclineHandshake",
+            "DeleteOrganization",
+            "DeleteOrganizationalUnit",
+            "DeletePolicy",
+            "DetachPolicy",
+            "DisablePolicyType",
+            "EnablePolicyType",
+            "InviteAccountToOrganization",
+            "LeaveOrganization",
+            "MoveAccount",
+            "RemoveAccountFromOrganization",
+            "UpdatePolicy",
+            "UpdateOrganizationalUnit",
+        ],
+    ),
 ];
 
 monitor!(m01, 0);
@@ -70,7 +248,9 @@ monitor!(m15, 14);
 
 /// The checks of this module.
 pub fn checks() -> Vec<CheckDef> {
-    let fns: [crate::registry::CheckFn; 15] = [m01, m02, m03, m04, m05, m06, m07, m08, m09, m10, m11, m12, m13, m14, m15];
+    let fns: [crate::registry::CheckFn; 15] = [
+        m01, m02, m03, m04, m05, m06, m07, m08, m09, m10, m11, m12, m13, m14, m15,
+    ];
     PATTERNS
         .iter()
         .zip(fns)
@@ -86,7 +266,9 @@ pub fn checks() -> Vec<CheckDef> {
 }
 
 fn norm(p: &str) -> String {
-    p.chars().filter(|c| !c.is_whitespace() && *c != '"').collect()
+    p.chars()
+        .filter(|c| !c.is_whitespace() && *c != '"')
+        .collect()
 }
 
 /// Whether a filter pattern contains every term.
@@ -112,27 +294,43 @@ fn chain<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, terms: &[&str]) {
             {
                 continue;
             }
-            let Some(group) = s(&t.raw, "/CloudWatchLogsLogGroupArn").and_then(log_group_name) else {
+            let Some(group) = s(&t.raw, "/CloudWatchLogsLogGroupArn").and_then(log_group_name)
+            else {
                 continue;
             };
-            for f in ctx.inventory.of_type("aws.logs.metric_filter").filter(|f| f.account == a) {
+            for f in ctx
+                .inventory
+                .of_type("aws.logs.metric_filter")
+                .filter(|f| f.account == a)
+            {
                 if s(&f.raw, "/logGroupName") != Some(group)
                     || !pattern_matches(s(&f.raw, "/filterPattern").unwrap_or(""), terms)
                 {
                     continue;
                 }
                 for m in arr(&f.raw, "/metricTransformations") {
-                    let (Some(metric), Some(ns)) = (s(m, "/metricName"), s(m, "/metricNamespace")) else {
+                    let (Some(metric), Some(ns)) = (s(m, "/metricName"), s(m, "/metricNamespace"))
+                    else {
                         continue;
                     };
-                    for al in ctx.inventory.of_type("aws.cloudwatch.alarm").filter(|x| x.account == a) {
-                        if s(&al.raw, "/MetricName") != Some(metric) || s(&al.raw, "/Namespace") != Some(ns) {
+                    for al in ctx
+                        .inventory
+                        .of_type("aws.cloudwatch.alarm")
+                        .filter(|x| x.account == a)
+                    {
+                        if s(&al.raw, "/MetricName") != Some(metric)
+                            || s(&al.raw, "/Namespace") != Some(ns)
+                        {
                             continue;
                         }
-                        for topic in arr(&al.raw, "/AlarmActions").iter().filter_map(|x| x.as_str()) {
+                        for topic in arr(&al.raw, "/AlarmActions")
+                            .iter()
+                            .filter_map(|x| x.as_str())
+                        {
                             let sub = ctx.inventory.of_type("aws.sns.subscription").find(|sb| {
                                 s(&sb.raw, "/TopicArn") == Some(topic)
-                                    && s(&sb.raw, "/SubscriptionArn").is_some_and(|x| x.starts_with("arn:"))
+                                    && s(&sb.raw, "/SubscriptionArn")
+                                        .is_some_and(|x| x.starts_with("arn:"))
                             });
                             match sub {
                                 Some(sb) => {
@@ -155,8 +353,16 @@ fn chain<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, terms: &[&str]) {
             }
         }
         let (st, msg, ev) = match found {
-            Some(chain) => (pass_if(true), "metric filter, alarm and subscribed SNS topic in place".to_string(), json!({"chain": chain})),
-            None => (pass_if(false), "no complete metric filter -> alarm -> SNS subscriber chain".to_string(), json!({"partial": partial})),
+            Some(chain) => (
+                pass_if(true),
+                "metric filter, alarm and subscribed SNS topic in place".to_string(),
+                json!({"chain": chain}),
+            ),
+            None => (
+                pass_if(false),
+                "no complete metric filter -> alarm -> SNS subscriber chain".to_string(),
+                json!({"partial": partial}),
+            ),
         };
         out.push(scope_outcome(Provider::Aws, &a, GLOBAL, st, msg, ev));
     }

@@ -35,18 +35,63 @@ const fn def(
 /// The checks of this module.
 pub fn checks() -> Vec<CheckDef> {
     vec![
-        def("ec2_networkacl_allow_ingress_admin_ports", "No NACL admits 0.0.0.0/0 or ::/0 to ports 22/3389", Severity::Medium, &["aws.ec2.network_acl"], nacl_admin),
-        def("ec2_securitygroup_admin_ports_open_ipv4", "No security group admits 0.0.0.0/0 to ports 22/3389", Severity::High, &["aws.ec2.security_group"], sg_ipv4),
-        def("ec2_securitygroup_admin_ports_open_ipv6", "No security group admits ::/0 to ports 22/3389", Severity::High, &["aws.ec2.security_group"], sg_ipv6),
-        def("ec2_securitygroup_default_restrict_traffic", "Default security groups restrict all traffic", Severity::Medium, &["aws.ec2.security_group"], default_sg),
-        def("ec2_instance_imdsv2_enabled", "Instances require IMDSv2", Severity::Medium, &["aws.ec2.instance"], imdsv2),
-        def("ec2_instance_profile_attached", "Instances use an instance profile", Severity::Low, &["aws.ec2.instance"], instance_profile),
-        def("ec2_instance_port_cifs_exposed_to_internet", "No instance exposes CIFS (445) to the internet", Severity::High, &["aws.ec2.instance", "aws.ec2.security_group"], cifs),
+        def(
+            "ec2_networkacl_allow_ingress_admin_ports",
+            "No NACL admits 0.0.0.0/0 or ::/0 to ports 22/3389",
+            Severity::Medium,
+            &["aws.ec2.network_acl"],
+            nacl_admin,
+        ),
+        def(
+            "ec2_securitygroup_admin_ports_open_ipv4",
+            "No security group admits 0.0.0.0/0 to ports 22/3389",
+            Severity::High,
+            &["aws.ec2.security_group"],
+            sg_ipv4,
+        ),
+        def(
+            "ec2_securitygroup_admin_ports_open_ipv6",
+            "No security group admits ::/0 to ports 22/3389",
+            Severity::High,
+            &["aws.ec2.security_group"],
+            sg_ipv6,
+        ),
+        def(
+            "ec2_securitygroup_default_restrict_traffic",
+            "Default security groups restrict all traffic",
+            Severity::Medium,
+            &["aws.ec2.security_group"],
+            default_sg,
+        ),
+        def(
+            "ec2_instance_imdsv2_enabled",
+            "Instances require IMDSv2",
+            Severity::Medium,
+            &["aws.ec2.instance"],
+            imdsv2,
+        ),
+        def(
+            "ec2_instance_profile_attached",
+            "Instances use an instance profile",
+            Severity::Low,
+            &["aws.ec2.instance"],
+            instance_profile,
+        ),
+        def(
+            "ec2_instance_port_cifs_exposed_to_internet",
+            "No instance exposes CIFS (445) to the internet",
+            Severity::High,
+            &["aws.ec2.instance", "aws.ec2.security_group"],
+            cifs,
+        ),
     ]
 }
 
 fn is_tcp_or_all(proto: Option<&str>) -> bool {
-    matches!(proto, None | Some("-1") | Some("6") | Some("tcp") | Some("all"))
+    matches!(
+        proto,
+        None | Some("-1") | Some("6") | Some("tcp") | Some("all")
+    )
 }
 
 fn covers(from: Option<i64>, to: Option<i64>, port: i64) -> bool {
@@ -64,16 +109,28 @@ fn sg_open_ports(perm: &Value, ipv6: bool) -> Vec<i64> {
         return Vec::new();
     }
     let anywhere = if ipv6 {
-        arr(perm, "/Ipv6Ranges").iter().any(|r| s(r, "/CidrIpv6") == Some("::/0"))
+        arr(perm, "/Ipv6Ranges")
+            .iter()
+            .any(|r| s(r, "/CidrIpv6") == Some("::/0"))
     } else {
-        arr(perm, "/IpRanges").iter().any(|r| s(r, "/CidrIp") == Some("0.0.0.0/0"))
+        arr(perm, "/IpRanges")
+            .iter()
+            .any(|r| s(r, "/CidrIp") == Some("0.0.0.0/0"))
     };
     if !anywhere {
         return Vec::new();
     }
     let all = proto == Some("-1") || proto == Some("all");
-    let (from, to) = if all { (None, None) } else { (i(perm, "/FromPort"), i(perm, "/ToPort")) };
-    ADMIN_PORTS.iter().copied().filter(|p| covers(from, to, *p)).collect()
+    let (from, to) = if all {
+        (None, None)
+    } else {
+        (i(perm, "/FromPort"), i(perm, "/ToPort"))
+    };
+    ADMIN_PORTS
+        .iter()
+        .copied()
+        .filter(|p| covers(from, to, *p))
+        .collect()
 }
 
 fn sg_check<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, ipv6: bool) {
@@ -90,7 +147,11 @@ fn sg_check<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, ipv6: bool) {
         } else {
             format!("admin ports {open:?} open to {cidr}")
         };
-        Some((pass_if(open.is_empty()), msg, json!({"cidr": cidr, "open_ports": open})))
+        Some((
+            pass_if(open.is_empty()),
+            msg,
+            json!({"cidr": cidr, "open_ports": open}),
+        ))
     });
 }
 
@@ -123,7 +184,11 @@ fn nacl_admin<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
                 }
             }
         }
-        let msg = if open.is_empty() { "NACL does not admit admin ports from anywhere" } else { "NACL admits admin ports from anywhere" };
+        let msg = if open.is_empty() {
+            "NACL does not admit admin ports from anywhere"
+        } else {
+            "NACL admits admin ports from anywhere"
+        };
         Some((pass_if(open.is_empty()), msg.into(), json!({"open": open})))
     });
 }
@@ -136,13 +201,24 @@ fn default_sg<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         let ingress = arr(&d.raw, "/IpPermissions").len();
         let egress = arr(&d.raw, "/IpPermissionsEgress").len();
         let ok = ingress == 0 && egress == 0;
-        let msg = if ok { "default security group has no rules" } else { "default security group has rules" };
-        Some((pass_if(ok), msg.into(), json!({"ingress_rules": ingress, "egress_rules": egress})))
+        let msg = if ok {
+            "default security group has no rules"
+        } else {
+            "default security group has rules"
+        };
+        Some((
+            pass_if(ok),
+            msg.into(),
+            json!({"ingress_rules": ingress, "egress_rules": egress}),
+        ))
     });
 }
 
 fn live(d: &ResourceDoc) -> bool {
-    !matches!(s(&d.raw, "/State/Name"), Some("terminated") | Some("shutting-down"))
+    !matches!(
+        s(&d.raw, "/State/Name"),
+        Some("terminated") | Some("shutting-down")
+    )
 }
 
 fn imdsv2<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
@@ -153,8 +229,16 @@ fn imdsv2<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         let tokens = s(&d.raw, "/MetadataOptions/HttpTokens");
         let endpoint = s(&d.raw, "/MetadataOptions/HttpEndpoint");
         let ok = tokens == Some("required") || endpoint == Some("disabled");
-        let msg = if ok { "IMDSv2 required (or metadata disabled)" } else { "IMDSv1 allowed" };
-        Some((pass_if(ok), msg.into(), json!({"HttpTokens": tokens, "HttpEndpoint": endpoint})))
+        let msg = if ok {
+            "IMDSv2 required (or metadata disabled)"
+        } else {
+            "IMDSv1 allowed"
+        };
+        Some((
+            pass_if(ok),
+            msg.into(),
+            json!({"HttpTokens": tokens, "HttpEndpoint": endpoint}),
+        ))
     });
 }
 
@@ -164,7 +248,16 @@ fn instance_profile<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             return None;
         }
         let p = s(&d.raw, "/IamInstanceProfile/Arn");
-        Some((pass_if(p.is_some()), if p.is_some() { "instance profile attached" } else { "no instance profile" }.into(), json!({"IamInstanceProfile": p})))
+        Some((
+            pass_if(p.is_some()),
+            if p.is_some() {
+                "instance profile attached"
+            } else {
+                "no instance profile"
+            }
+            .into(),
+            json!({"IamInstanceProfile": p}),
+        ))
     });
 }
 
@@ -173,10 +266,18 @@ fn cifs<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     for g in ctx.inventory.of_type("aws.ec2.security_group") {
         let exposed = arr(&g.raw, "/IpPermissions").iter().any(|p| {
             let proto = p.get("IpProtocol").and_then(Value::as_str);
-            let anywhere = arr(p, "/IpRanges").iter().any(|r| s(r, "/CidrIp") == Some("0.0.0.0/0"))
-                || arr(p, "/Ipv6Ranges").iter().any(|r| s(r, "/CidrIpv6") == Some("::/0"));
+            let anywhere = arr(p, "/IpRanges")
+                .iter()
+                .any(|r| s(r, "/CidrIp") == Some("0.0.0.0/0"))
+                || arr(p, "/Ipv6Ranges")
+                    .iter()
+                    .any(|r| s(r, "/CidrIpv6") == Some("::/0"));
             let all = matches!(proto, Some("-1") | Some("all"));
-            let ports = if all { true } else { is_tcp_or_all(proto) && covers(i(p, "/FromPort"), i(p, "/ToPort"), 445) };
+            let ports = if all {
+                true
+            } else {
+                is_tcp_or_all(proto) && covers(i(p, "/FromPort"), i(p, "/ToPort"), 445)
+            };
             anywhere && ports
         });
         let gid = s(&g.raw, "/GroupId").unwrap_or(&g.id);
@@ -186,13 +287,28 @@ fn cifs<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         if !live(d) {
             return None;
         }
-        let groups: Vec<&str> = arr(&d.raw, "/SecurityGroups").iter().filter_map(|g| s(g, "/GroupId")).collect();
+        let groups: Vec<&str> = arr(&d.raw, "/SecurityGroups")
+            .iter()
+            .filter_map(|g| s(g, "/GroupId"))
+            .collect();
         let exposing: Vec<&str> = groups
             .iter()
             .copied()
-            .filter(|g| open.get(&(d.account.as_str(), *g)).copied().unwrap_or(false))
+            .filter(|g| {
+                open.get(&(d.account.as_str(), *g))
+                    .copied()
+                    .unwrap_or(false)
+            })
             .collect();
-        let msg = if exposing.is_empty() { "CIFS not open to the internet" } else { "a security group opens CIFS (445) to the internet" };
-        Some((pass_if(exposing.is_empty()), msg.into(), json!({"security_groups": groups, "exposing": exposing})))
+        let msg = if exposing.is_empty() {
+            "CIFS not open to the internet"
+        } else {
+            "a security group opens CIFS (445) to the internet"
+        };
+        Some((
+            pass_if(exposing.is_empty()),
+            msg.into(),
+            json!({"security_groups": groups, "exposing": exposing}),
+        ))
     });
 }

@@ -33,15 +33,69 @@ const fn def(
 /// The checks of this module.
 pub fn checks() -> Vec<CheckDef> {
     vec![
-        def("s3_bucket_secure_transport_policy", "Bucket policy denies HTTP", Severity::Medium, &["aws.s3.bucket"], secure_transport),
-        def("s3_bucket_no_mfa_delete", "Bucket has MFA delete", Severity::Medium, &["aws.s3.bucket"], mfa_delete),
-        def("s3_bucket_level_public_access_block", "Bucket blocks public access", Severity::High, &["aws.s3.bucket", "aws.s3.account_public_access_block"], bucket_pab),
-        def("s3_account_level_public_access_blocks", "Account blocks S3 public access", Severity::High, &["aws.s3.account_public_access_block"], account_pab),
-        def("ec2_ebs_default_encryption", "EBS encryption by default in every region", Severity::Medium, &["aws.ec2.ebs_encryption_by_default"], ebs_default),
-        def("rds_instance_storage_encrypted", "RDS storage encrypted", Severity::Medium, &["aws.rds.db_instance"], rds_encrypted),
-        def("rds_instance_minor_version_upgrade_enabled", "RDS auto minor version upgrade", Severity::Low, &["aws.rds.db_instance"], rds_minor),
-        def("rds_instance_no_public_access", "RDS not publicly accessible", Severity::High, &["aws.rds.db_instance"], rds_public),
-        def("efs_encryption_at_rest_enabled", "EFS encrypted at rest", Severity::Medium, &["aws.efs.file_system"], efs_encrypted),
+        def(
+            "s3_bucket_secure_transport_policy",
+            "Bucket policy denies HTTP",
+            Severity::Medium,
+            &["aws.s3.bucket"],
+            secure_transport,
+        ),
+        def(
+            "s3_bucket_no_mfa_delete",
+            "Bucket has MFA delete",
+            Severity::Medium,
+            &["aws.s3.bucket"],
+            mfa_delete,
+        ),
+        def(
+            "s3_bucket_level_public_access_block",
+            "Bucket blocks public access",
+            Severity::High,
+            &["aws.s3.bucket", "aws.s3.account_public_access_block"],
+            bucket_pab,
+        ),
+        def(
+            "s3_account_level_public_access_blocks",
+            "Account blocks S3 public access",
+            Severity::High,
+            &["aws.s3.account_public_access_block"],
+            account_pab,
+        ),
+        def(
+            "ec2_ebs_default_encryption",
+            "EBS encryption by default in every region",
+            Severity::Medium,
+            &["aws.ec2.ebs_encryption_by_default"],
+            ebs_default,
+        ),
+        def(
+            "rds_instance_storage_encrypted",
+            "RDS storage encrypted",
+            Severity::Medium,
+            &["aws.rds.db_instance"],
+            rds_encrypted,
+        ),
+        def(
+            "rds_instance_minor_version_upgrade_enabled",
+            "RDS auto minor version upgrade",
+            Severity::Low,
+            &["aws.rds.db_instance"],
+            rds_minor,
+        ),
+        def(
+            "rds_instance_no_public_access",
+            "RDS not publicly accessible",
+            Severity::High,
+            &["aws.rds.db_instance"],
+            rds_public,
+        ),
+        def(
+            "efs_encryption_at_rest_enabled",
+            "EFS encrypted at rest",
+            Severity::Medium,
+            &["aws.efs.file_system"],
+            efs_encrypted,
+        ),
     ]
 }
 
@@ -54,7 +108,11 @@ fn secure_transport<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             (Some(_), true) => "bucket policy denies requests without TLS",
             (Some(_), false) => "bucket policy does not deny requests without TLS",
         };
-        Some((pass_if(ok), msg.into(), json!({"has_policy": policy.is_some(), "denies_insecure_transport": ok})))
+        Some((
+            pass_if(ok),
+            msg.into(),
+            json!({"has_policy": policy.is_some(), "denies_insecure_transport": ok}),
+        ))
     });
 }
 
@@ -64,7 +122,9 @@ fn denies_http(policy: &Value) -> bool {
         let deny = st.get("Effect").and_then(Value::as_str) == Some("Deny");
         let principal = match st.get("Principal") {
             Some(Value::String(p)) => p == "*",
-            Some(p) => one_or_many(p.get("AWS")).iter().any(|a| a.as_str() == Some("*")),
+            Some(p) => one_or_many(p.get("AWS"))
+                .iter()
+                .any(|a| a.as_str() == Some("*")),
             None => false,
         };
         let action = one_or_many(st.get("Action"))
@@ -75,7 +135,9 @@ fn denies_http(policy: &Value) -> bool {
             .map(|v| match v {
                 Value::Bool(x) => !*x,
                 Value::String(x) => x.eq_ignore_ascii_case("false"),
-                Value::Array(a) => a.iter().any(|x| x.as_str().is_some_and(|x| x.eq_ignore_ascii_case("false"))),
+                Value::Array(a) => a
+                    .iter()
+                    .any(|x| x.as_str().is_some_and(|x| x.eq_ignore_ascii_case("false"))),
                 _ => false,
             })
             .unwrap_or(false);
@@ -87,15 +149,32 @@ fn mfa_delete<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     per_doc(ctx, "aws.s3.bucket", out, |d| {
         let v = s(&d.raw, "/Versioning/MFADelete");
         let ok = v == Some("Enabled");
-        let msg = if ok { "MFA delete enabled" } else { "MFA delete not enabled" };
-        Some((pass_if(ok), msg.into(), json!({"Versioning": d.raw.get("Versioning")})))
+        let msg = if ok {
+            "MFA delete enabled"
+        } else {
+            "MFA delete not enabled"
+        };
+        Some((
+            pass_if(ok),
+            msg.into(),
+            json!({"Versioning": d.raw.get("Versioning")}),
+        ))
     });
 }
 
-const PAB_FLAGS: [&str; 4] = ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"];
+const PAB_FLAGS: [&str; 4] = [
+    "BlockPublicAcls",
+    "IgnorePublicAcls",
+    "BlockPublicPolicy",
+    "RestrictPublicBuckets",
+];
 
 fn all_blocked(cfg: Option<&Value>) -> bool {
-    cfg.is_some_and(|c| PAB_FLAGS.iter().all(|f| c.get(*f).and_then(Value::as_bool) == Some(true)))
+    cfg.is_some_and(|c| {
+        PAB_FLAGS
+            .iter()
+            .all(|f| c.get(*f).and_then(Value::as_bool) == Some(true))
+    })
 }
 
 fn bucket_pab<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
@@ -107,25 +186,55 @@ fn bucket_pab<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             .find(|a| a.account == d.account)
             .and_then(|a| a.raw.get("PublicAccessBlockConfiguration"));
         let ok = all_blocked(bucket) || all_blocked(account);
-        let msg = if ok { "public access blocked" } else { "public access not fully blocked at bucket or account level" };
-        Some((pass_if(ok), msg.into(), json!({"bucket": bucket, "account": account})))
+        let msg = if ok {
+            "public access blocked"
+        } else {
+            "public access not fully blocked at bucket or account level"
+        };
+        Some((
+            pass_if(ok),
+            msg.into(),
+            json!({"bucket": bucket, "account": account}),
+        ))
     });
 }
 
 fn account_pab<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
-    per_account_singleton(ctx, Provider::Aws, "aws.s3.account_public_access_block", out, |d| {
-        let cfg = d.raw.get("PublicAccessBlockConfiguration");
-        let ok = all_blocked(cfg);
-        let msg = if ok { "account-level public access block on" } else { "account-level public access block not fully on" };
-        (pass_if(ok), msg.into(), json!({"PublicAccessBlockConfiguration": cfg}))
-    });
+    per_account_singleton(
+        ctx,
+        Provider::Aws,
+        "aws.s3.account_public_access_block",
+        out,
+        |d| {
+            let cfg = d.raw.get("PublicAccessBlockConfiguration");
+            let ok = all_blocked(cfg);
+            let msg = if ok {
+                "account-level public access block on"
+            } else {
+                "account-level public access block not fully on"
+            };
+            (
+                pass_if(ok),
+                msg.into(),
+                json!({"PublicAccessBlockConfiguration": cfg}),
+            )
+        },
+    );
 }
 
 fn ebs_default<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     per_region_singleton(ctx, "aws.ec2.ebs_encryption_by_default", out, |d| {
         let on = b(&d.raw, "/EbsEncryptionByDefault").unwrap_or(false);
-        let msg = if on { "EBS encryption by default on" } else { "EBS encryption by default off" };
-        (pass_if(on), msg.into(), json!({"EbsEncryptionByDefault": on}))
+        let msg = if on {
+            "EBS encryption by default on"
+        } else {
+            "EBS encryption by default off"
+        };
+        (
+            pass_if(on),
+            msg.into(),
+            json!({"EbsEncryptionByDefault": on}),
+        )
     });
 }
 
@@ -140,25 +249,54 @@ fn rds_flag<'a>(
     per_doc(ctx, "aws.rds.db_instance", out, |d| {
         let v = b(&d.raw, &format!("/{field}")).unwrap_or(!want);
         let ok = v == want;
-        Some((pass_if(ok), if ok { good } else { bad }.into(), json!({ field: v })))
+        Some((
+            pass_if(ok),
+            if ok { good } else { bad }.into(),
+            json!({ field: v }),
+        ))
     });
 }
 
 fn rds_encrypted<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
-    rds_flag(ctx, out, "StorageEncrypted", true, "storage encrypted", "storage not encrypted");
+    rds_flag(
+        ctx,
+        out,
+        "StorageEncrypted",
+        true,
+        "storage encrypted",
+        "storage not encrypted",
+    );
 }
 
 fn rds_minor<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
-    rds_flag(ctx, out, "AutoMinorVersionUpgrade", true, "auto minor version upgrade on", "auto minor version upgrade off");
+    rds_flag(
+        ctx,
+        out,
+        "AutoMinorVersionUpgrade",
+        true,
+        "auto minor version upgrade on",
+        "auto minor version upgrade off",
+    );
 }
 
 fn rds_public<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
-    rds_flag(ctx, out, "PubliclyAccessible", false, "not publicly accessible", "publicly accessible");
+    rds_flag(
+        ctx,
+        out,
+        "PubliclyAccessible",
+        false,
+        "not publicly accessible",
+        "publicly accessible",
+    );
 }
 
 fn efs_encrypted<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     per_doc(ctx, "aws.efs.file_system", out, |d| {
         let on = b(&d.raw, "/Encrypted").unwrap_or(false);
-        Some((pass_if(on), if on { "encrypted" } else { "not encrypted" }.into(), json!({"Encrypted": on})))
+        Some((
+            pass_if(on),
+            if on { "encrypted" } else { "not encrypted" }.into(),
+            json!({"Encrypted": on}),
+        ))
     });
 }

@@ -16,14 +16,35 @@ const CONTACT: &str = "azure.security.contact";
 
 /// Check id -> Defender plan name (the pricing's `name`).
 pub const PLANS: &[(&str, &str)] = &[
-    ("defender_ensure_defender_for_server_is_on", "VirtualMachines"),
-    ("defender_ensure_defender_for_app_services_is_on", "AppServices"),
-    ("defender_ensure_defender_for_containers_is_on", "Containers"),
-    ("defender_ensure_defender_for_storage_is_on", "StorageAccounts"),
+    (
+        "defender_ensure_defender_for_server_is_on",
+        "VirtualMachines",
+    ),
+    (
+        "defender_ensure_defender_for_app_services_is_on",
+        "AppServices",
+    ),
+    (
+        "defender_ensure_defender_for_containers_is_on",
+        "Containers",
+    ),
+    (
+        "defender_ensure_defender_for_storage_is_on",
+        "StorageAccounts",
+    ),
     ("defender_ensure_defender_for_cosmosdb_is_on", "CosmosDbs"),
-    ("defender_ensure_defender_for_os_relational_databases_is_on", "OpenSourceRelationalDatabases"),
-    ("defender_ensure_defender_for_azure_sql_databases_is_on", "SqlServers"),
-    ("defender_ensure_defender_for_sql_servers_is_on", "SqlServerVirtualMachines"),
+    (
+        "defender_ensure_defender_for_os_relational_databases_is_on",
+        "OpenSourceRelationalDatabases",
+    ),
+    (
+        "defender_ensure_defender_for_azure_sql_databases_is_on",
+        "SqlServers",
+    ),
+    (
+        "defender_ensure_defender_for_sql_servers_is_on",
+        "SqlServerVirtualMachines",
+    ),
     ("defender_ensure_defender_for_keyvault_is_on", "KeyVaults"),
     ("defender_ensure_defender_for_arm_is_on", "Arm"),
     ("defender_ensure_defender_for_dns_is_on", "Dns"),
@@ -53,30 +74,98 @@ plan_fn!(p11, 11);
 plan_fn!(p12, 12);
 
 fn containers_discovery<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
-    plan(ctx, out, "Containers", Some("AgentlessDiscoveryForKubernetes"));
+    plan(
+        ctx,
+        out,
+        "Containers",
+        Some("AgentlessDiscoveryForKubernetes"),
+    );
 }
 
 fn containers_va<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
-    plan(ctx, out, "Containers", Some("ContainerRegistriesVulnerabilityAssessments"));
+    plan(
+        ctx,
+        out,
+        "Containers",
+        Some("ContainerRegistriesVulnerabilityAssessments"),
+    );
 }
 
 /// The checks of this module.
 pub fn checks() -> Vec<CheckDef> {
-    let fns: [crate::registry::CheckFn; 13] = [p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12];
+    let fns: [crate::registry::CheckFn; 13] = [
+        p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12,
+    ];
     let mut v: Vec<CheckDef> = PLANS
         .iter()
         .zip(fns)
-        .map(|((id, _), run)| azure(id, "Defender plan is Standard", Severity::High, &[PRICING], run))
+        .map(|((id, _), run)| {
+            azure(
+                id,
+                "Defender plan is Standard",
+                Severity::High,
+                &[PRICING],
+                run,
+            )
+        })
         .collect();
     v.extend([
-        azure("defender_containers_agentless_discovery_on", "Defender for Containers agentless discovery on", Severity::Medium, &[PRICING], containers_discovery),
-        azure("defender_containers_vulnerability_assessment_on", "Defender for Containers vulnerability assessment on", Severity::Medium, &[PRICING], containers_va),
-        azure("defender_ensure_notify_emails_to_owners", "Security alerts e-mailed to owners", Severity::Medium, &[CONTACT], notify_owners),
-        azure("defender_additional_email_configured_with_a_security_contact", "Security contact e-mail configured", Severity::Medium, &[CONTACT], contact_email),
-        azure("defender_ensure_notify_alerts_severity_is_high", "Alert notifications include high severity", Severity::Medium, &[CONTACT], alert_severity),
-        azure("defender_attack_path_notifications_properly_configured", "Attack path notifications include high risk", Severity::Medium, &[CONTACT], attack_path),
-        azure("defender_auto_provisioning_log_analytics_agent_vms_on", "Auto provisioning on", Severity::Medium, &["azure.security.auto_provisioning_setting"], auto_provisioning),
-        azure("defender_ensure_mcas_is_enabled", "Defender for Cloud Apps integration on", Severity::Medium, &["azure.security.setting"], mcas),
+        azure(
+            "defender_containers_agentless_discovery_on",
+            "Defender for Containers agentless discovery on",
+            Severity::Medium,
+            &[PRICING],
+            containers_discovery,
+        ),
+        azure(
+            "defender_containers_vulnerability_assessment_on",
+            "Defender for Containers vulnerability assessment on",
+            Severity::Medium,
+            &[PRICING],
+            containers_va,
+        ),
+        azure(
+            "defender_ensure_notify_emails_to_owners",
+            "Security alerts e-mailed to owners",
+            Severity::Medium,
+            &[CONTACT],
+            notify_owners,
+        ),
+        azure(
+            "defender_additional_email_configured_with_a_security_contact",
+            "Security contact e-mail configured",
+            Severity::Medium,
+            &[CONTACT],
+            contact_email,
+        ),
+        azure(
+            "defender_ensure_notify_alerts_severity_is_high",
+            "Alert notifications include high severity",
+            Severity::Medium,
+            &[CONTACT],
+            alert_severity,
+        ),
+        azure(
+            "defender_attack_path_notifications_properly_configured",
+            "Attack path notifications include high risk",
+            Severity::Medium,
+            &[CONTACT],
+            attack_path,
+        ),
+        azure(
+            "defender_auto_provisioning_log_analytics_agent_vms_on",
+            "Auto provisioning on",
+            Severity::Medium,
+            &["azure.security.auto_provisioning_setting"],
+            auto_provisioning,
+        ),
+        azure(
+            "defender_ensure_mcas_is_enabled",
+            "Defender for Cloud Apps integration on",
+            Severity::Medium,
+            &["azure.security.setting"],
+            mcas,
+        ),
     ]);
     v
 }
@@ -93,18 +182,33 @@ fn plan<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, name: &str, extensio
             .of_type(PRICING)
             .find(|d| d.account == sub && d.name.eq_ignore_ascii_case(name));
         let Some(d) = doc else {
-            out.push(scope_outcome(Provider::Azure, &sub, GLOBAL, Status::Fail, format!("Defender plan `{name}` not listed (Free)"), json!({"plan": name, "pricingTier": null})));
+            out.push(scope_outcome(
+                Provider::Azure,
+                &sub,
+                GLOBAL,
+                Status::Fail,
+                format!("Defender plan `{name}` not listed (Free)"),
+                json!({"plan": name, "pricingTier": null}),
+            ));
             continue;
         };
         let tier = s(&d.raw, "/properties/pricingTier");
         let standard = tier.is_some_and(|t| t.eq_ignore_ascii_case("Standard"));
         let (ok, msg, ev) = match extension {
-            None => (standard, format!("Defender plan `{name}` is {}", tier.unwrap_or("unset")), json!({"plan": name, "pricingTier": tier})),
+            None => (
+                standard,
+                format!("Defender plan `{name}` is {}", tier.unwrap_or("unset")),
+                json!({"plan": name, "pricingTier": tier}),
+            ),
             Some(ext) => {
                 let on = arr(&d.raw, "/properties/extensions")
                     .iter()
                     .any(|e| s(e, "/name") == Some(ext) && b(e, "/isEnabled") == Some(true));
-                (standard && on, format!("`{ext}` {}", if standard && on { "on" } else { "off" }), json!({"plan": name, "pricingTier": tier, "extension": ext, "enabled": on}))
+                (
+                    standard && on,
+                    format!("`{ext}` {}", if standard && on { "on" } else { "off" }),
+                    json!({"plan": name, "pricingTier": tier, "extension": ext, "enabled": on}),
+                )
             }
         };
         out.push(doc_outcome(d, pass_if(ok), msg, ev));
@@ -120,33 +224,68 @@ fn contacts<'a>(
     bad: &str,
 ) {
     for sub in collected_accounts(ctx, Provider::Azure, CONTACT) {
-        let docs: Vec<&'a ResourceDoc> = ctx.inventory.of_type(CONTACT).filter(|d| d.account == sub).collect();
+        let docs: Vec<&'a ResourceDoc> = ctx
+            .inventory
+            .of_type(CONTACT)
+            .filter(|d| d.account == sub)
+            .collect();
         let Some(first) = docs.first() else {
-            out.push(scope_outcome(Provider::Azure, &sub, GLOBAL, Status::Fail, "no security contact configured", json!({"contacts": 0})));
+            out.push(scope_outcome(
+                Provider::Azure,
+                &sub,
+                GLOBAL,
+                Status::Fail,
+                "no security contact configured",
+                json!({"contacts": 0}),
+            ));
             continue;
         };
-        let hit = docs.iter().find(|d| d.raw.get("properties").is_some_and(ok));
+        let hit = docs
+            .iter()
+            .find(|d| d.raw.get("properties").is_some_and(ok));
         let d = hit.copied().unwrap_or(first);
         let msg = if hit.is_some() { good } else { bad };
-        out.push(doc_outcome(d, pass_if(hit.is_some()), msg, json!({"properties": d.raw.get("properties")})));
+        out.push(doc_outcome(
+            d,
+            pass_if(hit.is_some()),
+            msg,
+            json!({"properties": d.raw.get("properties")}),
+        ));
     }
 }
 
 fn notify_owners<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     fn ok(p: &Value) -> bool {
-        let by_role = s(p, "/notificationsByRole/state").is_some_and(|x| x.eq_ignore_ascii_case("On"))
-            && arr(p, "/notificationsByRole/roles").iter().any(|r| r.as_str() == Some("Owner"));
+        let by_role = s(p, "/notificationsByRole/state")
+            .is_some_and(|x| x.eq_ignore_ascii_case("On"))
+            && arr(p, "/notificationsByRole/roles")
+                .iter()
+                .any(|r| r.as_str() == Some("Owner"));
         // 2017 api-version: alertsToAdmins.
         by_role || s(p, "/alertsToAdmins").is_some_and(|x| x.eq_ignore_ascii_case("On"))
     }
-    contacts(ctx, out, ok, "alerts e-mailed to owners", "owners are not notified");
+    contacts(
+        ctx,
+        out,
+        ok,
+        "alerts e-mailed to owners",
+        "owners are not notified",
+    );
 }
 
 fn contact_email<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     fn ok(p: &Value) -> bool {
-        s(p, "/emails").or_else(|| s(p, "/email")).is_some_and(|e| !e.trim().is_empty())
+        s(p, "/emails")
+            .or_else(|| s(p, "/email"))
+            .is_some_and(|e| !e.trim().is_empty())
     }
-    contacts(ctx, out, ok, "security contact e-mail set", "no security contact e-mail");
+    contacts(
+        ctx,
+        out,
+        ok,
+        "security contact e-mail set",
+        "no security contact e-mail",
+    );
 }
 
 /// Severities that include high-severity alerts.
@@ -156,30 +295,51 @@ fn includes_high(v: Option<&str>) -> bool {
 
 fn alert_severity<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     fn ok(p: &Value) -> bool {
-        let sources = arr(p, "/notificationsSources")
-            .iter()
-            .any(|x| s(x, "/sourceType") == Some("Alert") && includes_high(s(x, "/minimalSeverity")));
-        let legacy = s(p, "/alertNotifications/state").is_some_and(|x| x.eq_ignore_ascii_case("On"))
+        let sources = arr(p, "/notificationsSources").iter().any(|x| {
+            s(x, "/sourceType") == Some("Alert") && includes_high(s(x, "/minimalSeverity"))
+        });
+        let legacy = s(p, "/alertNotifications/state")
+            .is_some_and(|x| x.eq_ignore_ascii_case("On"))
             && includes_high(s(p, "/alertNotifications/minimalSeverity"));
         sources || legacy
     }
-    contacts(ctx, out, ok, "alert notifications include high severity", "alert notifications off or above high");
+    contacts(
+        ctx,
+        out,
+        ok,
+        "alert notifications include high severity",
+        "alert notifications off or above high",
+    );
 }
 
 fn attack_path<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     fn ok(p: &Value) -> bool {
-        arr(p, "/notificationsSources")
-            .iter()
-            .any(|x| s(x, "/sourceType") == Some("AttackPath") && includes_high(s(x, "/minimalRiskLevel")))
+        arr(p, "/notificationsSources").iter().any(|x| {
+            s(x, "/sourceType") == Some("AttackPath") && includes_high(s(x, "/minimalRiskLevel"))
+        })
     }
-    contacts(ctx, out, ok, "attack path notifications include high risk", "attack path notifications off or critical only");
+    contacts(
+        ctx,
+        out,
+        ok,
+        "attack path notifications include high risk",
+        "attack path notifications off or critical only",
+    );
 }
 
 fn auto_provisioning<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     fn ok(v: Option<&Value>) -> bool {
         str_in(v, &["On"])
     }
-    prop_check(ctx, out, "azure.security.auto_provisioning_setting", "/properties/autoProvision", ok, "auto provisioning on", "auto provisioning off");
+    prop_check(
+        ctx,
+        out,
+        "azure.security.auto_provisioning_setting",
+        "/properties/autoProvision",
+        ok,
+        "auto provisioning on",
+        "auto provisioning off",
+    );
 }
 
 fn mcas<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
@@ -188,6 +348,15 @@ fn mcas<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             return None;
         }
         let on = b(&d.raw, "/properties/enabled") == Some(true);
-        Some((pass_if(on), if on { "MCAS integration on" } else { "MCAS integration off" }.into(), json!({"enabled": on})))
+        Some((
+            pass_if(on),
+            if on {
+                "MCAS integration on"
+            } else {
+                "MCAS integration off"
+            }
+            .into(),
+            json!({"enabled": on}),
+        ))
     });
 }

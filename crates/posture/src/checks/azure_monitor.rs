@@ -18,17 +18,50 @@ const ALERT: &str = "azure.monitor.activity_log_alert";
 
 /// Activity-log alert checks: id and the operation (or, for service health, category).
 pub const ALERTS: &[(&str, &str)] = &[
-    ("monitor_alert_create_policy_assignment", "Microsoft.Authorization/policyAssignments/write"),
-    ("monitor_alert_delete_policy_assignment", "Microsoft.Authorization/policyAssignments/delete"),
-    ("monitor_alert_create_update_nsg", "Microsoft.Network/networkSecurityGroups/write"),
-    ("monitor_alert_delete_nsg", "Microsoft.Network/networkSecurityGroups/delete"),
-    ("monitor_alert_create_update_security_solution", "Microsoft.Security/securitySolutions/write"),
-    ("monitor_alert_delete_security_solution", "Microsoft.Security/securitySolutions/delete"),
-    ("monitor_alert_create_update_sqlserver_fr", "Microsoft.Sql/servers/firewallRules/write"),
-    ("monitor_alert_delete_sqlserver_fr", "Microsoft.Sql/servers/firewallRules/delete"),
-    ("monitor_alert_create_update_public_ip_address_rule", "Microsoft.Network/publicIPAddresses/write"),
-    ("monitor_alert_delete_public_ip_address_rule", "Microsoft.Network/publicIPAddresses/delete"),
-    ("monitor_alert_service_health_exists", "category:ServiceHealth"),
+    (
+        "monitor_alert_create_policy_assignment",
+        "Microsoft.Authorization/policyAssignments/write",
+    ),
+    (
+        "monitor_alert_delete_policy_assignment",
+        "Microsoft.Authorization/policyAssignments/delete",
+    ),
+    (
+        "monitor_alert_create_update_nsg",
+        "Microsoft.Network/networkSecurityGroups/write",
+    ),
+    (
+        "monitor_alert_delete_nsg",
+        "Microsoft.Network/networkSecurityGroups/delete",
+    ),
+    (
+        "monitor_alert_create_update_security_solution",
+        "Microsoft.Security/securitySolutions/write",
+    ),
+    (
+        "monitor_alert_delete_security_solution",
+        "Microsoft.Security/securitySolutions/delete",
+    ),
+    (
+        "monitor_alert_create_update_sqlserver_fr",
+        "Microsoft.Sql/servers/firewallRules/write",
+    ),
+    (
+        "monitor_alert_delete_sqlserver_fr",
+        "Microsoft.Sql/servers/firewallRules/delete",
+    ),
+    (
+        "monitor_alert_create_update_public_ip_address_rule",
+        "Microsoft.Network/publicIPAddresses/write",
+    ),
+    (
+        "monitor_alert_delete_public_ip_address_rule",
+        "Microsoft.Network/publicIPAddresses/delete",
+    ),
+    (
+        "monitor_alert_service_health_exists",
+        "category:ServiceHealth",
+    ),
 ];
 
 macro_rules! alert_fn {
@@ -52,18 +85,57 @@ alert_fn!(a10, 10);
 
 /// The checks of this module.
 pub fn checks() -> Vec<CheckDef> {
-    let fns: [crate::registry::CheckFn; 11] = [a00, a01, a02, a03, a04, a05, a06, a07, a08, a09, a10];
+    let fns: [crate::registry::CheckFn; 11] =
+        [a00, a01, a02, a03, a04, a05, a06, a07, a08, a09, a10];
     let mut v: Vec<CheckDef> = ALERTS
         .iter()
         .zip(fns)
-        .map(|((id, _), run)| azure(id, "Activity log alert exists", Severity::Medium, &[ALERT], run))
+        .map(|((id, _), run)| {
+            azure(
+                id,
+                "Activity log alert exists",
+                Severity::Medium,
+                &[ALERT],
+                run,
+            )
+        })
         .collect();
     v.extend([
-        azure("monitor_diagnostic_settings_exists", "Activity log exported by a diagnostic setting", Severity::Medium, &[SUB_DIAG], diag_exists),
-        azure("monitor_diagnostic_setting_with_appropriate_categories", "Activity log export covers Administrative, Alert, Policy, Security", Severity::Medium, &[SUB_DIAG], diag_categories),
-        azure("monitor_storage_account_with_activity_logs_cmk_encrypted", "Activity log storage account uses a customer-managed key", Severity::Medium, &[SUB_DIAG, "azure.storage.account"], activity_storage_cmk),
-        azure("keyvault_logging_enabled", "Key Vault audit logs exported", Severity::Medium, &["azure.keyvault.vault", "azure.monitor.diagnostic_setting"], keyvault_logging),
-        azure("appinsights_ensure_is_configured", "Application Insights configured", Severity::Low, &["azure.insights.component"], app_insights),
+        azure(
+            "monitor_diagnostic_settings_exists",
+            "Activity log exported by a diagnostic setting",
+            Severity::Medium,
+            &[SUB_DIAG],
+            diag_exists,
+        ),
+        azure(
+            "monitor_diagnostic_setting_with_appropriate_categories",
+            "Activity log export covers Administrative, Alert, Policy, Security",
+            Severity::Medium,
+            &[SUB_DIAG],
+            diag_categories,
+        ),
+        azure(
+            "monitor_storage_account_with_activity_logs_cmk_encrypted",
+            "Activity log storage account uses a customer-managed key",
+            Severity::Medium,
+            &[SUB_DIAG, "azure.storage.account"],
+            activity_storage_cmk,
+        ),
+        azure(
+            "keyvault_logging_enabled",
+            "Key Vault audit logs exported",
+            Severity::Medium,
+            &["azure.keyvault.vault", "azure.monitor.diagnostic_setting"],
+            keyvault_logging,
+        ),
+        azure(
+            "appinsights_ensure_is_configured",
+            "Application Insights configured",
+            Severity::Low,
+            &["azure.insights.component"],
+            app_insights,
+        ),
     ]);
     v
 }
@@ -92,21 +164,50 @@ fn alert<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, op: &str) {
             .of_type(ALERT)
             .find(|d| d.account == sub && alert_matches(&d.raw, op));
         match hit {
-            Some(d) => out.push(doc_outcome(d, Status::Pass, format!("alert for `{op}`"), json!({"operation": op, "alert": d.name}))),
-            None => out.push(scope_outcome(Provider::Azure, &sub, GLOBAL, Status::Fail, format!("no enabled activity log alert for `{op}`"), json!({"operation": op}))),
+            Some(d) => out.push(doc_outcome(
+                d,
+                Status::Pass,
+                format!("alert for `{op}`"),
+                json!({"operation": op, "alert": d.name}),
+            )),
+            None => out.push(scope_outcome(
+                Provider::Azure,
+                &sub,
+                GLOBAL,
+                Status::Fail,
+                format!("no enabled activity log alert for `{op}`"),
+                json!({"operation": op}),
+            )),
         }
     }
 }
 
 fn sub_settings<'a>(ctx: &CheckCtx<'a>, sub: &str) -> Vec<&'a crate::inventory::ResourceDoc> {
-    ctx.inventory.of_type(SUB_DIAG).filter(|d| d.account == sub).collect()
+    ctx.inventory
+        .of_type(SUB_DIAG)
+        .filter(|d| d.account == sub)
+        .collect()
 }
 
 fn diag_exists<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     for sub in azure_subscriptions(ctx) {
-        let names: Vec<&str> = sub_settings(ctx, &sub).iter().map(|d| d.name.as_str()).collect();
-        let msg = if names.is_empty() { "activity log not exported" } else { "activity log exported" };
-        out.push(scope_outcome(Provider::Azure, &sub, GLOBAL, pass_if(!names.is_empty()), msg, json!({"settings": names})));
+        let names: Vec<&str> = sub_settings(ctx, &sub)
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect();
+        let msg = if names.is_empty() {
+            "activity log not exported"
+        } else {
+            "activity log exported"
+        };
+        out.push(scope_outcome(
+            Provider::Azure,
+            &sub,
+            GLOBAL,
+            pass_if(!names.is_empty()),
+            msg,
+            json!({"settings": names}),
+        ));
     }
 }
 
@@ -128,9 +229,24 @@ fn covers_categories(setting: &Value) -> bool {
 fn diag_categories<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     for sub in azure_subscriptions(ctx) {
         let settings = sub_settings(ctx, &sub);
-        let good: Vec<&str> = settings.iter().filter(|d| covers_categories(&d.raw)).map(|d| d.name.as_str()).collect();
-        let msg = if good.is_empty() { "no export covers Administrative, Alert, Policy and Security" } else { "export covers the required categories" };
-        out.push(scope_outcome(Provider::Azure, &sub, GLOBAL, pass_if(!good.is_empty()), msg, json!({"settings": settings.len(), "covering": good})));
+        let good: Vec<&str> = settings
+            .iter()
+            .filter(|d| covers_categories(&d.raw))
+            .map(|d| d.name.as_str())
+            .collect();
+        let msg = if good.is_empty() {
+            "no export covers Administrative, Alert, Policy and Security"
+        } else {
+            "export covers the required categories"
+        };
+        out.push(scope_outcome(
+            Provider::Azure,
+            &sub,
+            GLOBAL,
+            pass_if(!good.is_empty()),
+            msg,
+            json!({"settings": settings.len(), "covering": good}),
+        ));
     }
 }
 
@@ -139,12 +255,24 @@ fn activity_storage_cmk<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     per_doc(ctx, SUB_DIAG, out, |d| {
         let sa = s(&d.raw, "/properties/storageAccountId")?;
         let Some(acct) = accounts.get(&sa.to_ascii_lowercase()) else {
-            return Some((Status::Error, "activity log storage account not in the inventory".into(), json!({"storageAccountId": sa})));
+            return Some((
+                Status::Error,
+                "activity log storage account not in the inventory".into(),
+                json!({"storageAccountId": sa}),
+            ));
         };
         let src = s(&acct.raw, "/properties/encryption/keySource");
         let ok = src.is_some_and(|k| k.eq_ignore_ascii_case("Microsoft.Keyvault"));
-        let msg = if ok { "storage account uses a customer-managed key" } else { "storage account uses Microsoft-managed keys" };
-        Some((pass_if(ok), msg.into(), json!({"storageAccountId": sa, "keySource": src})))
+        let msg = if ok {
+            "storage account uses a customer-managed key"
+        } else {
+            "storage account uses Microsoft-managed keys"
+        };
+        Some((
+            pass_if(ok),
+            msg.into(),
+            json!({"storageAccountId": sa, "keySource": src}),
+        ))
     });
 }
 
@@ -152,7 +280,10 @@ fn keyvault_logging<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     let settings: Vec<(String, &Value)> = ctx
         .inventory
         .of_type("azure.monitor.diagnostic_setting")
-        .filter_map(|d| azure_parent(&d.id, "providers/microsoft.insights/diagnosticSettings").map(|p| (p, &d.raw)))
+        .filter_map(|d| {
+            azure_parent(&d.id, "providers/microsoft.insights/diagnosticSettings")
+                .map(|p| (p, &d.raw))
+        })
         .collect();
     per_doc(ctx, "azure.keyvault.vault", out, |d| {
         let id = d.id.to_ascii_lowercase();
@@ -160,18 +291,39 @@ fn keyvault_logging<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             arr(v, "/properties/logs").iter().any(|l| {
                 b(l, "/enabled") == Some(true)
                     && (s(l, "/category").is_some_and(|c| c.eq_ignore_ascii_case("AuditEvent"))
-                        || s(l, "/categoryGroup").is_some_and(|g| g.eq_ignore_ascii_case("audit") || g.eq_ignore_ascii_case("allLogs")))
+                        || s(l, "/categoryGroup").is_some_and(|g| {
+                            g.eq_ignore_ascii_case("audit") || g.eq_ignore_ascii_case("allLogs")
+                        }))
             })
         });
-        let msg = if audit { "audit events exported" } else { "no diagnostic setting exports audit events" };
+        let msg = if audit {
+            "audit events exported"
+        } else {
+            "no diagnostic setting exports audit events"
+        };
         Some((pass_if(audit), msg.into(), json!({"audit_logging": audit})))
     });
 }
 
 fn app_insights<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     for sub in azure_subscriptions(ctx) {
-        let n = ctx.inventory.of_type("azure.insights.component").filter(|d| d.account == sub).count();
-        let msg = if n > 0 { "Application Insights configured" } else { "no Application Insights component" };
-        out.push(scope_outcome(Provider::Azure, &sub, GLOBAL, pass_if(n > 0), msg, json!({"components": n})));
+        let n = ctx
+            .inventory
+            .of_type("azure.insights.component")
+            .filter(|d| d.account == sub)
+            .count();
+        let msg = if n > 0 {
+            "Application Insights configured"
+        } else {
+            "no Application Insights component"
+        };
+        out.push(scope_outcome(
+            Provider::Azure,
+            &sub,
+            GLOBAL,
+            pass_if(n > 0),
+            msg,
+            json!({"components": n}),
+        ));
     }
 }

@@ -23,7 +23,10 @@ use crate::registry::{CheckCtx, CheckDef, Outcome};
 pub const PRIVILEGED_ROLES: [(&str, &str); 3] = [
     ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"),
     ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor"),
-    ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator"),
+    (
+        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+        "User Access Administrator",
+    ),
 ];
 
 const REPORT: &str = "aws.iam.credential_report_row";
@@ -60,7 +63,10 @@ pub fn checks() -> Vec<CheckDef> {
             title: "Owner / Contributor / User Access Administrator are eligible, not permanent",
             provider: Provider::Azure,
             severity: Severity::High,
-            needs: &["azure.authorization.role_assignment", "azure.authorization.role_assignment_schedule_instance"],
+            needs: &[
+                "azure.authorization.role_assignment",
+                "azure.authorization.role_assignment_schedule_instance",
+            ],
             run: permanent_privileged,
         },
         CheckDef {
@@ -93,8 +99,17 @@ fn federated<'a>(ctx: &CheckCtx<'a>) -> impl Iterator<Item = &'a ResourceDoc> + 
 fn fed_password<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     for d in federated(ctx) {
         let pw = b(&d.raw, "/password_enabled").unwrap_or(false);
-        let msg = if pw { "IAM user has a console password in a federated account" } else { "no console password" };
-        out.push(doc_outcome(d, pass_if(!pw), msg, json!({"password_enabled": pw, "federated_through": "trustplane"})));
+        let msg = if pw {
+            "IAM user has a console password in a federated account"
+        } else {
+            "no console password"
+        };
+        out.push(doc_outcome(
+            d,
+            pass_if(!pw),
+            msg,
+            json!({"password_enabled": pw, "federated_through": "trustplane"}),
+        ));
     }
 }
 
@@ -104,8 +119,17 @@ fn fed_keys<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             .into_iter()
             .filter(|n| b(&d.raw, &format!("/access_key_{n}_active")) == Some(true))
             .collect();
-        let msg = if keys.is_empty() { "no active access keys" } else { "IAM user has active access keys in a federated account" };
-        out.push(doc_outcome(d, pass_if(keys.is_empty()), msg, json!({"active_keys": keys, "federated_through": "trustplane"})));
+        let msg = if keys.is_empty() {
+            "no active access keys"
+        } else {
+            "IAM user has active access keys in a federated account"
+        };
+        out.push(doc_outcome(
+            d,
+            pass_if(keys.is_empty()),
+            msg,
+            json!({"active_keys": keys, "federated_through": "trustplane"}),
+        ));
     }
 }
 
@@ -136,8 +160,16 @@ fn foreign_saml<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             return None;
         }
         let foreign: Vec<&String> = providers.iter().filter(|p| !ours.contains(p)).collect();
-        let msg = if foreign.is_empty() { "role trusts only Trustplane's SAML provider" } else { "role trusts a SAML provider other than Trustplane's" };
-        Some((pass_if(foreign.is_empty()), msg.into(), json!({"saml_providers": providers, "foreign": foreign})))
+        let msg = if foreign.is_empty() {
+            "role trusts only Trustplane's SAML provider"
+        } else {
+            "role trusts a SAML provider other than Trustplane's"
+        };
+        Some((
+            pass_if(foreign.is_empty()),
+            msg.into(),
+            json!({"saml_providers": providers, "foreign": foreign}),
+        ))
     });
 }
 
@@ -148,7 +180,10 @@ fn last_segment(id: &str) -> String {
 fn permanent_privileged<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     // (principal, role guid, scope) -> schedule instance properties
     let mut schedules: HashMap<(String, String, String), &Value> = HashMap::new();
-    for d in ctx.inventory.of_type("azure.authorization.role_assignment_schedule_instance") {
+    for d in ctx
+        .inventory
+        .of_type("azure.authorization.role_assignment_schedule_instance")
+    {
         let p = d.raw.get("properties").unwrap_or(&Value::Null);
         let key = (
             s(p, "/principalId").unwrap_or("").to_ascii_lowercase(),
@@ -163,21 +198,32 @@ fn permanent_privileged<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         let role = PRIVILEGED_ROLES.iter().find(|(g, _)| *g == guid)?.1;
         let principal = s(p, "/principalId").unwrap_or("");
         let scope = s(p, "/scope").unwrap_or("");
-        let key = (principal.to_ascii_lowercase(), guid.clone(), scope.to_ascii_lowercase());
+        let key = (
+            principal.to_ascii_lowercase(),
+            guid.clone(),
+            scope.to_ascii_lowercase(),
+        );
         let sched = schedules.get(&key);
         let assignment_type = sched.and_then(|x| s(x, "/assignmentType"));
         let end = sched.and_then(|x| s(x, "/endDateTime"));
         let (status, msg) = if assignment_type == Some("Activated") {
-            (Status::Pass, format!("{role} is active through an eligible (PIM) activation"))
+            (
+                Status::Pass,
+                format!("{role} is active through an eligible (PIM) activation"),
+            )
         } else if end.is_some() {
             (Status::Pass, format!("{role} assignment is time-bound"))
         } else {
             (Status::Fail, format!("{role} assignment is permanent"))
         };
-        Some((status, msg, json!({
-            "role": role, "principalId": principal, "principalType": s(p, "/principalType"),
-            "scope": scope, "assignmentType": assignment_type, "endDateTime": end,
-        })))
+        Some((
+            status,
+            msg,
+            json!({
+                "role": role, "principalId": principal, "principalType": s(p, "/principalType"),
+                "scope": scope, "assignmentType": assignment_type, "endDateTime": end,
+            }),
+        ))
     });
 }
 
@@ -202,8 +248,16 @@ fn aws_unmapped<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             }
         }
         let hit = candidates.iter().find(|c| known.contains(*c)).cloned();
-        let msg = if hit.is_some() { "maps to a Trustplane user" } else { "maps to no Trustplane user" };
-        Some((pass_if(hit.is_some()), msg.into(), json!({"candidates": candidates, "matched": hit})))
+        let msg = if hit.is_some() {
+            "maps to a Trustplane user"
+        } else {
+            "maps to no Trustplane user"
+        };
+        Some((
+            pass_if(hit.is_some()),
+            msg.into(),
+            json!({"candidates": candidates, "matched": hit}),
+        ))
     });
 }
 
@@ -216,7 +270,15 @@ fn azure_unmapped<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             .map(str::to_lowercase)
             .collect();
         let hit = candidates.iter().find(|c| known.contains(*c)).cloned();
-        let msg = if hit.is_some() { "maps to a Trustplane user" } else { "maps to no Trustplane user" };
-        Some((pass_if(hit.is_some()), msg.into(), json!({"candidates": candidates, "matched": hit})))
+        let msg = if hit.is_some() {
+            "maps to a Trustplane user"
+        } else {
+            "maps to no Trustplane user"
+        };
+        Some((
+            pass_if(hit.is_some()),
+            msg.into(),
+            json!({"candidates": candidates, "matched": hit}),
+        ))
     });
 }

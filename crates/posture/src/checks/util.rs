@@ -70,7 +70,9 @@ pub fn days_since(ctx: &CheckCtx<'_>, then: i64) -> i64 {
 
 /// Age in days of the timestamp at a pointer, if there is one.
 pub fn age_days(ctx: &CheckCtx<'_>, v: &Value, ptr: &str) -> Option<i64> {
-    v.pointer(ptr).and_then(parse_time).map(|t| days_since(ctx, t))
+    v.pointer(ptr)
+        .and_then(parse_time)
+        .map(|t| days_since(ctx, t))
 }
 
 /// Builds an outcome for a document.
@@ -142,7 +144,11 @@ fn service_prefix(t: &str) -> &str {
 
 /// Accounts of a provider in which the service of `resource_type` was collected (any
 /// document of the same service), or whose collection of this type failed.
-pub fn collected_accounts(ctx: &CheckCtx<'_>, provider: Provider, resource_type: &str) -> Vec<String> {
+pub fn collected_accounts(
+    ctx: &CheckCtx<'_>,
+    provider: Provider,
+    resource_type: &str,
+) -> Vec<String> {
     let prefix = service_prefix(resource_type);
     let mut set = BTreeSet::new();
     for d in ctx.inventory.docs() {
@@ -185,7 +191,12 @@ pub fn per_account_singleton<'a>(
 }
 
 /// ERROR outcome for a document that should exist but was not collected.
-pub fn missing<'a>(provider: Provider, account: &str, region: &str, resource_type: &str) -> Outcome<'a> {
+pub fn missing<'a>(
+    provider: Provider,
+    account: &str,
+    region: &str,
+    resource_type: &str,
+) -> Outcome<'a> {
     scope_outcome(
         provider,
         account,
@@ -292,7 +303,9 @@ pub fn azure_subscriptions(ctx: &CheckCtx<'_>) -> Vec<String> {
     }
     for e in ctx.inventory.collection_errors() {
         if e.provider == Provider::Azure
-            && e.resource_types.iter().any(|t| !t.starts_with("azure.entra."))
+            && e.resource_types
+                .iter()
+                .any(|t| !t.starts_with("azure.entra."))
         {
             set.insert(e.account.clone());
         }

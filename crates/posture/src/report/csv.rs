@@ -6,8 +6,20 @@ use crate::engine::Assessment;
 use crate::finding::Finding;
 
 const HEADER: [&str; 14] = [
-    "benchmark", "control", "section", "check_id", "status", "severity", "provider", "account",
-    "region", "resource_type", "resource_id", "resource_name", "message", "evidence",
+    "benchmark",
+    "control",
+    "section",
+    "check_id",
+    "status",
+    "severity",
+    "provider",
+    "account",
+    "region",
+    "resource_type",
+    "resource_id",
+    "resource_name",
+    "message",
+    "evidence",
 ];
 
 /// Quotes a field when it holds a separator, quote or line break (RFC 4180). Fields that a
@@ -35,11 +47,20 @@ fn finding_rows(w: &mut impl Write, f: &Finding) -> io::Result<()> {
     let ev = f.evidence.to_string();
     let base = |bench: &str, ctrl: &str, sect: &str| {
         [
-            bench.to_string(), ctrl.to_string(), sect.to_string(), f.check_id.to_string(),
-            f.status.as_str().to_string(), f.severity.as_str().to_string(),
-            f.resource.provider.as_str().to_string(), f.resource.account.clone(),
-            f.resource.region.clone(), f.resource.resource_type.clone(), f.resource.id.clone(),
-            f.resource.name.clone(), f.message.clone(), ev.clone(),
+            bench.to_string(),
+            ctrl.to_string(),
+            sect.to_string(),
+            f.check_id.to_string(),
+            f.status.as_str().to_string(),
+            f.severity.as_str().to_string(),
+            f.resource.provider.as_str().to_string(),
+            f.resource.account.clone(),
+            f.resource.region.clone(),
+            f.resource.resource_type.clone(),
+            f.resource.id.clone(),
+            f.resource.name.clone(),
+            f.message.clone(),
+            ev.clone(),
         ]
     };
     if f.controls.is_empty() {

@@ -22,7 +22,11 @@ fn compliance_status(s: Status) -> (u8, &'static str) {
 /// One OCSF Compliance Finding. `time_ms` is the assessment time.
 pub fn ocsf_finding(f: &Finding, time_ms: i64) -> Value {
     let (status_id, status) = compliance_status(f.status);
-    let mut standards: Vec<&str> = f.controls.iter().map(|c| c.benchmark_label.as_str()).collect();
+    let mut standards: Vec<&str> = f
+        .controls
+        .iter()
+        .map(|c| c.benchmark_label.as_str())
+        .collect();
     standards.dedup();
     let requirements: Vec<String> = f
         .controls
@@ -86,7 +90,10 @@ pub fn ocsf_finding(f: &Finding, time_ms: i64) -> Value {
 
 /// Every finding as an OCSF object.
 pub fn ocsf_findings(a: &Assessment, time_ms: i64) -> Vec<Value> {
-    a.findings.iter().map(|f| ocsf_finding(f, time_ms)).collect()
+    a.findings
+        .iter()
+        .map(|f| ocsf_finding(f, time_ms))
+        .collect()
 }
 
 /// Writes a JSON array of OCSF findings, one per line inside the array.
