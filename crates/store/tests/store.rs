@@ -1,7 +1,7 @@
 //! The store's behaviour, run against both backends. PostgreSQL tests need
 //! `TRUSTPLANE_TEST_POSTGRES_URL` (the test script starts a server and sets it); without it
 //! they fail, unless `TRUSTPLANE_SKIP_POSTGRES=1` says to skip them on purpose.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::sync::Arc;
 

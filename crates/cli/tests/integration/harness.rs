@@ -148,6 +148,7 @@ impl Node {
                 Ok(line) => line,
                 Err(_) => {
                     let _ = child.kill();
+                    let _ = child.wait();
                     let log = std::fs::read_to_string(db.dir.path().join("server.log"))
                         .unwrap_or_default();
                     panic!("server did not start; log:\n{log}");
