@@ -1,6 +1,7 @@
 //! Evaluation of one sign-in against a compiled [`PolicySet`], and the explanation of the
 //! result (what-if).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -383,7 +384,7 @@ impl PolicySet {
                     .iter()
                     .map(|(k, v)| (k.to_ascii_lowercase(), v.to_lowercase()))
                     .collect();
-                let get = |name: &str| attrs.get(name).cloned();
+                let get = |name: &str| attrs.get(name).map(|v| Cow::Borrowed(v.as_str()));
                 for (pi, include, rule) in &self.app_filters {
                     if rule.eval(&get) {
                         bits::set(if *include { &mut *inc } else { &mut *exc }, *pi);
@@ -495,8 +496,15 @@ impl PolicySet {
         }
 
         let facts = Facts::new(ctx, self.strength(ctx));
-        let mut enforced = Vec::new();
-        let mut report_only = Vec::new();
+        let count = |state: &crate::bits::Bits| -> usize {
+            applicable
+                .iter()
+                .zip(&state.0)
+                .map(|(a, s)| (a & s).count_ones() as usize)
+                .sum()
+        };
+        let mut enforced = Vec::with_capacity(count(&self.enabled));
+        let mut report_only = Vec::with_capacity(count(&self.report_only));
         let mut session = SessionOutcome::default();
         let mut result = Outcome::Allow;
         bits::for_each(applicable, |i| {
@@ -745,23 +753,34 @@ fn policy_outcome(p: &CompiledPolicy, facts: &Facts<'_>) -> (Outcome, u64) {
     }
 }
 
-/// A device attribute for filter rules, by lowercased name (`device.iscompliant`), lowercased.
-fn device_attribute(ctx: &SignInContext, name: &str) -> Option<String> {
+/// A device attribute for filter rules, by lowercased name (`device.iscompliant`), lowercased;
+/// borrowed when no lowercasing is needed, so filters do not allocate per sign-in.
+fn device_attribute<'a>(ctx: &'a SignInContext, name: &str) -> Option<Cow<'a, str>> {
     let attr = name.strip_prefix("device.").unwrap_or(name);
     let given = ctx
         .device
         .attributes
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(attr))
-        .map(|(_, v)| v.to_lowercase());
+        .map(|(_, v)| lower(v));
     match attr {
-        "iscompliant" => given.or_else(|| Some(ctx.device.compliant.to_string())),
-        "trusttype" => given.or_else(|| ctx.device.trusted.then(|| "serverad".to_owned())),
-        "operatingsystem" => given.or_else(|| {
-            ctx.device_platform
-                .as_ref()
-                .map(|p| p.as_str().to_lowercase())
-        }),
+        "iscompliant" => given.or(Some(Cow::Borrowed(if ctx.device.compliant {
+            "true"
+        } else {
+            "false"
+        }))),
+        "trusttype" => given.or_else(|| ctx.device.trusted.then_some(Cow::Borrowed("serverad"))),
+        "operatingsystem" => {
+            given.or_else(|| ctx.device_platform.as_ref().map(|p| lower(p.as_str())))
+        }
         _ => given,
+    }
+}
+
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.chars().any(char::is_uppercase) {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
     }
 }

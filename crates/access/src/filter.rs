@@ -6,6 +6,8 @@
 //! and `["lists"]`. String comparison ignores case, as Entra does. An attribute the sign-in
 //! does not carry equals nothing (so `-eq` is false and `-ne` is true).
 
+use std::borrow::Cow;
+
 /// A parsed rule.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Rule {
@@ -203,7 +205,7 @@ impl Rule {
 
     /// Evaluates the rule; `get` returns an attribute's value (lowercased) by its lowercased
     /// name (`device.iscompliant`).
-    pub(crate) fn eval(&self, get: &dyn Fn(&str) -> Option<String>) -> bool {
+    pub(crate) fn eval<'a>(&self, get: &dyn Fn(&str) -> Option<Cow<'a, str>>) -> bool {
         match self {
             Rule::And(a, b) => a.eval(get) && b.eval(get),
             Rule::Or(a, b) => a.eval(get) || b.eval(get),
@@ -220,6 +222,7 @@ impl Rule {
                         Op::Ne | Op::NotStartsWith | Op::NotEndsWith | Op::NotContains | Op::NotIn
                     );
                 };
+                let actual: &str = &actual;
                 let any = |f: &dyn Fn(&str) -> bool| values.iter().any(|v| f(v));
                 match op {
                     Op::Eq | Op::In => any(&|v| actual == v),
@@ -240,7 +243,7 @@ impl Rule {
 mod tests {
     use super::*;
 
-    fn get(name: &str) -> Option<String> {
+    fn get(name: &str) -> Option<Cow<'static, str>> {
         match name {
             "device.iscompliant" => Some("false".into()),
             "device.trusttype" => Some("serverad".into()),
