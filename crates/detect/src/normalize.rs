@@ -329,3 +329,82 @@ pub(crate) fn expand_json_text(v: &Value) -> Option<Value> {
     }
     changed.then_some(copy)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn assumed_role_session_and_failures() {
+        let v = json!({
+            "eventSource": "sts.amazonaws.com", "eventName": "GetCallerIdentity",
+            "eventTime": "2024-01-01T00:00:10Z",
+            "errorCode": "AccessDenied",
+            "userIdentity": {
+                "type": "AssumedRole",
+                "arn": "arn:aws:sts::111122223333:assumed-role/Admins/alice@example.com",
+                "principalId": "AROAEXAMPLE:alice@example.com",
+                "accountId": "111122223333"
+            },
+            "recipientAccountId": "111122223333"
+        });
+        assert_eq!(classify(&v), Provider::Aws);
+        let s = aws(&v);
+        assert_eq!(s.actor.session_name.as_deref(), Some("alice@example.com"));
+        assert_eq!(s.outcome, Outcome::Failure);
+        assert_eq!(s.error.as_deref(), Some("AccessDenied"));
+        assert_eq!(s.epoch_secs, Some(1_704_067_210));
+    }
+
+    #[test]
+    fn console_login_failure_without_error_code() {
+        let v = json!({"eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
+                       "responseElements": {"ConsoleLogin": "Failure"}});
+        assert_eq!(aws(&v).outcome, Outcome::Failure);
+    }
+
+    #[test]
+    fn azure_services() {
+        let svc = |v: Value| azure_logsource(&v).service;
+        assert_eq!(
+            svc(json!({"category": "SignInLogs"})).as_deref(),
+            Some("signinlogs")
+        );
+        assert_eq!(
+            svc(json!({"category": "NonInteractiveUserSignInLogs"})).as_deref(),
+            Some("signinlogs")
+        );
+        assert_eq!(
+            svc(json!({"category": "AuditLogs"})).as_deref(),
+            Some("auditlogs")
+        );
+        assert_eq!(
+            svc(json!({"Type": "AzureActivity"})).as_deref(),
+            Some("activitylogs")
+        );
+        assert_eq!(
+            svc(json!({"category": "Administrative"})).as_deref(),
+            Some("activitylogs")
+        );
+        assert_eq!(
+            svc(json!({"category": "UserRiskEvents"})).as_deref(),
+            Some("riskdetection")
+        );
+        assert_eq!(
+            svc(json!({"Category": "ApplicationManagement", "LoggedByService": "Core Directory"}))
+                .as_deref(),
+            Some("auditlogs")
+        );
+        assert_eq!(svc(json!({"category": "Something"})), None);
+    }
+
+    #[test]
+    fn json_text_columns_are_expanded() {
+        let v = json!({"OperationName": "x", "InitiatedBy": "{\"user\":{\"id\":\"1\"}}", "Note": "{not json"});
+        let e = expand_json_text(&v).unwrap();
+        assert_eq!(e["InitiatedBy"]["user"]["id"], "1");
+        assert_eq!(e["Note"], "{not json");
+        assert!(expand_json_text(&json!({"a": "b"})).is_none());
+    }
+}

@@ -178,3 +178,52 @@ fn push(out: &mut FileRecords, item: Value, path: &Path, index: usize) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actions(bytes: &[u8]) -> (Vec<String>, usize) {
+        let out = parse_bytes(bytes, Path::new("t"));
+        let names = out
+            .records
+            .iter()
+            .map(|r| {
+                r.original["eventName"]
+                    .as_str()
+                    .or(r.original["operationName"].as_str())
+                    .unwrap_or("?")
+                    .to_string()
+            })
+            .collect();
+        (names, out.malformed.len())
+    }
+
+    #[test]
+    fn every_shape() {
+        let a = r#"{"eventSource":"s","eventName":"A"}"#;
+        let b = r#"{"eventSource":"s","eventName":"B"}"#;
+        let both = (vec!["A".to_string(), "B".to_string()], 0);
+        assert_eq!(
+            actions(format!(r#"{{"Records":[{a},{b}]}}"#).as_bytes()),
+            both
+        );
+        assert_eq!(actions(format!("[{a},{b}]").as_bytes()), both);
+        assert_eq!(actions(format!("{a}\n{b}\n").as_bytes()), both);
+        assert_eq!(actions(format!("\r\n  {a}\r\n\r\n{b}").as_bytes()), both);
+        // NDJSON of envelopes (one S3 object per line).
+        assert_eq!(
+            actions(format!("{{\"Records\":[{a}]}}\n{{\"Records\":[{b}]}}").as_bytes()),
+            both
+        );
+        // Azure export envelope.
+        assert_eq!(
+            actions(br#"{"records":[{"operationName":"X","category":"AuditLogs"}]}"#),
+            (vec!["X".to_string()], 0)
+        );
+        assert_eq!(actions(a.as_bytes()), (vec!["A".to_string()], 0));
+        assert_eq!(actions(b""), (vec![], 0));
+        assert_eq!(actions(b"[1, \"x\"]"), (vec![], 2));
+        assert_eq!(actions(format!("{a}\nnot json\n{b}").as_bytes()).1, 1);
+    }
+}

@@ -318,3 +318,36 @@ fn otrf_captures_give_the_verified_matches() {
     assert_eq!(ec2.len(), 11);
     assert!(ec2.iter().all(|m| m.rule.title == ASSUME));
 }
+
+/// The placeholder rules load, and `expand` takes configured values: the Stratus console
+/// login comes from 225.01.00.16, so listing it as legitimate silences the rule.
+#[test]
+fn placeholder_rules_use_configured_values() {
+    let run = |placeholders: &[(&str, &str)]| {
+        let report = hunt(&HuntOptions {
+            rules: vec![common::sigma("rules-placeholder")],
+            inputs: vec![common::logs(
+                "stratus-red-team/aws.initial-access.console-login-without-mfa.json",
+            )],
+            engine: trustplane_detect::EngineOptions {
+                placeholders: placeholders
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+                    .collect(),
+            },
+        })
+        .unwrap();
+        assert!(report.rules.failures.is_empty());
+        report
+            .matches
+            .iter()
+            .map(|m| m.rule.title.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(&[]), ["AWS Console Login Monitoring"]);
+    assert_eq!(
+        run(&[("Legitimate_IP_Ranges", "203.0.113.1")]),
+        ["AWS Console Login Monitoring"]
+    );
+    assert!(run(&[("Legitimate_IP_Ranges", "225.01.00.16")]).is_empty());
+}
