@@ -51,7 +51,7 @@ fn check_rules_names_each_bad_rule_and_why() {
     // Not a rule file: ignored.
     std::fs::write(dir.join("notes.txt"), "title: [").unwrap();
 
-    let check = check_rules(&[dir.clone()]).unwrap();
+    let check = check_rules(std::slice::from_ref(&dir)).unwrap();
     assert_eq!(check.files, 4);
     assert_eq!(check.detection_rules, 1);
     let mut failed: Vec<(String, Option<String>)> = check
