@@ -1,0 +1,1 @@
+//! Authentication primitives for Trustplane.
