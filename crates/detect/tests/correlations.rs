@@ -356,3 +356,143 @@ correlation:
     );
     assert!(fired.iter().all(Vec::is_empty), "{fired:?}");
 }
+
+#[test]
+fn aliases_join_differently_named_fields() {
+    // The specification's example: the same person under different field names per rule.
+    let text = "title: VPN login
+name: vpn_login
+logsource:
+  product: vpn
+detection:
+  selection:
+    action: login
+  condition: selection
+---
+title: Admin action
+name: admin_action
+logsource:
+  product: app
+detection:
+  selection:
+    action: admin
+  condition: selection
+---
+title: VPN then admin, same person
+correlation:
+  type: temporal
+  rules:
+    - vpn_login
+    - admin_action
+  aliases:
+    person:
+      vpn_login: vpn_user
+      admin_action: app_user
+  group-by:
+    - person
+  timespan: 10m
+";
+    let mut s = set(text);
+    let fired = run(
+        &mut s,
+        &[
+            at(0, json!({"action": "login", "vpn_user": "bob"})),
+            at(10, json!({"action": "admin", "app_user": "alice"})),
+            at(20, json!({"action": "admin", "app_user": "bob"})),
+        ],
+    );
+    assert_eq!(
+        fired,
+        [
+            vec![],
+            vec![],
+            vec!["VPN then admin, same person".to_string()]
+        ]
+    );
+}
+
+#[test]
+fn sigma_filters_exclude_matches_of_their_rules() {
+    // A Sigma filter document (meta filter) against the failed-logon rule.
+    let text = format!(
+        "{FAILED_LOGON}---
+title: Ignore the service account
+logsource:
+  product: windows
+  service: security
+filter:
+  rules:
+    - 0e95725d-7320-415d-80f7-004da920fc11
+  selection:
+    TargetUserName: svc_backup
+  condition: not selection
+"
+    );
+    let s = RuleSet::from_yaml(&text, &EngineOptions::default()).unwrap();
+    assert!(s.check().failures.is_empty(), "{:?}", s.check().failures);
+    let hits = |user: &str| {
+        s.detect(&at(0, json!({"EventID": 4625, "TargetUserName": user})))
+            .len()
+    };
+    assert_eq!(hits("bob"), 1);
+    assert_eq!(hits("svc_backup"), 0);
+}
+
+/// A correlation over real records through `hunt`: the ten-plus role sessions the Stratus
+/// tool opened while stealing an instance's password data, within one hour.
+#[test]
+fn hunt_runs_correlations_in_time_order() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("detect-corr-hunt");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    std::fs::copy(
+        data.join("sigma/rules/cloud/aws/cloudtrail/aws_sts_assumerole_misuse.yml"),
+        dir.join("aws_sts_assumerole_misuse.yml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("burst.yml"),
+        "title: Burst of role sessions
+author: trustplane
+correlation:
+  type: event_count
+  rules:
+    - 905d389b-b853-46d0-9d3d-dea0d3a3cd49
+  group-by:
+    - recipientAccountId
+  timespan: 1h
+  condition:
+    gte: 10
+level: medium
+",
+    )
+    .unwrap();
+    let report = trustplane_detect::hunt(&trustplane_detect::HuntOptions {
+        rules: vec![dir],
+        inputs: vec![
+            data.join("logs/stratus-red-team/aws.credential-access.ec2-get-password-data.json")
+        ],
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(
+        report.rules.failures.is_empty(),
+        "{:?}",
+        report.rules.failures
+    );
+    assert_eq!(report.rules.correlation_rules, 1);
+    // The 30 single matches are folded into the correlation (generate defaults to false).
+    assert!(report
+        .matches
+        .iter()
+        .all(|m| m.rule.title == "Burst of role sessions"));
+    // 30 sessions in five seconds, one account: the 10th to the 30th each meet `gte: 10`
+    // (no suppression window is configured).
+    assert_eq!(report.matches.len(), 21);
+    let first = &report.matches[0];
+    let detail = first.correlation.as_ref().unwrap();
+    assert_eq!(detail.value, 10.0);
+    assert_eq!(detail.group[0].0, "recipientAccountId");
+    assert_eq!(first.rule.author.as_deref(), Some("trustplane"));
+}
