@@ -5,13 +5,16 @@
 //! - [`read_file`] / [`list_log_files`] read CloudTrail and Azure exports (envelopes, arrays,
 //!   NDJSON, gzipped or not) into [`Record`]s, counting what cannot be read
 //!   ([`MalformedRecord`]) instead of failing.
-//! - Each [`Record`] carries a normalised [`EventSummary`] (time, provider, action, [`Actor`],
-//!   source IP, outcome, region, account), the original JSON, and the Sigma log source it
-//!   belongs to.
+//! - Each [`Record`] keeps the original JSON and the Sigma log source it belongs to, and gives
+//!   a normalised [`EventSummary`] (time, provider, action, [`Actor`], source IP, outcome,
+//!   region, account), built on first use so that records no rule matches do not pay for it.
 //! - [`RuleSet`] loads and compiles Sigma rules once (Sigma specification 2.0, through the
-//!   `rsigma-parser` and `rsigma-eval` crates), applying a field mapping so that SigmaHQ's
-//!   Azure rules match both Log Analytics and diagnostic-export records. Rules that cannot be
-//!   loaded are reported with the reason ([`RuleLoadError`]).
+//!   `rsigma-parser` and `rsigma-eval` crates, with corrections where they depart from the
+//!   specification), applying a field mapping so that SigmaHQ's Azure rules match both Log
+//!   Analytics and diagnostic-export records, and `%placeholder%` values from
+//!   [`EngineOptions`]. Rules that cannot be loaded are reported with the reason
+//!   ([`RuleLoadError`]); [`check_rules`] does only that.
+//! - [`parse_rule_text`] is the parser entry point for fuzzing: any text, no panic.
 //! - [`RuleSet::process`] matches a record, feeding correlation rules; [`hunt`] does all of it
 //!   over folders and returns [`Match`]es that carry the rule's author, which the Detection
 //!   Rule License requires showing with every match.
