@@ -632,23 +632,7 @@ impl PolicySet {
                 session_controls: p.session.clone(),
             })
         };
-        let mut required: Vec<RequiredControl> = Vec::new();
-        if d.result == Outcome::Grant {
-            for a in &d.enforced {
-                let Some(p) = self.policies.get(a.index()) else {
-                    continue;
-                };
-                for any_of in groups(p, a) {
-                    match required.iter_mut().find(|r| r.any_of == any_of) {
-                        Some(r) => r.policies.push(p.id.clone()),
-                        None => required.push(RequiredControl {
-                            any_of,
-                            policies: vec![p.id.clone()],
-                        }),
-                    }
-                }
-            }
-        }
+        let required = self.required_controls(d);
         let applied: std::collections::HashSet<usize> = d
             .enforced
             .iter()
@@ -682,9 +666,44 @@ impl PolicySet {
         }
     }
 
-    /// Ids of the enforced policies of a decision.
+    /// The id (or display name) of an applied policy.
     pub fn policy_id(&self, a: &AppliedPolicy) -> Option<&str> {
         self.policies.get(a.index()).map(|p| p.id.as_str())
+    }
+
+    /// The controls the sign-in must still satisfy, as any-of sets that must all be met,
+    /// each naming the policies that require it; empty unless the result is `grant`. This is
+    /// what a sign-in flow needs for step-up, without building the full report.
+    pub fn required_controls(&self, d: &Decision) -> Vec<RequiredControl> {
+        let mut required: Vec<RequiredControl> = Vec::new();
+        if d.result != Outcome::Grant {
+            return required;
+        }
+        for a in &d.enforced {
+            let Some(p) = self.policies.get(a.index()) else {
+                continue;
+            };
+            for any_of in groups(p, a) {
+                match required.iter_mut().find(|r| r.any_of == any_of) {
+                    Some(r) => r.policies.push(p.id.clone()),
+                    None => required.push(RequiredControl {
+                        any_of,
+                        policies: vec![p.id.clone()],
+                    }),
+                }
+            }
+        }
+        required
+    }
+
+    /// Ids of the enforced policies that block the sign-in (for the error page and the
+    /// sign-in log).
+    pub fn blocking_policies(&self, d: &Decision) -> Vec<&str> {
+        d.enforced
+            .iter()
+            .filter(|a| a.outcome == Outcome::Block)
+            .filter_map(|a| self.policy_id(a))
+            .collect()
     }
 }
 

@@ -45,6 +45,26 @@
 //! controls are satisfied by naming them (`passwordChange`, a terms of use id, or
 //! `termsOfUse:<id>`).
 //!
+//! # Not supported (parsed and kept, not evaluated)
+//!
+//! - `conditions.times` (deprecated by Graph): ignored.
+//! - Agent identities (`agents`, `agentIdRiskLevels`, `includeAgentIdServicePrincipals`,
+//!   `AllAgentIdResources`): such policies never apply to user or service principal
+//!   sign-ins here, because the context has no agent facts.
+//! - Global Secure Access traffic profiles in `applications`: match no application (a compile
+//!   warning says so); `servicePrincipalFilter`: not evaluated.
+//! - `Office365` / `MicrosoftAdminPortals`: resolved from a small built-in table of well-known
+//!   app ids plus the caller's `applicationGroups`; Microsoft's full membership is not
+//!   published as data.
+//! - Custom authentication strengths: satisfied by naming their id in
+//!   `satisfiedControls`; their `allowedCombinations` are not checked against methods.
+//! - Device filter operators `-match`/`-notMatch` and custom security attribute semantics
+//!   beyond string comparison: a rule using them fails validation (rejected at import).
+//! - The legacy MFA trusted IPs location (`00000000-0000-0000-0000-000000000000`): not
+//!   modelled; referenced as an unknown named location.
+//! - Session controls other than those in [`SessionOutcome`] are listed by name in
+//!   [`SessionOutcome::other`] but not merged.
+//!
 //! # What-if input
 //!
 //! [`parse_input`] accepts a flat object (every field optional):

@@ -60,6 +60,10 @@ pub struct SessionOutcome {
     /// Token protection required.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub secure_sign_in_session: bool,
+    /// Other session controls set (not null) that this crate does not interpret, by Graph
+    /// name (e.g. `globalSecureAccessFilteringProfile`), so callers can still see them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other: Vec<String>,
 }
 
 fn cas_rank(t: &CloudAppSecurityType) -> u8 {
@@ -121,6 +125,12 @@ impl SessionOutcome {
             .secure_sign_in_session
             .as_ref()
             .is_some_and(|t| on(t.is_enabled));
+        out.other = s
+            .extra
+            .iter()
+            .filter(|(k, v)| !k.contains('@') && !v.is_null())
+            .map(|(k, _)| k.clone())
+            .collect();
         out
     }
 
@@ -147,6 +157,11 @@ impl SessionOutcome {
         );
         self.disable_resilience_defaults |= other.disable_resilience_defaults;
         self.secure_sign_in_session |= other.secure_sign_in_session;
+        for name in &other.other {
+            if !self.other.contains(name) {
+                self.other.push(name.clone());
+            }
+        }
     }
 
     /// True when no session control is set.

@@ -142,7 +142,9 @@ pub fn parse_input(text: &str) -> Result<SignInContext, Error> {
         .iter()
         .any(|k| value.get(k).is_some());
     if !graph_shape {
-        return Ok(from_value::<SignInContext>("what-if input", value)?);
+        let ctx = from_value::<SignInContext>("what-if input", value)?;
+        check_input(&ctx)?;
+        return Ok(ctx);
     }
     let g: GraphEvaluate = from_value("what-if input", value.clone())?;
     // Flat fields beside the Graph ones give the directory facts.
@@ -212,7 +214,41 @@ pub fn parse_input(text: &str) -> Result<SignInContext, Error> {
             ctx.device = device_from_graph(&info, std::mem::take(&mut ctx.device));
         }
     }
+    check_input(&ctx)?;
     Ok(ctx)
+}
+
+/// Rejects values the evaluator would silently treat as unknown, naming the field.
+fn check_input(ctx: &SignInContext) -> Result<(), Error> {
+    let bad =
+        |field: &str, value: &str| Err(Error::Input(format!("`{field}`: unknown value `{value}`")));
+    if let Some(c) = &ctx.client_app {
+        if !c.is_known() || *c == ClientAppType::All {
+            return bad("clientApp", c.as_str());
+        }
+    }
+    if let Some(p) = ctx.device_platform.as_ref().filter(|p| !p.is_known()) {
+        return bad("devicePlatform", p.as_str());
+    }
+    for (field, level) in [
+        ("signInRisk", &ctx.sign_in_risk),
+        ("userRisk", &ctx.user_risk),
+        ("servicePrincipalRisk", &ctx.service_principal_risk),
+    ] {
+        if let Some(l) = level.as_ref().filter(|l| !l.is_known()) {
+            return bad(field, l.as_str());
+        }
+    }
+    if let Some(l) = ctx.insider_risk.as_ref().filter(|l| !l.is_known()) {
+        return bad("insiderRisk", l.as_str());
+    }
+    if let Some(f) = ctx.authentication_flow.as_ref().filter(|f| !f.is_known()) {
+        return bad("authenticationFlow", f.as_str());
+    }
+    if let Some(g) = ctx.guest_type.as_ref().filter(|g| !g.is_known()) {
+        return bad("guestType", g.as_str());
+    }
+    Ok(())
 }
 
 /// Graph's `deviceInfo` (isCompliant, trustType, deviceOwnership, ...) as [`DeviceInfo`].

@@ -45,6 +45,13 @@ fn user() -> SignInContext {
 }
 
 #[test]
+fn policy_set_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<PolicySet>();
+    assert_send_sync::<Decision>();
+}
+
+#[test]
 fn password_change_and_mfa_under_and_are_both_required() {
     let p = policy(
         "risky-user",
@@ -96,8 +103,14 @@ fn block_wins_over_grant_and_disabled_never_applies() {
     )
     .unwrap();
     let mut ctx = user();
-    assert_eq!(set.evaluate(&ctx).result(), Outcome::Grant);
+    let d = set.evaluate(&ctx);
+    assert_eq!(d.result(), Outcome::Grant);
+    assert_eq!(set.required_controls(&d)[0].any_of, ["mfa"]);
+    assert_eq!(set.required_controls(&d)[0].policies, ["mfa"]);
     ctx.client_app = Some(ClientAppType::OtherClients);
+    let d = set.evaluate(&ctx);
+    assert_eq!(set.blocking_policies(&d), ["block"]);
+    assert!(set.required_controls(&d).is_empty());
     let r = set.explain(&ctx);
     assert_eq!(r.result, Outcome::Block);
     assert!(r.required_controls.is_empty());
@@ -397,6 +410,20 @@ fn graph_evaluate_body_is_accepted() {
     let flat = parse_input(r##"{"user": "u1", "groups": ["g"], "app": "a", "platform": "Android", "clientApp": "OTHER", "ip": "::1"}"##).unwrap();
     assert_eq!(flat.client_app, Some(ClientAppType::OtherClients));
     assert_eq!(flat.device_platform, Some(DevicePlatform::Android));
+
+    for (input, field) in [
+        (r#"{"clientApp": "teleport"}"#, "clientApp"),
+        (r#"{"clientApp": "all"}"#, "clientApp"),
+        (r#"{"devicePlatform": "amiga"}"#, "devicePlatform"),
+        (r#"{"signInRisk": "extreme"}"#, "signInRisk"),
+        (
+            r#"{"signInConditions": {"userRiskLevel": "extreme"}}"#,
+            "userRisk",
+        ),
+    ] {
+        let err = parse_input(input).unwrap_err().to_string();
+        assert!(err.contains(field), "{err}");
+    }
 
     let err = parse_input(r##"{"ip": "not an ip"}"##).unwrap_err();
     assert!(err.to_string().contains("ip"), "{err}");
