@@ -153,6 +153,17 @@ fn matches_credit_the_author_and_carry_the_evidence() {
     assert!(report.matches.iter().all(|m| m.rule.author.is_some()));
 }
 
+/// The report serialises for `--output json`, author included.
+#[test]
+fn report_serialises_with_the_author() {
+    let v = serde_json::to_value(stratus()).unwrap();
+    let first = &v["matches"][0];
+    assert!(first["rule"]["author"].is_string());
+    assert!(first["record"]["eventName"].is_string());
+    assert!(first["summary"]["provider"] == "aws");
+    assert_eq!(v["records"], 310);
+}
+
 /// Setup and benign calls around the attacks match none of the specific rules.
 #[test]
 fn benign_records_do_not_match() {

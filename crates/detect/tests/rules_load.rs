@@ -31,6 +31,13 @@ fn every_shipped_rule_loads() {
 }
 
 #[test]
+fn all_folders_at_once() {
+    let check = check_rules(&[common::data().join("sigma")]).unwrap();
+    assert_eq!((check.files, check.detection_rules), (262, 262));
+    assert!(check.failures.is_empty());
+}
+
+#[test]
 fn check_rules_names_each_bad_rule_and_why() {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("detect-check-rules");
     let _ = std::fs::remove_dir_all(&dir);
