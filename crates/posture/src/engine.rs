@@ -1,5 +1,6 @@
 //! Runs the registered checks over an inventory and attaches benchmark controls.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use serde_json::json;
 
 use crate::benchmark::Benchmark;
 use crate::finding::{ControlRef, Finding, ResourceRef, Severity, Status};
-use crate::inventory::{CollectionError, Inventory, Provider, GLOBAL};
+use crate::inventory::{CollectionError, Inventory, Provider, ResourceDoc, GLOBAL};
 use crate::mapping;
 use crate::registry::{AssessOptions, CheckCtx, CheckDef, Outcome, Registry, Subject};
 
@@ -32,8 +33,9 @@ pub fn assess(
     let ctx = CheckCtx { inventory, options };
     let controls = controls_by_check(benchmarks, registry);
     let empty: Arc<[ControlRef]> = Arc::from(Vec::new());
-    let mut findings = Vec::new();
+    let mut findings = Vec::with_capacity(estimate(inventory, registry));
     let mut outcomes = Vec::new();
+    let mut refs = RefCache::new(inventory);
     for check in registry.iter() {
         outcomes.clear();
         (check.run)(&ctx, &mut outcomes);
@@ -59,7 +61,7 @@ pub fn assess(
             if errors.iter().any(|e| covers(e, &o.subject)) {
                 continue;
             }
-            findings.push(to_finding(check, &check_id, &ctrl, o));
+            findings.push(to_finding(check, &check_id, &ctrl, o, &mut refs));
         }
     }
     let manual_id: Arc<str> = Arc::from("manual");
@@ -82,17 +84,17 @@ pub fn assess(
                 findings.push(Finding {
                     check_id: manual_id.clone(),
                     controls: ctrl.clone(),
-                    resource: ResourceRef {
+                    resource: Arc::new(ResourceRef {
                         provider: b.provider,
                         account: a.clone(),
                         region: GLOBAL.to_string(),
                         resource_type: account_type(b.provider).to_string(),
                         id: a.clone(),
                         name: a.clone(),
-                    },
+                    }),
                     status: Status::Manual,
                     severity: Severity::Informational,
-                    message: reason.clone(),
+                    message: reason.clone().into(),
                     evidence: json!({"scanner_checks": r.scanner_checks}),
                 });
             }
@@ -189,17 +191,17 @@ fn error_finding(
     Finding {
         check_id: check_id.clone(),
         controls: ctrl.clone(),
-        resource: ResourceRef {
+        resource: Arc::new(ResourceRef {
             provider: e.provider,
             account: e.account.clone(),
             region: e.region.clone(),
             resource_type: rtype,
             id: id.clone(),
             name: id,
-        },
+        }),
         status: Status::Error,
         severity: check.severity,
-        message: format!("collection of `{}` failed: {}", e.service, e.message),
+        message: Cow::Owned(format!("collection of `{}` failed: {}", e.service, e.message)),
         evidence: json!({
             "service": e.service,
             "resource_types": e.resource_types,
@@ -213,9 +215,10 @@ fn to_finding(
     check_id: &Arc<str>,
     ctrl: &Arc<[ControlRef]>,
     o: Outcome<'_>,
+    refs: &mut RefCache<'_>,
 ) -> Finding {
     let resource = match o.subject {
-        Subject::Doc(d) => ResourceRef::of(d),
+        Subject::Doc(d) => refs.get(d),
         Subject::Scope {
             provider,
             account,
@@ -231,14 +234,14 @@ fn to_finding(
             } else {
                 format!("{account}/{region}")
             };
-            ResourceRef {
+            Arc::new(ResourceRef {
                 provider,
                 account,
                 region,
                 resource_type: rtype.to_string(),
                 name: id.clone(),
                 id,
-            }
+            })
         }
     };
     Finding {
@@ -249,5 +252,49 @@ fn to_finding(
         severity: check.severity,
         message: o.message,
         evidence: o.evidence,
+    }
+}
+
+/// Findings are about one in a few documents each; sizing the vector up front avoids
+/// copying millions of findings while it grows.
+fn estimate(inventory: &Inventory, registry: &Registry) -> usize {
+    registry
+        .iter()
+        .map(|c| {
+            c.needs
+                .first()
+                .map(|t| inventory.of_type(t).count())
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+/// One shared [`ResourceRef`] per document, however many checks report on it.
+struct RefCache<'a> {
+    docs: &'a [ResourceDoc],
+    refs: Vec<Option<Arc<ResourceRef>>>,
+}
+
+impl<'a> RefCache<'a> {
+    fn new(inventory: &'a Inventory) -> Self {
+        RefCache {
+            docs: inventory.docs(),
+            refs: vec![None; inventory.len()],
+        }
+    }
+
+    fn get(&mut self, doc: &ResourceDoc) -> Arc<ResourceRef> {
+        // Documents come from the inventory's slice, so the address gives the index; a
+        // document from elsewhere just gets its own reference.
+        let size = std::mem::size_of::<ResourceDoc>().max(1);
+        let base = self.docs.as_ptr() as usize;
+        let addr = doc as *const ResourceDoc as usize;
+        let idx = addr.wrapping_sub(base) / size;
+        match self.docs.get(idx) {
+            Some(d) if std::ptr::eq(d, doc) => self.refs[idx]
+                .get_or_insert_with(|| Arc::new(ResourceRef::of(doc)))
+                .clone(),
+            _ => Arc::new(ResourceRef::of(doc)),
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Findings: what one check decided about one resource, with the controls it answers.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -161,14 +162,14 @@ pub struct Finding {
     pub check_id: Arc<str>,
     /// The benchmark requirements it answers (shared by every finding of the check).
     pub controls: Arc<[ControlRef]>,
-    /// What it is about.
-    pub resource: ResourceRef,
+    /// What it is about (shared by every finding on the same resource).
+    pub resource: Arc<ResourceRef>,
     /// PASS / FAIL / MANUAL / ERROR.
     pub status: Status,
     /// The check's severity.
     pub severity: Severity,
     /// One line for people.
-    pub message: String,
+    pub message: Cow<'static, str>,
     /// The values that decided it.
     pub evidence: Value,
 }

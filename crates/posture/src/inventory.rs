@@ -8,7 +8,7 @@
 //! documents) and `*.ndjson` / `*.jsonl` files (one document per line). Loading is all or
 //! nothing: the first malformed file stops the load with an error that names it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -126,7 +126,7 @@ impl ResourceDoc {
 
     /// Reads a JSON pointer (`/a/b/0`) inside `raw`.
     pub fn get(&self, pointer: &str) -> Option<&Value> {
-        self.raw.pointer(pointer)
+        crate::checks::util::walk(&self.raw, pointer)
     }
 }
 
@@ -155,6 +155,9 @@ pub struct Inventory {
     docs: Vec<ResourceDoc>,
     by_type: HashMap<String, Vec<usize>>,
     errors: Vec<CollectionError>,
+    // Scope indexes, kept up to date by `push`, so that checks never scan every document.
+    accounts_by_type: HashMap<String, BTreeSet<String>>,
+    regions_by_account: HashMap<(Provider, String), BTreeSet<String>>,
 }
 
 impl Inventory {
@@ -182,6 +185,23 @@ impl Inventory {
             Some(v) => v.push(idx),
             None => {
                 self.by_type.insert(doc.resource_type.clone(), vec![idx]);
+            }
+        }
+        let accounts = match self.accounts_by_type.get_mut(doc.resource_type.as_str()) {
+            Some(s) => s,
+            None => self
+                .accounts_by_type
+                .entry(doc.resource_type.clone())
+                .or_default(),
+        };
+        if !accounts.contains(&doc.account) {
+            accounts.insert(doc.account.clone());
+        }
+        if doc.region != GLOBAL && doc.resource_type != COLLECTION_ERROR {
+            let key = (doc.provider, doc.account.clone());
+            let regions = self.regions_by_account.entry(key).or_default();
+            if !regions.contains(&doc.region) {
+                regions.insert(doc.region.clone());
             }
         }
         self.docs.push(doc);
@@ -227,15 +247,30 @@ impl Inventory {
 
     /// Distinct accounts (subscriptions, tenants) of one provider, sorted.
     pub fn accounts(&self, provider: Provider) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .docs
-            .iter()
-            .filter(|d| d.provider == provider)
-            .map(|d| d.account.clone())
-            .collect();
-        v.sort();
-        v.dedup();
-        v
+        let prefix = format!("{}.", provider.as_str());
+        let mut set: BTreeSet<&String> = BTreeSet::new();
+        for (t, accounts) in &self.accounts_by_type {
+            if t.starts_with(&prefix) {
+                set.extend(accounts);
+            }
+        }
+        for e in self.errors.iter().filter(|e| e.provider == provider) {
+            set.insert(&e.account);
+        }
+        set.into_iter().cloned().collect()
+    }
+
+    /// Accounts that have documents of each type, by type.
+    pub fn accounts_by_type(&self) -> &HashMap<String, BTreeSet<String>> {
+        &self.accounts_by_type
+    }
+
+    /// Non-global regions any document of the account is in, sorted.
+    pub fn regions_of(&self, provider: Provider, account: &str) -> Vec<String> {
+        self.regions_by_account
+            .get(&(provider, account.to_string()))
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Loads every `*.json`, `*.ndjson` and `*.jsonl` file of a directory (not recursive),

@@ -4,6 +4,7 @@
 //! controls that name the check, and replaces outcomes whose data could not be collected with
 //! ERROR findings.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -34,8 +35,8 @@ pub struct Outcome<'a> {
     pub subject: Subject<'a>,
     /// PASS, FAIL or ERROR (MANUAL is for benchmark requirements, not checks).
     pub status: Status,
-    /// One line for people.
-    pub message: String,
+    /// One line for people (static for fixed messages, so most outcomes allocate nothing).
+    pub message: Cow<'static, str>,
     /// The values that decided it.
     pub evidence: Value,
 }

@@ -127,37 +127,152 @@ fn defender_plans_contacts_and_auto_provisioning() {
         "defender_attack_path_notifications_properly_configured",
         "defender_auto_provisioning_log_analytics_agent_vms_on",
     ];
-    assert_exact(results(&inv, &checks), &[
-        ("defender_ensure_defender_for_server_is_on", "sub-arm:VirtualMachines", Pass),
-        ("defender_ensure_defender_for_app_services_is_on", "sub-arm:AppServices", Fail),
-        ("defender_ensure_defender_for_containers_is_on", "sub-arm:Containers", Pass),
-        ("defender_ensure_defender_for_cosmosdb_is_on", "sub-arm:sub-arm", Fail),
-        ("defender_ensure_defender_for_os_relational_databases_is_on", "sub-arm:OpenSourceRelationalDatabases", Fail),
-        ("defender_ensure_defender_cspm_is_on", "sub-arm:CloudPosture", Pass),
-        ("defender_ensure_defender_for_apis_is_on", "sub-arm:sub-arm", Fail),
-        ("defender_containers_agentless_discovery_on", "sub-arm:Containers", Fail),
-        ("defender_containers_vulnerability_assessment_on", "sub-arm:Containers", Pass),
-        ("defender_ensure_notify_emails_to_owners", "sub-arm:default", Pass),
-        ("defender_additional_email_configured_with_a_security_contact", "sub-arm:default", Pass),
-        ("defender_ensure_notify_alerts_severity_is_high", "sub-arm:default", Pass),
-        ("defender_attack_path_notifications_properly_configured", "sub-arm:default", Fail),
-        ("defender_auto_provisioning_log_analytics_agent_vms_on", "sub-arm:default", Pass),
-        // cloud-custodian's recording: older api-versions, other tiers, Admin-only contact.
-        ("defender_ensure_defender_for_server_is_on", "sub-c7n:VirtualMachines", Pass),
-        ("defender_ensure_defender_for_app_services_is_on", "sub-c7n:AppServices", Pass),
-        ("defender_ensure_defender_for_containers_is_on", "sub-c7n:Containers", Fail),
-        ("defender_ensure_defender_for_cosmosdb_is_on", "sub-c7n:sub-c7n", Fail),
-        ("defender_ensure_defender_for_os_relational_databases_is_on", "sub-c7n:OpenSourceRelationalDatabases", Fail),
-        ("defender_ensure_defender_cspm_is_on", "sub-c7n:sub-c7n", Fail),
-        ("defender_ensure_defender_for_apis_is_on", "sub-c7n:sub-c7n", Fail),
-        ("defender_containers_agentless_discovery_on", "sub-c7n:Containers", Fail),
-        ("defender_containers_vulnerability_assessment_on", "sub-c7n:Containers", Fail),
-        ("defender_ensure_notify_emails_to_owners", "sub-c7n:default1", Fail),
-        ("defender_additional_email_configured_with_a_security_contact", "sub-c7n:default1", Pass),
-        ("defender_ensure_notify_alerts_severity_is_high", "sub-c7n:default1", Fail),
-        ("defender_attack_path_notifications_properly_configured", "sub-c7n:default1", Fail),
-        ("defender_auto_provisioning_log_analytics_agent_vms_on", "sub-c7n:default", Pass),
-    ]);
+    assert_exact(
+        results(&inv, &checks),
+        &[
+            (
+                "defender_ensure_defender_for_server_is_on",
+                "sub-arm:VirtualMachines",
+                Pass,
+            ),
+            (
+                "defender_ensure_defender_for_app_services_is_on",
+                "sub-arm:AppServices",
+                Fail,
+            ),
+            (
+                "defender_ensure_defender_for_containers_is_on",
+                "sub-arm:Containers",
+                Pass,
+            ),
+            (
+                "defender_ensure_defender_for_cosmosdb_is_on",
+                "sub-arm:sub-arm",
+                Fail,
+            ),
+            (
+                "defender_ensure_defender_for_os_relational_databases_is_on",
+                "sub-arm:OpenSourceRelationalDatabases",
+                Fail,
+            ),
+            (
+                "defender_ensure_defender_cspm_is_on",
+                "sub-arm:CloudPosture",
+                Pass,
+            ),
+            (
+                "defender_ensure_defender_for_apis_is_on",
+                "sub-arm:sub-arm",
+                Fail,
+            ),
+            (
+                "defender_containers_agentless_discovery_on",
+                "sub-arm:Containers",
+                Fail,
+            ),
+            (
+                "defender_containers_vulnerability_assessment_on",
+                "sub-arm:Containers",
+                Pass,
+            ),
+            (
+                "defender_ensure_notify_emails_to_owners",
+                "sub-arm:default",
+                Pass,
+            ),
+            (
+                "defender_additional_email_configured_with_a_security_contact",
+                "sub-arm:default",
+                Pass,
+            ),
+            (
+                "defender_ensure_notify_alerts_severity_is_high",
+                "sub-arm:default",
+                Pass,
+            ),
+            (
+                "defender_attack_path_notifications_properly_configured",
+                "sub-arm:default",
+                Fail,
+            ),
+            (
+                "defender_auto_provisioning_log_analytics_agent_vms_on",
+                "sub-arm:default",
+                Pass,
+            ),
+            // cloud-custodian's recording: older api-versions, other tiers, Admin-only contact.
+            (
+                "defender_ensure_defender_for_server_is_on",
+                "sub-c7n:VirtualMachines",
+                Pass,
+            ),
+            (
+                "defender_ensure_defender_for_app_services_is_on",
+                "sub-c7n:AppServices",
+                Pass,
+            ),
+            (
+                "defender_ensure_defender_for_containers_is_on",
+                "sub-c7n:Containers",
+                Fail,
+            ),
+            (
+                "defender_ensure_defender_for_cosmosdb_is_on",
+                "sub-c7n:sub-c7n",
+                Fail,
+            ),
+            (
+                "defender_ensure_defender_for_os_relational_databases_is_on",
+                "sub-c7n:OpenSourceRelationalDatabases",
+                Fail,
+            ),
+            (
+                "defender_ensure_defender_cspm_is_on",
+                "sub-c7n:sub-c7n",
+                Fail,
+            ),
+            (
+                "defender_ensure_defender_for_apis_is_on",
+                "sub-c7n:sub-c7n",
+                Fail,
+            ),
+            (
+                "defender_containers_agentless_discovery_on",
+                "sub-c7n:Containers",
+                Fail,
+            ),
+            (
+                "defender_containers_vulnerability_assessment_on",
+                "sub-c7n:Containers",
+                Fail,
+            ),
+            (
+                "defender_ensure_notify_emails_to_owners",
+                "sub-c7n:default1",
+                Fail,
+            ),
+            (
+                "defender_additional_email_configured_with_a_security_contact",
+                "sub-c7n:default1",
+                Pass,
+            ),
+            (
+                "defender_ensure_notify_alerts_severity_is_high",
+                "sub-c7n:default1",
+                Fail,
+            ),
+            (
+                "defender_attack_path_notifications_properly_configured",
+                "sub-c7n:default1",
+                Fail,
+            ),
+            (
+                "defender_auto_provisioning_log_analytics_agent_vms_on",
+                "sub-c7n:default",
+                Pass,
+            ),
+        ],
+    );
 }
 
 /// A compliant account derived from cloud-custodian's `bfsdevstorage`.
@@ -184,24 +299,49 @@ fn good_storage_account() -> Value {
 #[test]
 fn storage_accounts_from_examples_recordings_and_a_compliant_variant() {
     let mut d = Vec::new();
-    d.extend(docs("sub-arm", "azure.storage.account", &arm("Microsoft.Storage/StorageAccountList.json")));
-    d.extend(docs(C7N_SUB, "azure.storage.account", &cassette("StorageTest.test_storage_blob_services.json", 0)));
-    d.extend(docs(C7N_SUB, "azure.storage.account", &good_storage_account()));
-    d.extend(docs("sub-arm", "azure.storage.blob_service", &arm("Microsoft.Storage/BlobServicesGet.json")));
-    d.extend(docs(C7N_SUB, "azure.storage.blob_service", &cassette("StorageTest.test_storage_blob_services.json", 1)));
+    d.extend(docs(
+        "sub-arm",
+        "azure.storage.account",
+        &arm("Microsoft.Storage/StorageAccountList.json"),
+    ));
+    d.extend(docs(
+        C7N_SUB,
+        "azure.storage.account",
+        &cassette("StorageTest.test_storage_blob_services.json", 0),
+    ));
+    d.extend(docs(
+        C7N_SUB,
+        "azure.storage.account",
+        &good_storage_account(),
+    ));
+    d.extend(docs(
+        "sub-arm",
+        "azure.storage.blob_service",
+        &arm("Microsoft.Storage/BlobServicesGet.json"),
+    ));
+    d.extend(docs(
+        C7N_SUB,
+        "azure.storage.blob_service",
+        &cassette("StorageTest.test_storage_blob_services.json", 1),
+    ));
     let inv = Inventory::from_docs(d);
-    let r = results(&inv, &[
-        "storage_secure_transfer_required_is_enabled",
-        "storage_ensure_minimum_tls_version_12",
-        "storage_blob_public_access_level_is_disabled",
-        "storage_default_network_access_rule_is_denied",
-        "storage_key_rotation_90_days",
-        "storage_geo_redundant_enabled",
-        "storage_blob_soft_delete_enabled",
-        "storage_container_soft_delete_enabled",
-        "storage_blob_versioning_is_enabled",
-    ]);
-    let arm_accounts = ["sto1125", "sto3699", "sto8596", "sto6637", "sto834", "sto9174"];
+    let r = results(
+        &inv,
+        &[
+            "storage_secure_transfer_required_is_enabled",
+            "storage_ensure_minimum_tls_version_12",
+            "storage_blob_public_access_level_is_disabled",
+            "storage_default_network_access_rule_is_denied",
+            "storage_key_rotation_90_days",
+            "storage_geo_redundant_enabled",
+            "storage_blob_soft_delete_enabled",
+            "storage_container_soft_delete_enabled",
+            "storage_blob_versioning_is_enabled",
+        ],
+    );
+    let arm_accounts = [
+        "sto1125", "sto3699", "sto8596", "sto6637", "sto834", "sto9174",
+    ];
     let mut exp: Vec<(String, String, Status)> = Vec::new();
     let mut put = |c: &str, n: &str, s: Status| exp.push((c.to_string(), n.to_string(), s));
     for n in arm_accounts {
@@ -231,18 +371,41 @@ fn storage_accounts_from_examples_recordings_and_a_compliant_variant() {
         put("storage_ensure_minimum_tls_version_12", &k, tls);
         put("storage_blob_public_access_level_is_disabled", &k, anon_off);
         put("storage_default_network_access_rule_is_denied", &k, deny);
-        put("storage_key_rotation_90_days", &k, if n == "stgood" { Pass } else { Fail });
+        put(
+            "storage_key_rotation_90_days",
+            &k,
+            if n == "stgood" { Pass } else { Fail },
+        );
         put("storage_geo_redundant_enabled", &k, geo);
     }
     // Blob services: Microsoft's example has blob soft delete and versioning but no container
     // soft delete; the recording has blob soft delete only.
     put("storage_blob_soft_delete_enabled", "sub-arm:default", Pass);
-    put("storage_container_soft_delete_enabled", "sub-arm:default", Fail);
-    put("storage_blob_versioning_is_enabled", "sub-arm:default", Pass);
+    put(
+        "storage_container_soft_delete_enabled",
+        "sub-arm:default",
+        Fail,
+    );
+    put(
+        "storage_blob_versioning_is_enabled",
+        "sub-arm:default",
+        Pass,
+    );
     put("storage_blob_soft_delete_enabled", "sub-c7n:default", Pass);
-    put("storage_container_soft_delete_enabled", "sub-c7n:default", Fail);
-    put("storage_blob_versioning_is_enabled", "sub-c7n:default", Fail);
-    let exp: Vec<(&str, &str, Status)> = exp.iter().map(|(a, b, s)| (a.as_str(), b.as_str(), *s)).collect();
+    put(
+        "storage_container_soft_delete_enabled",
+        "sub-c7n:default",
+        Fail,
+    );
+    put(
+        "storage_blob_versioning_is_enabled",
+        "sub-c7n:default",
+        Fail,
+    );
+    let exp: Vec<(&str, &str, Status)> = exp
+        .iter()
+        .map(|(a, b, s)| (a.as_str(), b.as_str(), *s))
+        .collect();
     assert_exact(r, &exp);
 
     // The derived account passes every account-level storage check.
@@ -257,7 +420,10 @@ fn storage_accounts_from_examples_recordings_and_a_compliant_variant() {
             assert_eq!(*s, Pass, "{c}");
         }
     }
-    assert_eq!(r.keys().filter(|(_, k)| k == "sub-c7n:stgood").count(), all.len());
+    assert_eq!(
+        r.keys().filter(|(_, k)| k == "sub-c7n:stgood").count(),
+        all.len()
+    );
 }
 
 /// A vault variant: `name` in resource group `rg`, RBAC or access policies.
@@ -278,15 +444,39 @@ fn vault(name: &str, rg: &str, rbac: bool, hardened: bool) -> Value {
 #[test]
 fn key_vaults_keys_and_secrets() {
     let mut d = Vec::new();
-    d.extend(docs("sub-kv", "azure.keyvault.vault", &arm("Microsoft.KeyVault/getVault.json")));
-    d.extend(docs("sub-kv2", "azure.keyvault.vault", &arm("Microsoft.KeyVault/listVaultByResourceGroup.json")));
-    d.extend(docs(C7N_SUB, "azure.keyvault.vault", &cassette("KeyVaultTest.test_whitelist.json", 0)));
+    d.extend(docs(
+        "sub-kv",
+        "azure.keyvault.vault",
+        &arm("Microsoft.KeyVault/getVault.json"),
+    ));
+    d.extend(docs(
+        "sub-kv2",
+        "azure.keyvault.vault",
+        &arm("Microsoft.KeyVault/listVaultByResourceGroup.json"),
+    ));
+    d.extend(docs(
+        C7N_SUB,
+        "azure.keyvault.vault",
+        &cassette("KeyVaultTest.test_whitelist.json", 0),
+    ));
     // Microsoft's listKeys belongs to `sample-vault-name` in `sample-group`: an access-policy
     // vault derived from the example; plus a hardened RBAC vault with one good key and one
     // secret without expiry.
-    d.extend(docs("sub-kv", "azure.keyvault.vault", &vault("sample-vault-name", "sample-group", false, false)));
-    d.extend(docs("sub-kv", "azure.keyvault.vault", &vault("kv-good", "rg", true, true)));
-    d.extend(docs("sub-kv", "azure.keyvault.key", &arm("Microsoft.KeyVault/listKeys.json")));
+    d.extend(docs(
+        "sub-kv",
+        "azure.keyvault.vault",
+        &vault("sample-vault-name", "sample-group", false, false),
+    ));
+    d.extend(docs(
+        "sub-kv",
+        "azure.keyvault.vault",
+        &vault("kv-good", "rg", true, true),
+    ));
+    d.extend(docs(
+        "sub-kv",
+        "azure.keyvault.key",
+        &arm("Microsoft.KeyVault/listKeys.json"),
+    ));
     let base = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-good";
     d.extend(docs("sub-kv", "azure.keyvault.key", &json!({
         "id": format!("{base}/keys/rotating"), "name": "rotating", "location": "westus",
@@ -303,43 +493,97 @@ fn key_vaults_keys_and_secrets() {
         "properties": {"attributes": {"enabled": true}}
     })));
     let inv = Inventory::from_docs(d);
-    let r = results(&inv, &[
-        "keyvault_rbac_enabled",
-        "keyvault_recoverable",
-        "keyvault_public_network_access_disabled",
-        "keyvault_rbac_key_expiration_set",
-        "keyvault_key_expiration_set_in_non_rbac",
-        "keyvault_rbac_secret_expiration_set",
-        "keyvault_key_rotation_enabled",
-    ]);
-    assert_exact(r, &[
-        // getVault: access policies, no purge protection, public access enabled.
-        ("keyvault_rbac_enabled", "sub-kv:sample-vault", Fail),
-        ("keyvault_recoverable", "sub-kv:sample-vault", Fail),
-        ("keyvault_public_network_access_disabled", "sub-kv:sample-vault", Fail),
-        // listVaultByResourceGroup: soft delete on, purge protection not set.
-        ("keyvault_rbac_enabled", "sub-kv2:sample-vault", Fail),
-        ("keyvault_recoverable", "sub-kv2:sample-vault", Fail),
-        ("keyvault_public_network_access_disabled", "sub-kv2:sample-vault", Fail),
-        ("keyvault_rbac_enabled", "sub-kv:sample-vault-name", Fail),
-        ("keyvault_recoverable", "sub-kv:sample-vault-name", Fail),
-        ("keyvault_public_network_access_disabled", "sub-kv:sample-vault-name", Fail),
-        ("keyvault_rbac_enabled", "sub-kv:kv-good", Pass),
-        ("keyvault_recoverable", "sub-kv:kv-good", Pass),
-        ("keyvault_public_network_access_disabled", "sub-kv:kv-good", Pass),
-        ("keyvault_rbac_enabled", "sub-c7n:cckeyvault1yghq6zt4ewg2e", Fail),
-        ("keyvault_recoverable", "sub-c7n:cckeyvault1yghq6zt4ewg2e", Fail),
-        ("keyvault_public_network_access_disabled", "sub-c7n:cckeyvault1yghq6zt4ewg2e", Fail),
-        ("keyvault_key_expiration_set_in_non_rbac", "sub-kv:sample-key-name-1", Fail),
-        ("keyvault_key_expiration_set_in_non_rbac", "sub-kv:sample-key-name-2", Fail),
-        ("keyvault_rbac_key_expiration_set", "sub-kv:rotating", Pass),
-        ("keyvault_rbac_key_expiration_set", "sub-kv:orphan", Error),
-        ("keyvault_rbac_secret_expiration_set", "sub-kv:db-password", Fail),
-        ("keyvault_key_rotation_enabled", "sub-kv:sample-key-name-1", Fail),
-        ("keyvault_key_rotation_enabled", "sub-kv:sample-key-name-2", Fail),
-        ("keyvault_key_rotation_enabled", "sub-kv:rotating", Pass),
-        ("keyvault_key_rotation_enabled", "sub-kv:orphan", Fail),
-    ]);
+    let r = results(
+        &inv,
+        &[
+            "keyvault_rbac_enabled",
+            "keyvault_recoverable",
+            "keyvault_public_network_access_disabled",
+            "keyvault_rbac_key_expiration_set",
+            "keyvault_key_expiration_set_in_non_rbac",
+            "keyvault_rbac_secret_expiration_set",
+            "keyvault_key_rotation_enabled",
+        ],
+    );
+    assert_exact(
+        r,
+        &[
+            // getVault: access policies, no purge protection, public access enabled.
+            ("keyvault_rbac_enabled", "sub-kv:sample-vault", Fail),
+            ("keyvault_recoverable", "sub-kv:sample-vault", Fail),
+            (
+                "keyvault_public_network_access_disabled",
+                "sub-kv:sample-vault",
+                Fail,
+            ),
+            // listVaultByResourceGroup: soft delete on, purge protection not set.
+            ("keyvault_rbac_enabled", "sub-kv2:sample-vault", Fail),
+            ("keyvault_recoverable", "sub-kv2:sample-vault", Fail),
+            (
+                "keyvault_public_network_access_disabled",
+                "sub-kv2:sample-vault",
+                Fail,
+            ),
+            ("keyvault_rbac_enabled", "sub-kv:sample-vault-name", Fail),
+            ("keyvault_recoverable", "sub-kv:sample-vault-name", Fail),
+            (
+                "keyvault_public_network_access_disabled",
+                "sub-kv:sample-vault-name",
+                Fail,
+            ),
+            ("keyvault_rbac_enabled", "sub-kv:kv-good", Pass),
+            ("keyvault_recoverable", "sub-kv:kv-good", Pass),
+            (
+                "keyvault_public_network_access_disabled",
+                "sub-kv:kv-good",
+                Pass,
+            ),
+            (
+                "keyvault_rbac_enabled",
+                "sub-c7n:cckeyvault1yghq6zt4ewg2e",
+                Fail,
+            ),
+            (
+                "keyvault_recoverable",
+                "sub-c7n:cckeyvault1yghq6zt4ewg2e",
+                Fail,
+            ),
+            (
+                "keyvault_public_network_access_disabled",
+                "sub-c7n:cckeyvault1yghq6zt4ewg2e",
+                Fail,
+            ),
+            (
+                "keyvault_key_expiration_set_in_non_rbac",
+                "sub-kv:sample-key-name-1",
+                Fail,
+            ),
+            (
+                "keyvault_key_expiration_set_in_non_rbac",
+                "sub-kv:sample-key-name-2",
+                Fail,
+            ),
+            ("keyvault_rbac_key_expiration_set", "sub-kv:rotating", Pass),
+            ("keyvault_rbac_key_expiration_set", "sub-kv:orphan", Error),
+            (
+                "keyvault_rbac_secret_expiration_set",
+                "sub-kv:db-password",
+                Fail,
+            ),
+            (
+                "keyvault_key_rotation_enabled",
+                "sub-kv:sample-key-name-1",
+                Fail,
+            ),
+            (
+                "keyvault_key_rotation_enabled",
+                "sub-kv:sample-key-name-2",
+                Fail,
+            ),
+            ("keyvault_key_rotation_enabled", "sub-kv:rotating", Pass),
+            ("keyvault_key_rotation_enabled", "sub-kv:orphan", Fail),
+        ],
+    );
 }
 
 #[test]
@@ -347,7 +591,11 @@ fn sql_servers_auditing_firewall_and_encryption() {
     let mut d = Vec::new();
     // Microsoft's examples: two servers; the auditing example (Disabled) is re-parented onto
     // the first; the second has no auditing document (ERROR, never a silent PASS).
-    d.extend(docs("sub-arm", "azure.sql.server", &arm("Microsoft.Sql/ServerList.json")));
+    d.extend(docs(
+        "sub-arm",
+        "azure.sql.server",
+        &arm("Microsoft.Sql/ServerList.json"),
+    ));
     let first = "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/sqlcrudtest-7398/providers/Microsoft.Sql/servers/sqlcrudtest-4645";
     let mut audit = arm("Microsoft.Sql/ServerBlobAuditingGet.json");
     audit["id"] = json!(format!("{first}/auditingSettings/default"));
@@ -356,54 +604,174 @@ fn sql_servers_auditing_firewall_and_encryption() {
         {"id": format!("{first}/firewallRules/office"), "name": "office", "properties": {"startIpAddress": "203.0.113.1", "endIpAddress": "203.0.113.20"}}
     ]})));
     let mut tde_off = arm("Microsoft.Sql/TransparentDataEncryptionGet.json");
-    tde_off["id"] = json!(format!("{first}/databases/legacy/transparentDataEncryption/current"));
+    tde_off["id"] = json!(format!(
+        "{first}/databases/legacy/transparentDataEncryption/current"
+    ));
     tde_off["name"] = json!("legacy-tde");
     tde_off["properties"]["state"] = json!("Disabled");
-    d.extend(docs("sub-arm", "azure.sql.transparent_data_encryption", &arm("Microsoft.Sql/TransparentDataEncryptionGet.json")));
-    d.extend(docs("sub-arm", "azure.sql.transparent_data_encryption", &tde_off));
+    d.extend(docs(
+        "sub-arm",
+        "azure.sql.transparent_data_encryption",
+        &arm("Microsoft.Sql/TransparentDataEncryptionGet.json"),
+    ));
+    d.extend(docs(
+        "sub-arm",
+        "azure.sql.transparent_data_encryption",
+        &tde_off,
+    ));
     // cloud-custodian's recordings: auditing Enabled with unlimited retention; the
     // "allow Azure services" rule (0.0.0.0) derived onto that server.
-    d.extend(docs(C7N_SUB, "azure.sql.server", &cassette("SqlServerTest.auditing.json", 0)));
-    d.extend(docs(C7N_SUB, "azure.sql.server_auditing_policy", &cassette("SqlServerTest.auditing.json", 1)));
+    d.extend(docs(
+        C7N_SUB,
+        "azure.sql.server",
+        &cassette("SqlServerTest.auditing.json", 0),
+    ));
+    d.extend(docs(
+        C7N_SUB,
+        "azure.sql.server_auditing_policy",
+        &cassette("SqlServerTest.auditing.json", 1),
+    ));
     let c7n_server = "/subscriptions/ea42f556-5106-4743-99b0-c129bfa71a47/resourceGroups/test_sqlserver/providers/Microsoft.Sql/servers/cctestsqlserverotx7agz44aofe";
     d.extend(docs(C7N_SUB, "azure.sql.firewall_rule", &json!({"value": [
         {"id": format!("{c7n_server}/firewallRules/AllowAllWindowsAzureIps"), "name": "AllowAllWindowsAzureIps", "properties": {"startIpAddress": "0.0.0.0", "endIpAddress": "0.0.0.0"}}
     ]})));
-    d.extend(docs("sub-tde", "azure.sql.server", &cassette("SqlServerTest.test_data_encryption_filter.json", 0)));
-    d.extend(docs("sub-tde", "azure.sql.encryption_protector", &cassette("SqlServerTest.test_data_encryption_filter.json", 1)));
-    d.extend(docs("sub-tde", "azure.sql.encryption_protector", &cassette("SqlServerTest.test_data_encryption_filter.json", 2)));
+    d.extend(docs(
+        "sub-tde",
+        "azure.sql.server",
+        &cassette("SqlServerTest.test_data_encryption_filter.json", 0),
+    ));
+    d.extend(docs(
+        "sub-tde",
+        "azure.sql.encryption_protector",
+        &cassette("SqlServerTest.test_data_encryption_filter.json", 1),
+    ));
+    d.extend(docs(
+        "sub-tde",
+        "azure.sql.encryption_protector",
+        &cassette("SqlServerTest.test_data_encryption_filter.json", 2),
+    ));
     let inv = Inventory::from_docs(d);
-    let r = results(&inv, &[
-        "sqlserver_auditing_enabled",
-        "sqlserver_auditing_retention_90_days",
-        "sqlserver_unrestricted_inbound_access",
-        "sqlserver_tde_encrypted_with_cmk",
-        "sqlserver_tde_encryption_enabled",
-    ]);
-    assert_exact(r, &[
-        ("sqlserver_auditing_enabled", "sub-arm:sqlcrudtest-4645", Fail),
-        ("sqlserver_auditing_enabled", "sub-arm:sqlcrudtest-6661", Error),
-        ("sqlserver_auditing_enabled", "sub-c7n:cctestsqlserverotx7agz44aofe", Pass),
-        ("sqlserver_auditing_enabled", "sub-tde:cfb-guhvauzm-test-sql-server", Error),
-        ("sqlserver_auditing_enabled", "sub-tde:cfb-oapcxbui-test-sql-server-1", Error),
-        ("sqlserver_auditing_retention_90_days", "sub-arm:sqlcrudtest-4645", Fail),
-        ("sqlserver_auditing_retention_90_days", "sub-arm:sqlcrudtest-6661", Error),
-        ("sqlserver_auditing_retention_90_days", "sub-c7n:cctestsqlserverotx7agz44aofe", Pass),
-        ("sqlserver_auditing_retention_90_days", "sub-tde:cfb-guhvauzm-test-sql-server", Error),
-        ("sqlserver_auditing_retention_90_days", "sub-tde:cfb-oapcxbui-test-sql-server-1", Error),
-        ("sqlserver_unrestricted_inbound_access", "sub-arm:sqlcrudtest-4645", Pass),
-        ("sqlserver_unrestricted_inbound_access", "sub-arm:sqlcrudtest-6661", Pass),
-        ("sqlserver_unrestricted_inbound_access", "sub-c7n:cctestsqlserverotx7agz44aofe", Fail),
-        ("sqlserver_unrestricted_inbound_access", "sub-tde:cfb-guhvauzm-test-sql-server", Pass),
-        ("sqlserver_unrestricted_inbound_access", "sub-tde:cfb-oapcxbui-test-sql-server-1", Pass),
-        ("sqlserver_tde_encrypted_with_cmk", "sub-arm:sqlcrudtest-4645", Error),
-        ("sqlserver_tde_encrypted_with_cmk", "sub-arm:sqlcrudtest-6661", Error),
-        ("sqlserver_tde_encrypted_with_cmk", "sub-c7n:cctestsqlserverotx7agz44aofe", Error),
-        ("sqlserver_tde_encrypted_with_cmk", "sub-tde:cfb-guhvauzm-test-sql-server", Pass),
-        ("sqlserver_tde_encrypted_with_cmk", "sub-tde:cfb-oapcxbui-test-sql-server-1", Fail),
-        ("sqlserver_tde_encryption_enabled", "sub-arm:current", Pass),
-        ("sqlserver_tde_encryption_enabled", "sub-arm:legacy-tde", Fail),
-    ]);
+    let r = results(
+        &inv,
+        &[
+            "sqlserver_auditing_enabled",
+            "sqlserver_auditing_retention_90_days",
+            "sqlserver_unrestricted_inbound_access",
+            "sqlserver_tde_encrypted_with_cmk",
+            "sqlserver_tde_encryption_enabled",
+        ],
+    );
+    assert_exact(
+        r,
+        &[
+            (
+                "sqlserver_auditing_enabled",
+                "sub-arm:sqlcrudtest-4645",
+                Fail,
+            ),
+            (
+                "sqlserver_auditing_enabled",
+                "sub-arm:sqlcrudtest-6661",
+                Error,
+            ),
+            (
+                "sqlserver_auditing_enabled",
+                "sub-c7n:cctestsqlserverotx7agz44aofe",
+                Pass,
+            ),
+            (
+                "sqlserver_auditing_enabled",
+                "sub-tde:cfb-guhvauzm-test-sql-server",
+                Error,
+            ),
+            (
+                "sqlserver_auditing_enabled",
+                "sub-tde:cfb-oapcxbui-test-sql-server-1",
+                Error,
+            ),
+            (
+                "sqlserver_auditing_retention_90_days",
+                "sub-arm:sqlcrudtest-4645",
+                Fail,
+            ),
+            (
+                "sqlserver_auditing_retention_90_days",
+                "sub-arm:sqlcrudtest-6661",
+                Error,
+            ),
+            (
+                "sqlserver_auditing_retention_90_days",
+                "sub-c7n:cctestsqlserverotx7agz44aofe",
+                Pass,
+            ),
+            (
+                "sqlserver_auditing_retention_90_days",
+                "sub-tde:cfb-guhvauzm-test-sql-server",
+                Error,
+            ),
+            (
+                "sqlserver_auditing_retention_90_days",
+                "sub-tde:cfb-oapcxbui-test-sql-server-1",
+                Error,
+            ),
+            (
+                "sqlserver_unrestricted_inbound_access",
+                "sub-arm:sqlcrudtest-4645",
+                Pass,
+            ),
+            (
+                "sqlserver_unrestricted_inbound_access",
+                "sub-arm:sqlcrudtest-6661",
+                Pass,
+            ),
+            (
+                "sqlserver_unrestricted_inbound_access",
+                "sub-c7n:cctestsqlserverotx7agz44aofe",
+                Fail,
+            ),
+            (
+                "sqlserver_unrestricted_inbound_access",
+                "sub-tde:cfb-guhvauzm-test-sql-server",
+                Pass,
+            ),
+            (
+                "sqlserver_unrestricted_inbound_access",
+                "sub-tde:cfb-oapcxbui-test-sql-server-1",
+                Pass,
+            ),
+            (
+                "sqlserver_tde_encrypted_with_cmk",
+                "sub-arm:sqlcrudtest-4645",
+                Error,
+            ),
+            (
+                "sqlserver_tde_encrypted_with_cmk",
+                "sub-arm:sqlcrudtest-6661",
+                Error,
+            ),
+            (
+                "sqlserver_tde_encrypted_with_cmk",
+                "sub-c7n:cctestsqlserverotx7agz44aofe",
+                Error,
+            ),
+            (
+                "sqlserver_tde_encrypted_with_cmk",
+                "sub-tde:cfb-guhvauzm-test-sql-server",
+                Pass,
+            ),
+            (
+                "sqlserver_tde_encrypted_with_cmk",
+                "sub-tde:cfb-oapcxbui-test-sql-server-1",
+                Fail,
+            ),
+            ("sqlserver_tde_encryption_enabled", "sub-arm:current", Pass),
+            (
+                "sqlserver_tde_encryption_enabled",
+                "sub-arm:legacy-tde",
+                Fail,
+            ),
+        ],
+    );
 }
 
 /// cloud-custodian's NSG with rules that open RDP (a port range), SSH (any protocol, from
@@ -432,33 +800,71 @@ fn open_nsg() -> Value {
 #[test]
 fn network_security_groups_and_watchers() {
     let mut d = Vec::new();
-    d.extend(docs("sub-arm", "azure.network.nsg", &arm("Microsoft.Network/NetworkSecurityGroupListAll.json")));
-    d.extend(docs("sub-arm", "azure.network.watcher", &arm("Microsoft.Network/NetworkWatcherListAll.json")));
-    d.extend(docs(C7N_SUB, "azure.network.nsg", &cassette("NetworkSecurityGroupTest.test_cidr_only_match.json", 0)));
+    d.extend(docs(
+        "sub-arm",
+        "azure.network.nsg",
+        &arm("Microsoft.Network/NetworkSecurityGroupListAll.json"),
+    ));
+    d.extend(docs(
+        "sub-arm",
+        "azure.network.watcher",
+        &arm("Microsoft.Network/NetworkWatcherListAll.json"),
+    ));
+    d.extend(docs(
+        C7N_SUB,
+        "azure.network.nsg",
+        &cassette("NetworkSecurityGroupTest.test_cidr_only_match.json", 0),
+    ));
     d.extend(docs(C7N_SUB, "azure.network.nsg", &open_nsg()));
     let inv = Inventory::from_docs(d);
-    let r = results(&inv, &[
-        "network_rdp_internet_access_restricted",
-        "network_ssh_internet_access_restricted",
-        "network_udp_internet_access_restricted",
-        "network_http_internet_access_restricted",
-        "network_watcher_enabled",
-    ]);
+    let r = results(
+        &inv,
+        &[
+            "network_rdp_internet_access_restricted",
+            "network_ssh_internet_access_restricted",
+            "network_udp_internet_access_restricted",
+            "network_http_internet_access_restricted",
+            "network_watcher_enabled",
+        ],
+    );
     let mut exp = Vec::new();
     for nsg in ["sub-arm:nsg1", "sub-arm:nsg3", "sub-c7n:c7n-nsg"] {
         for c in ["rdp", "ssh", "udp", "http"] {
-            exp.push((format!("network_{c}_internet_access_restricted"), nsg.to_string(), Pass));
+            exp.push((
+                format!("network_{c}_internet_access_restricted"),
+                nsg.to_string(),
+                Pass,
+            ));
         }
     }
     for (c, s) in [("rdp", Fail), ("ssh", Fail), ("udp", Fail), ("http", Pass)] {
-        exp.push((format!("network_{c}_internet_access_restricted"), "sub-c7n:nsg-open".to_string(), s));
+        exp.push((
+            format!("network_{c}_internet_access_restricted"),
+            "sub-c7n:nsg-open".to_string(),
+            s,
+        ));
     }
     // sub-arm uses westus (NSGs) and has watchers in eastus and westus; sub-c7n uses eastus
     // and has none.
-    exp.push(("network_watcher_enabled".into(), "sub-arm:sub-arm/eastus".into(), Pass));
-    exp.push(("network_watcher_enabled".into(), "sub-arm:sub-arm/westus".into(), Pass));
-    exp.push(("network_watcher_enabled".into(), "sub-c7n:sub-c7n/eastus".into(), Fail));
-    let exp: Vec<(&str, &str, Status)> = exp.iter().map(|(a, b, s)| (a.as_str(), b.as_str(), *s)).collect();
+    exp.push((
+        "network_watcher_enabled".into(),
+        "sub-arm:sub-arm/eastus".into(),
+        Pass,
+    ));
+    exp.push((
+        "network_watcher_enabled".into(),
+        "sub-arm:sub-arm/westus".into(),
+        Pass,
+    ));
+    exp.push((
+        "network_watcher_enabled".into(),
+        "sub-c7n:sub-c7n/eastus".into(),
+        Fail,
+    ));
+    let exp: Vec<(&str, &str, Status)> = exp
+        .iter()
+        .map(|(a, b, s)| (a.as_str(), b.as_str(), *s))
+        .collect();
     assert_exact(r, &exp);
 }
 
@@ -473,9 +879,12 @@ fn virtual_machines_and_disks() {
     let disks = arm("Microsoft.Compute/Disk_ListBySubscription.json");
     let mut disk_good = disks["value"][1].clone();
     disk_good["name"] = json!("disk-good");
-    disk_good["id"] = json!("/subscriptions/sub-arm/resourceGroups/rg/providers/Microsoft.Compute/disks/disk-good");
+    disk_good["id"] = json!(
+        "/subscriptions/sub-arm/resourceGroups/rg/providers/Microsoft.Compute/disks/disk-good"
+    );
     disk_good["properties"]["diskState"] = json!("Attached");
-    disk_good["properties"]["encryption"] = json!({"type": "EncryptionAtRestWithCustomerKey", "diskEncryptionSetId": "des"});
+    disk_good["properties"]["encryption"] =
+        json!({"type": "EncryptionAtRestWithCustomerKey", "diskEncryptionSetId": "des"});
     disk_good["properties"]["networkAccessPolicy"] = json!("DenyAll");
     disk_good["properties"]["dataAccessAuthMode"] = json!("AzureActiveDirectory");
     let mut d = Vec::new();
@@ -484,25 +893,52 @@ fn virtual_machines_and_disks() {
     d.extend(docs("sub-arm", "azure.compute.disk", &disks));
     d.extend(docs("sub-arm", "azure.compute.disk", &disk_good));
     let inv = Inventory::from_docs(d);
-    let r = results(&inv, &[
-        "vm_ensure_using_managed_disks",
-        "vm_trusted_launch_enabled",
-        "vm_ensure_attached_disks_encrypted_with_cmk",
-        "vm_ensure_unattached_disks_encrypted_with_cmk",
-        "vm_disk_public_network_access_disabled",
-        "vm_disk_data_access_auth_mode_enabled",
-    ]);
+    let r = results(
+        &inv,
+        &[
+            "vm_ensure_using_managed_disks",
+            "vm_trusted_launch_enabled",
+            "vm_ensure_attached_disks_encrypted_with_cmk",
+            "vm_ensure_unattached_disks_encrypted_with_cmk",
+            "vm_disk_public_network_access_disabled",
+            "vm_disk_data_access_auth_mode_enabled",
+        ],
+    );
     let mut exp = vec![
-        ("vm_ensure_using_managed_disks", "sub-arm:{virtualMachineName}", Fail),
-        ("vm_trusted_launch_enabled", "sub-arm:{virtualMachineName}", Fail),
+        (
+            "vm_ensure_using_managed_disks",
+            "sub-arm:{virtualMachineName}",
+            Fail,
+        ),
+        (
+            "vm_trusted_launch_enabled",
+            "sub-arm:{virtualMachineName}",
+            Fail,
+        ),
         ("vm_ensure_using_managed_disks", "sub-arm:vm-good", Pass),
         ("vm_trusted_launch_enabled", "sub-arm:vm-good", Pass),
-        ("vm_ensure_attached_disks_encrypted_with_cmk", "sub-arm:disk-good", Pass),
-        ("vm_disk_public_network_access_disabled", "sub-arm:disk-good", Pass),
-        ("vm_disk_data_access_auth_mode_enabled", "sub-arm:disk-good", Pass),
+        (
+            "vm_ensure_attached_disks_encrypted_with_cmk",
+            "sub-arm:disk-good",
+            Pass,
+        ),
+        (
+            "vm_disk_public_network_access_disabled",
+            "sub-arm:disk-good",
+            Pass,
+        ),
+        (
+            "vm_disk_data_access_auth_mode_enabled",
+            "sub-arm:disk-good",
+            Pass,
+        ),
     ];
     // The three example disks: not attached, platform keys or ADE only, default network policy.
-    for n in ["sub-arm:myManagedDisk1", "sub-arm:myManagedDisk2", "sub-arm:myManagedDisk3"] {
+    for n in [
+        "sub-arm:myManagedDisk1",
+        "sub-arm:myManagedDisk2",
+        "sub-arm:myManagedDisk3",
+    ] {
         exp.push(("vm_ensure_unattached_disks_encrypted_with_cmk", n, Fail));
         exp.push(("vm_disk_public_network_access_disabled", n, Fail));
         exp.push(("vm_disk_data_access_auth_mode_enabled", n, Fail));
@@ -525,11 +961,19 @@ fn app_service_sites() {
     d.extend(docs("sub-arm", "azure.web.site", &sites));
     d.extend(docs("sub-arm", "azure.web.site", &good));
     // GetSiteConfig belongs to sitef6141; an auth settings document only for site-good.
-    d.extend(docs("sub-arm", "azure.web.site_config", &arm("Microsoft.Web/GetSiteConfig.json")));
-    d.extend(docs("sub-arm", "azure.web.site_auth_settings", &json!({
-        "id": format!("{id}/config/authsettingsV2"), "name": "authsettingsV2",
-        "properties": {"platform": {"enabled": true}}
-    })));
+    d.extend(docs(
+        "sub-arm",
+        "azure.web.site_config",
+        &arm("Microsoft.Web/GetSiteConfig.json"),
+    ));
+    d.extend(docs(
+        "sub-arm",
+        "azure.web.site_auth_settings",
+        &json!({
+            "id": format!("{id}/config/authsettingsV2"), "name": "authsettingsV2",
+            "properties": {"platform": {"enabled": true}}
+        }),
+    ));
     let inv = Inventory::from_docs(d);
     let checks = [
         "app_ensure_http_is_redirected_to_https",
@@ -573,24 +1017,40 @@ fn activity_log_alerts_and_diagnostic_settings() {
     let mut health = nsg_alert.clone();
     health["name"] = json!("health");
     health["id"] = json!("/subscriptions/sub-arm/resourceGroups/rg/providers/microsoft.insights/activityLogAlerts/health");
-    health["properties"]["condition"] = json!({"allOf": [{"field": "category", "equals": "ServiceHealth"}]});
+    health["properties"]["condition"] =
+        json!({"allOf": [{"field": "category", "equals": "ServiceHealth"}]});
     let mut disabled = nsg_alert.clone();
     disabled["name"] = json!("nsg-delete-disabled");
     disabled["id"] = json!("/subscriptions/sub-arm/resourceGroups/rg/providers/microsoft.insights/activityLogAlerts/off");
     disabled["properties"]["enabled"] = json!(false);
-    disabled["properties"]["condition"]["allOf"][1]["equals"] = json!("Microsoft.Network/networkSecurityGroups/delete");
-    alerts["value"].as_array_mut().unwrap().extend([nsg_alert, health, disabled]);
+    disabled["properties"]["condition"]["allOf"][1]["equals"] =
+        json!("Microsoft.Network/networkSecurityGroups/delete");
+    alerts["value"]
+        .as_array_mut()
+        .unwrap()
+        .extend([nsg_alert, health, disabled]);
     let mut d = Vec::new();
     d.extend(docs("sub-arm", "azure.monitor.activity_log_alert", &alerts));
-    d.extend(docs("sub-arm", "azure.monitor.subscription_diagnostic_setting", &arm("Microsoft.Insights/listSubscriptionDiagnosticSettings.json")));
-    d.extend(docs(C7N_SUB, "azure.monitor.subscription_diagnostic_setting", &cassette("SubscriptionDiagnosticSettingsFilterTest.diag.json", 1)));
+    d.extend(docs(
+        "sub-arm",
+        "azure.monitor.subscription_diagnostic_setting",
+        &arm("Microsoft.Insights/listSubscriptionDiagnosticSettings.json"),
+    ));
+    d.extend(docs(
+        C7N_SUB,
+        "azure.monitor.subscription_diagnostic_setting",
+        &cassette("SubscriptionDiagnosticSettingsFilterTest.diag.json", 1),
+    ));
     // The storage account that receives sub-c7n's activity log, with Microsoft-managed keys.
     d.extend(docs(C7N_SUB, "azure.storage.account", &json!({
         "id": "/subscriptions/ea42f556-5106-4743-99b0-c129bfa71a47/resourceGroups/cfb-tjmypwym/providers/Microsoft.Storage/storageAccounts/cfbtjmypwym",
         "name": "cfbtjmypwym", "location": "eastus", "properties": {"encryption": {"keySource": "Microsoft.Storage"}}
     })));
     let inv = Inventory::from_docs(d);
-    let mut checks: Vec<&str> = trustplane_posture::checks::azure_monitor::ALERTS.iter().map(|(c, _)| *c).collect();
+    let mut checks: Vec<&str> = trustplane_posture::checks::azure_monitor::ALERTS
+        .iter()
+        .map(|(c, _)| *c)
+        .collect();
     checks.extend([
         "monitor_diagnostic_settings_exists",
         "monitor_diagnostic_setting_with_appropriate_categories",
@@ -608,17 +1068,44 @@ fn activity_log_alerts_and_diagnostic_settings() {
         exp.push((c.to_string(), "sub-c7n:sub-c7n".to_string(), Fail));
     }
     for (c, k, s) in [
-        ("monitor_diagnostic_settings_exists", "sub-arm:sub-arm", Pass),
-        ("monitor_diagnostic_settings_exists", "sub-c7n:sub-c7n", Pass),
+        (
+            "monitor_diagnostic_settings_exists",
+            "sub-arm:sub-arm",
+            Pass,
+        ),
+        (
+            "monitor_diagnostic_settings_exists",
+            "sub-c7n:sub-c7n",
+            Pass,
+        ),
         // Microsoft's example exports allLogs; the recording has Alert disabled.
-        ("monitor_diagnostic_setting_with_appropriate_categories", "sub-arm:sub-arm", Pass),
-        ("monitor_diagnostic_setting_with_appropriate_categories", "sub-c7n:sub-c7n", Fail),
-        ("monitor_storage_account_with_activity_logs_cmk_encrypted", "sub-arm:ds4", Error),
-        ("monitor_storage_account_with_activity_logs_cmk_encrypted", "sub-c7n:D5F8F41A-5AA9-49ED-8DE3-37A097699C3E-fail-all", Fail),
+        (
+            "monitor_diagnostic_setting_with_appropriate_categories",
+            "sub-arm:sub-arm",
+            Pass,
+        ),
+        (
+            "monitor_diagnostic_setting_with_appropriate_categories",
+            "sub-c7n:sub-c7n",
+            Fail,
+        ),
+        (
+            "monitor_storage_account_with_activity_logs_cmk_encrypted",
+            "sub-arm:ds4",
+            Error,
+        ),
+        (
+            "monitor_storage_account_with_activity_logs_cmk_encrypted",
+            "sub-c7n:D5F8F41A-5AA9-49ED-8DE3-37A097699C3E-fail-all",
+            Fail,
+        ),
     ] {
         exp.push((c.to_string(), k.to_string(), s));
     }
-    let exp: Vec<(&str, &str, Status)> = exp.iter().map(|(a, b, s)| (a.as_str(), b.as_str(), *s)).collect();
+    let exp: Vec<(&str, &str, Status)> = exp
+        .iter()
+        .map(|(a, b, s)| (a.as_str(), b.as_str(), *s))
+        .collect();
     assert_exact(r, &exp);
 }
 
@@ -635,8 +1122,16 @@ fn entra_authorization_policy_and_unmapped_users() {
     hardened["defaultUserRolePermissions"]["allowedToCreateTenants"] = json!(false);
     let mut d = Vec::new();
     d.extend(docs(TENANT, "azure.entra.authorization_policy", &example));
-    d.extend(docs("tenant-2", "azure.entra.authorization_policy", &hardened));
-    d.extend(docs(TENANT, "azure.entra.user", &read("graph-examples/user-list.json")));
+    d.extend(docs(
+        "tenant-2",
+        "azure.entra.authorization_policy",
+        &hardened,
+    ));
+    d.extend(docs(
+        TENANT,
+        "azure.entra.user",
+        &read("graph-examples/user-list.json"),
+    ));
     let inv = Inventory::from_docs(d);
     let opts = AssessOptions {
         now: NOW,
@@ -646,7 +1141,13 @@ fn entra_authorization_policy_and_unmapped_users() {
     let a = assess(&inv, &[], &Registry::builtin(), &opts);
     let mut m = BTreeMap::new();
     for f in &a.findings {
-        m.insert((f.check_id.to_string(), format!("{}:{}", f.resource.account, f.resource.id)), f.status);
+        m.insert(
+            (
+                f.check_id.to_string(),
+                format!("{}:{}", f.resource.account, f.resource.id),
+            ),
+            f.status,
+        );
     }
     let mut exp = Vec::new();
     for c in [
@@ -659,7 +1160,11 @@ fn entra_authorization_policy_and_unmapped_users() {
         exp.push((c, "tenant-2:authorizationPolicy-hardened", Pass));
     }
     exp.push(("trustplane_azure_identity_unmapped", "tenant-1:", Pass));
-    let users: Vec<_> = a.findings.iter().filter(|f| &*f.check_id == "trustplane_azure_identity_unmapped").collect();
+    let users: Vec<_> = a
+        .findings
+        .iter()
+        .filter(|f| &*f.check_id == "trustplane_azure_identity_unmapped")
+        .collect();
     assert_eq!(users.len(), 2);
     let by_upn: BTreeMap<&str, Status> = users
         .iter()
@@ -670,7 +1175,13 @@ fn entra_authorization_policy_and_unmapped_users() {
     for (c, k, s) in exp.iter().filter(|(c, _, _)| c.starts_with("entra_")) {
         assert_eq!(m.get(&(c.to_string(), k.to_string())), Some(s), "{c} {k}");
     }
-    assert_eq!(a.findings.iter().filter(|f| f.check_id.starts_with("entra_policy")).count(), 8);
+    assert_eq!(
+        a.findings
+            .iter()
+            .filter(|f| f.check_id.starts_with("entra_policy"))
+            .count(),
+        8
+    );
 }
 
 const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
@@ -679,7 +1190,8 @@ const UAA: &str = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9";
 
 /// A role assignment derived from Microsoft's RoleAssignments_ListForSubscription item.
 fn assignment(n: usize, role: &str, principal: &str) -> Value {
-    let mut a = arm("Microsoft.Authorization/RoleAssignments_ListForSubscription.json")["value"][0].clone();
+    let mut a =
+        arm("Microsoft.Authorization/RoleAssignments_ListForSubscription.json")["value"][0].clone();
     a["name"] = json!(format!("ra-{n}"));
     a["id"] = json!(format!("/subscriptions/a925f2f7-5c63-4b7b-8799-25a5f97bc3b2/providers/Microsoft.Authorization/roleAssignments/ra-{n}"));
     a["properties"]["roleDefinitionId"] = json!(format!("/subscriptions/a925f2f7-5c63-4b7b-8799-25a5f97bc3b2/providers/Microsoft.Authorization/roleDefinitions/{role}"));
@@ -693,34 +1205,97 @@ fn privileged_role_assignments_permanent_or_eligible() {
     let scope = format!("/subscriptions/{sub}");
     let mut d = Vec::new();
     // The example itself (a non-privileged role) and four derived privileged assignments.
-    d.extend(docs(sub, "azure.authorization.role_assignment", &arm("Microsoft.Authorization/RoleAssignments_ListForSubscription.json")));
-    d.extend(docs(sub, "azure.authorization.role_assignment", &assignment(1, OWNER, "p-owner-permanent")));
-    d.extend(docs(sub, "azure.authorization.role_assignment", &assignment(2, CONTRIBUTOR, "p-contributor-activated")));
-    d.extend(docs(sub, "azure.authorization.role_assignment", &assignment(3, UAA, "p-uaa-timebound")));
-    d.extend(docs(sub, "azure.authorization.role_assignment", &assignment(4, OWNER, "p-owner-2")));
-    let instance = |principal: &str, role: &str, kind: &str, end: Value| json!({
-        "id": format!("{scope}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances/{principal}"),
-        "name": principal,
-        "properties": {"scope": scope, "principalId": principal, "principalType": "User",
-            "roleDefinitionId": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{role}"),
-            "assignmentType": kind, "endDateTime": end, "memberType": "Direct", "status": "Provisioned"}
-    });
+    d.extend(docs(
+        sub,
+        "azure.authorization.role_assignment",
+        &arm("Microsoft.Authorization/RoleAssignments_ListForSubscription.json"),
+    ));
+    d.extend(docs(
+        sub,
+        "azure.authorization.role_assignment",
+        &assignment(1, OWNER, "p-owner-permanent"),
+    ));
+    d.extend(docs(
+        sub,
+        "azure.authorization.role_assignment",
+        &assignment(2, CONTRIBUTOR, "p-contributor-activated"),
+    ));
+    d.extend(docs(
+        sub,
+        "azure.authorization.role_assignment",
+        &assignment(3, UAA, "p-uaa-timebound"),
+    ));
+    d.extend(docs(
+        sub,
+        "azure.authorization.role_assignment",
+        &assignment(4, OWNER, "p-owner-2"),
+    ));
+    let instance = |principal: &str, role: &str, kind: &str, end: Value| {
+        json!({
+            "id": format!("{scope}/providers/Microsoft.Authorization/roleAssignmentScheduleInstances/{principal}"),
+            "name": principal,
+            "properties": {"scope": scope, "principalId": principal, "principalType": "User",
+                "roleDefinitionId": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{role}"),
+                "assignmentType": kind, "endDateTime": end, "memberType": "Direct", "status": "Provisioned"}
+        })
+    };
     let t = "azure.authorization.role_assignment_schedule_instance";
-    d.extend(docs(sub, t, &instance("p-contributor-activated", CONTRIBUTOR, "Activated", json!("2026-11-28T08:00:00Z"))));
-    d.extend(docs(sub, t, &instance("p-uaa-timebound", UAA, "Assigned", json!("2027-01-01T00:00:00Z"))));
-    d.extend(docs(sub, t, &instance("p-owner-2", OWNER, "Assigned", Value::Null)));
+    d.extend(docs(
+        sub,
+        t,
+        &instance(
+            "p-contributor-activated",
+            CONTRIBUTOR,
+            "Activated",
+            json!("2026-11-28T08:00:00Z"),
+        ),
+    ));
+    d.extend(docs(
+        sub,
+        t,
+        &instance(
+            "p-uaa-timebound",
+            UAA,
+            "Assigned",
+            json!("2027-01-01T00:00:00Z"),
+        ),
+    ));
+    d.extend(docs(
+        sub,
+        t,
+        &instance("p-owner-2", OWNER, "Assigned", Value::Null),
+    ));
     let inv = Inventory::from_docs(d);
-    let r = results(&inv, &[
-        "trustplane_azure_permanent_privileged_assignment",
-        "iam_role_user_access_admin_restricted",
-        "iam_subscription_owner_count_2_to_3",
-    ]);
+    let r = results(
+        &inv,
+        &[
+            "trustplane_azure_permanent_privileged_assignment",
+            "iam_role_user_access_admin_restricted",
+            "iam_subscription_owner_count_2_to_3",
+        ],
+    );
     let k = |n: &str| format!("{sub}:{n}");
     let exp = [
-        ("trustplane_azure_permanent_privileged_assignment", k("ra-1"), Fail),
-        ("trustplane_azure_permanent_privileged_assignment", k("ra-2"), Pass),
-        ("trustplane_azure_permanent_privileged_assignment", k("ra-3"), Pass),
-        ("trustplane_azure_permanent_privileged_assignment", k("ra-4"), Fail),
+        (
+            "trustplane_azure_permanent_privileged_assignment",
+            k("ra-1"),
+            Fail,
+        ),
+        (
+            "trustplane_azure_permanent_privileged_assignment",
+            k("ra-2"),
+            Pass,
+        ),
+        (
+            "trustplane_azure_permanent_privileged_assignment",
+            k("ra-3"),
+            Pass,
+        ),
+        (
+            "trustplane_azure_permanent_privileged_assignment",
+            k("ra-4"),
+            Fail,
+        ),
         ("iam_role_user_access_admin_restricted", k(sub), Fail),
         ("iam_subscription_owner_count_2_to_3", k(sub), Pass),
     ];
@@ -730,13 +1305,28 @@ fn privileged_role_assignments_permanent_or_eligible() {
 
 #[test]
 fn azure_collection_error_turns_controls_into_error() {
-    let mut d = docs("sub-arm", "azure.storage.account", &arm("Microsoft.Storage/StorageAccountList.json"));
+    let mut d = docs(
+        "sub-arm",
+        "azure.storage.account",
+        &arm("Microsoft.Storage/StorageAccountList.json"),
+    );
     d.push(ResourceDoc::collection_error(
-        trustplane_posture::Provider::Azure, "sub-err", "global", "Microsoft.Storage",
-        &["azure.storage.account"], "429 Too Many Requests after retries", None,
+        trustplane_posture::Provider::Azure,
+        "sub-err",
+        "global",
+        "Microsoft.Storage",
+        &["azure.storage.account"],
+        "429 Too Many Requests after retries",
+        None,
     ));
     let inv = Inventory::from_docs(d);
     let r = results(&inv, &["storage_secure_transfer_required_is_enabled"]);
-    assert_eq!(r.get(&("storage_secure_transfer_required_is_enabled".into(), "sub-err:sub-err".into())), Some(&Error));
+    assert_eq!(
+        r.get(&(
+            "storage_secure_transfer_required_is_enabled".into(),
+            "sub-err:sub-err".into()
+        )),
+        Some(&Error)
+    );
     assert_eq!(r.values().filter(|s| **s == Fail).count(), 6);
 }

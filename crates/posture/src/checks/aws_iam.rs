@@ -319,7 +319,7 @@ fn pw_length<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             None => "no password policy".to_string(),
             Some(l) => format!("minimum password length is {l}"),
         };
-        (pass_if(ok), msg, json!({"MinimumPasswordLength": len}))
+        (pass_if(ok), msg.into(), json!({"MinimumPasswordLength": len}))
     });
 }
 
@@ -331,7 +331,7 @@ fn pw_reuse<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             None => "password reuse prevention not set".to_string(),
             Some(l) => format!("password reuse prevention remembers {l} passwords"),
         };
-        (pass_if(ok), msg, json!({"PasswordReusePrevention": n}))
+        (pass_if(ok), msg.into(), json!({"PasswordReusePrevention": n}))
     });
 }
 
@@ -374,7 +374,7 @@ fn initial_key<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             .copied()
             .filter(|n| age_days(ctx, &d.raw, &format!("/access_key_{n}_last_used_date")).is_none())
             .collect();
-        let st = pass_if(!(console && !never_used.is_empty()));
+        let st = pass_if(!console || never_used.is_empty());
         let msg = if st == Status::Pass {
             "no never-used access key on a console user"
         } else {
@@ -568,7 +568,7 @@ fn admin_policy<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, aws_managed:
         }
         let doc = policy_document(
             d.raw
-                .pointer("/PolicyVersion/Document")
+                .at("/PolicyVersion/Document")
                 .or_else(|| d.raw.get("Document")),
         );
         let Some(doc) = doc else {

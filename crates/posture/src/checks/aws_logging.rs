@@ -218,13 +218,13 @@ fn trail_bucket_logging<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             // The bucket may live in a log-archive account that was not scanned.
             return Some((
                 Status::Error,
-                format!("trail bucket `{name}` is not in the inventory"),
+                format!("trail bucket `{name}` is not in the inventory").into(),
                 json!({"S3BucketName": name}),
             ));
         };
         let target = bucket
             .raw
-            .pointer("/Logging/LoggingEnabled")
+            .at("/Logging/LoggingEnabled")
             .filter(|v| !v.is_null());
         let ok = target.is_some();
         let msg = if ok {

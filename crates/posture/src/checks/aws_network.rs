@@ -149,7 +149,7 @@ fn sg_check<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, ipv6: bool) {
         };
         Some((
             pass_if(open.is_empty()),
-            msg,
+            msg.into(),
             json!({"cidr": cidr, "open_ports": open}),
         ))
     });

@@ -131,7 +131,7 @@ fn denies_http(policy: &Value) -> bool {
             .iter()
             .any(|a| matches!(a.as_str(), Some("s3:*") | Some("*")));
         let cond = st
-            .pointer("/Condition/Bool/aws:SecureTransport")
+            .at("/Condition/Bool/aws:SecureTransport")
             .map(|v| match v {
                 Value::Bool(x) => !*x,
                 Value::String(x) => x.eq_ignore_ascii_case("false"),
@@ -178,13 +178,18 @@ fn all_blocked(cfg: Option<&Value>) -> bool {
 }
 
 fn bucket_pab<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
+    let by_account: std::collections::HashMap<&str, &Value> = ctx
+        .inventory
+        .of_type("aws.s3.account_public_access_block")
+        .filter_map(|a| {
+            a.raw
+                .get("PublicAccessBlockConfiguration")
+                .map(|c| (a.account.as_str(), c))
+        })
+        .collect();
     per_doc(ctx, "aws.s3.bucket", out, |d| {
         let bucket = d.raw.get("PublicAccessBlockConfiguration");
-        let account = ctx
-            .inventory
-            .of_type("aws.s3.account_public_access_block")
-            .find(|a| a.account == d.account)
-            .and_then(|a| a.raw.get("PublicAccessBlockConfiguration"));
+        let account = by_account.get(d.account.as_str()).copied();
         let ok = all_blocked(bucket) || all_blocked(account);
         let msg = if ok {
             "public access blocked"

@@ -121,17 +121,17 @@ fn setting_check<'a>(
     per_doc(ctx, SITE, out, |d| {
         let from_config = cfg
             .get(&d.id.to_ascii_lowercase())
-            .and_then(|c| c.raw.pointer(&format!("/properties/{field}")))
+            .and_then(|c| c.raw.at(&format!("/properties/{field}")))
             .filter(|v| !v.is_null());
         let v = from_config.or_else(|| {
             d.raw
-                .pointer(&format!("/properties/siteConfig/{field}"))
+                .at(&format!("/properties/siteConfig/{field}"))
                 .filter(|v| !v.is_null())
         });
         let Some(v) = v else {
             return Some((
                 Status::Error,
-                format!("`{field}` not collected"),
+                format!("`{field}` not collected").into(),
                 json!({ field: null }),
             ));
         };

@@ -62,7 +62,7 @@ pub fn checks() -> Vec<CheckDef> {
 
 fn managed_disks<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     per_doc(ctx, VM, out, |d| {
-        let os = d.raw.pointer("/properties/storageProfile/osDisk");
+        let os = d.raw.at("/properties/storageProfile/osDisk");
         let os_managed =
             os.is_some_and(|o| o.get("managedDisk").is_some() && o.get("vhd").is_none());
         let unmanaged_data: Vec<&str> = arr(&d.raw, "/properties/storageProfile/dataDisks")
@@ -107,7 +107,7 @@ fn cmk_impl<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, want_attached: b
             format!(
                 "disk encryption {}",
                 t.unwrap_or("EncryptionAtRestWithPlatformKey (default)")
-            ),
+            ).into(),
             json!({"encryption_type": t}),
         ))
     });
@@ -158,7 +158,7 @@ fn disk_auth_mode<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
 
 fn trusted_launch<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     per_doc(ctx, VM, out, |d| {
-        let sp = d.raw.pointer("/properties/securityProfile");
+        let sp = d.raw.at("/properties/securityProfile");
         let t = sp.and_then(|x| s(x, "/securityType"));
         let boot = sp
             .and_then(|x| b(x, "/uefiSettings/secureBootEnabled"))

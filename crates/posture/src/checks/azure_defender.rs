@@ -220,8 +220,8 @@ fn contacts<'a>(
     ctx: &CheckCtx<'a>,
     out: &mut Vec<Outcome<'a>>,
     ok: fn(&Value) -> bool,
-    good: &str,
-    bad: &str,
+    good: &'static str,
+    bad: &'static str,
 ) {
     for sub in collected_accounts(ctx, Provider::Azure, CONTACT) {
         let docs: Vec<&'a ResourceDoc> = ctx

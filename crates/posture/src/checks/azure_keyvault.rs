@@ -158,7 +158,7 @@ fn expiry<'a>(
             return want_rbac.then(|| {
                 (
                     Status::Error,
-                    "parent vault not in the inventory".to_string(),
+                    "parent vault not in the inventory".into(),
                     json!({"id": d.id}),
                 )
             });
@@ -169,7 +169,7 @@ fn expiry<'a>(
         }
         let exp = d
             .raw
-            .pointer("/properties/attributes/exp")
+            .at("/properties/attributes/exp")
             .filter(|v| !v.is_null());
         let msg = if exp.is_some() {
             "expiration date set"
@@ -216,7 +216,7 @@ fn key_rotation<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(rotate),
             msg.into(),
-            json!({"rotationPolicy": d.raw.pointer("/properties/rotationPolicy")}),
+            json!({"rotationPolicy": d.raw.at("/properties/rotationPolicy")}),
         ))
     });
 }

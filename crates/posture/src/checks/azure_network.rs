@@ -154,7 +154,7 @@ fn nsg_check<'a>(
         } else {
             format!("{what} open to the internet")
         };
-        Some((pass_if(open.is_empty()), msg, json!({"rules": open})))
+        Some((pass_if(open.is_empty()), msg.into(), json!({"rules": open})))
     });
 }
 
@@ -205,11 +205,10 @@ fn watcher<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             .collect();
         let in_use: BTreeSet<String> = ctx
             .inventory
-            .docs()
+            .regions_of(Provider::Azure, &sub)
             .iter()
-            .filter(|d| d.provider == Provider::Azure && d.account == sub && d.region != GLOBAL)
-            .map(|d| norm_location(&d.region))
-            .filter(|r| r != "global")
+            .map(|r| norm_location(r))
+            .filter(|r| r != GLOBAL)
             .collect();
         for region in in_use {
             let ok = watchers.contains(&region);
@@ -240,7 +239,7 @@ fn flow_retention<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             format!(
                 "retention {} ({days} days)",
                 if enabled { "on" } else { "off" }
-            ),
+            ).into(),
             json!({"enabled": enabled, "days": days}),
         ))
     });
@@ -287,7 +286,7 @@ fn subnet_nsg<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
                     .iter()
                     .any(|x| s(sn, "/name") == Some(*x))
             })
-            .filter(|sn| sn.pointer("/properties/networkSecurityGroup/id").is_none())
+            .filter(|sn| sn.at("/properties/networkSecurityGroup/id").is_none())
             .filter_map(|sn| s(sn, "/name"))
             .collect();
         let st = if bare.is_empty() {

@@ -98,12 +98,12 @@ fn with_child<'a>(
         let Some(child) = kids.get(&d.id.to_ascii_lowercase()).and_then(|v| v.first()) else {
             return Some((
                 Status::Error,
-                format!("no `{t}` document for the server"),
+                format!("no `{t}` document for the server").into(),
                 json!({"missing_type": t}),
             ));
         };
         let (ok, msg, ev) = f(&child.raw);
-        Some((pass_if(ok), msg, ev))
+        Some((pass_if(ok), msg.into(), ev))
     });
 }
 
@@ -190,7 +190,7 @@ fn entra_admin<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"administrators": d.raw.pointer("/properties/administrators"), "administrator_document": child}),
+            json!({"administrators": d.raw.at("/properties/administrators"), "administrator_document": child}),
         ))
     });
 }
@@ -204,7 +204,7 @@ fn tde_on<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         let on = st.is_some_and(|x| x.eq_ignore_ascii_case("Enabled"));
         Some((
             pass_if(on),
-            format!("TDE {}", st.unwrap_or("unset")),
+            format!("TDE {}", st.unwrap_or("unset")).into(),
             json!({"state": st}),
         ))
     });

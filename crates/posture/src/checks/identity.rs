@@ -92,7 +92,7 @@ fn federated<'a>(ctx: &CheckCtx<'a>) -> impl Iterator<Item = &'a ResourceDoc> + 
     let accounts = &ctx.options.federated_accounts;
     ctx.inventory
         .of_type(REPORT)
-        .filter(move |d| accounts.iter().any(|a| *a == d.account))
+        .filter(move |d| accounts.contains(&d.account))
         .filter(|d| s(&d.raw, "/user") != Some("<root_account>"))
 }
 
@@ -140,7 +140,7 @@ pub fn trusted_saml_providers(trust: &Value) -> Vec<String> {
         if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
             continue;
         }
-        for p in one_or_many(st.pointer("/Principal/Federated")) {
+        for p in one_or_many(st.at("/Principal/Federated")) {
             if let Some(arn) = p.as_str().filter(|a| a.contains(":saml-provider/")) {
                 v.push(arn.to_string());
             }
@@ -218,7 +218,7 @@ fn permanent_privileged<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         };
         Some((
             status,
-            msg,
+            msg.into(),
             json!({
                 "role": role, "principalId": principal, "principalType": s(p, "/principalType"),
                 "scope": scope, "assignmentType": assignment_type, "endDateTime": end,

@@ -3,7 +3,7 @@
 
 use crate::registry::CheckDef;
 
-mod util;
+pub(crate) mod util;
 
 pub mod aws_iam;
 pub mod aws_logging;

@@ -10,15 +10,48 @@ use crate::finding::Status;
 use crate::inventory::{Provider, ResourceDoc, GLOBAL};
 use crate::registry::{CheckCtx, Outcome, Subject};
 
+/// Walks a JSON pointer (`/a/b/0`) without allocating. `serde_json`'s own `pointer`
+/// unescapes every segment into a new `String`; checks read millions of paths, and ours
+/// contain no `~` escapes.
+pub fn walk<'v>(v: &'v Value, ptr: &str) -> Option<&'v Value> {
+    if ptr.is_empty() {
+        return Some(v);
+    }
+    let mut cur = v;
+    for seg in ptr.strip_prefix('/')?.split('/') {
+        cur = match cur {
+            Value::Object(m) => m.get(seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// [`walk`] as a method: `doc.raw.at("/properties/x")`.
+pub trait At {
+    /// The value at a JSON pointer.
+    fn at(&self, ptr: &str) -> Option<&Value>;
+}
+
+impl At for Value {
+    fn at(&self, ptr: &str) -> Option<&Value> {
+        walk(self, ptr)
+    }
+}
+
+/// An outcome message: static text or a formatted string.
+pub type Msg = std::borrow::Cow<'static, str>;
+
 /// Reads a string at a JSON pointer.
 pub fn s<'v>(v: &'v Value, ptr: &str) -> Option<&'v str> {
-    v.pointer(ptr).and_then(Value::as_str)
+    v.at(ptr).and_then(Value::as_str)
 }
 
 /// Reads a boolean at a JSON pointer; also accepts the strings "true"/"false" (Azure and the
 /// credential report use both).
 pub fn b(v: &Value, ptr: &str) -> Option<bool> {
-    match v.pointer(ptr)? {
+    match v.at(ptr)? {
         Value::Bool(x) => Some(*x),
         Value::String(x) if x.eq_ignore_ascii_case("true") => Some(true),
         Value::String(x) if x.eq_ignore_ascii_case("false") => Some(false),
@@ -28,7 +61,7 @@ pub fn b(v: &Value, ptr: &str) -> Option<bool> {
 
 /// Reads an integer at a JSON pointer (numbers or numeric strings).
 pub fn i(v: &Value, ptr: &str) -> Option<i64> {
-    match v.pointer(ptr)? {
+    match v.at(ptr)? {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
         Value::String(x) => x.parse().ok(),
         _ => None,
@@ -37,7 +70,7 @@ pub fn i(v: &Value, ptr: &str) -> Option<i64> {
 
 /// Reads an array at a JSON pointer (empty when absent or not an array).
 pub fn arr<'v>(v: &'v Value, ptr: &str) -> &'v [Value] {
-    v.pointer(ptr)
+    v.at(ptr)
         .and_then(Value::as_array)
         .map(|a| a.as_slice())
         .unwrap_or(&[])
@@ -70,7 +103,7 @@ pub fn days_since(ctx: &CheckCtx<'_>, then: i64) -> i64 {
 
 /// Age in days of the timestamp at a pointer, if there is one.
 pub fn age_days(ctx: &CheckCtx<'_>, v: &Value, ptr: &str) -> Option<i64> {
-    v.pointer(ptr)
+    v.at(ptr)
         .and_then(parse_time)
         .map(|t| days_since(ctx, t))
 }
@@ -79,7 +112,7 @@ pub fn age_days(ctx: &CheckCtx<'_>, v: &Value, ptr: &str) -> Option<i64> {
 pub fn doc_outcome<'a>(
     doc: &'a ResourceDoc,
     status: Status,
-    message: impl Into<String>,
+    message: impl Into<std::borrow::Cow<'static, str>>,
     evidence: Value,
 ) -> Outcome<'a> {
     Outcome {
@@ -96,7 +129,7 @@ pub fn scope_outcome<'a>(
     account: &str,
     region: &str,
     status: Status,
-    message: impl Into<String>,
+    message: impl Into<std::borrow::Cow<'static, str>>,
     evidence: Value,
 ) -> Outcome<'a> {
     Outcome {
@@ -125,7 +158,7 @@ pub fn per_doc<'a>(
     ctx: &CheckCtx<'a>,
     resource_type: &str,
     out: &mut Vec<Outcome<'a>>,
-    mut f: impl FnMut(&'a ResourceDoc) -> Option<(Status, String, Value)>,
+    mut f: impl FnMut(&'a ResourceDoc) -> Option<(Status, Msg, Value)>,
 ) {
     for d in ctx.inventory.of_type(resource_type) {
         if let Some((st, msg, ev)) = f(d) {
@@ -151,9 +184,9 @@ pub fn collected_accounts(
 ) -> Vec<String> {
     let prefix = service_prefix(resource_type);
     let mut set = BTreeSet::new();
-    for d in ctx.inventory.docs() {
-        if d.provider == provider && d.resource_type.starts_with(prefix) {
-            set.insert(d.account.clone());
+    for (t, accounts) in ctx.inventory.accounts_by_type() {
+        if t.starts_with(prefix) && t.starts_with(provider.as_str()) {
+            set.extend(accounts.iter().cloned());
         }
     }
     // An error counts only for the type itself: a failed credential report says nothing
@@ -173,7 +206,7 @@ pub fn per_account_singleton<'a>(
     provider: Provider,
     resource_type: &str,
     out: &mut Vec<Outcome<'a>>,
-    mut f: impl FnMut(&'a ResourceDoc) -> (Status, String, Value),
+    mut f: impl FnMut(&'a ResourceDoc) -> (Status, Msg, Value),
 ) {
     let mut by_account: BTreeMap<&str, &'a ResourceDoc> = BTreeMap::new();
     for d in ctx.inventory.of_type(resource_type) {
@@ -224,13 +257,7 @@ pub fn aws_regions(ctx: &CheckCtx<'_>, account: &str) -> Vec<String> {
         v.dedup();
         return v;
     }
-    let mut set = BTreeSet::new();
-    for d in ctx.inventory.docs() {
-        if d.provider == Provider::Aws && d.account == account && d.region != GLOBAL {
-            set.insert(d.region.clone());
-        }
-    }
-    set.into_iter().collect()
+    ctx.inventory.regions_of(Provider::Aws, account)
 }
 
 /// For a per-region setting (one document per account and region): calls `f` with each
@@ -239,7 +266,7 @@ pub fn per_region_singleton<'a>(
     ctx: &CheckCtx<'a>,
     resource_type: &str,
     out: &mut Vec<Outcome<'a>>,
-    mut f: impl FnMut(&'a ResourceDoc) -> (Status, String, Value),
+    mut f: impl FnMut(&'a ResourceDoc) -> (Status, Msg, Value),
 ) {
     let mut by_scope: BTreeMap<(&str, &str), &'a ResourceDoc> = BTreeMap::new();
     for d in ctx.inventory.of_type(resource_type) {
@@ -296,9 +323,9 @@ pub const fn azure(
 /// Azure subscriptions in the inventory (accounts of ARM data, not Graph tenants).
 pub fn azure_subscriptions(ctx: &CheckCtx<'_>) -> Vec<String> {
     let mut set = BTreeSet::new();
-    for d in ctx.inventory.docs() {
-        if d.provider == Provider::Azure && !d.resource_type.starts_with("azure.entra.") {
-            set.insert(d.account.clone());
+    for (t, accounts) in ctx.inventory.accounts_by_type() {
+        if t.starts_with("azure.") && !t.starts_with("azure.entra.") {
+            set.extend(accounts.iter().cloned());
         }
     }
     for e in ctx.inventory.collection_errors() {
@@ -325,15 +352,15 @@ pub fn prop_check<'a>(
     resource_type: &str,
     ptr: &str,
     ok: fn(Option<&Value>) -> bool,
-    good: &str,
-    bad: &str,
+    good: &'static str,
+    bad: &'static str,
 ) {
     per_doc(ctx, resource_type, out, |d| {
-        let v = d.raw.pointer(ptr).filter(|v| !v.is_null());
+        let v = d.raw.at(ptr).filter(|v| !v.is_null());
         let pass = ok(v);
         Some((
             pass_if(pass),
-            if pass { good } else { bad }.to_string(),
+            Msg::Borrowed(if pass { good } else { bad }),
             serde_json::json!({ leaf(ptr): v }),
         ))
     });

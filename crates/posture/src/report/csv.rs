@@ -59,7 +59,7 @@ fn finding_rows(w: &mut impl Write, f: &Finding) -> io::Result<()> {
             f.resource.resource_type.clone(),
             f.resource.id.clone(),
             f.resource.name.clone(),
-            f.message.clone(),
+            f.message.to_string(),
             ev.clone(),
         ]
     };

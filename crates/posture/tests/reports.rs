@@ -1,0 +1,178 @@
+//! Scores, `--fail-on`, OCSF, CSV and HTML over the AWS fixtures.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use trustplane_posture::report::{
+    control_summaries, fails_at, ocsf_findings, render_html, section_scores, write_csv,
+    write_ocsf_json,
+};
+use trustplane_posture::{
+    assess, AssessOptions, Assessment, Inventory, Registry, Severity, Status,
+};
+
+const NOW: i64 = 1_795_824_000;
+
+fn run() -> Assessment {
+    let inv = Inventory::load_dir(&common::fixtures().join("aws")).unwrap();
+    let opts = AssessOptions {
+        now: NOW,
+        ..Default::default()
+    };
+    assess(&inv, &common::benchmarks(), &Registry::builtin(), &opts)
+}
+
+#[test]
+fn section_scores_are_passed_over_passed_plus_failed() {
+    let a = run();
+    let scores = section_scores(&a);
+    let aws3: Vec<_> = scores
+        .iter()
+        .filter(|s| s.benchmark == "cis_3.0_aws")
+        .collect();
+    let sections: Vec<&str> = aws3.iter().map(|s| s.section.as_str()).collect();
+    assert_eq!(
+        sections,
+        [
+            "1 Identity and Access Management",
+            "2 Storage",
+            "3 Logging",
+            "4 Monitoring",
+            "5 Networking"
+        ]
+    );
+    for s in &scores {
+        let total = s.passed + s.failed;
+        match s.score {
+            Some(x) => assert!((x - s.passed as f64 / total as f64).abs() < 1e-12),
+            None => assert_eq!(total, 0),
+        }
+    }
+    // Monitoring (4.x): 15 controls x 2 accounts; account B passes 14 of 15, account A none;
+    // 4.16 Security Hub has 3 passing regions and 1 failing.
+    let mon = aws3.iter().find(|s| s.section == "4 Monitoring").unwrap();
+    assert_eq!((mon.passed, mon.failed, mon.error), (14 + 3, 16 + 1, 0));
+    // No Azure findings: the Azure benchmarks have no sections with findings.
+    assert!(scores.iter().all(|s| !s.benchmark.contains("azure")));
+}
+
+#[test]
+fn control_summary_is_fail_if_any_resource_fails() {
+    let a = run();
+    let c = control_summaries(&a);
+    let root_mfa = c
+        .iter()
+        .find(|c| c.benchmark == "cis_3.0_aws" && c.id == "1.5")
+        .unwrap();
+    assert_eq!(
+        (root_mfa.status, root_mfa.passed, root_mfa.failed),
+        (Status::Fail, 1, 1)
+    );
+    let manual = c
+        .iter()
+        .find(|c| c.benchmark == "cis_3.0_aws" && c.id == "1.1")
+        .unwrap();
+    assert_eq!(manual.status, Status::Manual);
+    let ids: Vec<&str> = c
+        .iter()
+        .filter(|c| c.benchmark == "cis_3.0_aws")
+        .map(|c| c.id.as_str())
+        .take(4)
+        .collect();
+    assert_eq!(ids, ["1.1", "1.2", "1.3", "1.4"]);
+}
+
+#[test]
+fn fail_on_compares_severity_of_failed_findings() {
+    let a = run();
+    assert!(fails_at(&a, Severity::Critical)); // root access key
+    let mut only_low = a.clone();
+    only_low
+        .findings
+        .retain(|f| f.status != Status::Fail || f.severity <= Severity::Low);
+    assert!(fails_at(&only_low, Severity::Low));
+    assert!(!fails_at(&only_low, Severity::Medium));
+    assert_eq!("HIGH".parse::<Severity>().unwrap(), Severity::High);
+    assert!("severe".parse::<Severity>().is_err());
+}
+
+#[test]
+fn ocsf_findings_are_compliance_findings() {
+    let a = run();
+    let all = ocsf_findings(&a, NOW * 1000);
+    assert_eq!(all.len(), a.findings.len());
+    let f = all
+        .iter()
+        .find(|o| {
+            o["finding_info"]["types"][0] == "iam_no_root_access_key"
+                && o["cloud"]["account"]["uid"] == "111111111111"
+        })
+        .unwrap();
+    assert_eq!(f["class_uid"], 2003);
+    assert_eq!(f["type_uid"], 200301);
+    assert_eq!(f["severity_id"], 5);
+    assert_eq!(f["compliance"]["status"], "Fail");
+    assert_eq!(f["compliance"]["status_id"], 3);
+    assert_eq!(
+        f["compliance"]["standards"],
+        serde_json::json!(["CIS AWS 3.0", "CIS AWS 7.0"])
+    );
+    assert_eq!(
+        f["compliance"]["requirements"],
+        serde_json::json!(["CIS AWS 3.0 1.4", "CIS AWS 7.0 2.4"])
+    );
+    assert_eq!(f["resources"][0]["uid"], "arn:aws:iam::111111111111:root");
+    assert_eq!(f["evidences"][0]["data"]["access_key_1_active"], true);
+    assert!(!f["remediation"]["desc"].as_str().unwrap().is_empty());
+    let mut buf = Vec::new();
+    write_ocsf_json(&a, NOW * 1000, &mut buf).unwrap();
+    let parsed: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+    assert_eq!(parsed.as_array().unwrap().len(), a.findings.len());
+}
+
+#[test]
+fn csv_has_one_row_per_finding_and_control_with_quoting() {
+    let a = run();
+    let mut buf = Vec::new();
+    write_csv(&a, &mut buf).unwrap();
+    let text = String::from_utf8(buf).unwrap();
+    let mut lines = text.split("\r\n");
+    assert_eq!(
+        lines.next().unwrap(),
+        "benchmark,control,section,check_id,status,severity,provider,account,region,resource_type,resource_id,resource_name,message,evidence"
+    );
+    let expected_rows: usize = a.findings.iter().map(|f| f.controls.len().max(1)).sum();
+    assert_eq!(text.matches("\r\n").count(), expected_rows + 1);
+    let row = text
+        .split("\r\n")
+        .find(|l| l.starts_with("cis_3.0_aws,1.8,") && l.contains("111111111111"))
+        .unwrap();
+    assert!(row.contains(",FAIL,medium,aws,111111111111,global,aws.iam.password_policy,"));
+    assert!(
+        row.ends_with(",minimum password length is 8,\"{\"\"MinimumPasswordLength\"\":8}\""),
+        "{row}"
+    );
+}
+
+#[test]
+fn html_report_is_self_contained_and_escaped() {
+    let mut a = run();
+    // A hostile resource name from an inventory must not become markup.
+    let f = a
+        .findings
+        .iter_mut()
+        .find(|f| f.status == Status::Fail)
+        .unwrap();
+    std::sync::Arc::make_mut(&mut f.resource).id = "<script>alert('x')</script>".into();
+    f.message = "a & b \"quoted\"".into();
+    let html = render_html(&a, "Scan <2026-11-28>");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(!html.contains("<script>"));
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+    assert!(html.contains("a &amp; b &quot;quoted&quot;"));
+    assert!(html.contains("<title>Scan &lt;2026-11-28&gt;</title>"));
+    for external in ["<link", "src=", "http://", "https://", "@import"] {
+        assert!(!html.contains(external), "{external}");
+    }
+    assert!(html.contains("Compliance by section"));
+}
