@@ -36,8 +36,7 @@ pub mod webauthn;
 
 pub use error::AuthnError;
 pub use password::{
-    check_password_policy, dummy_verify, hash_password, verify_password, PasswordCheck,
-    PolicyError,
+    check_password_policy, dummy_verify, hash_password, verify_password, PasswordCheck, PolicyError,
 };
 pub use recovery::{generate_recovery_codes, hash_recovery_code, verify_recovery_code};
 pub use session::{hash_session_token, new_session_token, SessionExpired, SessionPolicy};

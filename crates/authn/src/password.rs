@@ -54,7 +54,9 @@ pub enum PolicyError {
         max: usize,
     },
     /// Found in the list of common or breached passwords.
-    #[error("the password is too common: it appears in lists of passwords that attackers try first")]
+    #[error(
+        "the password is too common: it appears in lists of passwords that attackers try first"
+    )]
     Common,
     /// Equal to or containing a word tied to the account (user name, e-mail local part, ...).
     #[error("the password contains your user name or another word tied to your account")]
@@ -196,7 +198,10 @@ mod tests {
 
     #[test]
     fn salts_differ() {
-        assert_ne!(hash_password("same").unwrap(), hash_password("same").unwrap());
+        assert_ne!(
+            hash_password("same").unwrap(),
+            hash_password("same").unwrap()
+        );
     }
 
     #[test]
@@ -211,12 +216,18 @@ mod tests {
         let params = Params::new(8 * 1024, 1, 1, None).unwrap();
         let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let salt = SaltString::generate(&mut OsRng);
-        let phc = weak.hash_password(b"hunter2hunter2", &salt).unwrap().to_string();
+        let phc = weak
+            .hash_password(b"hunter2hunter2", &salt)
+            .unwrap()
+            .to_string();
         let check = verify_password("hunter2hunter2", &phc).unwrap();
         assert!(check.valid && check.needs_rehash);
         // argon2i is another algorithm: still verified, rehash asked.
         let i = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::default());
-        let phc = i.hash_password(b"hunter2hunter2", &salt).unwrap().to_string();
+        let phc = i
+            .hash_password(b"hunter2hunter2", &salt)
+            .unwrap()
+            .to_string();
         let check = verify_password("hunter2hunter2", &phc).unwrap();
         assert!(check.valid && check.needs_rehash);
     }
@@ -237,13 +248,28 @@ mod tests {
 
     #[test]
     fn list_is_large_enough() {
-        assert!(common_password_count() >= 10_000, "{}", common_password_count());
+        assert!(
+            common_password_count() >= 10_000,
+            "{}",
+            common_password_count()
+        );
     }
 
     #[test]
     fn common_passwords_are_refused() {
-        for p in ["password1", "qwerty123", "Password1", "QWERTY123", "iloveyou", "12345678"] {
-            assert_eq!(check_password_policy(p, &[]), Err(PolicyError::Common), "{p}");
+        for p in [
+            "password1",
+            "qwerty123",
+            "Password1",
+            "QWERTY123",
+            "iloveyou",
+            "12345678",
+        ] {
+            assert_eq!(
+                check_password_policy(p, &[]),
+                Err(PolicyError::Common),
+                "{p}"
+            );
         }
     }
 
@@ -268,8 +294,14 @@ mod tests {
 
     #[test]
     fn no_composition_rules() {
-        assert_eq!(check_password_policy("purple monkey dishwasher", &[]), Ok(()));
-        assert_eq!(check_password_policy("🦀🦀 crabs all the way 🦀🦀", &[]), Ok(()));
+        assert_eq!(
+            check_password_policy("purple monkey dishwasher", &[]),
+            Ok(())
+        );
+        assert_eq!(
+            check_password_policy("🦀🦀 crabs all the way 🦀🦀", &[]),
+            Ok(())
+        );
     }
 
     #[test]
@@ -285,7 +317,10 @@ mod tests {
         );
         assert_eq!(check_password_policy("river stone lantern", &ctx), Ok(()));
         // Tiny context words are ignored.
-        assert_eq!(check_password_policy("river stone lantern", &["an"]), Ok(()));
+        assert_eq!(
+            check_password_policy("river stone lantern", &["an"]),
+            Ok(())
+        );
     }
 
     #[test]

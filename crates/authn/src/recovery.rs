@@ -61,7 +61,11 @@ pub fn hash_recovery_code(code: &str) -> String {
     let mut salt = [0u8; 16];
     OsRng.fill_bytes(&mut salt);
     let d = digest(&salt, &normalise_recovery_code(code));
-    format!("{SCHEME}${}${}", HEXLOWER.encode(&salt), HEXLOWER.encode(&d))
+    format!(
+        "{SCHEME}${}${}",
+        HEXLOWER.encode(&salt),
+        HEXLOWER.encode(&d)
+    )
 }
 
 /// Whether `code` matches a stored hash (constant-time on the digest). A malformed stored hash
@@ -138,7 +142,10 @@ mod tests {
 
     #[test]
     fn hashes_are_salted() {
-        assert_ne!(hash_recovery_code("abcde-fghjk"), hash_recovery_code("abcde-fghjk"));
+        assert_ne!(
+            hash_recovery_code("abcde-fghjk"),
+            hash_recovery_code("abcde-fghjk")
+        );
     }
 
     #[test]

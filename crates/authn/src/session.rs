@@ -76,7 +76,8 @@ impl SessionPolicy {
     /// When the session ends if it stays idle from `last_seen_ms` (for cookie `Max-Age` and UI).
     pub fn expires_at_ms(&self, created_at_ms: i64, last_seen_ms: i64) -> i64 {
         let idle = last_seen_ms.saturating_add(self.idle_timeout_secs.saturating_mul(1000));
-        let absolute = created_at_ms.saturating_add(self.absolute_timeout_secs.saturating_mul(1000));
+        let absolute =
+            created_at_ms.saturating_add(self.absolute_timeout_secs.saturating_mul(1000));
         idle.min(absolute)
     }
 }
@@ -113,7 +114,10 @@ mod tests {
         assert_eq!(p.check(0, 0, 30 * min), Err(SessionExpired::Idle));
         // Kept alive by activity, until the absolute limit.
         assert_eq!(p.check(0, 719 * min, 720 * min - 1), Ok(()));
-        assert_eq!(p.check(0, 719 * min, 720 * min), Err(SessionExpired::Absolute));
+        assert_eq!(
+            p.check(0, 719 * min, 720 * min),
+            Err(SessionExpired::Absolute)
+        );
         assert_eq!(p.check(0, 0, 10_000 * min), Err(SessionExpired::Absolute));
         assert_eq!(p.expires_at_ms(0, 0), 30 * min);
         assert_eq!(p.expires_at_ms(0, 700 * min), 720 * min);

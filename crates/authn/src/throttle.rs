@@ -65,7 +65,9 @@ impl AccountThrottle {
         let doublings = failures - self.free_failures;
         // 2^62 ms is far past any cap; stop doubling before overflow.
         let factor = 1i64 << doublings.min(62);
-        self.base_delay_ms.saturating_mul(factor).min(self.max_delay_ms)
+        self.base_delay_ms
+            .saturating_mul(factor)
+            .min(self.max_delay_ms)
     }
 
     /// Whether another attempt may be made at `now_ms`, given `failures` consecutive failures

@@ -243,8 +243,14 @@ mod tests {
     fn one_step_of_skew_either_way() {
         let s = secret();
         let now = 1_700_000_015;
-        assert_eq!(verify(&s, &s.code_at(now - 30), now, None), Ok(now / 30 - 1));
-        assert_eq!(verify(&s, &s.code_at(now + 30), now, None), Ok(now / 30 + 1));
+        assert_eq!(
+            verify(&s, &s.code_at(now - 30), now, None),
+            Ok(now / 30 - 1)
+        );
+        assert_eq!(
+            verify(&s, &s.code_at(now + 30), now, None),
+            Ok(now / 30 + 1)
+        );
         assert_eq!(
             verify(&s, &s.code_at(now - 60), now, None),
             Err(TotpError::Invalid)
@@ -283,7 +289,11 @@ mod tests {
     fn malformed_codes() {
         let s = secret();
         for bad in ["", "12345", "1234567", "12a456", "１２３４５６"] {
-            assert_eq!(verify(&s, bad, 1_000, None), Err(TotpError::Malformed), "{bad}");
+            assert_eq!(
+                verify(&s, bad, 1_000, None),
+                Err(TotpError::Malformed),
+                "{bad}"
+            );
         }
     }
 
@@ -300,10 +310,23 @@ mod tests {
         let b32 = s.to_base32();
         assert_eq!(b32.len(), 32);
         assert_eq!(TotpSecret::from_base32(&b32).unwrap(), s);
-        let messy = b32.to_lowercase().chars().collect::<Vec<_>>().chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(" ");
+        let messy = b32
+            .to_lowercase()
+            .chars()
+            .collect::<Vec<_>>()
+            .chunks(4)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join(" ");
         assert_eq!(TotpSecret::from_base32(&messy).unwrap(), s);
-        assert_eq!(TotpSecret::from_base32("not base32!"), Err(TotpError::BadSecret));
-        assert_eq!(TotpSecret::from_base32("GEZDGNBV"), Err(TotpError::BadSecret));
+        assert_eq!(
+            TotpSecret::from_base32("not base32!"),
+            Err(TotpError::BadSecret)
+        );
+        assert_eq!(
+            TotpSecret::from_base32("GEZDGNBV"),
+            Err(TotpError::BadSecret)
+        );
         assert_ne!(TotpSecret::generate(), s);
     }
 
@@ -311,7 +334,10 @@ mod tests {
     fn debug_hides_the_secret() {
         let s = secret();
         let shown = format!("{s:?}");
-        assert!(!shown.contains(&s.to_base32()) && !shown.contains("1234"), "{shown}");
+        assert!(
+            !shown.contains(&s.to_base32()) && !shown.contains("1234"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use webauthn_rs::prelude::{
     CredentialID, DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
     PublicKeyCredential, RegisterPublicKeyCredential, Url, Webauthn, WebauthnBuilder,
+    WebauthnError,
 };
 
 use crate::AuthnError;
@@ -220,7 +221,10 @@ impl Relying {
             .webauthn
             .start_passkey_authentication(&keys)
             .map_err(webauthn_error)?;
-        Ok((to_value(&challenge)?, CeremonyState::Authentication(state).to_json()?))
+        Ok((
+            to_value(&challenge)?,
+            CeremonyState::Authentication(state).to_json()?,
+        ))
     }
 
     /// Begin a usernameless sign-in: the authenticator picks a discoverable credential and
@@ -232,7 +236,10 @@ impl Relying {
             .webauthn
             .start_discoverable_authentication()
             .map_err(webauthn_error)?;
-        Ok((to_value(&challenge)?, CeremonyState::Discoverable(state).to_json()?))
+        Ok((
+            to_value(&challenge)?,
+            CeremonyState::Discoverable(state).to_json()?,
+        ))
     }
 
     /// For a usernameless sign-in: read who the response claims to be (user UUID and the
@@ -279,7 +286,10 @@ impl Relying {
                 .finish_discoverable_authentication_v2(&response, state, &key),
             CeremonyState::Registration(_) => return Err(AuthnError::MalformedState),
         }
-        .map_err(webauthn_error)?;
+        .map_err(|e| match e {
+            WebauthnError::CredentialPossibleCompromise => AuthnError::CounterRegression,
+            other => webauthn_error(other),
+        })?;
         // WebAuthn §7.2 step 21 against the counter stored now.
         let previous = stored_counter(key_json)?;
         if (result.counter() > 0 || previous > 0) && result.counter() <= previous {
