@@ -62,6 +62,9 @@ pub struct ServeArgs {
     /// Seconds between audit-chain checkpoints [default: 300].
     #[arg(long)]
     pub checkpoint_interval_secs: Option<u64>,
+    /// The URL people reach this server at [default: http://localhost:PORT].
+    #[arg(long)]
+    pub public_url: Option<String>,
 }
 
 #[derive(Args)]

@@ -1,6 +1,6 @@
 //! `serve` settings: defaults, then the TOML file, then `TRUSTPLANE_*` variables, then flags.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -23,6 +23,16 @@ pub struct Settings {
     /// Only from the environment or the file: a token on the command line would show in `ps`.
     pub bootstrap_admin_token: Option<String>,
     pub checkpoint_interval_secs: u64,
+    /// The URL people reach this server at (passkeys are bound to it).
+    pub public_url: Option<String>,
+    /// The master key sealing secrets at rest, base64url; environment or file only.
+    pub master_key: Option<String>,
+    /// Where the master key is kept when not given [default: DATA_DIR/master.key].
+    pub master_key_file: Option<PathBuf>,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    pub session_idle_timeout_secs: u64,
+    pub session_absolute_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -35,6 +45,12 @@ impl Default for Settings {
             bootstrap_admin_upn: "admin@trustplane.local".into(),
             bootstrap_admin_token: None,
             checkpoint_interval_secs: 300,
+            public_url: None,
+            master_key: None,
+            master_key_file: None,
+            trusted_proxies: Vec::new(),
+            session_idle_timeout_secs: 30 * 60,
+            session_absolute_timeout_secs: 12 * 60 * 60,
         }
     }
 }
@@ -54,6 +70,8 @@ struct FlagLayer {
     bootstrap_admin_upn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     checkpoint_interval_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_url: Option<String>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -64,6 +82,12 @@ const ENV_KEYS: &[&str] = &[
     "bootstrap_admin_upn",
     "bootstrap_admin_token",
     "checkpoint_interval_secs",
+    "public_url",
+    "master_key",
+    "master_key_file",
+    "trusted_proxies",
+    "session_idle_timeout_secs",
+    "session_absolute_timeout_secs",
 ];
 
 pub fn load(args: &ServeArgs) -> Result<Settings> {
@@ -83,8 +107,12 @@ pub fn load(args: &ServeArgs) -> Result<Settings> {
             node_id: args.node_id.clone(),
             bootstrap_admin_upn: args.bootstrap_admin_upn.clone(),
             checkpoint_interval_secs: args.checkpoint_interval_secs,
+            public_url: args.public_url.clone(),
         }));
     let settings: Settings = figment.extract().context("invalid settings")?;
+    if settings.session_idle_timeout_secs == 0 || settings.session_absolute_timeout_secs == 0 {
+        anyhow::bail!("session timeouts must be at least 1 second");
+    }
     if settings.checkpoint_interval_secs == 0 {
         anyhow::bail!("checkpoint_interval_secs must be at least 1");
     }

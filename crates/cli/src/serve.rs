@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use trustplane_model::SystemClock;
-use trustplane_server::ServerConfig;
+use trustplane_authn::SessionPolicy;
+use trustplane_server::{ServerConfig, SignInSettings};
 
 use crate::args::ServeArgs;
 use crate::config;
@@ -32,6 +33,20 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
             bootstrap_admin_upn: settings.bootstrap_admin_upn.clone(),
             bootstrap_admin_token: settings.bootstrap_admin_token.clone(),
             checkpoint_interval: Duration::from_secs(settings.checkpoint_interval_secs),
+            sign_in: SignInSettings {
+                public_url: settings.public_url.clone(),
+                master_key: settings.master_key.clone(),
+                master_key_file: settings
+                    .master_key_file
+                    .clone()
+                    .unwrap_or_else(|| settings.data_dir.join("master.key")),
+                trusted_proxies: settings.trusted_proxies.clone(),
+                sessions: SessionPolicy {
+                    idle_timeout_secs: i64::try_from(settings.session_idle_timeout_secs).unwrap_or(i64::MAX),
+                    absolute_timeout_secs: i64::try_from(settings.session_absolute_timeout_secs).unwrap_or(i64::MAX),
+                },
+                issuer: "Trustplane".into(),
+            },
         },
         Arc::new(SystemClock),
     )

@@ -6,12 +6,14 @@
 //! [`Event`] is the one shape for everything that happens; [`Clock`] is the one source of time.
 #![deny(missing_docs)]
 
+mod auth;
 mod clock;
 mod directory;
 mod event;
 mod roles;
 mod upn;
 
+pub use auth::{AuthMethodInfo, SessionInfo};
 pub use clock::{from_ms, Clock, ManualClock, SystemClock, Timestamp};
 pub use directory::{
     new_id, Application, AssignmentKind, Group, ObjectKind, PasswordProfile, RoleAssignment,

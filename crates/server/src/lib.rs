@@ -8,15 +8,20 @@
 
 mod auth;
 mod bootstrap;
+mod context;
 mod error;
 mod extract;
 mod jobs;
+pub mod keys;
 mod metrics;
 mod odata;
 mod openapi;
 mod routes;
 mod server;
+pub mod signin;
+mod web;
 
 pub use bootstrap::{hash_password, BootstrapCredentials};
 pub use error::ApiError;
-pub use server::{app, start, AppState, RunningServer, ServerConfig};
+pub use context::ClientApp;
+pub use server::{app, start, AppState, RunningServer, ServerConfig, SignInSettings};

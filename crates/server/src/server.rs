@@ -1,6 +1,7 @@
 //! Putting the node together: state, router, start-up and shutdown.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,10 +9,13 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
+use trustplane_authn::{Relying, SessionPolicy};
 use trustplane_model::Clock;
 use trustplane_store::{Store, StoreError};
 
 use crate::bootstrap::{self, BootstrapCredentials};
+use crate::keys::Sealer;
+use crate::signin::SignIn;
 use crate::{jobs, metrics, routes};
 
 /// What a node needs to start.
@@ -29,6 +33,26 @@ pub struct ServerConfig {
     pub bootstrap_admin_token: Option<String>,
     /// How often the lease holder checkpoints the audit chain.
     pub checkpoint_interval: Duration,
+    /// Sign-in settings.
+    pub sign_in: SignInSettings,
+}
+
+/// Settings of the sign-in flow.
+#[derive(Debug, Clone)]
+pub struct SignInSettings {
+    /// The URL people reach this server at (WebAuthn origin; its host is the relying party
+    /// id). Default: `http://localhost:PORT` with the port actually bound.
+    pub public_url: Option<String>,
+    /// The master key, base64url; when absent, read or created at `master_key_file`.
+    pub master_key: Option<String>,
+    /// Where the master key lives when not given directly.
+    pub master_key_file: PathBuf,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Session idle and absolute timeouts.
+    pub sessions: SessionPolicy,
+    /// Name shown in authenticator apps.
+    pub issuer: String,
 }
 
 /// Shared by every handler.
@@ -38,14 +62,51 @@ pub struct AppState {
     pub store: Store,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The sign-in service.
+    pub signin: Arc<SignIn>,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
-/// The whole HTTP application over a store.
-pub fn app(store: Store) -> Router {
-    let state = AppState {
-        store,
-        metrics: metrics::handle(),
-    };
+/// A fixed value sealed with the master key and stored, so that starting with another key
+/// fails at once instead of when the first TOTP seed cannot be opened.
+const KEY_CHECK: &str = "master-key-check";
+
+impl AppState {
+    /// Builds the state: loads the master key and checks it against the database.
+    pub async fn new(store: Store, settings: &SignInSettings, public_url: &str) -> Result<Self, StoreError> {
+        let invalid = |message: String| StoreError::Invalid { field: "master_key", message };
+        let sealer = match &settings.master_key {
+            Some(k) => Sealer::from_base64(k),
+            None => Sealer::load_or_create(&settings.master_key_file),
+        }
+        .map_err(|e| invalid(e.to_string()))?;
+        let probe = sealer.seal(KEY_CHECK, b"trustplane").map_err(|e| invalid(e.to_string()))?;
+        let stored = store.setting_or_insert(KEY_CHECK, &probe).await?;
+        if sealer.open(KEY_CHECK, &stored).is_err() {
+            return Err(invalid(
+                "the master key does not match the one this database was set up with".into(),
+            ));
+        }
+        let origin = public_url.trim_end_matches('/');
+        let host = origin
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or(rest))
+            .unwrap_or(origin);
+        let relying = Relying::new(host, origin, &settings.issuer)
+            .map_err(|e| StoreError::Invalid { field: "public_url", message: e.to_string() })?;
+        let signin = SignIn::new(store.clone(), sealer, relying, settings.issuer.clone(), settings.sessions.clone());
+        Ok(AppState {
+            store,
+            metrics: metrics::handle(),
+            signin,
+            trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
+        })
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
     routes::router()
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(1024 * 1024))
@@ -63,22 +124,8 @@ pub struct RunningServer {
 }
 
 /// Opens the store, bootstraps it if new, starts background jobs and binds the listener.
-pub async fn start(
-    config: ServerConfig,
-    clock: Arc<dyn Clock>,
-) -> Result<RunningServer, StoreError> {
+pub async fn start(config: ServerConfig, clock: Arc<dyn Clock>) -> Result<RunningServer, StoreError> {
     let store = Store::open(&config.database_url, clock).await?;
-    let credentials = bootstrap::run(
-        &store,
-        &config.bootstrap_admin_upn,
-        config.bootstrap_admin_token.as_deref(),
-    )
-    .await?;
-    jobs::spawn_audit_checkpoints(
-        store.clone(),
-        config.node_id.clone(),
-        config.checkpoint_interval,
-    );
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| StoreError::Invalid {
@@ -89,11 +136,24 @@ pub async fn start(
         field: "listen",
         message: e.to_string(),
     })?;
+    let public_url = config
+        .sign_in
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://localhost:{}", local_addr.port()));
+    let state = AppState::new(store.clone(), &config.sign_in, &public_url).await?;
+    let credentials = bootstrap::run(
+        &store,
+        &config.bootstrap_admin_upn,
+        config.bootstrap_admin_token.as_deref(),
+    )
+    .await?;
+    jobs::spawn_audit_checkpoints(store.clone(), config.node_id.clone(), config.checkpoint_interval);
     Ok(RunningServer {
         local_addr,
         bootstrap: credentials,
         listener,
-        router: app(store),
+        router: app(state),
     })
 }
 

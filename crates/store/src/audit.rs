@@ -81,6 +81,8 @@ pub struct AuditQuery {
     pub target: Option<String>,
     /// Entries of this activity (`user.create`, ...).
     pub activity: Option<String>,
+    /// Entries of this category (`directory`, `signIn`, ...).
+    pub category: Option<String>,
     /// Page size.
     pub top: usize,
     /// Continue after this sequence number.
@@ -133,6 +135,9 @@ impl Store {
         }
         if let Some(v) = &q.activity {
             push(&mut sql, "activity =", Bind::Text(v.clone()));
+        }
+        if let Some(v) = &q.category {
+            push(&mut sql, "category =", Bind::Text(v.clone()));
         }
         if let Some(v) = q.after {
             push(&mut sql, "seq >", Bind::Int(v));

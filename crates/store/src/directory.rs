@@ -442,6 +442,15 @@ impl Store {
                 id: id.into(),
             });
         }
+        if before.account_enabled && !after.account_enabled {
+            // A disabled account loses its sessions in the same transaction: no window in
+            // which it is disabled but still signed in.
+            tx.execute(
+                "DELETE FROM sessions WHERE user_id = $1",
+                &[Bind::Text(before.id.clone())],
+            )
+            .await?;
+        }
         let mut event = change_event(
             actor,
             "user.update",

@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 mod audit;
+mod auth;
 mod db;
 mod directory;
 mod error;
@@ -27,6 +28,7 @@ mod migrate;
 mod tokens;
 
 pub use audit::{AuditQuery, ChainProblem, VerifyReport};
+pub use auth::{NewSession, Session, StoredMethod};
 pub use db::{Backend, Store, WriteTx};
 pub use directory::{
     AppPatch, GroupPatch, NewApplication, NewAssignment, NewGroup, NewUser, UserPatch,

@@ -7,11 +7,18 @@ use crate::db::{Backend, Store};
 use crate::error::{Result, StoreError};
 
 /// (version, description, SQL). Append only: a released migration never changes.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "directory and audit",
-    include_str!("../migrations/0001_directory_and_audit.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "directory and audit",
+        include_str!("../migrations/0001_directory_and_audit.sql"),
+    ),
+    (
+        2,
+        "authentication",
+        include_str!("../migrations/0002_authentication.sql"),
+    ),
+];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one
 /// at a time.

@@ -97,6 +97,28 @@ impl Store {
     }
 }
 
+impl Store {
+    /// A stored setting.
+    pub async fn setting(&self, name: &str) -> Result<Option<String>> {
+        let row = self
+            .fetch_optional("SELECT value FROM settings WHERE name = $1", &[Bind::Text(name.into())])
+            .await?;
+        Ok(row.map(|r| r.try_get::<String, _>("value")).transpose()?)
+    }
+
+    /// Stores a setting unless it exists; returns the value now stored.
+    pub async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String> {
+        let mut tx = self.begin_write().await?;
+        tx.execute(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[Bind::Text(name.into()), Bind::Text(value.into())],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(self.setting(name).await?.unwrap_or_else(|| value.to_string()))
+    }
+}
+
 fn token_event(actor: &Actor, user: &User, description: &str) -> trustplane_model::Event {
     trustplane_model::Event {
         sequence: 0,

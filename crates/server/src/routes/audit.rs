@@ -32,6 +32,7 @@ pub struct AuditParams {
     actor: Option<String>,
     target: Option<String>,
     activity: Option<String>,
+    category: Option<String>,
     #[serde(rename = "$top")]
     top: Option<usize>,
     #[serde(rename = "$skiptoken")]
@@ -71,6 +72,7 @@ pub async fn list_audit(
         actor: p.actor.clone(),
         target: p.target.clone(),
         activity: p.activity.clone(),
+        category: p.category.clone(),
         top,
         after,
     };

@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .merge(roles::router())
         .merge(audit::router())
         .merge(tokens::router())
+        .merge(crate::web::router())
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),

@@ -1,0 +1,360 @@
+//! `/login`, `/login/mfa`, `/logout`, the passkey script, and the same flow as JSON under
+//! `/api/v1/auth` for clients that are not browsers.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::cookies::{self, SESSION, SIGN_IN};
+use super::html::{csrf_field, error_box, esc, page, see_other};
+use crate::context::{ClientApp, RequestContext};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::server::AppState;
+use crate::signin::{FirstStep, Issued, SecondFactor, SignInError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login_submit))
+        .route("/login/mfa", get(mfa_page).post(mfa_submit))
+        .route("/logout", post(logout))
+        .route("/static/passkey.js", get(passkey_script))
+        .route("/api/v1/auth/signIn", post(api_sign_in))
+        .route("/api/v1/auth/secondFactor", post(api_second_factor))
+        .route("/api/v1/auth/passkey/begin", post(api_passkey_begin))
+        .route("/api/v1/auth/passkey/finish", post(api_passkey_finish))
+        .route("/api/v1/auth/session", get(api_session))
+        .route("/api/v1/auth/signOut", post(api_sign_out))
+}
+
+#[derive(Deserialize)]
+pub struct NextParam {
+    next: Option<String>,
+    error: Option<String>,
+}
+
+/// Only this server's own paths are followed after sign-in (no open redirects); registered
+/// application URLs join when federation brings applications that need them.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.contains(['\r', '\n'])
+                && n.len() <= 2048 =>
+        {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+fn query_next(next: &str) -> String {
+    url_encode(next)
+}
+
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn login_form(csrf: &str, next: &str, error: Option<&str>) -> String {
+    format!(
+        "<h1>Sign in</h1>{}\
+         <form method=\"post\" action=\"/login\">{}\
+         <input type=\"hidden\" name=\"next\" value=\"{}\">\
+         <label for=\"username\">User name</label>\
+         <input type=\"email\" id=\"username\" name=\"username\" autocomplete=\"username webauthn\" required autofocus>\
+         <label for=\"password\">Password</label>\
+         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+         <button type=\"submit\">Sign in</button></form>\
+         <p><button type=\"button\" id=\"passkey-sign-in\" data-next=\"{}\">Sign in with a passkey</button></p>\
+         <script src=\"/static/passkey.js\"></script>",
+        error_box(error),
+        csrf_field(csrf),
+        esc(next),
+        esc(next)
+    )
+}
+
+async fn login_page(headers: HeaderMap, Query(q): Query<NextParam>) -> Response {
+    let (csrf, fresh) = cookies::csrf_token(&headers);
+    let next = safe_next(q.next.as_deref());
+    let error = q.error.as_deref().map(|_| "This sign-in has expired; start again.");
+    cookies::with_csrf(page(StatusCode::OK, "Sign in", &login_form(&csrf, &next, error)), &csrf, fresh)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+fn csrf_refused() -> Response {
+    page(
+        StatusCode::FORBIDDEN,
+        "Request refused",
+        "<h1>Request refused</h1><p>The form was not sent by this site (missing or wrong CSRF token). <a href=\"/login\">Start again</a>.</p>",
+    )
+}
+
+/// Sets the session cookie and redirects.
+fn signed_in(issued: &Issued, next: &str) -> Response {
+    let mut r = see_other(next);
+    cookies::set(&mut r, SESSION, &issued.token, "Lax", None);
+    cookies::clear(&mut r, SIGN_IN);
+    r
+}
+
+fn retry_after(mut r: Response, e: &SignInError) -> Response {
+    if let SignInError::RateLimited { retry_after_ms } = e {
+        if let Ok(v) = header::HeaderValue::from_str(&(retry_after_ms / 1000 + 1).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    r
+}
+
+async fn login_submit(State(state): State<AppState>, ctx: RequestContext, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+    if !cookies::csrf_ok(&headers, &form.csrf) {
+        return csrf_refused();
+    }
+    let next = safe_next(form.next.as_deref());
+    match state.signin.password(&ctx, ClientApp::Browser, &form.username, &form.password).await {
+        Ok(FirstStep::Done(issued)) => signed_in(&issued, &next),
+        Ok(FirstStep::SecondFactor { handle, .. }) => {
+            let mut r = see_other(&format!("/login/mfa?next={}", query_next(&next)));
+            cookies::set(&mut r, SIGN_IN, &handle, "Lax", Some(300));
+            r
+        }
+        Err(e @ (SignInError::InvalidCredentials | SignInError::RateLimited { .. })) => {
+            let status = if matches!(e, SignInError::RateLimited { .. }) { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
+            let body = login_form(&form.csrf, &next, Some(&e.to_string()));
+            retry_after(page(status, "Sign in", &body), &e)
+        }
+        Err(e) => server_error(e),
+    }
+}
+
+fn server_error(e: SignInError) -> Response {
+    tracing::error!(error = %e, "sign-in failed");
+    page(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", "<h1>Sign-in is unavailable</h1><p>Try again shortly.</p>")
+}
+
+fn mfa_form(csrf: &str, next: &str, error: Option<&str>) -> String {
+    format!(
+        "<h1>Verify it is you</h1>{}\
+         <form method=\"post\" action=\"/login/mfa\">{}\
+         <input type=\"hidden\" name=\"next\" value=\"{}\">\
+         <fieldset><legend>Method</legend>\
+         <label><input type=\"radio\" name=\"method\" value=\"totp\" checked> Code from your authenticator app</label>\
+         <label><input type=\"radio\" name=\"method\" value=\"recoveryCode\"> A recovery code</label></fieldset>\
+         <label for=\"code\">Code</label>\
+         <input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required autofocus>\
+         <button type=\"submit\">Verify</button></form>",
+        error_box(error),
+        csrf_field(csrf),
+        esc(next)
+    )
+}
+
+async fn mfa_page(headers: HeaderMap, Query(q): Query<NextParam>) -> Response {
+    if cookies::get(&headers, SIGN_IN).is_none() {
+        return see_other("/login?error=expired");
+    }
+    let (csrf, fresh) = cookies::csrf_token(&headers);
+    let next = safe_next(q.next.as_deref());
+    cookies::with_csrf(page(StatusCode::OK, "Verify", &mfa_form(&csrf, &next, None)), &csrf, fresh)
+}
+
+#[derive(Deserialize)]
+pub struct MfaForm {
+    method: String,
+    code: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+fn factor(method: &str, code: String) -> Option<SecondFactor> {
+    match method {
+        "totp" => Some(SecondFactor::Totp(code)),
+        "recoveryCode" => Some(SecondFactor::RecoveryCode(code)),
+        _ => None,
+    }
+}
+
+async fn mfa_submit(State(state): State<AppState>, ctx: RequestContext, headers: HeaderMap, Form(form): Form<MfaForm>) -> Response {
+    if !cookies::csrf_ok(&headers, &form.csrf) {
+        return csrf_refused();
+    }
+    let next = safe_next(form.next.as_deref());
+    let Some(handle) = cookies::get(&headers, SIGN_IN) else {
+        return see_other("/login?error=expired");
+    };
+    let Some(f) = factor(&form.method, form.code) else {
+        return page(StatusCode::BAD_REQUEST, "Verify", &mfa_form(&form.csrf, &next, Some("Choose a method.")));
+    };
+    match state.signin.second_factor(&ctx, &handle, f).await {
+        Ok(issued) => signed_in(&issued, &next),
+        Err(SignInError::Expired) => {
+            let mut r = see_other("/login?error=expired");
+            cookies::clear(&mut r, SIGN_IN);
+            r
+        }
+        Err(e @ (SignInError::InvalidCode | SignInError::RateLimited { .. })) => {
+            retry_after(page(StatusCode::UNAUTHORIZED, "Verify", &mfa_form(&form.csrf, &next, Some(&e.to_string()))), &e)
+        }
+        Err(e) => server_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+    if !cookies::csrf_ok(&headers, &form.csrf) {
+        return csrf_refused();
+    }
+    if let Some(token) = cookies::get(&headers, SESSION) {
+        if let Err(e) = state.signin.sign_out(&token).await {
+            return ApiError::from(e).into_response();
+        }
+    }
+    let mut r = see_other("/login");
+    cookies::clear(&mut r, SESSION);
+    r
+}
+
+async fn passkey_script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
+        include_str!("passkey.js"),
+    )
+        .into_response()
+}
+
+// ---- JSON ----
+
+fn api_error(e: SignInError) -> ApiError {
+    match e {
+        SignInError::InvalidCredentials | SignInError::InvalidCode => ApiError::new(StatusCode::UNAUTHORIZED, "Sign-in failed", e.to_string()),
+        SignInError::RateLimited { .. } => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", e.to_string()),
+        SignInError::Expired => ApiError::new(StatusCode::GONE, "Sign-in expired", e.to_string()),
+        SignInError::BadRequest(m) => ApiError::bad_request(m),
+        SignInError::Store(s) => s.into(),
+    }
+}
+
+fn issued_json(issued: &Issued) -> Value {
+    json!({
+        "status": "signedIn",
+        "sessionToken": issued.token,
+        "session": issued.session.info,
+        "userPrincipalName": issued.user.user_principal_name,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiSignIn {
+    username: String,
+    password: String,
+}
+
+async fn api_sign_in(State(state): State<AppState>, ctx: RequestContext, Json(body): Json<ApiSignIn>) -> ApiResult<Response> {
+    let step = state
+        .signin
+        .password(&ctx, ClientApp::MobileAppsAndDesktopClients, &body.username, &body.password)
+        .await
+        .map_err(api_error)?;
+    Ok(match step {
+        FirstStep::Done(issued) => axum::Json(issued_json(&issued)).into_response(),
+        FirstStep::SecondFactor { handle, methods } => axum::Json(json!({
+            "status": "secondFactorRequired",
+            "signInId": handle,
+            "methods": methods,
+        }))
+        .into_response(),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiSecondFactor {
+    sign_in_id: String,
+    method: String,
+    code: String,
+}
+
+async fn api_second_factor(State(state): State<AppState>, ctx: RequestContext, Json(body): Json<ApiSecondFactor>) -> ApiResult<Response> {
+    let f = factor(&body.method, body.code).ok_or_else(|| ApiError::bad_request("method must be `totp` or `recoveryCode`"))?;
+    let issued = state.signin.second_factor(&ctx, &body.sign_in_id, f).await.map_err(api_error)?;
+    Ok(axum::Json(issued_json(&issued)).into_response())
+}
+
+async fn api_passkey_begin(State(state): State<AppState>) -> ApiResult<Response> {
+    let (challenge, handle) = state.signin.passkey_begin().await.map_err(api_error)?;
+    Ok(axum::Json(json!({ "signInId": handle, "publicKey": challenge })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiPasskeyFinish {
+    sign_in_id: String,
+    credential: Value,
+    /// Set by the sign-in page: answer with a session cookie too.
+    #[serde(default)]
+    cookie: bool,
+}
+
+async fn api_passkey_finish(State(state): State<AppState>, ctx: RequestContext, Json(body): Json<ApiPasskeyFinish>) -> ApiResult<Response> {
+    let client = if body.cookie { ClientApp::Browser } else { ClientApp::MobileAppsAndDesktopClients };
+    let issued = state
+        .signin
+        .passkey_finish(&ctx, client, &body.sign_in_id, &body.credential)
+        .await
+        .map_err(api_error)?;
+    let mut r = axum::Json(issued_json(&issued)).into_response();
+    if body.cookie {
+        cookies::set(&mut r, SESSION, &issued.token, "Lax", None);
+    }
+    Ok(r)
+}
+
+/// The session token from `Authorization: Bearer` or the session cookie.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_string())
+        .or_else(|| cookies::get(headers, SESSION))
+}
+
+async fn api_session(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let token = session_token(&headers).ok_or_else(ApiError::unauthorized)?;
+    let (session, user) = state.signin.session(&token).await?.ok_or_else(ApiError::unauthorized)?;
+    Ok(axum::Json(json!({ "session": session.info, "user": user })).into_response())
+}
+
+async fn api_sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let token = session_token(&headers).ok_or_else(ApiError::unauthorized)?;
+    state.signin.sign_out(&token).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

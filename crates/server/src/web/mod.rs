@@ -1,0 +1,15 @@
+//! Server-rendered pages: sign-in, second factor, the user portal (security info, sessions).
+//! They work without JavaScript except passkeys, which need the WebAuthn browser API.
+
+pub(crate) mod account;
+pub(crate) mod cookies;
+pub(crate) mod html;
+pub(crate) mod login;
+
+use axum::Router;
+
+use crate::server::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().merge(login::router()).merge(account::router())
+}

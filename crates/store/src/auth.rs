@@ -1,0 +1,558 @@
+//! Authentication state: methods, sessions, pending sign-in steps, account throttling, and
+//! the sign-in log (audit entries of category `signIn`).
+//!
+//! Single-use rules (a TOTP step, a recovery code, a pending step) are enforced by
+//! conditional updates, so they hold even when several nodes race.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use trustplane_model::{
+    from_ms, new_id, Actor, AuthMethodInfo, Event, Outcome, SessionInfo, Target, Timestamp,
+};
+
+use crate::db::{Bind, Store};
+use crate::error::{Result, StoreError};
+
+/// A stored method, with its secret (sealed by the caller where it is a key).
+#[derive(Clone)]
+pub struct StoredMethod {
+    /// Method id.
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// `totp`, `passkey` or `recoveryCode`.
+    pub kind: String,
+    /// Label.
+    pub label: String,
+    /// Sealed secret or hash.
+    pub secret: String,
+    /// Passkey credential id.
+    pub lookup_key: Option<String>,
+    /// TOTP: last accepted step.
+    pub last_step: Option<i64>,
+    /// Recovery code: when spent.
+    pub used_at: Option<Timestamp>,
+    /// Registered.
+    pub created_at: Timestamp,
+    /// Last used.
+    pub last_used_at: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for StoredMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredMethod")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoredMethod {
+    /// The method as the API shows it.
+    pub fn info(&self) -> AuthMethodInfo {
+        AuthMethodInfo {
+            id: self.id.clone(),
+            kind: self.kind.clone(),
+            display_name: self.label.clone(),
+            created_date_time: from_ms(self.created_at),
+            last_used_date_time: self.last_used_at.map(from_ms),
+            used: self.used_at.is_some(),
+        }
+    }
+}
+
+/// A session to create. The token itself never reaches the store.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The user.
+    pub user_id: String,
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// Method references.
+    pub amr: Vec<String>,
+    /// Whether a second factor was proven now.
+    pub mfa: bool,
+    /// Source address.
+    pub ip_address: Option<String>,
+    /// User agent.
+    pub user_agent: Option<String>,
+    /// Client app type.
+    pub client_app: String,
+}
+
+/// A stored session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// What the API shows.
+    pub info: SessionInfo,
+    /// Created, ms.
+    pub created_at: Timestamp,
+    /// Last seen, ms.
+    pub last_seen_at: Timestamp,
+    /// Second factor proven, ms.
+    pub mfa_at: Option<Timestamp>,
+}
+
+const METHOD_COLUMNS: &str =
+    "id, user_id, kind, label, secret, lookup_key, last_step, used_at, created_at, last_used_at";
+const SESSION_COLUMNS: &str =
+    "id, user_id, created_at, last_seen_at, mfa_at, amr, ip_address, user_agent, client_app";
+
+fn method_from_row(r: &AnyRow) -> Result<StoredMethod> {
+    Ok(StoredMethod {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        kind: r.try_get("kind")?,
+        label: r.try_get("label")?,
+        secret: r.try_get("secret")?,
+        lookup_key: r.try_get("lookup_key")?,
+        last_step: r.try_get("last_step")?,
+        used_at: r.try_get("used_at")?,
+        created_at: r.try_get("created_at")?,
+        last_used_at: r.try_get("last_used_at")?,
+    })
+}
+
+fn session_from_row(r: &AnyRow) -> Result<Session> {
+    let amr: String = r.try_get("amr")?;
+    let created_at: i64 = r.try_get("created_at")?;
+    let last_seen_at: i64 = r.try_get("last_seen_at")?;
+    let mfa_at: Option<i64> = r.try_get("mfa_at")?;
+    Ok(Session {
+        info: SessionInfo {
+            id: r.try_get("id")?,
+            user_id: r.try_get("user_id")?,
+            created_date_time: from_ms(created_at),
+            last_seen_date_time: from_ms(last_seen_at),
+            mfa_date_time: mfa_at.map(from_ms),
+            amr: serde_json::from_str(&amr)?,
+            ip_address: r.try_get("ip_address")?,
+            user_agent: r.try_get("user_agent")?,
+            client_app: r.try_get("client_app")?,
+        },
+        created_at,
+        last_seen_at,
+        mfa_at,
+    })
+}
+
+fn auth_event(actor: &Actor, activity: &str, user_id: &str, detail: Option<String>) -> Event {
+    Event {
+        sequence: 0,
+        activity_date_time: time::OffsetDateTime::UNIX_EPOCH,
+        category: "authentication".into(),
+        activity: activity.into(),
+        initiated_by: actor.clone(),
+        target: Some(Target {
+            kind: "user".into(),
+            id: user_id.into(),
+            display_name: None,
+        }),
+        result: Outcome::Success,
+        result_reason: detail,
+        before: None,
+        after: None,
+    }
+}
+
+impl Store {
+    // ---- methods ----
+
+    /// Registers a method for a user.
+    pub async fn add_auth_method(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        kind: &str,
+        label: &str,
+        secret: &str,
+        lookup_key: Option<&str>,
+    ) -> Result<String> {
+        let mut tx = self.begin_write().await?;
+        let id = new_id();
+        let now = tx.now;
+        tx.execute(
+            "INSERT INTO auth_methods (id, user_id, kind, label, secret, lookup_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                Bind::Text(id.clone()),
+                Bind::Text(user_id.into()),
+                Bind::Text(kind.into()),
+                Bind::Text(label.into()),
+                Bind::Text(secret.into()),
+                Bind::OptText(lookup_key.map(str::to_string)),
+                Bind::Int(now),
+            ],
+        )
+        .await?;
+        tx.audit(auth_event(actor, "authMethod.add", user_id, Some(format!("{kind}: {label}"))))
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Replaces all of a user's recovery codes with new ones (given as hashes).
+    pub async fn replace_recovery_codes(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        hashes: &[String],
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        tx.execute(
+            "DELETE FROM auth_methods WHERE user_id = $1 AND kind = 'recoveryCode'",
+            &[Bind::Text(user_id.into())],
+        )
+        .await?;
+        for (i, hash) in hashes.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO auth_methods (id, user_id, kind, label, secret, created_at) \
+                 VALUES ($1, $2, 'recoveryCode', $3, $4, $5)",
+                &[
+                    Bind::Text(new_id()),
+                    Bind::Text(user_id.into()),
+                    Bind::Text(format!("recovery code {}", i + 1)),
+                    Bind::Text(hash.clone()),
+                    Bind::Int(now),
+                ],
+            )
+            .await?;
+        }
+        tx.audit(auth_event(
+            actor,
+            "authMethod.recoveryCodesRegenerated",
+            user_id,
+            Some(format!("{} codes", hashes.len())),
+        ))
+        .await?;
+        tx.commit().await
+    }
+
+    /// A user's methods, optionally of one kind.
+    pub async fn list_auth_methods(&self, user_id: &str, kind: Option<&str>) -> Result<Vec<StoredMethod>> {
+        let _t = self.timer("auth.methods");
+        let rows = match kind {
+            Some(k) => {
+                self.fetch_all(
+                    &format!("SELECT {METHOD_COLUMNS} FROM auth_methods WHERE user_id = $1 AND kind = $2 ORDER BY created_at, id"),
+                    &[Bind::Text(user_id.into()), Bind::Text(k.into())],
+                )
+                .await?
+            }
+            None => {
+                self.fetch_all(
+                    &format!("SELECT {METHOD_COLUMNS} FROM auth_methods WHERE user_id = $1 ORDER BY created_at, id"),
+                    &[Bind::Text(user_id.into())],
+                )
+                .await?
+            }
+        };
+        rows.iter().map(method_from_row).collect()
+    }
+
+    /// The passkey with this credential id.
+    pub async fn find_passkey(&self, credential_id: &str) -> Result<Option<StoredMethod>> {
+        let row = self
+            .fetch_optional(
+                &format!("SELECT {METHOD_COLUMNS} FROM auth_methods WHERE kind = 'passkey' AND lookup_key = $1"),
+                &[Bind::Text(credential_id.into())],
+            )
+            .await?;
+        row.as_ref().map(method_from_row).transpose()
+    }
+
+    /// Removes a method of a user.
+    pub async fn delete_auth_method(&self, actor: &Actor, user_id: &str, method_id: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let row = tx
+            .fetch_optional(
+                "SELECT kind, label FROM auth_methods WHERE id = $1 AND user_id = $2",
+                &[Bind::Text(method_id.into()), Bind::Text(user_id.into())],
+            )
+            .await?
+            .ok_or_else(|| StoreError::NotFound { kind: "authenticationMethod", id: method_id.into() })?;
+        let kind: String = row.try_get("kind")?;
+        let label: String = row.try_get("label")?;
+        tx.execute("DELETE FROM auth_methods WHERE id = $1", &[Bind::Text(method_id.into())])
+            .await?;
+        tx.audit(auth_event(actor, "authMethod.remove", user_id, Some(format!("{kind}: {label}"))))
+            .await?;
+        tx.commit().await
+    }
+
+    /// Accepts TOTP time step `step` for a method unless it (or a later one) was used before.
+    pub async fn accept_totp_step(&self, method_id: &str, step: i64) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        let n = tx
+            .execute(
+                "UPDATE auth_methods SET last_step = $1, last_used_at = $2 \
+                 WHERE id = $3 AND kind = 'totp' AND (last_step IS NULL OR last_step < $1)",
+                &[Bind::Int(step), Bind::Int(now), Bind::Text(method_id.into())],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Spends a recovery code; false if it was spent before.
+    pub async fn spend_recovery_code(&self, method_id: &str) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        let n = tx
+            .execute(
+                "UPDATE auth_methods SET used_at = $1, last_used_at = $1 \
+                 WHERE id = $2 AND kind = 'recoveryCode' AND used_at IS NULL",
+                &[Bind::Int(now), Bind::Text(method_id.into())],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Stores a passkey's updated state (its signature counter) after a sign-in.
+    pub async fn update_passkey(&self, method_id: &str, secret: Option<&str>) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        tx.execute(
+            "UPDATE auth_methods SET secret = COALESCE($1, secret), last_used_at = $2 WHERE id = $3",
+            &[Bind::OptText(secret.map(str::to_string)), Bind::Int(now), Bind::Text(method_id.into())],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    // ---- sessions ----
+
+    /// Creates a session.
+    pub async fn create_session(&self, new: NewSession) -> Result<Session> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        let id = new_id();
+        tx.execute(
+            &format!(
+                "INSERT INTO sessions (token_hash, {SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)"
+            ),
+            &[
+                Bind::Text(new.token_hash),
+                Bind::Text(id.clone()),
+                Bind::Text(new.user_id.clone()),
+                Bind::Int(now),
+                Bind::OptInt(new.mfa.then_some(now)),
+                Bind::Text(serde_json::to_string(&new.amr)?),
+                Bind::OptText(new.ip_address),
+                Bind::OptText(new.user_agent),
+                Bind::Text(new.client_app),
+            ],
+        )
+        .await?;
+        let row = tx
+            .fetch_optional(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"), &[Bind::Text(id)])
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("session vanished".into()))?;
+        let session = session_from_row(&row)?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    /// The session with this token hash, if any (expiry is the caller's policy).
+    pub async fn find_session(&self, token_hash: &str) -> Result<Option<Session>> {
+        let _t = self.timer("sessions.find");
+        let row = self
+            .fetch_optional(
+                &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1"),
+                &[Bind::Text(token_hash.into())],
+            )
+            .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    /// Records use of a session now.
+    pub async fn touch_session(&self, session_id: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        tx.execute("UPDATE sessions SET last_seen_at = $1 WHERE id = $2", &[Bind::Int(now), Bind::Text(session_id.into())])
+            .await?;
+        tx.commit().await
+    }
+
+    /// Records a second factor proven now in a session (step-up), adding method references.
+    pub async fn mark_session_mfa(&self, session_id: &str, amr: &[String]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        tx.execute(
+            "UPDATE sessions SET mfa_at = $1, last_seen_at = $1, amr = $2 WHERE id = $3",
+            &[Bind::Int(now), Bind::Text(serde_json::to_string(amr)?), Bind::Text(session_id.into())],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// A user's sessions, newest first.
+    pub async fn list_sessions(&self, user_id: &str) -> Result<Vec<Session>> {
+        self.fetch_all(
+            &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id"),
+            &[Bind::Text(user_id.into())],
+        )
+        .await?
+        .iter()
+        .map(session_from_row)
+        .collect()
+    }
+
+    /// Ends one session of a user.
+    pub async fn revoke_session(&self, actor: &Actor, user_id: &str, session_id: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let n = tx
+            .execute(
+                "DELETE FROM sessions WHERE id = $1 AND user_id = $2",
+                &[Bind::Text(session_id.into()), Bind::Text(user_id.into())],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound { kind: "session", id: session_id.into() });
+        }
+        tx.audit(auth_event(actor, "session.revoke", user_id, Some(session_id.into()))).await?;
+        tx.commit().await
+    }
+
+    /// Ends every session of a user; returns how many there were.
+    pub async fn revoke_all_sessions(&self, actor: &Actor, user_id: &str) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let n = tx
+            .execute("DELETE FROM sessions WHERE user_id = $1", &[Bind::Text(user_id.into())])
+            .await?;
+        tx.audit(auth_event(actor, "session.revokeAll", user_id, Some(format!("{n} sessions"))))
+            .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Ends a session by its token (sign-out).
+    pub async fn end_session_by_token(&self, token_hash: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        tx.execute("DELETE FROM sessions WHERE token_hash = $1", &[Bind::Text(token_hash.into())])
+            .await?;
+        tx.commit().await
+    }
+
+    // ---- pending steps ----
+
+    /// Stores state for the next step of a flow, under the hash of a random handle.
+    pub async fn put_pending(
+        &self,
+        id_hash: &str,
+        kind: &str,
+        user_id: Option<&str>,
+        data: &str,
+        ttl_ms: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        // Expired rows are swept as new ones arrive, so the table stays small.
+        tx.execute("DELETE FROM pending_steps WHERE expires_at <= $1", &[Bind::Int(now)]).await?;
+        tx.execute(
+            "INSERT INTO pending_steps (id_hash, kind, user_id, data, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                Bind::Text(id_hash.into()),
+                Bind::Text(kind.into()),
+                Bind::OptText(user_id.map(str::to_string)),
+                Bind::Text(data.into()),
+                Bind::Int(now.saturating_add(ttl_ms)),
+            ],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Takes (reads and deletes) pending state; None if absent, of another kind, or expired.
+    pub async fn take_pending(&self, id_hash: &str, kind: &str) -> Result<Option<(Option<String>, String)>> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        let row = tx
+            .fetch_optional(
+                "SELECT user_id, data, expires_at FROM pending_steps WHERE id_hash = $1 AND kind = $2",
+                &[Bind::Text(id_hash.into()), Bind::Text(kind.into())],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let deleted = tx
+            .execute("DELETE FROM pending_steps WHERE id_hash = $1", &[Bind::Text(id_hash.into())])
+            .await?;
+        tx.commit().await?;
+        let expires_at: i64 = row.try_get("expires_at")?;
+        if deleted != 1 || expires_at <= now {
+            return Ok(None);
+        }
+        Ok(Some((row.try_get("user_id")?, row.try_get("data")?)))
+    }
+
+    /// Reads pending state without taking it.
+    pub async fn peek_pending(&self, id_hash: &str, kind: &str) -> Result<Option<(Option<String>, String)>> {
+        let now = self.clock.now_ms();
+        let row = self
+            .fetch_optional(
+                "SELECT user_id, data, expires_at FROM pending_steps WHERE id_hash = $1 AND kind = $2",
+                &[Bind::Text(id_hash.into()), Bind::Text(kind.into())],
+            )
+            .await?;
+        match row {
+            Some(r) if r.try_get::<i64, _>("expires_at")? > now => Ok(Some((r.try_get("user_id")?, r.try_get("data")?))),
+            _ => Ok(None),
+        }
+    }
+
+    // ---- throttling ----
+
+    /// Consecutive failures of an account and the time of the last one.
+    pub async fn account_failures(&self, user_id: &str) -> Result<(i64, Timestamp)> {
+        let row = self
+            .fetch_optional(
+                "SELECT failures, last_failure_at FROM account_throttle WHERE user_id = $1",
+                &[Bind::Text(user_id.into())],
+            )
+            .await?;
+        match row {
+            Some(r) => Ok((r.try_get("failures")?, r.try_get("last_failure_at")?)),
+            None => Ok((0, 0)),
+        }
+    }
+
+    /// Counts one more failure.
+    pub async fn record_account_failure(&self, user_id: &str) -> Result<i64> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        tx.execute(
+            "INSERT INTO account_throttle (user_id, failures, last_failure_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (user_id) DO UPDATE SET failures = account_throttle.failures + 1, last_failure_at = $2",
+            &[Bind::Text(user_id.into()), Bind::Int(now)],
+        )
+        .await?;
+        let row = tx
+            .fetch_optional("SELECT failures FROM account_throttle WHERE user_id = $1", &[Bind::Text(user_id.into())])
+            .await?;
+        tx.commit().await?;
+        Ok(row.map(|r| r.try_get::<i64, _>("failures")).transpose()?.unwrap_or(1))
+    }
+
+    /// Clears the failure count (after a success, or by an administrator).
+    pub async fn reset_account_failures(&self, user_id: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        tx.execute("DELETE FROM account_throttle WHERE user_id = $1", &[Bind::Text(user_id.into())])
+            .await?;
+        tx.commit().await
+    }
+
+    // ---- sign-in log ----
+
+    /// Appends a sign-in attempt to the sign-in log (the audit chain, category `signIn`).
+    pub async fn record_sign_in(&self, event: Event) -> Result<i64> {
+        let mut tx = self.begin_write().await?;
+        let seq = tx.audit(event).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+}
