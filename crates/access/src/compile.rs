@@ -80,6 +80,8 @@ pub(crate) struct CompiledPolicy {
     pub(crate) operator_and: bool,
     pub(crate) requirements: Vec<Requirement>,
     pub(crate) session: SessionOutcome,
+    /// Whether `session` is empty, so evaluation can skip merging it.
+    pub(crate) session_empty: bool,
     /// Which reason names the application condition (`application`, `userActions`,
     /// `authenticationContext`).
     pub(crate) app_reason: &'static str,
@@ -368,6 +370,19 @@ impl PolicySet {
         for (i, p) in policies.iter().enumerate() {
             set.add(i, p);
         }
+        // Fold app-group postings into the well-known member apps, so evaluation needs one
+        // lookup per application.
+        for (app, group) in APP_GROUPS {
+            if let Some(g) = set.apps.get(*group).cloned() {
+                let entry = set.apps.entry(key(app)).or_default();
+                entry.include.extend(g.include);
+                entry.exclude.extend(g.exclude);
+                entry.include.sort_unstable();
+                entry.include.dedup();
+                entry.exclude.sort_unstable();
+                entry.exclude.dedup();
+            }
+        }
         Ok(set)
     }
 
@@ -622,6 +637,11 @@ impl PolicySet {
         }
 
         let (block, operator_and, requirements) = grant(p.grant_controls.as_ref());
+        let session = p
+            .session_controls
+            .as_ref()
+            .map(SessionOutcome::from_controls)
+            .unwrap_or_default();
         self.policies.push(CompiledPolicy {
             id: label,
             display_name: p.display_name.clone().unwrap_or_default(),
@@ -629,11 +649,8 @@ impl PolicySet {
             block,
             operator_and,
             requirements,
-            session: p
-                .session_controls
-                .as_ref()
-                .map(SessionOutcome::from_controls)
-                .unwrap_or_default(),
+            session_empty: session.is_empty(),
+            session,
             app_reason,
         });
     }

@@ -249,9 +249,8 @@ impl<'a> Facts<'a> {
                 0 => self.has(c.as_str()),
                 bit => self.builtins & bit != 0,
             },
-            Requirement::BuiltInStrength(level, id) => {
-                self.strength >= *level || self.has_id("authenticationStrength", id)
-            }
+            // `strength` already counts built-in strength ids however they were written.
+            Requirement::BuiltInStrength(level, _) => self.strength >= *level,
             Requirement::ById(kind, id) => self.has_id(kind, id),
         }
     }
@@ -270,9 +269,24 @@ impl PolicySet {
     /// Microsoft documents that (a specific platform, a named location) and never make an
     /// exclusion match.
     pub fn evaluate(&self, ctx: &SignInContext) -> Decision {
+        self.run(ctx, false)
+    }
+
+    /// Evaluates; `keep_masks` keeps the per-condition masks that reasons are read from.
+    fn run(&self, ctx: &SignInContext, keep_masks: bool) -> Decision {
         let w = self.words;
-        // N_COND condition masks plus two scratch masks (include, exclude).
-        let mut m = vec![0u64; (N_COND + 2) * w];
+        // N_COND condition masks plus two scratch masks (include, exclude); on the stack for
+        // up to 256 policies, so the hot path does not allocate for them.
+        const STACK_WORDS: usize = 4;
+        let len = (N_COND + 2) * w;
+        let mut stack = [0u64; (N_COND + 2) * STACK_WORDS];
+        let mut heap = Vec::new();
+        let m: &mut [u64] = if w <= STACK_WORDS {
+            stack.get_mut(..len).unwrap_or_default()
+        } else {
+            heap.resize(len, 0);
+            &mut heap
+        };
         let (conds, scratch) = m.split_at_mut(N_COND * w);
         let (inc, exc) = scratch.split_at_mut(w);
         let slot = |c: Cond| -> std::ops::Range<usize> { c as usize * w..(c as usize + 1) * w };
@@ -367,13 +381,8 @@ impl PolicySet {
         } else {
             inc.copy_from_slice(&self.apps_all.0);
             if let Some(app) = &ctx.application_id {
+                // Built-in app groups were folded into the app's postings at compile time.
                 apply(lookup(&self.apps, app), inc, exc);
-                let app = app.trim();
-                for (id, group) in APP_GROUPS {
-                    if id.eq_ignore_ascii_case(app) {
-                        apply(lookup(&self.apps, group), inc, exc);
-                    }
-                }
             }
             for g in &ctx.application_groups {
                 apply(lookup(&self.apps, g), inc, exc);
@@ -519,7 +528,9 @@ impl PolicySet {
             };
             if p.state == PolicyState::Enabled {
                 result = result.min(outcome);
-                session.merge(&p.session);
+                if !p.session_empty {
+                    session.merge(&p.session);
+                }
                 enforced.push(applied);
             } else {
                 report_only.push(applied);
@@ -531,7 +542,11 @@ impl PolicySet {
             enforced,
             report_only,
             session,
-            masks: m,
+            masks: if keep_masks {
+                conds.to_vec()
+            } else {
+                Vec::new()
+            },
             words: w,
         }
     }
@@ -609,12 +624,21 @@ impl PolicySet {
         s
     }
 
-    /// Evaluates and explains: the what-if report for one sign-in.
-    pub fn explain(&self, ctx: &SignInContext) -> Report {
-        self.report(&self.evaluate(ctx))
+    /// Evaluates, keeping what [`PolicySet::report`] needs to give reasons for the policies
+    /// that did not apply.
+    pub fn evaluate_with_reasons(&self, ctx: &SignInContext) -> Decision {
+        self.run(ctx, true)
     }
 
-    /// Turns a decision into the what-if report (ids, names, controls, reasons).
+    /// Evaluates and explains: the what-if report for one sign-in.
+    pub fn explain(&self, ctx: &SignInContext) -> Report {
+        self.report(&self.run(ctx, true))
+    }
+
+    /// Turns a decision into the what-if report (ids, names, controls, reasons). Reasons for
+    /// policies that did not apply are only known for decisions made by
+    /// [`PolicySet::explain`] or [`PolicySet::evaluate_with_reasons`]; for others each
+    /// not-applied policy lists `notEnoughInformation`.
     pub fn report(&self, d: &Decision) -> Report {
         let result_of = |a: &AppliedPolicy| -> Option<PolicyResult> {
             let p = self.policies.get(a.index())?;
@@ -648,11 +672,15 @@ impl PolicySet {
                 id: p.id.clone(),
                 display_name: p.display_name.clone(),
                 state: p.state.to_string(),
-                reasons: ALL_CONDS
-                    .iter()
-                    .filter(|c| !d.cond(**c, i))
-                    .map(|c| reason_name(*c, p))
-                    .collect(),
+                reasons: if d.masks.is_empty() {
+                    vec!["notEnoughInformation"]
+                } else {
+                    ALL_CONDS
+                        .iter()
+                        .filter(|c| !d.cond(**c, i))
+                        .map(|c| reason_name(*c, p))
+                        .collect()
+                },
             })
             .collect();
         Report {
