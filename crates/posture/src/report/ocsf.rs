@@ -1,8 +1,12 @@
 //! OCSF output: one Compliance Finding (class 2003) per finding.
+//!
+//! The objects are serialised from borrowed structs, not built as `serde_json::Value` trees:
+//! a scan of a million resources writes millions of them.
 
 use std::io::{self, Write};
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::engine::Assessment;
 use crate::finding::{Finding, Status};
@@ -19,8 +23,92 @@ fn compliance_status(s: Status) -> (u8, &'static str) {
     }
 }
 
-/// One OCSF Compliance Finding. `time_ms` is the assessment time.
-pub fn ocsf_finding(f: &Finding, time_ms: i64) -> Value {
+#[derive(Serialize)]
+struct Ocsf<'a> {
+    class_uid: u32,
+    class_name: &'static str,
+    category_uid: u8,
+    category_name: &'static str,
+    activity_id: u8,
+    activity_name: &'static str,
+    type_uid: u32,
+    time: i64,
+    severity_id: u8,
+    severity: &'static str,
+    status_id: u8,
+    status: &'static str,
+    message: &'a str,
+    metadata: Metadata,
+    finding_info: FindingInfo<'a>,
+    compliance: Compliance<'a>,
+    cloud: Cloud<'a>,
+    resources: [Resource<'a>; 1],
+    remediation: Remediation<'a>,
+    evidences: [Evidence<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    version: &'static str,
+    product: Product,
+}
+
+#[derive(Serialize)]
+struct Product {
+    name: &'static str,
+    vendor_name: &'static str,
+}
+
+#[derive(Serialize)]
+struct FindingInfo<'a> {
+    uid: String,
+    title: &'a str,
+    desc: &'a str,
+    types: [&'a str; 1],
+}
+
+#[derive(Serialize)]
+struct Compliance<'a> {
+    standards: Vec<&'a str>,
+    requirements: Vec<String>,
+    control: Option<&'a str>,
+    status_id: u8,
+    status: &'static str,
+    status_detail: &'a str,
+}
+
+#[derive(Serialize)]
+struct Cloud<'a> {
+    provider: &'static str,
+    account: Uid<'a>,
+    region: &'a str,
+}
+
+#[derive(Serialize)]
+struct Uid<'a> {
+    uid: &'a str,
+}
+
+#[derive(Serialize)]
+struct Resource<'a> {
+    uid: &'a str,
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    region: &'a str,
+}
+
+#[derive(Serialize)]
+struct Remediation<'a> {
+    desc: &'a str,
+}
+
+#[derive(Serialize)]
+struct Evidence<'a> {
+    data: &'a Value,
+}
+
+fn build(f: &Finding, time_ms: i64) -> Ocsf<'_> {
     let (status_id, status) = compliance_status(f.status);
     let mut standards: Vec<&str> = f
         .controls
@@ -28,83 +116,93 @@ pub fn ocsf_finding(f: &Finding, time_ms: i64) -> Value {
         .map(|c| c.benchmark_label.as_str())
         .collect();
     standards.dedup();
-    let requirements: Vec<String> = f
-        .controls
-        .iter()
-        .map(|c| format!("{} {}", c.benchmark_label, c.id))
-        .collect();
-    let title = f
-        .controls
-        .first()
-        .map(|c| c.title.clone())
-        .unwrap_or_else(|| f.check_id.to_string());
-    let remediation: Vec<&str> = f.controls.iter().map(|c| c.remediation.as_str()).collect();
     let r = &f.resource;
-    json!({
-        "class_uid": 2003,
-        "class_name": "Compliance Finding",
-        "category_uid": 2,
-        "category_name": "Findings",
-        "activity_id": 1,
-        "activity_name": "Create",
-        "type_uid": 200301,
-        "time": time_ms,
-        "severity_id": f.severity.ocsf_id(),
-        "severity": f.severity.as_str(),
-        "status_id": 1,
-        "status": "New",
-        "message": f.message,
-        "metadata": {
-            "version": OCSF_VERSION,
-            "product": {"name": "Trustplane", "vendor_name": "Trustplane"},
+    Ocsf {
+        class_uid: 2003,
+        class_name: "Compliance Finding",
+        category_uid: 2,
+        category_name: "Findings",
+        activity_id: 1,
+        activity_name: "Create",
+        type_uid: 200301,
+        time: time_ms,
+        severity_id: f.severity.ocsf_id(),
+        severity: f.severity.as_str(),
+        status_id: 1,
+        status: "New",
+        message: &f.message,
+        metadata: Metadata {
+            version: OCSF_VERSION,
+            product: Product {
+                name: "Trustplane",
+                vendor_name: "Trustplane",
+            },
         },
-        "finding_info": {
-            "uid": format!("{}:{}:{}:{}", f.check_id, r.account, r.region, r.id),
-            "title": title,
-            "desc": f.message,
-            "types": [f.check_id.as_ref()],
+        finding_info: FindingInfo {
+            uid: format!("{}:{}:{}:{}", f.check_id, r.account, r.region, r.id),
+            title: f
+                .controls
+                .first()
+                .map(|c| c.title.as_str())
+                .unwrap_or(&f.check_id),
+            desc: &f.message,
+            types: [&f.check_id],
         },
-        "compliance": {
-            "standards": standards,
-            "requirements": requirements,
-            "control": f.controls.first().map(|c| c.id.as_str()),
-            "status_id": status_id,
-            "status": status,
-            "status_detail": f.message,
+        compliance: Compliance {
+            standards,
+            requirements: f
+                .controls
+                .iter()
+                .map(|c| format!("{} {}", c.benchmark_label, c.id))
+                .collect(),
+            control: f.controls.first().map(|c| c.id.as_str()),
+            status_id,
+            status,
+            status_detail: &f.message,
         },
-        "cloud": {
-            "provider": r.provider.as_str(),
-            "account": {"uid": r.account},
-            "region": r.region,
+        cloud: Cloud {
+            provider: r.provider.as_str(),
+            account: Uid { uid: &r.account },
+            region: &r.region,
         },
-        "resources": [{
-            "uid": r.id,
-            "name": r.name,
-            "type": r.resource_type,
-            "region": r.region,
+        resources: [Resource {
+            uid: &r.id,
+            name: &r.name,
+            kind: &r.resource_type,
+            region: &r.region,
         }],
-        "remediation": {"desc": remediation.first().copied().unwrap_or("")},
-        "evidences": [{"data": f.evidence}],
-    })
+        remediation: Remediation {
+            desc: f
+                .controls
+                .first()
+                .map(|c| c.remediation.as_str())
+                .unwrap_or(""),
+        },
+        evidences: [Evidence { data: &f.evidence }],
+    }
+}
+
+/// One OCSF Compliance Finding. `time_ms` is the assessment time.
+pub fn ocsf_finding(f: &Finding, time_ms: i64) -> Value {
+    serde_json::to_value(build(f, time_ms)).unwrap_or(Value::Null)
 }
 
 /// Every finding as an OCSF object.
 pub fn ocsf_findings(a: &Assessment, time_ms: i64) -> Vec<Value> {
-    a.findings
-        .iter()
-        .map(|f| ocsf_finding(f, time_ms))
-        .collect()
+    a.findings.iter().map(|f| ocsf_finding(f, time_ms)).collect()
 }
 
 /// Writes a JSON array of OCSF findings, one per line inside the array.
 pub fn write_ocsf_json(a: &Assessment, time_ms: i64, w: &mut impl Write) -> io::Result<()> {
+    let mut w = io::BufWriter::new(w);
     w.write_all(b"[")?;
     for (n, f) in a.findings.iter().enumerate() {
         if n > 0 {
             w.write_all(b",")?;
         }
         w.write_all(b"\n")?;
-        serde_json::to_writer(&mut *w, &ocsf_finding(f, time_ms))?;
+        serde_json::to_writer(&mut w, &build(f, time_ms))?;
     }
-    w.write_all(b"\n]\n")
+    w.write_all(b"\n]\n")?;
+    w.flush()
 }
