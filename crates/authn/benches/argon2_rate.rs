@@ -1,1 +1,60 @@
-fn main() {}
+//! Raw argon2id rate with the parameters Trustplane uses (m=19456 KiB, t=2, p=1), on one core.
+//!
+//! This is the physical limit of password sign-ins per second per core; the server's
+//! end-to-end sign-in benchmark compares against it. Run with
+//! `cargo bench -p trustplane-authn --bench argon2_rate` (optionally `-- SECONDS`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use trustplane_authn::password::{self, MEMORY_KIB, PARALLELISM, TIME_COST};
+
+fn rate(label: &str, seconds: f64, mut op: impl FnMut()) -> f64 {
+    // Warm up: page in the 19 MiB working area once.
+    op();
+    let budget = Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let mut n = 0u32;
+    while start.elapsed() < budget {
+        op();
+        n += 1;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let per_sec = f64::from(n) / elapsed;
+    println!(
+        "{label:<44} {n:>5} runs in {elapsed:>6.2} s = {per_sec:>7.2}/s ({:.1} ms each)",
+        1000.0 / per_sec
+    );
+    per_sec
+}
+
+fn main() {
+    let seconds: f64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(10.0);
+    println!("argon2id m={MEMORY_KIB} KiB, t={TIME_COST}, p={PARALLELISM}, one thread");
+
+    let params = Params::new(MEMORY_KIB, TIME_COST, PARALLELISM, Some(32)).unwrap();
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let salt = [7u8; 16];
+    let mut out = [0u8; 32];
+    // The allocation of the memory blocks is part of every real hash, so it stays in the loop.
+    rate("raw argon2id (hash_password_into)", seconds, || {
+        argon
+            .hash_password_into(black_box(b"correct horse battery staple"), &salt, &mut out)
+            .unwrap();
+        black_box(&out);
+    });
+
+    rate("trustplane_authn::hash_password (PHC, NFKC)", seconds, || {
+        black_box(password::hash_password(black_box("correct horse battery staple")).unwrap());
+    });
+
+    let phc = password::hash_password("correct horse battery staple").unwrap();
+    rate("trustplane_authn::verify_password", seconds, || {
+        black_box(password::verify_password(black_box("correct horse battery staple"), &phc).unwrap());
+    });
+}

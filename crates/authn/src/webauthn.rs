@@ -163,7 +163,6 @@ impl Relying {
             .map(|id| {
                 BASE64URL_NOPAD
                     .decode(id.trim_end_matches('=').as_bytes())
-                    .map(CredentialID::from)
                     .map_err(|_| AuthnError::MalformedPasskey)
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -57,9 +57,9 @@ fn register_then_sign_in() {
     let pk = register(&rp, &mut soft, user);
     assert!(!pk.credential_id.is_empty() && !pk.credential_id.contains('='));
 
-    let (state, response) = assert_at(&rp, &mut soft, &[pk.passkey_json.clone()], ORIGIN);
+    let (state, response) = assert_at(&rp, &mut soft, std::slice::from_ref(&pk.passkey_json), ORIGIN);
     let ok = rp
-        .finish_authentication(&state, &response, &[pk.passkey_json.clone()])
+        .finish_authentication(&state, &response, std::slice::from_ref(&pk.passkey_json))
         .unwrap();
     assert_eq!(ok.credential_id, pk.credential_id);
     assert!(ok.user_verified);
@@ -67,7 +67,7 @@ fn register_then_sign_in() {
     let updated = ok.updated_passkey_json.expect("counter moved");
 
     // A second sign-in with the updated passkey works.
-    let (state, response) = assert_at(&rp, &mut soft, &[updated.clone()], ORIGIN);
+    let (state, response) = assert_at(&rp, &mut soft, std::slice::from_ref(&updated), ORIGIN);
     rp.finish_authentication(&state, &response, &[updated])
         .unwrap();
 }
@@ -77,7 +77,7 @@ fn challenge_asks_for_user_verification_and_a_discoverable_key() {
     let rp = relying();
     let existing = "AAECAwQFBgcICQ".to_string();
     let (challenge, _) = rp
-        .start_registration(Uuid::new_v4(), "bob", "Bob", &[existing.clone()])
+        .start_registration(Uuid::new_v4(), "bob", "Bob", std::slice::from_ref(&existing))
         .unwrap();
     let pk = &challenge["publicKey"];
     assert_eq!(pk["rp"]["id"], "example.com");
@@ -98,7 +98,7 @@ fn wrong_origin_is_refused_at_sign_in() {
     let (state, response) = assert_at(
         &rp,
         &mut soft,
-        &[pk.passkey_json.clone()],
+        std::slice::from_ref(&pk.passkey_json),
         "https://login-example.example.com",
     );
     let err = rp
@@ -129,9 +129,9 @@ fn replayed_assertion_is_refused() {
     let rp = relying();
     let mut soft = authenticator();
     let pk = register(&rp, &mut soft, Uuid::new_v4());
-    let (state, response) = assert_at(&rp, &mut soft, &[pk.passkey_json.clone()], ORIGIN);
+    let (state, response) = assert_at(&rp, &mut soft, std::slice::from_ref(&pk.passkey_json), ORIGIN);
     let first = rp
-        .finish_authentication(&state, &response, &[pk.passkey_json.clone()])
+        .finish_authentication(&state, &response, std::slice::from_ref(&pk.passkey_json))
         .unwrap();
     let stored_now = first.updated_passkey_json.unwrap();
     // The same state and response again (a caller that failed to consume the state, or an
@@ -152,7 +152,7 @@ fn regressed_counter_is_refused() {
     let mut value: serde_json::Value = serde_json::from_str(&pk.passkey_json).unwrap();
     value["cred"]["counter"] = 50.into();
     let ahead = value.to_string();
-    let (state, response) = assert_at(&rp, &mut soft, &[ahead.clone()], ORIGIN);
+    let (state, response) = assert_at(&rp, &mut soft, std::slice::from_ref(&ahead), ORIGIN);
     let err = rp
         .finish_authentication(&state, &response, &[ahead])
         .unwrap_err();
@@ -165,16 +165,16 @@ fn unknown_credential_and_wrong_state_kind() {
     let mut soft = authenticator();
     let pk = register(&rp, &mut soft, Uuid::new_v4());
     let other = register(&rp, &mut authenticator(), Uuid::new_v4());
-    let (state, response) = assert_at(&rp, &mut soft, &[pk.passkey_json.clone()], ORIGIN);
+    let (state, response) = assert_at(&rp, &mut soft, std::slice::from_ref(&pk.passkey_json), ORIGIN);
     assert!(matches!(
-        rp.finish_authentication(&state, &response, &[other.passkey_json.clone()]),
+        rp.finish_authentication(&state, &response, std::slice::from_ref(&other.passkey_json)),
         Err(AuthnError::UnknownCredential)
     ));
     let (_, registration_state) = rp
         .start_registration(Uuid::new_v4(), "x", "x", &[])
         .unwrap();
     assert!(matches!(
-        rp.finish_authentication(&registration_state, &response, &[pk.passkey_json.clone()]),
+        rp.finish_authentication(&registration_state, &response, std::slice::from_ref(&pk.passkey_json)),
         Err(AuthnError::MalformedState)
     ));
     assert!(matches!(
@@ -189,7 +189,7 @@ fn state_from_another_relying_party_is_refused() {
     let other_rp = Relying::new("example.org", "https://example.org", "Other").unwrap();
     let mut soft = authenticator();
     let pk = register(&rp, &mut soft, Uuid::new_v4());
-    let (state, response) = assert_at(&rp, &mut soft, &[pk.passkey_json.clone()], ORIGIN);
+    let (state, response) = assert_at(&rp, &mut soft, std::slice::from_ref(&pk.passkey_json), ORIGIN);
     assert!(other_rp
         .finish_authentication(&state, &response, &[pk.passkey_json])
         .is_err());
@@ -228,7 +228,7 @@ fn usernameless_sign_in() {
     assert_eq!(claimed_user, user);
     assert_eq!(claimed_cred, pk.credential_id);
     let ok = rp
-        .finish_authentication(&state, &response, &[pk.passkey_json.clone()])
+        .finish_authentication(&state, &response, std::slice::from_ref(&pk.passkey_json))
         .unwrap();
     assert_eq!(ok.user_handle, Some(user));
     assert_eq!(ok.credential_id, pk.credential_id);
