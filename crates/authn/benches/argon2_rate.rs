@@ -49,12 +49,24 @@ fn main() {
         black_box(&out);
     });
 
-    rate("trustplane_authn::hash_password (PHC, NFKC)", seconds, || {
-        black_box(password::hash_password(black_box("correct horse battery staple")).unwrap());
-    });
+    rate(
+        "trustplane_authn::hash_password (PHC, NFKC)",
+        seconds,
+        || {
+            black_box(password::hash_password(black_box("correct horse battery staple")).unwrap());
+        },
+    );
 
     let phc = password::hash_password("correct horse battery staple").unwrap();
     rate("trustplane_authn::verify_password", seconds, || {
-        black_box(password::verify_password(black_box("correct horse battery staple"), &phc).unwrap());
+        black_box(
+            password::verify_password(black_box("correct horse battery staple"), &phc).unwrap(),
+        );
+    });
+
+    // What an unknown user costs: must match the line above.
+    password::prepare_dummy();
+    rate("trustplane_authn::dummy_verify", seconds, || {
+        password::dummy_verify(black_box("correct horse battery staple"));
     });
 }

@@ -57,7 +57,12 @@ fn register_then_sign_in() {
     let pk = register(&rp, &mut soft, user);
     assert!(!pk.credential_id.is_empty() && !pk.credential_id.contains('='));
 
-    let (state, response) = assert_at(&rp, &mut soft, std::slice::from_ref(&pk.passkey_json), ORIGIN);
+    let (state, response) = assert_at(
+        &rp,
+        &mut soft,
+        std::slice::from_ref(&pk.passkey_json),
+        ORIGIN,
+    );
     let ok = rp
         .finish_authentication(&state, &response, std::slice::from_ref(&pk.passkey_json))
         .unwrap();
@@ -77,7 +82,12 @@ fn challenge_asks_for_user_verification_and_a_discoverable_key() {
     let rp = relying();
     let existing = "AAECAwQFBgcICQ".to_string();
     let (challenge, _) = rp
-        .start_registration(Uuid::new_v4(), "bob", "Bob", std::slice::from_ref(&existing))
+        .start_registration(
+            Uuid::new_v4(),
+            "bob",
+            "Bob",
+            std::slice::from_ref(&existing),
+        )
         .unwrap();
     let pk = &challenge["publicKey"];
     assert_eq!(pk["rp"]["id"], "example.com");
@@ -129,7 +139,12 @@ fn replayed_assertion_is_refused() {
     let rp = relying();
     let mut soft = authenticator();
     let pk = register(&rp, &mut soft, Uuid::new_v4());
-    let (state, response) = assert_at(&rp, &mut soft, std::slice::from_ref(&pk.passkey_json), ORIGIN);
+    let (state, response) = assert_at(
+        &rp,
+        &mut soft,
+        std::slice::from_ref(&pk.passkey_json),
+        ORIGIN,
+    );
     let first = rp
         .finish_authentication(&state, &response, std::slice::from_ref(&pk.passkey_json))
         .unwrap();
@@ -165,7 +180,12 @@ fn unknown_credential_and_wrong_state_kind() {
     let mut soft = authenticator();
     let pk = register(&rp, &mut soft, Uuid::new_v4());
     let other = register(&rp, &mut authenticator(), Uuid::new_v4());
-    let (state, response) = assert_at(&rp, &mut soft, std::slice::from_ref(&pk.passkey_json), ORIGIN);
+    let (state, response) = assert_at(
+        &rp,
+        &mut soft,
+        std::slice::from_ref(&pk.passkey_json),
+        ORIGIN,
+    );
     assert!(matches!(
         rp.finish_authentication(&state, &response, std::slice::from_ref(&other.passkey_json)),
         Err(AuthnError::UnknownCredential)
@@ -174,7 +194,11 @@ fn unknown_credential_and_wrong_state_kind() {
         .start_registration(Uuid::new_v4(), "x", "x", &[])
         .unwrap();
     assert!(matches!(
-        rp.finish_authentication(&registration_state, &response, std::slice::from_ref(&pk.passkey_json)),
+        rp.finish_authentication(
+            &registration_state,
+            &response,
+            std::slice::from_ref(&pk.passkey_json)
+        ),
         Err(AuthnError::MalformedState)
     ));
     assert!(matches!(
@@ -189,7 +213,12 @@ fn state_from_another_relying_party_is_refused() {
     let other_rp = Relying::new("example.org", "https://example.org", "Other").unwrap();
     let mut soft = authenticator();
     let pk = register(&rp, &mut soft, Uuid::new_v4());
-    let (state, response) = assert_at(&rp, &mut soft, std::slice::from_ref(&pk.passkey_json), ORIGIN);
+    let (state, response) = assert_at(
+        &rp,
+        &mut soft,
+        std::slice::from_ref(&pk.passkey_json),
+        ORIGIN,
+    );
     assert!(other_rp
         .finish_authentication(&state, &response, &[pk.passkey_json])
         .is_err());
