@@ -120,6 +120,7 @@ mod filter;
 mod geoip;
 mod location;
 mod policy;
+mod report;
 mod session;
 mod validate;
 mod whatif;
@@ -132,9 +133,7 @@ pub use defaults::{
 };
 pub use enums::*;
 pub use error::{Error, ParseError, ValidationError, ValidationErrors};
-pub use evaluate::{
-    AppliedPolicy, Decision, NotAppliedPolicy, Outcome, PolicyResult, Report, RequiredControl,
-};
+pub use evaluate::{AppliedPolicy, Decision, Outcome};
 #[cfg(feature = "geoip")]
 pub use geoip::MaxMindCountryLookup;
 pub use location::{
@@ -142,5 +141,6 @@ pub use location::{
     OtherNamedLocation, StaticCountryLookup,
 };
 pub use policy::*;
+pub use report::{NotAppliedPolicy, PolicyResult, Report, RequiredControl};
 pub use session::{Frequency, SessionOutcome};
 pub use whatif::{load_named_locations, load_policies, parse_input, resolve_country, what_if};

@@ -10,9 +10,9 @@ use crate::compile::PolicySet;
 use crate::context::{DeviceInfo, SignInContext};
 use crate::enums::*;
 use crate::error::{from_value, Error, ParseError};
-use crate::evaluate::Report;
 use crate::location::{CountryLookup, NamedLocation};
 use crate::policy::ConditionalAccessPolicy;
+use crate::report::Report;
 
 /// The `.json` files of a folder, sorted by name so results do not depend on the file system.
 fn json_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
