@@ -68,6 +68,11 @@ pub(crate) enum Requirement {
     BuiltInStrength(u8, String),
     /// A custom strength, terms of use or custom control (kind, id): satisfied by its id.
     ById(&'static str, String),
+    /// A custom authentication strength: satisfied by its id or its display name.
+    CustomStrength {
+        id: String,
+        name: Option<String>,
+    },
 }
 
 /// Per-policy facts kept for decisions and reports.
@@ -260,13 +265,30 @@ fn post(map: &mut FxMap<Box<str>, Postings>, id: &str, policy: u32, include: boo
     }
 }
 
+/// The level of a built-in authentication strength, by id or by its display name.
 pub(crate) fn builtin_strength(id: &str) -> Option<u8> {
-    match id.trim().to_ascii_lowercase().as_str() {
-        "00000000-0000-0000-0000-000000000002" => Some(2),
-        "00000000-0000-0000-0000-000000000003" => Some(3),
-        "00000000-0000-0000-0000-000000000004" => Some(4),
-        _ => None,
-    }
+    const BUILT_IN: [(&str, &str, u8); 3] = [
+        (
+            "00000000-0000-0000-0000-000000000002",
+            "Multifactor authentication",
+            2,
+        ),
+        (
+            "00000000-0000-0000-0000-000000000003",
+            "Passwordless MFA",
+            3,
+        ),
+        (
+            "00000000-0000-0000-0000-000000000004",
+            "Phishing-resistant MFA",
+            4,
+        ),
+    ];
+    let id = id.trim();
+    BUILT_IN
+        .iter()
+        .find(|(i, name, _)| i.eq_ignore_ascii_case(id) || name.eq_ignore_ascii_case(id))
+        .map(|(_, _, level)| *level)
 }
 
 impl PolicySet {
@@ -718,20 +740,22 @@ fn grant(g: Option<&GrantControls>) -> (bool, bool, Vec<Requirement>) {
             reqs.push(Requirement::BuiltIn(c.clone()));
         }
     }
-    if let Some(id) = g
-        .authentication_strength
-        .as_ref()
-        .and_then(|s| s.id.as_ref())
-    {
-        match builtin_strength(id) {
-            Some(level) => reqs.push(Requirement::BuiltInStrength(
-                level,
-                id.trim().to_ascii_lowercase(),
-            )),
-            None => reqs.push(Requirement::ById(
-                "authenticationStrength",
-                id.trim().to_ascii_lowercase(),
-            )),
+    if let Some(strength) = g.authentication_strength.as_ref() {
+        if let Some(id) = strength.id.as_ref() {
+            match builtin_strength(id) {
+                Some(level) => reqs.push(Requirement::BuiltInStrength(
+                    level,
+                    id.trim().to_ascii_lowercase(),
+                )),
+                None => reqs.push(Requirement::CustomStrength {
+                    id: id.trim().to_ascii_lowercase(),
+                    name: strength
+                        .display_name
+                        .as_ref()
+                        .map(|n| n.trim().to_owned())
+                        .filter(|n| !n.is_empty()),
+                }),
+            }
         }
     }
     for id in &g.terms_of_use {

@@ -183,6 +183,10 @@ impl<'a> Facts<'a> {
             // `strength` already counts built-in strength ids however they were written.
             Requirement::BuiltInStrength(level, _) => self.strength >= *level,
             Requirement::ById(kind, id) => self.has_id(kind, id),
+            Requirement::CustomStrength { id, name } => {
+                self.has_id("authenticationStrength", id)
+                    || name.as_deref().is_some_and(|n| self.has(n))
+            }
         }
     }
 }

@@ -41,9 +41,10 @@
 //! Satisfied controls: `mfa` is satisfied by `mfa` or any built-in authentication strength
 //! id in [`SignInContext::satisfied_controls`]; built-in strengths nest (phishing-resistant
 //! `…0004` satisfies passwordless `…0003`, which satisfies MFA `…0002`, which `mfa`
-//! satisfies); `compliantDevice` and `domainJoinedDevice` follow [`DeviceInfo`]; other
-//! controls are satisfied by naming them (`passwordChange`, a terms of use id, or
-//! `termsOfUse:<id>`).
+//! satisfies; the display names `Multifactor authentication`, `Passwordless MFA` and
+//! `Phishing-resistant MFA` work too); a custom strength is satisfied by its id or display
+//! name; `compliantDevice` and `domainJoinedDevice` follow [`DeviceInfo`]; other controls are
+//! satisfied by naming them (`passwordChange`, a terms of use id, or `termsOfUse:<id>`).
 //!
 //! # Not supported (parsed and kept, not evaluated)
 //!

@@ -188,6 +188,7 @@ fn requirement_name(r: &Requirement) -> String {
         Requirement::BuiltIn(c) => c.as_str().to_owned(),
         Requirement::BuiltInStrength(_, id) => format!("authenticationStrength:{id}"),
         Requirement::ById(kind, id) => format!("{kind}:{id}"),
+        Requirement::CustomStrength { id, .. } => format!("authenticationStrength:{id}"),
     }
 }
 

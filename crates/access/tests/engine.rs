@@ -514,3 +514,58 @@ fn maxmind_database_lookup_when_available() {
     assert_eq!(db.country("127.0.0.1".parse().unwrap()), None);
     assert!(MaxMindCountryLookup::open(std::path::Path::new("/nonexistent.mmdb")).is_err());
 }
+
+#[test]
+fn authentication_strengths_by_id_or_name() {
+    let strength = |id: &str, name: &str| {
+        json!({"grantControls": {"operator": "OR", "builtInControls": [],
+            "authenticationStrength": {"id": id, "displayName": name}}})
+    };
+    let set = PolicySet::compile(
+        &[
+            policy(
+                "phr",
+                "enabled",
+                json!({}),
+                strength(
+                    "00000000-0000-0000-0000-000000000004",
+                    "Phishing-resistant MFA",
+                ),
+            ),
+            policy(
+                "custom",
+                "enabled",
+                json!({"clientAppTypes": ["mobileAppsAndDesktopClients"]}),
+                strength("6f1a0c3e-1111-4111-8111-0123456789ab", "FIDO2 only"),
+            ),
+        ],
+        &[],
+    )
+    .unwrap();
+    let mut ctx = user();
+    for (satisfied, expected) in [
+        (vec!["mfa"], Outcome::Grant),
+        (vec!["00000000-0000-0000-0000-000000000003"], Outcome::Grant),
+        (vec!["phishing-resistant mfa"], Outcome::Allow),
+        (
+            vec!["authenticationStrength:00000000-0000-0000-0000-000000000004"],
+            Outcome::Allow,
+        ),
+    ] {
+        ctx.satisfied_controls = satisfied.iter().map(|s| s.to_string()).collect();
+        assert_eq!(set.evaluate(&ctx).result(), expected, "{satisfied:?}");
+    }
+    ctx.client_app = Some(ClientAppType::MobileAppsAndDesktopClients);
+    let d = set.evaluate(&ctx);
+    assert_eq!(
+        set.required_controls(&d)[0].any_of,
+        ["authenticationStrength:6f1a0c3e-1111-4111-8111-0123456789ab"]
+    );
+    ctx.satisfied_controls.push("FIDO2 only".into());
+    assert_eq!(set.evaluate(&ctx).result(), Outcome::Allow);
+    ctx.satisfied_controls = vec![
+        "00000000-0000-0000-0000-000000000004".into(),
+        "6F1A0C3E-1111-4111-8111-0123456789AB".into(),
+    ];
+    assert_eq!(set.evaluate(&ctx).result(), Outcome::Allow);
+}
