@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use trustplane_model::SystemClock;
 use trustplane_authn::SessionPolicy;
+use trustplane_model::SystemClock;
 use trustplane_server::{ServerConfig, SignInSettings};
 
 use crate::args::ServeArgs;
@@ -42,8 +42,10 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
                     .unwrap_or_else(|| settings.data_dir.join("master.key")),
                 trusted_proxies: settings.trusted_proxies.clone(),
                 sessions: SessionPolicy {
-                    idle_timeout_secs: i64::try_from(settings.session_idle_timeout_secs).unwrap_or(i64::MAX),
-                    absolute_timeout_secs: i64::try_from(settings.session_absolute_timeout_secs).unwrap_or(i64::MAX),
+                    idle_timeout_secs: i64::try_from(settings.session_idle_timeout_secs)
+                        .unwrap_or(i64::MAX),
+                    absolute_timeout_secs: i64::try_from(settings.session_absolute_timeout_secs)
+                        .unwrap_or(i64::MAX),
                 },
                 issuer: "Trustplane".into(),
             },

@@ -3,8 +3,8 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 
 use crate::error::ApiError;
 use crate::server::AppState;
@@ -61,14 +61,22 @@ impl FromRequestParts<AppState> for RequestContext {
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(256).collect::<String>());
         let device_platform = platform(user_agent.as_deref().unwrap_or(""));
-        Ok(RequestContext { ip, user_agent, device_platform })
+        Ok(RequestContext {
+            ip,
+            user_agent,
+            device_platform,
+        })
     }
 }
 
 /// The client's address. `X-Forwarded-For` is believed only when the socket peer is a trusted
 /// proxy, and then only up to the first address that is not itself a trusted proxy (reading
 /// from the right, since a client can write anything on the left).
-pub fn source_ip(peer: Option<IpAddr>, forwarded: Option<&str>, trusted: &[IpAddr]) -> Option<IpAddr> {
+pub fn source_ip(
+    peer: Option<IpAddr>,
+    forwarded: Option<&str>,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
     let peer = peer?;
     if !trusted.contains(&peer) {
         return Some(peer);
@@ -117,16 +125,34 @@ mod tests {
         let proxy: IpAddr = "10.0.0.1".parse().unwrap();
         let client: IpAddr = "203.0.113.9".parse().unwrap();
         let trusted = [proxy];
-        assert_eq!(source_ip(Some(client), Some("1.2.3.4"), &trusted), Some(client));
-        assert_eq!(source_ip(Some(proxy), Some("6.6.6.6, 203.0.113.9"), &trusted), Some(client));
+        assert_eq!(
+            source_ip(Some(client), Some("1.2.3.4"), &trusted),
+            Some(client)
+        );
+        assert_eq!(
+            source_ip(Some(proxy), Some("6.6.6.6, 203.0.113.9"), &trusted),
+            Some(client)
+        );
         assert_eq!(source_ip(Some(proxy), None, &trusted), Some(proxy));
-        assert_eq!(source_ip(Some(proxy), Some("garbage"), &trusted), Some(proxy));
+        assert_eq!(
+            source_ip(Some(proxy), Some("garbage"), &trusted),
+            Some(proxy)
+        );
     }
 
     #[test]
     fn platforms_from_user_agents() {
-        assert_eq!(platform("Mozilla/5.0 (X11; Linux x86_64) Chrome/120"), "linux");
-        assert_eq!(platform("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"), "iOS");
-        assert_eq!(platform("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"), "windows");
+        assert_eq!(
+            platform("Mozilla/5.0 (X11; Linux x86_64) Chrome/120"),
+            "linux"
+        );
+        assert_eq!(
+            platform("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"),
+            "iOS"
+        );
+        assert_eq!(
+            platform("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"),
+            "windows"
+        );
     }
 }

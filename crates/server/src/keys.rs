@@ -61,7 +61,10 @@ impl Sealer {
 
     /// Reads the key file, creating it with a fresh random key (mode 0600) if absent.
     pub fn load_or_create(path: &Path) -> Result<Self, KeyError> {
-        let file_error = |source| KeyError::File { path: path.display().to_string(), source };
+        let file_error = |source| KeyError::File {
+            path: path.display().to_string(),
+            source,
+        };
         match std::fs::read_to_string(path) {
             Ok(text) => Self::from_base64(&text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -82,7 +85,13 @@ impl Sealer {
         getrandom::getrandom(&mut nonce).map_err(|_| KeyError::Random)?;
         let sealed = self
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad: context.as_bytes() })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plain,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| KeyError::Open)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
@@ -98,7 +107,13 @@ impl Sealer {
         }
         let (nonce, data) = bytes.split_at(24);
         self.cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: data, aad: context.as_bytes() })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: data,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| KeyError::Open)
     }
 }
@@ -148,7 +163,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
     }
 }

@@ -22,6 +22,6 @@ pub mod signin;
 mod web;
 
 pub use bootstrap::{hash_password, BootstrapCredentials};
-pub use error::ApiError;
 pub use context::ClientApp;
+pub use error::ApiError;
 pub use server::{app, start, AppState, RunningServer, ServerConfig, SignInSettings};

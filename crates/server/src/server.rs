@@ -74,14 +74,23 @@ const KEY_CHECK: &str = "master-key-check";
 
 impl AppState {
     /// Builds the state: loads the master key and checks it against the database.
-    pub async fn new(store: Store, settings: &SignInSettings, public_url: &str) -> Result<Self, StoreError> {
-        let invalid = |message: String| StoreError::Invalid { field: "master_key", message };
+    pub async fn new(
+        store: Store,
+        settings: &SignInSettings,
+        public_url: &str,
+    ) -> Result<Self, StoreError> {
+        let invalid = |message: String| StoreError::Invalid {
+            field: "master_key",
+            message,
+        };
         let sealer = match &settings.master_key {
             Some(k) => Sealer::from_base64(k),
             None => Sealer::load_or_create(&settings.master_key_file),
         }
         .map_err(|e| invalid(e.to_string()))?;
-        let probe = sealer.seal(KEY_CHECK, b"trustplane").map_err(|e| invalid(e.to_string()))?;
+        let probe = sealer
+            .seal(KEY_CHECK, b"trustplane")
+            .map_err(|e| invalid(e.to_string()))?;
         let stored = store.setting_or_insert(KEY_CHECK, &probe).await?;
         if sealer.open(KEY_CHECK, &stored).is_err() {
             return Err(invalid(
@@ -93,9 +102,18 @@ impl AppState {
             .split_once("://")
             .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or(rest))
             .unwrap_or(origin);
-        let relying = Relying::new(host, origin, &settings.issuer)
-            .map_err(|e| StoreError::Invalid { field: "public_url", message: e.to_string() })?;
-        let signin = SignIn::new(store.clone(), sealer, relying, settings.issuer.clone(), settings.sessions.clone());
+        let relying =
+            Relying::new(host, origin, &settings.issuer).map_err(|e| StoreError::Invalid {
+                field: "public_url",
+                message: e.to_string(),
+            })?;
+        let signin = SignIn::new(
+            store.clone(),
+            sealer,
+            relying,
+            settings.issuer.clone(),
+            settings.sessions.clone(),
+        );
         Ok(AppState {
             store,
             metrics: metrics::handle(),
@@ -124,7 +142,10 @@ pub struct RunningServer {
 }
 
 /// Opens the store, bootstraps it if new, starts background jobs and binds the listener.
-pub async fn start(config: ServerConfig, clock: Arc<dyn Clock>) -> Result<RunningServer, StoreError> {
+pub async fn start(
+    config: ServerConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningServer, StoreError> {
     let store = Store::open(&config.database_url, clock).await?;
     let listener = TcpListener::bind(config.listen)
         .await
@@ -148,7 +169,11 @@ pub async fn start(config: ServerConfig, clock: Arc<dyn Clock>) -> Result<Runnin
         config.bootstrap_admin_token.as_deref(),
     )
     .await?;
-    jobs::spawn_audit_checkpoints(store.clone(), config.node_id.clone(), config.checkpoint_interval);
+    jobs::spawn_audit_checkpoints(
+        store.clone(),
+        config.node_id.clone(),
+        config.checkpoint_interval,
+    );
     Ok(RunningServer {
         local_addr,
         bootstrap: credentials,

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use trustplane_authn as authn;
 use trustplane_authn::{AccountThrottle, IpRateLimiter, Relying, SessionPolicy, TotpSecret};
 use trustplane_model::{Actor, Event, Outcome, Target, User};
-use trustplane_store::{NewSession, Session, StoreError, StoredMethod, Store};
+use trustplane_store::{NewSession, Session, Store, StoreError, StoredMethod};
 
 use crate::context::{ClientApp, RequestContext};
 use crate::keys::Sealer;
@@ -104,7 +104,13 @@ fn passkey_context(user_id: &str) -> String {
 
 impl SignIn {
     /// Builds the service.
-    pub fn new(store: Store, sealer: Sealer, relying: Relying, issuer: String, sessions: SessionPolicy) -> Arc<Self> {
+    pub fn new(
+        store: Store,
+        sealer: Sealer,
+        relying: Relying,
+        issuer: String,
+        sessions: SessionPolicy,
+    ) -> Arc<Self> {
         Arc::new(SignIn {
             store,
             sealer,
@@ -124,7 +130,9 @@ impl SignIn {
         if let Some(ip) = ctx.ip {
             self.ip_limiter
                 .check(ip, self.now())
-                .map_err(|r| SignInError::RateLimited { retry_after_ms: r.0 })?;
+                .map_err(|r| SignInError::RateLimited {
+                    retry_after_ms: r.0,
+                })?;
         }
         Ok(())
     }
@@ -142,8 +150,13 @@ impl SignIn {
         session: Option<&Session>,
     ) -> Result<(), StoreError> {
         let actor = Actor {
-            id: user.map(|u| u.id.clone()).unwrap_or_else(|| "unknown".into()),
-            display_name: Some(user.map(|u| u.user_principal_name.clone()).unwrap_or_else(|| attempted.chars().take(113).collect())),
+            id: user
+                .map(|u| u.id.clone())
+                .unwrap_or_else(|| "unknown".into()),
+            display_name: Some(
+                user.map(|u| u.user_principal_name.clone())
+                    .unwrap_or_else(|| attempted.chars().take(113).collect()),
+            ),
             ip_address: ctx.ip.map(|i| i.to_string()),
             user_agent: ctx.user_agent.clone(),
         };
@@ -154,8 +167,16 @@ impl SignIn {
                 category: "signIn".into(),
                 activity: "signIn".into(),
                 initiated_by: actor,
-                target: Some(Target { kind: "application".into(), id: "trustplane".into(), display_name: Some("Trustplane".into()) }),
-                result: if failure.is_none() { Outcome::Success } else { Outcome::Failure },
+                target: Some(Target {
+                    kind: "application".into(),
+                    id: "trustplane".into(),
+                    display_name: Some("Trustplane".into()),
+                }),
+                result: if failure.is_none() {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
                 result_reason: failure.map(str::to_string),
                 before: None,
                 after: Some(json!({
@@ -175,7 +196,14 @@ impl SignIn {
         Ok(())
     }
 
-    async fn issue(&self, user: &User, ctx: &RequestContext, client: ClientApp, amr: Vec<String>, mfa: bool) -> Result<Issued, SignInError> {
+    async fn issue(
+        &self,
+        user: &User,
+        ctx: &RequestContext,
+        client: ClientApp,
+        amr: Vec<String>,
+        mfa: bool,
+    ) -> Result<Issued, SignInError> {
         // Always a fresh token: a value planted before sign-in is never promoted (fixation).
         let (token, token_hash) = authn::new_session_token();
         let session = self
@@ -191,7 +219,11 @@ impl SignIn {
             })
             .await?;
         self.store.reset_account_failures(&user.id).await?;
-        Ok(Issued { token, session, user: user.clone() })
+        Ok(Issued {
+            token,
+            session,
+            user: user.clone(),
+        })
     }
 
     /// Second-factor kinds the user has registered.
@@ -208,9 +240,24 @@ impl SignIn {
     }
 
     /// Step one: user name and password.
-    pub async fn password(&self, ctx: &RequestContext, client: ClientApp, username: &str, password: &str) -> Result<FirstStep, SignInError> {
+    pub async fn password(
+        &self,
+        ctx: &RequestContext,
+        client: ClientApp,
+        username: &str,
+        password: &str,
+    ) -> Result<FirstStep, SignInError> {
         if let Err(e) = self.limit_ip(ctx) {
-            self.log(ctx, client, None, username, &["password"], Some("rate limited by source address"), None).await?;
+            self.log(
+                ctx,
+                client,
+                None,
+                username,
+                &["password"],
+                Some("rate limited by source address"),
+                None,
+            )
+            .await?;
             return Err(e);
         }
         if username.len() > 256 || password.len() > 1024 {
@@ -229,7 +276,14 @@ impl SignIn {
             Some(u) => self.store.account_failures(&u.id).await?,
             None => (0, 0),
         };
-        let throttled = self.throttle.retry_after_ms(u32::try_from(failures).unwrap_or(u32::MAX), last_failure, self.now()).is_some();
+        let throttled = self
+            .throttle
+            .retry_after_ms(
+                u32::try_from(failures).unwrap_or(u32::MAX),
+                last_failure,
+                self.now(),
+            )
+            .is_some();
         // The same hashing work on every path: unknown user, no password, throttled account.
         let password_owned = password.to_string();
         let check = tokio::task::spawn_blocking(move || match hash {
@@ -242,7 +296,16 @@ impl SignIn {
         .await
         .map_err(|_| SignInError::InvalidCredentials)?;
         let Some(user) = user else {
-            self.log(ctx, client, None, username, &["password"], Some("unknown user"), None).await?;
+            self.log(
+                ctx,
+                client,
+                None,
+                username,
+                &["password"],
+                Some("unknown user"),
+                None,
+            )
+            .await?;
             return Err(SignInError::InvalidCredentials);
         };
         let reason = if throttled {
@@ -258,7 +321,16 @@ impl SignIn {
             if !throttled {
                 self.store.record_account_failure(&user.id).await?;
             }
-            self.log(ctx, client, Some(&user), username, &["password"], Some(reason), None).await?;
+            self.log(
+                ctx,
+                client,
+                Some(&user),
+                username,
+                &["password"],
+                Some(reason),
+                None,
+            )
+            .await?;
             return Err(SignInError::InvalidCredentials);
         }
         if check.is_some_and(|c| c.needs_rehash) {
@@ -266,27 +338,57 @@ impl SignIn {
         }
         let methods = self.second_factors(&user.id).await?;
         if methods.is_empty() {
-            let issued = self.issue(&user, ctx, client, vec!["pwd".into()], false).await?;
-            self.log(ctx, client, Some(&user), username, &["password"], None, Some(&issued.session)).await?;
+            let issued = self
+                .issue(&user, ctx, client, vec!["pwd".into()], false)
+                .await?;
+            self.log(
+                ctx,
+                client,
+                Some(&user),
+                username,
+                &["password"],
+                None,
+                Some(&issued.session),
+            )
+            .await?;
             return Ok(FirstStep::Done(issued));
         }
         let (handle, handle_hash) = new_handle();
         let data = json!({ "client": client.as_str() }).to_string();
-        self.store.put_pending(&handle_hash, "secondFactor", Some(&user.id), &data, PENDING_TTL_MS).await?;
+        self.store
+            .put_pending(
+                &handle_hash,
+                "secondFactor",
+                Some(&user.id),
+                &data,
+                PENDING_TTL_MS,
+            )
+            .await?;
         Ok(FirstStep::SecondFactor { handle, methods })
     }
 
     async fn rehash(&self, user: &User, password: &str) -> Result<(), SignInError> {
         let password = password.to_string();
-        if let Ok(Ok(hash)) = tokio::task::spawn_blocking(move || authn::hash_password(&password)).await {
-            let patch = trustplane_store::UserPatch { password_hash: Some(hash), ..Default::default() };
-            self.store.update_user(&Actor::system(), &user.id, patch).await?;
+        if let Ok(Ok(hash)) =
+            tokio::task::spawn_blocking(move || authn::hash_password(&password)).await
+        {
+            let patch = trustplane_store::UserPatch {
+                password_hash: Some(hash),
+                ..Default::default()
+            };
+            self.store
+                .update_user(&Actor::system(), &user.id, patch)
+                .await?;
         }
         Ok(())
     }
 
     /// Checks a TOTP or recovery code of a user; marks it used. Returns the amr value.
-    async fn check_code(&self, user: &User, factor: &SecondFactor) -> Result<Option<&'static str>, SignInError> {
+    async fn check_code(
+        &self,
+        user: &User,
+        factor: &SecondFactor,
+    ) -> Result<Option<&'static str>, SignInError> {
         match factor {
             SecondFactor::Totp(code) => {
                 let now_secs = u64::try_from(self.now() / 1000).unwrap_or(0);
@@ -295,11 +397,17 @@ impl SignIn {
                         tracing::error!(method = %m.id, "a TOTP secret cannot be opened");
                         continue;
                     };
-                    let Ok(secret) = TotpSecret::from_bytes(seed) else { continue };
+                    let Ok(secret) = TotpSecret::from_bytes(seed) else {
+                        continue;
+                    };
                     let last = m.last_step.and_then(|s| u64::try_from(s).ok());
                     if let Ok(step) = authn::totp::verify(&secret, code, now_secs, last) {
                         // The conditional update makes the code single-use even across nodes.
-                        if self.store.accept_totp_step(&m.id, i64::try_from(step).unwrap_or(i64::MAX)).await? {
+                        if self
+                            .store
+                            .accept_totp_step(&m.id, i64::try_from(step).unwrap_or(i64::MAX))
+                            .await?
+                        {
                             return Ok(Some("otp"));
                         }
                     }
@@ -307,7 +415,11 @@ impl SignIn {
                 Ok(None)
             }
             SecondFactor::RecoveryCode(code) => {
-                for m in self.store.list_auth_methods(&user.id, Some("recoveryCode")).await? {
+                for m in self
+                    .store
+                    .list_auth_methods(&user.id, Some("recoveryCode"))
+                    .await?
+                {
                     if m.used_at.is_none() && authn::verify_recovery_code(code, &m.secret) {
                         if self.store.spend_recovery_code(&m.id).await? {
                             return Ok(Some("rc"));
@@ -320,7 +432,12 @@ impl SignIn {
     }
 
     /// Step two: a code for the sign-in identified by `handle`.
-    pub async fn second_factor(&self, ctx: &RequestContext, handle: &str, factor: SecondFactor) -> Result<Issued, SignInError> {
+    pub async fn second_factor(
+        &self,
+        ctx: &RequestContext,
+        handle: &str,
+        factor: SecondFactor,
+    ) -> Result<Issued, SignInError> {
         self.limit_ip(ctx)?;
         let handle_hash = authn::hash_session_token(handle);
         let (user_id, data) = self
@@ -328,30 +445,92 @@ impl SignIn {
             .peek_pending(&handle_hash, "secondFactor")
             .await?
             .ok_or(SignInError::Expired)?;
-        let user = self.store.get_user(user_id.as_deref().unwrap_or_default()).await?;
-        let client = if data.contains("mobileAppsAndDesktopClients") { ClientApp::MobileAppsAndDesktopClients } else { ClientApp::Browser };
-        let method_name = match factor { SecondFactor::Totp(_) => "totp", SecondFactor::RecoveryCode(_) => "recoveryCode" };
+        let user = self
+            .store
+            .get_user(user_id.as_deref().unwrap_or_default())
+            .await?;
+        let client = if data.contains("mobileAppsAndDesktopClients") {
+            ClientApp::MobileAppsAndDesktopClients
+        } else {
+            ClientApp::Browser
+        };
+        let method_name = match factor {
+            SecondFactor::Totp(_) => "totp",
+            SecondFactor::RecoveryCode(_) => "recoveryCode",
+        };
         if !user.account_enabled {
-            self.store.take_pending(&handle_hash, "secondFactor").await?;
-            self.log(ctx, client, Some(&user), &user.user_principal_name, &["password", method_name], Some("account disabled"), None).await?;
+            self.store
+                .take_pending(&handle_hash, "secondFactor")
+                .await?;
+            self.log(
+                ctx,
+                client,
+                Some(&user),
+                &user.user_principal_name,
+                &["password", method_name],
+                Some("account disabled"),
+                None,
+            )
+            .await?;
             return Err(SignInError::Expired);
         }
         match self.check_code(&user, &factor).await? {
             Some(amr) => {
                 // Take the pending step only now, so a typo does not end the sign-in.
-                if self.store.take_pending(&handle_hash, "secondFactor").await?.is_none() {
+                if self
+                    .store
+                    .take_pending(&handle_hash, "secondFactor")
+                    .await?
+                    .is_none()
+                {
                     return Err(SignInError::Expired);
                 }
-                let issued = self.issue(&user, ctx, client, vec!["pwd".into(), amr.into(), "mfa".into()], true).await?;
-                self.log(ctx, client, Some(&user), &user.user_principal_name, &["password", method_name], None, Some(&issued.session)).await?;
+                let issued = self
+                    .issue(
+                        &user,
+                        ctx,
+                        client,
+                        vec!["pwd".into(), amr.into(), "mfa".into()],
+                        true,
+                    )
+                    .await?;
+                self.log(
+                    ctx,
+                    client,
+                    Some(&user),
+                    &user.user_principal_name,
+                    &["password", method_name],
+                    None,
+                    Some(&issued.session),
+                )
+                .await?;
                 Ok(issued)
             }
             None => {
                 let failures = self.store.record_account_failure(&user.id).await?;
-                self.log(ctx, client, Some(&user), &user.user_principal_name, &["password", method_name], Some("invalid or reused code"), None).await?;
-                if self.throttle.retry_after_ms(u32::try_from(failures).unwrap_or(u32::MAX), self.now(), self.now()).is_some() {
+                self.log(
+                    ctx,
+                    client,
+                    Some(&user),
+                    &user.user_principal_name,
+                    &["password", method_name],
+                    Some("invalid or reused code"),
+                    None,
+                )
+                .await?;
+                if self
+                    .throttle
+                    .retry_after_ms(
+                        u32::try_from(failures).unwrap_or(u32::MAX),
+                        self.now(),
+                        self.now(),
+                    )
+                    .is_some()
+                {
                     // Too many wrong codes: this sign-in is over.
-                    self.store.take_pending(&handle_hash, "secondFactor").await?;
+                    self.store
+                        .take_pending(&handle_hash, "secondFactor")
+                        .await?;
                     return Err(SignInError::Expired);
                 }
                 Err(SignInError::InvalidCode)
@@ -361,45 +540,122 @@ impl SignIn {
 
     /// Passkey sign-in without a user name: the challenge.
     pub async fn passkey_begin(&self) -> Result<(Value, String), SignInError> {
-        let (challenge, state) = self.relying.start_discoverable_authentication().map_err(|e| SignInError::BadRequest(e.to_string()))?;
+        let (challenge, state) = self
+            .relying
+            .start_discoverable_authentication()
+            .map_err(|e| SignInError::BadRequest(e.to_string()))?;
         let (handle, handle_hash) = new_handle();
-        self.store.put_pending(&handle_hash, "passkeySignIn", None, &state, PENDING_TTL_MS).await?;
+        self.store
+            .put_pending(&handle_hash, "passkeySignIn", None, &state, PENDING_TTL_MS)
+            .await?;
         Ok((challenge, handle))
     }
 
     /// Passkey sign-in: the authenticator's answer. Counts as both factors.
-    pub async fn passkey_finish(&self, ctx: &RequestContext, client: ClientApp, handle: &str, response: &Value) -> Result<Issued, SignInError> {
+    pub async fn passkey_finish(
+        &self,
+        ctx: &RequestContext,
+        client: ClientApp,
+        handle: &str,
+        response: &Value,
+    ) -> Result<Issued, SignInError> {
         self.limit_ip(ctx)?;
         let (_, state) = self
             .store
             .take_pending(&authn::hash_session_token(handle), "passkeySignIn")
             .await?
             .ok_or(SignInError::Expired)?;
-        let credential_id = response.get("id").and_then(Value::as_str).unwrap_or_default();
+        let credential_id = response
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let Some(method) = self.store.find_passkey(credential_id).await? else {
-            self.log(ctx, client, None, "(passkey)", &["passkey"], Some("unknown passkey"), None).await?;
+            self.log(
+                ctx,
+                client,
+                None,
+                "(passkey)",
+                &["passkey"],
+                Some("unknown passkey"),
+                None,
+            )
+            .await?;
             return Err(SignInError::InvalidCode);
         };
         let user = self.store.get_user(&method.user_id).await?;
         let passkey = self.open_passkey(&method)?;
-        match self.relying.finish_authentication(&state, &response.to_string(), std::slice::from_ref(&passkey)) {
+        match self.relying.finish_authentication(
+            &state,
+            &response.to_string(),
+            std::slice::from_ref(&passkey),
+        ) {
+            Ok(done) if done.user_handle.is_some_and(|h| h != uuid_of(&user.id)) => {
+                self.log(
+                    ctx,
+                    client,
+                    Some(&user),
+                    &user.user_principal_name,
+                    &["passkey"],
+                    Some("user handle does not match the credential"),
+                    None,
+                )
+                .await?;
+                Err(SignInError::InvalidCode)
+            }
             Ok(done) if user.account_enabled => {
                 let sealed = match &done.updated_passkey_json {
                     Some(json) => Some(self.seal_passkey(&user.id, json)?),
                     None => None,
                 };
-                self.store.update_passkey(&method.id, sealed.as_deref()).await?;
-                let issued = self.issue(&user, ctx, client, vec!["hwk".into(), "user".into(), "mfa".into()], true).await?;
-                self.log(ctx, client, Some(&user), &user.user_principal_name, &["passkey"], None, Some(&issued.session)).await?;
+                self.store
+                    .update_passkey(&method.id, sealed.as_deref())
+                    .await?;
+                let issued = self
+                    .issue(
+                        &user,
+                        ctx,
+                        client,
+                        vec!["hwk".into(), "user".into(), "mfa".into()],
+                        true,
+                    )
+                    .await?;
+                self.log(
+                    ctx,
+                    client,
+                    Some(&user),
+                    &user.user_principal_name,
+                    &["passkey"],
+                    None,
+                    Some(&issued.session),
+                )
+                .await?;
                 Ok(issued)
             }
             Ok(_) => {
-                self.log(ctx, client, Some(&user), &user.user_principal_name, &["passkey"], Some("account disabled"), None).await?;
+                self.log(
+                    ctx,
+                    client,
+                    Some(&user),
+                    &user.user_principal_name,
+                    &["passkey"],
+                    Some("account disabled"),
+                    None,
+                )
+                .await?;
                 Err(SignInError::InvalidCode)
             }
             Err(e) => {
                 let reason = format!("passkey verification failed: {e}");
-                self.log(ctx, client, Some(&user), &user.user_principal_name, &["passkey"], Some(&reason), None).await?;
+                self.log(
+                    ctx,
+                    client,
+                    Some(&user),
+                    &user.user_principal_name,
+                    &["passkey"],
+                    Some(&reason),
+                    None,
+                )
+                .await?;
                 Err(SignInError::InvalidCode)
             }
         }
@@ -421,11 +677,21 @@ impl SignIn {
 
     /// The session behind a token, if it is valid now; records its use.
     pub async fn session(&self, token: &str) -> Result<Option<(Session, User)>, StoreError> {
-        let Some(session) = self.store.find_session(&authn::hash_session_token(token)).await? else {
+        let Some(session) = self
+            .store
+            .find_session(&authn::hash_session_token(token))
+            .await?
+        else {
             return Ok(None);
         };
-        if self.sessions.check(session.created_at, session.last_seen_at, self.now()).is_err() {
-            self.store.end_session_by_token(&authn::hash_session_token(token)).await?;
+        if self
+            .sessions
+            .check(session.created_at, session.last_seen_at, self.now())
+            .is_err()
+        {
+            self.store
+                .end_session_by_token(&authn::hash_session_token(token))
+                .await?;
             return Ok(None);
         }
         let user = match self.store.get_user(&session.info.user_id).await {
@@ -439,7 +705,9 @@ impl SignIn {
 
     /// Ends the session of a token.
     pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
-        self.store.end_session_by_token(&authn::hash_session_token(token)).await
+        self.store
+            .end_session_by_token(&authn::hash_session_token(token))
+            .await
     }
 
     /// Whether a session may add or remove methods now: a second factor proven within the
@@ -454,7 +722,12 @@ impl SignIn {
     }
 
     /// Step-up inside a session with a code.
-    pub async fn step_up(&self, session: &Session, user: &User, factor: SecondFactor) -> Result<(), SignInError> {
+    pub async fn step_up(
+        &self,
+        session: &Session,
+        user: &User,
+        factor: SecondFactor,
+    ) -> Result<(), SignInError> {
         match self.check_code(user, &factor).await? {
             Some(amr) => {
                 let mut refs = session.info.amr.clone();
@@ -485,30 +758,64 @@ impl SignIn {
             .seal(&totp_context(&user.id), secret.as_bytes())
             .map_err(|e| SignInError::BadRequest(e.to_string()))?;
         let (handle, handle_hash) = new_handle();
-        self.store.put_pending(&handle_hash, "totpEnrol", Some(&user.id), &sealed, PENDING_TTL_MS * 2).await?;
+        self.store
+            .put_pending(
+                &handle_hash,
+                "totpEnrol",
+                Some(&user.id),
+                &sealed,
+                PENDING_TTL_MS * 2,
+            )
+            .await?;
         Ok((handle, uri, svg))
     }
 
     /// Confirms TOTP enrolment with a first code.
-    pub async fn totp_confirm(&self, actor: &Actor, user: &User, handle: &str, code: &str, label: &str) -> Result<String, SignInError> {
+    pub async fn totp_confirm(
+        &self,
+        actor: &Actor,
+        user: &User,
+        handle: &str,
+        code: &str,
+        label: &str,
+    ) -> Result<String, SignInError> {
         let handle_hash = authn::hash_session_token(handle);
-        let (owner, sealed) = self.store.peek_pending(&handle_hash, "totpEnrol").await?.ok_or(SignInError::Expired)?;
+        let (owner, sealed) = self
+            .store
+            .peek_pending(&handle_hash, "totpEnrol")
+            .await?
+            .ok_or(SignInError::Expired)?;
         if owner.as_deref() != Some(user.id.as_str()) {
             return Err(SignInError::Expired);
         }
-        let seed = self.sealer.open(&totp_context(&user.id), &sealed).map_err(|_| SignInError::Expired)?;
+        let seed = self
+            .sealer
+            .open(&totp_context(&user.id), &sealed)
+            .map_err(|_| SignInError::Expired)?;
         let secret = TotpSecret::from_bytes(seed).map_err(|_| SignInError::Expired)?;
         let now_secs = u64::try_from(self.now() / 1000).unwrap_or(0);
-        let step = authn::totp::verify(&secret, code, now_secs, None).map_err(|_| SignInError::InvalidCode)?;
-        self.store.take_pending(&handle_hash, "totpEnrol").await?.ok_or(SignInError::Expired)?;
-        let id = self.store.add_auth_method(actor, &user.id, "totp", label, &sealed, None).await?;
+        let step = authn::totp::verify(&secret, code, now_secs, None)
+            .map_err(|_| SignInError::InvalidCode)?;
+        self.store
+            .take_pending(&handle_hash, "totpEnrol")
+            .await?
+            .ok_or(SignInError::Expired)?;
+        let id = self
+            .store
+            .add_auth_method(actor, &user.id, "totp", label, &sealed, None)
+            .await?;
         // The confirming code is spent too.
-        self.store.accept_totp_step(&id, i64::try_from(step).unwrap_or(i64::MAX)).await?;
+        self.store
+            .accept_totp_step(&id, i64::try_from(step).unwrap_or(i64::MAX))
+            .await?;
         Ok(id)
     }
 
     /// Starts passkey registration for a signed-in user.
-    pub async fn passkey_register_begin(&self, user: &User) -> Result<(Value, String), SignInError> {
+    pub async fn passkey_register_begin(
+        &self,
+        user: &User,
+    ) -> Result<(Value, String), SignInError> {
         let existing: Vec<String> = self
             .store
             .list_auth_methods(&user.id, Some("passkey"))
@@ -519,15 +826,35 @@ impl SignIn {
         let user_uuid = uuid_of(&user.id);
         let (challenge, state) = self
             .relying
-            .start_registration(user_uuid, &user.user_principal_name, &user.display_name, &existing)
+            .start_registration(
+                user_uuid,
+                &user.user_principal_name,
+                &user.display_name,
+                &existing,
+            )
             .map_err(|e| SignInError::BadRequest(e.to_string()))?;
         let (handle, handle_hash) = new_handle();
-        self.store.put_pending(&handle_hash, "passkeyEnrol", Some(&user.id), &state, PENDING_TTL_MS).await?;
+        self.store
+            .put_pending(
+                &handle_hash,
+                "passkeyEnrol",
+                Some(&user.id),
+                &state,
+                PENDING_TTL_MS,
+            )
+            .await?;
         Ok((challenge, handle))
     }
 
     /// Finishes passkey registration.
-    pub async fn passkey_register_finish(&self, actor: &Actor, user: &User, handle: &str, response: &Value, label: &str) -> Result<String, SignInError> {
+    pub async fn passkey_register_finish(
+        &self,
+        actor: &Actor,
+        user: &User,
+        handle: &str,
+        response: &Value,
+        label: &str,
+    ) -> Result<String, SignInError> {
         let (owner, state) = self
             .store
             .take_pending(&authn::hash_session_token(handle), "passkeyEnrol")
@@ -543,21 +870,35 @@ impl SignIn {
         let sealed = self.seal_passkey(&user.id, &stored.passkey_json)?;
         let id = self
             .store
-            .add_auth_method(actor, &user.id, "passkey", label, &sealed, Some(&stored.credential_id))
+            .add_auth_method(
+                actor,
+                &user.id,
+                "passkey",
+                label,
+                &sealed,
+                Some(&stored.credential_id),
+            )
             .await?;
         Ok(id)
     }
 
     /// New recovery codes (the old ones stop working); the codes are shown once.
-    pub async fn regenerate_recovery_codes(&self, actor: &Actor, user: &User) -> Result<Vec<String>, SignInError> {
+    pub async fn regenerate_recovery_codes(
+        &self,
+        actor: &Actor,
+        user: &User,
+    ) -> Result<Vec<String>, SignInError> {
         let codes = authn::generate_recovery_codes();
         let hashes: Vec<String> = codes.iter().map(|c| authn::hash_recovery_code(c)).collect();
-        self.store.replace_recovery_codes(actor, &user.id, &hashes).await?;
+        self.store
+            .replace_recovery_codes(actor, &user.id, &hashes)
+            .await?;
         Ok(codes)
     }
 }
 
 /// WebAuthn user handles are UUIDs; directory ids are UUIDs too, so they map directly.
 fn uuid_of(id: &str) -> uuid::Uuid {
-    uuid::Uuid::parse_str(id).unwrap_or_else(|_| uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, id.as_bytes()))
+    uuid::Uuid::parse_str(id)
+        .unwrap_or_else(|_| uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, id.as_bytes()))
 }

@@ -185,8 +185,13 @@ impl Store {
             ],
         )
         .await?;
-        tx.audit(auth_event(actor, "authMethod.add", user_id, Some(format!("{kind}: {label}"))))
-            .await?;
+        tx.audit(auth_event(
+            actor,
+            "authMethod.add",
+            user_id,
+            Some(format!("{kind}: {label}")),
+        ))
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -230,7 +235,11 @@ impl Store {
     }
 
     /// A user's methods, optionally of one kind.
-    pub async fn list_auth_methods(&self, user_id: &str, kind: Option<&str>) -> Result<Vec<StoredMethod>> {
+    pub async fn list_auth_methods(
+        &self,
+        user_id: &str,
+        kind: Option<&str>,
+    ) -> Result<Vec<StoredMethod>> {
         let _t = self.timer("auth.methods");
         let rows = match kind {
             Some(k) => {
@@ -263,7 +272,12 @@ impl Store {
     }
 
     /// Removes a method of a user.
-    pub async fn delete_auth_method(&self, actor: &Actor, user_id: &str, method_id: &str) -> Result<()> {
+    pub async fn delete_auth_method(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        method_id: &str,
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let row = tx
             .fetch_optional(
@@ -271,13 +285,24 @@ impl Store {
                 &[Bind::Text(method_id.into()), Bind::Text(user_id.into())],
             )
             .await?
-            .ok_or_else(|| StoreError::NotFound { kind: "authenticationMethod", id: method_id.into() })?;
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "authenticationMethod",
+                id: method_id.into(),
+            })?;
         let kind: String = row.try_get("kind")?;
         let label: String = row.try_get("label")?;
-        tx.execute("DELETE FROM auth_methods WHERE id = $1", &[Bind::Text(method_id.into())])
-            .await?;
-        tx.audit(auth_event(actor, "authMethod.remove", user_id, Some(format!("{kind}: {label}"))))
-            .await?;
+        tx.execute(
+            "DELETE FROM auth_methods WHERE id = $1",
+            &[Bind::Text(method_id.into())],
+        )
+        .await?;
+        tx.audit(auth_event(
+            actor,
+            "authMethod.remove",
+            user_id,
+            Some(format!("{kind}: {label}")),
+        ))
+        .await?;
         tx.commit().await
     }
 
@@ -289,7 +314,11 @@ impl Store {
             .execute(
                 "UPDATE auth_methods SET last_step = $1, last_used_at = $2 \
                  WHERE id = $3 AND kind = 'totp' AND (last_step IS NULL OR last_step < $1)",
-                &[Bind::Int(step), Bind::Int(now), Bind::Text(method_id.into())],
+                &[
+                    Bind::Int(step),
+                    Bind::Int(now),
+                    Bind::Text(method_id.into()),
+                ],
             )
             .await?;
         tx.commit().await?;
@@ -348,7 +377,10 @@ impl Store {
         )
         .await?;
         let row = tx
-            .fetch_optional(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"), &[Bind::Text(id)])
+            .fetch_optional(
+                &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"),
+                &[Bind::Text(id)],
+            )
             .await?
             .ok_or_else(|| StoreError::Corrupt("session vanished".into()))?;
         let session = session_from_row(&row)?;
@@ -372,8 +404,11 @@ impl Store {
     pub async fn touch_session(&self, session_id: &str) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let now = tx.now;
-        tx.execute("UPDATE sessions SET last_seen_at = $1 WHERE id = $2", &[Bind::Int(now), Bind::Text(session_id.into())])
-            .await?;
+        tx.execute(
+            "UPDATE sessions SET last_seen_at = $1 WHERE id = $2",
+            &[Bind::Int(now), Bind::Text(session_id.into())],
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -383,7 +418,11 @@ impl Store {
         let now = tx.now;
         tx.execute(
             "UPDATE sessions SET mfa_at = $1, last_seen_at = $1, amr = $2 WHERE id = $3",
-            &[Bind::Int(now), Bind::Text(serde_json::to_string(amr)?), Bind::Text(session_id.into())],
+            &[
+                Bind::Int(now),
+                Bind::Text(serde_json::to_string(amr)?),
+                Bind::Text(session_id.into()),
+            ],
         )
         .await?;
         tx.commit().await
@@ -402,7 +441,12 @@ impl Store {
     }
 
     /// Ends one session of a user.
-    pub async fn revoke_session(&self, actor: &Actor, user_id: &str, session_id: &str) -> Result<()> {
+    pub async fn revoke_session(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let n = tx
             .execute(
@@ -411,9 +455,18 @@ impl Store {
             )
             .await?;
         if n == 0 {
-            return Err(StoreError::NotFound { kind: "session", id: session_id.into() });
+            return Err(StoreError::NotFound {
+                kind: "session",
+                id: session_id.into(),
+            });
         }
-        tx.audit(auth_event(actor, "session.revoke", user_id, Some(session_id.into()))).await?;
+        tx.audit(auth_event(
+            actor,
+            "session.revoke",
+            user_id,
+            Some(session_id.into()),
+        ))
+        .await?;
         tx.commit().await
     }
 
@@ -421,10 +474,18 @@ impl Store {
     pub async fn revoke_all_sessions(&self, actor: &Actor, user_id: &str) -> Result<u64> {
         let mut tx = self.begin_write().await?;
         let n = tx
-            .execute("DELETE FROM sessions WHERE user_id = $1", &[Bind::Text(user_id.into())])
+            .execute(
+                "DELETE FROM sessions WHERE user_id = $1",
+                &[Bind::Text(user_id.into())],
+            )
             .await?;
-        tx.audit(auth_event(actor, "session.revokeAll", user_id, Some(format!("{n} sessions"))))
-            .await?;
+        tx.audit(auth_event(
+            actor,
+            "session.revokeAll",
+            user_id,
+            Some(format!("{n} sessions")),
+        ))
+        .await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -432,8 +493,11 @@ impl Store {
     /// Ends a session by its token (sign-out).
     pub async fn end_session_by_token(&self, token_hash: &str) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        tx.execute("DELETE FROM sessions WHERE token_hash = $1", &[Bind::Text(token_hash.into())])
-            .await?;
+        tx.execute(
+            "DELETE FROM sessions WHERE token_hash = $1",
+            &[Bind::Text(token_hash.into())],
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -451,7 +515,11 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let now = tx.now;
         // Expired rows are swept as new ones arrive, so the table stays small.
-        tx.execute("DELETE FROM pending_steps WHERE expires_at <= $1", &[Bind::Int(now)]).await?;
+        tx.execute(
+            "DELETE FROM pending_steps WHERE expires_at <= $1",
+            &[Bind::Int(now)],
+        )
+        .await?;
         tx.execute(
             "INSERT INTO pending_steps (id_hash, kind, user_id, data, expires_at) VALUES ($1, $2, $3, $4, $5)",
             &[
@@ -467,7 +535,11 @@ impl Store {
     }
 
     /// Takes (reads and deletes) pending state; None if absent, of another kind, or expired.
-    pub async fn take_pending(&self, id_hash: &str, kind: &str) -> Result<Option<(Option<String>, String)>> {
+    pub async fn take_pending(
+        &self,
+        id_hash: &str,
+        kind: &str,
+    ) -> Result<Option<(Option<String>, String)>> {
         let mut tx = self.begin_write().await?;
         let now = tx.now;
         let row = tx
@@ -480,7 +552,10 @@ impl Store {
             return Ok(None);
         };
         let deleted = tx
-            .execute("DELETE FROM pending_steps WHERE id_hash = $1", &[Bind::Text(id_hash.into())])
+            .execute(
+                "DELETE FROM pending_steps WHERE id_hash = $1",
+                &[Bind::Text(id_hash.into())],
+            )
             .await?;
         tx.commit().await?;
         let expires_at: i64 = row.try_get("expires_at")?;
@@ -491,7 +566,11 @@ impl Store {
     }
 
     /// Reads pending state without taking it.
-    pub async fn peek_pending(&self, id_hash: &str, kind: &str) -> Result<Option<(Option<String>, String)>> {
+    pub async fn peek_pending(
+        &self,
+        id_hash: &str,
+        kind: &str,
+    ) -> Result<Option<(Option<String>, String)>> {
         let now = self.clock.now_ms();
         let row = self
             .fetch_optional(
@@ -500,7 +579,9 @@ impl Store {
             )
             .await?;
         match row {
-            Some(r) if r.try_get::<i64, _>("expires_at")? > now => Ok(Some((r.try_get("user_id")?, r.try_get("data")?))),
+            Some(r) if r.try_get::<i64, _>("expires_at")? > now => {
+                Ok(Some((r.try_get("user_id")?, r.try_get("data")?)))
+            }
             _ => Ok(None),
         }
     }
@@ -532,17 +613,26 @@ impl Store {
         )
         .await?;
         let row = tx
-            .fetch_optional("SELECT failures FROM account_throttle WHERE user_id = $1", &[Bind::Text(user_id.into())])
+            .fetch_optional(
+                "SELECT failures FROM account_throttle WHERE user_id = $1",
+                &[Bind::Text(user_id.into())],
+            )
             .await?;
         tx.commit().await?;
-        Ok(row.map(|r| r.try_get::<i64, _>("failures")).transpose()?.unwrap_or(1))
+        Ok(row
+            .map(|r| r.try_get::<i64, _>("failures"))
+            .transpose()?
+            .unwrap_or(1))
     }
 
     /// Clears the failure count (after a success, or by an administrator).
     pub async fn reset_account_failures(&self, user_id: &str) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        tx.execute("DELETE FROM account_throttle WHERE user_id = $1", &[Bind::Text(user_id.into())])
-            .await?;
+        tx.execute(
+            "DELETE FROM account_throttle WHERE user_id = $1",
+            &[Bind::Text(user_id.into())],
+        )
+        .await?;
         tx.commit().await
     }
 

@@ -101,7 +101,10 @@ impl Store {
     /// A stored setting.
     pub async fn setting(&self, name: &str) -> Result<Option<String>> {
         let row = self
-            .fetch_optional("SELECT value FROM settings WHERE name = $1", &[Bind::Text(name.into())])
+            .fetch_optional(
+                "SELECT value FROM settings WHERE name = $1",
+                &[Bind::Text(name.into())],
+            )
             .await?;
         Ok(row.map(|r| r.try_get::<String, _>("value")).transpose()?)
     }
@@ -115,7 +118,10 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(self.setting(name).await?.unwrap_or_else(|| value.to_string()))
+        Ok(self
+            .setting(name)
+            .await?
+            .unwrap_or_else(|| value.to_string()))
     }
 }
 

@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/audit", get(list_audit))
         .route("/api/v1/audit/verify", get(verify_audit))
+        .route("/api/v1/auditLogs/signIns", get(list_sign_ins))
 }
 
 /// Query of `GET /api/v1/audit`.
@@ -43,6 +44,20 @@ fn ms(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+/// The sign-in log: every attempt, newest last; `actor` filters by user id.
+#[utoipa::path(get, path = "/api/v1/auditLogs/signIns", tag = "audit",
+    params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("actor" = Option<String>, Query),
+           ("$top" = Option<usize>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200, body = Vec<Event>)))]
+pub async fn list_sign_ins(
+    state: State<AppState>,
+    caller: Caller,
+    Query(mut p): Query<AuditParams>,
+) -> ApiResult<impl IntoResponse> {
+    p.category = Some("signIn".into());
+    audit_page(state, caller, p, "/api/v1/auditLogs/signIns").await
+}
+
 /// Lists audit entries in order; `from`/`to` are RFC 3339 times, `actor`/`target` object ids.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
     params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("actor" = Option<String>, Query),
@@ -50,10 +65,20 @@ fn ms(t: OffsetDateTime) -> i64 {
            ("$top" = Option<usize>, Query), ("$skiptoken" = Option<String>, Query)),
     responses((status = 200, body = Vec<Event>)))]
 pub async fn list_audit(
-    State(state): State<AppState>,
+    state: State<AppState>,
     caller: Caller,
     Query(p): Query<AuditParams>,
 ) -> ApiResult<impl IntoResponse> {
+    audit_page(state, caller, p, "/api/v1/audit").await
+}
+
+/// One page of the audit trail; the next link repeats the filters.
+async fn audit_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    p: AuditParams,
+    path: &str,
+) -> ApiResult<axum::Json<Value>> {
     caller.require(&state, Permission::AuditRead).await?;
     let top = p.top.unwrap_or(100);
     if top == 0 || top > 1000 {
@@ -79,8 +104,27 @@ pub async fn list_audit(
     let page = state.store.list_audit(&q).await?;
     let mut body = json!({ "value": page.items });
     if let Some(next) = page.next {
-        body["@odata.nextLink"] =
-            Value::String(format!("/api/v1/audit?$top={top}&$skiptoken={next}"));
+        let mut link = format!("{path}?$top={top}&$skiptoken={next}");
+        for (k, v) in [
+            ("actor", &p.actor),
+            ("target", &p.target),
+            ("activity", &p.activity),
+            ("category", &p.category),
+        ] {
+            if let Some(v) = v {
+                link.push_str(&format!("&{k}={}", v.replace(['&', '#', ' '], "")));
+            }
+        }
+        for (k, t) in [("from", p.from), ("to", p.to)] {
+            let utc = t.map(|t| t.to_offset(time::UtcOffset::UTC));
+            if let Some(text) = utc.and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            }) {
+                link.push_str(&format!("&{k}={text}"));
+            }
+        }
+        body["@odata.nextLink"] = Value::String(link);
     }
     Ok(axum::Json(body))
 }

@@ -32,6 +32,23 @@ pub fn router() -> Router<AppState> {
             get(transitive_member_of),
         )
         .route("/api/v1/me", get(me))
+        .route(
+            "/api/v1/users/{id}/authenticationMethods",
+            get(list_methods),
+        )
+        .route(
+            "/api/v1/users/{id}/authenticationMethods/{method_id}",
+            axum::routing::delete(delete_method),
+        )
+        .route("/api/v1/users/{id}/sessions", get(list_sessions))
+        .route(
+            "/api/v1/users/{id}/revokeSignInSessions",
+            axum::routing::post(revoke_sessions),
+        )
+        .route(
+            "/api/v1/users/{id}/resetSignInFailures",
+            axum::routing::post(reset_failures),
+        )
 }
 
 /// Body of `POST /api/v1/users`.
@@ -244,4 +261,94 @@ pub async fn me(caller: Caller) -> impl IntoResponse {
         .map(|r| r.display_name.as_str())
         .collect();
     axum::Json(serde_json::json!({ "user": caller.user, "roles": roles }))
+}
+
+/// A user's registered authentication methods (no secrets).
+#[utoipa::path(get, path = "/api/v1/users/{id}/authenticationMethods", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<trustplane_model::AuthMethodInfo>), (status = 404)))]
+pub async fn list_methods(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::DirectoryRead).await?;
+    let user = state.store.get_user(&id).await?;
+    let methods: Vec<_> = state
+        .store
+        .list_auth_methods(&user.id, None)
+        .await?
+        .iter()
+        .map(|m| m.info())
+        .collect();
+    Ok(axum::Json(serde_json::json!({ "value": methods })))
+}
+
+/// Removes one of a user's methods (for a lost device).
+#[utoipa::path(delete, path = "/api/v1/users/{id}/authenticationMethods/{method_id}", tag = "users",
+    params(("id" = String, Path), ("method_id" = String, Path)), responses((status = 204), (status = 404)))]
+pub async fn delete_method(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, method_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::UsersWrite).await?;
+    let user = state.store.get_user(&id).await?;
+    state
+        .store
+        .delete_auth_method(&caller.actor, &user.id, &method_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's sessions.
+#[utoipa::path(get, path = "/api/v1/users/{id}/sessions", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<trustplane_model::SessionInfo>), (status = 404)))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::DirectoryRead).await?;
+    let user = state.store.get_user(&id).await?;
+    let sessions: Vec<_> = state
+        .store
+        .list_sessions(&user.id)
+        .await?
+        .into_iter()
+        .map(|s| s.info)
+        .collect();
+    Ok(axum::Json(serde_json::json!({ "value": sessions })))
+}
+
+/// Ends every session of a user (Graph's `revokeSignInSessions`).
+#[utoipa::path(post, path = "/api/v1/users/{id}/revokeSignInSessions", tag = "users", params(("id" = String, Path)),
+    responses((status = 200), (status = 404)))]
+pub async fn revoke_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::UsersWrite).await?;
+    let user = state.store.get_user(&id).await?;
+    let ended = state
+        .store
+        .revoke_all_sessions(&caller.actor, &user.id)
+        .await?;
+    Ok(axum::Json(
+        serde_json::json!({ "value": true, "sessionsEnded": ended }),
+    ))
+}
+
+/// Clears a user's failed sign-in count (unlocks the account).
+#[utoipa::path(post, path = "/api/v1/users/{id}/resetSignInFailures", tag = "users", params(("id" = String, Path)),
+    responses((status = 204), (status = 404)))]
+pub async fn reset_failures(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::UsersWrite).await?;
+    let user = state.store.get_user(&id).await?;
+    state.store.reset_account_failures(&user.id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -53,7 +53,11 @@ async fn signed_in(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<S
                 ip_address: session.info.ip_address.clone(),
                 user_agent: session.info.user_agent.clone(),
             };
-            Ok(SignedIn { session, user, actor })
+            Ok(SignedIn {
+                session,
+                user,
+                actor,
+            })
         }
         Ok(None) => {
             let mut r = back();
@@ -100,7 +104,10 @@ async fn security(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
     };
     let (csrf, fresh) = cookies::csrf_token(&headers);
     let mut rows = String::new();
-    let unused_codes = methods.iter().filter(|m| m.kind == "recoveryCode" && m.used_at.is_none()).count();
+    let unused_codes = methods
+        .iter()
+        .filter(|m| m.kind == "recoveryCode" && m.used_at.is_none())
+        .count();
     for m in methods.iter().filter(|m| m.kind != "recoveryCode") {
         rows.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/account/methods/{}/remove\">{}<button type=\"submit\">Remove</button></form></td></tr>",
@@ -140,7 +147,11 @@ pub struct CsrfForm {
 }
 
 fn refused() -> Response {
-    page(StatusCode::FORBIDDEN, "Request refused", "<h1>Request refused</h1><p>Missing or wrong CSRF token.</p>")
+    page(
+        StatusCode::FORBIDDEN,
+        "Request refused",
+        "<h1>Request refused</h1><p>Missing or wrong CSRF token.</p>",
+    )
 }
 
 fn verify_form(csrf: &str, error: Option<&str>) -> String {
@@ -162,7 +173,11 @@ async fn verify_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri
         return r;
     }
     let (csrf, fresh) = cookies::csrf_token(&headers);
-    cookies::with_csrf(page(StatusCode::OK, "Verify", &verify_form(&csrf, None)), &csrf, fresh)
+    cookies::with_csrf(
+        page(StatusCode::OK, "Verify", &verify_form(&csrf, None)),
+        &csrf,
+        fresh,
+    )
 }
 
 #[derive(Deserialize)]
@@ -172,7 +187,12 @@ pub struct CodeForm {
     code: String,
 }
 
-async fn verify_submit(State(state): State<AppState>, headers: HeaderMap, uri: Uri, Form(f): Form<CodeForm>) -> Response {
+async fn verify_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(f): Form<CodeForm>,
+) -> Response {
     let me = match signed_in(&state, &headers, &uri).await {
         Ok(m) => m,
         Err(r) => return r,
@@ -180,15 +200,32 @@ async fn verify_submit(State(state): State<AppState>, headers: HeaderMap, uri: U
     if !cookies::csrf_ok(&headers, &f.csrf) {
         return refused();
     }
-    let factor = if f.method == "recoveryCode" { SecondFactor::RecoveryCode(f.code) } else { SecondFactor::Totp(f.code) };
+    let factor = if f.method == "recoveryCode" {
+        SecondFactor::RecoveryCode(f.code)
+    } else {
+        SecondFactor::Totp(f.code)
+    };
     match state.signin.step_up(&me.session, &me.user, factor).await {
         Ok(()) => see_other("/account/security"),
-        Err(SignInError::InvalidCode) => page(StatusCode::UNAUTHORIZED, "Verify", &verify_form(&f.csrf, Some("The code is not valid."))),
-        Err(e) => page(StatusCode::SERVICE_UNAVAILABLE, "Error", &format!("<p>{}</p>", esc(&e.to_string()))),
+        Err(SignInError::InvalidCode) => page(
+            StatusCode::UNAUTHORIZED,
+            "Verify",
+            &verify_form(&f.csrf, Some("The code is not valid.")),
+        ),
+        Err(e) => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Error",
+            &format!("<p>{}</p>", esc(&e.to_string())),
+        ),
     }
 }
 
-async fn totp_begin(State(state): State<AppState>, headers: HeaderMap, uri: Uri, Form(f): Form<CsrfForm>) -> Response {
+async fn totp_begin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(f): Form<CsrfForm>,
+) -> Response {
     let me = match signed_in(&state, &headers, &uri).await {
         Ok(m) => m,
         Err(r) => return r,
@@ -200,8 +237,16 @@ async fn totp_begin(State(state): State<AppState>, headers: HeaderMap, uri: Uri,
         return r;
     }
     match state.signin.totp_begin(&me.user).await {
-        Ok((handle, uri, svg)) => page(StatusCode::OK, "Authenticator app", &totp_page(&f.csrf, &handle, &uri, &svg, None)),
-        Err(e) => page(StatusCode::SERVICE_UNAVAILABLE, "Error", &format!("<p>{}</p>", esc(&e.to_string()))),
+        Ok((handle, uri, svg)) => page(
+            StatusCode::OK,
+            "Authenticator app",
+            &totp_page(&f.csrf, &handle, &uri, &svg, None),
+        ),
+        Err(e) => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Error",
+            &format!("<p>{}</p>", esc(&e.to_string())),
+        ),
     }
 }
 
@@ -231,7 +276,12 @@ pub struct TotpConfirm {
     code: String,
 }
 
-async fn totp_confirm(State(state): State<AppState>, headers: HeaderMap, uri: Uri, Form(f): Form<TotpConfirm>) -> Response {
+async fn totp_confirm(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(f): Form<TotpConfirm>,
+) -> Response {
     let me = match signed_in(&state, &headers, &uri).await {
         Ok(m) => m,
         Err(r) => return r,
@@ -239,17 +289,41 @@ async fn totp_confirm(State(state): State<AppState>, headers: HeaderMap, uri: Ur
     if !cookies::csrf_ok(&headers, &f.csrf) {
         return refused();
     }
-    match state.signin.totp_confirm(&me.actor, &me.user, &f.handle, &f.code, "Authenticator app").await {
+    match state
+        .signin
+        .totp_confirm(&me.actor, &me.user, &f.handle, &f.code, "Authenticator app")
+        .await
+    {
         Ok(_) => {
             // Registering a first factor counts as proving it now.
-            let _ = state.store.mark_session_mfa(&me.session.info.id, &with_mfa(&me.session.info.amr, "otp")).await;
+            let _ = state
+                .store
+                .mark_session_mfa(&me.session.info.id, &with_mfa(&me.session.info.amr, "otp"))
+                .await;
             see_other("/account/security")
         }
         Err(SignInError::InvalidCode) => {
             let svg = trustplane_authn::totp::qr_svg(&f.uri).unwrap_or_default();
-            page(StatusCode::UNAUTHORIZED, "Authenticator app", &totp_page(&f.csrf, &f.handle, &f.uri, &svg, Some("The code is not valid; try the next one.")))
+            page(
+                StatusCode::UNAUTHORIZED,
+                "Authenticator app",
+                &totp_page(
+                    &f.csrf,
+                    &f.handle,
+                    &f.uri,
+                    &svg,
+                    Some("The code is not valid; try the next one."),
+                ),
+            )
         }
-        Err(e) => page(StatusCode::BAD_REQUEST, "Error", &format!("<p>{}</p><p><a href=\"/account/security\">Back</a></p>", esc(&e.to_string()))),
+        Err(e) => page(
+            StatusCode::BAD_REQUEST,
+            "Error",
+            &format!(
+                "<p>{}</p><p><a href=\"/account/security\">Back</a></p>",
+                esc(&e.to_string())
+            ),
+        ),
     }
 }
 
@@ -263,7 +337,12 @@ fn with_mfa(amr: &[String], method: &str) -> Vec<String> {
     refs
 }
 
-async fn recovery_codes(State(state): State<AppState>, headers: HeaderMap, uri: Uri, Form(f): Form<CsrfForm>) -> Response {
+async fn recovery_codes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(f): Form<CsrfForm>,
+) -> Response {
     let me = match signed_in(&state, &headers, &uri).await {
         Ok(m) => m,
         Err(r) => return r,
@@ -274,20 +353,37 @@ async fn recovery_codes(State(state): State<AppState>, headers: HeaderMap, uri: 
     if let Err(r) = require_step_up(&state, &me).await {
         return r;
     }
-    match state.signin.regenerate_recovery_codes(&me.actor, &me.user).await {
+    match state
+        .signin
+        .regenerate_recovery_codes(&me.actor, &me.user)
+        .await
+    {
         Ok(codes) => {
-            let list: String = codes.iter().map(|c| format!("<li><code>{}</code></li>", esc(c))).collect();
+            let list: String = codes
+                .iter()
+                .map(|c| format!("<li><code>{}</code></li>", esc(c)))
+                .collect();
             page(
                 StatusCode::OK,
                 "Recovery codes",
                 &format!("{}<h1>Your recovery codes</h1><p>Each works once. Keep them somewhere safe: they are shown only now.</p><ol id=\"codes\">{list}</ol>", nav()),
             )
         }
-        Err(e) => page(StatusCode::SERVICE_UNAVAILABLE, "Error", &format!("<p>{}</p>", esc(&e.to_string()))),
+        Err(e) => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Error",
+            &format!("<p>{}</p>", esc(&e.to_string())),
+        ),
     }
 }
 
-async fn remove_method(State(state): State<AppState>, headers: HeaderMap, uri: Uri, Path(id): Path<String>, Form(f): Form<CsrfForm>) -> Response {
+async fn remove_method(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
     let me = match signed_in(&state, &headers, &uri).await {
         Ok(m) => m,
         Err(r) => return r,
@@ -298,7 +394,11 @@ async fn remove_method(State(state): State<AppState>, headers: HeaderMap, uri: U
     if let Err(r) = require_step_up(&state, &me).await {
         return r;
     }
-    match state.store.delete_auth_method(&me.actor, &me.user.id, &id).await {
+    match state
+        .store
+        .delete_auth_method(&me.actor, &me.user.id, &id)
+        .await
+    {
         Ok(()) => see_other("/account/security"),
         Err(e) => ApiError::from(e).into_response(),
     }
@@ -309,15 +409,28 @@ pub struct JsonCsrf {
     csrf: String,
 }
 
-async fn passkey_begin(State(state): State<AppState>, headers: HeaderMap, uri: Uri, Json(body): Json<JsonCsrf>) -> ApiResult<Response> {
-    let me = signed_in(&state, &headers, &uri).await.map_err(|_| ApiError::unauthorized())?;
+async fn passkey_begin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Json(body): Json<JsonCsrf>,
+) -> ApiResult<Response> {
+    let me = signed_in(&state, &headers, &uri)
+        .await
+        .map_err(|_| ApiError::unauthorized())?;
     if !cookies::csrf_ok(&headers, &body.csrf) {
         return Err(ApiError::forbidden("missing or wrong CSRF token"));
     }
     if require_step_up(&state, &me).await.is_err() {
-        return Err(ApiError::forbidden("verify with a second factor first (/account/verify)"));
+        return Err(ApiError::forbidden(
+            "verify with a second factor first (/account/verify)",
+        ));
     }
-    let (challenge, handle) = state.signin.passkey_register_begin(&me.user).await.map_err(sign_in_api_error)?;
+    let (challenge, handle) = state
+        .signin
+        .passkey_register_begin(&me.user)
+        .await
+        .map_err(sign_in_api_error)?;
     Ok(axum::Json(json!({ "handle": handle, "publicKey": challenge })).into_response())
 }
 
@@ -329,8 +442,15 @@ pub struct PasskeyFinish {
     credential: Value,
 }
 
-async fn passkey_finish(State(state): State<AppState>, headers: HeaderMap, uri: Uri, Json(body): Json<PasskeyFinish>) -> ApiResult<Response> {
-    let me = signed_in(&state, &headers, &uri).await.map_err(|_| ApiError::unauthorized())?;
+async fn passkey_finish(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Json(body): Json<PasskeyFinish>,
+) -> ApiResult<Response> {
+    let me = signed_in(&state, &headers, &uri)
+        .await
+        .map_err(|_| ApiError::unauthorized())?;
     if !cookies::csrf_ok(&headers, &body.csrf) {
         return Err(ApiError::forbidden("missing or wrong CSRF token"));
     }
@@ -363,7 +483,11 @@ async fn sessions(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
     let (csrf, fresh) = cookies::csrf_token(&headers);
     let mut rows = String::new();
     for s in list {
-        let current = if s.info.id == me.session.info.id { " (this one)" } else { "" };
+        let current = if s.info.id == me.session.info.id {
+            " (this one)"
+        } else {
+            ""
+        };
         rows.push_str(&format!(
             "<tr><td>{}{current}</td><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/account/sessions/{}/revoke\">{}<button type=\"submit\">End</button></form></td></tr>",
             esc(&s.info.created_date_time.to_string()),
@@ -377,7 +501,13 @@ async fn sessions(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
     cookies::with_csrf(page(StatusCode::OK, "Sessions", &body), &csrf, fresh)
 }
 
-async fn revoke(State(state): State<AppState>, headers: HeaderMap, uri: Uri, Path(id): Path<String>, Form(f): Form<CsrfForm>) -> Response {
+async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
     let me = match signed_in(&state, &headers, &uri).await {
         Ok(m) => m,
         Err(r) => return r,
@@ -385,7 +515,11 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, uri: Uri, Pat
     if !cookies::csrf_ok(&headers, &f.csrf) {
         return refused();
     }
-    match state.store.revoke_session(&me.actor, &me.user.id, &id).await {
+    match state
+        .store
+        .revoke_session(&me.actor, &me.user.id, &id)
+        .await
+    {
         Ok(()) => see_other("/account/sessions"),
         Err(e) => ApiError::from(e).into_response(),
     }

@@ -24,7 +24,13 @@ pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// Adds a `Set-Cookie`: always Secure and HttpOnly; `max_age` None means a browser-session
 /// cookie, Some(0) deletes it.
-pub fn set(response: &mut Response, name: &str, value: &str, same_site: &str, max_age: Option<i64>) {
+pub fn set(
+    response: &mut Response,
+    name: &str,
+    value: &str,
+    same_site: &str,
+    max_age: Option<i64>,
+) {
     let mut cookie = format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite={same_site}");
     if let Some(age) = max_age {
         cookie.push_str(&format!("; Max-Age={age}"));

@@ -92,8 +92,15 @@ fn login_form(csrf: &str, next: &str, error: Option<&str>) -> String {
 async fn login_page(headers: HeaderMap, Query(q): Query<NextParam>) -> Response {
     let (csrf, fresh) = cookies::csrf_token(&headers);
     let next = safe_next(q.next.as_deref());
-    let error = q.error.as_deref().map(|_| "This sign-in has expired; start again.");
-    cookies::with_csrf(page(StatusCode::OK, "Sign in", &login_form(&csrf, &next, error)), &csrf, fresh)
+    let error = q
+        .error
+        .as_deref()
+        .map(|_| "This sign-in has expired; start again.");
+    cookies::with_csrf(
+        page(StatusCode::OK, "Sign in", &login_form(&csrf, &next, error)),
+        &csrf,
+        fresh,
+    )
 }
 
 #[derive(Deserialize)]
@@ -129,12 +136,21 @@ fn retry_after(mut r: Response, e: &SignInError) -> Response {
     r
 }
 
-async fn login_submit(State(state): State<AppState>, ctx: RequestContext, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+async fn login_submit(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     if !cookies::csrf_ok(&headers, &form.csrf) {
         return csrf_refused();
     }
     let next = safe_next(form.next.as_deref());
-    match state.signin.password(&ctx, ClientApp::Browser, &form.username, &form.password).await {
+    match state
+        .signin
+        .password(&ctx, ClientApp::Browser, &form.username, &form.password)
+        .await
+    {
         Ok(FirstStep::Done(issued)) => signed_in(&issued, &next),
         Ok(FirstStep::SecondFactor { handle, .. }) => {
             let mut r = see_other(&format!("/login/mfa?next={}", query_next(&next)));
@@ -142,7 +158,11 @@ async fn login_submit(State(state): State<AppState>, ctx: RequestContext, header
             r
         }
         Err(e @ (SignInError::InvalidCredentials | SignInError::RateLimited { .. })) => {
-            let status = if matches!(e, SignInError::RateLimited { .. }) { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
+            let status = if matches!(e, SignInError::RateLimited { .. }) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
             let body = login_form(&form.csrf, &next, Some(&e.to_string()));
             retry_after(page(status, "Sign in", &body), &e)
         }
@@ -152,7 +172,11 @@ async fn login_submit(State(state): State<AppState>, ctx: RequestContext, header
 
 fn server_error(e: SignInError) -> Response {
     tracing::error!(error = %e, "sign-in failed");
-    page(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", "<h1>Sign-in is unavailable</h1><p>Try again shortly.</p>")
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Unavailable",
+        "<h1>Sign-in is unavailable</h1><p>Try again shortly.</p>",
+    )
 }
 
 fn mfa_form(csrf: &str, next: &str, error: Option<&str>) -> String {
@@ -178,7 +202,11 @@ async fn mfa_page(headers: HeaderMap, Query(q): Query<NextParam>) -> Response {
     }
     let (csrf, fresh) = cookies::csrf_token(&headers);
     let next = safe_next(q.next.as_deref());
-    cookies::with_csrf(page(StatusCode::OK, "Verify", &mfa_form(&csrf, &next, None)), &csrf, fresh)
+    cookies::with_csrf(
+        page(StatusCode::OK, "Verify", &mfa_form(&csrf, &next, None)),
+        &csrf,
+        fresh,
+    )
 }
 
 #[derive(Deserialize)]
@@ -197,7 +225,12 @@ fn factor(method: &str, code: String) -> Option<SecondFactor> {
     }
 }
 
-async fn mfa_submit(State(state): State<AppState>, ctx: RequestContext, headers: HeaderMap, Form(form): Form<MfaForm>) -> Response {
+async fn mfa_submit(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Form(form): Form<MfaForm>,
+) -> Response {
     if !cookies::csrf_ok(&headers, &form.csrf) {
         return csrf_refused();
     }
@@ -206,7 +239,11 @@ async fn mfa_submit(State(state): State<AppState>, ctx: RequestContext, headers:
         return see_other("/login?error=expired");
     };
     let Some(f) = factor(&form.method, form.code) else {
-        return page(StatusCode::BAD_REQUEST, "Verify", &mfa_form(&form.csrf, &next, Some("Choose a method.")));
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Verify",
+            &mfa_form(&form.csrf, &next, Some("Choose a method.")),
+        );
     };
     match state.signin.second_factor(&ctx, &handle, f).await {
         Ok(issued) => signed_in(&issued, &next),
@@ -215,9 +252,14 @@ async fn mfa_submit(State(state): State<AppState>, ctx: RequestContext, headers:
             cookies::clear(&mut r, SIGN_IN);
             r
         }
-        Err(e @ (SignInError::InvalidCode | SignInError::RateLimited { .. })) => {
-            retry_after(page(StatusCode::UNAUTHORIZED, "Verify", &mfa_form(&form.csrf, &next, Some(&e.to_string()))), &e)
-        }
+        Err(e @ (SignInError::InvalidCode | SignInError::RateLimited { .. })) => retry_after(
+            page(
+                StatusCode::UNAUTHORIZED,
+                "Verify",
+                &mfa_form(&form.csrf, &next, Some(&e.to_string())),
+            ),
+            &e,
+        ),
         Err(e) => server_error(e),
     }
 }
@@ -227,7 +269,11 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
     if !cookies::csrf_ok(&headers, &form.csrf) {
         return csrf_refused();
     }
@@ -243,7 +289,10 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(form): F
 
 async fn passkey_script() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
         include_str!("passkey.js"),
     )
         .into_response()
@@ -253,8 +302,14 @@ async fn passkey_script() -> Response {
 
 fn api_error(e: SignInError) -> ApiError {
     match e {
-        SignInError::InvalidCredentials | SignInError::InvalidCode => ApiError::new(StatusCode::UNAUTHORIZED, "Sign-in failed", e.to_string()),
-        SignInError::RateLimited { .. } => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", e.to_string()),
+        SignInError::InvalidCredentials | SignInError::InvalidCode => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "Sign-in failed", e.to_string())
+        }
+        SignInError::RateLimited { .. } => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            e.to_string(),
+        ),
         SignInError::Expired => ApiError::new(StatusCode::GONE, "Sign-in expired", e.to_string()),
         SignInError::BadRequest(m) => ApiError::bad_request(m),
         SignInError::Store(s) => s.into(),
@@ -277,10 +332,19 @@ pub struct ApiSignIn {
     password: String,
 }
 
-async fn api_sign_in(State(state): State<AppState>, ctx: RequestContext, Json(body): Json<ApiSignIn>) -> ApiResult<Response> {
+async fn api_sign_in(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Json(body): Json<ApiSignIn>,
+) -> ApiResult<Response> {
     let step = state
         .signin
-        .password(&ctx, ClientApp::MobileAppsAndDesktopClients, &body.username, &body.password)
+        .password(
+            &ctx,
+            ClientApp::MobileAppsAndDesktopClients,
+            &body.username,
+            &body.password,
+        )
         .await
         .map_err(api_error)?;
     Ok(match step {
@@ -302,9 +366,18 @@ pub struct ApiSecondFactor {
     code: String,
 }
 
-async fn api_second_factor(State(state): State<AppState>, ctx: RequestContext, Json(body): Json<ApiSecondFactor>) -> ApiResult<Response> {
-    let f = factor(&body.method, body.code).ok_or_else(|| ApiError::bad_request("method must be `totp` or `recoveryCode`"))?;
-    let issued = state.signin.second_factor(&ctx, &body.sign_in_id, f).await.map_err(api_error)?;
+async fn api_second_factor(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Json(body): Json<ApiSecondFactor>,
+) -> ApiResult<Response> {
+    let f = factor(&body.method, body.code)
+        .ok_or_else(|| ApiError::bad_request("method must be `totp` or `recoveryCode`"))?;
+    let issued = state
+        .signin
+        .second_factor(&ctx, &body.sign_in_id, f)
+        .await
+        .map_err(api_error)?;
     Ok(axum::Json(issued_json(&issued)).into_response())
 }
 
@@ -323,8 +396,16 @@ pub struct ApiPasskeyFinish {
     cookie: bool,
 }
 
-async fn api_passkey_finish(State(state): State<AppState>, ctx: RequestContext, Json(body): Json<ApiPasskeyFinish>) -> ApiResult<Response> {
-    let client = if body.cookie { ClientApp::Browser } else { ClientApp::MobileAppsAndDesktopClients };
+async fn api_passkey_finish(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    Json(body): Json<ApiPasskeyFinish>,
+) -> ApiResult<Response> {
+    let client = if body.cookie {
+        ClientApp::Browser
+    } else {
+        ClientApp::MobileAppsAndDesktopClients
+    };
     let issued = state
         .signin
         .passkey_finish(&ctx, client, &body.sign_in_id, &body.credential)
@@ -342,14 +423,21 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| t.trim().to_string())
         .or_else(|| cookies::get(headers, SESSION))
 }
 
 async fn api_session(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let token = session_token(&headers).ok_or_else(ApiError::unauthorized)?;
-    let (session, user) = state.signin.session(&token).await?.ok_or_else(ApiError::unauthorized)?;
+    let (session, user) = state
+        .signin
+        .session(&token)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
     Ok(axum::Json(json!({ "session": session.info, "user": user })).into_response())
 }
 

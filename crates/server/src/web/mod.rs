@@ -11,5 +11,7 @@ use axum::Router;
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(login::router()).merge(account::router())
+    Router::new()
+        .merge(login::router())
+        .merge(account::router())
 }

@@ -1,0 +1,885 @@
+//! The sign-in flow over real HTTP, in process, with a clock the tests move: pages with CSRF,
+//! password, TOTP (codes computed by Python's `pyotp`), recovery codes, passkeys (driven by
+//! the `webauthn-authenticator-rs` soft passkey), sessions, throttling and the sign-in log.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+use serde_json::{json, Value};
+use trustplane_authn::SessionPolicy;
+use trustplane_model::{Actor, ManualClock};
+use trustplane_server::{app, AppState, SignInSettings};
+use trustplane_store::{NewUser, Store, UserPatch};
+
+const T0: i64 = 1_790_000_000_000;
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Server {
+    base: String,
+    store: Store,
+    clock: ManualClock,
+    _dir: tempfile::TempDir,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+    let store = Store::open(&url, Arc::new(clock.clone())).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let public_url = format!("http://localhost:{port}");
+    let settings = SignInSettings {
+        public_url: Some(public_url.clone()),
+        master_key: Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8".into()),
+        master_key_file: dir.path().join("unused.key"),
+        trusted_proxies: vec![],
+        sessions: SessionPolicy::default(),
+        issuer: "Trustplane".into(),
+    };
+    let state = AppState::new(store.clone(), &settings, &public_url)
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    Server {
+        base: format!("http://127.0.0.1:{port}"),
+        store,
+        clock,
+        _dir: dir,
+    }
+}
+
+async fn user(s: &Server, upn: &str) -> String {
+    let hash = trustplane_authn::hash_password(PASSWORD).unwrap();
+    let u = s
+        .store
+        .create_user(
+            &Actor::system(),
+            NewUser {
+                user_principal_name: upn.into(),
+                display_name: "Ada Lovelace".into(),
+                account_enabled: true,
+                password_hash: Some(hash),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    u.id
+}
+
+/// A browser: follows nothing by itself, keeps cookies, and checks their attributes.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new(s: &Server) -> Self {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            base: s.base.clone(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let resp = req
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get(LOCATION)
+            .map(|v| v.to_str().unwrap().to_string());
+        let set_cookies: Vec<String> = resp
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        for c in &set_cookies {
+            let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+        Page {
+            status,
+            location,
+            set_cookies,
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.http.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let req = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(req).await
+    }
+
+    async fn post_json(&mut self, path: &str, body: &Value) -> Page {
+        let req = self.http.post(format!("{}{path}", self.base)).json(body);
+        self.send(req).await
+    }
+
+    /// The CSRF token of the last form page.
+    fn csrf(page: &Page) -> String {
+        field(&page.body, "csrf")
+    }
+
+    /// Password step through the page; returns the response to the POST.
+    async fn password(&mut self, upn: &str, password: &str) -> Page {
+        let login = self.get("/login").await;
+        let csrf = Self::csrf(&login);
+        self.post(
+            "/login",
+            &[
+                ("username", upn),
+                ("password", password),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ],
+        )
+        .await
+    }
+
+    async fn sign_in(&mut self, upn: &str) {
+        let r = self.password(upn, PASSWORD).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(r.location.as_deref(), Some("/"));
+    }
+}
+
+fn field(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in {body}"))
+        + marker.len();
+    let end = body[start..].find('"').unwrap() + start;
+    body[start..end].replace("&amp;", "&")
+}
+
+/// A TOTP code computed by an independent implementation (pyotp) from our otpauth URI.
+fn pyotp(uri: &str, at_ms: i64) -> String {
+    let python = std::env::var("TRUSTPLANE_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!("TRUSTPLANE_TEST_PYTHON must name a Python with pyotp (scripts/test.sh sets it)")
+    });
+    let out = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import sys, pyotp; print(pyotp.parse_uri(sys.argv[1]).at(int(sys.argv[2])))",
+            uri,
+            &(at_ms / 1000).to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Enrols an authenticator app through the pages and returns its otpauth URI.
+async fn enrol_totp(b: &mut Browser, s: &Server) -> String {
+    let security = b.get("/account/security").await;
+    assert_eq!(security.status, 200);
+    let csrf = Browser::csrf(&security);
+    let setup = b.post("/account/totp/begin", &[("csrf", &csrf)]).await;
+    assert_eq!(setup.status, 200, "{}", setup.body);
+    assert!(setup.body.contains("<svg"), "a QR code is shown");
+    let uri = field(&setup.body, "uri");
+    assert!(uri.starts_with("otpauth://totp/Trustplane:"), "{uri}");
+    let handle = field(&setup.body, "handle");
+    let code = pyotp(&uri, s.clock.now_ms());
+    let done = b
+        .post(
+            "/account/totp/confirm",
+            &[
+                ("csrf", &csrf),
+                ("handle", &handle),
+                ("uri", &uri),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    uri
+}
+
+trait Now {
+    fn now_ms(&self) -> i64;
+}
+impl Now for ManualClock {
+    fn now_ms(&self) -> i64 {
+        trustplane_model::Clock::now_ms(self)
+    }
+}
+
+async fn sign_ins(s: &Server) -> Vec<Value> {
+    let page = s
+        .store
+        .list_audit(&trustplane_store::AuditQuery {
+            category: Some("signIn".into()),
+            top: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    page.items
+        .into_iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn password_sign_in_sets_a_fresh_secure_cookie_and_a_planted_token_never_works() {
+    let s = server().await;
+    user(&s, "ada@example.com").await;
+    let mut b = Browser::new(&s);
+    b.cookies.insert(
+        "tp_session".into(),
+        "planted-by-an-attacker-0123456789".into(),
+    );
+    let r = b.password("ada@example.com", PASSWORD).await;
+    assert_eq!(r.status, 303);
+    let set = r
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("tp_session="))
+        .unwrap();
+    for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    let token = b.cookies["tp_session"].clone();
+    assert_ne!(token, "planted-by-an-attacker-0123456789");
+    assert!(token.len() >= 43, "256-bit token");
+    let home = b.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("ada@example.com"));
+
+    let mut attacker = Browser::new(&s);
+    attacker.cookies.insert(
+        "tp_session".into(),
+        "planted-by-an-attacker-0123456789".into(),
+    );
+    let r = attacker.get("/").await;
+    assert_eq!(r.status, 303);
+    assert!(r.location.unwrap().starts_with("/login"));
+    // The token is stored only as a hash.
+    assert!(s.store.find_session(&token).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_form_without_the_csrf_token_is_refused_and_changes_nothing() {
+    let s = server().await;
+    user(&s, "ada@example.com").await;
+    let mut b = Browser::new(&s);
+    let r = b
+        .post(
+            "/login",
+            &[
+                ("username", "ada@example.com"),
+                ("password", PASSWORD),
+                ("csrf", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let login = b.get("/login").await;
+    let r = b
+        .post(
+            "/login",
+            &[
+                ("username", "ada@example.com"),
+                ("password", PASSWORD),
+                ("csrf", "x".repeat(43).as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403, "a token that differs from the cookie");
+    assert!(!b.cookies.contains_key("tp_session"));
+    assert!(sign_ins(&s).await.is_empty(), "no attempt was even made");
+    drop(login);
+}
+
+#[tokio::test]
+async fn totp_sign_in_with_pyotp_codes_and_a_code_works_once() {
+    let s = server().await;
+    user(&s, "ada@example.com").await;
+    let mut b = Browser::new(&s);
+    b.sign_in("ada@example.com").await;
+    let uri = enrol_totp(&mut b, &s).await;
+
+    // A new browser now needs the second factor.
+    s.clock.advance_ms(60_000);
+    let mut b2 = Browser::new(&s);
+    let r = b2.password("ada@example.com", PASSWORD).await;
+    assert_eq!(r.status, 303);
+    assert!(r.location.as_deref().unwrap().starts_with("/login/mfa"));
+    assert!(
+        !b2.cookies.contains_key("tp_session"),
+        "no session before the second factor"
+    );
+    let mfa = b2.get(r.location.as_deref().unwrap()).await;
+    let csrf = Browser::csrf(&mfa);
+    let wrong = b2
+        .post(
+            "/login/mfa",
+            &[
+                ("method", "totp"),
+                ("code", "000000"),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    let code = pyotp(&uri, s.clock.now_ms());
+    let ok = b2
+        .post(
+            "/login/mfa",
+            &[
+                ("method", "totp"),
+                ("code", &code),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let home = b2.get("/").await;
+    assert!(
+        home.body.contains("otp") && home.body.contains("mfa"),
+        "amr shown: {}",
+        home.body
+    );
+
+    // The same code in another sign-in, within its window, is refused.
+    let mut b3 = Browser::new(&s);
+    let r = b3.password("ada@example.com", PASSWORD).await;
+    let mfa = b3.get(r.location.as_deref().unwrap()).await;
+    let csrf = Browser::csrf(&mfa);
+    let reused = b3
+        .post(
+            "/login/mfa",
+            &[
+                ("method", "totp"),
+                ("code", &code),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(reused.status, 401);
+    assert!(!b3.cookies.contains_key("tp_session"));
+    let log = sign_ins(&s).await;
+    assert!(log
+        .iter()
+        .any(|e| e["resultReason"] == "invalid or reused code"));
+    assert!(log.iter().any(|e| e["after"]["authenticationMethodsUsed"]
+        == json!(["password", "totp"])
+        && e["result"] == "success"));
+}
+
+#[tokio::test]
+async fn recovery_codes_work_once_and_adding_methods_needs_step_up() {
+    let s = server().await;
+    user(&s, "ada@example.com").await;
+    let mut b = Browser::new(&s);
+    b.sign_in("ada@example.com").await;
+    let uri = enrol_totp(&mut b, &s).await;
+    let security = b.get("/account/security").await;
+    let csrf = Browser::csrf(&security);
+    let codes_page = b.post("/account/recovery-codes", &[("csrf", &csrf)]).await;
+    assert_eq!(codes_page.status, 200);
+    let codes: Vec<String> = codes_page
+        .body
+        .split("<code>")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap().to_string())
+        .collect();
+    assert_eq!(codes.len(), 10);
+
+    // Eleven minutes later the session is no longer fresh: changes need a second factor.
+    s.clock.advance_ms(11 * 60_000);
+    b.get("/").await;
+    let r = b.post("/account/recovery-codes", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location.as_deref(), Some("/account/verify"));
+    let code = pyotp(&uri, s.clock.now_ms());
+    let v = b
+        .post(
+            "/account/verify",
+            &[("csrf", &csrf), ("method", "totp"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(v.status, 303, "{}", v.body);
+    let security = b.get("/account/security").await;
+    assert!(security.body.contains("Recovery codes left: 10"));
+
+    assert_eq!(
+        use_recovery_code(&s, &codes[3].to_uppercase()).await,
+        303,
+        "codes are case-insensitive"
+    );
+    assert_eq!(
+        use_recovery_code(&s, &codes[3]).await,
+        401,
+        "a spent code is refused"
+    );
+}
+
+async fn use_recovery_code(s: &Server, code: &str) -> u16 {
+    let mut c = Browser::new(s);
+    let r = c.password("ada@example.com", PASSWORD).await;
+    let mfa = c.get(r.location.as_deref().unwrap()).await;
+    let csrf = Browser::csrf(&mfa);
+    c.post(
+        "/login/mfa",
+        &[
+            ("method", "recoveryCode"),
+            ("code", code),
+            ("csrf", &csrf),
+            ("next", "/"),
+        ],
+    )
+    .await
+    .status
+}
+
+#[tokio::test]
+async fn sessions_expire_on_the_moved_clock_and_can_be_ended() {
+    let s = server().await;
+    let id = user(&s, "ada@example.com").await;
+    let mut b = Browser::new(&s);
+    b.sign_in("ada@example.com").await;
+    s.clock.advance_ms(29 * 60_000);
+    assert_eq!(b.get("/").await.status, 200, "29 idle minutes");
+    s.clock.advance_ms(31 * 60_000);
+    assert_eq!(b.get("/").await.status, 303, "31 idle minutes: gone");
+
+    // Absolute limit: active every 20 minutes, the session still ends after 12 hours.
+    b.sign_in("ada@example.com").await;
+    for _ in 0..35 {
+        s.clock.advance_ms(20 * 60_000);
+        assert_eq!(b.get("/").await.status, 200);
+    }
+    s.clock.advance_ms(20 * 60_000 + 1);
+    assert_eq!(b.get("/").await.status, 303, "past 12 hours");
+
+    // The user sees and ends a session; an admin ends all; disabling ends them too.
+    let mut other = Browser::new(&s);
+    other.sign_in("ada@example.com").await;
+    b.sign_in("ada@example.com").await;
+    let list = b.get("/account/sessions").await;
+    assert_eq!(list.body.matches("/revoke").count(), 2);
+    assert!(list.body.contains("(this one)"));
+    // Newest first: b signed in last, so the second is the other browser's session.
+    let sessions = s.store.list_sessions(&id).await.unwrap();
+    let others = sessions[1].info.id.clone();
+    let csrf = Browser::csrf(&list);
+    let r = b
+        .post(
+            &format!("/account/sessions/{others}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        other.get("/").await.status,
+        303,
+        "the ended session is gone"
+    );
+    assert_eq!(b.get("/").await.status, 200, "this one lives on");
+    b.sign_in("ada@example.com").await;
+    s.store
+        .revoke_all_sessions(&Actor::system(), &id)
+        .await
+        .unwrap();
+    assert_eq!(b.get("/").await.status, 303);
+    b.sign_in("ada@example.com").await;
+    s.store
+        .update_user(
+            &Actor::system(),
+            &id,
+            UserPatch {
+                account_enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        b.get("/").await.status,
+        303,
+        "disabling ends sessions at once"
+    );
+    let r = b.password("ada@example.com", PASSWORD).await;
+    assert_eq!(r.status, 401, "and a disabled user cannot sign in");
+}
+
+#[tokio::test]
+async fn failures_slow_down_then_lock_and_success_resets_them() {
+    let s = server().await;
+    let id = user(&s, "ada@example.com").await;
+    let mut b = Browser::new(&s);
+    for i in 0..5 {
+        s.clock.advance_ms(2_100); // keeps the per-address limit out of the way
+        let r = b.password("ada@example.com", "wrong password here").await;
+        assert_eq!(r.status, 401, "attempt {i}");
+    }
+    // Five failures: now a delay applies, and even the right password is refused meanwhile,
+    // with the same answer as a wrong one.
+    let r = b.password("ada@example.com", PASSWORD).await;
+    assert_eq!(r.status, 401);
+    assert!(r.body.contains("user name or password is incorrect"));
+    s.clock.advance_ms(2_100);
+    b.sign_in("ada@example.com").await;
+    assert_eq!(
+        s.store.account_failures(&id).await.unwrap().0,
+        0,
+        "success resets the count"
+    );
+
+    // 100 consecutive failures lock the account until an administrator resets it.
+    for _ in 0..100 {
+        s.store.record_account_failure(&id).await.unwrap();
+    }
+    s.clock.advance_ms(24 * 3600 * 1000);
+    let r = Browser::new(&s).password("ada@example.com", PASSWORD).await;
+    assert_eq!(r.status, 401, "locked");
+    let log = sign_ins(&s).await;
+    assert!(log.last().unwrap()["resultReason"]
+        .as_str()
+        .unwrap()
+        .contains("locked"));
+    s.store.reset_account_failures(&id).await.unwrap();
+    Browser::new(&s).sign_in("ada@example.com").await;
+}
+
+#[tokio::test]
+async fn the_source_address_is_rate_limited() {
+    let s = server().await;
+    user(&s, "ada@example.com").await;
+    let mut b = Browser::new(&s);
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(
+            b.password("nobody@example.com", "whatever password")
+                .await
+                .status,
+        );
+    }
+    assert!(statuses[..10].iter().all(|&st| st == 401), "{statuses:?}");
+    assert_eq!(statuses[11], 429);
+}
+
+#[tokio::test]
+async fn unknown_users_wrong_passwords_and_locked_accounts_look_alike() {
+    let s = server().await;
+    let id = user(&s, "ada@example.com").await;
+    user(&s, "locked@example.com").await;
+    let locked = s.store.get_user("locked@example.com").await.unwrap();
+    for _ in 0..100 {
+        s.store.record_account_failure(&locked.id).await.unwrap();
+    }
+    let http = reqwest::Client::new();
+    let mut timings: HashMap<&str, Vec<Duration>> = HashMap::new();
+    let mut bodies: HashMap<&str, Value> = HashMap::new();
+    for round in 0..7 {
+        for (case, upn) in [
+            ("unknown", "nobody@example.com"),
+            ("wrong", "ada@example.com"),
+            ("locked", "locked@example.com"),
+        ] {
+            s.clock.advance_ms(2_100);
+            s.store.reset_account_failures(&id).await.unwrap();
+            let started = Instant::now();
+            let r = http
+                .post(format!("{}/api/v1/auth/signIn", s.base))
+                .json(&json!({"username": upn, "password": format!("not the password {round}")}))
+                .send()
+                .await
+                .unwrap();
+            timings.entry(case).or_default().push(started.elapsed());
+            assert_eq!(r.status(), 401, "{case}");
+            let mut body: Value = r.json().await.unwrap();
+            body.as_object_mut().unwrap().remove("instance");
+            bodies.insert(case, body);
+        }
+    }
+    assert_eq!(bodies["unknown"], bodies["wrong"]);
+    assert_eq!(bodies["locked"], bodies["wrong"]);
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2].as_secs_f64()
+    };
+    let known = median(timings.get_mut("wrong").unwrap());
+    for case in ["unknown", "locked"] {
+        let m = median(timings.get_mut(case).unwrap());
+        // The argon2id work dominates every path; a real difference would be 0 vs ~50 ms.
+        assert!(
+            m > known * 0.5 && m < known * 2.0,
+            "{case}: {m:.4}s vs wrong password {known:.4}s"
+        );
+    }
+}
+
+#[tokio::test]
+async fn next_only_goes_to_our_own_paths() {
+    let s = server().await;
+    user(&s, "ada@example.com").await;
+    for (next, expected) in [
+        ("/account/security", "/account/security"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+    ] {
+        let mut b = Browser::new(&s);
+        let login = b.get("/login").await;
+        let csrf = Browser::csrf(&login);
+        let r = b
+            .post(
+                "/login",
+                &[
+                    ("username", "ada@example.com"),
+                    ("password", PASSWORD),
+                    ("csrf", &csrf),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(r.location.as_deref(), Some(expected), "next={next}");
+        s.clock.advance_ms(2_100);
+    }
+}
+
+#[tokio::test]
+async fn the_json_api_signs_in_with_two_steps_and_bearer_sessions() {
+    let s = server().await;
+    user(&s, "ada@example.com").await;
+    let mut b = Browser::new(&s);
+    b.sign_in("ada@example.com").await;
+    let uri = enrol_totp(&mut b, &s).await;
+    s.clock.advance_ms(30_000);
+    let http = reqwest::Client::new();
+    let first: Value = http
+        .post(format!("{}/api/v1/auth/signIn", s.base))
+        .json(&json!({"username": "ADA@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["status"], "secondFactorRequired");
+    assert_eq!(first["methods"], json!(["totp"]));
+    let second = http
+        .post(format!("{}/api/v1/auth/secondFactor", s.base))
+        .json(&json!({"signInId": first["signInId"], "method": "totp", "code": pyotp(&uri, s.clock.now_ms())}))
+        .send().await.unwrap();
+    assert_eq!(second.status(), 200);
+    let second: Value = second.json().await.unwrap();
+    let token = second["sessionToken"].as_str().unwrap();
+    assert_eq!(
+        second["session"]["clientApp"],
+        "mobileAppsAndDesktopClients"
+    );
+    let me: Value = http
+        .get(format!("{}/api/v1/auth/session", s.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["userPrincipalName"], "ada@example.com");
+    assert_eq!(me["session"]["amr"], json!(["pwd", "otp", "mfa"]));
+    let again = http
+        .post(format!("{}/api/v1/auth/secondFactor", s.base))
+        .json(&json!({"signInId": first["signInId"], "method": "totp", "code": "123456"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        410,
+        "a finished sign-in cannot be continued"
+    );
+}
+
+mod passkeys {
+    use super::*;
+    use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    use webauthn_rs_proto::{CreationChallengeResponse, RequestChallengeResponse};
+
+    fn origin(s: &Server) -> url::Url {
+        url::Url::parse(&s.base.replace("127.0.0.1", "localhost")).unwrap()
+    }
+
+    async fn register(s: &Server, b: &mut Browser, soft: &mut SoftPasskey) -> Value {
+        let security = b.get("/account/security").await;
+        let csrf = field(
+            &security
+                .body
+                .replace("data-csrf=\"", "name=\"csrf2\" value=\""),
+            "csrf2",
+        );
+        let begin = b
+            .post_json("/account/passkeys/begin", &json!({"csrf": csrf}))
+            .await;
+        assert_eq!(begin.status, 200, "{}", begin.body);
+        let begin: Value = serde_json::from_str(&begin.body).unwrap();
+        let options: CreationChallengeResponse =
+            serde_json::from_value(begin["publicKey"].clone()).unwrap();
+        let credential = soft.do_registration(origin(s), options).unwrap();
+        let finish = b
+            .post_json("/account/passkeys/finish", &json!({"csrf": csrf, "handle": begin["handle"], "label": "Soft key", "credential": credential}))
+            .await;
+        assert_eq!(finish.status, 201, "{}", finish.body);
+        serde_json::to_value(&credential).unwrap()
+    }
+
+    /// One usernameless sign-in. The soft passkey cannot hold resident keys, so the test
+    /// names its credential in the options and adds the (unsigned) user handle: the
+    /// signature is still the soft authenticator's own.
+    async fn sign_in(
+        s: &Server,
+        soft: &mut SoftPasskey,
+        cred_id: &str,
+        user_id: &str,
+        origin_url: url::Url,
+    ) -> (reqwest::StatusCode, Value, Value) {
+        let http = reqwest::Client::new();
+        let begin: Value = http
+            .post(format!("{}/api/v1/auth/passkey/begin", s.base))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut options = begin["publicKey"].clone();
+        options["publicKey"]["allowCredentials"] = json!([{ "type": "public-key", "id": cred_id }]);
+        let options: RequestChallengeResponse = serde_json::from_value(options).unwrap();
+        let assertion = soft.do_authentication(origin_url, options).unwrap();
+        let mut assertion = serde_json::to_value(&assertion).unwrap();
+        let handle = uuid::Uuid::parse_str(user_id).unwrap();
+        assertion["response"]["userHandle"] = Value::String(base64url(handle.as_bytes()));
+        let r = http
+            .post(format!("{}/api/v1/auth/passkey/finish", s.base))
+            .json(&json!({"signInId": begin["signInId"], "credential": assertion}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null), assertion)
+    }
+
+    fn base64url(bytes: &[u8]) -> String {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+            for i in 0..=chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_passkey_registers_signs_in_alone_and_refuses_wrong_origins_and_replays() {
+        let s = server().await;
+        let id = user(&s, "ada@example.com").await;
+        let mut b = Browser::new(&s);
+        b.sign_in("ada@example.com").await;
+        let mut soft = SoftPasskey::new(true);
+        let registered = register(&s, &mut b, &mut soft).await;
+        let cred_id = registered["id"].as_str().unwrap().to_string();
+
+        let (status, body, assertion) = sign_in(&s, &mut soft, &cred_id, &id, origin(&s)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["userPrincipalName"], "ada@example.com");
+        assert_eq!(body["session"]["amr"], json!(["hwk", "user", "mfa"]));
+
+        // The same signed assertion again: its challenge is spent and its counter is old.
+        let http = reqwest::Client::new();
+        let begin: Value = http
+            .post(format!("{}/api/v1/auth/passkey/begin", s.base))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let replay = http
+            .post(format!("{}/api/v1/auth/passkey/finish", s.base))
+            .json(&json!({"signInId": begin["signInId"], "credential": assertion}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(replay.status(), 401);
+
+        // Another origin under the same relying-party id (a different port here): the
+        // authenticator signs for it, as a browser would; we refuse the origin.
+        let evil = url::Url::parse("http://localhost:1/").unwrap();
+        let (status, _, _) = sign_in(&s, &mut soft, &cred_id, &id, evil).await;
+        assert_eq!(status, 401);
+        let log = sign_ins(&s).await;
+        assert!(log.iter().any(|e| e["resultReason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("passkey verification failed"))));
+    }
+}
