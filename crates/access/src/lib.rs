@@ -21,7 +21,8 @@
 //! 5. **Explain** ([`PolicySet::report`], [`PolicySet::explain`], [`what_if`]): the
 //!    serialisable [`Report`] with `result`, `enforcedPolicies`, `reportOnlyPolicies`,
 //!    `requiredControls`, `sessionControls` and `notAppliedPolicies` with Graph what-if
-//!    `analysisReasons`.
+//!    `analysisReasons`; [`Report::to_graph_results`] gives the same in the shape of Graph's
+//!    evaluate response.
 //!
 //! # Semantics (as Microsoft documents them)
 //!

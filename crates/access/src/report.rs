@@ -226,3 +226,43 @@ fn groups(p: &CompiledPolicy, a: &AppliedPolicy) -> Vec<Vec<String>> {
         vec![unsatisfied.collect()]
     }
 }
+
+impl Report {
+    /// The report in the shape of Graph's `POST /identity/conditionalAccess/evaluate`
+    /// response: one `whatIfAnalysisResult` per policy with `id`, `displayName`, `state`,
+    /// `policyApplies` and `analysisReasons` (a flags enum: `notSet` when the policy applies,
+    /// else the reasons joined by commas).
+    pub fn to_graph_results(&self) -> serde_json::Value {
+        let applied = |p: &PolicyResult, state: &str| {
+            serde_json::json!({
+                "@odata.type": "#microsoft.graph.whatIfAnalysisResult",
+                "id": p.id,
+                "displayName": p.display_name,
+                "state": state,
+                "policyApplies": true,
+                "analysisReasons": "notSet",
+            })
+        };
+        let mut value: Vec<serde_json::Value> = self
+            .enforced_policies
+            .iter()
+            .map(|p| applied(p, "enabled"))
+            .chain(
+                self.report_only_policies
+                    .iter()
+                    .map(|p| applied(p, "enabledForReportingButNotEnforced")),
+            )
+            .collect();
+        value.extend(self.not_applied_policies.iter().map(|p| {
+            serde_json::json!({
+                "@odata.type": "#microsoft.graph.whatIfAnalysisResult",
+                "id": p.id,
+                "displayName": p.display_name,
+                "state": p.state,
+                "policyApplies": false,
+                "analysisReasons": p.reasons.join(","),
+            })
+        }));
+        serde_json::json!({ "value": value })
+    }
+}

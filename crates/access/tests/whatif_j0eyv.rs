@@ -364,3 +364,29 @@ fn agent_policies_do_not_apply_to_users() {
     assert_eq!(reasons(&r, "CA501"), ["users", "workloadIdentities"]);
     assert!(reasons(&r, "CA502").contains(&"users"));
 }
+
+#[test]
+fn graph_shaped_results() {
+    let set = common::j0eyv_set();
+    let g = set.explain(&employee()).to_graph_results();
+    let value = g["value"].as_array().unwrap();
+    assert_eq!(value.len(), 36);
+    let ca000 = value
+        .iter()
+        .find(|v| v["displayName"].as_str().unwrap().starts_with("CA000"))
+        .unwrap();
+    assert_eq!(ca000["policyApplies"], true);
+    assert_eq!(ca000["analysisReasons"], "notSet");
+    let ca001 = value
+        .iter()
+        .find(|v| v["displayName"].as_str().unwrap().starts_with("CA001"))
+        .unwrap();
+    assert_eq!(ca001["policyApplies"], false);
+    assert_eq!(ca001["analysisReasons"], "location");
+    let ca105 = value
+        .iter()
+        .find(|v| v["displayName"].as_str().unwrap().starts_with("CA105"))
+        .unwrap();
+    assert_eq!(ca105["analysisReasons"], "users");
+    assert_eq!(ca105["state"], "enabledForReportingButNotEnforced");
+}
