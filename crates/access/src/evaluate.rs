@@ -247,18 +247,15 @@ impl PolicySet {
         };
 
         // Users (or, for a workload identity, the workload condition decides).
-        let workload = ctx.service_principal_id.is_some();
-        if workload {
+        if let Some(sp) = &ctx.service_principal_id {
             full(conds, Cond::Users, self.n);
-            if let Some(sp) = &ctx.service_principal_id {
-                inc.copy_from_slice(&self.sps_all.0);
-                apply(lookup(&self.sps, sp), inc, exc);
-                let risk = &self.sp_risk[risk_index(ctx.service_principal_risk.as_ref())];
-                for (i, r) in inc.iter_mut().zip(&risk.0) {
-                    *i &= r;
-                }
-                combine(conds, Cond::WorkloadIdentities, inc, exc);
+            inc.copy_from_slice(&self.sps_all.0);
+            apply(lookup(&self.sps, sp), inc, exc);
+            let risk = &self.sp_risk[risk_index(ctx.service_principal_risk.as_ref())];
+            for (i, r) in inc.iter_mut().zip(&risk.0) {
+                *i &= r;
             }
+            combine(conds, Cond::WorkloadIdentities, inc, exc);
         } else {
             copy(conds, Cond::WorkloadIdentities, &self.workload_unconfigured);
             inc.copy_from_slice(&self.users_all.0);
@@ -397,7 +394,11 @@ impl PolicySet {
             let start = Cond::Devices as usize * w;
             for (pi, rule) in &self.device_rules {
                 let keep = match rule {
-                    DeviceRule::Filter { include, rule } => rule.eval(&get) == *include,
+                    // Unknown (a missing attribute decides) keeps the device in scope.
+                    DeviceRule::Filter { include, rule } => match rule.eval3(&get) {
+                        Some(matched) => matched == *include,
+                        None => true,
+                    },
                     DeviceRule::States {
                         exclude_compliant,
                         exclude_domain_joined,

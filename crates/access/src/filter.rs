@@ -3,8 +3,9 @@
 //!
 //! Supported: `-eq -ne -startsWith -notStartsWith -endsWith -notEndsWith -contains
 //! -notContains -in -notIn`, `-and`, `-or`, `-not`, parentheses, `"strings"`, `True`/`False`
-//! and `["lists"]`. String comparison ignores case, as Entra does. An attribute the sign-in
-//! does not carry equals nothing (so `-eq` is false and `-ne` is true).
+//! and `["lists"]`. String comparison ignores case, as Entra does. In [`Rule::eval`] an
+//! attribute the sign-in does not carry equals nothing (so `-eq` is false and `-ne` is true);
+//! [`Rule::eval3`] reports such results as unknown instead.
 
 use std::borrow::Cow;
 
@@ -203,6 +204,30 @@ impl Rule {
         Ok(rule)
     }
 
+    /// Evaluates with three values: `None` when the result depends on an attribute the
+    /// sign-in does not carry (Kleene logic: `unknown -or true` is true, `unknown -and false`
+    /// is false). Device filters use this so that missing facts never take a device out of a
+    /// policy's scope.
+    pub(crate) fn eval3<'a>(&self, get: &dyn Fn(&str) -> Option<Cow<'a, str>>) -> Option<bool> {
+        match self {
+            Rule::And(a, b) => match (a.eval3(get), b.eval3(get)) {
+                (Some(false), _) | (_, Some(false)) => Some(false),
+                (Some(true), Some(true)) => Some(true),
+                _ => None,
+            },
+            Rule::Or(a, b) => match (a.eval3(get), b.eval3(get)) {
+                (Some(true), _) | (_, Some(true)) => Some(true),
+                (Some(false), Some(false)) => Some(false),
+                _ => None,
+            },
+            Rule::Not(a) => a.eval3(get).map(|v| !v),
+            Rule::Cmp { attribute, .. } => {
+                get(attribute)?;
+                Some(self.eval(get))
+            }
+        }
+    }
+
     /// Evaluates the rule; `get` returns an attribute's value (lowercased) by its lowercased
     /// name (`device.iscompliant`).
     pub(crate) fn eval<'a>(&self, get: &dyn Fn(&str) -> Option<Cow<'a, str>>) -> bool {
@@ -266,6 +291,22 @@ mod tests {
         )
         .unwrap();
         assert!(r.eval(&get));
+    }
+
+    #[test]
+    fn unknown_attributes_are_unknown_in_three_valued_logic() {
+        let r = Rule::parse(r#"device.model -eq "x" -or device.isCompliant -eq False"#).unwrap();
+        assert_eq!(r.eval3(&get), Some(true));
+        let r = Rule::parse(r#"device.model -ne "x" -and device.isCompliant -eq True"#).unwrap();
+        assert_eq!(r.eval3(&get), Some(false));
+        let r = Rule::parse(r#"device.model -ne "x" -or device.isCompliant -eq True"#).unwrap();
+        assert_eq!(r.eval3(&get), None);
+        assert!(
+            r.eval(&get),
+            "two-valued: a missing attribute is not equal to anything"
+        );
+        let r = Rule::parse(r#"-not device.model -eq "x""#).unwrap();
+        assert_eq!(r.eval3(&get), None);
     }
 
     #[test]

@@ -35,7 +35,9 @@
 //!
 //! Fail-closed choices where facts are missing: an unknown platform matches only `all`; an
 //! unknown country matches only country locations with `includeUnknownCountriesAndRegions`;
-//! missing device attributes never make a device filter *exclude*; a reference to a named
+//! when a device filter's result depends on a device attribute the sign-in does not carry,
+//! the device stays in the policy's scope (neither excluded nor left out of an include
+//! filter); an application filter treats a missing attribute as not set; a reference to a named
 //! location that was not supplied matches nothing (and is listed in
 //! [`PolicySet::warnings`]).
 //!

@@ -390,3 +390,35 @@ fn graph_shaped_results() {
     assert_eq!(ca105["analysisReasons"], "users");
     assert_eq!(ca105["state"], "enabledForReportingButNotEnforced");
 }
+
+#[test]
+fn device_filters_need_known_attributes_to_exclude() {
+    // CA005: Office 365 on iOS/Android needs an app protection policy unless the device is
+    // compliant AND company-owned.
+    let set = common::j0eyv_set();
+    let mut ctx = employee();
+    ctx.application_id = Some(EXCHANGE.into());
+    ctx.client_app = Some(ClientAppType::MobileAppsAndDesktopClients);
+    ctx.device_platform = Some(DevicePlatform::Ios);
+    let r = set.explain(&ctx);
+    assert!(
+        names(&r.enforced_policies).contains(&"CA005"),
+        "ownership unknown: in scope"
+    );
+    assert!(r
+        .required_controls
+        .iter()
+        .any(|c| c.any_of == ["compliantApplication"]));
+
+    ctx.device
+        .attributes
+        .insert("deviceOwnership".into(), "Company".into());
+    let r = set.explain(&ctx);
+    assert_eq!(reasons(&r, "CA005"), ["devices"]);
+    assert_eq!(r.result, Outcome::Allow);
+
+    ctx.device
+        .attributes
+        .insert("deviceOwnership".into(), "Personal".into());
+    assert!(names(&set.explain(&ctx).enforced_policies).contains(&"CA005"));
+}
