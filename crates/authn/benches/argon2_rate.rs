@@ -11,21 +11,29 @@ use std::time::{Duration, Instant};
 use argon2::{Algorithm, Argon2, Params, Version};
 use trustplane_authn::password::{self, MEMORY_KIB, PARALLELISM, TIME_COST};
 
+/// Runs `op` for `seconds` and prints the mean rate plus the median and fastest single run:
+/// on a shared machine the fastest run is the best estimate of the uncontended cost.
 fn rate(label: &str, seconds: f64, mut op: impl FnMut()) -> f64 {
     // Warm up: page in the 19 MiB working area once.
     op();
     let budget = Duration::from_secs_f64(seconds);
     let start = Instant::now();
-    let mut n = 0u32;
+    let mut runs = Vec::new();
     while start.elapsed() < budget {
+        let t = Instant::now();
         op();
-        n += 1;
+        runs.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let per_sec = f64::from(n) / elapsed;
+    runs.sort_by(f64::total_cmp);
+    let per_sec = runs.len() as f64 / elapsed;
+    let median = runs[runs.len() / 2];
+    let fastest = runs[0];
     println!(
-        "{label:<44} {n:>5} runs in {elapsed:>6.2} s = {per_sec:>7.2}/s ({:.1} ms each)",
-        1000.0 / per_sec
+        "{label:<44} {:>5} runs: mean {per_sec:>6.1}/s | median {median:>5.1} ms ({:>5.1}/s) | fastest {fastest:>5.1} ms ({:>5.1}/s)",
+        runs.len(),
+        1000.0 / median,
+        1000.0 / fastest
     );
     per_sec
 }
