@@ -8,10 +8,14 @@ root=$(pwd)
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-# Debian packages: PostgreSQL for the second backend.
+# Debian packages: PostgreSQL for the second backend, Chromium for the browser tests,
+# OpenSSL headers for webauthn-rs, Node.js and a Python venv for the independent peers.
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-command -v python3 >/dev/null || need+=(python3)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev pkg-config)
+command -v python3 >/dev/null || need+=(python3 python3-venv)
+command -v npm >/dev/null || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -23,6 +27,19 @@ fi
 # runs on the same machine reuse it.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/trustplane-target}
 export CARGO_TERM_COLOR=never
+
+# Independent peers in Python (a venv outside the clone, reused between runs).
+venv=${TRUSTPLANE_VENV:-$HOME/.cache/trustplane-venv}
+if [ ! -x "$venv/bin/python" ]; then
+  log "creating the Python venv at $venv"
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/tests/requirements.txt"
+export TRUSTPLANE_TEST_PYTHON="$venv/bin/python"
+
+# Playwright drives Debian's Chromium; it downloads no browser of its own.
+log "installing the browser test's packages"
+(cd "$root/tests/browser" && npm ci --no-audit --no-fund --silent)
 
 work=$(mktemp -d)
 chmod 755 "$work"

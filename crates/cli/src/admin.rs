@@ -49,6 +49,31 @@ const ASSIGNMENT_COLUMNS: &[(&str, &str)] = &[
     ("scope", "directoryScopeId"),
     ("end", "endDateTime"),
 ];
+const METHOD_COLUMNS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("kind", "kind"),
+    ("displayName", "displayName"),
+    ("created", "createdDateTime"),
+    ("lastUsed", "lastUsedDateTime"),
+    ("used", "used"),
+];
+const SESSION_COLUMNS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("created", "createdDateTime"),
+    ("lastSeen", "lastSeenDateTime"),
+    ("amr", "amr"),
+    ("ip", "ipAddress"),
+    ("client", "clientApp"),
+];
+const SIGN_IN_COLUMNS: &[(&str, &str)] = &[
+    ("time", "activityDateTime"),
+    ("user", "after.userPrincipalName"),
+    ("result", "result"),
+    ("reason", "resultReason"),
+    ("client", "after.clientAppUsed"),
+    ("ip", "after.ipAddress"),
+    ("methods", "after.authenticationMethodsUsed"),
+];
 const AUDIT_COLUMNS: &[(&str, &str)] = &[
     ("seq", "sequence"),
     ("time", "activityDateTime"),
@@ -75,6 +100,18 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
         }
         AdminCommand::Assignments(c) => assignments(&client, c, out).await?,
         AdminCommand::Audit(c) => audit(&client, c, out).await?,
+        AdminCommand::Signins { user, from, top } => {
+            let mut path = format!("/api/v1/auditLogs/signIns?$top={top}");
+            if let Some(u) = user {
+                let id = user_id(&client, &u).await?;
+                path.push_str(&format!("&actor={}", enc(&id)));
+            }
+            if let Some(f) = from {
+                path.push_str(&format!("&from={}", enc(&f)));
+            }
+            let items = client.list(&path, false).await?;
+            output::list(out, &items, SIGN_IN_COLUMNS);
+        }
         AdminCommand::Tokens(TokensCommand::Create {
             user,
             description,
@@ -247,6 +284,54 @@ async fn users(client: &Client, c: UsersCommand, out: Output) -> Result<()> {
                 .delete(&format!("/api/v1/users/{}", enc(&id)))
                 .await?;
             output::done(out, &format!("deleted user {id}"));
+        }
+        UsersCommand::Methods { id } => {
+            let items = client
+                .list(
+                    &format!("/api/v1/users/{}/authenticationMethods", enc(&id)),
+                    false,
+                )
+                .await?;
+            output::list(out, &items, METHOD_COLUMNS);
+        }
+        UsersCommand::RemoveMethod { id, method_id } => {
+            client
+                .delete(&format!(
+                    "/api/v1/users/{}/authenticationMethods/{}",
+                    enc(&id),
+                    enc(&method_id)
+                ))
+                .await?;
+            output::done(out, &format!("removed method {method_id}"));
+        }
+        UsersCommand::Sessions { id } => {
+            let items = client
+                .list(&format!("/api/v1/users/{}/sessions", enc(&id)), false)
+                .await?;
+            output::list(out, &items, SESSION_COLUMNS);
+        }
+        UsersCommand::RevokeSessions { id } => {
+            let r = client
+                .post(
+                    &format!("/api/v1/users/{}/revokeSignInSessions", enc(&id)),
+                    &json!({}),
+                )
+                .await?;
+            let n = r
+                .as_ref()
+                .and_then(|v| v.get("sessionsEnded"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            output::done(out, &format!("ended {n} sessions"));
+        }
+        UsersCommand::Unlock { id } => {
+            client
+                .post(
+                    &format!("/api/v1/users/{}/resetSignInFailures", enc(&id)),
+                    &json!({}),
+                )
+                .await?;
+            output::done(out, &format!("unlocked {id}"));
         }
         UsersCommand::Groups { id, transitive } => {
             let nav = if transitive {

@@ -115,6 +115,17 @@ pub enum AdminCommand {
     /// Admin API tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// The sign-in log.
+    Signins {
+        /// Only this user's attempts (id).
+        #[arg(long)]
+        user: Option<String>,
+        /// From this time (RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        top: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -189,6 +200,16 @@ pub enum UsersCommand {
     },
     /// Delete a user.
     Delete { id: String },
+    /// Authentication methods of a user.
+    Methods { id: String },
+    /// Remove an authentication method of a user (a lost device).
+    RemoveMethod { id: String, method_id: String },
+    /// Sessions of a user.
+    Sessions { id: String },
+    /// End every session of a user.
+    RevokeSessions { id: String },
+    /// Clear a user's failed sign-in count (unlock).
+    Unlock { id: String },
     /// Groups of a user.
     Groups {
         id: String,

@@ -125,6 +125,22 @@ async fn cli_manages_the_directory_and_audit_verify_names_an_edited_entry(db: Db
         "{table}"
     );
 
+    // A failed sign-in appears in the sign-in log, through the CLI.
+    let r = http()
+        .post(node.url("/api/v1/auth/signIn"))
+        .json(&serde_json::json!({"username": "ada@example.com", "password": "not her password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let log = cli_json(&node, &["admin", "signins", "--user", "ada@example.com"]);
+    assert_eq!(log[0]["result"], "failure");
+    assert_eq!(log[0]["resultReason"], "invalid password");
+    assert_eq!(
+        log[0]["after"]["clientAppUsed"],
+        "mobileAppsAndDesktopClients"
+    );
+
     let (code, report) = audit_verify(&db);
     assert_eq!(code, 0, "{report}");
     assert!(report.contains("intact"), "{report}");

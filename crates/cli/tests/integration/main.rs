@@ -4,6 +4,7 @@
 mod harness;
 
 mod api;
+mod browser;
 mod cli;
 mod cluster;
 mod durability;
