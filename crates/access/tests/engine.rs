@@ -489,19 +489,30 @@ fn what_if_end_to_end_from_files() {
 }
 
 #[cfg(feature = "geoip")]
+fn geolite2_path() -> Option<std::path::PathBuf> {
+    // TRUSTPLANE_TEST_MMDB, else the database `pip install maxminddb-geolite2` ships.
+    if let Some(p) = std::env::var_os("TRUSTPLANE_TEST_MMDB") {
+        return Some(p.into());
+    }
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import _maxminddb_geolite2, os; print(os.path.dirname(_maxminddb_geolite2.__file__))",
+        ])
+        .output()
+        .ok()?;
+    let dir = String::from_utf8(out.stdout).ok()?;
+    Some(std::path::Path::new(dir.trim()).join("GeoLite2-City.mmdb"))
+}
+
+#[cfg(feature = "geoip")]
 #[test]
 fn maxmind_database_lookup_when_available() {
-    // The GeoLite2 database shipped by `pip install maxminddb-geolite2`; set
-    // TRUSTPLANE_TEST_MMDB to use another. Skipped (passes) when absent.
-    let path = std::env::var_os("TRUSTPLANE_TEST_MMDB")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            "/tmp/mmdb/maxminddb-geolite2-2018.703/_maxminddb_geolite2/GeoLite2-City.mmdb".into()
-        });
-    if !path.exists() {
-        eprintln!("skipping: no MaxMind database at {}", path.display());
+    // Skipped (passes) when no database is installed.
+    let Some(path) = geolite2_path().filter(|p| p.exists()) else {
+        eprintln!("skipping: no MaxMind database (set TRUSTPLANE_TEST_MMDB or pip install maxminddb-geolite2)");
         return;
-    }
+    };
     let db = MaxMindCountryLookup::open(&path).unwrap();
     assert_eq!(
         db.country("8.8.8.8".parse().unwrap()).as_deref(),
@@ -513,6 +524,23 @@ fn maxmind_database_lookup_when_available() {
     );
     assert_eq!(db.country("127.0.0.1".parse().unwrap()), None);
     assert!(MaxMindCountryLookup::open(std::path::Path::new("/nonexistent.mmdb")).is_err());
+
+    // Block by country end to end: j0eyv allows BE/LU/NL only (CA001).
+    let set = common::j0eyv_set();
+    let mut ctx = parse_input(
+        r#"{"userId": "u1", "groupIds": ["ceeac9b8-ddf5-48cb-afcb-e2ab8bfd1a57"], "clientApp": "browser",
+            "devicePlatform": "windows", "ip": "8.8.8.8", "satisfiedControls": ["mfa"],
+            "device": {"compliant": true}}"#,
+    )
+    .unwrap();
+    resolve_country(&mut ctx, &db);
+    assert_eq!(ctx.country.as_deref(), Some("US"));
+    let d = set.evaluate(&ctx);
+    assert_eq!(d.result(), Outcome::Block);
+    assert_eq!(
+        set.blocking_policies(&d),
+        ["19bbdbd4-d871-4964-a6ef-9b3054b9337c"]
+    );
 }
 
 #[test]
