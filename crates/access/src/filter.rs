@@ -90,9 +90,15 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, String> {
     Ok(out)
 }
 
+/// Limits that keep evaluation's recursion shallow whatever the rule text.
+const MAX_COMPARISONS: usize = 256;
+const MAX_DEPTH: usize = 32;
+
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    comparisons: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -129,17 +135,32 @@ impl Parser {
     fn unary(&mut self) -> Result<Rule, String> {
         if self.peek_word("-not") {
             self.pos += 1;
-            return Ok(Rule::Not(Box::new(self.unary()?)));
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(format!("`-not` nests deeper than {MAX_DEPTH}"));
+            }
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Rule::Not(Box::new(inner)));
         }
         match self.next() {
             Some(Tok::Open) => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(format!("parentheses nest deeper than {MAX_DEPTH}"));
+                }
                 let inner = self.or()?;
+                self.depth -= 1;
                 match self.next() {
                     Some(Tok::Close) => Ok(inner),
                     _ => Err("expected `)`".to_owned()),
                 }
             }
             Some(Tok::Word(attribute)) => {
+                self.comparisons += 1;
+                if self.comparisons > MAX_COMPARISONS {
+                    return Err(format!("more than {MAX_COMPARISONS} comparisons"));
+                }
                 let op = match self.next() {
                     Some(Tok::Word(op)) => parse_op(&op)?,
                     _ => return Err(format!("expected an operator after `{attribute}`")),
@@ -196,7 +217,12 @@ impl Rule {
     /// Parses a rule; the error says what is wrong in the rule text.
     pub(crate) fn parse(text: &str) -> Result<Rule, String> {
         let toks = tokenize(text)?;
-        let mut p = Parser { toks, pos: 0 };
+        let mut p = Parser {
+            toks,
+            pos: 0,
+            comparisons: 0,
+            depth: 0,
+        };
         let rule = p.or()?;
         if p.pos < p.toks.len() {
             return Err("unexpected text after the rule".to_owned());
@@ -315,5 +341,14 @@ mod tests {
         assert!(Rule::parse("device.x -like \"a\"").is_err());
         assert!(Rule::parse("(device.x -eq \"a\"").is_err());
         assert!(Rule::parse("device.x -eq \"a").is_err());
+        // Hostile sizes are refused rather than recursed into.
+        let deep = format!("{}device.x -eq 1{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(Rule::parse(&deep).is_err());
+        let nots = format!("{}device.x -eq 1", "-not ".repeat(10_000));
+        assert!(Rule::parse(&nots).is_err());
+        let long = vec!["device.x -eq 1"; 10_000].join(" -or ");
+        assert!(Rule::parse(&long).is_err());
+        let ok = vec!["device.x -eq 1"; 200].join(" -and ");
+        assert!(Rule::parse(&ok).is_ok());
     }
 }
