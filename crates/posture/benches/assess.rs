@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use serde_json::json;
 use trustplane_posture::report::{section_scores, write_ocsf_json};
-use trustplane_posture::{assess, AssessOptions, Benchmark, Inventory, Provider, Registry, ResourceDoc};
+use trustplane_posture::{
+    assess, AssessOptions, Benchmark, Inventory, Provider, Registry, ResourceDoc,
+};
 
 const ACCOUNTS: usize = 100;
 const REGIONS: [&str; 4] = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"];
@@ -19,8 +21,20 @@ fn resource(n: usize) -> ResourceDoc {
     let account = format!("{:012}", 100_000_000_000 + n % ACCOUNTS);
     let region = REGIONS[n % REGIONS.len()];
     let bad = n % 3 == 0;
-    let aws = |t: &str, id: String, raw| ResourceDoc::new(Provider::Aws, &account, region, t, id.clone(), id, raw);
-    let azure = |t: &str, id: String, raw| ResourceDoc::new(Provider::Azure, format!("sub-{}", n % ACCOUNTS), "eastus", t, id.clone(), id, raw);
+    let aws = |t: &str, id: String, raw| {
+        ResourceDoc::new(Provider::Aws, &account, region, t, id.clone(), id, raw)
+    };
+    let azure = |t: &str, id: String, raw| {
+        ResourceDoc::new(
+            Provider::Azure,
+            format!("sub-{}", n % ACCOUNTS),
+            "eastus",
+            t,
+            id.clone(),
+            id,
+            raw,
+        )
+    };
     match n % 10 {
         0 | 1 => aws("aws.ec2.security_group", format!("sg-{n}"), json!({
             "GroupId": format!("sg-{n}"), "GroupName": if n % 50 == 0 { "default" } else { "app" },
@@ -61,12 +75,18 @@ fn cpu() -> f64 {
     let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<f64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
     (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
 }
 
 fn main() {
-    let total: usize = std::env::var("POSTURE_BENCH_RESOURCES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let total: usize = std::env::var("POSTURE_BENCH_RESOURCES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let cis = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/cis");
     let benchmarks = Benchmark::load_dir(&cis).unwrap_or_default();
 
@@ -77,14 +97,26 @@ fn main() {
     let build_cpu = cpu() - c;
 
     let registry = Registry::builtin();
-    let options = AssessOptions { now: 1_795_824_000, ..Default::default() };
+    let options = AssessOptions {
+        now: 1_795_824_000,
+        ..Default::default()
+    };
     // One warm-up on a small slice so page faults of the first run do not skew the figure.
-    let _ = assess(&Inventory::from_docs((0..10_000).map(resource)), &benchmarks, &registry, &options);
+    let _ = assess(
+        &Inventory::from_docs((0..10_000).map(resource)),
+        &benchmarks,
+        &registry,
+        &options,
+    );
 
     let mut runs = Vec::new();
     let mut cpus = Vec::new();
     let mut findings = 0;
-    for _ in 0..3 {
+    let repeats: usize = std::env::var("POSTURE_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    for _ in 0..repeats {
         let t = Instant::now();
         let c = cpu();
         let a = assess(&inventory, &benchmarks, &registry, &options);
@@ -92,6 +124,13 @@ fn main() {
         cpus.push(cpu() - c);
         findings = a.findings.len();
         black_box(&a);
+    }
+    if repeats == 0 || std::env::var("POSTURE_BENCH_SKIP_REPORTS").is_ok() {
+        println!(
+            "build + index:        {:.3} s wall, {build_cpu:.2} s CPU",
+            build.as_secs_f64()
+        );
+        return;
     }
     let a = assess(&inventory, &benchmarks, &registry, &options);
     let t = Instant::now();
@@ -123,11 +162,33 @@ fn main() {
     runs.sort();
     cpus.sort_by(f64::total_cmp);
     println!("resources:            {total}");
-    println!("benchmarks:           {} ({} checks registered)", benchmarks.len(), registry.len());
+    println!(
+        "benchmarks:           {} ({} checks registered)",
+        benchmarks.len(),
+        registry.len()
+    );
     println!("findings:             {findings}");
-    println!("build + index:        {:.3} s wall, {build_cpu:.2} s CPU", build.as_secs_f64());
-    println!("assess (min of 3):    {:.3} s wall, {:.2} s CPU", runs[0].as_secs_f64(), cpus[0]);
-    println!("assess (max of 3):    {:.3} s wall, {:.2} s CPU", runs[runs.len() - 1].as_secs_f64(), cpus[cpus.len() - 1]);
-    println!("section scores:       {:.3} s ({} sections)", score_time.as_secs_f64(), scores.len());
-    println!("OCSF JSON to a sink:  {:.3} s wall, {ocsf_cpu:.2} s CPU", ocsf_time.as_secs_f64());
+    println!(
+        "build + index:        {:.3} s wall, {build_cpu:.2} s CPU",
+        build.as_secs_f64()
+    );
+    println!(
+        "assess (min of 3):    {:.3} s wall, {:.2} s CPU",
+        runs[0].as_secs_f64(),
+        cpus[0]
+    );
+    println!(
+        "assess (max of 3):    {:.3} s wall, {:.2} s CPU",
+        runs[runs.len() - 1].as_secs_f64(),
+        cpus[cpus.len() - 1]
+    );
+    println!(
+        "section scores:       {:.3} s ({} sections)",
+        score_time.as_secs_f64(),
+        scores.len()
+    );
+    println!(
+        "OCSF JSON to a sink:  {:.3} s wall, {ocsf_cpu:.2} s CPU",
+        ocsf_time.as_secs_f64()
+    );
 }

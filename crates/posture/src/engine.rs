@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::benchmark::Benchmark;
-use crate::finding::{ControlRef, Finding, ResourceRef, Severity, Status};
+use crate::finding::{compact_evidence, ControlRef, Finding, ResourceRef, Severity, Status};
 use crate::inventory::{CollectionError, Inventory, Provider, ResourceDoc, GLOBAL};
 use crate::mapping;
 use crate::registry::{AssessOptions, CheckCtx, CheckDef, Outcome, Registry, Subject};
@@ -95,7 +95,7 @@ pub fn assess(
                     status: Status::Manual,
                     severity: Severity::Informational,
                     message: reason.clone().into(),
-                    evidence: json!({"scanner_checks": r.scanner_checks}),
+                    evidence: compact_evidence(&json!({"scanner_checks": r.scanner_checks})),
                 });
             }
         }
@@ -201,12 +201,15 @@ fn error_finding(
         }),
         status: Status::Error,
         severity: check.severity,
-        message: Cow::Owned(format!("collection of `{}` failed: {}", e.service, e.message)),
-        evidence: json!({
+        message: Cow::Owned(format!(
+            "collection of `{}` failed: {}",
+            e.service, e.message
+        )),
+        evidence: compact_evidence(&json!({
             "service": e.service,
             "resource_types": e.resource_types,
             "message": e.message,
-        }),
+        })),
     }
 }
 

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::inventory::{Provider, ResourceDoc};
@@ -156,7 +157,7 @@ pub struct ControlRef {
 }
 
 /// One decision.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     /// The check that decided it (`iam_root_mfa_enabled`), or `manual` for manual controls.
     pub check_id: Arc<str>,
@@ -170,6 +171,63 @@ pub struct Finding {
     pub severity: Severity,
     /// One line for people.
     pub message: Cow<'static, str>,
-    /// The values that decided it.
-    pub evidence: Value,
+    /// The values that decided it, as compact JSON text: a scan holds millions of findings,
+    /// and a small JSON object as a `Value` costs several hundred bytes.
+    pub evidence: Evidence,
+}
+
+/// Evidence: the values that decided a finding, kept as compact JSON text. A scan holds
+/// millions of findings; a small object as a `serde_json::Value` costs several hundred bytes
+/// and several allocations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence(Box<str>);
+
+impl Default for Evidence {
+    fn default() -> Self {
+        Evidence("null".into())
+    }
+}
+
+impl Evidence {
+    /// Wraps JSON text produced by `serde_json` (not re-validated: the writers here only
+    /// produce valid JSON; serialising re-checks it).
+    pub(crate) fn from_json_text(text: String) -> Self {
+        Evidence(text.into_boxed_str())
+    }
+
+    /// From a JSON value.
+    pub fn from_value(v: &Value) -> Self {
+        Evidence(v.to_string().into_boxed_str())
+    }
+
+    /// The JSON text.
+    pub fn as_json(&self) -> &str {
+        &self.0
+    }
+
+    /// The evidence as a JSON value.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match serde_json::from_str::<&RawValue>(&self.0) {
+            Ok(raw) => raw.serialize(s),
+            Err(_) => s.serialize_unit(),
+        }
+    }
+}
+
+impl Finding {
+    /// The evidence as a JSON value.
+    pub fn evidence_value(&self) -> Value {
+        self.evidence.to_value()
+    }
+}
+
+/// Compacts a JSON value into [`Evidence`].
+pub fn compact_evidence(v: &Value) -> Evidence {
+    Evidence::from_value(v)
 }

@@ -41,7 +41,9 @@ pub use arm::{arm_doc, arm_docs, arm_region};
 pub use benchmark::{Benchmark, Requirement};
 pub use engine::{account_type, assess, Assessment};
 pub use error::{BenchmarkError, InventoryError};
-pub use finding::{ControlRef, Finding, ResourceRef, Severity, Status, UnknownSeverity};
+pub use finding::{
+    compact_evidence, ControlRef, Evidence, Finding, ResourceRef, Severity, Status, UnknownSeverity,
+};
 pub use inventory::{CollectionError, Inventory, Provider, ResourceDoc, COLLECTION_ERROR, GLOBAL};
 pub use mapping::{resolve as resolve_requirement, uncovered_automated_controls, UncoveredControl};
 pub use registry::{

@@ -7,8 +7,6 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 use crate::finding::{Severity, Status};
 use crate::inventory::{Inventory, Provider, ResourceDoc};
 
@@ -29,7 +27,7 @@ pub struct AssessOptions {
 }
 
 /// What a check reports about one subject.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Outcome<'a> {
     /// The subject.
     pub subject: Subject<'a>,
@@ -37,8 +35,9 @@ pub struct Outcome<'a> {
     pub status: Status,
     /// One line for people (static for fixed messages, so most outcomes allocate nothing).
     pub message: Cow<'static, str>,
-    /// The values that decided it.
-    pub evidence: Value,
+    /// The values that decided it (write it with the checks' `ev!` macro, or
+    /// [`crate::compact_evidence`] for a `Value`).
+    pub evidence: crate::finding::Evidence,
 }
 
 /// The subject of an outcome: a document, or an account / region scope for settings that

@@ -775,7 +775,7 @@ fn findings_carry_controls_of_both_aws_benchmarks_and_remediation() {
     assert_eq!(ids, [("cis_3.0_aws", "1.5"), ("cis_7.0_aws", "2.5")]);
     assert!(f.controls.iter().all(|c| !c.remediation.is_empty()));
     assert_eq!(f.severity, trustplane_posture::Severity::Critical);
-    assert_eq!(f.evidence["mfa_active"], false);
+    assert_eq!(f.evidence_value()["mfa_active"], false);
     assert_eq!(f.resource.resource_type, "aws.iam.credential_report_row");
 
     let pw = a
@@ -786,7 +786,7 @@ fn findings_carry_controls_of_both_aws_benchmarks_and_remediation() {
                 && f.resource.account == "111111111111"
         })
         .unwrap();
-    assert_eq!(pw.evidence["MinimumPasswordLength"], 8);
+    assert_eq!(pw.evidence_value()["MinimumPasswordLength"], 8);
     assert_eq!(pw.status, Fail);
 }
 

@@ -1166,9 +1166,17 @@ fn entra_authorization_policy_and_unmapped_users() {
         .filter(|f| &*f.check_id == "trustplane_azure_identity_unmapped")
         .collect();
     assert_eq!(users.len(), 2);
-    let by_upn: BTreeMap<&str, Status> = users
+    let by_upn: BTreeMap<String, Status> = users
         .iter()
-        .map(|f| (f.evidence["candidates"][0].as_str().unwrap(), f.status))
+        .map(|f| {
+            (
+                f.evidence_value()["candidates"][0]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                f.status,
+            )
+        })
         .collect();
     assert_eq!(by_upn["adams@contoso.com"], Pass);
     assert_eq!(by_upn["admin@contoso.com"], Fail);

@@ -219,7 +219,7 @@ fn root_access_key<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             d,
             st,
             msg,
-            json!({"access_key_1_active": k1, "access_key_2_active": k2}),
+            ev!({"access_key_1_active": k1, "access_key_2_active": k2}),
         ));
     }
     missing_root(ctx, out);
@@ -233,12 +233,7 @@ fn root_mfa<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         } else {
             "root user has no MFA"
         };
-        out.push(doc_outcome(
-            d,
-            pass_if(mfa),
-            msg,
-            json!({"mfa_active": mfa}),
-        ));
+        out.push(doc_outcome(d, pass_if(mfa), msg, ev!({"mfa_active": mfa})));
     }
     missing_root(ctx, out);
 }
@@ -280,7 +275,7 @@ fn root_hw_mfa<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             d,
             st,
             msg,
-            json!({"mfa_active": mfa, "virtual_root_devices": virtual_root}),
+            ev!({"mfa_active": mfa, "virtual_root_devices": virtual_root}),
         ));
     }
     missing_root(ctx, out);
@@ -306,7 +301,7 @@ fn root_usage<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         } else {
             format!("root user used in the last {ROOT_USAGE_DAYS} days")
         };
-        out.push(doc_outcome(d, st, msg, json!({"recent_use": recent})));
+        out.push(doc_outcome(d, st, msg, ev!({"recent_use": recent})));
     }
     missing_root(ctx, out);
 }
@@ -319,7 +314,7 @@ fn pw_length<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             None => "no password policy".to_string(),
             Some(l) => format!("minimum password length is {l}"),
         };
-        (pass_if(ok), msg.into(), json!({"MinimumPasswordLength": len}))
+        (pass_if(ok), msg.into(), ev!({"MinimumPasswordLength": len}))
     });
 }
 
@@ -331,7 +326,7 @@ fn pw_reuse<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             None => "password reuse prevention not set".to_string(),
             Some(l) => format!("password reuse prevention remembers {l} passwords"),
         };
-        (pass_if(ok), msg.into(), json!({"PasswordReusePrevention": n}))
+        (pass_if(ok), msg.into(), ev!({"PasswordReusePrevention": n}))
     });
 }
 
@@ -350,7 +345,7 @@ fn user_mfa<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             d,
             pass_if(mfa),
             msg,
-            json!({"password_enabled": true, "mfa_active": mfa}),
+            ev!({"password_enabled": true, "mfa_active": mfa}),
         ));
     }
 }
@@ -380,7 +375,12 @@ fn initial_key<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         } else {
             "console user has an active access key that was never used"
         };
-        out.push(doc_outcome(d, st, msg, json!({"password_enabled": console, "active_keys": keys, "never_used_keys": never_used})));
+        out.push(doc_outcome(
+            d,
+            st,
+            msg,
+            ev!({"password_enabled": console, "active_keys": keys, "never_used_keys": never_used}),
+        ));
     }
 }
 
@@ -407,7 +407,7 @@ fn console_unused<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             d,
             st,
             msg,
-            json!({"age_from": field, "days": age}),
+            ev!({"age_from": field, "days": age}),
         ));
     }
 }
@@ -437,7 +437,7 @@ fn key_unused<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             d,
             st,
             msg,
-            json!({"active_keys": keys, "stale": stale}),
+            ev!({"active_keys": keys, "stale": stale}),
         ));
     }
 }
@@ -454,7 +454,7 @@ fn two_keys<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         } else {
             "two active access keys"
         };
-        out.push(doc_outcome(d, st, msg, json!({"active_keys": keys})));
+        out.push(doc_outcome(d, st, msg, ev!({"active_keys": keys})));
     }
 }
 
@@ -478,7 +478,7 @@ fn key_rotation<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         } else {
             "active access key older than 90 days"
         };
-        out.push(doc_outcome(d, st, msg, json!({"not_rotated": old})));
+        out.push(doc_outcome(d, st, msg, ev!({"not_rotated": old})));
     }
 }
 
@@ -501,7 +501,7 @@ fn user_policies<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"attached": attached, "inline": inline}),
+            ev!({"attached": attached, "inline": inline}),
         ))
     });
 }
@@ -575,7 +575,7 @@ fn admin_policy<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, aws_managed:
             return Some((
                 Status::Error,
                 "policy document missing or unreadable".into(),
-                json!({"arn": arn}),
+                ev!({"arn": arn}),
             ));
         };
         let admin = allows_full_admin(&doc);
@@ -587,7 +587,7 @@ fn admin_policy<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, aws_managed:
         Some((
             pass_if(!admin),
             msg.into(),
-            json!({"arn": arn, "full_admin": admin}),
+            ev!({"arn": arn, "full_admin": admin}),
         ))
     });
 }
@@ -642,7 +642,7 @@ fn support_role<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             crate::inventory::GLOBAL,
             st,
             msg,
-            json!({"support_roles": roles}),
+            ev!({"support_roles": roles}),
         ));
     }
 }
@@ -659,7 +659,7 @@ fn expired_certs<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(!expired),
             msg.into(),
-            json!({"Expiration": d.raw.get("Expiration")}),
+            ev!({"Expiration": d.raw.get("Expiration")}),
         ))
     });
 }
@@ -679,7 +679,7 @@ fn access_analyzer<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         (
             pass_if(!active.is_empty()),
             msg.into(),
-            json!({"active_analyzers": active}),
+            ev!({"active_analyzers": active}),
         )
     });
 }

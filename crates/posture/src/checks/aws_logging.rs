@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::util::*;
 use crate::finding::{Severity, Status};
@@ -170,7 +170,7 @@ fn multi_region<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             GLOBAL,
             st,
             msg,
-            json!({"trails": good}),
+            ev!({"trails": good}),
         ));
     }
 }
@@ -186,7 +186,7 @@ fn validation<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
                 "log file validation off"
             }
             .into(),
-            json!({"LogFileValidationEnabled": on}),
+            ev!({"LogFileValidationEnabled": on}),
         ))
     });
 }
@@ -202,7 +202,7 @@ fn trail_kms<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
                 "logs not encrypted with KMS"
             }
             .into(),
-            json!({"KmsKeyId": key}),
+            ev!({"KmsKeyId": key}),
         ))
     });
 }
@@ -219,7 +219,7 @@ fn trail_bucket_logging<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             return Some((
                 Status::Error,
                 format!("trail bucket `{name}` is not in the inventory").into(),
-                json!({"S3BucketName": name}),
+                ev!({"S3BucketName": name}),
             ));
         };
         let target = bucket
@@ -235,7 +235,7 @@ fn trail_bucket_logging<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"S3BucketName": name, "LoggingEnabled": target}),
+            ev!({"S3BucketName": name, "LoggingEnabled": target}),
         ))
     });
 }
@@ -298,7 +298,7 @@ fn data_events<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, read: bool) {
             GLOBAL,
             pass_if(!good.is_empty()),
             msg,
-            json!({"trails": good}),
+            ev!({"trails": good}),
         ));
     }
 }
@@ -334,7 +334,7 @@ fn config_recorders<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         (
             pass_if(!good.is_empty()),
             msg.into(),
-            json!({"recording": good}),
+            ev!({"recording": good}),
         )
     });
 }
@@ -360,7 +360,7 @@ fn kms_rotation<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
                 "key rotation off"
             }
             .into(),
-            json!({"KeyRotationEnabled": on}),
+            ev!({"KeyRotationEnabled": on}),
         ))
     });
 }
@@ -388,7 +388,7 @@ fn flow_logs<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
                 "VPC has no flow log"
             }
             .into(),
-            json!({"VpcId": vpc, "flow_log": ok}),
+            ev!({"VpcId": vpc, "flow_log": ok}),
         ))
     });
 }
@@ -404,7 +404,7 @@ fn security_hub<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
                 "Security Hub not enabled"
             }
             .into(),
-            json!({"HubArn": hub}),
+            ev!({"HubArn": hub}),
         )
     });
 }

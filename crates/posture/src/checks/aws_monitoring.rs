@@ -356,12 +356,12 @@ fn chain<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, terms: &[&str]) {
             Some(chain) => (
                 pass_if(true),
                 "metric filter, alarm and subscribed SNS topic in place".to_string(),
-                json!({"chain": chain}),
+                ev!({"chain": chain}),
             ),
             None => (
                 pass_if(false),
                 "no complete metric filter -> alarm -> SNS subscriber chain".to_string(),
-                json!({"partial": partial}),
+                ev!({"partial": partial}),
             ),
         };
         out.push(scope_outcome(Provider::Aws, &a, GLOBAL, st, msg, ev));

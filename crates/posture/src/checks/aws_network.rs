@@ -150,7 +150,7 @@ fn sg_check<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, ipv6: bool) {
         Some((
             pass_if(open.is_empty()),
             msg.into(),
-            json!({"cidr": cidr, "open_ports": open}),
+            ev!({"cidr": cidr, "open_ports": open}),
         ))
     });
 }
@@ -189,7 +189,7 @@ fn nacl_admin<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         } else {
             "NACL admits admin ports from anywhere"
         };
-        Some((pass_if(open.is_empty()), msg.into(), json!({"open": open})))
+        Some((pass_if(open.is_empty()), msg.into(), ev!({"open": open})))
     });
 }
 
@@ -209,7 +209,7 @@ fn default_sg<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"ingress_rules": ingress, "egress_rules": egress}),
+            ev!({"ingress_rules": ingress, "egress_rules": egress}),
         ))
     });
 }
@@ -237,7 +237,7 @@ fn imdsv2<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"HttpTokens": tokens, "HttpEndpoint": endpoint}),
+            ev!({"HttpTokens": tokens, "HttpEndpoint": endpoint}),
         ))
     });
 }
@@ -256,7 +256,7 @@ fn instance_profile<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
                 "no instance profile"
             }
             .into(),
-            json!({"IamInstanceProfile": p}),
+            ev!({"IamInstanceProfile": p}),
         ))
     });
 }
@@ -308,7 +308,7 @@ fn cifs<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(exposing.is_empty()),
             msg.into(),
-            json!({"security_groups": groups, "exposing": exposing}),
+            ev!({"security_groups": groups, "exposing": exposing}),
         ))
     });
 }

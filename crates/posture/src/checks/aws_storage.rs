@@ -5,7 +5,7 @@
 //! `aws.s3.account_public_access_block`, `aws.ec2.ebs_encryption_by_default` (per region),
 //! `aws.rds.db_instance` (a DescribeDBInstances item), `aws.efs.file_system`.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::aws_iam::policy_document;
 use super::util::*;
@@ -111,7 +111,7 @@ fn secure_transport<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"has_policy": policy.is_some(), "denies_insecure_transport": ok}),
+            ev!({"has_policy": policy.is_some(), "denies_insecure_transport": ok}),
         ))
     });
 }
@@ -157,7 +157,7 @@ fn mfa_delete<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"Versioning": d.raw.get("Versioning")}),
+            ev!({"Versioning": d.raw.get("Versioning")}),
         ))
     });
 }
@@ -199,7 +199,7 @@ fn bucket_pab<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"bucket": bucket, "account": account}),
+            ev!({"bucket": bucket, "account": account}),
         ))
     });
 }
@@ -221,7 +221,7 @@ fn account_pab<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             (
                 pass_if(ok),
                 msg.into(),
-                json!({"PublicAccessBlockConfiguration": cfg}),
+                ev!({"PublicAccessBlockConfiguration": cfg}),
             )
         },
     );
@@ -235,11 +235,7 @@ fn ebs_default<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         } else {
             "EBS encryption by default off"
         };
-        (
-            pass_if(on),
-            msg.into(),
-            json!({"EbsEncryptionByDefault": on}),
-        )
+        (pass_if(on), msg.into(), ev!({"EbsEncryptionByDefault": on}))
     });
 }
 
@@ -257,7 +253,7 @@ fn rds_flag<'a>(
         Some((
             pass_if(ok),
             if ok { good } else { bad }.into(),
-            json!({ field: v }),
+            ev!({ field: v }),
         ))
     });
 }
@@ -301,7 +297,7 @@ fn efs_encrypted<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(on),
             if on { "encrypted" } else { "not encrypted" }.into(),
-            json!({"Encrypted": on}),
+            ev!({"Encrypted": on}),
         ))
     });
 }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::util::*;
 use crate::finding::{Severity, Status};
@@ -132,14 +132,14 @@ fn setting_check<'a>(
             return Some((
                 Status::Error,
                 format!("`{field}` not collected").into(),
-                json!({ field: null }),
+                ev!({ field: () }),
             ));
         };
         let pass = ok(v);
         Some((
             pass_if(pass),
             if pass { good } else { bad }.into(),
-            json!({ field: v }),
+            ev!({ field: v }),
         ))
     });
 }
@@ -207,7 +207,7 @@ fn auth<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             return Some((
                 Status::Error,
                 "authentication settings not collected".into(),
-                json!({"missing_type": "azure.web.site_auth_settings"}),
+                ev!({"missing_type": "azure.web.site_auth_settings"}),
             ));
         };
         let on = b(&c.raw, "/properties/platform/enabled")
@@ -221,7 +221,7 @@ fn auth<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
                 "authentication off"
             }
             .into(),
-            json!({"enabled": on}),
+            ev!({"enabled": on}),
         ))
     });
 }

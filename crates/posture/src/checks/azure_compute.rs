@@ -3,7 +3,7 @@
 //! Inputs: `azure.compute.vm` (a VirtualMachines_List item), `azure.compute.disk` (a
 //! Disks_List item).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::util::*;
 use crate::finding::Severity;
@@ -79,7 +79,7 @@ fn managed_disks<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"os_disk_managed": os_managed, "unmanaged_data_disks": unmanaged_data}),
+            ev!({"os_disk_managed": os_managed, "unmanaged_data_disks": unmanaged_data}),
         ))
     });
 }
@@ -107,8 +107,9 @@ fn cmk_impl<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, want_attached: b
             format!(
                 "disk encryption {}",
                 t.unwrap_or("EncryptionAtRestWithPlatformKey (default)")
-            ).into(),
-            json!({"encryption_type": t}),
+            )
+            .into(),
+            ev!({"encryption_type": t}),
         ))
     });
 }
@@ -136,7 +137,7 @@ fn disk_network<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"networkAccessPolicy": policy, "publicNetworkAccess": public}),
+            ev!({"networkAccessPolicy": policy, "publicNetworkAccess": public}),
         ))
     });
 }
@@ -175,7 +176,7 @@ fn trusted_launch<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"securityType": t, "secureBootEnabled": boot, "vTpmEnabled": vtpm}),
+            ev!({"securityType": t, "secureBootEnabled": boot, "vTpmEnabled": vtpm}),
         ))
     });
 }

@@ -4,7 +4,7 @@
 //! `azure.security.contact` (a SecurityContacts_List item, any api-version),
 //! `azure.security.auto_provisioning_setting`, `azure.security.setting` (`MCAS`, `WDATP`).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::util::*;
 use crate::finding::{Severity, Status};
@@ -188,7 +188,7 @@ fn plan<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, name: &str, extensio
                 GLOBAL,
                 Status::Fail,
                 format!("Defender plan `{name}` not listed (Free)"),
-                json!({"plan": name, "pricingTier": null}),
+                ev!({"plan": name, "pricingTier": ()}),
             ));
             continue;
         };
@@ -198,7 +198,7 @@ fn plan<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, name: &str, extensio
             None => (
                 standard,
                 format!("Defender plan `{name}` is {}", tier.unwrap_or("unset")),
-                json!({"plan": name, "pricingTier": tier}),
+                ev!({"plan": name, "pricingTier": tier}),
             ),
             Some(ext) => {
                 let on = arr(&d.raw, "/properties/extensions")
@@ -207,7 +207,7 @@ fn plan<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, name: &str, extensio
                 (
                     standard && on,
                     format!("`{ext}` {}", if standard && on { "on" } else { "off" }),
-                    json!({"plan": name, "pricingTier": tier, "extension": ext, "enabled": on}),
+                    ev!({"plan": name, "pricingTier": tier, "extension": ext, "enabled": on}),
                 )
             }
         };
@@ -236,7 +236,7 @@ fn contacts<'a>(
                 GLOBAL,
                 Status::Fail,
                 "no security contact configured",
-                json!({"contacts": 0}),
+                ev!({"contacts": 0}),
             ));
             continue;
         };
@@ -249,7 +249,7 @@ fn contacts<'a>(
             d,
             pass_if(hit.is_some()),
             msg,
-            json!({"properties": d.raw.get("properties")}),
+            ev!({"properties": d.raw.get("properties")}),
         ));
     }
 }
@@ -356,7 +356,7 @@ fn mcas<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
                 "MCAS integration off"
             }
             .into(),
-            json!({"enabled": on}),
+            ev!({"enabled": on}),
         ))
     });
 }

@@ -6,7 +6,7 @@
 //! /policies/identitySecurityDefaultsEnforcementPolicy); per subscription
 //! `azure.authorization.role_definition` and `azure.authorization.role_assignment`.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::identity::PRIVILEGED_ROLES;
 use super::util::*;
@@ -173,7 +173,7 @@ fn custom_owner_roles<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(!bad),
             msg.into(),
-            json!({"roleName": s(p, "/roleName"), "assignableScopes": scopes, "actions_star": star}),
+            ev!({"roleName": s(p, "/roleName"), "assignableScopes": scopes, "actions_star": star}),
         ))
     });
 }
@@ -212,7 +212,7 @@ fn uaa_restricted<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             GLOBAL,
             pass_if(found.is_empty()),
             msg,
-            json!({"principals": found}),
+            ev!({"principals": found}),
         ));
     }
 }
@@ -239,7 +239,7 @@ fn owner_count<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             GLOBAL,
             pass_if(ok),
             msg,
-            json!({"owners": owners}),
+            ev!({"owners": owners}),
         ));
     }
 }

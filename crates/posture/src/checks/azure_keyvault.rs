@@ -4,8 +4,6 @@
 //! Keys_List item, management plane: `properties.attributes.exp`,
 //! `properties.rotationPolicy`), `azure.keyvault.secret` (a Secrets_List item).
 
-use serde_json::json;
-
 use super::util::*;
 use crate::finding::{Severity, Status};
 use crate::registry::{CheckCtx, CheckDef, Outcome};
@@ -107,7 +105,7 @@ fn recoverable<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"enableSoftDelete": soft, "enablePurgeProtection": purge}),
+            ev!({"enableSoftDelete": soft, "enablePurgeProtection": purge}),
         ))
     });
 }
@@ -159,7 +157,7 @@ fn expiry<'a>(
                 (
                     Status::Error,
                     "parent vault not in the inventory".into(),
-                    json!({"id": d.id}),
+                    ev!({"id": d.id}),
                 )
             });
         };
@@ -179,7 +177,7 @@ fn expiry<'a>(
         Some((
             pass_if(exp.is_some()),
             msg.into(),
-            json!({"vault": vault.name, "rbac": rbac, "exp": exp}),
+            ev!({"vault": vault.name, "rbac": rbac, "exp": exp}),
         ))
     });
 }
@@ -216,7 +214,7 @@ fn key_rotation<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(rotate),
             msg.into(),
-            json!({"rotationPolicy": d.raw.at("/properties/rotationPolicy")}),
+            ev!({"rotationPolicy": d.raw.at("/properties/rotationPolicy")}),
         ))
     });
 }

@@ -6,7 +6,7 @@
 //! item), `azure.insights.component` (Application Insights), `azure.storage.account` and
 //! `azure.keyvault.vault` for joins.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::util::*;
 use crate::finding::{Severity, Status};
@@ -168,7 +168,7 @@ fn alert<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, op: &str) {
                 d,
                 Status::Pass,
                 format!("alert for `{op}`"),
-                json!({"operation": op, "alert": d.name}),
+                ev!({"operation": op, "alert": d.name}),
             )),
             None => out.push(scope_outcome(
                 Provider::Azure,
@@ -176,7 +176,7 @@ fn alert<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, op: &str) {
                 GLOBAL,
                 Status::Fail,
                 format!("no enabled activity log alert for `{op}`"),
-                json!({"operation": op}),
+                ev!({"operation": op}),
             )),
         }
     }
@@ -206,7 +206,7 @@ fn diag_exists<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             GLOBAL,
             pass_if(!names.is_empty()),
             msg,
-            json!({"settings": names}),
+            ev!({"settings": names}),
         ));
     }
 }
@@ -245,7 +245,7 @@ fn diag_categories<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             GLOBAL,
             pass_if(!good.is_empty()),
             msg,
-            json!({"settings": settings.len(), "covering": good}),
+            ev!({"settings": settings.len(), "covering": good}),
         ));
     }
 }
@@ -258,7 +258,7 @@ fn activity_storage_cmk<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             return Some((
                 Status::Error,
                 "activity log storage account not in the inventory".into(),
-                json!({"storageAccountId": sa}),
+                ev!({"storageAccountId": sa}),
             ));
         };
         let src = s(&acct.raw, "/properties/encryption/keySource");
@@ -271,7 +271,7 @@ fn activity_storage_cmk<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"storageAccountId": sa, "keySource": src}),
+            ev!({"storageAccountId": sa, "keySource": src}),
         ))
     });
 }
@@ -301,7 +301,7 @@ fn keyvault_logging<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         } else {
             "no diagnostic setting exports audit events"
         };
-        Some((pass_if(audit), msg.into(), json!({"audit_logging": audit})))
+        Some((pass_if(audit), msg.into(), ev!({"audit_logging": audit})))
     });
 }
 
@@ -323,7 +323,7 @@ fn app_insights<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             GLOBAL,
             pass_if(n > 0),
             msg,
-            json!({"components": n}),
+            ev!({"components": n}),
         ));
     }
 }

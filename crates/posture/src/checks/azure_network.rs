@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::util::*;
 use crate::finding::{Severity, Status};
@@ -154,7 +154,7 @@ fn nsg_check<'a>(
         } else {
             format!("{what} open to the internet")
         };
-        Some((pass_if(open.is_empty()), msg.into(), json!({"rules": open})))
+        Some((pass_if(open.is_empty()), msg.into(), ev!({"rules": open})))
     });
 }
 
@@ -184,7 +184,7 @@ fn udp<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         } else {
             "UDP open to the internet"
         };
-        Some((pass_if(open.is_empty()), msg.into(), json!({"rules": open})))
+        Some((pass_if(open.is_empty()), msg.into(), ev!({"rules": open})))
     });
 }
 
@@ -223,7 +223,7 @@ fn watcher<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
                 &region,
                 pass_if(ok),
                 msg,
-                json!({"location": region}),
+                ev!({"location": region}),
             ));
         }
     }
@@ -239,8 +239,9 @@ fn flow_retention<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             format!(
                 "retention {} ({days} days)",
                 if enabled { "on" } else { "off" }
-            ).into(),
-            json!({"enabled": enabled, "days": days}),
+            )
+            .into(),
+            ev!({"enabled": enabled, "days": days}),
         ))
     });
 }
@@ -264,7 +265,7 @@ fn bastion<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             GLOBAL,
             pass_if(!hosts.is_empty()),
             msg,
-            json!({"bastion_hosts": hosts}),
+            ev!({"bastion_hosts": hosts}),
         ));
     }
 }
@@ -299,7 +300,7 @@ fn subnet_nsg<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         } else {
             "subnets without an NSG"
         };
-        Some((st, msg.into(), json!({"subnets_without_nsg": bare})))
+        Some((st, msg.into(), ev!({"subnets_without_nsg": bare})))
     });
 }
 

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::util::*;
 use crate::finding::{Severity, Status};
@@ -91,7 +91,7 @@ fn with_child<'a>(
     out: &mut Vec<Outcome<'a>>,
     t: &str,
     segment: &str,
-    f: impl Fn(&Value) -> (bool, String, Value),
+    f: impl Fn(&Value) -> (bool, String, Evidence),
 ) {
     let kids = children(ctx, t, segment);
     per_doc(ctx, SERVER, out, |d| {
@@ -99,7 +99,7 @@ fn with_child<'a>(
             return Some((
                 Status::Error,
                 format!("no `{t}` document for the server").into(),
-                json!({"missing_type": t}),
+                ev!({"missing_type": t}),
             ));
         };
         let (ok, msg, ev) = f(&child.raw);
@@ -114,7 +114,7 @@ fn auditing<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         (
             on,
             format!("auditing {}", st.unwrap_or("unset")),
-            json!({"state": st}),
+            ev!({"state": st}),
         )
     });
 }
@@ -129,7 +129,7 @@ fn retention<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         } else {
             format!("audit retention {days} days (0 = forever)")
         };
-        (ok, msg, json!({"enabled": on, "retentionDays": days}))
+        (ok, msg, ev!({"enabled": on, "retentionDays": days}))
     });
 }
 
@@ -152,7 +152,7 @@ fn firewall<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(open.is_empty()),
             msg.into(),
-            json!({"open_rules": open}),
+            ev!({"open_rules": open}),
         ))
     });
 }
@@ -169,7 +169,7 @@ fn tde_cmk<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             (
                 ok,
                 format!("TDE protector is {}", t.unwrap_or("unset")),
-                json!({"serverKeyType": t}),
+                ev!({"serverKeyType": t}),
             )
         },
     );
@@ -190,7 +190,7 @@ fn entra_admin<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"administrators": d.raw.at("/properties/administrators"), "administrator_document": child}),
+            ev!({"administrators": d.raw.at("/properties/administrators"), "administrator_document": child}),
         ))
     });
 }
@@ -205,7 +205,7 @@ fn tde_on<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(on),
             format!("TDE {}", st.unwrap_or("unset")).into(),
-            json!({"state": st}),
+            ev!({"state": st}),
         ))
     });
 }

@@ -4,7 +4,7 @@
 //! (BlobServices_GetServiceProperties), `azure.storage.file_service`
 //! (FileServices_GetServiceProperties).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::util::*;
 use crate::finding::Severity;
@@ -222,7 +222,7 @@ fn key_rotation<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"key1_age_days": k1, "key2_age_days": k2}),
+            ev!({"key1_age_days": k1, "key2_age_days": k2}),
         ))
     });
 }
@@ -380,7 +380,7 @@ fn soft_delete<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, blobs: bool, 
         Some((
             pass_if(ok),
             msg.into(),
-            json!({"blob_soft_delete": b_on, "container_soft_delete": c_on}),
+            ev!({"blob_soft_delete": b_on, "container_soft_delete": c_on}),
         ))
     });
 }

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::aws_iam::policy_document;
 use super::util::*;
@@ -108,7 +108,7 @@ fn fed_password<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             d,
             pass_if(!pw),
             msg,
-            json!({"password_enabled": pw, "federated_through": "trustplane"}),
+            ev!({"password_enabled": pw, "federated_through": "trustplane"}),
         ));
     }
 }
@@ -128,7 +128,7 @@ fn fed_keys<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             d,
             pass_if(keys.is_empty()),
             msg,
-            json!({"active_keys": keys, "federated_through": "trustplane"}),
+            ev!({"active_keys": keys, "federated_through": "trustplane"}),
         ));
     }
 }
@@ -168,7 +168,7 @@ fn foreign_saml<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(foreign.is_empty()),
             msg.into(),
-            json!({"saml_providers": providers, "foreign": foreign}),
+            ev!({"saml_providers": providers, "foreign": foreign}),
         ))
     });
 }
@@ -219,7 +219,7 @@ fn permanent_privileged<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             status,
             msg.into(),
-            json!({
+            ev!({
                 "role": role, "principalId": principal, "principalType": s(p, "/principalType"),
                 "scope": scope, "assignmentType": assignment_type, "endDateTime": end,
             }),
@@ -256,7 +256,7 @@ fn aws_unmapped<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(hit.is_some()),
             msg.into(),
-            json!({"candidates": candidates, "matched": hit}),
+            ev!({"candidates": candidates, "matched": hit}),
         ))
     });
 }
@@ -278,7 +278,7 @@ fn azure_unmapped<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         Some((
             pass_if(hit.is_some()),
             msg.into(),
-            json!({"candidates": candidates, "matched": hit}),
+            ev!({"candidates": candidates, "matched": hit}),
         ))
     });
 }

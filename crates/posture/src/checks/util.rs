@@ -3,6 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
+
+pub use crate::finding::Evidence;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -37,6 +39,58 @@ pub trait At {
 impl At for Value {
     fn at(&self, ptr: &str) -> Option<&Value> {
         walk(self, ptr)
+    }
+}
+
+/// Writes an evidence object straight to JSON text: `ev!({"key": value, key_var: value})`.
+/// Values are anything `Serialize`. Skipping the intermediate `serde_json::Map` matters when
+/// a scan produces millions of findings.
+macro_rules! ev {
+    ({ $($k:tt : $v:expr),* $(,)? }) => {{
+        let mut w = $crate::checks::util::EvWriter::new();
+        $( w.field($k, &$v); )*
+        w.finish()
+    }};
+}
+pub(crate) use ev;
+
+/// The buffer behind [`ev!`].
+pub struct EvWriter {
+    buf: Vec<u8>,
+    ok: bool,
+}
+
+impl Default for EvWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EvWriter {
+    /// Starts an object.
+    pub fn new() -> Self {
+        let mut buf = Vec::with_capacity(64);
+        buf.push(b'{');
+        EvWriter { buf, ok: true }
+    }
+
+    /// Adds `"key": value`.
+    pub fn field<T: serde::Serialize + ?Sized>(&mut self, key: &str, value: &T) {
+        if self.buf.len() > 1 {
+            self.buf.push(b',');
+        }
+        self.ok &= serde_json::to_writer(&mut self.buf, key).is_ok();
+        self.buf.push(b':');
+        self.ok &= serde_json::to_writer(&mut self.buf, value).is_ok();
+    }
+
+    /// Closes the object; `null` if a value could not be written.
+    pub fn finish(mut self) -> Evidence {
+        self.buf.push(b'}');
+        match (self.ok, String::from_utf8(self.buf)) {
+            (true, Ok(s)) => Evidence::from_json_text(s),
+            _ => Evidence::default(),
+        }
     }
 }
 
@@ -103,9 +157,7 @@ pub fn days_since(ctx: &CheckCtx<'_>, then: i64) -> i64 {
 
 /// Age in days of the timestamp at a pointer, if there is one.
 pub fn age_days(ctx: &CheckCtx<'_>, v: &Value, ptr: &str) -> Option<i64> {
-    v.at(ptr)
-        .and_then(parse_time)
-        .map(|t| days_since(ctx, t))
+    v.at(ptr).and_then(parse_time).map(|t| days_since(ctx, t))
 }
 
 /// Builds an outcome for a document.
@@ -113,7 +165,7 @@ pub fn doc_outcome<'a>(
     doc: &'a ResourceDoc,
     status: Status,
     message: impl Into<std::borrow::Cow<'static, str>>,
-    evidence: Value,
+    evidence: Evidence,
 ) -> Outcome<'a> {
     Outcome {
         subject: Subject::Doc(doc),
@@ -130,7 +182,7 @@ pub fn scope_outcome<'a>(
     region: &str,
     status: Status,
     message: impl Into<std::borrow::Cow<'static, str>>,
-    evidence: Value,
+    evidence: Evidence,
 ) -> Outcome<'a> {
     Outcome {
         subject: Subject::Scope {
@@ -158,7 +210,7 @@ pub fn per_doc<'a>(
     ctx: &CheckCtx<'a>,
     resource_type: &str,
     out: &mut Vec<Outcome<'a>>,
-    mut f: impl FnMut(&'a ResourceDoc) -> Option<(Status, Msg, Value)>,
+    mut f: impl FnMut(&'a ResourceDoc) -> Option<(Status, Msg, Evidence)>,
 ) {
     for d in ctx.inventory.of_type(resource_type) {
         if let Some((st, msg, ev)) = f(d) {
@@ -206,7 +258,7 @@ pub fn per_account_singleton<'a>(
     provider: Provider,
     resource_type: &str,
     out: &mut Vec<Outcome<'a>>,
-    mut f: impl FnMut(&'a ResourceDoc) -> (Status, Msg, Value),
+    mut f: impl FnMut(&'a ResourceDoc) -> (Status, Msg, Evidence),
 ) {
     let mut by_account: BTreeMap<&str, &'a ResourceDoc> = BTreeMap::new();
     for d in ctx.inventory.of_type(resource_type) {
@@ -236,7 +288,7 @@ pub fn missing<'a>(
         region,
         Status::Error,
         format!("no `{resource_type}` document in the inventory"),
-        serde_json::json!({"missing_type": resource_type}),
+        ev!({"missing_type": resource_type}),
     )
 }
 
@@ -266,7 +318,7 @@ pub fn per_region_singleton<'a>(
     ctx: &CheckCtx<'a>,
     resource_type: &str,
     out: &mut Vec<Outcome<'a>>,
-    mut f: impl FnMut(&'a ResourceDoc) -> (Status, Msg, Value),
+    mut f: impl FnMut(&'a ResourceDoc) -> (Status, Msg, Evidence),
 ) {
     let mut by_scope: BTreeMap<(&str, &str), &'a ResourceDoc> = BTreeMap::new();
     for d in ctx.inventory.of_type(resource_type) {
@@ -361,7 +413,10 @@ pub fn prop_check<'a>(
         Some((
             pass_if(pass),
             Msg::Borrowed(if pass { good } else { bad }),
-            serde_json::json!({ leaf(ptr): v }),
+            {
+                let key = leaf(ptr);
+                ev!({ key: v })
+            },
         ))
     });
 }

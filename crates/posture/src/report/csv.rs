@@ -44,7 +44,7 @@ fn row(w: &mut impl Write, cols: &[&str]) -> io::Result<()> {
 }
 
 fn finding_rows(w: &mut impl Write, f: &Finding) -> io::Result<()> {
-    let ev = f.evidence.to_string();
+    let ev = f.evidence.as_json().to_string();
     let base = |bench: &str, ctrl: &str, sect: &str| {
         [
             bench.to_string(),

@@ -87,7 +87,7 @@ pub fn render_html(a: &Assessment, title: &str) -> String {
             escape(&f.resource.resource_type),
             escape(&format!("{}/{}/{}", f.resource.account, f.resource.region, f.resource.id)),
             escape(&f.message),
-            escape(&f.evidence.to_string()),
+            escape(f.evidence.as_json()),
             st = f.status.as_str()
         );
     }

@@ -105,7 +105,7 @@ struct Remediation<'a> {
 
 #[derive(Serialize)]
 struct Evidence<'a> {
-    data: &'a Value,
+    data: &'a crate::finding::Evidence,
 }
 
 fn build(f: &Finding, time_ms: i64) -> Ocsf<'_> {
@@ -189,7 +189,10 @@ pub fn ocsf_finding(f: &Finding, time_ms: i64) -> Value {
 
 /// Every finding as an OCSF object.
 pub fn ocsf_findings(a: &Assessment, time_ms: i64) -> Vec<Value> {
-    a.findings.iter().map(|f| ocsf_finding(f, time_ms)).collect()
+    a.findings
+        .iter()
+        .map(|f| ocsf_finding(f, time_ms))
+        .collect()
 }
 
 /// Writes a JSON array of OCSF findings, one per line inside the array.
