@@ -49,6 +49,20 @@
 //! name; `compliantDevice` and `domainJoinedDevice` follow [`DeviceInfo`]; other controls are
 //! satisfied by naming them (`passwordChange`, a terms of use id, or `termsOfUse:<id>`).
 //!
+//! # Using it at sign-in
+//!
+//! Compile once when policies change ([`PolicySet`] is `Send + Sync`), then per sign-in:
+//! [`PolicySet::evaluate`] → [`Decision::result`]; on `grant`,
+//! [`PolicySet::required_controls`] says what to step up to; on `block`,
+//! [`PolicySet::blocking_policies`] names the policies for the error page and sign-in log;
+//! [`Decision::session_controls`] gives sign-in frequency, persistent browser and the rest;
+//! [`Decision::report_only`] gives what report-only policies would have done. The country
+//! comes from the caller; [`CountryLookup`] (with `MaxMindCountryLookup` behind the default
+//! `geoip` feature) and [`resolve_country`] fill it from the IP address.
+//! [`security_defaults`] returns the two safe defaults for a new install (block legacy
+//! authentication; MFA for Global, Privileged Role, User, Application and Security
+//! Administrators and Security Readers) as ordinary, editable Graph policies.
+//!
 //! # Not supported (parsed and kept, not evaluated)
 //!
 //! - `conditions.times` (deprecated by Graph): ignored.
@@ -60,10 +74,11 @@
 //! - `Office365` / `MicrosoftAdminPortals`: resolved from a small built-in table of well-known
 //!   app ids plus the caller's `applicationGroups`; Microsoft's full membership is not
 //!   published as data.
-//! - Custom authentication strengths: satisfied by naming their id in
+//! - Custom authentication strengths: satisfied by naming their id or display name in
 //!   `satisfiedControls`; their `allowedCombinations` are not checked against methods.
 //! - Device filter operators `-match`/`-notMatch` and custom security attribute semantics
-//!   beyond string comparison: a rule using them fails validation (rejected at import).
+//!   beyond string comparison: a rule using them fails validation (rejected at import), as
+//!   does a rule nested deeper than 32 levels or with more than 256 comparisons.
 //! - The legacy MFA trusted IPs location (`00000000-0000-0000-0000-000000000000`): not
 //!   modelled; referenced as an unknown named location.
 //! - Session controls other than those in [`SessionOutcome`] are listed by name in
@@ -90,7 +105,10 @@
 //! }
 //! ```
 //!
-//! (`user`, `groups`, `roles`, `app`, `platform`, `ipAddress` are accepted as aliases.) It
+//! Unset facts default to: client app `browser`, risks `none`, platform and country unknown,
+//! device neither compliant nor trusted, nothing satisfied. Unknown enum values are errors
+//! naming the field. (`user`, `groups`, `roles`, `app`, `platform`, `ipAddress` are accepted
+//! as aliases.) It
 //! also accepts Graph's `POST /identity/conditionalAccess/evaluate` body
 //! (`signInIdentity`, `signInContext`, `signInConditions`), with the directory facts Graph
 //! would look up itself (`groupIds`, `roleIds`, `isGuest`, `satisfiedControls`) at its top
