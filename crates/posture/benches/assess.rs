@@ -2,6 +2,8 @@
 //! `POSTURE_BENCH_RESOURCES` to change). Single-threaded: the engine uses one core.
 //!
 //! Run: `cargo bench -p trustplane-posture --bench assess`
+// `is_multiple_of` is newer than the workspace's rust-version (1.85).
+#![allow(clippy::manual_is_multiple_of)]
 
 use std::hint::black_box;
 use std::path::PathBuf;
