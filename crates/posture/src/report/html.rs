@@ -7,6 +7,10 @@ use super::{control_summaries, section_scores};
 use crate::engine::Assessment;
 use crate::finding::Status;
 
+/// At most this many FAIL / ERROR findings are listed one by one; a page with millions of
+/// rows helps nobody, and the totals above stay exact.
+pub const HTML_FINDINGS_LIMIT: usize = 5_000;
+
 /// Escapes text for HTML element content and quoted attributes.
 pub fn escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -59,20 +63,36 @@ pub fn render_html(a: &Assessment, title: &str) -> String {
             escape(&s.benchmark_label), escape(&s.section), score, s.passed, s.failed, s.error, s.manual
         );
     }
-    h.push_str("</table><h2>Controls</h2><table><tr><th>Benchmark</th><th>Control</th><th>Title</th><th>Status</th><th>Pass</th><th>Fail</th></tr>");
+    h.push_str("</table><h2>Controls</h2><table><tr><th>Benchmark</th><th>Control</th><th>Title</th><th>Status</th><th>Pass</th><th>Fail</th><th>Remediation</th></tr>");
     for c in control_summaries(a) {
+        // Remediation text only where something failed; <details> needs no script.
+        let remediation = if c.status == Status::Fail && !c.remediation.is_empty() {
+            format!(
+                "<details><summary>how to fix</summary>{}</details>",
+                escape(&c.remediation)
+            )
+        } else {
+            String::new()
+        };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{st}\">{st}</td><td>{}</td><td>{}</td></tr>",
-            escape(&c.benchmark), escape(&c.id), escape(&c.title), c.passed, c.failed, st = c.status.as_str()
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{st}\">{st}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&c.benchmark),
+            escape(&c.id),
+            escape(&c.title),
+            c.passed,
+            c.failed,
+            remediation,
+            st = c.status.as_str()
         );
     }
     h.push_str("</table><h2>Failed and errored findings</h2><table><tr><th>Status</th><th>Severity</th><th>Controls</th><th>Check</th><th>Resource</th><th>Message</th><th>Evidence</th></tr>");
-    for f in a
+    let bad = a
         .findings
         .iter()
-        .filter(|f| matches!(f.status, Status::Fail | Status::Error))
-    {
+        .filter(|f| matches!(f.status, Status::Fail | Status::Error));
+    let total_bad = bad.clone().count();
+    for f in bad.take(HTML_FINDINGS_LIMIT) {
         let controls: Vec<String> = f
             .controls
             .iter()
@@ -91,6 +111,14 @@ pub fn render_html(a: &Assessment, title: &str) -> String {
             st = f.status.as_str()
         );
     }
-    h.push_str("</table></body></html>\n");
+    h.push_str("</table>");
+    if total_bad > HTML_FINDINGS_LIMIT {
+        let _ = write!(
+            h,
+            "<p>{} more failed or errored findings are in the JSON and CSV outputs.</p>",
+            total_bad - HTML_FINDINGS_LIMIT
+        );
+    }
+    h.push_str("</body></html>\n");
     h
 }

@@ -98,6 +98,8 @@ pub struct ControlSummary {
     pub passed: usize,
     /// FAIL findings.
     pub failed: usize,
+    /// Remediation text from the benchmark.
+    pub remediation: String,
 }
 
 /// One line per requirement that has findings.
@@ -115,6 +117,7 @@ pub fn control_summaries(a: &Assessment) -> Vec<ControlSummary> {
                     status: Status::Manual,
                     passed: 0,
                     failed: 0,
+                    remediation: c.remediation.clone(),
                 });
             match f.status {
                 Status::Pass => e.passed += 1,
