@@ -48,7 +48,8 @@ pub fn assess(
             .collection_errors()
             .iter()
             .filter(|e| {
-                e.provider == check.provider
+                check.applies.is_none_or(|f| f(options, &e.account))
+                    && e.provider == check.provider
                     && e.resource_types
                         .iter()
                         .any(|t| check.needs.contains(&t.as_str()))

@@ -97,6 +97,9 @@ pub struct CheckDef {
     pub needs: &'static [&'static str],
     /// The function.
     pub run: CheckFn,
+    /// Whether the check applies to an account at all (`None`: every account). A collection
+    /// error in an account the check does not apply to is not reported for it.
+    pub applies: Option<fn(&AssessOptions, &str) -> bool>,
 }
 
 /// Registering a check whose id is already taken.

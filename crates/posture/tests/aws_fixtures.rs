@@ -692,11 +692,6 @@ const EXPECTED: &[(&str, &str, Status)] = &[
     ),
     (
         "trustplane_federated_account_user_access_keys",
-        "333333333333",
-        Error,
-    ),
-    (
-        "trustplane_federated_account_user_access_keys",
         "arn:aws:iam::111111111111:user/alice",
         Fail,
     ),
@@ -709,11 +704,6 @@ const EXPECTED: &[(&str, &str, Status)] = &[
         "trustplane_federated_account_user_access_keys",
         "arn:aws:iam::222222222222:user/carol",
         Pass,
-    ),
-    (
-        "trustplane_federated_account_user_console_password",
-        "333333333333",
-        Error,
     ),
     (
         "trustplane_federated_account_user_console_password",

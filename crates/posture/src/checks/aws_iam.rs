@@ -37,6 +37,7 @@ const fn def(
         severity,
         needs,
         run,
+        applies: None,
     }
 }
 

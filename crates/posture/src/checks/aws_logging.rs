@@ -32,6 +32,7 @@ const fn def(
         severity,
         needs,
         run,
+        applies: None,
     }
 }
 

@@ -261,6 +261,7 @@ pub fn checks() -> Vec<CheckDef> {
             severity: Severity::Medium,
             needs: NEEDS,
             run,
+            applies: None,
         })
         .collect()
 }

@@ -29,6 +29,7 @@ const fn def(
         severity,
         needs,
         run,
+        applies: None,
     }
 }
 

@@ -27,6 +27,7 @@ const fn def(
         severity,
         needs,
         run,
+        applies: None,
     }
 }
 

@@ -16,7 +16,7 @@ use super::aws_iam::policy_document;
 use super::util::*;
 use crate::finding::{Severity, Status};
 use crate::inventory::{Provider, ResourceDoc};
-use crate::registry::{CheckCtx, CheckDef, Outcome};
+use crate::registry::{AssessOptions, CheckCtx, CheckDef, Outcome};
 
 /// Owner, Contributor and User Access Administrator role definition GUIDs (built-in roles,
 /// the same in every tenant).
@@ -41,6 +41,7 @@ pub fn checks() -> Vec<CheckDef> {
             severity: Severity::High,
             needs: &[REPORT],
             run: fed_password,
+            applies: Some(federated_account),
         },
         CheckDef {
             id: "trustplane_federated_account_user_access_keys",
@@ -49,6 +50,7 @@ pub fn checks() -> Vec<CheckDef> {
             severity: Severity::High,
             needs: &[REPORT],
             run: fed_keys,
+            applies: Some(federated_account),
         },
         CheckDef {
             id: "trustplane_role_trusts_foreign_saml_provider",
@@ -57,6 +59,7 @@ pub fn checks() -> Vec<CheckDef> {
             severity: Severity::High,
             needs: &["aws.iam.role"],
             run: foreign_saml,
+            applies: None,
         },
         CheckDef {
             id: "trustplane_azure_permanent_privileged_assignment",
@@ -68,6 +71,7 @@ pub fn checks() -> Vec<CheckDef> {
                 "azure.authorization.role_assignment_schedule_instance",
             ],
             run: permanent_privileged,
+            applies: None,
         },
         CheckDef {
             id: "trustplane_aws_identity_unmapped",
@@ -76,6 +80,7 @@ pub fn checks() -> Vec<CheckDef> {
             severity: Severity::Medium,
             needs: &["aws.iam.user"],
             run: aws_unmapped,
+            applies: None,
         },
         CheckDef {
             id: "trustplane_azure_identity_unmapped",
@@ -84,8 +89,14 @@ pub fn checks() -> Vec<CheckDef> {
             severity: Severity::Medium,
             needs: &["azure.entra.user"],
             run: azure_unmapped,
+            applies: None,
         },
     ]
+}
+
+/// The federated-account checks apply only to accounts federated through Trustplane.
+fn federated_account(options: &AssessOptions, account: &str) -> bool {
+    options.federated_accounts.iter().any(|a| a == account)
 }
 
 fn federated<'a>(ctx: &CheckCtx<'a>) -> impl Iterator<Item = &'a ResourceDoc> + 'a {

@@ -369,6 +369,7 @@ pub const fn azure(
         severity,
         needs,
         run,
+        applies: None,
     }
 }
 
