@@ -98,6 +98,25 @@ fn main() {
     let build = t.elapsed();
     let build_cpu = cpu() - c;
 
+    if std::env::var("POSTURE_BENCH_DISK").is_ok() {
+        // Save as NDJSON and load back: the `--from-dir` path.
+        let dir = std::env::temp_dir().join(format!("posture-bench-{}", std::process::id()));
+        let t = Instant::now();
+        let saved = inventory.save_dir(&dir).map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0));
+        let save = t.elapsed();
+        let t = Instant::now();
+        let c = cpu();
+        let loaded = Inventory::load_dir(&dir).map(|i| i.len());
+        println!(
+            "save NDJSON:          {:.3} s wall ({} MB); load: {:.3} s wall, {:.2} s CPU ({:?} docs)",
+            save.as_secs_f64(),
+            saved.unwrap_or(0) / 1_000_000,
+            t.elapsed().as_secs_f64(),
+            cpu() - c,
+            loaded.ok()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     let registry = Registry::builtin();
     let options = AssessOptions {
         now: 1_795_824_000,
