@@ -106,13 +106,15 @@ impl<'de> Deserialize<'de> for NamedLocation {
             .get("@odata.type")
             .and_then(|v| v.as_str())
             .map(|s| s.trim_start_matches('#').to_ascii_lowercase());
+        // `@odata.type` decides (with or without the `#microsoft.graph.` prefix); without a
+        // recognisable one, the fields present do.
         let kind = match odata.as_deref() {
-            Some("microsoft.graph.ipnamedlocation") => 0,
-            Some("microsoft.graph.countrynamedlocation") => 1,
-            Some(_) => 2,
-            None if value.get("ipRanges").is_some() => 0,
-            None if value.get("countriesAndRegions").is_some() => 1,
-            None => 2,
+            Some(t) if t.ends_with("ipnamedlocation") => 0,
+            Some(t) if t.ends_with("countrynamedlocation") => 1,
+            Some(t) if t.ends_with("namedlocation") => 2,
+            _ if value.get("ipRanges").is_some() => 0,
+            _ if value.get("countriesAndRegions").is_some() => 1,
+            _ => 2,
         };
         let out = match kind {
             0 => serde_json::from_value(value).map(NamedLocation::Ip),

@@ -597,3 +597,47 @@ fn authentication_strengths_by_id_or_name() {
     ];
     assert_eq!(set.evaluate(&ctx).result(), Outcome::Allow);
 }
+
+#[test]
+fn named_location_kind_from_odata_type_or_fields() {
+    for text in [
+        r##"{"@odata.type":"#microsoft.graph.ipNamedLocation","id":"a","ipRanges":[]}"##,
+        r#"{"@odata.type":"microsoft.graph.IPNamedLocation","id":"a"}"#,
+        r#"{"id":"a","ipRanges":[{"cidrAddress":"192.0.2.1"}]}"#,
+    ] {
+        assert!(
+            matches!(
+                NamedLocation::from_json(text).unwrap(),
+                NamedLocation::Ip(_)
+            ),
+            "{text}"
+        );
+    }
+    assert!(matches!(
+        NamedLocation::from_json(r#"{"id":"c","countriesAndRegions":["nl"]}"#).unwrap(),
+        NamedLocation::Country(_)
+    ));
+    let other = NamedLocation::from_json(
+        r##"{"@odata.type":"#microsoft.graph.compliantNetworkNamedLocation","id":"g","isTrusted":true}"##,
+    )
+    .unwrap();
+    assert!(matches!(other, NamedLocation::Other(_)));
+    // A compliant network location matches only when the sign-in comes through one.
+    let p = policy(
+        "gsa",
+        "enabled",
+        json!({"locations": {"includeLocations": ["All"], "excludeLocations": ["g"]}}),
+        block(),
+    );
+    let set = PolicySet::compile(&[p], &[other]).unwrap();
+    let mut ctx = user();
+    assert_eq!(set.evaluate(&ctx).result(), Outcome::Block);
+    ctx.compliant_network = true;
+    assert_eq!(set.evaluate(&ctx).result(), Outcome::Allow);
+    // Invalid ranges and codes are validation errors naming the field.
+    let bad = NamedLocation::from_json(r#"{"id":"b","ipRanges":[{"cidrAddress":"300.1.1.1/8"}]}"#)
+        .unwrap();
+    assert_eq!(bad.validate()[0].field(), "ipRanges[0].cidrAddress");
+    let bad = NamedLocation::from_json(r#"{"id":"b","countriesAndRegions":["NLD"]}"#).unwrap();
+    assert_eq!(bad.validate()[0].field(), "countriesAndRegions[0]");
+}

@@ -1,6 +1,7 @@
 //! Properties over generated policies and sign-ins (fixed seed, so runs are deterministic):
-//! adding an exclusion never makes a policy apply where it did not, and a disabled policy
-//! never changes the result.
+//! adding an exclusion never makes a policy apply where it did not; a disabled or report-only
+//! policy never changes the result; and the compiled, indexed evaluator agrees with a naive
+//! model that reads each policy's conditions directly.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use proptest::prelude::*;
@@ -21,7 +22,7 @@ fn config() -> Config {
 fn locations() -> Vec<NamedLocation> {
     vec![
         NamedLocation::from_json(
-            r#"{"@odata.type":"x.ipNamedLocation","id":"l0","displayName":"l0","isTrusted":true,
+            r#"{"id":"l0","displayName":"l0","isTrusted":true,
                 "ipRanges":[{"cidrAddress":"10.0.0.0/8"}]}"#,
         )
         .unwrap(),
@@ -226,6 +227,151 @@ proptest! {
             r0.not_applied_policies.clear();
             r1.not_applied_policies.clear();
             prop_assert_eq!(r0, r1);
+        }
+    }
+}
+
+/// A naive model of "does this policy apply": each condition read straight from the Graph
+/// types, written independently of the compiled index.
+fn model_applies(p: &ConditionalAccessPolicy, ctx: &SignInContext) -> bool {
+    if p.state == PolicyState::Disabled {
+        return false;
+    }
+    let c = &p.conditions;
+    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    let has = |list: &[String], v: &str| list.iter().any(|x| eq(x, v));
+    let any_of = |list: &[String], vs: &[String]| vs.iter().any(|v| has(list, v));
+
+    let u = c.users.as_ref().unwrap();
+    let user = ctx.user_id.as_deref().unwrap_or("");
+    let guest_rule = |g: &Option<GuestsOrExternalUsers>| ctx.is_guest && g.is_some();
+    let included = has(&u.include_users, "All")
+        || has(&u.include_users, user)
+        || (ctx.is_guest && has(&u.include_users, "GuestsOrExternalUsers"))
+        || any_of(&u.include_groups, &ctx.group_ids)
+        || any_of(&u.include_roles, &ctx.role_ids)
+        || guest_rule(&u.include_guests_or_external_users);
+    let excluded = has(&u.exclude_users, user)
+        || (ctx.is_guest && has(&u.exclude_users, "GuestsOrExternalUsers"))
+        || any_of(&u.exclude_groups, &ctx.group_ids)
+        || any_of(&u.exclude_roles, &ctx.role_ids)
+        || guest_rule(&u.exclude_guests_or_external_users);
+    if !included || excluded {
+        return false;
+    }
+
+    let a = c.applications.as_ref().unwrap();
+    let app = ctx.application_id.as_deref().unwrap_or("");
+    if !(has(&a.include_applications, "All") || has(&a.include_applications, app))
+        || has(&a.exclude_applications, app)
+    {
+        return false;
+    }
+
+    let client = ctx.client_app.clone().unwrap_or(ClientAppType::Browser);
+    if !(c.client_app_types.is_empty()
+        || c.client_app_types.contains(&ClientAppType::All)
+        || c.client_app_types.contains(&client))
+    {
+        return false;
+    }
+
+    if let Some(pl) = c
+        .platforms
+        .as_ref()
+        .filter(|p| !p.include_platforms.is_empty())
+    {
+        let inc = pl.include_platforms.contains(&DevicePlatform::All)
+            || ctx
+                .device_platform
+                .as_ref()
+                .is_some_and(|x| pl.include_platforms.contains(x));
+        let exc = ctx
+            .device_platform
+            .as_ref()
+            .is_some_and(|x| pl.exclude_platforms.contains(x));
+        if !inc || exc {
+            return false;
+        }
+    }
+
+    if let Some(l) = c
+        .locations
+        .as_ref()
+        .filter(|l| !l.include_locations.is_empty())
+    {
+        // The generated locations: l0 = 10.0.0.0/8 (trusted), l1 = NL or unknown country.
+        let in_l0 = ctx.ip.is_some_and(|ip| ip.to_string().starts_with("10."));
+        let in_l1 = matches!(ctx.country.as_deref(), None | Some("NL"));
+        let matches = |id: &str| match id {
+            "All" => true,
+            "AllTrusted" | "l0" => in_l0,
+            "l1" => in_l1,
+            _ => false,
+        };
+        if !l.include_locations.iter().any(|x| matches(x))
+            || l.exclude_locations.iter().any(|x| x != "All" && matches(x))
+        {
+            return false;
+        }
+    }
+
+    let risk = |levels: &[RiskLevel], actual: &Option<RiskLevel>| {
+        levels.is_empty() || levels.contains(actual.as_ref().unwrap_or(&RiskLevel::None))
+    };
+    risk(&c.sign_in_risk_levels, &ctx.sign_in_risk) && risk(&c.user_risk_levels, &ctx.user_risk)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn compiled_evaluator_agrees_with_the_naive_model(
+        policies in prop::collection::vec(arb_policy(), 1..12),
+        contexts in prop::collection::vec(arb_context(), 8),
+    ) {
+        let parsed: Vec<ConditionalAccessPolicy> =
+            policies.iter().map(|v| serde_json::from_value(v.clone()).unwrap()).collect();
+        let set = PolicySet::compile(&parsed, &locations()).unwrap();
+        for ctx in &contexts {
+            let d = set.evaluate(ctx);
+            let mut applied: Vec<usize> =
+                d.enforced().iter().chain(d.report_only()).map(AppliedPolicy::index).collect();
+            applied.sort_unstable();
+            let expected: Vec<usize> = parsed
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| model_applies(p, ctx))
+                .map(|(i, _)| i)
+                .collect();
+            prop_assert_eq!(&applied, &expected, "context {:?}", ctx);
+            // Enforcement: block wins, then missing controls, else allow.
+            let enforced: Vec<_> = d.enforced().iter().map(AppliedPolicy::outcome).collect();
+            let want = enforced.iter().copied().min().unwrap_or(Outcome::Allow);
+            prop_assert_eq!(d.result(), want);
+        }
+    }
+
+    #[test]
+    fn a_report_only_policy_never_changes_the_result(
+        policies in prop::collection::vec(arb_policy(), 0..6),
+        extra in arb_policy(),
+        contexts in prop::collection::vec(arb_context(), 8),
+    ) {
+        let parse = |v: &Value| -> ConditionalAccessPolicy { serde_json::from_value(v.clone()).unwrap() };
+        let base: Vec<_> = policies.iter().map(parse).collect();
+        let mut r = extra;
+        r["state"] = json!("enabledForReportingButNotEnforced");
+        let mut with = base.clone();
+        with.push(parse(&r));
+        let s0 = PolicySet::compile(&base, &locations()).unwrap();
+        let s1 = PolicySet::compile(&with, &locations()).unwrap();
+        for ctx in &contexts {
+            let (a, b) = (s0.evaluate(ctx), s1.evaluate(ctx));
+            prop_assert_eq!(a.result(), b.result());
+            prop_assert_eq!(a.enforced(), b.enforced());
+            prop_assert_eq!(a.session_controls(), b.session_controls());
+            prop_assert_eq!(s0.required_controls(&a), s1.required_controls(&b));
         }
     }
 }
