@@ -102,7 +102,9 @@ fn main() {
         // Save as NDJSON and load back: the `--from-dir` path.
         let dir = std::env::temp_dir().join(format!("posture-bench-{}", std::process::id()));
         let t = Instant::now();
-        let saved = inventory.save_dir(&dir).map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0));
+        let saved = inventory
+            .save_dir(&dir)
+            .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0));
         let save = t.elapsed();
         let t = Instant::now();
         let c = cpu();

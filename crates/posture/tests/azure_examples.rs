@@ -1337,3 +1337,46 @@ fn azure_collection_error_turns_controls_into_error() {
     );
     assert_eq!(r.values().filter(|s| **s == Fail).count(), 6);
 }
+
+#[test]
+fn custom_subscription_administrator_roles() {
+    let example = arm("Microsoft.Authorization/GetRoleDefinitionById.json");
+    // The example's type is a placeholder ("roletype"): not a custom role, no finding.
+    let mut custom_narrow = example.clone();
+    custom_narrow["name"] = json!("reader-plus");
+    custom_narrow["id"] =
+        json!("/subscriptions/subId/providers/Microsoft.Authorization/roleDefinitions/reader-plus");
+    custom_narrow["properties"]["type"] = json!("CustomRole");
+    let mut custom_owner = custom_narrow.clone();
+    custom_owner["name"] = json!("super-owner");
+    custom_owner["id"] =
+        json!("/subscriptions/subId/providers/Microsoft.Authorization/roleDefinitions/super-owner");
+    custom_owner["properties"]["permissions"][0]["actions"] = json!(["*"]);
+    let mut d = docs("sub-rd", "azure.authorization.role_definition", &example);
+    d.extend(docs(
+        "sub-rd",
+        "azure.authorization.role_definition",
+        &custom_narrow,
+    ));
+    d.extend(docs(
+        "sub-rd",
+        "azure.authorization.role_definition",
+        &custom_owner,
+    ));
+    let inv = Inventory::from_docs(d);
+    assert_exact(
+        results(&inv, &["iam_subscription_roles_owner_custom_not_created"]),
+        &[
+            (
+                "iam_subscription_roles_owner_custom_not_created",
+                "sub-rd:reader-plus",
+                Pass,
+            ),
+            (
+                "iam_subscription_roles_owner_custom_not_created",
+                "sub-rd:super-owner",
+                Fail,
+            ),
+        ],
+    );
+}
