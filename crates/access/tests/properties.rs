@@ -115,12 +115,13 @@ prop_compose! {
         user_risk in prop::sample::select(&["none", "low", "high"][..]),
         mfa in any::<bool>(),
         compliant in any::<bool>(),
+        trusted in any::<bool>(),
     ) -> SignInContext {
         serde_json::from_value(json!({
             "userId": user, "groupIds": strs(&groups), "roleIds": strs(&roles), "isGuest": guest,
             "applicationId": app, "clientApp": client, "devicePlatform": platform, "ip": ip,
             "country": country, "signInRisk": sign_in_risk, "userRisk": user_risk,
-            "device": {"compliant": compliant},
+            "device": {"compliant": compliant, "trusted": trusted},
             "satisfiedControls": if mfa { vec!["mfa"] } else { vec![] },
         })).unwrap()
     }
@@ -322,6 +323,32 @@ fn model_applies(p: &ConditionalAccessPolicy, ctx: &SignInContext) -> bool {
     risk(&c.sign_in_risk_levels, &ctx.sign_in_risk) && risk(&c.user_risk_levels, &ctx.user_risk)
 }
 
+/// The naive model of what an applied policy asks for.
+fn model_outcome(p: &ConditionalAccessPolicy, ctx: &SignInContext) -> Outcome {
+    let Some(g) = &p.grant_controls else {
+        return Outcome::Allow;
+    };
+    if g.built_in_controls.contains(&BuiltInControl::Block) {
+        return Outcome::Block;
+    }
+    let ok = |c: &BuiltInControl| match c {
+        BuiltInControl::Mfa => ctx.satisfied_controls.iter().any(|s| s == "mfa"),
+        BuiltInControl::CompliantDevice => ctx.device.compliant,
+        BuiltInControl::DomainJoinedDevice => ctx.device.trusted,
+        _ => false,
+    };
+    let satisfied = if g.operator() == GrantOperator::And {
+        g.built_in_controls.iter().all(ok)
+    } else {
+        g.built_in_controls.iter().any(ok)
+    };
+    if satisfied || g.built_in_controls.is_empty() {
+        Outcome::Allow
+    } else {
+        Outcome::Grant
+    }
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -345,6 +372,9 @@ proptest! {
                 .map(|(i, _)| i)
                 .collect();
             prop_assert_eq!(&applied, &expected, "context {:?}", ctx);
+            for a in d.enforced().iter().chain(d.report_only()) {
+                prop_assert_eq!(a.outcome(), model_outcome(&parsed[a.index()], ctx));
+            }
             // Enforcement: block wins, then missing controls, else allow.
             let enforced: Vec<_> = d.enforced().iter().map(AppliedPolicy::outcome).collect();
             let want = enforced.iter().copied().min().unwrap_or(Outcome::Allow);
