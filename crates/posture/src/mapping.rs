@@ -93,6 +93,17 @@ const OVERRIDES: &[(&str, &str, &[&str])] = &[
         "5.7",
         &["iam_subscription_owner_count_2_to_3"],
     ),
+    (
+        "cis_3.0_azure",
+        "5.3.2",
+        &["mysql_flexible_server_minimum_tls_version_12"],
+    ),
+    // The file maps MySQL's require_secure_transport to the PostgreSQL check.
+    (
+        "cis_3.0_azure",
+        "5.3.1",
+        &["mysql_flexible_server_ssl_connection_enabled"],
+    ),
     // The file maps these to a check about something else.
     (
         "cis_6.0_azure",
@@ -207,17 +218,6 @@ pub fn uncovered_reason(b: &Benchmark, r: &Requirement) -> String {
 const REASONS_BY_CHECK: &[(&str, &str)] = &[
     ("defender_ensure_system_updates_are_applied", "needs Defender for Cloud assessment results (Microsoft.Security/assessments), which no collector stores yet"),
     ("defender_assessments_vm_endpoint_protection_installed", "needs Defender for Cloud assessment results (Microsoft.Security/assessments), which no collector stores yet"),
-    ("postgresql_flexible_server_enforce_ssl_enabled", "PostgreSQL / MySQL flexible server parameters (configurations API) are not in the inventory format yet; no example responses to test against"),
-    ("postgresql_flexible_server_log_checkpoints_on", "PostgreSQL flexible server parameters are not in the inventory format yet; no example responses to test against"),
-    ("postgresql_flexible_server_connection_throttling_on", "PostgreSQL flexible server parameters are not in the inventory format yet; no example responses to test against"),
-    ("postgresql_flexible_server_log_retention_days_greater_3", "PostgreSQL flexible server parameters are not in the inventory format yet; no example responses to test against"),
-    ("postgresql_flexible_server_allow_access_services_disabled", "PostgreSQL flexible server firewall rules are not in the inventory format yet; no example responses to test against"),
-    ("postgresql_flexible_server_log_connections_on", "legacy PostgreSQL single server (retired by Azure); not collected"),
-    ("postgresql_flexible_server_log_disconnections_on", "legacy PostgreSQL single server (retired by Azure); not collected"),
-    ("mysql_flexible_server_audit_log_enabled", "MySQL flexible server parameters are not in the inventory format yet; no example responses to test against"),
-    ("mysql_flexible_server_audit_log_connection_activated", "MySQL flexible server parameters are not in the inventory format yet; no example responses to test against"),
-    ("cosmosdb_account_firewall_use_selected_networks", "Cosmos DB accounts are not in the inventory format yet; no example responses to test against"),
-    ("cosmosdb_account_use_private_endpoints", "Cosmos DB accounts are not in the inventory format yet; no example responses to test against"),
     ("databricks_workspace_vnet_injection_enabled", "Azure Databricks workspaces are not in the inventory format yet (outside the issue's sections 2-9 of CIS 3.0)"),
     ("databricks_workspace_no_public_ip_enabled", "Azure Databricks workspaces are not in the inventory format yet (outside the issue's sections 2-9 of CIS 3.0)"),
     ("databricks_workspace_public_network_access_disabled", "Azure Databricks workspaces are not in the inventory format yet (outside the issue's sections 2-9 of CIS 3.0)"),
@@ -230,7 +230,6 @@ const REASONS_BY_REQUIREMENT: &[(&str, &str, &str)] = &[
     ("cis_3.0_azure", "4.13", "Storage Analytics logging for the blob service is a data-plane setting (Blob service properties), not returned by Resource Manager"),
     ("cis_3.0_azure", "4.14", "Storage Analytics logging for the table service is a data-plane setting (Table service properties), not returned by Resource Manager"),
     ("cis_3.0_azure", "5.2.8", "legacy PostgreSQL single server (retired by Azure); not collected"),
-    ("cis_3.0_azure", "5.3.2", "MySQL flexible server parameters are not in the inventory format yet; no example responses to test against"),
     ("cis_6.0_azure", "2.1.2", "Azure Databricks workspaces are not in the inventory format yet (outside the issue's sections 2-9 of CIS 3.0)"),
     ("cis_6.0_azure", "2.1.7", "Azure Databricks workspaces are not in the inventory format yet (outside the issue's sections 2-9 of CIS 3.0)"),
     ("cis_6.0_azure", "2.1.11", "Azure Databricks workspaces are not in the inventory format yet (outside the issue's sections 2-9 of CIS 3.0)"),

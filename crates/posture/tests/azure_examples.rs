@@ -1380,3 +1380,67 @@ fn custom_subscription_administrator_roles() {
         ],
     );
 }
+
+/// PostgreSQL / MySQL flexible servers and Cosmos DB: no recorded responses exist in the shared
+/// data, so these documents are hand-written in the ARM shape (tests/fixtures/azure).
+#[test]
+fn database_servers_from_hand_written_fixtures() {
+    let inv = Inventory::load_dir(&common::fixtures().join("azure")).unwrap();
+    let checks: Vec<&str> = trustplane_posture::checks::azure_database::checks()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    let pg = [
+        ("postgresql_flexible_server_enforce_ssl_enabled", Pass, Fail),
+        ("postgresql_flexible_server_log_checkpoints_on", Pass, Fail),
+        // pg-bad never had its throttle parameter collected: ERROR, not a guess.
+        (
+            "postgresql_flexible_server_connection_throttling_on",
+            Pass,
+            Error,
+        ),
+        (
+            "postgresql_flexible_server_log_retention_days_greater_3",
+            Pass,
+            Fail,
+        ),
+        ("postgresql_flexible_server_log_connections_on", Pass, Fail),
+        (
+            "postgresql_flexible_server_log_disconnections_on",
+            Pass,
+            Fail,
+        ),
+        (
+            "postgresql_flexible_server_allow_access_services_disabled",
+            Pass,
+            Fail,
+        ),
+    ];
+    let my = [
+        ("mysql_flexible_server_ssl_connection_enabled", Pass, Fail),
+        ("mysql_flexible_server_minimum_tls_version_12", Pass, Fail),
+        ("mysql_flexible_server_audit_log_enabled", Pass, Fail),
+        (
+            "mysql_flexible_server_audit_log_connection_activated",
+            Pass,
+            Fail,
+        ),
+    ];
+    let mut exp: Vec<(&str, &str, Status)> = Vec::new();
+    for (c, good, bad) in pg {
+        exp.push((c, "sub-db:pg-good", good));
+        exp.push((c, "sub-db:pg-bad", bad));
+    }
+    for (c, good, bad) in my {
+        exp.push((c, "sub-db:my-good", good));
+        exp.push((c, "sub-db:my-bad", bad));
+    }
+    for c in [
+        "cosmosdb_account_firewall_use_selected_networks",
+        "cosmosdb_account_use_private_endpoints",
+    ] {
+        exp.push((c, "sub-db:cosmos-good", Pass));
+        exp.push((c, "sub-db:cosmos-open", Fail));
+    }
+    assert_exact(results(&inv, &checks), &exp);
+}

@@ -12,6 +12,7 @@ pub mod aws_network;
 pub mod aws_storage;
 pub mod azure_app;
 pub mod azure_compute;
+pub mod azure_database;
 pub mod azure_defender;
 pub mod azure_entra;
 pub mod azure_keyvault;
@@ -34,6 +35,7 @@ pub fn all() -> Vec<CheckDef> {
     v.extend(azure_keyvault::checks());
     v.extend(azure_storage::checks());
     v.extend(azure_sql::checks());
+    v.extend(azure_database::checks());
     v.extend(azure_monitor::checks());
     v.extend(azure_network::checks());
     v.extend(azure_compute::checks());
