@@ -107,12 +107,15 @@ impl AppState {
                 field: "public_url",
                 message: e.to_string(),
             })?;
+        // The stand-in hash for unknown users is made once now, so the first such answer is
+        // not slower than later ones.
+        let _ = tokio::task::spawn_blocking(trustplane_authn::password::prepare_dummy).await;
         let signin = SignIn::new(
             store.clone(),
             sealer,
             relying,
             settings.issuer.clone(),
-            settings.sessions.clone(),
+            settings.sessions,
         );
         Ok(AppState {
             store,

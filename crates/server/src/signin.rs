@@ -60,7 +60,7 @@ pub struct Issued {
 /// The result of the first step.
 pub enum FirstStep {
     /// Signed in (the user has no second factor registered).
-    Done(Issued),
+    Done(Box<Issued>),
     /// A second factor is needed; `handle` identifies this sign-in for the next step.
     SecondFactor {
         /// Random handle for the next step (stored only hashed).
@@ -351,7 +351,7 @@ impl SignIn {
                 Some(&issued.session),
             )
             .await?;
-            return Ok(FirstStep::Done(issued));
+            return Ok(FirstStep::Done(Box::new(issued)));
         }
         let (handle, handle_hash) = new_handle();
         let data = json!({ "client": client.as_str() }).to_string();
@@ -420,10 +420,11 @@ impl SignIn {
                     .list_auth_methods(&user.id, Some("recoveryCode"))
                     .await?
                 {
-                    if m.used_at.is_none() && authn::verify_recovery_code(code, &m.secret) {
-                        if self.store.spend_recovery_code(&m.id).await? {
-                            return Ok(Some("rc"));
-                        }
+                    if m.used_at.is_none()
+                        && authn::verify_recovery_code(code, &m.secret)
+                        && self.store.spend_recovery_code(&m.id).await?
+                    {
+                        return Ok(Some("rc"));
                     }
                 }
                 Ok(None)

@@ -514,6 +514,7 @@ async fn sessions_expire_on_the_moved_clock_and_can_be_ended() {
     // The user sees and ends a session; an admin ends all; disabling ends them too.
     let mut other = Browser::new(&s);
     other.sign_in("ada@example.com").await;
+    s.clock.advance_ms(1_000);
     b.sign_in("ada@example.com").await;
     let list = b.get("/account/sessions").await;
     assert_eq!(list.body.matches("/revoke").count(), 2);
