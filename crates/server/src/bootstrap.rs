@@ -1,7 +1,5 @@
 //! First start: the first administrator, a one-time password and an admin API token.
 
-use argon2::password_hash::{PasswordHasher, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use trustplane_store::{NewUser, Store, StoreError};
 
@@ -34,18 +32,6 @@ pub(crate) fn random_secret(bytes: usize) -> Result<String, StoreError> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
 }
 
-/// Hashes a password with argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
-pub fn hash_password(password: &str) -> Result<String, String> {
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| e.to_string())?;
-    let mut salt = [0_u8; 16];
-    getrandom::getrandom(&mut salt).map_err(|e| e.to_string())?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
-}
-
 /// Creates the first administrator if the store has never been bootstrapped.
 pub(crate) async fn run(
     store: &Store,
@@ -66,10 +52,10 @@ pub(crate) async fn run(
     };
     let password = random_secret(18)?;
     let pw = password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
+    let hash = tokio::task::spawn_blocking(move || trustplane_authn::hash_password(&pw))
         .await
         .map_err(|e| StoreError::Corrupt(e.to_string()))?
-        .map_err(StoreError::Corrupt)?;
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let admin = NewUser {
         user_principal_name: upn.to_string(),
         display_name: "Administrator".into(),

@@ -21,7 +21,7 @@ mod server;
 pub mod signin;
 mod web;
 
-pub use bootstrap::{hash_password, BootstrapCredentials};
+pub use bootstrap::BootstrapCredentials;
 pub use context::ClientApp;
 pub use error::ApiError;
 pub use server::{app, start, AppState, RunningServer, ServerConfig, SignInSettings};

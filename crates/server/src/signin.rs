@@ -268,9 +268,9 @@ impl SignIn {
             Err(StoreError::NotFound { .. }) => None,
             Err(e) => return Err(e.into()),
         };
-        let hash = match &user {
-            Some(u) => self.store.user_password_hash(&u.id).await?,
-            None => None,
+        let (hash, must_change) = match &user {
+            Some(u) => self.store.user_password(&u.id).await?,
+            None => (None, false),
         };
         let (failures, last_failure) = match &user {
             Some(u) => self.store.account_failures(&u.id).await?,
@@ -333,7 +333,7 @@ impl SignIn {
             .await?;
             return Err(SignInError::InvalidCredentials);
         }
-        if check.is_some_and(|c| c.needs_rehash) {
+        if check.is_some_and(|c| c.needs_rehash) && !must_change {
             self.rehash(&user, password).await?;
         }
         let methods = self.second_factors(&user.id).await?;
@@ -895,6 +895,68 @@ impl SignIn {
             .replace_recovery_codes(actor, &user.id, &hashes)
             .await?;
         Ok(codes)
+    }
+}
+
+/// Checks a new password against the policy (length, common passwords, the user's own names)
+/// and hashes it off the async threads.
+pub async fn new_password_hash(password: &str, context: &[&str]) -> Result<String, SignInError> {
+    authn::check_password_policy(password, context)
+        .map_err(|e| SignInError::BadRequest(format!("password: {e}")))?;
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || authn::hash_password(&password))
+        .await
+        .map_err(|e| SignInError::BadRequest(e.to_string()))?
+        .map_err(|e| SignInError::BadRequest(e.to_string()))
+}
+
+impl SignIn {
+    /// Changes a user's own password after checking the current one; ends their other sessions.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        session: &Session,
+        user: &User,
+        current: &str,
+        new: &str,
+    ) -> Result<(), SignInError> {
+        let (hash, _) = self.store.user_password(&user.id).await?;
+        let current = current.to_string();
+        let valid = tokio::task::spawn_blocking(move || match hash {
+            Some(h) => authn::verify_password(&current, &h)
+                .map(|c| c.valid)
+                .unwrap_or(false),
+            None => {
+                authn::dummy_verify(&current);
+                false
+            }
+        })
+        .await
+        .unwrap_or(false);
+        if !valid {
+            self.store.record_account_failure(&user.id).await?;
+            return Err(SignInError::InvalidCredentials);
+        }
+        let hash = new_password_hash(new, &[&user.user_principal_name, &user.display_name]).await?;
+        let patch = trustplane_store::UserPatch {
+            password_hash: Some(hash),
+            password_must_change: false,
+            ..Default::default()
+        };
+        self.store.update_user(actor, &user.id, patch).await?;
+        for other in self.store.list_sessions(&user.id).await? {
+            if other.info.id != session.info.id {
+                self.store
+                    .revoke_session(actor, &user.id, &other.info.id)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the user must choose a new password before doing anything else.
+    pub async fn must_change_password(&self, user_id: &str) -> Result<bool, StoreError> {
+        Ok(self.store.user_password(user_id).await?.1)
     }
 }
 

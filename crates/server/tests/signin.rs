@@ -314,6 +314,121 @@ async fn password_sign_in_sets_a_fresh_secure_cookie_and_a_planted_token_never_w
 }
 
 #[tokio::test]
+async fn a_password_that_must_change_blocks_everything_until_changed_and_the_policy_applies() {
+    let s = server().await;
+    let hash = trustplane_authn::hash_password("one-time pass 1234").unwrap();
+    let u = s
+        .store
+        .create_user(
+            &Actor::system(),
+            NewUser {
+                user_principal_name: "new.hire@example.com".into(),
+                display_name: "New Hire".into(),
+                account_enabled: true,
+                password_hash: Some(hash),
+                password_must_change: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut other = Browser::new(&s);
+    let r = other
+        .password("new.hire@example.com", "one-time pass 1234")
+        .await;
+    assert_eq!(r.status, 303);
+    let mut b = Browser::new(&s);
+    b.password("new.hire@example.com", "one-time pass 1234")
+        .await;
+    let home = b.get("/").await;
+    assert_eq!(home.location.as_deref(), Some("/account/password"));
+    assert_eq!(
+        b.get("/account/security").await.location.as_deref(),
+        Some("/account/password")
+    );
+    let form = b.get("/account/password").await;
+    let csrf = Browser::csrf(&form);
+    for (new, why) in [
+        ("password1", "common"),
+        ("new.hire-2024!", "contains the name"),
+        ("short", "too short"),
+    ] {
+        let r = b
+            .post(
+                "/account/password",
+                &[
+                    ("csrf", &csrf),
+                    ("current", "one-time pass 1234"),
+                    ("new", new),
+                    ("confirm", new),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 400, "{why}: {}", r.body);
+    }
+    let r = b
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current", "wrong current"),
+                ("new", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let r = b
+        .post(
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current", "one-time pass 1234"),
+                ("new", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(b.get("/").await.status, 200);
+    assert_eq!(
+        other.get("/").await.status,
+        303,
+        "other sessions end with a password change"
+    );
+    s.clock.advance_ms(2_100);
+    assert_eq!(
+        Browser::new(&s)
+            .password("new.hire@example.com", "one-time pass 1234")
+            .await
+            .status,
+        401
+    );
+    s.clock.advance_ms(2_100);
+    Browser::new(&s).sign_in("new.hire@example.com").await;
+    let changes = s
+        .store
+        .list_audit(&trustplane_store::AuditQuery {
+            target: Some(u.id.clone()),
+            activity: Some("user.update".into()),
+            top: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(changes.items.len(), 1);
+    assert_eq!(
+        changes.items[0].result_reason.as_deref(),
+        Some("password changed")
+    );
+    let body = serde_json::to_string(&changes.items[0]).unwrap();
+    assert!(
+        !body.contains(PASSWORD) && !body.contains("argon2"),
+        "no secret in the audit trail"
+    );
+}
+
+#[tokio::test]
 async fn a_form_without_the_csrf_token_is_refused_and_changes_nothing() {
     let s = server().await;
     user(&s, "ada@example.com").await;

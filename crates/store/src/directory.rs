@@ -510,11 +510,12 @@ impl Store {
         tx.commit().await
     }
 
-    /// The stored password hash of a user, for the sign-in flow.
-    pub async fn user_password_hash(&self, id: &str) -> Result<Option<String>> {
+    /// The stored password hash of a user and whether it must be changed at the next
+    /// sign-in, for the sign-in flow.
+    pub async fn user_password(&self, id: &str) -> Result<(Option<String>, bool)> {
         let row = self
             .fetch_optional(
-                "SELECT password_hash FROM users WHERE id = $1",
+                "SELECT password_hash, password_must_change FROM users WHERE id = $1",
                 &[Bind::Text(id.into())],
             )
             .await?
@@ -522,7 +523,10 @@ impl Store {
                 kind: "user",
                 id: id.into(),
             })?;
-        Ok(row.try_get("password_hash")?)
+        Ok((
+            row.try_get("password_hash")?,
+            row.try_get::<i64, _>("password_must_change")? != 0,
+        ))
     }
 
     // ---- groups ----

@@ -66,6 +66,7 @@ async fn bad_input_gets_a_problem_and_changes_nothing(db: Db) {
         (Method::POST, "/api/v1/users".into(), "application/json", r#"{"userPrincipalName":"no-at-sign","displayName":"X"}"#.into(), 400),
         (Method::POST, "/api/v1/users".into(), "application/json", r#"{"userPrincipalName":"x@example.com","displayName":""}"#.into(), 400),
         (Method::POST, "/api/v1/users".into(), "application/json", r#"{"userPrincipalName":"x@example.com","displayName":"X","passwordProfile":{"password":"short"}}"#.into(), 400),
+        (Method::POST, "/api/v1/users".into(), "application/json", r#"{"userPrincipalName":"x@example.com","displayName":"X","passwordProfile":{"password":"password1"}}"#.into(), 400),
         (Method::POST, "/api/v1/users".into(), "application/json", r#"{"userPrincipalName":"ADA@example.com","displayName":"Dup"}"#.into(), 409),
         (Method::POST, "/api/v1/users".into(), "text/plain", r#"{"userPrincipalName":"y@example.com","displayName":"Y"}"#.into(), 415),
         (Method::PATCH, "/api/v1/users/00000000-0000-0000-0000-000000000000".into(), "application/json", r#"{"displayName":"Z"}"#.into(), 404),

@@ -13,7 +13,6 @@ use utoipa::ToSchema;
 
 use super::{nullable, yes};
 use crate::auth::Caller;
-use crate::bootstrap::hash_password;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::odata::{collection, ListParams};
@@ -89,19 +88,11 @@ pub struct UpdateUser {
     attributes: Option<Map<String, Value>>,
 }
 
-/// Hashes a new password off the async threads. Length rules follow NIST SP 800-63B.
-async fn hash_new_password(profile: &PasswordProfile) -> ApiResult<String> {
-    let len = profile.password.chars().count();
-    if !(8..=256).contains(&len) {
-        return Err(ApiError::bad_request(
-            "passwordProfile.password must be 8 to 256 characters",
-        ));
-    }
-    let password = profile.password.clone();
-    tokio::task::spawn_blocking(move || hash_password(&password))
+/// Checks and hashes a password set by an administrator (the same policy as self-service).
+async fn hash_new_password(profile: &PasswordProfile, context: &[&str]) -> ApiResult<String> {
+    crate::signin::new_password_hash(&profile.password, context)
         .await
-        .map_err(|_| ApiError::bad_request("password hashing failed"))?
-        .map_err(|_| ApiError::bad_request("password hashing failed"))
+        .map_err(|e| ApiError::bad_request(format!("passwordProfile.{e}")))
 }
 
 /// Lists users; `$filter` on `userPrincipalName`, `displayName`, `mail`, `givenName`, `surname`.
@@ -129,7 +120,7 @@ pub async fn create_user(
     caller.require(&state, Permission::UsersWrite).await?;
     let (password_hash, must_change) = match &body.password_profile {
         Some(p) => (
-            Some(hash_new_password(p).await?),
+            Some(hash_new_password(p, &[&body.user_principal_name, &body.display_name]).await?),
             p.force_change_password_next_sign_in,
         ),
         None => (None, false),
@@ -178,10 +169,17 @@ pub async fn update_user(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::UsersWrite).await?;
     let (password_hash, must_change) = match &body.password_profile {
-        Some(p) => (
-            Some(hash_new_password(p).await?),
-            p.force_change_password_next_sign_in,
-        ),
+        Some(p) => {
+            let existing = state.store.get_user(&id).await?;
+            let context = [
+                existing.user_principal_name.as_str(),
+                existing.display_name.as_str(),
+            ];
+            (
+                Some(hash_new_password(p, &context).await?),
+                p.force_change_password_next_sign_in,
+            )
+        }
         None => (None, false),
     };
     let user = state

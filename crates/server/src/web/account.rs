@@ -29,6 +29,10 @@ pub fn router() -> Router<AppState> {
         .route("/account/methods/{id}/remove", post(remove_method))
         .route("/account/passkeys/begin", post(passkey_begin))
         .route("/account/passkeys/finish", post(passkey_finish))
+        .route(
+            "/account/password",
+            get(password_page).post(password_submit),
+        )
         .route("/account/sessions", get(sessions))
         .route("/account/sessions/{id}/revoke", post(revoke))
 }
@@ -47,6 +51,14 @@ async fn signed_in(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<S
     };
     match state.signin.session(&token).await {
         Ok(Some((session, user))) => {
+            // A password that must be changed blocks everything but changing it.
+            if uri.path() != "/account/password" {
+                match state.signin.must_change_password(&user.id).await {
+                    Ok(true) => return Err(see_other("/account/password")),
+                    Ok(false) => {}
+                    Err(e) => return Err(ApiError::from(e).into_response()),
+                }
+            }
             let actor = Actor {
                 id: user.id.clone(),
                 display_name: Some(user.user_principal_name.clone()),
@@ -69,7 +81,7 @@ async fn signed_in(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<S
 }
 
 fn nav() -> &'static str {
-    "<nav><a href=\"/\">Home</a><a href=\"/account/security\">Security info</a><a href=\"/account/sessions\">Sessions</a></nav>"
+    "<nav><a href=\"/\">Home</a><a href=\"/account/security\">Security info</a><a href=\"/account/password\">Password</a><a href=\"/account/sessions\">Sessions</a></nav>"
 }
 
 fn sign_out_form(csrf: &str) -> String {
@@ -522,5 +534,84 @@ async fn revoke(
     {
         Ok(()) => see_other("/account/sessions"),
         Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+fn password_form(csrf: &str, error: Option<&str>) -> String {
+    format!(
+        "{}<h1>Change your password</h1>{}<p>At least 8 characters; long passphrases are welcome. \
+         Common passwords and your own name are refused.</p>\
+         <form method=\"post\" action=\"/account/password\">{}\
+         <label for=\"current\">Current password</label><input type=\"password\" id=\"current\" name=\"current\" autocomplete=\"current-password\" required>\
+         <label for=\"new\">New password</label><input type=\"password\" id=\"new\" name=\"new\" autocomplete=\"new-password\" minlength=\"8\" required>\
+         <label for=\"confirm\">New password again</label><input type=\"password\" id=\"confirm\" name=\"confirm\" autocomplete=\"new-password\" minlength=\"8\" required>\
+         <button type=\"submit\">Change password</button></form>",
+        nav(),
+        error_box(error),
+        csrf_field(csrf)
+    )
+}
+
+async fn password_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    if let Err(r) = signed_in(&state, &headers, &uri).await {
+        return r;
+    }
+    let (csrf, fresh) = cookies::csrf_token(&headers);
+    cookies::with_csrf(
+        page(StatusCode::OK, "Password", &password_form(&csrf, None)),
+        &csrf,
+        fresh,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf: String,
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+async fn password_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    let me = match signed_in(&state, &headers, &uri).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    if !cookies::csrf_ok(&headers, &f.csrf) {
+        return refused();
+    }
+    if f.new != f.confirm {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Password",
+            &password_form(&f.csrf, Some("The two new passwords differ.")),
+        );
+    }
+    match state
+        .signin
+        .change_password(&me.actor, &me.session, &me.user, &f.current, &f.new)
+        .await
+    {
+        Ok(()) => see_other("/"),
+        Err(SignInError::InvalidCredentials) => page(
+            StatusCode::UNAUTHORIZED,
+            "Password",
+            &password_form(&f.csrf, Some("The current password is incorrect.")),
+        ),
+        Err(SignInError::BadRequest(m)) => page(
+            StatusCode::BAD_REQUEST,
+            "Password",
+            &password_form(&f.csrf, Some(&m)),
+        ),
+        Err(e) => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Error",
+            &format!("<p>{}</p>", esc(&e.to_string())),
+        ),
     }
 }
