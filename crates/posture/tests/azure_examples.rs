@@ -1444,3 +1444,120 @@ fn database_servers_from_hand_written_fixtures() {
     }
     assert_exact(results(&inv, &checks), &exp);
 }
+
+/// CIS Azure 6.0 additions (gateways, WAF, VPN, Databricks, MFA registration): hand-written
+/// ARM / Graph shaped documents (tests/fixtures/azure/gateways.ndjson).
+#[test]
+fn azure_6_gateways_databricks_and_mfa_registration() {
+    let inv = Inventory::load_dir(&common::fixtures().join("azure")).unwrap();
+    let mut checks: Vec<&str> = trustplane_posture::checks::azure_gateway::checks()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    checks.extend(
+        trustplane_posture::checks::azure_databricks::checks()
+            .iter()
+            .map(|c| c.id),
+    );
+    checks.extend([
+        "entra_privileged_user_has_mfa",
+        "entra_non_privileged_user_has_mfa",
+    ]);
+    assert_exact(
+        results(&inv, &checks),
+        &[
+            ("network_appgw_waf_enabled", "sub-gw:agw-good", Pass),
+            ("network_appgw_waf_enabled", "sub-gw:agw-legacy", Fail),
+            ("network_appgw_min_tls_12", "sub-gw:agw-good", Pass),
+            ("network_appgw_min_tls_12", "sub-gw:agw-legacy", Fail),
+            ("network_appgw_http2_enabled", "sub-gw:agw-good", Pass),
+            ("network_appgw_http2_enabled", "sub-gw:agw-legacy", Fail),
+            (
+                "network_waf_request_body_inspection_enabled",
+                "sub-gw:waf-good",
+                Pass,
+            ),
+            (
+                "network_waf_request_body_inspection_enabled",
+                "sub-gw:waf-detect",
+                Fail,
+            ),
+            (
+                "network_waf_bot_protection_enabled",
+                "sub-gw:waf-good",
+                Pass,
+            ),
+            (
+                "network_waf_bot_protection_enabled",
+                "sub-gw:waf-detect",
+                Fail,
+            ),
+            // The site-to-site-only gateway has no point-to-site configuration: no finding.
+            (
+                "network_vpn_gateway_entra_auth_only",
+                "sub-gw:vpn-entra",
+                Pass,
+            ),
+            (
+                "network_vpn_gateway_entra_auth_only",
+                "sub-gw:vpn-cert",
+                Fail,
+            ),
+            (
+                "databricks_workspace_vnet_injection_enabled",
+                "sub-gw:dbw-good",
+                Pass,
+            ),
+            (
+                "databricks_workspace_vnet_injection_enabled",
+                "sub-gw:dbw-default",
+                Fail,
+            ),
+            (
+                "databricks_workspace_no_public_ip_enabled",
+                "sub-gw:dbw-good",
+                Pass,
+            ),
+            (
+                "databricks_workspace_no_public_ip_enabled",
+                "sub-gw:dbw-default",
+                Fail,
+            ),
+            (
+                "databricks_workspace_public_network_access_disabled",
+                "sub-gw:dbw-good",
+                Pass,
+            ),
+            (
+                "databricks_workspace_public_network_access_disabled",
+                "sub-gw:dbw-default",
+                Fail,
+            ),
+            (
+                "databricks_workspace_private_endpoints",
+                "sub-gw:dbw-good",
+                Pass,
+            ),
+            (
+                "databricks_workspace_private_endpoints",
+                "sub-gw:dbw-default",
+                Fail,
+            ),
+            (
+                "entra_privileged_user_has_mfa",
+                "tenant-mfa:admin@contoso.com",
+                Pass,
+            ),
+            (
+                "entra_privileged_user_has_mfa",
+                "tenant-mfa:helpdesk-admin@contoso.com",
+                Fail,
+            ),
+            (
+                "entra_non_privileged_user_has_mfa",
+                "tenant-mfa:Adams@contoso.com",
+                Fail,
+            ),
+        ],
+    );
+}

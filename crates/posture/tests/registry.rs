@@ -9,6 +9,7 @@ use trustplane_posture::{checks, CheckDef, DuplicateCheck, Provider, Registry};
 fn built_in_ids_are_unique_and_registered() {
     let all = checks::all();
     let ids: BTreeSet<&str> = all.iter().map(|c| c.id).collect();
+    println!("{} built-in checks", all.len());
     assert_eq!(ids.len(), all.len(), "a check id is declared twice");
     assert_eq!(Registry::builtin().len(), all.len());
 }

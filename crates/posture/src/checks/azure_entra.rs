@@ -15,6 +15,8 @@ use crate::inventory::{Provider, GLOBAL};
 use crate::registry::{CheckCtx, CheckDef, Outcome};
 
 const AUTHZ: &str = "azure.entra.authorization_policy";
+/// Graph `reports/authenticationMethods/userRegistrationDetails` items.
+const REG: &str = "azure.entra.user_registration_details";
 /// Graph's "restricted guest user" role: guests see only their own directory objects.
 const RESTRICTED_GUEST_ROLE: &str = "2af84b1e-32c8-42b7-82bc-daa82404023b";
 
@@ -55,6 +57,20 @@ pub fn checks() -> Vec<CheckDef> {
             Severity::High,
             &["azure.entra.security_defaults_policy"],
             security_defaults,
+        ),
+        azure(
+            "entra_privileged_user_has_mfa",
+            "Administrators are registered for MFA",
+            Severity::High,
+            &[REG],
+            admin_mfa,
+        ),
+        azure(
+            "entra_non_privileged_user_has_mfa",
+            "Users are registered for MFA",
+            Severity::Medium,
+            &[REG],
+            user_mfa,
         ),
         azure(
             "iam_subscription_roles_owner_custom_not_created",
@@ -242,4 +258,31 @@ fn owner_count<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             ev!({"owners": owners}),
         ));
     }
+}
+
+fn mfa_registered<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>, admins: bool) {
+    per_doc(ctx, REG, out, |d| {
+        if b(&d.raw, "/isAdmin").unwrap_or(false) != admins {
+            return None;
+        }
+        let mfa = b(&d.raw, "/isMfaRegistered").unwrap_or(false);
+        let msg = if mfa {
+            "registered for MFA"
+        } else {
+            "not registered for MFA"
+        };
+        Some((
+            pass_if(mfa),
+            msg.into(),
+            ev!({"userPrincipalName": s(&d.raw, "/userPrincipalName"), "isAdmin": admins, "isMfaRegistered": mfa}),
+        ))
+    });
+}
+
+fn admin_mfa<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
+    mfa_registered(ctx, out, true);
+}
+
+fn user_mfa<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
+    mfa_registered(ctx, out, false);
 }
