@@ -30,6 +30,16 @@ const ALIASES: &[(&str, &[&str])] = &[
 
 /// (benchmark key, requirement id) -> our check ids, replacing the file's list.
 const OVERRIDES: &[(&str, &str, &[&str])] = &[
+    (
+        "cis_6.0_azure",
+        "2.1.2",
+        &["databricks_workspace_subnets_have_nsg"],
+    ),
+    (
+        "cis_6.0_azure",
+        "2.1.7",
+        &["databricks_workspace_diagnostic_logs_enabled"],
+    ),
     // The scanner's security-group checks cover IPv4 and IPv6 together; CIS splits them.
     (
         "cis_3.0_aws",
@@ -239,10 +249,7 @@ pub fn uncovered_reason(b: &Benchmark, r: &Requirement) -> String {
 }
 
 /// Reasons keyed by the scanner check id (so they apply to every benchmark version).
-const REASONS_BY_CHECK: &[(&str, &str)] = &[
-    ("defender_ensure_system_updates_are_applied", "needs Defender for Cloud assessment results (Microsoft.Security/assessments), which no collector stores yet"),
-    ("defender_assessments_vm_endpoint_protection_installed", "needs Defender for Cloud assessment results (Microsoft.Security/assessments), which no collector stores yet"),
-];
+const REASONS_BY_CHECK: &[(&str, &str)] = &[];
 
 /// Reasons for requirements the file maps to no scanner check.
 const REASONS_BY_REQUIREMENT: &[(&str, &str, &str)] = &[
@@ -250,7 +257,5 @@ const REASONS_BY_REQUIREMENT: &[(&str, &str, &str)] = &[
     ("cis_3.0_azure", "4.13", "Storage Analytics logging for the blob service is a data-plane setting (Blob service properties), not returned by Resource Manager"),
     ("cis_3.0_azure", "4.14", "Storage Analytics logging for the table service is a data-plane setting (Table service properties), not returned by Resource Manager"),
     ("cis_3.0_azure", "5.2.8", "legacy PostgreSQL single server (retired by Azure); not collected"),
-    ("cis_6.0_azure", "2.1.2", "needs the NSGs of the workspace's two subnets (a join of workspace parameters, virtual networks and NSG rules that no fixture covers yet)"),
-    ("cis_6.0_azure", "2.1.7", "needs diagnostic settings of Databricks workspaces; the checks read diagnostic settings only for Key Vault so far"),
     ("cis_6.0_azure", "8.3.11", "certificate policies are Key Vault data-plane objects (not returned by Resource Manager)"),
 ];

@@ -1445,119 +1445,127 @@ fn database_servers_from_hand_written_fixtures() {
     assert_exact(results(&inv, &checks), &exp);
 }
 
-/// CIS Azure 6.0 additions (gateways, WAF, VPN, Databricks, MFA registration): hand-written
-/// ARM / Graph shaped documents (tests/fixtures/azure/gateways.ndjson).
+/// CIS Azure 6.0 additions (gateways, WAF, VPN, Databricks, MFA registration, Defender
+/// assessments): hand-written ARM / Graph shaped documents (tests/fixtures/azure/gateways.ndjson).
 #[test]
-fn azure_6_gateways_databricks_and_mfa_registration() {
+fn azure_6_gateways_databricks_mfa_and_assessments() {
     let inv = Inventory::load_dir(&common::fixtures().join("azure")).unwrap();
-    let mut checks: Vec<&str> = trustplane_posture::checks::azure_gateway::checks()
-        .iter()
-        .map(|c| c.id)
-        .collect();
-    checks.extend(
-        trustplane_posture::checks::azure_databricks::checks()
-            .iter()
-            .map(|c| c.id),
-    );
+    let mut checks: Vec<&str> = Vec::new();
+    for list in [
+        trustplane_posture::checks::azure_gateway::checks(),
+        trustplane_posture::checks::azure_databricks::checks(),
+        trustplane_posture::checks::azure_assessments::checks(),
+    ] {
+        checks.extend(list.iter().map(|c| c.id));
+    }
     checks.extend([
         "entra_privileged_user_has_mfa",
         "entra_non_privileged_user_has_mfa",
     ]);
-    assert_exact(
-        results(&inv, &checks),
-        &[
-            ("network_appgw_waf_enabled", "sub-gw:agw-good", Pass),
-            ("network_appgw_waf_enabled", "sub-gw:agw-legacy", Fail),
-            ("network_appgw_min_tls_12", "sub-gw:agw-good", Pass),
-            ("network_appgw_min_tls_12", "sub-gw:agw-legacy", Fail),
-            ("network_appgw_http2_enabled", "sub-gw:agw-good", Pass),
-            ("network_appgw_http2_enabled", "sub-gw:agw-legacy", Fail),
-            (
-                "network_waf_request_body_inspection_enabled",
-                "sub-gw:waf-good",
-                Pass,
-            ),
-            (
-                "network_waf_request_body_inspection_enabled",
-                "sub-gw:waf-detect",
-                Fail,
-            ),
-            (
-                "network_waf_bot_protection_enabled",
-                "sub-gw:waf-good",
-                Pass,
-            ),
-            (
-                "network_waf_bot_protection_enabled",
-                "sub-gw:waf-detect",
-                Fail,
-            ),
-            // The site-to-site-only gateway has no point-to-site configuration: no finding.
-            (
-                "network_vpn_gateway_entra_auth_only",
-                "sub-gw:vpn-entra",
-                Pass,
-            ),
-            (
-                "network_vpn_gateway_entra_auth_only",
-                "sub-gw:vpn-cert",
-                Fail,
-            ),
-            (
-                "databricks_workspace_vnet_injection_enabled",
-                "sub-gw:dbw-good",
-                Pass,
-            ),
-            (
-                "databricks_workspace_vnet_injection_enabled",
-                "sub-gw:dbw-default",
-                Fail,
-            ),
-            (
-                "databricks_workspace_no_public_ip_enabled",
-                "sub-gw:dbw-good",
-                Pass,
-            ),
-            (
-                "databricks_workspace_no_public_ip_enabled",
-                "sub-gw:dbw-default",
-                Fail,
-            ),
-            (
-                "databricks_workspace_public_network_access_disabled",
-                "sub-gw:dbw-good",
-                Pass,
-            ),
-            (
-                "databricks_workspace_public_network_access_disabled",
-                "sub-gw:dbw-default",
-                Fail,
-            ),
-            (
-                "databricks_workspace_private_endpoints",
-                "sub-gw:dbw-good",
-                Pass,
-            ),
-            (
-                "databricks_workspace_private_endpoints",
-                "sub-gw:dbw-default",
-                Fail,
-            ),
-            (
-                "entra_privileged_user_has_mfa",
-                "tenant-mfa:admin@contoso.com",
-                Pass,
-            ),
-            (
-                "entra_privileged_user_has_mfa",
-                "tenant-mfa:helpdesk-admin@contoso.com",
-                Fail,
-            ),
-            (
-                "entra_non_privileged_user_has_mfa",
-                "tenant-mfa:Adams@contoso.com",
-                Fail,
-            ),
-        ],
-    );
+    let mut exp: Vec<(&str, &str, Status)> = vec![
+        ("network_appgw_waf_enabled", "sub-gw:agw-good", Pass),
+        ("network_appgw_waf_enabled", "sub-gw:agw-legacy", Fail),
+        ("network_appgw_min_tls_12", "sub-gw:agw-good", Pass),
+        ("network_appgw_min_tls_12", "sub-gw:agw-legacy", Fail),
+        ("network_appgw_http2_enabled", "sub-gw:agw-good", Pass),
+        ("network_appgw_http2_enabled", "sub-gw:agw-legacy", Fail),
+        (
+            "network_waf_request_body_inspection_enabled",
+            "sub-gw:waf-good",
+            Pass,
+        ),
+        (
+            "network_waf_request_body_inspection_enabled",
+            "sub-gw:waf-detect",
+            Fail,
+        ),
+        (
+            "network_waf_bot_protection_enabled",
+            "sub-gw:waf-good",
+            Pass,
+        ),
+        (
+            "network_waf_bot_protection_enabled",
+            "sub-gw:waf-detect",
+            Fail,
+        ),
+        // The site-to-site-only gateway has no point-to-site configuration: no finding.
+        (
+            "network_vpn_gateway_entra_auth_only",
+            "sub-gw:vpn-entra",
+            Pass,
+        ),
+        (
+            "network_vpn_gateway_entra_auth_only",
+            "sub-gw:vpn-cert",
+            Fail,
+        ),
+        (
+            "entra_privileged_user_has_mfa",
+            "tenant-mfa:admin@contoso.com",
+            Pass,
+        ),
+        (
+            "entra_privileged_user_has_mfa",
+            "tenant-mfa:helpdesk-admin@contoso.com",
+            Fail,
+        ),
+        (
+            "entra_non_privileged_user_has_mfa",
+            "tenant-mfa:Adams@contoso.com",
+            Fail,
+        ),
+        // Defender assessments: NotApplicable and unrelated assessments give no finding.
+        (
+            "defender_ensure_system_updates_are_applied",
+            "sub-gw:vm1-system-updates",
+            Fail,
+        ),
+        (
+            "defender_ensure_system_updates_are_applied",
+            "sub-gw:vm2-system-updates",
+            Pass,
+        ),
+        (
+            "defender_assessments_vm_endpoint_protection_installed",
+            "sub-gw:vm1-endpoint",
+            Pass,
+        ),
+        // Subnet NSGs: both subnets have one / one has none / the VNet was not collected; the
+        // workspace in a managed VNet has nothing to check.
+        (
+            "databricks_workspace_subnets_have_nsg",
+            "sub-gw:dbw-good",
+            Pass,
+        ),
+        (
+            "databricks_workspace_subnets_have_nsg",
+            "sub-gw:dbw-halfnsg",
+            Fail,
+        ),
+        (
+            "databricks_workspace_subnets_have_nsg",
+            "sub-gw:dbw-lostvnet",
+            Error,
+        ),
+    ];
+    // Databricks workspaces: vnet injection, no public IP, public access disabled, private
+    // endpoints, diagnostic logs.
+    for (ws, vnet, no_ip, no_public, pe, logs) in [
+        ("sub-gw:dbw-good", Pass, Pass, Pass, Pass, Pass),
+        ("sub-gw:dbw-default", Fail, Fail, Fail, Fail, Fail),
+        ("sub-gw:dbw-halfnsg", Pass, Pass, Pass, Fail, Fail),
+        ("sub-gw:dbw-lostvnet", Pass, Pass, Fail, Fail, Fail),
+    ] {
+        exp.push(("databricks_workspace_vnet_injection_enabled", ws, vnet));
+        exp.push(("databricks_workspace_no_public_ip_enabled", ws, no_ip));
+        exp.push((
+            "databricks_workspace_public_network_access_disabled",
+            ws,
+            no_public,
+        ));
+        exp.push(("databricks_workspace_private_endpoints", ws, pe));
+        exp.push(("databricks_workspace_diagnostic_logs_enabled", ws, logs));
+    }
+    assert_exact(results(&inv, &checks), &exp);
 }

@@ -4,7 +4,7 @@
 //! `properties.parameters.<name>.value`).
 
 use super::util::*;
-use crate::finding::Severity;
+use crate::finding::{Severity, Status};
 use crate::registry::{CheckCtx, CheckDef, Outcome};
 
 const WS: &str = "azure.databricks.workspace";
@@ -39,6 +39,20 @@ pub fn checks() -> Vec<CheckDef> {
             Severity::Medium,
             &[WS],
             private_endpoints,
+        ),
+        azure(
+            "databricks_workspace_subnets_have_nsg",
+            "Workspace subnets have NSGs",
+            Severity::Medium,
+            &[WS, "azure.network.virtual_network"],
+            subnet_nsgs,
+        ),
+        azure(
+            "databricks_workspace_diagnostic_logs_enabled",
+            "Workspace diagnostic logs delivered",
+            Severity::Medium,
+            &[WS, "azure.monitor.diagnostic_setting"],
+            diagnostic_logs,
         ),
     ]
 }
@@ -96,4 +110,73 @@ fn private_endpoints<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         "private endpoint connected",
         "no private endpoint",
     );
+}
+
+/// Subnets of a workspace's own VNet (`customPublicSubnetName`, `customPrivateSubnetName`)
+/// must each have an NSG.
+fn subnet_nsgs<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
+    let vnets = by_lower_id(ctx, "azure.network.virtual_network");
+    per_doc(ctx, WS, out, |d| {
+        let vnet_id = s(
+            &d.raw,
+            "/properties/parameters/customVirtualNetworkId/value",
+        )?;
+        let Some(vnet) = vnets.get(&vnet_id.to_ascii_lowercase()) else {
+            return Some((
+                Status::Error,
+                "workspace VNet not in the inventory".into(),
+                ev!({"customVirtualNetworkId": vnet_id}),
+            ));
+        };
+        let names: Vec<&str> = ["customPublicSubnetName", "customPrivateSubnetName"]
+            .iter()
+            .filter_map(|p| s(&d.raw, &format!("/properties/parameters/{p}/value")))
+            .collect();
+        let bare: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| {
+                !arr(&vnet.raw, "/properties/subnets").iter().any(|sn| {
+                    s(sn, "/name") == Some(*n)
+                        && sn.at("/properties/networkSecurityGroup/id").is_some()
+                })
+            })
+            .collect();
+        let ok = !names.is_empty() && bare.is_empty();
+        let msg = if ok {
+            "workspace subnets have NSGs"
+        } else {
+            "a workspace subnet has no NSG"
+        };
+        Some((
+            pass_if(ok),
+            msg.into(),
+            ev!({"subnets": names, "without_nsg": bare}),
+        ))
+    });
+}
+
+/// A diagnostic setting of the workspace sends at least one log category somewhere.
+fn diagnostic_logs<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
+    let mut with_logs = std::collections::BTreeSet::new();
+    for ds in ctx.inventory.of_type("azure.monitor.diagnostic_setting") {
+        let enabled = arr(&ds.raw, "/properties/logs")
+            .iter()
+            .any(|l| b(l, "/enabled") == Some(true));
+        if let (true, Some(p)) = (
+            enabled,
+            azure_parent(&ds.id, "providers/microsoft.insights/diagnosticSettings"),
+        ) {
+            with_logs.insert(p);
+        }
+    }
+    per_doc(ctx, WS, out, |d| {
+        let ok = with_logs.contains(&d.id.to_ascii_lowercase());
+        let msg = if ok {
+            "diagnostic logs delivered"
+        } else {
+            "no diagnostic setting delivers workspace logs"
+        };
+        Some((pass_if(ok), msg.into(), ev!({"diagnostic_logs": ok})))
+    });
 }

@@ -11,6 +11,7 @@ pub mod aws_monitoring;
 pub mod aws_network;
 pub mod aws_storage;
 pub mod azure_app;
+pub mod azure_assessments;
 pub mod azure_compute;
 pub mod azure_database;
 pub mod azure_databricks;
@@ -40,6 +41,7 @@ pub fn all() -> Vec<CheckDef> {
     v.extend(azure_database::checks());
     v.extend(azure_gateway::checks());
     v.extend(azure_databricks::checks());
+    v.extend(azure_assessments::checks());
     v.extend(azure_monitor::checks());
     v.extend(azure_network::checks());
     v.extend(azure_compute::checks());
