@@ -180,3 +180,49 @@ fn html_report_is_self_contained_and_escaped() {
     assert!(html.contains("Compliance by section"));
     assert!(html.contains("<details><summary>how to fix</summary>"));
 }
+
+#[test]
+fn findings_map_only_to_benchmarks_of_their_cloud_and_uncovered_controls_are_reported() {
+    let mut inv = Inventory::load_dir(&common::fixtures().join("aws")).unwrap();
+    for d in Inventory::load_dir(&common::fixtures().join("azure"))
+        .unwrap()
+        .docs()
+    {
+        inv.push(d.clone());
+    }
+    let opts = AssessOptions {
+        now: NOW,
+        ..Default::default()
+    };
+    let a = assess(&inv, &common::benchmarks(), &Registry::builtin(), &opts);
+    for f in &a.findings {
+        for c in f.controls.iter() {
+            let cloud = if c.benchmark.ends_with("_aws") {
+                "aws"
+            } else {
+                "azure"
+            };
+            assert_eq!(
+                f.resource.provider.as_str(),
+                cloud,
+                "{} -> {}",
+                f.check_id,
+                c.benchmark
+            );
+        }
+    }
+    // An automated control without a check is still visible: MANUAL, with the reason.
+    let storage_logging = a
+        .findings
+        .iter()
+        .find(|f| {
+            f.controls
+                .iter()
+                .any(|c| c.benchmark == "cis_3.0_azure" && c.id == "4.12")
+        })
+        .unwrap();
+    assert_eq!(storage_logging.status, Status::Manual);
+    assert!(storage_logging
+        .message
+        .starts_with("not automated by trustplane: "));
+}
