@@ -64,6 +64,8 @@ impl StoredMethod {
 /// A session to create. The token itself never reaches the store.
 #[derive(Debug, Clone)]
 pub struct NewSession {
+    /// The session id (not secret; shown in lists and logs).
+    pub id: String,
     /// The user.
     pub user_id: String,
     /// SHA-256 of the token.
@@ -91,6 +93,31 @@ pub struct Session {
     pub last_seen_at: Timestamp,
     /// Second factor proven, ms.
     pub mfa_at: Option<Timestamp>,
+}
+
+/// What the password step needs to know about an account, read in one query.
+#[derive(Clone)]
+pub struct SignInFacts {
+    /// The user.
+    pub user: trustplane_model::User,
+    /// The stored password hash.
+    pub password_hash: Option<String>,
+    /// Whether the password must be changed.
+    pub password_must_change: bool,
+    /// Consecutive failures.
+    pub failures: i64,
+    /// When the last failure happened.
+    pub last_failure_at: Timestamp,
+    /// How many usable second factors the user has.
+    pub second_factors: i64,
+}
+
+impl std::fmt::Debug for SignInFacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInFacts")
+            .field("user", &self.user.id)
+            .finish_non_exhaustive()
+    }
 }
 
 const METHOD_COLUMNS: &str =
@@ -156,6 +183,34 @@ fn auth_event(actor: &Actor, activity: &str, user_id: &str, detail: Option<Strin
 }
 
 impl Store {
+    /// The facts the password step needs, by id or user principal name, in one query.
+    pub async fn sign_in_facts(&self, username: &str) -> Result<Option<SignInFacts>> {
+        let _t = self.timer("auth.facts");
+        let row = self
+            .fetch_optional(
+                "SELECT u.id AS id, u.upn AS upn, u.display_name AS display_name, u.mail AS mail, \
+                 u.given_name AS given_name, u.surname AS surname, u.account_enabled AS account_enabled, \
+                 u.attributes AS attributes, u.created_at AS created_at, u.password_hash AS password_hash, \
+                 u.password_must_change AS password_must_change, \
+                 COALESCE(t.failures, 0) AS failures, COALESCE(t.last_failure_at, 0) AS last_failure_at, \
+                 (SELECT COUNT(*) FROM auth_methods m WHERE m.user_id = u.id \
+                    AND (m.kind <> 'recoveryCode' OR m.used_at IS NULL)) AS factors \
+                 FROM users u LEFT JOIN account_throttle t ON t.user_id = u.id \
+                 WHERE u.id = $1 OR u.upn_key = $2",
+                &[Bind::Text(username.into()), Bind::Text(username.to_lowercase())],
+            )
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(SignInFacts {
+            user: crate::directory::user_from_row(&r)?,
+            password_hash: r.try_get("password_hash")?,
+            password_must_change: r.try_get::<i64, _>("password_must_change")? != 0,
+            failures: r.try_get("failures")?,
+            last_failure_at: r.try_get("last_failure_at")?,
+            second_factors: r.try_get("factors")?,
+        }))
+    }
+
     // ---- methods ----
 
     /// Registers a method for a user.
@@ -354,11 +409,12 @@ impl Store {
 
     // ---- sessions ----
 
-    /// Creates a session.
-    pub async fn create_session(&self, new: NewSession) -> Result<Session> {
+    /// Creates a session with its sign-in log entry and clears the user's failure count, in
+    /// one transaction.
+    pub async fn create_session(&self, new: NewSession, sign_in: Event) -> Result<Session> {
         let mut tx = self.begin_write().await?;
         let now = tx.now;
-        let id = new_id();
+        let id = new.id.clone();
         tx.execute(
             &format!(
                 "INSERT INTO sessions (token_hash, {SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)"
@@ -384,6 +440,12 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::Corrupt("session vanished".into()))?;
         let session = session_from_row(&row)?;
+        tx.execute(
+            "DELETE FROM account_throttle WHERE user_id = $1",
+            &[Bind::Text(new.user_id.clone())],
+        )
+        .await?;
+        tx.audit(sign_in).await?;
         tx.commit().await?;
         Ok(session)
     }

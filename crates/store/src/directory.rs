@@ -165,7 +165,7 @@ const ASSIGNMENTS: Collection = Collection {
     ],
 };
 
-fn user_from_row(row: &AnyRow) -> Result<User> {
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
     let attributes: String = row.try_get("attributes")?;
     Ok(User {
         id: row.try_get("id")?,

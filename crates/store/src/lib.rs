@@ -28,7 +28,7 @@ mod migrate;
 mod tokens;
 
 pub use audit::{AuditQuery, ChainProblem, VerifyReport};
-pub use auth::{NewSession, Session, StoredMethod};
+pub use auth::{NewSession, Session, SignInFacts, StoredMethod};
 pub use db::{Backend, Store, WriteTx};
 pub use directory::{
     AppPatch, GroupPatch, NewApplication, NewAssignment, NewGroup, NewUser, UserPatch,
