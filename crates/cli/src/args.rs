@@ -13,9 +13,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Identity and security control plane for Azure and AWS"
 )]
 pub struct Cli {
-    /// How to print results.
-    #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
-    pub output: Output,
+    /// How to print results [default: table, or JSON where a command says so].
+    #[arg(long, global = true, value_enum)]
+    pub output: Option<Output>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -36,6 +36,85 @@ pub enum Command {
     Admin(AdminArgs),
     /// Check the audit trail.
     Audit(AuditArgs),
+    /// Conditional-access policies offline.
+    Policy(PolicyArgs),
+    /// Hunt with Sigma rules through log files, offline.
+    Detect(DetectArgs),
+}
+
+#[derive(Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    pub command: PolicyCommand,
+}
+
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Evaluate a sign-in against a folder of Graph conditionalAccessPolicy JSON files.
+    WhatIf(WhatIfArgs),
+}
+
+/// The sign-in comes from `--input` (a JSON file: flat facts or Graph's evaluate body) or
+/// from the flags; with `--input` the answer is JSON unless `--output table` is given.
+#[derive(Args)]
+pub struct WhatIfArgs {
+    /// Folder of policy JSON files.
+    #[arg(long)]
+    pub policies: PathBuf,
+    /// Folder of named-location JSON files.
+    #[arg(long)]
+    pub named_locations: Option<PathBuf>,
+    /// The sign-in, as JSON.
+    #[arg(long, conflicts_with_all = ["user", "app", "client_app", "ip", "country", "platform", "sign_in_risk", "user_risk"])]
+    pub input: Option<PathBuf>,
+    /// A MaxMind database to find the country of `--ip`.
+    #[arg(long)]
+    pub geoip: Option<PathBuf>,
+    /// User object id.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Group ids of the user (repeatable).
+    #[arg(long = "group")]
+    pub groups: Vec<String>,
+    /// Directory role template ids of the user (repeatable).
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
+    /// Application id.
+    #[arg(long)]
+    pub app: Option<String>,
+    /// browser, mobileAppsAndDesktopClients, exchangeActiveSync or other.
+    #[arg(long)]
+    pub client_app: Option<String>,
+    /// Source IP address.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Two-letter country code.
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Device platform (windows, macOS, iOS, android, linux).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// none, low, medium or high.
+    #[arg(long)]
+    pub sign_in_risk: Option<String>,
+    /// none, low, medium or high.
+    #[arg(long)]
+    pub user_risk: Option<String>,
+    /// Controls already satisfied, e.g. mfa (repeatable).
+    #[arg(long = "satisfied")]
+    pub satisfied: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct DetectArgs {
+    /// Folders or files of Sigma rules (repeatable).
+    #[arg(long)]
+    pub rules: Vec<PathBuf>,
+    /// Report each rule in these folders that cannot be loaded, and why; nothing is hunted.
+    #[arg(long)]
+    pub check_rules: Vec<PathBuf>,
+    /// Log files or folders: CloudTrail, Azure activity, audit and sign-in exports.
+    pub inputs: Vec<PathBuf>,
 }
 
 /// Flags win over `TRUSTPLANE_*` variables, which win over the `--config` file.

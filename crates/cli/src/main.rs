@@ -6,7 +6,9 @@ mod args;
 mod audit;
 mod client;
 mod config;
+mod detect;
 mod output;
+mod policy;
 mod serve;
 
 use clap::Parser;
@@ -19,8 +21,10 @@ async fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(a) => serve::run(a).await,
-        Command::Admin(a) => admin::run(a, cli.output).await,
-        Command::Audit(a) => audit::run(a, cli.output).await,
+        Command::Admin(a) => admin::run(a, cli.output.unwrap_or(args::Output::Table)).await,
+        Command::Audit(a) => audit::run(a, cli.output.unwrap_or(args::Output::Table)).await,
+        Command::Policy(a) => policy::run(a, cli.output),
+        Command::Detect(a) => detect::run(a, cli.output),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -172,6 +172,35 @@ mod tests {
         assert_eq!(c[1].op, Op::StartsWith);
     }
 
+    proptest::proptest! {
+        /// Outside input: any text is answered with clauses or an error, never a panic.
+        #[test]
+        fn any_text_is_parsed_or_refused(input in ".{0,200}") {
+            let _ = parse_filter(&input);
+        }
+
+        /// Filters built from the grammar parse back to what they were built from.
+        #[test]
+        fn generated_filters_parse_back(
+            clauses in proptest::collection::vec(("[a-zA-Z][a-zA-Z0-9]{0,15}", proptest::bool::ANY, ".{0,20}"), 1..8)
+        ) {
+            let text: Vec<String> = clauses
+                .iter()
+                .map(|(f, starts, v)| {
+                    let quoted = v.replace('\'', "''");
+                    if *starts { format!("startswith({f}, '{quoted}')") } else { format!("{f} eq '{quoted}'") }
+                })
+                .collect();
+            let parsed = parse_filter(&text.join(" and ")).unwrap();
+            proptest::prop_assert_eq!(parsed.len(), clauses.len());
+            for (p, (f, starts, v)) in parsed.iter().zip(&clauses) {
+                proptest::prop_assert_eq!(&p.field, f);
+                proptest::prop_assert_eq!(&p.value, v);
+                proptest::prop_assert_eq!(p.op == Op::StartsWith, *starts);
+            }
+        }
+    }
+
     #[test]
     fn refuses_what_it_does_not_support() {
         for bad in [

@@ -8,3 +8,4 @@ mod browser;
 mod cli;
 mod cluster;
 mod durability;
+mod offline;

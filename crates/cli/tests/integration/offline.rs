@@ -1,0 +1,126 @@
+//! The offline commands over the shared real data: `policy what-if` and `detect`.
+
+use serde_json::Value;
+
+use crate::harness::*;
+
+fn data(path: &str) -> String {
+    repo_root()
+        .join("../shared/data")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+fn json_of(args: &[&str]) -> Value {
+    let (code, out, err) = cli(None, args);
+    assert_eq!(code, 0, "trustplane {args:?}: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+fn names(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["displayName"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn what_if_blocks_legacy_authentication_and_foreign_countries_with_the_real_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("legacy.json");
+    std::fs::write(&input, r#"{"userId": "11111111-1111-1111-1111-111111111111", "clientApp": "other", "country": "NL"}"#).unwrap();
+    let policies = data("conditional-access/j0eyv-baseline/ConditionalAccess");
+    let locations = data("conditional-access/j0eyv-baseline/NamedLocations");
+    let report = json_of(&[
+        "policy",
+        "what-if",
+        "--policies",
+        &policies,
+        "--named-locations",
+        &locations,
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(report["result"], "block");
+    assert!(
+        names(&report["enforcedPolicies"])
+            .iter()
+            .any(|n| n.contains("Block-LegacyAuthentication")),
+        "{report}"
+    );
+    for field in [
+        "reportOnlyPolicies",
+        "requiredControls",
+        "sessionControls",
+        "notAppliedPolicies",
+    ] {
+        assert!(!report[field].is_null(), "{field} missing");
+    }
+
+    let report = json_of(&[
+        "--output",
+        "json",
+        "policy",
+        "what-if",
+        "--policies",
+        &policies,
+        "--named-locations",
+        &locations,
+        "--user",
+        "11111111-1111-1111-1111-111111111111",
+        "--client-app",
+        "browser",
+        "--country",
+        "US",
+    ]);
+    assert_eq!(report["result"], "block");
+    assert!(
+        names(&report["enforcedPolicies"])
+            .iter()
+            .any(|n| n.contains("CountryWhitelist")),
+        "{report}"
+    );
+
+    let (code, _, err) = cli(
+        None,
+        &[
+            "policy",
+            "what-if",
+            "--policies",
+            "/nonexistent",
+            "--user",
+            "x",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(err.lines().count(), 1, "one-line error: {err}");
+}
+
+#[test]
+fn detect_finds_the_console_login_without_mfa_and_credits_the_author() {
+    let rules = data("sigma/rules/cloud/aws");
+    let logs = data("logs/stratus-red-team");
+    let report = json_of(&["--output", "json", "detect", "--rules", &rules, &logs]);
+    let matches = report["matches"].as_array().unwrap();
+    let console: Vec<&Value> = matches
+        .iter()
+        .filter(|m| m["rule"]["title"] == "AWS Successful Console Login Without MFA")
+        .collect();
+    assert_eq!(console.len(), 1, "{}", matches.len());
+    assert!(console[0]["rule"]["author"]
+        .as_str()
+        .is_some_and(|a| !a.is_empty()));
+    assert_eq!(console[0]["record"]["eventName"], "ConsoleLogin");
+    assert_eq!(report["rules"]["failures"].as_array().unwrap().len(), 0);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("broken.yml"), "title: broken\nlogsource: {product: aws}\ndetection:\n  sel: {eventName|re: '('}\n  condition: sel\n").unwrap();
+    let (code, out, _) = cli(
+        None,
+        &["detect", "--check-rules", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("broken"), "{out}");
+}
