@@ -80,6 +80,20 @@ async fn signed_in(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<S
     }
 }
 
+/// The signed-in user behind a form post whose CSRF token checks out.
+async fn signed_in_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    csrf: &str,
+) -> Result<SignedIn, Response> {
+    let me = signed_in(state, headers, uri).await?;
+    if !cookies::csrf_ok(headers, csrf) {
+        return Err(refused());
+    }
+    Ok(me)
+}
+
 fn nav() -> &'static str {
     "<nav><a href=\"/\">Home</a><a href=\"/account/security\">Security info</a><a href=\"/account/password\">Password</a><a href=\"/account/sessions\">Sessions</a></nav>"
 }
@@ -205,13 +219,10 @@ async fn verify_submit(
     uri: Uri,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    let me = match signed_in(&state, &headers, &uri).await {
+    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
         Ok(m) => m,
         Err(r) => return r,
     };
-    if !cookies::csrf_ok(&headers, &f.csrf) {
-        return refused();
-    }
     let factor = if f.method == "recoveryCode" {
         SecondFactor::RecoveryCode(f.code)
     } else {
@@ -238,13 +249,10 @@ async fn totp_begin(
     uri: Uri,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let me = match signed_in(&state, &headers, &uri).await {
+    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
         Ok(m) => m,
         Err(r) => return r,
     };
-    if !cookies::csrf_ok(&headers, &f.csrf) {
-        return refused();
-    }
     if let Err(r) = require_step_up(&state, &me).await {
         return r;
     }
@@ -294,13 +302,10 @@ async fn totp_confirm(
     uri: Uri,
     Form(f): Form<TotpConfirm>,
 ) -> Response {
-    let me = match signed_in(&state, &headers, &uri).await {
+    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
         Ok(m) => m,
         Err(r) => return r,
     };
-    if !cookies::csrf_ok(&headers, &f.csrf) {
-        return refused();
-    }
     match state
         .signin
         .totp_confirm(&me.actor, &me.user, &f.handle, &f.code, "Authenticator app")
@@ -355,13 +360,10 @@ async fn recovery_codes(
     uri: Uri,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let me = match signed_in(&state, &headers, &uri).await {
+    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
         Ok(m) => m,
         Err(r) => return r,
     };
-    if !cookies::csrf_ok(&headers, &f.csrf) {
-        return refused();
-    }
     if let Err(r) = require_step_up(&state, &me).await {
         return r;
     }
@@ -396,13 +398,10 @@ async fn remove_method(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let me = match signed_in(&state, &headers, &uri).await {
+    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
         Ok(m) => m,
         Err(r) => return r,
     };
-    if !cookies::csrf_ok(&headers, &f.csrf) {
-        return refused();
-    }
     if let Err(r) = require_step_up(&state, &me).await {
         return r;
     }
@@ -520,13 +519,10 @@ async fn revoke(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let me = match signed_in(&state, &headers, &uri).await {
+    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
         Ok(m) => m,
         Err(r) => return r,
     };
-    if !cookies::csrf_ok(&headers, &f.csrf) {
-        return refused();
-    }
     match state
         .store
         .revoke_session(&me.actor, &me.user.id, &id)
@@ -578,13 +574,10 @@ async fn password_submit(
     uri: Uri,
     Form(f): Form<PasswordForm>,
 ) -> Response {
-    let me = match signed_in(&state, &headers, &uri).await {
+    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
         Ok(m) => m,
         Err(r) => return r,
     };
-    if !cookies::csrf_ok(&headers, &f.csrf) {
-        return refused();
-    }
     if f.new != f.confirm {
         return page(
             StatusCode::BAD_REQUEST,
