@@ -1,0 +1,1 @@
+//! Azure collector for Trustplane posture (work in progress).
