@@ -33,6 +33,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpAddr>,
     pub session_idle_timeout_secs: u64,
     pub session_absolute_timeout_secs: u64,
+    /// A MaxMind database (GeoLite2 or GeoIP2) for country named locations.
+    pub geoip_database: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -51,6 +53,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             session_idle_timeout_secs: 30 * 60,
             session_absolute_timeout_secs: 12 * 60 * 60,
+            geoip_database: None,
         }
     }
 }
@@ -88,6 +91,7 @@ const ENV_KEYS: &[&str] = &[
     "trusted_proxies",
     "session_idle_timeout_secs",
     "session_absolute_timeout_secs",
+    "geoip_database",
 ];
 
 pub fn load(args: &ServeArgs) -> Result<Settings> {

@@ -48,6 +48,7 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
                         .unwrap_or(i64::MAX),
                 },
                 issuer: "Trustplane".into(),
+                geoip_database: settings.geoip_database.clone(),
             },
         },
         Arc::new(SystemClock),

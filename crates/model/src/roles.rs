@@ -22,6 +22,8 @@ pub enum Permission {
     AuditRead,
     /// Issue admin API tokens for users (Global Administrator only).
     ApiTokensWrite,
+    /// Create, change and delete conditional-access policies and named locations.
+    PoliciesWrite,
 }
 
 impl Permission {
@@ -35,6 +37,7 @@ impl Permission {
             Permission::RoleAssignmentsWrite => "trustplane.directory/roleAssignments/write",
             Permission::AuditRead => "trustplane.auditLogs/read",
             Permission::ApiTokensWrite => "trustplane.apiTokens/write",
+            Permission::PoliciesWrite => "trustplane.conditionalAccess/write",
         }
     }
 }
@@ -66,6 +69,8 @@ pub enum BuiltinRole {
     SecurityAdministrator,
     /// Reads everything security-related.
     SecurityReader,
+    /// Manages conditional-access policies.
+    ConditionalAccessAdministrator,
 }
 
 impl BuiltinRole {
@@ -78,6 +83,7 @@ impl BuiltinRole {
             BuiltinRole::ApplicationAdministrator => "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
             BuiltinRole::SecurityAdministrator => "194ae4cb-b126-40b2-bd5b-6091b380977d",
             BuiltinRole::SecurityReader => "5d6b6bb7-de71-4623-b4af-96380a352509",
+            BuiltinRole::ConditionalAccessAdministrator => "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9",
         }
     }
 
@@ -108,7 +114,12 @@ impl BuiltinRole {
             BuiltinRole::SecurityAdministrator => (
                 "Security Administrator",
                 "Can read security information and manage security settings.",
-                &[DirectoryRead, AuditRead],
+                &[DirectoryRead, AuditRead, PoliciesWrite],
+            ),
+            BuiltinRole::ConditionalAccessAdministrator => (
+                "Conditional Access Administrator",
+                "Can manage conditional-access policies and named locations.",
+                &[DirectoryRead, PoliciesWrite],
             ),
             BuiltinRole::SecurityReader => (
                 "Security Reader",
@@ -145,6 +156,7 @@ pub fn builtin_roles() -> Vec<RoleDefinition> {
         ApplicationAdministrator,
         SecurityAdministrator,
         SecurityReader,
+        ConditionalAccessAdministrator,
     ]
     .into_iter()
     .map(BuiltinRole::definition)

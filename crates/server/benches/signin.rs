@@ -65,6 +65,7 @@ async fn run() {
         trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
         sessions: SessionPolicy::default(),
         issuer: "Trustplane".into(),
+        geoip_database: None,
     };
     let state = AppState::new(store.clone(), &settings, "http://localhost")
         .await

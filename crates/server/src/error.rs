@@ -61,6 +61,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "Not found", detail)
     }
 
+    /// Names the field at fault.
+    pub fn set_field(&mut self, field: &str) {
+        self.field = Some(field.to_string());
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status

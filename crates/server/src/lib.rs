@@ -8,6 +8,7 @@
 
 mod auth;
 mod bootstrap;
+pub mod ca;
 mod context;
 mod error;
 mod extract;

@@ -14,6 +14,7 @@ use trustplane_model::Clock;
 use trustplane_store::{Store, StoreError};
 
 use crate::bootstrap::{self, BootstrapCredentials};
+use crate::ca::ConditionalAccess;
 use crate::keys::Sealer;
 use crate::signin::SignIn;
 use crate::{jobs, metrics, routes};
@@ -53,6 +54,8 @@ pub struct SignInSettings {
     pub sessions: SessionPolicy,
     /// Name shown in authenticator apps.
     pub issuer: String,
+    /// A MaxMind database for country named locations.
+    pub geoip_database: Option<PathBuf>,
 }
 
 /// Shared by every handler.
@@ -64,6 +67,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The sign-in service.
     pub signin: Arc<SignIn>,
+    /// Conditional access.
+    pub ca: Arc<ConditionalAccess>,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<IpAddr>>,
 }
@@ -110,17 +115,24 @@ impl AppState {
         // The stand-in hash for unknown users is made once now, so the first such answer is
         // not slower than later ones.
         let _ = tokio::task::spawn_blocking(trustplane_authn::password::prepare_dummy).await;
+        let ca = Arc::new(ConditionalAccess::new(
+            store.clone(),
+            settings.geoip_database.as_deref(),
+        )?);
+        ca.seed_defaults().await?;
         let signin = SignIn::new(
             store.clone(),
             sealer,
             relying,
             settings.issuer.clone(),
             settings.sessions,
+            ca.clone(),
         );
         Ok(AppState {
             store,
             metrics: metrics::handle(),
             signin,
+            ca,
             trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
         })
     }

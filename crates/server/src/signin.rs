@@ -13,8 +13,10 @@ use trustplane_authn::{AccountThrottle, IpRateLimiter, Relying, SessionPolicy, T
 use trustplane_model::{Actor, Event, Outcome, Target, User};
 use trustplane_store::{NewSession, Session, Store, StoreError, StoredMethod};
 
+use crate::ca::{CaDecision, ConditionalAccess, PORTAL_APP_ID};
 use crate::context::{ClientApp, RequestContext};
 use crate::keys::Sealer;
+use trustplane_access::Outcome as CaOutcome;
 
 /// How long the gap between the first and the second factor may be.
 const PENDING_TTL_MS: i64 = 5 * 60 * 1000;
@@ -39,6 +41,9 @@ pub enum SignInError {
     /// The code or passkey did not verify (or was used before).
     #[error("the code is not valid")]
     InvalidCode,
+    /// Conditional access refused: the policies named, or why.
+    #[error("access blocked by conditional access: {0}")]
+    Blocked(String),
     /// The request was malformed.
     #[error("{0}")]
     BadRequest(String),
@@ -87,6 +92,7 @@ pub struct SignIn {
     pub(crate) ip_limiter: IpRateLimiter,
     pub(crate) relying: Relying,
     pub(crate) issuer: String,
+    pub(crate) ca: Arc<ConditionalAccess>,
 }
 
 /// A handle and the hash under which its state is stored.
@@ -110,6 +116,7 @@ impl SignIn {
         relying: Relying,
         issuer: String,
         sessions: SessionPolicy,
+        ca: Arc<ConditionalAccess>,
     ) -> Arc<Self> {
         Arc::new(SignIn {
             store,
@@ -119,6 +126,7 @@ impl SignIn {
             ip_limiter: IpRateLimiter::default(),
             relying,
             issuer,
+            ca,
         })
     }
 
@@ -149,6 +157,25 @@ impl SignIn {
         failure: Option<&str>,
         session: Option<&Session>,
     ) -> Result<(), StoreError> {
+        self.log_with(
+            ctx, client, user, attempted, methods, failure, session, None,
+        )
+        .await
+    }
+
+    /// [`log`](Self::log) with conditional access's part of the entry.
+    #[allow(clippy::too_many_arguments)]
+    async fn log_with(
+        &self,
+        ctx: &RequestContext,
+        client: ClientApp,
+        user: Option<&User>,
+        attempted: &str,
+        methods: &[&str],
+        failure: Option<&str>,
+        session: Option<&Session>,
+        ca: Option<&Value>,
+    ) -> Result<(), StoreError> {
         let event = sign_in_event(
             ctx,
             client,
@@ -157,6 +184,7 @@ impl SignIn {
             methods,
             failure,
             session.map(|s| s.info.id.as_str()),
+            ca,
         );
         self.store.record_sign_in(event).await?;
         Ok(())
@@ -164,6 +192,7 @@ impl SignIn {
 }
 
 /// The sign-in log entry of one attempt.
+#[allow(clippy::too_many_arguments)]
 fn sign_in_event(
     ctx: &RequestContext,
     client: ClientApp,
@@ -172,6 +201,7 @@ fn sign_in_event(
     methods: &[&str],
     failure: Option<&str>,
     session_id: Option<&str>,
+    ca: Option<&Value>,
 ) -> Event {
     {
         let actor = Actor {
@@ -214,6 +244,10 @@ fn sign_in_event(
                 "status": if failure.is_none() { "success" } else { "failure" },
                 "failureReason": failure,
                 "sessionId": session_id,
+                "conditionalAccessStatus": ca.map(|c| c["conditionalAccessStatus"].clone()),
+                "appliedConditionalAccessPolicies": ca.map(|c| c["appliedConditionalAccessPolicies"].clone()),
+                "reportOnlyConditionalAccessPolicies": ca.map(|c| c["reportOnlyConditionalAccessPolicies"].clone()),
+                "country": ca.map(|c| c["country"].clone()),
             })),
         }
     }
@@ -231,6 +265,8 @@ impl SignIn {
         amr: Vec<String>,
         mfa: bool,
         methods: &[&str],
+        restriction: Option<&str>,
+        ca: Option<&Value>,
     ) -> Result<Issued, SignInError> {
         // Always a fresh token: a value planted before sign-in is never promoted (fixation).
         let (token, token_hash) = authn::new_session_token();
@@ -243,6 +279,7 @@ impl SignIn {
             methods,
             None,
             Some(&session_id),
+            ca,
         );
         let session = self
             .store
@@ -256,6 +293,7 @@ impl SignIn {
                     ip_address: ctx.ip.map(|i| i.to_string()),
                     user_agent: ctx.user_agent.clone(),
                     client_app: client.as_str().into(),
+                    restriction: restriction.map(str::to_string),
                 },
                 event,
             )
@@ -376,11 +414,68 @@ impl SignIn {
         if check.is_some_and(|c| c.needs_rehash) && !must_change {
             self.rehash(&user, password).await?;
         }
+        // Conditional access decides after the first factor.
+        let decision = self
+            .ca
+            .decide(&user, client, ctx, PORTAL_APP_ID, &[])
+            .await?;
+        if decision.outcome == CaOutcome::Block || !decision.mfa_satisfies() {
+            return Err(self
+                .refuse(ctx, client, &user, &["password"], &decision)
+                .await?);
+        }
         if factor_count == 0 {
+            let restriction = if decision.requires_mfa() {
+                if client != ClientApp::Browser {
+                    let reason = "conditional access requires MFA and the user has no second factor registered";
+                    self.log_with(
+                        ctx,
+                        client,
+                        Some(&user),
+                        username,
+                        &["password"],
+                        Some(reason),
+                        None,
+                        Some(&decision.log),
+                    )
+                    .await?;
+                    return Err(SignInError::Blocked(
+                        "MFA is required: register a method at /account/security".into(),
+                    ));
+                }
+                // Registration interrupt: a session that can only register a second factor.
+                Some(RESTRICTED_TO_MFA_REGISTRATION)
+            } else {
+                None
+            };
             let issued = self
-                .issue(&user, ctx, client, vec!["pwd".into()], false, &["password"])
+                .issue(
+                    &user,
+                    ctx,
+                    client,
+                    vec!["pwd".into()],
+                    false,
+                    &["password"],
+                    restriction,
+                    Some(&decision.log),
+                )
                 .await?;
             return Ok(FirstStep::Done(Box::new(issued)));
+        }
+        if client == ClientApp::Other {
+            let reason = "a second factor is needed, which password-only clients cannot provide";
+            self.log_with(
+                ctx,
+                client,
+                Some(&user),
+                username,
+                &["password"],
+                Some(reason),
+                None,
+                Some(&decision.log),
+            )
+            .await?;
+            return Err(SignInError::Blocked(reason.into()));
         }
         let methods = self.second_factors(&user.id).await?;
         let (handle, handle_hash) = new_handle();
@@ -524,6 +619,8 @@ impl SignIn {
                         vec!["pwd".into(), amr.into(), "mfa".into()],
                         true,
                         &["password", method_name],
+                        None,
+                        None,
                     )
                     .await?;
                 Ok(issued)
@@ -632,6 +729,15 @@ impl SignIn {
                 self.store
                     .update_passkey(&method.id, sealed.as_deref())
                     .await?;
+                let decision = self
+                    .ca
+                    .decide(&user, client, ctx, PORTAL_APP_ID, &["mfa"])
+                    .await?;
+                if decision.outcome == CaOutcome::Block || !decision.required.is_empty() {
+                    return Err(self
+                        .refuse(ctx, client, &user, &["passkey"], &decision)
+                        .await?);
+                }
                 let issued = self
                     .issue(
                         &user,
@@ -640,6 +746,8 @@ impl SignIn {
                         vec!["hwk".into(), "user".into(), "mfa".into()],
                         true,
                         &["passkey"],
+                        None,
+                        Some(&decision.log),
                     )
                     .await?;
                 Ok(issued)
@@ -907,6 +1015,96 @@ impl SignIn {
             .replace_recovery_codes(actor, &user.id, &hashes)
             .await?;
         Ok(codes)
+    }
+}
+
+/// A session restriction: only registering a second factor is allowed.
+pub const RESTRICTED_TO_MFA_REGISTRATION: &str = "mfaRegistration";
+
+impl SignIn {
+    /// Logs a conditional-access refusal and returns the error to answer with.
+    async fn refuse(
+        &self,
+        ctx: &RequestContext,
+        client: ClientApp,
+        user: &User,
+        methods: &[&str],
+        decision: &CaDecision,
+    ) -> Result<SignInError, StoreError> {
+        let why = if decision.blocking.is_empty() {
+            format!(
+                "requires {}, which Trustplane cannot verify",
+                decision
+                    .required
+                    .iter()
+                    .map(|r| r.join(" or "))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            )
+        } else {
+            decision.blocking.join(", ")
+        };
+        let reason = format!("blocked by conditional access: {why}");
+        self.log_with(
+            ctx,
+            client,
+            Some(user),
+            &user.user_principal_name,
+            methods,
+            Some(&reason),
+            None,
+            Some(&decision.log),
+        )
+        .await?;
+        Ok(SignInError::Blocked(why))
+    }
+
+    /// Conditional access for a signed-in session reaching an application: allowed, a
+    /// step-up needed (the controls), or blocked. Each decision is recorded.
+    pub async fn authorize_app(
+        &self,
+        session: &Session,
+        user: &User,
+        app_id: &str,
+        ctx: &RequestContext,
+    ) -> Result<CaDecision, StoreError> {
+        let satisfied: &[&str] = if session.mfa_at.is_some() {
+            &["mfa"]
+        } else {
+            &[]
+        };
+        let client = match session.info.client_app.as_str() {
+            "browser" => ClientApp::Browser,
+            "other" => ClientApp::Other,
+            _ => ClientApp::MobileAppsAndDesktopClients,
+        };
+        let decision = self.ca.decide(user, client, ctx, app_id, satisfied).await?;
+        let outcome = match decision.outcome {
+            CaOutcome::Block => "block",
+            CaOutcome::Grant => "stepUp",
+            CaOutcome::Allow => "allow",
+        };
+        let mut event = sign_in_event(
+            ctx,
+            client,
+            Some(user),
+            &user.user_principal_name,
+            &[],
+            (decision.outcome != CaOutcome::Allow).then_some(outcome),
+            Some(&session.info.id),
+            Some(&decision.log),
+        );
+        event.activity = "appAccess".into();
+        event.target = Some(Target {
+            kind: "application".into(),
+            id: app_id.into(),
+            display_name: None,
+        });
+        if let Some(after) = event.after.as_mut() {
+            after["appId"] = Value::String(app_id.into());
+        }
+        self.store.record_sign_in(event).await?;
+        Ok(decision)
     }
 }
 

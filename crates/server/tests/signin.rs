@@ -38,9 +38,11 @@ async fn server() -> Server {
         public_url: Some(public_url.clone()),
         master_key: Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8".into()),
         master_key_file: dir.path().join("unused.key"),
-        trusted_proxies: vec![],
+        // Tests speak for other addresses through X-Forwarded-For, as a proxy would.
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
         sessions: SessionPolicy::default(),
         issuer: "Trustplane".into(),
+        geoip_database: Some(geolite2()),
     };
     let state = AppState::new(store.clone(), &settings, &public_url)
         .await
@@ -59,6 +61,27 @@ async fn server() -> Server {
         clock,
         _dir: dir,
     }
+}
+
+/// The GeoLite2 database the test venv's `maxminddb-geolite2` ships.
+fn geolite2() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("TRUSTPLANE_TEST_MMDB") {
+        return p.into();
+    }
+    let python = std::env::var("TRUSTPLANE_TEST_PYTHON")
+        .expect("TRUSTPLANE_TEST_PYTHON (scripts/test.sh sets it)");
+    let out = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import _maxminddb_geolite2, os; print(os.path.dirname(_maxminddb_geolite2.__file__))",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "maxminddb-geolite2 is not installed in the test venv"
+    );
+    std::path::Path::new(String::from_utf8(out.stdout).unwrap().trim()).join("GeoLite2-City.mmdb")
 }
 
 async fn user(s: &Server, upn: &str) -> String {
@@ -997,5 +1020,432 @@ mod passkeys {
         assert!(log.iter().any(|e| e["resultReason"]
             .as_str()
             .is_some_and(|r| r.starts_with("passkey verification failed"))));
+    }
+}
+
+mod conditional_access {
+    use super::*;
+    use trustplane_model::BuiltinRole;
+    use trustplane_store::{CaKind, NewAssignment};
+
+    const ADMIN_TOKEN: &str = "tp_conditional_access_test_token_0123456789abcdef";
+
+    async fn admin_token(s: &Server) {
+        let id = user(s, "root@example.com").await;
+        s.store
+            .create_role_assignment(
+                &Actor::system(),
+                NewAssignment {
+                    principal_id: id.clone(),
+                    role_definition_id: BuiltinRole::GlobalAdministrator.id().into(),
+                    directory_scope_id: "/".into(),
+                    assignment_type: trustplane_model::AssignmentKind::Active,
+                    start: None,
+                    end: None,
+                },
+            )
+            .await
+            .unwrap();
+        let hash = hex_sha256(ADMIN_TOKEN);
+        s.store
+            .create_api_token(&Actor::system(), &id, &hash, "test", None)
+            .await
+            .unwrap();
+    }
+
+    fn hex_sha256(t: &str) -> String {
+        trustplane_authn::hash_session_token(t)
+    }
+
+    async fn api(
+        s: &Server,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = reqwest::Client::new()
+            .request(method, format!("{}{path}", s.base))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn last_sign_in(s: &Server) -> Value {
+        sign_ins(s).await.pop().unwrap()
+    }
+
+    fn data(path: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data")
+            .join(path)
+    }
+
+    #[tokio::test]
+    async fn the_defaults_are_installed_and_block_a_legacy_password_only_sign_in() {
+        let s = server().await;
+        user(&s, "ada@example.com").await;
+        let policies = s.store.list_ca(CaKind::Policy).await.unwrap();
+        let names: Vec<&str> = policies
+            .iter()
+            .map(|p| p["displayName"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                "Security defaults: block legacy authentication",
+                "Security defaults: require MFA for administrators"
+            ]
+        );
+        let r = reqwest::Client::new()
+            .get(format!("{}/api/v1/auth/basic", s.base))
+            .basic_auth("ada@example.com", Some(PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        let body: Value = r.json().await.unwrap();
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("block legacy authentication"),
+            "{body}"
+        );
+        let log = last_sign_in(&s).await;
+        assert_eq!(log["result"], "failure");
+        assert_eq!(log["after"]["clientAppUsed"], "other");
+        assert_eq!(log["after"]["conditionalAccessStatus"], "failure");
+        assert_eq!(
+            log["after"]["appliedConditionalAccessPolicies"][0]["displayName"],
+            "Security defaults: block legacy authentication"
+        );
+        // The same account signs in with a modern client.
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/signIn", s.base))
+            .json(&json!({"username": "ada@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn an_administrator_without_a_second_factor_must_register_one_first() {
+        let s = server().await;
+        admin_token(&s).await;
+        let mut b = Browser::new(&s);
+        b.sign_in("root@example.com").await;
+        for path in ["/", "/account/sessions", "/account/password"] {
+            assert_eq!(
+                b.get(path).await.location.as_deref(),
+                Some("/account/security"),
+                "{path}"
+            );
+        }
+        let uri = enrol_totp(&mut b, &s).await;
+        assert!(uri.contains("secret="));
+        assert_eq!(
+            b.get("/").await.status,
+            200,
+            "registered: the restriction is gone"
+        );
+        // A non-browser client cannot be interrupted for registration: it is refused.
+        let id = user(&s, "root2@example.com").await;
+        s.store
+            .create_role_assignment(
+                &Actor::system(),
+                NewAssignment {
+                    principal_id: id,
+                    role_definition_id: BuiltinRole::SecurityReader.id().into(),
+                    directory_scope_id: "/".into(),
+                    assignment_type: trustplane_model::AssignmentKind::Active,
+                    start: None,
+                    end: None,
+                },
+            )
+            .await
+            .unwrap();
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/signIn", s.base))
+            .json(&json!({"username": "root2@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+    }
+
+    #[tokio::test]
+    async fn a_country_location_blocks_sign_ins_from_that_country() {
+        let s = server().await;
+        admin_token(&s).await;
+        user(&s, "ada@example.com").await;
+        let (st, loc) = api(
+            &s,
+            reqwest::Method::POST,
+            "/api/v1/identity/conditionalAccess/namedLocations",
+            Some(json!({
+                "@odata.type": "#microsoft.graph.countryNamedLocation",
+                "displayName": "United States",
+                "countriesAndRegions": ["US"],
+                "includeUnknownCountriesAndRegions": false
+            })),
+        )
+        .await;
+        assert_eq!(st, 201, "{loc}");
+        let (st, policy) = api(
+            &s,
+            reqwest::Method::POST,
+            "/api/v1/identity/conditionalAccess/policies",
+            Some(json!({
+                "displayName": "Block sign-ins from the US",
+                "state": "enabled",
+                "conditions": {
+                    "users": {"includeUsers": ["All"]},
+                    "applications": {"includeApplications": ["All"]},
+                    "clientAppTypes": ["all"],
+                    "locations": {"includeLocations": [loc["id"]]}
+                },
+                "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+            })),
+        )
+        .await;
+        assert_eq!(st, 201, "{policy}");
+        let from = |ip: &'static str| {
+            let base = s.base.clone();
+            async move {
+                reqwest::Client::new()
+                    .post(format!("{base}/api/v1/auth/signIn"))
+                    .header("x-forwarded-for", ip)
+                    .json(&json!({"username": "ada@example.com", "password": PASSWORD}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        };
+        assert_eq!(
+            from("8.8.8.8").await,
+            403,
+            "8.8.8.8 is in the US in GeoLite2"
+        );
+        let log = last_sign_in(&s).await;
+        assert_eq!(log["after"]["country"], "US");
+        assert!(log["resultReason"]
+            .as_str()
+            .unwrap()
+            .contains("Block sign-ins from the US"));
+        assert_eq!(
+            from("81.2.69.142").await,
+            200,
+            "a British address is not blocked"
+        );
+        // The policy can be switched off through the API, and that applies at once.
+        let (st, _) = api(
+            &s,
+            reqwest::Method::PATCH,
+            &format!(
+                "/api/v1/identity/conditionalAccess/policies/{}",
+                policy["id"].as_str().unwrap()
+            ),
+            Some(json!({"state": "disabled"})),
+        )
+        .await;
+        assert_eq!(st, 200);
+        assert_eq!(from("8.8.8.8").await, 200);
+        let (_, audit) = api(
+            &s,
+            reqwest::Method::GET,
+            "/api/v1/audit?category=policy",
+            None,
+        )
+        .await;
+        let activities: Vec<&str> = audit["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["activity"].as_str().unwrap())
+            .collect();
+        assert!(
+            activities.contains(&"namedLocation.create")
+                && activities.contains(&"conditionalAccessPolicy.update"),
+            "{activities:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_application_that_needs_mfa_asks_for_a_step_up_to_totp() {
+        let s = server().await;
+        user(&s, "ada@example.com").await;
+        let policy = json!({
+            "displayName": "MFA for the payroll app",
+            "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["payroll"]}, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}
+        });
+        s.store
+            .create_ca(
+                &Actor::system(),
+                CaKind::Policy,
+                policy,
+                "MFA for the payroll app",
+                Some("enabled"),
+            )
+            .await
+            .unwrap();
+        let mut b = Browser::new(&s);
+        b.sign_in("ada@example.com").await;
+        let ask = |b: &mut Browser, app: &'static str| {
+            let req = b
+                .http
+                .post(format!("{}/api/v1/auth/authorize", b.base))
+                .json(&json!({"appId": app}));
+            async move { (req, app) }
+        };
+        let (req, _) = ask(&mut b, "payroll").await;
+        let r = b.send(req).await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["result"], "stepUp");
+        assert_eq!(body["requiredControls"], json!([["mfa"]]));
+        let (req, _) = ask(&mut b, "wiki").await;
+        assert_eq!(
+            b.send(req).await.status,
+            200,
+            "other applications need nothing more"
+        );
+        // Step up: a fresh password session may register an authenticator app, which proves it.
+        enrol_totp(&mut b, &s).await;
+        let (req, _) = ask(&mut b, "payroll").await;
+        assert_eq!(b.send(req).await.status, 200);
+        let log = last_sign_in(&s).await;
+        assert_eq!(log["activity"], "appAccess");
+        assert_eq!(log["after"]["appId"], "payroll");
+        assert_eq!(
+            log["after"]["appliedConditionalAccessPolicies"][0]["displayName"],
+            "MFA for the payroll app"
+        );
+    }
+
+    #[tokio::test]
+    async fn report_only_policies_are_logged_and_not_enforced() {
+        let s = server().await;
+        user(&s, "ada@example.com").await;
+        let policy = json!({
+            "displayName": "Would block everyone",
+            "state": "enabledForReportingButNotEnforced",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+        });
+        s.store
+            .create_ca(
+                &Actor::system(),
+                CaKind::Policy,
+                policy,
+                "Would block everyone",
+                Some("enabledForReportingButNotEnforced"),
+            )
+            .await
+            .unwrap();
+        Browser::new(&s).sign_in("ada@example.com").await;
+        let log = last_sign_in(&s).await;
+        assert_eq!(log["result"], "success");
+        assert_eq!(
+            log["after"]["reportOnlyConditionalAccessPolicies"][0]["displayName"],
+            "Would block everyone"
+        );
+        assert_eq!(
+            log["after"]["reportOnlyConditionalAccessPolicies"][0]["result"],
+            "block"
+        );
+    }
+
+    #[tokio::test]
+    async fn real_policy_exports_import_and_round_trip_through_the_api() {
+        let s = server().await;
+        admin_token(&s).await;
+        let base = "/api/v1/identity/conditionalAccess";
+        let mut sent = Vec::new();
+        for (dir, kind) in [
+            (
+                "conditional-access/j0eyv-baseline/NamedLocations",
+                "namedLocations",
+            ),
+            (
+                "conditional-access/j0eyv-baseline/ConditionalAccess",
+                "policies",
+            ),
+            ("conditional-access/alexfilipin", "policies"),
+        ] {
+            let mut files: Vec<_> = std::fs::read_dir(data(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect();
+            files.sort();
+            for f in files {
+                let body: Value =
+                    serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+                let (st, stored) = api(
+                    &s,
+                    reqwest::Method::POST,
+                    &format!("{base}/{kind}"),
+                    Some(body.clone()),
+                )
+                .await;
+                assert_eq!(st, 201, "{}: {stored}", f.display());
+                if kind == "policies" {
+                    sent.push((body, stored["id"].as_str().unwrap().to_string()));
+                }
+            }
+        }
+        let (_, list) = api(&s, reqwest::Method::GET, &format!("{base}/policies"), None).await;
+        assert_eq!(list["value"].as_array().unwrap().len(), 2 + 36 + 59);
+        let strip = |mut v: Value| {
+            for k in ["id", "createdDateTime", "modifiedDateTime"] {
+                v.as_object_mut().unwrap().remove(k);
+            }
+            v
+        };
+        for (body, id) in &sent {
+            let (_, back) = api(
+                &s,
+                reqwest::Method::GET,
+                &format!("{base}/policies/{id}"),
+                None,
+            )
+            .await;
+            assert_eq!(
+                strip(back),
+                strip(body.clone()),
+                "policy {id} changed on the way through"
+            );
+        }
+        // A policy that breaks a rule is refused with the field named, and nothing is stored.
+        let (st, problem) = api(&s, reqwest::Method::POST, &format!("{base}/policies"), Some(json!({
+            "displayName": "bad", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["passwordChange"]}
+        }))).await;
+        assert_eq!(st, 400, "{problem}");
+        assert!(
+            problem["field"].as_str().unwrap().contains("grantControls"),
+            "{problem}"
+        );
+        let (_, list) = api(&s, reqwest::Method::GET, &format!("{base}/policies"), None).await;
+        assert_eq!(list["value"].as_array().unwrap().len(), 97);
+        // What-if with the directory's facts: a legacy client is blocked by the j0eyv baseline.
+        let (st, report) = api(
+            &s,
+            reqwest::Method::POST,
+            &format!("{base}/evaluate"),
+            Some(json!({"userId": "ada@example.com", "clientApp": "other", "country": "NL"})),
+        )
+        .await;
+        assert_eq!(st, 200, "{report}");
+        assert_eq!(report["result"], "block");
     }
 }

@@ -80,6 +80,8 @@ pub struct NewSession {
     pub user_agent: Option<String>,
     /// Client app type.
     pub client_app: String,
+    /// A limit on what the session may do (`mfaRegistration`).
+    pub restriction: Option<String>,
 }
 
 /// A stored session.
@@ -93,6 +95,8 @@ pub struct Session {
     pub last_seen_at: Timestamp,
     /// Second factor proven, ms.
     pub mfa_at: Option<Timestamp>,
+    /// `mfaRegistration` when the session may only register a second factor.
+    pub restriction: Option<String>,
 }
 
 /// What the password step needs to know about an account, read in one query.
@@ -123,7 +127,7 @@ impl std::fmt::Debug for SignInFacts {
 const METHOD_COLUMNS: &str =
     "id, user_id, kind, label, secret, lookup_key, last_step, used_at, created_at, last_used_at";
 const SESSION_COLUMNS: &str =
-    "id, user_id, created_at, last_seen_at, mfa_at, amr, ip_address, user_agent, client_app";
+    "id, user_id, created_at, last_seen_at, mfa_at, amr, ip_address, user_agent, client_app, restriction";
 
 fn method_from_row(r: &AnyRow) -> Result<StoredMethod> {
     Ok(StoredMethod {
@@ -160,6 +164,7 @@ fn session_from_row(r: &AnyRow) -> Result<Session> {
         created_at,
         last_seen_at,
         mfa_at,
+        restriction: r.try_get("restriction")?,
     })
 }
 
@@ -417,7 +422,7 @@ impl Store {
         let id = new.id.clone();
         tx.execute(
             &format!(
-                "INSERT INTO sessions (token_hash, {SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)"
+                "INSERT INTO sessions (token_hash, {SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10)"
             ),
             &[
                 Bind::Text(new.token_hash),
@@ -429,6 +434,7 @@ impl Store {
                 Bind::OptText(new.ip_address),
                 Bind::OptText(new.user_agent),
                 Bind::Text(new.client_app),
+                Bind::OptText(new.restriction),
             ],
         )
         .await?;
@@ -479,7 +485,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let now = tx.now;
         tx.execute(
-            "UPDATE sessions SET mfa_at = $1, last_seen_at = $1, amr = $2 WHERE id = $3",
+            "UPDATE sessions SET mfa_at = $1, last_seen_at = $1, amr = $2, restriction = NULL WHERE id = $3",
             &[
                 Bind::Int(now),
                 Bind::Text(serde_json::to_string(amr)?),

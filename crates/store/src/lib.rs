@@ -25,6 +25,7 @@ mod error;
 mod lease;
 mod list;
 mod migrate;
+mod policies;
 mod tokens;
 
 pub use audit::{AuditQuery, ChainProblem, VerifyReport};
@@ -35,4 +36,5 @@ pub use directory::{
 };
 pub use error::{Result, StoreError};
 pub use list::{Clause, ListQuery, Op, Page};
+pub use policies::CaKind;
 pub use tokens::TokenOwner;

@@ -18,6 +18,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "authentication",
         include_str!("../migrations/0002_authentication.sql"),
     ),
+    (
+        3,
+        "conditional access",
+        include_str!("../migrations/0003_conditional_access.sql"),
+    ),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one

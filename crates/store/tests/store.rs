@@ -106,7 +106,7 @@ async fn reopening_migrates_once_and_keeps_data(db: Db) {
     store.close().await;
     let again = open(&db, &clock).await;
     assert_eq!(again.get_user("ADA@example.com").await.unwrap().id, u.id);
-    assert_eq!(again.list_role_definitions().await.unwrap().len(), 6);
+    assert_eq!(again.list_role_definitions().await.unwrap().len(), 7);
 }
 
 async fn upn_is_unique_without_regard_to_case_and_failures_change_nothing(db: Db) {

@@ -2,6 +2,7 @@
 
 pub(crate) mod applications;
 pub(crate) mod audit;
+pub(crate) mod conditional_access;
 pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod roles;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(roles::router())
         .merge(audit::router())
         .merge(tokens::router())
+        .merge(conditional_access::router())
         .merge(crate::web::router())
         .route(
             "/api/v1/openapi.json",

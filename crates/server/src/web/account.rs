@@ -51,6 +51,18 @@ async fn signed_in(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<S
     };
     match state.signin.session(&token).await {
         Ok(Some((session, user))) => {
+            // A session that must register a second factor may do only that.
+            let registering = [
+                "/account/security",
+                "/account/totp/begin",
+                "/account/totp/confirm",
+                "/account/passkeys/begin",
+                "/account/passkeys/finish",
+                "/account/recovery-codes",
+            ];
+            if session.restriction.is_some() && !registering.contains(&uri.path()) {
+                return Err(see_other("/account/security"));
+            }
             // A password that must be changed blocks everything but changing it.
             if uri.path() != "/account/password" {
                 match state.signin.must_change_password(&user.id).await {
@@ -471,6 +483,11 @@ async fn passkey_finish(
         .passkey_register_finish(&me.actor, &me.user, &body.handle, &body.credential, &label)
         .await
         .map_err(sign_in_api_error)?;
+    // Registering a passkey proves it now, and lifts a registration-only restriction.
+    state
+        .store
+        .mark_session_mfa(&me.session.info.id, &with_mfa(&me.session.info.amr, "hwk"))
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response())
 }
 

@@ -29,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/passkey/finish", post(api_passkey_finish))
         .route("/api/v1/auth/session", get(api_session))
         .route("/api/v1/auth/signOut", post(api_sign_out))
+        .route("/api/v1/auth/basic", get(api_basic))
+        .route("/api/v1/auth/authorize", post(api_authorize))
 }
 
 #[derive(Deserialize)]
@@ -165,6 +167,10 @@ async fn login_submit(
             };
             let body = login_form(&form.csrf, &next, Some(&e.to_string()));
             retry_after(page(status, "Sign in", &body), &e)
+        }
+        Err(e @ SignInError::Blocked(_)) => {
+            let body = format!("<h1>Access blocked</h1><p role=\"alert\">{}</p><p>Ask your administrator if you think this is wrong.</p>", esc(&e.to_string()));
+            page(StatusCode::FORBIDDEN, "Access blocked", &body)
         }
         Err(e) => server_error(e),
     }
@@ -311,6 +317,7 @@ fn api_error(e: SignInError) -> ApiError {
             e.to_string(),
         ),
         SignInError::Expired => ApiError::new(StatusCode::GONE, "Sign-in expired", e.to_string()),
+        SignInError::Blocked(_) => ApiError::forbidden(e.to_string()),
         SignInError::BadRequest(m) => ApiError::bad_request(m),
         SignInError::Store(s) => s.into(),
     }
@@ -445,4 +452,86 @@ async fn api_sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiR
     let token = session_token(&headers).ok_or_else(ApiError::unauthorized)?;
     state.signin.sign_out(&token).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A password-only legacy protocol (HTTP Basic), the kind conditional access calls `other`.
+/// It exists so such clients are subject to policy, and the default policy blocks them.
+async fn api_basic(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    use base64::Engine;
+    let (user, password) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|text| {
+            text.split_once(':')
+                .map(|(u, p)| (u.to_string(), p.to_string()))
+        })
+        .ok_or_else(ApiError::unauthorized)?;
+    match state
+        .signin
+        .password(&ctx, ClientApp::Other, &user, &password)
+        .await
+        .map_err(api_error)?
+    {
+        FirstStep::Done(issued) => Ok(axum::Json(issued_json(&issued)).into_response()),
+        FirstStep::SecondFactor { .. } => Err(ApiError::forbidden(
+            "a second factor is needed, which this protocol cannot provide",
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiAuthorize {
+    app_id: String,
+}
+
+/// Whether the session may reach an application now: 200 allow, 401 with the controls to
+/// step up to, 403 blocked (and for a session that must first register a second factor).
+async fn api_authorize(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Json(body): Json<ApiAuthorize>,
+) -> ApiResult<Response> {
+    let token = session_token(&headers).ok_or_else(ApiError::unauthorized)?;
+    let (session, user) = state
+        .signin
+        .session(&token)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    if session.restriction.is_some() {
+        return Err(ApiError::forbidden(
+            "register a second factor at /account/security first",
+        ));
+    }
+    let decision = state
+        .signin
+        .authorize_app(&session, &user, &body.app_id, &ctx)
+        .await?;
+    Ok(match decision.outcome {
+        trustplane_access::Outcome::Allow => {
+            axum::Json(json!({ "result": "allow" })).into_response()
+        }
+        trustplane_access::Outcome::Grant => (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({ "result": "stepUp", "requiredControls": decision.required })),
+        )
+            .into_response(),
+        trustplane_access::Outcome::Block => (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({ "result": "block", "policies": decision.blocking })),
+        )
+            .into_response(),
+    })
 }

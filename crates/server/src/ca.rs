@@ -1,0 +1,252 @@
+//! Conditional access at sign-in and at application access: the stored Graph policies,
+//! compiled once per version (every node recompiles when another changes them), evaluated
+//! against what we know of the user and the request.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tokio::sync::RwLock;
+use trustplane_access::{
+    resolve_country, ClientAppType, ConditionalAccessPolicy, DevicePlatform, MaxMindCountryLookup,
+    NamedLocation, Outcome, PolicySet, SignInContext,
+};
+use trustplane_model::{Actor, User};
+use trustplane_store::{CaKind, Store, StoreError};
+
+use crate::context::{ClientApp, RequestContext};
+
+/// The application id of Trustplane's own sign-in and portal.
+pub const PORTAL_APP_ID: &str = "trustplane";
+
+/// What conditional access decided, ready for the sign-in flow and its log.
+#[derive(Debug, Clone)]
+pub struct CaDecision {
+    /// block, grant (controls still needed) or allow.
+    pub outcome: Outcome,
+    /// Names of the enforced policies that block.
+    pub blocking: Vec<String>,
+    /// Controls still needed: every inner list is an any-of set.
+    pub required: Vec<Vec<String>>,
+    /// The sign-in log's conditional-access part.
+    pub log: Value,
+}
+
+impl CaDecision {
+    /// Whether a second factor satisfies every required set.
+    pub fn mfa_satisfies(&self) -> bool {
+        self.required.iter().all(|any_of| {
+            any_of
+                .iter()
+                .any(|c| c == "mfa" || c.starts_with("authenticationStrength:"))
+        })
+    }
+
+    /// Whether MFA is among what is required.
+    pub fn requires_mfa(&self) -> bool {
+        self.outcome == Outcome::Grant && !self.required.is_empty()
+    }
+}
+
+/// The policy engine of a node.
+pub struct ConditionalAccess {
+    store: Store,
+    cache: RwLock<Option<(String, Arc<PolicySet>)>>,
+    geoip: Option<MaxMindCountryLookup>,
+}
+
+impl ConditionalAccess {
+    /// An engine over the store; `geoip` is a MaxMind database for country locations.
+    pub fn new(store: Store, geoip: Option<&Path>) -> Result<Self, StoreError> {
+        let geoip = match geoip {
+            Some(p) => Some(
+                MaxMindCountryLookup::open(p).map_err(|e| StoreError::Invalid {
+                    field: "geoip_database",
+                    message: e.to_string(),
+                })?,
+            ),
+            None => None,
+        };
+        Ok(ConditionalAccess {
+            store,
+            cache: RwLock::new(None),
+            geoip,
+        })
+    }
+
+    /// The country database, if configured.
+    pub fn geoip(&self) -> Option<&MaxMindCountryLookup> {
+        self.geoip.as_ref()
+    }
+
+    /// The compiled set for the stored version, compiled again only when it changed.
+    pub async fn policy_set(&self) -> Result<Arc<PolicySet>, StoreError> {
+        let version = self.store.ca_version().await?;
+        if let Some((v, set)) = self.cache.read().await.as_ref() {
+            if *v == version {
+                return Ok(set.clone());
+            }
+        }
+        let policies: Vec<ConditionalAccessPolicy> = self
+            .store
+            .list_ca(CaKind::Policy)
+            .await?
+            .into_iter()
+            .filter_map(|v| {
+                serde_json::from_value(v)
+                    .map_err(|e| tracing::error!(error = %e, "a stored policy does not parse"))
+                    .ok()
+            })
+            .collect();
+        let locations: Vec<NamedLocation> = self
+            .store
+            .list_ca(CaKind::NamedLocation)
+            .await?
+            .into_iter()
+            .filter_map(|v| serde_json::from_value(v).ok())
+            .collect();
+        let set = match PolicySet::compile(&policies, &locations) {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                // Every policy was validated on the way in, so this means stored data changed
+                // behind our back. Keep the last good set rather than fail open or closed.
+                tracing::error!(error = %e, "stored policies do not compile; keeping the previous set");
+                if let Some((_, set)) = self.cache.read().await.as_ref() {
+                    return Ok(set.clone());
+                }
+                return Err(StoreError::Corrupt(format!(
+                    "stored policies do not compile: {e}"
+                )));
+            }
+        };
+        *self.cache.write().await = Some((version, set.clone()));
+        Ok(set)
+    }
+
+    /// The evaluation context of a user's request for an application.
+    pub async fn context(
+        &self,
+        user: &User,
+        client: ClientApp,
+        req: &RequestContext,
+        app_id: &str,
+        satisfied: &[&str],
+    ) -> Result<SignInContext, StoreError> {
+        let group_ids = self.store.group_ids_of(&user.id, true).await?;
+        let role_ids = self
+            .store
+            .effective_roles(&user.id)
+            .await?
+            .into_iter()
+            .map(|r| r.template_id)
+            .collect();
+        let mut ctx = SignInContext {
+            user_id: Some(user.id.clone()),
+            group_ids,
+            role_ids,
+            application_id: Some(app_id.to_string()),
+            client_app: Some(ClientAppType::parse(client.as_str())),
+            device_platform: Some(DevicePlatform::parse(req.device_platform)),
+            ip: req.ip,
+            satisfied_controls: satisfied.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        if let Some(lookup) = &self.geoip {
+            resolve_country(&mut ctx, lookup);
+        }
+        Ok(ctx)
+    }
+
+    /// Evaluates the policies for a user's request.
+    pub async fn decide(
+        &self,
+        user: &User,
+        client: ClientApp,
+        req: &RequestContext,
+        app_id: &str,
+        satisfied: &[&str],
+    ) -> Result<CaDecision, StoreError> {
+        let set = self.policy_set().await?;
+        let ctx = self.context(user, client, req, app_id, satisfied).await?;
+        let decision = set.evaluate(&ctx);
+        let report = serde_json::to_value(set.report(&decision)).unwrap_or_default();
+        let name_of = |id: &str| -> String {
+            report["enforcedPolicies"]
+                .as_array()
+                .and_then(|a| a.iter().find(|p| p["id"] == id))
+                .and_then(|p| p["displayName"].as_str())
+                .unwrap_or(id)
+                .to_string()
+        };
+        let blocking = set
+            .blocking_policies(&decision)
+            .into_iter()
+            .map(name_of)
+            .collect();
+        let required = set
+            .required_controls(&decision)
+            .into_iter()
+            .map(|r| r.any_of)
+            .collect();
+        let status = match decision.result() {
+            Outcome::Block => "failure",
+            _ if report["enforcedPolicies"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty()) =>
+            {
+                "success"
+            }
+            _ => "notApplied",
+        };
+        let log = json!({
+            "conditionalAccessStatus": status,
+            "appliedConditionalAccessPolicies": report["enforcedPolicies"],
+            "reportOnlyConditionalAccessPolicies": report["reportOnlyPolicies"],
+            "country": ctx.country,
+        });
+        Ok(CaDecision {
+            outcome: decision.result(),
+            blocking,
+            required,
+            log,
+        })
+    }
+
+    /// Installs the default policies (block legacy authentication, MFA for administrators)
+    /// on a store that never had them, once.
+    pub async fn seed_defaults(&self) -> Result<(), StoreError> {
+        if self.store.setting("ca_defaults_seeded").await?.is_some() {
+            return Ok(());
+        }
+        if self
+            .store
+            .setting_or_insert("ca_defaults_seeded", "1")
+            .await?
+            != "1"
+        {
+            return Ok(());
+        }
+        for policy in trustplane_access::security_defaults_json() {
+            let name = policy["displayName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let state = policy["state"].as_str().map(str::to_string);
+            match self
+                .store
+                .create_ca(
+                    &Actor::system(),
+                    CaKind::Policy,
+                    policy,
+                    &name,
+                    state.as_deref(),
+                )
+                .await
+            {
+                Ok(_) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
