@@ -1,0 +1,229 @@
+//! GET with bounded parallelism, 429/503 retries that honour `Retry-After`, and paging that
+//! never sends a token to a host other than the configured endpoint.
+
+use std::time::Duration;
+
+use reqwest::header::RETRY_AFTER;
+use reqwest::{StatusCode, Url};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::error::{chain, CallError};
+
+/// Pages followed at most for one list; a server that always answers with a `nextLink`
+/// must not keep us busy for ever.
+const MAX_PAGES: usize = 10_000;
+
+/// Which paging field a service uses.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Paging {
+    /// Resource Manager: `nextLink`.
+    Arm,
+    /// Microsoft Graph: `@odata.nextLink`.
+    Graph,
+}
+
+impl Paging {
+    fn field(self) -> &'static str {
+        match self {
+            Paging::Arm => "nextLink",
+            Paging::Graph => "@odata.nextLink",
+        }
+    }
+}
+
+pub(crate) struct Http {
+    client: reqwest::Client,
+    permits: Semaphore,
+    max_retries: u32,
+    max_retry_wait: Duration,
+}
+
+impl Http {
+    pub(crate) fn new(
+        client: reqwest::Client,
+        concurrency: usize,
+        max_retries: u32,
+        max_retry_wait: Duration,
+    ) -> Self {
+        Http {
+            client,
+            permits: Semaphore::new(concurrency.max(1)),
+            max_retries,
+            max_retry_wait,
+        }
+    }
+
+    /// One GET returning JSON.
+    pub(crate) async fn get(&self, url: &Url, token: &str) -> Result<Value, CallError> {
+        let mut attempt = 0u32;
+        loop {
+            let resp = {
+                // The permit is held for the request only, not while waiting to retry.
+                let _permit = self
+                    .permits
+                    .acquire()
+                    .await
+                    .map_err(|e| CallError::Transport(e.to_string()))?;
+                let resp = self
+                    .client
+                    .get(url.clone())
+                    .bearer_auth(token)
+                    .header("accept", "application/json")
+                    .send()
+                    .await
+                    .map_err(|e| CallError::Transport(chain(&e)))?;
+                let status = resp.status();
+                if is_retryable(status) && attempt < self.max_retries {
+                    Err(retry_after(resp.headers()))
+                } else {
+                    let bytes = resp
+                        .bytes()
+                        .await
+                        .map_err(|e| CallError::Transport(chain(&e)))?;
+                    Ok((status, bytes))
+                }
+            };
+            match resp {
+                Err(asked) => {
+                    let wait = asked
+                        .unwrap_or_else(|| backoff(attempt))
+                        .min(self.max_retry_wait);
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Ok((status, bytes)) if status.is_success() => {
+                    return serde_json::from_slice(&bytes)
+                        .map_err(|e| CallError::Body(format!("invalid JSON: {e}")));
+                }
+                Ok((status, bytes)) => {
+                    return Err(CallError::Status {
+                        status: status.as_u16(),
+                        message: error_message(&bytes),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Every item of a list, following `nextLink` / `@odata.nextLink`. A body that is a bare
+    /// array (e.g. Subscriptions_ListLocations) is one page.
+    pub(crate) async fn list(
+        &self,
+        first: &Url,
+        token: &str,
+        paging: Paging,
+    ) -> Result<Vec<Value>, CallError> {
+        let mut items = Vec::new();
+        let mut url = first.clone();
+        for _ in 0..MAX_PAGES {
+            let body = self.get(&url, token).await?;
+            let next = match body {
+                Value::Array(a) => {
+                    items.extend(a);
+                    None
+                }
+                Value::Object(mut o) => {
+                    match o.remove("value") {
+                        Some(Value::Array(a)) => items.extend(a),
+                        _ => {
+                            return Err(CallError::Body(
+                                "expected a list (`value` array)".to_string(),
+                            ))
+                        }
+                    }
+                    match o.remove(paging.field()) {
+                        Some(Value::String(s)) if !s.is_empty() => Some(s),
+                        _ => None,
+                    }
+                }
+                _ => return Err(CallError::Body("expected a JSON object".to_string())),
+            };
+            match next {
+                None => return Ok(items),
+                Some(n) => url = next_url(first, &n)?,
+            }
+        }
+        Err(CallError::Body(format!("more than {MAX_PAGES} pages")))
+    }
+}
+
+fn is_retryable(s: StatusCode) -> bool {
+    s == StatusCode::TOO_MANY_REQUESTS || s == StatusCode::SERVICE_UNAVAILABLE
+}
+
+/// `Retry-After` in seconds (the form ARM and Graph send); an HTTP date is not used.
+fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
+    h.get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// 1, 2, 4, 8 ... seconds.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.min(6))
+}
+
+/// A next-page link, accepted only on the origin of the first page: the bearer token goes
+/// with it.
+pub(crate) fn next_url(first: &Url, next: &str) -> Result<Url, CallError> {
+    let u = Url::parse(next)
+        .map_err(|e| CallError::Body(format!("invalid next-page link `{next}`: {e}")))?;
+    if u.origin() != first.origin() {
+        return Err(CallError::Body(format!(
+            "next-page link `{next}` leaves {}",
+            first.origin().ascii_serialization()
+        )));
+    }
+    Ok(u)
+}
+
+/// The message of an ARM (`{"error":{"code","message"}}`) or Graph error body, else the
+/// body's first 300 characters.
+pub(crate) fn error_message(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        let text = |x: &Value, k: &str| x.get(k).and_then(Value::as_str).map(str::to_string);
+        // ARM and Graph: {"error":{"code","message"}}; OAuth2: {"error","error_description"}.
+        let (code, msg) = match v.get("error") {
+            Some(Value::String(c)) => (Some(c.clone()), text(&v, "error_description")),
+            Some(e) => (text(e, "code"), text(e, "message")),
+            None => (text(&v, "code"), text(&v, "message")),
+        };
+        match (code, msg) {
+            (Some(c), Some(m)) => return format!("{c}: {m}"),
+            (None, Some(m)) | (Some(m), None) => return m,
+            (None, None) => {}
+        }
+    }
+    String::from_utf8_lossy(body).chars().take(300).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_link_must_stay_on_the_endpoint() {
+        let first = Url::parse("http://127.0.0.1:8080/subscriptions?api-version=1").unwrap();
+        assert!(next_url(&first, "http://127.0.0.1:8080/subscriptions?x=2").is_ok());
+        assert!(next_url(&first, "https://management.azure.com/subscriptions").is_err());
+        assert!(next_url(&first, "...").is_err());
+    }
+
+    #[test]
+    fn error_messages() {
+        let arm = br#"{"error":{"code":"AuthorizationFailed","message":"no access"}}"#;
+        assert_eq!(error_message(arm), "AuthorizationFailed: no access");
+        let oauth =
+            br#"{"error":"invalid_client","error_description":"AADSTS7000215: bad secret"}"#;
+        assert_eq!(
+            error_message(oauth),
+            "invalid_client: AADSTS7000215: bad secret"
+        );
+        assert_eq!(error_message(b"<html>"), "<html>");
+    }
+}
