@@ -28,6 +28,8 @@ pub enum Output {
     Json,
 }
 
+// Arguments are parsed once at start-up; their size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Run a Trustplane node.
@@ -44,23 +46,55 @@ pub enum Command {
 
 #[derive(Args)]
 pub struct PolicyArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
     #[command(subcommand)]
     pub command: PolicyCommand,
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum PolicyCommand {
-    /// Evaluate a sign-in against a folder of Graph conditionalAccessPolicy JSON files.
+    /// Evaluate a sign-in: offline against a folder (--policies), or on the server.
     WhatIf(WhatIfArgs),
+    /// List the server's policies.
+    List,
+    /// Show one policy as Graph JSON.
+    Get { id: String },
+    /// Import every *.json policy file of a folder (ids are kept).
+    Import { dir: PathBuf },
+    /// Write every policy to a folder, one Graph JSON file each.
+    Export { dir: PathBuf },
+    /// Delete a policy.
+    Delete { id: String },
+    /// Turn a policy on.
+    Enable { id: String },
+    /// Turn a policy off.
+    Disable { id: String },
+    /// Evaluate and report a policy without enforcing it.
+    ReportOnly { id: String },
+    /// Named locations.
+    #[command(subcommand)]
+    Locations(LocationsCommand),
+}
+
+#[derive(Subcommand)]
+pub enum LocationsCommand {
+    /// List named locations.
+    List,
+    /// Import every *.json named-location file of a folder.
+    Import { dir: PathBuf },
+    /// Delete a named location.
+    Delete { id: String },
 }
 
 /// The sign-in comes from `--input` (a JSON file: flat facts or Graph's evaluate body) or
 /// from the flags; with `--input` the answer is JSON unless `--output table` is given.
 #[derive(Args)]
 pub struct WhatIfArgs {
-    /// Folder of policy JSON files.
+    /// Folder of policy JSON files; without it the server's policies are used.
     #[arg(long)]
-    pub policies: PathBuf,
+    pub policies: Option<PathBuf>,
     /// Folder of named-location JSON files.
     #[arg(long)]
     pub named_locations: Option<PathBuf>,

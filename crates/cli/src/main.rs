@@ -23,7 +23,7 @@ async fn main() {
         Command::Serve(a) => serve::run(a).await,
         Command::Admin(a) => admin::run(a, cli.output.unwrap_or(args::Output::Table)).await,
         Command::Audit(a) => audit::run(a, cli.output.unwrap_or(args::Output::Table)).await,
-        Command::Policy(a) => policy::run(a, cli.output),
+        Command::Policy(a) => policy::run(a, cli.output).await,
         Command::Detect(a) => detect::run(a, cli.output),
     };
     match result {

@@ -1,5 +1,6 @@
-//! `trustplane policy what-if`: conditional-access policies evaluated offline, for testing
-//! policies as code in a pipeline. Directory facts (groups, roles) come from the input.
+//! `trustplane policy ...`: conditional-access policies on the server (list, import, export,
+//! state changes) and `what-if`, offline against a folder for testing policies as code in a
+//! pipeline (directory facts come from the input), or on the server with its directory.
 
 use std::path::Path;
 
@@ -10,29 +11,48 @@ use trustplane_access::{
     MaxMindCountryLookup, PolicySet,
 };
 
-use crate::args::{Output, PolicyArgs, PolicyCommand, WhatIfArgs};
+use crate::args::{LocationsCommand, Output, PolicyArgs, PolicyCommand, WhatIfArgs};
+use crate::client::{enc, Client};
 use crate::output;
 
-pub fn run(args: PolicyArgs, out: Option<Output>) -> Result<i32> {
-    let PolicyCommand::WhatIf(w) = args.command;
+pub async fn run(args: PolicyArgs, out: Option<Output>) -> Result<i32> {
+    let w = match args.command {
+        PolicyCommand::WhatIf(w) => w,
+        other => {
+            return manage(
+                &Client::new(&args.api)?,
+                other,
+                out.unwrap_or(Output::Table),
+            )
+            .await
+        }
+    };
     let input = match &w.input {
         Some(file) => std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?,
         None => flags_input(&w)?.to_string(),
     };
-    let report = what_if(
-        &w.policies,
-        w.named_locations.as_deref(),
-        &input,
-        w.geoip.as_deref(),
-    )?;
+    let value = match &w.policies {
+        Some(dir) => serde_json::to_value(what_if(
+            dir,
+            w.named_locations.as_deref(),
+            &input,
+            w.geoip.as_deref(),
+        )?)?,
+        None => {
+            let body: Value = serde_json::from_str(&input).context("the input is not JSON")?;
+            Client::new(&args.api)?
+                .post(&format!("{BASE}/evaluate"), &body)
+                .await?
+                .unwrap_or(Value::Null)
+        }
+    };
     // With --input the answer is JSON unless a table is asked for: it is meant for pipelines.
     let out = out.unwrap_or(if w.input.is_some() {
         Output::Json
     } else {
         Output::Table
     });
-    let value = serde_json::to_value(&report)?;
     match out {
         Output::Json => println!("{}", serde_json::to_string_pretty(&value)?),
         Output::Table => print_table(&value),
@@ -142,4 +162,148 @@ fn print_table(v: &Value) {
         &rows,
         &[("not applied", "displayName"), ("why", "reasons")],
     );
+}
+
+const BASE: &str = "/api/v1/identity/conditionalAccess";
+const POLICY_COLUMNS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("displayName", "displayName"),
+    ("state", "state"),
+    ("modified", "modifiedDateTime"),
+];
+const LOCATION_COLUMNS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("displayName", "displayName"),
+    ("type", "@odata.type"),
+];
+
+/// Reads every `*.json` file of a folder, in name order.
+fn json_files(dir: &Path) -> Result<Vec<(String, Value)>> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            let value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
+                .with_context(|| format!("{} is not JSON", p.display()))?;
+            Ok((p.display().to_string(), value))
+        })
+        .collect()
+}
+
+async fn import(client: &Client, kind: &str, dir: &Path, out: Output) -> Result<i32> {
+    let mut imported = 0;
+    for (file, body) in json_files(dir)? {
+        client
+            .post(&format!("{BASE}/{kind}"), &body)
+            .await
+            .with_context(|| format!("{file} was refused"))?;
+        imported += 1;
+    }
+    output::done(out, &format!("imported {imported} from {}", dir.display()));
+    Ok(0)
+}
+
+async fn set_state(client: &Client, id: &str, state: &str, out: Output) -> Result<i32> {
+    let p = client
+        .patch(
+            &format!("{BASE}/policies/{}", enc(id)),
+            &json!({ "state": state }),
+        )
+        .await?;
+    output::done(
+        out,
+        &format!("{} is now {state}", p["displayName"].as_str().unwrap_or(id)),
+    );
+    Ok(0)
+}
+
+async fn manage(client: &Client, command: PolicyCommand, out: Output) -> Result<i32> {
+    match command {
+        PolicyCommand::WhatIf(_) => Ok(2),
+        PolicyCommand::List => {
+            output::list(
+                out,
+                &client.list(&format!("{BASE}/policies"), false).await?,
+                POLICY_COLUMNS,
+            );
+            Ok(0)
+        }
+        PolicyCommand::Get { id } => {
+            // Graph JSON is the useful form of a policy, so it is printed as such.
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &client.get(&format!("{BASE}/policies/{}", enc(&id))).await?
+                )?
+            );
+            Ok(0)
+        }
+        PolicyCommand::Import { dir } => import(client, "policies", &dir, out).await,
+        PolicyCommand::Export { dir } => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let policies = client.list(&format!("{BASE}/policies"), false).await?;
+            for p in &policies {
+                let id = p["id"].as_str().unwrap_or_default();
+                let safe: String = id
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                std::fs::write(
+                    dir.join(format!("{safe}.json")),
+                    serde_json::to_string_pretty(p)?,
+                )?;
+            }
+            output::done(
+                out,
+                &format!("exported {} policies to {}", policies.len(), dir.display()),
+            );
+            Ok(0)
+        }
+        PolicyCommand::Delete { id } => {
+            client
+                .delete(&format!("{BASE}/policies/{}", enc(&id)))
+                .await?;
+            output::done(out, &format!("deleted policy {id}"));
+            Ok(0)
+        }
+        PolicyCommand::Enable { id } => set_state(client, &id, "enabled", out).await,
+        PolicyCommand::Disable { id } => set_state(client, &id, "disabled", out).await,
+        PolicyCommand::ReportOnly { id } => {
+            set_state(client, &id, "enabledForReportingButNotEnforced", out).await
+        }
+        PolicyCommand::Locations(LocationsCommand::List) => {
+            output::list(
+                out,
+                &client
+                    .list(&format!("{BASE}/namedLocations"), false)
+                    .await?,
+                LOCATION_COLUMNS,
+            );
+            Ok(0)
+        }
+        PolicyCommand::Locations(LocationsCommand::Import { dir }) => {
+            import(client, "namedLocations", &dir, out).await
+        }
+        PolicyCommand::Locations(LocationsCommand::Delete { id }) => {
+            client
+                .delete(&format!("{BASE}/namedLocations/{}", enc(&id)))
+                .await?;
+            output::done(out, &format!("deleted named location {id}"));
+            Ok(0)
+        }
+    }
 }

@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{applications, audit, groups, health, roles, tokens, users};
+use crate::routes::{
+    applications, audit, conditional_access as ca, groups, health, roles, tokens, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +22,8 @@ use crate::routes::{applications, audit, groups, health, roles, tokens, users};
         roles::list_role_definitions, roles::get_role_definition, roles::list_role_assignments,
         roles::create_role_assignment, roles::get_role_assignment, roles::delete_role_assignment,
         audit::list_audit, audit::verify_audit, audit::list_sign_ins, tokens::create_token,
+        ca::list_policies, ca::get_policy, ca::create_policy, ca::update_policy, ca::delete_policy,
+        ca::list_locations, ca::get_location, ca::create_location, ca::update_location, ca::delete_location, ca::evaluate,
     ),
     components(schemas(
         trustplane_model::User, trustplane_model::Group, trustplane_model::Application,

@@ -7,6 +7,7 @@ use crate::harness::*;
 both_backends!(
     bootstrap_prints_credentials_once_and_the_token_works,
     cli_manages_the_directory_and_audit_verify_names_an_edited_entry,
+    policy_commands_manage_the_servers_conditional_access,
 );
 
 async fn bootstrap_prints_credentials_once_and_the_token_works(db: Db) {
@@ -162,4 +163,85 @@ async fn cli_manages_the_directory_and_audit_verify_names_an_edited_entry(db: Db
     let (code, report) = audit_verify(&db);
     assert_eq!(code, 3, "{report}");
     assert!(report.contains(&format!("entry {group_entry}")), "{report}");
+}
+
+async fn policy_commands_manage_the_servers_conditional_access(db: Db) {
+    let node = db.start().await;
+    let data = |p: &str| {
+        repo_root()
+            .join("../shared/data")
+            .join(p)
+            .display()
+            .to_string()
+    };
+    let defaults = cli_json(&node, &["policy", "list"]);
+    assert_eq!(
+        defaults.as_array().unwrap().len(),
+        2,
+        "the default policies are visible"
+    );
+    let (code, _, err) = cli(
+        Some(&node),
+        &[
+            "policy",
+            "locations",
+            "import",
+            &data("conditional-access/j0eyv-baseline/NamedLocations"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = cli(
+        Some(&node),
+        &[
+            "policy",
+            "import",
+            &data("conditional-access/j0eyv-baseline/ConditionalAccess"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("imported 36"), "{out}");
+    let all = cli_json(&node, &["policy", "list"]);
+    assert_eq!(all.as_array().unwrap().len(), 38);
+    let first = all[2]["id"].as_str().unwrap().to_string();
+    let (code, _, _) = cli(Some(&node), &["policy", "disable", &first]);
+    assert_eq!(code, 0);
+    let (_, shown, _) = cli(Some(&node), &["policy", "get", &first]);
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["state"], "disabled");
+    let export = db.dir.path().join("export");
+    let (code, _, _) = cli(Some(&node), &["policy", "export", export.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read_dir(&export).unwrap().count(), 38);
+
+    // What-if on the server, with the directory's facts.
+    let input = db.dir.path().join("legacy.json");
+    std::fs::write(
+        &input,
+        r#"{"userId": "admin@trustplane.local", "clientApp": "other", "country": "NL"}"#,
+    )
+    .unwrap();
+    let report = cli_json(
+        &node,
+        &["policy", "what-if", "--input", input.to_str().unwrap()],
+    );
+    assert_eq!(report["result"], "block");
+
+    // A broken file is refused with its name, and nothing after it is imported.
+    let bad = db.dir.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(
+        bad.join("a.json"),
+        r#"{"displayName": "x", "state": "sometimes"}"#,
+    )
+    .unwrap();
+    let (code, _, err) = cli(Some(&node), &["policy", "import", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("a.json"), "{err}");
+    assert_eq!(
+        cli_json(&node, &["policy", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        38
+    );
 }

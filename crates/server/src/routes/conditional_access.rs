@@ -93,7 +93,8 @@ fn merge(mut stored: Value, patch: Value) -> ApiResult<Value> {
     Ok(stored)
 }
 
-async fn list_policies(
+#[utoipa::path(get, path = "/api/v1/identity/conditionalAccess/policies", tag = "conditionalAccess", responses((status = 200, description = "Graph conditionalAccessPolicy objects")))]
+pub async fn list_policies(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
@@ -103,7 +104,8 @@ async fn list_policies(
     ))
 }
 
-async fn get_policy(
+#[utoipa::path(get, path = "/api/v1/identity/conditionalAccess/policies/{id}", tag = "conditionalAccess", params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn get_policy(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -112,7 +114,8 @@ async fn get_policy(
     Ok(axum::Json(state.store.get_ca(CaKind::Policy, &id).await?))
 }
 
-async fn create_policy(
+#[utoipa::path(post, path = "/api/v1/identity/conditionalAccess/policies", tag = "conditionalAccess", request_body = Object, responses((status = 201), (status = 400, description = "invalid; `field` names the field"), (status = 409)))]
+pub async fn create_policy(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<Value>,
@@ -132,7 +135,8 @@ async fn create_policy(
     Ok((StatusCode::CREATED, axum::Json(stored)))
 }
 
-async fn update_policy(
+#[utoipa::path(patch, path = "/api/v1/identity/conditionalAccess/policies/{id}", tag = "conditionalAccess", params(("id" = String, Path)), request_body = Object, responses((status = 200), (status = 400), (status = 404)))]
+pub async fn update_policy(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -156,7 +160,8 @@ async fn update_policy(
     ))
 }
 
-async fn delete_policy(
+#[utoipa::path(delete, path = "/api/v1/identity/conditionalAccess/policies/{id}", tag = "conditionalAccess", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
+pub async fn delete_policy(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -169,7 +174,8 @@ async fn delete_policy(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_locations(
+#[utoipa::path(get, path = "/api/v1/identity/conditionalAccess/namedLocations", tag = "conditionalAccess", responses((status = 200)))]
+pub async fn list_locations(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
@@ -179,7 +185,8 @@ async fn list_locations(
     ))
 }
 
-async fn get_location(
+#[utoipa::path(get, path = "/api/v1/identity/conditionalAccess/namedLocations/{id}", tag = "conditionalAccess", params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn get_location(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -190,7 +197,8 @@ async fn get_location(
     ))
 }
 
-async fn create_location(
+#[utoipa::path(post, path = "/api/v1/identity/conditionalAccess/namedLocations", tag = "conditionalAccess", request_body = Object, responses((status = 201), (status = 400), (status = 409)))]
+pub async fn create_location(
     State(state): State<AppState>,
     caller: Caller,
     Json(mut body): Json<Value>,
@@ -214,7 +222,8 @@ async fn create_location(
     Ok((StatusCode::CREATED, axum::Json(stored)))
 }
 
-async fn update_location(
+#[utoipa::path(patch, path = "/api/v1/identity/conditionalAccess/namedLocations/{id}", tag = "conditionalAccess", params(("id" = String, Path)), request_body = Object, responses((status = 200), (status = 400), (status = 404)))]
+pub async fn update_location(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -238,7 +247,8 @@ async fn update_location(
     ))
 }
 
-async fn delete_location(
+#[utoipa::path(delete, path = "/api/v1/identity/conditionalAccess/namedLocations/{id}", tag = "conditionalAccess", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
+pub async fn delete_location(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -254,7 +264,8 @@ async fn delete_location(
 /// What-if against the stored policies. The body is the flat input or Graph's evaluate body;
 /// when it names a user of this directory and gives no groups or roles, the directory's are
 /// used.
-async fn evaluate(
+#[utoipa::path(post, path = "/api/v1/identity/conditionalAccess/evaluate", tag = "conditionalAccess", request_body = Object, responses((status = 200, description = "result, enforcedPolicies, reportOnlyPolicies, requiredControls, sessionControls, notAppliedPolicies")))]
+pub async fn evaluate(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<Value>,
