@@ -35,6 +35,8 @@ pub struct Settings {
     pub session_absolute_timeout_secs: u64,
     /// A MaxMind database (GeoLite2 or GeoIP2) for country named locations.
     pub geoip_database: Option<PathBuf>,
+    /// Folders of Sigma rules for the detection pipeline.
+    pub detection_rules: Vec<PathBuf>,
 }
 
 impl Default for Settings {
@@ -54,6 +56,7 @@ impl Default for Settings {
             session_idle_timeout_secs: 30 * 60,
             session_absolute_timeout_secs: 12 * 60 * 60,
             geoip_database: None,
+            detection_rules: Vec::new(),
         }
     }
 }
@@ -92,6 +95,7 @@ const ENV_KEYS: &[&str] = &[
     "session_idle_timeout_secs",
     "session_absolute_timeout_secs",
     "geoip_database",
+    "detection_rules",
 ];
 
 pub fn load(args: &ServeArgs) -> Result<Settings> {

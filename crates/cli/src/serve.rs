@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use trustplane_authn::SessionPolicy;
 use trustplane_model::SystemClock;
-use trustplane_server::{ServerConfig, SignInSettings};
+use trustplane_server::{NodeSettings, ServerConfig};
 
 use crate::args::ServeArgs;
 use crate::config;
@@ -33,7 +33,7 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
             bootstrap_admin_upn: settings.bootstrap_admin_upn.clone(),
             bootstrap_admin_token: settings.bootstrap_admin_token.clone(),
             checkpoint_interval: Duration::from_secs(settings.checkpoint_interval_secs),
-            sign_in: SignInSettings {
+            sign_in: NodeSettings {
                 public_url: settings.public_url.clone(),
                 master_key: settings.master_key.clone(),
                 master_key_file: settings
@@ -49,6 +49,7 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
                 },
                 issuer: "Trustplane".into(),
                 geoip_database: settings.geoip_database.clone(),
+                detection_rules: settings.detection_rules.clone(),
             },
         },
         Arc::new(SystemClock),

@@ -24,6 +24,8 @@ pub enum Permission {
     ApiTokensWrite,
     /// Create, change and delete conditional-access policies and named locations.
     PoliciesWrite,
+    /// Push logs, handle alerts, take responses, manage response policies.
+    AlertsWrite,
 }
 
 impl Permission {
@@ -38,6 +40,7 @@ impl Permission {
             Permission::AuditRead => "trustplane.auditLogs/read",
             Permission::ApiTokensWrite => "trustplane.apiTokens/write",
             Permission::PoliciesWrite => "trustplane.conditionalAccess/write",
+            Permission::AlertsWrite => "trustplane.alerts/write",
         }
     }
 }
@@ -114,7 +117,7 @@ impl BuiltinRole {
             BuiltinRole::SecurityAdministrator => (
                 "Security Administrator",
                 "Can read security information and manage security settings.",
-                &[DirectoryRead, AuditRead, PoliciesWrite],
+                &[DirectoryRead, AuditRead, PoliciesWrite, AlertsWrite],
             ),
             BuiltinRole::ConditionalAccessAdministrator => (
                 "Conditional Access Administrator",

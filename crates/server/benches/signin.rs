@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use trustplane_authn::SessionPolicy;
 use trustplane_model::{Actor, SystemClock};
-use trustplane_server::{app, AppState, SignInSettings};
+use trustplane_server::{app, AppState, NodeSettings};
 use trustplane_store::{NewUser, Store};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -56,7 +56,7 @@ async fn run() {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let settings = SignInSettings {
+    let settings = NodeSettings {
         public_url: Some("http://localhost".into()),
         master_key: Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8".into()),
         master_key_file: dir.path().join("unused"),
@@ -66,6 +66,7 @@ async fn run() {
         sessions: SessionPolicy::default(),
         issuer: "Trustplane".into(),
         geoip_database: None,
+        detection_rules: vec![],
     };
     let state = AppState::new(store.clone(), &settings, "http://localhost")
         .await

@@ -34,3 +34,31 @@ pub fn spawn_audit_checkpoints(store: Store, node_id: String, every: Duration) {
         }
     });
 }
+
+/// Every few seconds, the lease holder runs Trustplane's own new sign-in and audit events
+/// through the detection pipeline.
+pub fn spawn_own_event_detection(
+    store: Store,
+    detection: std::sync::Arc<crate::detection::Detection>,
+    node_id: String,
+) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(5));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match store
+                .try_acquire_lease("own-event-detection", &node_id, LEASE_TTL_MS)
+                .await
+            {
+                Ok(true) => {
+                    if let Err(e) = detection.process_own_events().await {
+                        tracing::warn!(error = %e, "detection over own events failed");
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "could not take the detection lease"),
+            }
+        }
+    });
+}

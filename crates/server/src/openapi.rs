@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    applications, audit, conditional_access as ca, groups, health, roles, tokens, users,
+    applications, audit, conditional_access as ca, detection, groups, health, roles, tokens, users,
 };
 
 #[derive(OpenApi)]
@@ -24,6 +24,8 @@ use crate::routes::{
         audit::list_audit, audit::verify_audit, audit::list_sign_ins, tokens::create_token,
         ca::list_policies, ca::get_policy, ca::create_policy, ca::update_policy, ca::delete_policy,
         ca::list_locations, ca::get_location, ca::create_location, ca::update_location, ca::delete_location, ca::evaluate,
+        detection::ingest, detection::own_events, detection::list_alerts, detection::get_alert, detection::acknowledge,
+        detection::resolve, detection::respond, detection::list_policies, detection::create_policy, detection::timeline,
     ),
     components(schemas(
         trustplane_model::User, trustplane_model::Group, trustplane_model::Application,
@@ -31,7 +33,7 @@ use crate::routes::{
         trustplane_model::Event, trustplane_model::Actor, trustplane_model::Target, trustplane_model::Outcome,
         trustplane_model::PasswordProfile, trustplane_model::AuthMethodInfo, trustplane_model::SessionInfo, trustplane_model::ObjectKind, trustplane_model::AssignmentKind,
         users::CreateUser, users::UpdateUser, groups::CreateGroup, groups::UpdateGroup, groups::MemberRef,
-        applications::CreateApplication, applications::UpdateApplication, roles::CreateRoleAssignment, tokens::CreateToken,
+        applications::CreateApplication, applications::UpdateApplication, roles::CreateRoleAssignment, tokens::CreateToken, detection::RespondBody, detection::CreateResponsePolicy,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

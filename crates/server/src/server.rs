@@ -15,6 +15,7 @@ use trustplane_store::{Store, StoreError};
 
 use crate::bootstrap::{self, BootstrapCredentials};
 use crate::ca::ConditionalAccess;
+use crate::detection::Detection;
 use crate::keys::Sealer;
 use crate::signin::SignIn;
 use crate::{jobs, metrics, routes};
@@ -35,12 +36,12 @@ pub struct ServerConfig {
     /// How often the lease holder checkpoints the audit chain.
     pub checkpoint_interval: Duration,
     /// Sign-in settings.
-    pub sign_in: SignInSettings,
+    pub sign_in: NodeSettings,
 }
 
-/// Settings of the sign-in flow.
+/// Settings of a node's services: sign-in, conditional access, detection.
 #[derive(Debug, Clone)]
-pub struct SignInSettings {
+pub struct NodeSettings {
     /// The URL people reach this server at (WebAuthn origin; its host is the relying party
     /// id). Default: `http://localhost:PORT` with the port actually bound.
     pub public_url: Option<String>,
@@ -56,6 +57,8 @@ pub struct SignInSettings {
     pub issuer: String,
     /// A MaxMind database for country named locations.
     pub geoip_database: Option<PathBuf>,
+    /// Folders of Sigma rules the detection pipeline runs.
+    pub detection_rules: Vec<PathBuf>,
 }
 
 /// Shared by every handler.
@@ -69,6 +72,8 @@ pub struct AppState {
     pub signin: Arc<SignIn>,
     /// Conditional access.
     pub ca: Arc<ConditionalAccess>,
+    /// The detection pipeline.
+    pub detection: Arc<Detection>,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<IpAddr>>,
 }
@@ -81,7 +86,7 @@ impl AppState {
     /// Builds the state: loads the master key and checks it against the database.
     pub async fn new(
         store: Store,
-        settings: &SignInSettings,
+        settings: &NodeSettings,
         public_url: &str,
     ) -> Result<Self, StoreError> {
         let invalid = |message: String| StoreError::Invalid {
@@ -120,6 +125,11 @@ impl AppState {
             settings.geoip_database.as_deref(),
         )?);
         ca.seed_defaults().await?;
+        let detection = Arc::new(Detection::new(
+            store.clone(),
+            sealer.clone(),
+            &settings.detection_rules,
+        )?);
         let signin = SignIn::new(
             store.clone(),
             sealer,
@@ -133,6 +143,7 @@ impl AppState {
             metrics: metrics::handle(),
             signin,
             ca,
+            detection,
             trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
         })
     }
@@ -188,6 +199,11 @@ pub async fn start(
         store.clone(),
         config.node_id.clone(),
         config.checkpoint_interval,
+    );
+    jobs::spawn_own_event_detection(
+        store.clone(),
+        state.detection.clone(),
+        config.node_id.clone(),
     );
     Ok(RunningServer {
         local_addr,

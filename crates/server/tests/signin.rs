@@ -13,7 +13,7 @@ use reqwest::redirect::Policy;
 use serde_json::{json, Value};
 use trustplane_authn::SessionPolicy;
 use trustplane_model::{Actor, ManualClock};
-use trustplane_server::{app, AppState, SignInSettings};
+use trustplane_server::{app, AppState, NodeSettings};
 use trustplane_store::{NewUser, Store, UserPatch};
 
 const T0: i64 = 1_790_000_000_000;
@@ -34,7 +34,7 @@ async fn server() -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let public_url = format!("http://localhost:{port}");
-    let settings = SignInSettings {
+    let settings = NodeSettings {
         public_url: Some(public_url.clone()),
         master_key: Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8".into()),
         master_key_file: dir.path().join("unused.key"),
@@ -43,6 +43,8 @@ async fn server() -> Server {
         sessions: SessionPolicy::default(),
         issuer: "Trustplane".into(),
         geoip_database: Some(geolite2()),
+        detection_rules: vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/sigma/rules/cloud/aws")],
     };
     let state = AppState::new(store.clone(), &settings, &public_url)
         .await
@@ -1023,14 +1025,18 @@ mod passkeys {
     }
 }
 
+mod conditional_access_support {
+    pub use super::conditional_access::{admin_token, api, ADMIN_TOKEN};
+}
+
 mod conditional_access {
     use super::*;
     use trustplane_model::BuiltinRole;
     use trustplane_store::{CaKind, NewAssignment};
 
-    const ADMIN_TOKEN: &str = "tp_conditional_access_test_token_0123456789abcdef";
+    pub const ADMIN_TOKEN: &str = "tp_conditional_access_test_token_0123456789abcdef";
 
-    async fn admin_token(s: &Server) {
+    pub async fn admin_token(s: &Server) {
         let id = user(s, "root@example.com").await;
         s.store
             .create_role_assignment(
@@ -1057,7 +1063,7 @@ mod conditional_access {
         trustplane_authn::hash_session_token(t)
     }
 
-    async fn api(
+    pub async fn api(
         s: &Server,
         method: reqwest::Method,
         path: &str,
@@ -1447,5 +1453,231 @@ mod conditional_access {
         .await;
         assert_eq!(st, 200, "{report}");
         assert_eq!(report["result"], "block");
+    }
+}
+
+mod detection {
+    use super::conditional_access_support::*;
+    use super::*;
+
+    /// A CloudTrail `StopLogging` by a federated session whose name is the person's UPN:
+    /// SigmaHQ's "AWS CloudTrail Important Change" matches it.
+    fn stop_logging_by(session_name: &str) -> Value {
+        json!({"Records": [{
+            "eventVersion": "1.08",
+            "eventTime": "2026-11-28T10:00:00Z",
+            "eventSource": "cloudtrail.amazonaws.com",
+            "eventName": "StopLogging",
+            "awsRegion": "eu-west-1",
+            "sourceIPAddress": "198.51.100.7",
+            "userAgent": "aws-cli/2.15",
+            "userIdentity": {
+                "type": "AssumedRole",
+                "principalId": format!("AROAEXAMPLE:{session_name}"),
+                "arn": format!("arn:aws:sts::111122223333:assumed-role/Admin/{session_name}"),
+                "accountId": "111122223333",
+                "sessionContext": {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::111122223333:role/Admin", "userName": "Admin"}}
+            },
+            "requestParameters": {"name": "arn:aws:cloudtrail:eu-west-1:111122223333:trail/main"},
+            "responseElements": null,
+            "eventType": "AwsApiCall",
+            "recipientAccountId": "111122223333"
+        }]})
+    }
+
+    #[tokio::test]
+    async fn a_pushed_cloudtrail_record_raises_an_alert_naming_the_person_and_ends_their_sessions()
+    {
+        let s = server().await;
+        admin_token(&s).await;
+        let ada = user(&s, "ada@example.com").await;
+        let mut b = Browser::new(&s);
+        b.sign_in("ada@example.com").await;
+        assert_eq!(b.get("/").await.status, 200);
+        let (st, policy) = api(
+            &s,
+            reqwest::Method::POST,
+            "/api/v1/responsePolicies",
+            Some(json!({"minLevel": "medium", "action": "endSessions", "automatic": true})),
+        )
+        .await;
+        assert_eq!(st, 201, "{policy}");
+
+        let r = reqwest::Client::new()
+            .post(format!(
+                "{}/api/v1/detect/ingest?source=cloudtrail-test",
+                s.base
+            ))
+            .bearer_auth(ADMIN_TOKEN)
+            .body(stop_logging_by("ada@example.com").to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let report: Value = r.json().await.unwrap();
+        assert_eq!(report["records"], 1);
+        assert_eq!(report["resolved"], 1);
+        // SigmaHQ's broad "AWS STS AssumeRole Misuse" matches every assumed-role call as well.
+        assert_eq!(report["newAlerts"].as_array().unwrap().len(), 2, "{report}");
+
+        let (_, alerts) = api(
+            &s,
+            reqwest::Method::GET,
+            "/api/v1/alerts?person=ada@example.com",
+            None,
+        )
+        .await;
+        let alert = alerts["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["ruleTitle"] == "AWS CloudTrail Important Change")
+            .unwrap();
+        assert_eq!(alert["ruleTitle"], "AWS CloudTrail Important Change");
+        assert_eq!(alert["personId"], ada);
+        assert_eq!(alert["personUpn"], "ada@example.com");
+        assert!(
+            alert["ruleAuthor"].as_str().is_some_and(|a| !a.is_empty()),
+            "the rule's author is credited"
+        );
+        assert_eq!(alert["responses"][0]["action"], "endSessions");
+        assert_eq!(
+            b.get("/").await.status,
+            303,
+            "the automatic response ended Ada's session"
+        );
+
+        // The same record again folds into the open alert.
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/detect/ingest", s.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .body(stop_logging_by("ada@example.com").to_string())
+            .send()
+            .await
+            .unwrap();
+        let report: Value = r.json().await.unwrap();
+        assert_eq!(report["newAlerts"].as_array().unwrap().len(), 0);
+        let (_, one) = api(
+            &s,
+            reqwest::Method::GET,
+            &format!("/api/v1/alerts/{}", alert["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+        assert_eq!(one["hits"], 2);
+
+        // The person's timeline shows the AWS activity; the audit trail shows alert and response.
+        let (_, timeline) = api(
+            &s,
+            reqwest::Method::GET,
+            "/api/v1/users/ada@example.com/timeline",
+            None,
+        )
+        .await;
+        assert_eq!(timeline["value"][0]["provider"], "aws");
+        assert_eq!(timeline["value"][0]["action"], "StopLogging");
+        let (_, audit) = api(
+            &s,
+            reqwest::Method::GET,
+            "/api/v1/audit?category=detection",
+            None,
+        )
+        .await;
+        let acts: Vec<&str> = audit["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["activity"].as_str().unwrap())
+            .collect();
+        assert!(
+            acts.contains(&"alert.create") && acts.contains(&"response.endSessions"),
+            "{acts:?}"
+        );
+
+        // Acknowledge, then respond by hand: disable the person.
+        let (st, _) = api(
+            &s,
+            reqwest::Method::POST,
+            &format!(
+                "/api/v1/alerts/{}/acknowledge",
+                alert["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(st, 200);
+        let (st, out) = api(
+            &s,
+            reqwest::Method::POST,
+            &format!("/api/v1/alerts/{}/respond", alert["id"].as_str().unwrap()),
+            Some(json!({"action": "disableUser"})),
+        )
+        .await;
+        assert_eq!(st, 200, "{out}");
+        assert!(!s.store.get_user(&ada).await.unwrap().account_enabled);
+        // An unknown action changes nothing.
+        let (st, _) = api(
+            &s,
+            reqwest::Method::POST,
+            &format!("/api/v1/alerts/{}/respond", alert["id"].as_str().unwrap()),
+            Some(json!({"action": "reboot"})),
+        )
+        .await;
+        assert_eq!(st, 400);
+    }
+
+    #[tokio::test]
+    async fn a_webhook_response_is_signed_with_hmac_and_records_nobody_resolves_to_stay_anonymous()
+    {
+        let s = server().await;
+        admin_token(&s).await;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Vec<u8>)>();
+        let hook = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let tx = tx.clone();
+                    async move {
+                        let sig = headers
+                            .get("x-trustplane-signature")
+                            .map(|v| v.to_str().unwrap().to_string())
+                            .unwrap_or_default();
+                        tx.send((sig, body.to_vec())).unwrap();
+                        "ok"
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
+        let (st, _) = api(&s, reqwest::Method::POST, "/api/v1/responsePolicies", Some(json!({"minLevel": "low", "action": "webhook", "automatic": true, "webhookUrl": hook_url, "webhookSecret": "s3cret"}))).await;
+        assert_eq!(st, 201);
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/detect/ingest", s.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .body(stop_logging_by("stranger@elsewhere.example").to_string())
+            .send()
+            .await
+            .unwrap();
+        let report: Value = r.json().await.unwrap();
+        assert_eq!(report["resolved"], 0);
+        let (sig, body) = rx.recv().await.unwrap();
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"s3cret").unwrap();
+        mac.update(&body);
+        assert_eq!(
+            sig,
+            format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        );
+        let sent: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            sent["alert"]["ruleTitle"],
+            "AWS CloudTrail Important Change"
+        );
+        assert_eq!(sent["alert"]["personId"], Value::Null);
+        // The secret is not shown back.
+        let (_, policies) = api(&s, reqwest::Method::GET, "/api/v1/responsePolicies", None).await;
+        assert!(!policies.to_string().contains("s3cret"));
     }
 }

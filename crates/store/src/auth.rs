@@ -420,6 +420,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let now = tx.now;
         let id = new.id.clone();
+        let new_ip = new.ip_address.clone();
         tx.execute(
             &format!(
                 "INSERT INTO sessions (token_hash, {SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10)"
@@ -451,6 +452,15 @@ impl Store {
             &[Bind::Text(new.user_id.clone())],
         )
         .await?;
+        if let Some(ip) = &new_ip {
+            // Where a person signs in from is what tells a familiar cloud API caller from a
+            // stranger (detection reads it).
+            tx.execute(
+                "INSERT INTO person_ips (person_id, ip, first_seen) VALUES ($1, $2, $3) ON CONFLICT (person_id, ip) DO NOTHING",
+                &[Bind::Text(new.user_id.clone()), Bind::Text(ip.clone()), Bind::Int(now)],
+            )
+            .await?;
+        }
         tx.audit(sign_in).await?;
         tx.commit().await?;
         Ok(session)

@@ -17,6 +17,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod alerts;
 mod audit;
 mod auth;
 mod db;
@@ -28,6 +29,7 @@ mod migrate;
 mod policies;
 mod tokens;
 
+pub use alerts::{level_rank, Alert, NewHit, ResponsePolicy};
 pub use audit::{AuditQuery, ChainProblem, VerifyReport};
 pub use auth::{NewSession, Session, SignInFacts, StoredMethod};
 pub use db::{Backend, Store, WriteTx};

@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "conditional access",
         include_str!("../migrations/0003_conditional_access.sql"),
     ),
+    (
+        4,
+        "detection",
+        include_str!("../migrations/0004_detection.sql"),
+    ),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one

@@ -109,6 +109,17 @@ impl Store {
         Ok(row.map(|r| r.try_get::<String, _>("value")).transpose()?)
     }
 
+    /// Stores a setting, replacing any earlier value.
+    pub async fn put_setting(&self, name: &str, value: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        tx.execute(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            &[Bind::Text(name.into()), Bind::Text(value.into())],
+        )
+        .await?;
+        tx.commit().await
+    }
+
     /// Stores a setting unless it exists; returns the value now stored.
     pub async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String> {
         let mut tx = self.begin_write().await?;

@@ -3,6 +3,7 @@
 pub(crate) mod applications;
 pub(crate) mod audit;
 pub(crate) mod conditional_access;
+pub(crate) mod detection;
 pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod roles;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(tokens::router())
         .merge(conditional_access::router())
+        .merge(detection::router())
         .merge(crate::web::router())
         .route(
             "/api/v1/openapi.json",

@@ -1,0 +1,354 @@
+//! The detection pipeline of a node: records from any source (pushed cloud logs, Trustplane's
+//! own sign-in and audit events) are resolved to a person, enriched, matched against the
+//! Sigma rules, and turned into deduplicated alerts; response policies then act on them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use trustplane_detect::{EngineOptions, Provider, Record, RecordOrigin, RuleSet};
+use trustplane_model::{Actor, Timestamp};
+use trustplane_store::{level_rank, Alert, AuditQuery, NewHit, Store, StoreError, UserPatch};
+
+use crate::keys::Sealer;
+
+/// Matches of one rule for one person within this window fold into one alert.
+const DEDUP_WINDOW_MS: i64 = 60 * 60 * 1000;
+
+/// What one batch did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestReport {
+    /// Records read.
+    pub records: usize,
+    /// Records that could not be read.
+    pub malformed: usize,
+    /// Records resolved to a directory user.
+    pub resolved: usize,
+    /// Rule matches.
+    pub matches: usize,
+    /// Alerts opened (not folded into an open one).
+    pub new_alerts: Vec<String>,
+}
+
+/// A resolved person: directory user id and UPN.
+type Person = (String, String);
+
+/// The pipeline.
+pub struct Detection {
+    store: Store,
+    sealer: Sealer,
+    rules: Mutex<RuleSet>,
+    http: reqwest::Client,
+}
+
+fn ms_of(time: Option<&str>) -> Option<Timestamp> {
+    let t =
+        time::OffsetDateTime::parse(time?, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+impl Detection {
+    /// Loads the rules in `rule_dirs` (none: no rules yet, nothing matches).
+    pub fn new(store: Store, sealer: Sealer, rule_dirs: &[PathBuf]) -> Result<Self, StoreError> {
+        let rules = RuleSet::load(rule_dirs, &EngineOptions::default()).map_err(|e| {
+            StoreError::Invalid {
+                field: "detection_rules",
+                message: e.to_string(),
+            }
+        })?;
+        for f in &rules.check().failures {
+            tracing::warn!(path = %f.path.display(), reason = %f.reason, "a detection rule could not be loaded");
+        }
+        Ok(Detection {
+            store,
+            sealer,
+            rules: Mutex::new(rules),
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// Reads pushed log data (CloudTrail `{"Records":[...]}`, Azure `{"records":[...]}`,
+    /// arrays or NDJSON) and runs it through the pipeline.
+    pub async fn ingest(&self, bytes: &[u8], source: &str) -> Result<IngestReport, StoreError> {
+        let parsed = trustplane_detect::parse_bytes(bytes, Path::new(source));
+        let values: Vec<Value> = parsed.records.iter().map(|r| r.original.clone()).collect();
+        let mut report = self.process(values, source).await?;
+        report.malformed = parsed.malformed.len();
+        Ok(report)
+    }
+
+    /// Runs Trustplane's own sign-in and audit events written since the last run.
+    pub async fn process_own_events(&self) -> Result<IngestReport, StoreError> {
+        let after = self
+            .store
+            .setting("detection_own_seq")
+            .await?
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0);
+        let page = self
+            .store
+            .list_audit(&AuditQuery {
+                after: Some(after),
+                top: 1000,
+                ..Default::default()
+            })
+            .await?;
+        let Some(last) = page.items.last().map(|e| e.sequence) else {
+            return Ok(IngestReport::default());
+        };
+        let values: Vec<Value> = page
+            .items
+            .into_iter()
+            .filter(|e| e.category == "signIn" || e.category == "authentication")
+            .filter_map(|e| serde_json::to_value(e).ok())
+            .collect();
+        let report = self.process(values, "trustplane").await?;
+        self.store
+            .put_setting("detection_own_seq", &last.to_string())
+            .await?;
+        Ok(report)
+    }
+
+    /// Resolves, enriches, matches and raises alerts.
+    pub async fn process(
+        &self,
+        values: Vec<Value>,
+        source: &str,
+    ) -> Result<IngestReport, StoreError> {
+        let index = self.store.identity_index().await?;
+        let mut names: HashMap<String, (String, String)> = HashMap::new();
+        for (id, upn, aliases) in index {
+            names.insert(id.to_lowercase(), (id.clone(), upn.clone()));
+            for a in aliases {
+                names.insert(a, (id.clone(), upn.clone()));
+            }
+        }
+        let mut report = IngestReport {
+            records: values.len(),
+            ..Default::default()
+        };
+        let mut enriched = Vec::with_capacity(values.len());
+        let mut timeline = Vec::new();
+        for (i, mut value) in values.into_iter().enumerate() {
+            let origin = RecordOrigin {
+                path: PathBuf::from(source),
+                index: i,
+            };
+            let probe = Record::from_json(value.clone(), origin.clone());
+            let person = resolve(&probe, &value, &names);
+            let summary = probe.summary().clone();
+            let mut seen_ip = Value::Null;
+            if let Some((id, _)) = &person {
+                report.resolved += 1;
+                if let (Some(ip), true) = (
+                    summary.source_ip.as_deref(),
+                    matches!(probe.provider(), Provider::Aws | Provider::Azure),
+                ) {
+                    seen_ip = Value::Bool(self.store.person_signed_in_from(id, ip).await?);
+                }
+                let at =
+                    ms_of(summary.time.as_deref()).unwrap_or_else(|| self.store.clock().now_ms());
+                timeline.push((
+                    id.clone(),
+                    at,
+                    format!("{:?}", probe.provider()).to_lowercase(),
+                    serde_json::to_value(&summary).unwrap_or_default(),
+                ));
+            }
+            if let Some(obj) = value.as_object_mut() {
+                obj.insert(
+                    "trustplane".into(),
+                    json!({ "person": person.as_ref().map(|p| &p.0), "upn": person.as_ref().map(|p| &p.1), "ipSeenInSignIns": seen_ip }),
+                );
+            }
+            enriched.push((Record::from_json(value, origin), person));
+        }
+        self.store.add_person_events(&timeline).await?;
+        // Matching holds the rule set (correlation state included) briefly, with no await.
+        let hits: Vec<(trustplane_detect::Hit, Option<Person>, Value)> = {
+            let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+            enriched
+                .iter()
+                .flat_map(|(record, person)| {
+                    rules
+                        .process(record)
+                        .into_iter()
+                        .map(move |h| (h, person.clone(), record.original.clone()))
+                })
+                .collect()
+        };
+        report.matches = hits.len();
+        for (hit, person, record) in hits {
+            let (alert, created) = self
+                .store
+                .record_hit(
+                    NewHit {
+                        rule_id: hit.rule.id.clone(),
+                        rule_title: hit.rule.title.clone(),
+                        rule_author: hit.rule.author.clone(),
+                        level: hit.rule.level.clone().unwrap_or_else(|| "medium".into()),
+                        person_id: person.as_ref().map(|p| p.0.clone()),
+                        person_upn: person.as_ref().map(|p| p.1.clone()),
+                        record,
+                    },
+                    DEDUP_WINDOW_MS,
+                )
+                .await?;
+            if created {
+                report.new_alerts.push(alert.id.clone());
+                self.respond_automatically(&alert).await?;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn respond_automatically(&self, alert: &Alert) -> Result<(), StoreError> {
+        for (policy, secret) in self.store.response_policies().await? {
+            let applies = policy.automatic
+                && level_rank(&alert.level) >= level_rank(&policy.min_level)
+                && policy
+                    .rule_id
+                    .as_ref()
+                    .is_none_or(|r| Some(r) == alert.rule_id.as_ref());
+            if applies {
+                self.act(
+                    &Actor::system(),
+                    alert,
+                    &policy.action,
+                    policy.webhook_url.as_deref(),
+                    secret.as_deref(),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes one action on an alert (by hand, or for an automatic policy) and records it.
+    pub async fn act(
+        &self,
+        actor: &Actor,
+        alert: &Alert,
+        action: &str,
+        webhook_url: Option<&str>,
+        sealed_secret: Option<&str>,
+    ) -> Result<String, StoreError> {
+        let outcome = match (action, &alert.person_id) {
+            ("endSessions", Some(person)) => {
+                let n = self.store.revoke_all_sessions(actor, person).await?;
+                format!("ended {n} sessions")
+            }
+            ("disableUser", Some(person)) => {
+                self.store
+                    .update_user(
+                        actor,
+                        person,
+                        UserPatch {
+                            account_enabled: Some(false),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                "user disabled".to_string()
+            }
+            ("endSessions" | "disableUser", None) => "no person to act on".to_string(),
+            ("webhook", _) => match webhook_url {
+                Some(url) => self.webhook(url, sealed_secret, alert).await,
+                None => "no webhook URL".to_string(),
+            },
+            (other, _) => {
+                return Err(StoreError::Invalid {
+                    field: "action",
+                    message: format!("unknown action `{other}`"),
+                })
+            }
+        };
+        self.store
+            .record_response(actor, &alert.id, action, &outcome)
+            .await?;
+        Ok(outcome)
+    }
+
+    /// POSTs the alert as JSON, signed with HMAC-SHA256 in `X-Trustplane-Signature`.
+    async fn webhook(&self, url: &str, sealed_secret: Option<&str>, alert: &Alert) -> String {
+        let body = serde_json::to_vec(&json!({ "alert": alert })).unwrap_or_default();
+        let mut req = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .timeout(std::time::Duration::from_secs(10));
+        if let Some(secret) = sealed_secret.and_then(|s| self.sealer.open("webhook", s).ok()) {
+            if let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&secret) {
+                mac.update(&body);
+                req = req.header(
+                    "x-trustplane-signature",
+                    format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
+                );
+            }
+        }
+        match req.body(body).send().await {
+            Ok(r) if r.status().is_success() => format!("webhook answered {}", r.status().as_u16()),
+            Ok(r) => format!("webhook failed with {}", r.status().as_u16()),
+            Err(e) => format!("webhook failed: {e}"),
+        }
+    }
+
+    /// Seals a webhook secret for storage.
+    pub fn seal_secret(&self, secret: &str) -> Result<String, StoreError> {
+        self.sealer
+            .seal("webhook", secret.as_bytes())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// The directory user a record is about: an AWS assumed-role session name or IAM user name,
+/// an Azure caller / UPN / object id, or Trustplane's own actor.
+fn resolve(
+    record: &Record,
+    value: &Value,
+    names: &HashMap<String, (String, String)>,
+) -> Option<(String, String)> {
+    let s = record.summary();
+    let a = &s.actor;
+    let mut candidates: Vec<String> = Vec::new();
+    candidates.extend(a.session_name.clone());
+    candidates.extend(a.upn.clone());
+    candidates.extend(a.caller.clone());
+    candidates.extend(a.object_id.clone());
+    candidates.extend(a.user_name.clone());
+    // Trustplane's own events name the user directly.
+    if value
+        .get("category")
+        .and_then(Value::as_str)
+        .is_some_and(|c| c == "signIn" || c == "authentication")
+    {
+        candidates.extend(
+            value
+                .pointer("/initiatedBy/id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        );
+        candidates.extend(
+            value
+                .pointer("/target/id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        );
+        candidates.extend(
+            value
+                .pointer("/after/userPrincipalName")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        );
+    }
+    candidates
+        .into_iter()
+        .find_map(|c| names.get(&c.to_lowercase()).cloned())
+}
+
+/// Shared by the server.
+pub type SharedDetection = Arc<Detection>;

@@ -1,0 +1,283 @@
+//! Detection over HTTP: log push, alerts, responses, response policies, and a person's
+//! cross-cloud timeline.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+use trustplane_model::Permission;
+use trustplane_store::ResponsePolicy;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use crate::server::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/detect/ingest", post(ingest))
+        .route("/api/v1/detect/ownEvents", post(own_events))
+        .route("/api/v1/alerts", get(list_alerts))
+        .route("/api/v1/alerts/{id}", get(get_alert))
+        .route("/api/v1/alerts/{id}/acknowledge", post(acknowledge))
+        .route("/api/v1/alerts/{id}/resolve", post(resolve))
+        .route("/api/v1/alerts/{id}/respond", post(respond))
+        .route(
+            "/api/v1/responsePolicies",
+            get(list_policies).post(create_policy),
+        )
+        .route("/api/v1/users/{id}/timeline", get(timeline))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestParams {
+    /// A name for the source, shown as the records' origin.
+    source: Option<String>,
+}
+
+/// Pushes log data: CloudTrail `{"Records":[...]}`, Azure `{"records":[...]}`, a JSON array or
+/// NDJSON, gzipped or not. Malformed records are counted, never fatal.
+#[utoipa::path(post, path = "/api/v1/detect/ingest", tag = "detection", params(("source" = Option<String>, Query)),
+    responses((status = 200, description = "records, malformed, resolved, matches, newAlerts")))]
+pub async fn ingest(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<IngestParams>,
+    body: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::AlertsWrite).await?;
+    let source = p.source.unwrap_or_else(|| "push".into());
+    let bytes = if body.starts_with(&[0x1f, 0x8b]) {
+        use std::io::Read;
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .take(256 * 1024 * 1024)
+            .read_to_end(&mut out)
+            .map_err(|e| ApiError::bad_request(format!("the gzip body cannot be read: {e}")))?;
+        out
+    } else {
+        body.to_vec()
+    };
+    Ok(axum::Json(state.detection.ingest(&bytes, &source).await?))
+}
+
+/// Runs Trustplane's own new sign-in and audit events through the rules now (a background
+/// job also does this every few seconds).
+#[utoipa::path(post, path = "/api/v1/detect/ownEvents", tag = "detection", responses((status = 200)))]
+pub async fn own_events(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::AlertsWrite).await?;
+    Ok(axum::Json(state.detection.process_own_events().await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertParams {
+    status: Option<String>,
+    person: Option<String>,
+    #[serde(rename = "$top")]
+    top: Option<usize>,
+}
+
+/// Alerts, newest first; filter by `status` and `person` (user id or UPN).
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "detection", responses((status = 200)))]
+pub async fn list_alerts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<AlertParams>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::AuditRead).await?;
+    let person = match &p.person {
+        Some(x) => Some(state.store.get_user(x).await?.id),
+        None => None,
+    };
+    let alerts = state
+        .store
+        .list_alerts(p.status.as_deref(), person.as_deref(), p.top.unwrap_or(100))
+        .await?;
+    Ok(axum::Json(json!({ "value": alerts })))
+}
+
+/// One alert with its evidence.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "detection", params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn get_alert(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::AuditRead).await?;
+    Ok(axum::Json(state.store.get_alert(&id).await?))
+}
+
+/// Marks an alert as seen.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/acknowledge", tag = "detection", params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::AlertsWrite).await?;
+    Ok(axum::Json(
+        state
+            .store
+            .set_alert_status(&caller.actor, &id, "acknowledged")
+            .await?,
+    ))
+}
+
+/// Closes an alert.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/resolve", tag = "detection", params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn resolve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::AlertsWrite).await?;
+    Ok(axum::Json(
+        state
+            .store
+            .set_alert_status(&caller.actor, &id, "resolved")
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RespondBody {
+    /// endSessions, disableUser or webhook.
+    action: String,
+    /// For a one-off webhook.
+    webhook_url: Option<String>,
+}
+
+/// Takes an action on an alert's person: end their sessions, disable them, or call a webhook.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/respond", tag = "detection", params(("id" = String, Path)), request_body = RespondBody,
+    responses((status = 200), (status = 400), (status = 404)))]
+pub async fn respond(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<RespondBody>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::AlertsWrite).await?;
+    let alert = state.store.get_alert(&id).await?;
+    let outcome = state
+        .detection
+        .act(
+            &caller.actor,
+            &alert,
+            &body.action,
+            body.webhook_url.as_deref(),
+            None,
+        )
+        .await?;
+    Ok(axum::Json(
+        json!({ "action": body.action, "outcome": outcome }),
+    ))
+}
+
+/// Response policies.
+#[utoipa::path(get, path = "/api/v1/responsePolicies", tag = "detection", responses((status = 200)))]
+pub async fn list_policies(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::AuditRead).await?;
+    let policies: Vec<ResponsePolicy> = state
+        .store
+        .response_policies()
+        .await?
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    Ok(axum::Json(json!({ "value": policies })))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateResponsePolicy {
+    /// informational, low, medium, high or critical.
+    min_level: String,
+    /// Only this rule's alerts.
+    rule_id: Option<String>,
+    /// endSessions, disableUser or webhook.
+    action: String,
+    /// Act at once (true) or offer the action (false).
+    automatic: bool,
+    /// For webhooks.
+    webhook_url: Option<String>,
+    /// For webhooks: the HMAC-SHA256 key (stored sealed, never returned).
+    webhook_secret: Option<String>,
+}
+
+/// Adds a response policy.
+#[utoipa::path(post, path = "/api/v1/responsePolicies", tag = "detection", request_body = CreateResponsePolicy, responses((status = 201), (status = 400)))]
+pub async fn create_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateResponsePolicy>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::AlertsWrite).await?;
+    if !["informational", "low", "medium", "high", "critical"].contains(&body.min_level.as_str()) {
+        return Err(ApiError::bad_request(
+            "minLevel must be informational, low, medium, high or critical",
+        ));
+    }
+    if !["endSessions", "disableUser", "webhook"].contains(&body.action.as_str()) {
+        return Err(ApiError::bad_request(
+            "action must be endSessions, disableUser or webhook",
+        ));
+    }
+    if body.action == "webhook"
+        && !body
+            .webhook_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://") || u.starts_with("http://"))
+    {
+        return Err(ApiError::bad_request(
+            "a webhook needs webhookUrl (http or https)",
+        ));
+    }
+    let sealed = match &body.webhook_secret {
+        Some(s) => Some(state.detection.seal_secret(s)?),
+        None => None,
+    };
+    let policy = ResponsePolicy {
+        id: String::new(),
+        min_level: body.min_level,
+        rule_id: body.rule_id,
+        action: body.action,
+        automatic: body.automatic,
+        webhook_url: body.webhook_url,
+    };
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(
+            state
+                .store
+                .add_response_policy(&caller.actor, policy, sealed)
+                .await?,
+        ),
+    ))
+}
+
+/// A person's activity across AWS, Azure and Trustplane, oldest first.
+#[utoipa::path(get, path = "/api/v1/users/{id}/timeline", tag = "detection", params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn timeline(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::AuditRead).await?;
+    let user = state.store.get_user(&id).await?;
+    Ok(axum::Json(
+        json!({ "value": state.store.person_timeline(&user.id, 1000).await? }),
+    ))
+}
