@@ -6,8 +6,8 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
 
 use crate::args::{
-    AdminArgs, AdminAuditCommand, AdminCommand, AppsCommand, AssignmentsCommand, GroupsCommand,
-    ListArgs, Output, RolesCommand, TokensCommand, UsersCommand,
+    AdminArgs, AdminAuditCommand, AdminCommand, AlertsCommand, AppsCommand, AssignmentsCommand,
+    GroupsCommand, ListArgs, Output, RolesCommand, TokensCommand, UsersCommand,
 };
 use crate::client::{enc, profile_path, Client, Profile};
 use crate::output;
@@ -74,6 +74,17 @@ const SIGN_IN_COLUMNS: &[(&str, &str)] = &[
     ("ip", "after.ipAddress"),
     ("methods", "after.authenticationMethodsUsed"),
 ];
+const ALERT_COLUMNS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("lastSeen", "lastSeen"),
+    ("level", "level"),
+    ("rule", "ruleTitle"),
+    // The Detection Rule License asks that a rule's author be credited with its matches.
+    ("author", "ruleAuthor"),
+    ("person", "personUpn"),
+    ("hits", "hits"),
+    ("status", "status"),
+];
 const AUDIT_COLUMNS: &[(&str, &str)] = &[
     ("seq", "sequence"),
     ("time", "activityDateTime"),
@@ -100,6 +111,7 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
         }
         AdminCommand::Assignments(c) => assignments(&client, c, out).await?,
         AdminCommand::Audit(c) => audit(&client, c, out).await?,
+        AdminCommand::Alerts(c) => alerts(&client, c, out).await?,
         AdminCommand::Signins { user, from, top } => {
             let mut path = format!("/api/v1/auditLogs/signIns?$top={top}");
             if let Some(u) = user {
@@ -528,5 +540,71 @@ async fn audit(client: &Client, c: AdminAuditCommand, out: Output) -> Result<()>
     }
     let items = client.list(&path, false).await?;
     output::list(out, &items, AUDIT_COLUMNS);
+    Ok(())
+}
+
+async fn alerts(client: &Client, c: AlertsCommand, out: Output) -> Result<()> {
+    match c {
+        AlertsCommand::List { status, person } => {
+            let mut path = "/api/v1/alerts?$top=100".to_string();
+            if let Some(s) = status {
+                path.push_str(&format!("&status={}", enc(&s)));
+            }
+            if let Some(p) = person {
+                path.push_str(&format!("&person={}", enc(&p)));
+            }
+            output::list(out, &client.list(&path, false).await?, ALERT_COLUMNS);
+        }
+        AlertsCommand::Show { id } => output::one(
+            out,
+            &client.get(&format!("/api/v1/alerts/{}", enc(&id))).await?,
+        ),
+        AlertsCommand::Ack { id } => output::one(
+            out,
+            &client
+                .post(
+                    &format!("/api/v1/alerts/{}/acknowledge", enc(&id)),
+                    &json!({}),
+                )
+                .await?
+                .unwrap_or(Value::Null),
+        ),
+        AlertsCommand::Resolve { id } => output::one(
+            out,
+            &client
+                .post(&format!("/api/v1/alerts/{}/resolve", enc(&id)), &json!({}))
+                .await?
+                .unwrap_or(Value::Null),
+        ),
+        AlertsCommand::Respond {
+            id,
+            action,
+            webhook_url,
+        } => {
+            let body = json!({ "action": action, "webhookUrl": webhook_url });
+            output::one(
+                out,
+                &client
+                    .post(&format!("/api/v1/alerts/{}/respond", enc(&id)), &body)
+                    .await?
+                    .unwrap_or(Value::Null),
+            );
+        }
+        AlertsCommand::Push { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let source = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let report = client
+                .post_bytes(
+                    &format!("/api/v1/detect/ingest?source={}", enc(&source)),
+                    bytes,
+                )
+                .await?;
+            output::one(out, &report);
+        }
+    }
     Ok(())
 }

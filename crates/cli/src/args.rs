@@ -178,6 +178,9 @@ pub struct ServeArgs {
     /// The URL people reach this server at [default: http://localhost:PORT].
     #[arg(long)]
     pub public_url: Option<String>,
+    /// A folder of Sigma rules for the detection pipeline (repeatable).
+    #[arg(long = "detection-rules")]
+    pub detection_rules: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -228,6 +231,9 @@ pub enum AdminCommand {
     /// Admin API tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Detection alerts.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
     /// The sign-in log.
     Signins {
         /// Only this user's attempts (id).
@@ -239,6 +245,34 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 100)]
         top: usize,
     },
+}
+
+#[derive(Subcommand)]
+pub enum AlertsCommand {
+    /// List alerts, newest first.
+    List {
+        /// new, acknowledged or resolved.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this person's (id or UPN).
+        #[arg(long)]
+        person: Option<String>,
+    },
+    /// Show one alert with its evidence.
+    Show { id: String },
+    /// Mark an alert as seen.
+    Ack { id: String },
+    /// Close an alert.
+    Resolve { id: String },
+    /// Act on the alert's person: endSessions, disableUser, or webhook (with --webhook-url).
+    Respond {
+        id: String,
+        action: String,
+        #[arg(long)]
+        webhook_url: Option<String>,
+    },
+    /// Push a log file (CloudTrail, Azure export, NDJSON; gzipped or not) into the pipeline.
+    Push { file: PathBuf },
 }
 
 #[derive(Subcommand)]

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -91,16 +91,7 @@ impl Client {
                     .context("the server answered something that is not JSON")?,
             ));
         }
-        let detail = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| v.get("detail").and_then(Value::as_str).map(str::to_string))
-            .unwrap_or_else(|| text.chars().take(200).collect());
-        bail!(
-            "{} {}: {}",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or(""),
-            detail
-        )
+        Err(problem(status, &text))
     }
 
     pub async fn get(&self, path: &str) -> Result<Value> {
@@ -112,6 +103,24 @@ impl Client {
 
     pub async fn post(&self, path: &str, body: &Value) -> Result<Option<Value>> {
         self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// POSTs raw bytes (log files) and reads the JSON answer.
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> Result<Value> {
+        let resp = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(&self.token)
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.base))?;
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(problem(status, &text));
+        }
+        Ok(serde_json::from_str(&text)?)
     }
 
     pub async fn patch(&self, path: &str, body: &Value) -> Result<Value> {
@@ -143,6 +152,20 @@ impl Client {
         }
         Ok(items)
     }
+}
+
+/// A one-line error from a problem document (or the start of whatever else was answered).
+fn problem(status: StatusCode, text: &str) -> anyhow::Error {
+    let detail = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("detail").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| text.chars().take(200).collect());
+    anyhow::anyhow!(
+        "{} {}: {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        detail
+    )
 }
 
 /// Percent-encodes a query or path value.

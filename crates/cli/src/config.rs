@@ -78,6 +78,8 @@ struct FlagLayer {
     checkpoint_interval_secs: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     public_url: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    detection_rules: Vec<PathBuf>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -116,6 +118,7 @@ pub fn load(args: &ServeArgs) -> Result<Settings> {
             bootstrap_admin_upn: args.bootstrap_admin_upn.clone(),
             checkpoint_interval_secs: args.checkpoint_interval_secs,
             public_url: args.public_url.clone(),
+            detection_rules: args.detection_rules.clone(),
         }));
     let settings: Settings = figment.extract().context("invalid settings")?;
     if settings.session_idle_timeout_secs == 0 || settings.session_absolute_timeout_secs == 0 {

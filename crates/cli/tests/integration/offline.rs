@@ -124,3 +124,34 @@ fn detect_finds_the_console_login_without_mfa_and_credits_the_author() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("broken"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_cloudtrail_raises_alerts_listed_by_the_cli() {
+    let Some(db) = Db::new(Backend::Sqlite).await else {
+        return;
+    };
+    let rules = data("sigma/rules/cloud/aws");
+    let node = Node::start(
+        &db,
+        &["--detection-rules", &rules],
+        &[("TRUSTPLANE_BOOTSTRAP_ADMIN_TOKEN", TOKEN)],
+    )
+    .await;
+    let file = data("logs/stratus-red-team/aws.defense-evasion.cloudtrail-stop.json");
+    let report = cli_json(&node, &["admin", "alerts", "push", &file]);
+    assert!(report["records"].as_u64().unwrap() >= 1, "{report}");
+    let alerts = cli_json(&node, &["admin", "alerts", "list"]);
+    let stop = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["ruleTitle"] == "AWS CloudTrail Important Change")
+        .expect("alert raised");
+    assert!(stop["ruleAuthor"].as_str().is_some_and(|a| !a.is_empty()));
+    let id = stop["id"].as_str().unwrap();
+    let acked = cli_json(&node, &["admin", "alerts", "ack", id]);
+    assert_eq!(acked["status"], "acknowledged");
+    let (code, _, err) = cli(Some(&node), &["admin", "alerts", "respond", id, "reboot"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown action"), "{err}");
+}
