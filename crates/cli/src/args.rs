@@ -42,6 +42,34 @@ pub enum Command {
     Policy(PolicyArgs),
     /// Hunt with Sigma rules through log files, offline.
     Detect(DetectArgs),
+    /// Assess cloud resources against the CIS AWS and Azure Foundations benchmarks.
+    Scan(ScanArgs),
+}
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// Assess a saved inventory (a folder of JSON / NDJSON resource documents) without any
+    /// cloud access.
+    #[arg(long)]
+    pub from_dir: Option<PathBuf>,
+    /// Benchmark files (CIS JSON) [default: the four built in].
+    #[arg(long)]
+    pub benchmarks: Option<PathBuf>,
+    /// Also write a self-contained HTML report here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Exit with code 4 when a FAIL finding is at least this severe (low, medium, high, critical).
+    #[arg(long)]
+    pub fail_on: Option<String>,
+    /// AWS accounts federated through Trustplane (repeatable).
+    #[arg(long = "federated-account")]
+    pub federated_accounts: Vec<String>,
+    /// ARNs of the IAM SAML providers that point at Trustplane (repeatable).
+    #[arg(long = "trustplane-saml-provider")]
+    pub saml_providers: Vec<String>,
+    /// Print findings as csv or html instead of a table or OCSF JSON.
+    #[arg(long, value_parser = ["csv", "html"])]
+    pub format: Option<String>,
 }
 
 #[derive(Args)]

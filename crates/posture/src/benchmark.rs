@@ -63,8 +63,14 @@ impl Benchmark {
             .and_then(|s| s.to_str())
             .unwrap_or("benchmark")
             .to_string();
+        Self::parse(&key, &text, path)
+    }
+
+    /// Parses a benchmark from its JSON text; `path` is only named in errors.
+    pub fn parse(key: &str, text: &str, path: &Path) -> Result<Benchmark, BenchmarkError> {
+        let key = key.to_string();
         let file: FileBenchmark =
-            serde_json::from_str(&text).map_err(|source| BenchmarkError::Parse {
+            serde_json::from_str(text).map_err(|source| BenchmarkError::Parse {
                 path: path.to_path_buf(),
                 source,
             })?;
@@ -104,6 +110,32 @@ impl Benchmark {
             provider,
             requirements,
         })
+    }
+
+    /// The four benchmarks shipped in the binary: CIS AWS 3.0 and 7.0, CIS Azure 3.0 and 6.0.
+    pub fn builtin() -> Result<Vec<Benchmark>, BenchmarkError> {
+        const FILES: &[(&str, &str)] = &[
+            (
+                "cis_3.0_aws",
+                include_str!("../benchmarks/cis_3.0_aws.json"),
+            ),
+            (
+                "cis_7.0_aws",
+                include_str!("../benchmarks/cis_7.0_aws.json"),
+            ),
+            (
+                "cis_3.0_azure",
+                include_str!("../benchmarks/cis_3.0_azure.json"),
+            ),
+            (
+                "cis_6.0_azure",
+                include_str!("../benchmarks/cis_6.0_azure.json"),
+            ),
+        ];
+        FILES
+            .iter()
+            .map(|(key, text)| Self::parse(key, text, Path::new(&format!("(built in) {key}.json"))))
+            .collect()
     }
 
     /// Loads every `*.json` file of a directory, sorted by key.
@@ -173,4 +205,23 @@ struct FileAttributes {
     assessment_status: String,
     remediation_procedure: String,
     rationale_statement: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_benchmarks_are_the_shared_files() {
+        let builtin = Benchmark::builtin().unwrap();
+        let shared = Benchmark::load_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/cis"),
+        )
+        .unwrap();
+        assert_eq!(builtin.len(), 4);
+        for b in &builtin {
+            let s = shared.iter().find(|s| s.key == b.key).unwrap();
+            assert_eq!(b.requirements.len(), s.requirements.len(), "{}", b.key);
+        }
+    }
 }

@@ -155,3 +155,41 @@ async fn pushed_cloudtrail_raises_alerts_listed_by_the_cli() {
     assert_eq!(code, 1);
     assert!(err.contains("unknown action"), "{err}");
 }
+
+#[test]
+fn scan_assesses_a_saved_inventory_and_fails_a_pipeline_on_request() {
+    let inventory = repo_root()
+        .join("crates/posture/tests/fixtures/aws")
+        .display()
+        .to_string();
+    let (code, table, err) = cli(None, &["scan", "--from-dir", &inventory]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        table.contains("CIS AWS 3.0") && table.contains("1 Identity and Access Management"),
+        "{table}"
+    );
+    let findings = json_of(&["--output", "json", "scan", "--from-dir", &inventory]);
+    let findings = findings.as_array().unwrap();
+    assert!(
+        findings.iter().all(|f| f["class_uid"] == 2003),
+        "OCSF compliance findings"
+    );
+    assert!(findings
+        .iter()
+        .any(|f| f["status"] == "New" || f["compliance"]["status"] == "Fail"));
+    let (code, _, _) = cli(
+        None,
+        &["scan", "--from-dir", &inventory, "--fail-on", "high"],
+    );
+    assert_eq!(code, 4, "a high-severity FAIL fails the pipeline");
+
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(bad.path().join("broken.json"), "{\"provider\": \"aws\"").unwrap();
+    let (code, out, err) = cli(None, &["scan", "--from-dir", bad.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty(), "no partial report: {out}");
+    assert!(
+        err.contains("broken.json") && err.lines().count() == 1,
+        "{err}"
+    );
+}

@@ -1,0 +1,101 @@
+//! `trustplane scan --from-dir DIR`: assess a saved inventory against the CIS benchmarks and
+//! report compliance per section, findings as OCSF JSON, CSV or HTML, and an exit code for
+//! pipelines (`--fail-on`).
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use trustplane_posture::report::{
+    fails_at, render_html, section_scores, write_csv, write_ocsf_json,
+};
+use trustplane_posture::{assess, AssessOptions, Benchmark, Inventory, Registry, Severity, Status};
+
+use crate::args::{Output, ScanArgs};
+use crate::output;
+
+/// Exit code when `--fail-on` is met.
+const FAILED_CONTROLS: i32 = 4;
+
+pub fn run(args: ScanArgs, out: Option<Output>) -> Result<i32> {
+    let Some(dir) = &args.from_dir else {
+        bail!("give --from-dir DIR (collection from AWS and Azure is not built yet)");
+    };
+    let threshold = match &args.fail_on {
+        Some(s) => Some(
+            s.parse::<Severity>()
+                .map_err(|_| anyhow::anyhow!("--fail-on must be low, medium, high or critical"))?,
+        ),
+        None => None,
+    };
+    let inventory = Inventory::load_dir(dir)
+        .with_context(|| format!("cannot read the inventory in {}", dir.display()))?;
+    let benchmarks = match &args.benchmarks {
+        Some(d) => Benchmark::load_dir(d)?,
+        None => Benchmark::builtin()?,
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let options = AssessOptions {
+        now: now.unix_timestamp(),
+        trustplane_saml_providers: args.saml_providers.clone(),
+        federated_accounts: args.federated_accounts.clone(),
+        known_identities: None,
+    };
+    let assessment = assess(&inventory, &benchmarks, &Registry::builtin(), &options);
+    let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    if let Some(path) = &args.report {
+        std::fs::write(path, render_html(&assessment, "Trustplane cloud posture"))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    match (args.format.as_deref(), out.unwrap_or(Output::Table)) {
+        (Some("csv"), _) => write_csv(&assessment, &mut stdout)?,
+        (Some("html"), _) => {
+            use std::io::Write;
+            stdout.write_all(render_html(&assessment, "Trustplane cloud posture").as_bytes())?;
+        }
+        (_, Output::Json) => write_ocsf_json(&assessment, now_ms, &mut stdout)?,
+        (_, Output::Table) => {
+            drop(stdout);
+            let rows: Vec<Value> = section_scores(&assessment)
+                .iter()
+                .filter(|s| s.passed + s.failed + s.error > 0)
+                .map(|s| {
+                    let score = if s.passed + s.failed == 0 { String::new() } else { format!("{:.0} %", 100.0 * s.passed as f64 / (s.passed + s.failed) as f64) };
+                    json!({ "benchmark": s.benchmark_label, "section": s.section, "pass": s.passed, "fail": s.failed, "error": s.error, "manual": s.manual, "score": score })
+                })
+                .collect();
+            output::list(
+                Output::Table,
+                &rows,
+                &[
+                    ("benchmark", "benchmark"),
+                    ("section", "section"),
+                    ("pass", "pass"),
+                    ("fail", "fail"),
+                    ("error", "error"),
+                    ("manual", "manual"),
+                    ("score", "score"),
+                ],
+            );
+            let count = |st: Status| {
+                assessment
+                    .findings
+                    .iter()
+                    .filter(|f| f.status == st)
+                    .count()
+            };
+            println!(
+                "{} resources, {} findings: {} pass, {} fail, {} error, {} manual",
+                inventory.len(),
+                assessment.findings.len(),
+                count(Status::Pass),
+                count(Status::Fail),
+                count(Status::Error),
+                count(Status::Manual)
+            );
+        }
+    }
+    Ok(match threshold {
+        Some(t) if fails_at(&assessment, t) => FAILED_CONTROLS,
+        _ => 0,
+    })
+}
