@@ -85,6 +85,16 @@ const ALERT_COLUMNS: &[(&str, &str)] = &[
     ("hits", "hits"),
     ("status", "status"),
 ];
+const FINDING_COLUMNS: &[(&str, &str)] = &[
+    ("state", "state"),
+    ("severity", "severity"),
+    ("check", "check_id"),
+    ("account", "resource.account"),
+    ("resource", "resource.id"),
+    ("firstSeen", "firstSeen"),
+    ("lastSeen", "lastSeen"),
+    ("resolved", "resolvedAt"),
+];
 const AUDIT_COLUMNS: &[(&str, &str)] = &[
     ("seq", "sequence"),
     ("time", "activityDateTime"),
@@ -112,6 +122,28 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
         AdminCommand::Assignments(c) => assignments(&client, c, out).await?,
         AdminCommand::Audit(c) => audit(&client, c, out).await?,
         AdminCommand::Alerts(c) => alerts(&client, c, out).await?,
+        AdminCommand::Findings {
+            status,
+            account,
+            check,
+        } => {
+            let mut path = "/api/v1/posture/findings?$top=500".to_string();
+            for (k, v) in [("status", status), ("account", account), ("check", check)] {
+                if let Some(v) = v {
+                    path.push_str(&format!("&{k}={}", enc(&v)));
+                }
+            }
+            output::list(out, &client.list(&path, false).await?, FINDING_COLUMNS);
+        }
+        AdminCommand::UploadScan { dir } => {
+            let inventory = trustplane_posture::Inventory::load_dir(&dir)
+                .with_context(|| format!("cannot read the inventory in {}", dir.display()))?;
+            let body = serde_json::to_vec(inventory.docs())?;
+            output::one(
+                out,
+                &client.post_bytes("/api/v1/posture/scans", body).await?,
+            );
+        }
         AdminCommand::Signins { user, from, top } => {
             let mut path = format!("/api/v1/auditLogs/signIns?$top={top}");
             if let Some(u) = user {

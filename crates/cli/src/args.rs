@@ -262,6 +262,20 @@ pub enum AdminCommand {
     /// Detection alerts.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// Posture findings kept by the server across scans.
+    Findings {
+        /// PASS, FAIL, MANUAL, ERROR or RESOLVED.
+        #[arg(long)]
+        status: Option<String>,
+        /// Account or subscription id.
+        #[arg(long)]
+        account: Option<String>,
+        /// Check id.
+        #[arg(long)]
+        check: Option<String>,
+    },
+    /// Upload a saved inventory folder for the server to assess and keep.
+    UploadScan { dir: PathBuf },
     /// The sign-in log.
     Signins {
         /// Only this user's attempts (id).

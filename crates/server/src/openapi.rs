@@ -4,7 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    applications, audit, conditional_access as ca, detection, groups, health, roles, tokens, users,
+    applications, audit, conditional_access as ca, detection, groups, health, posture, roles,
+    tokens, users,
 };
 
 #[derive(OpenApi)]
@@ -26,6 +27,7 @@ use crate::routes::{
         ca::list_locations, ca::get_location, ca::create_location, ca::update_location, ca::delete_location, ca::evaluate,
         detection::ingest, detection::own_events, detection::list_alerts, detection::get_alert, detection::acknowledge,
         detection::resolve, detection::respond, detection::list_policies, detection::create_policy, detection::timeline,
+        posture::upload_scan, posture::list_findings,
     ),
     components(schemas(
         trustplane_model::User, trustplane_model::Group, trustplane_model::Application,

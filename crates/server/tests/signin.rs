@@ -1681,3 +1681,98 @@ mod detection {
         assert!(!policies.to_string().contains("s3cret"));
     }
 }
+
+mod posture {
+    use super::conditional_access_support::*;
+    use super::*;
+
+    fn fixture_docs(skip: &str) -> Vec<Value> {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../posture/tests/fixtures/aws");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let mut docs = Vec::new();
+        for f in files {
+            if f.file_name().unwrap().to_str().unwrap() == skip {
+                continue;
+            }
+            let text = std::fs::read_to_string(&f).unwrap();
+            if f.extension().unwrap() == "ndjson" {
+                docs.extend(
+                    text.lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+                );
+            } else {
+                match serde_json::from_str::<Value>(&text).unwrap() {
+                    Value::Array(a) => docs.extend(a),
+                    one => docs.push(one),
+                }
+            }
+        }
+        docs
+    }
+
+    #[tokio::test]
+    async fn scans_keep_findings_with_first_seen_and_resolve_what_no_longer_fails() {
+        let s = server().await;
+        admin_token(&s).await;
+        let (st, first) = api(
+            &s,
+            reqwest::Method::POST,
+            "/api/v1/posture/scans",
+            Some(Value::Array(fixture_docs(""))),
+        )
+        .await;
+        assert_eq!(st, 200, "{first}");
+        assert!(first["summary"]["new"].as_u64().unwrap() > 100, "{first}");
+        assert_eq!(first["summary"]["resolved"], 0);
+        let (_, sg) = api(
+            &s,
+            reqwest::Method::GET,
+            "/api/v1/posture/findings?status=FAIL&check=ec2_securitygroup_admin_ports_open_ipv4",
+            None,
+        )
+        .await;
+        let open_before = sg["value"].as_array().unwrap().len();
+        assert!(
+            open_before > 0,
+            "the fixtures have an SSH-open security group"
+        );
+        let first_seen = sg["value"][0]["firstSeen"].clone();
+
+        // The next scan no longer has the network resources: their failures are resolved.
+        s.clock.advance_ms(60_000);
+        let (st, second) = api(
+            &s,
+            reqwest::Method::POST,
+            "/api/v1/posture/scans",
+            Some(Value::Array(fixture_docs("network.json"))),
+        )
+        .await;
+        assert_eq!(st, 200, "{second}");
+        assert!(
+            second["summary"]["resolved"].as_u64().unwrap() >= open_before as u64,
+            "{second}"
+        );
+        let (_, resolved) = api(&s, reqwest::Method::GET, "/api/v1/posture/findings?status=RESOLVED&check=ec2_securitygroup_admin_ports_open_ipv4", None).await;
+        assert_eq!(resolved["value"].as_array().unwrap().len(), open_before);
+        assert!(resolved["value"][0]["resolvedAt"].is_string());
+        assert_eq!(
+            resolved["value"][0]["firstSeen"], first_seen,
+            "first seen is kept"
+        );
+        // A malformed inventory is refused and changes nothing.
+        let (st, _) = api(
+            &s,
+            reqwest::Method::POST,
+            "/api/v1/posture/scans",
+            Some(json!([{"provider": "aws", "bogus": 1}])),
+        )
+        .await;
+        assert_eq!(st, 400);
+    }
+}

@@ -23,6 +23,7 @@ mod auth;
 mod db;
 mod directory;
 mod error;
+mod findings;
 mod lease;
 mod list;
 mod migrate;
@@ -37,6 +38,7 @@ pub use directory::{
     AppPatch, GroupPatch, NewApplication, NewAssignment, NewGroup, NewUser, UserPatch,
 };
 pub use error::{Result, StoreError};
+pub use findings::{ScanFinding, ScanSummary};
 pub use list::{Clause, ListQuery, Op, Page};
 pub use policies::CaKind;
 pub use tokens::TokenOwner;

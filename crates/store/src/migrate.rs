@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "detection",
         include_str!("../migrations/0004_detection.sql"),
     ),
+    (5, "posture", include_str!("../migrations/0005_posture.sql")),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one
@@ -85,4 +86,29 @@ async fn apply_pending(store: &Store, conn: &mut sqlx::AnyConnection) -> Result<
         tracing::info!(version, description, "applied schema migration");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+
+    #[test]
+    fn every_migration_file_is_listed_in_order() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), MIGRATIONS.len(), "{files:?}");
+        for (i, (version, _, _)) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(*version, i as i64 + 1);
+            assert!(
+                files[i].starts_with(&format!("{version:04}_")),
+                "{}",
+                files[i]
+            );
+        }
+    }
 }

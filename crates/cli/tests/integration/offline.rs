@@ -193,3 +193,42 @@ fn scan_assesses_a_saved_inventory_and_fails_a_pipeline_on_request() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_scan_is_kept_and_listed_by_the_cli() {
+    let Some(db) = Db::new(Backend::Sqlite).await else {
+        return;
+    };
+    let node = db.start().await;
+    let inventory = repo_root()
+        .join("crates/posture/tests/fixtures/aws")
+        .display()
+        .to_string();
+    let summary = cli_json(&node, &["admin", "upload-scan", &inventory]);
+    assert!(
+        summary["summary"]["new"].as_u64().unwrap() > 100,
+        "{summary}"
+    );
+    let failing = cli_json(
+        &node,
+        &[
+            "admin",
+            "findings",
+            "--status",
+            "FAIL",
+            "--account",
+            "111111111111",
+        ],
+    );
+    let failing = failing.as_array().unwrap();
+    assert!(!failing.is_empty());
+    assert!(failing
+        .iter()
+        .all(|f| f["state"] == "FAIL" && f["firstSeen"].is_string()));
+    let (code, table, _) = cli(Some(&node), &["admin", "findings", "--status", "FAIL"]);
+    assert_eq!(code, 0);
+    assert!(
+        table.contains("ec2_securitygroup_admin_ports_open_ipv4"),
+        "{table}"
+    );
+}

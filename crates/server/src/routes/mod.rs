@@ -6,6 +6,7 @@ pub(crate) mod conditional_access;
 pub(crate) mod detection;
 pub(crate) mod groups;
 pub(crate) mod health;
+pub(crate) mod posture;
 pub(crate) mod roles;
 pub(crate) mod tokens;
 pub(crate) mod users;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .merge(tokens::router())
         .merge(conditional_access::router())
         .merge(detection::router())
+        .merge(posture::router())
         .merge(crate::web::router())
         .route(
             "/api/v1/openapi.json",
