@@ -48,6 +48,12 @@ pub enum Command {
 
 #[derive(Args)]
 pub struct ScanArgs {
+    /// Collect from a cloud first (otherwise give --from-dir).
+    #[command(subcommand)]
+    pub cloud: Option<ScanCloud>,
+    /// Save the collected inventory here, to assess again later with --from-dir.
+    #[arg(long, global = true)]
+    pub save_dir: Option<PathBuf>,
     /// Assess a saved inventory (a folder of JSON / NDJSON resource documents) without any
     /// cloud access.
     #[arg(long)]
@@ -70,6 +76,24 @@ pub struct ScanArgs {
     /// Print findings as csv or html instead of a table or OCSF JSON.
     #[arg(long, value_parser = ["csv", "html"])]
     pub format: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum ScanCloud {
+    /// Collect from Azure Resource Manager and Microsoft Graph: a service principal from
+    /// AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or a token in AZURE_ACCESS_TOKEN
+    /// (and AZURE_GRAPH_ACCESS_TOKEN).
+    Azure {
+        /// Comma-separated subscription ids [default: every visible one].
+        #[arg(long, value_delimiter = ',')]
+        subscriptions: Vec<String>,
+        #[arg(long)]
+        arm_endpoint: Option<String>,
+        #[arg(long)]
+        graph_endpoint: Option<String>,
+        #[arg(long)]
+        login_endpoint: Option<String>,
+    },
 }
 
 #[derive(Args)]

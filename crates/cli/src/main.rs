@@ -26,7 +26,7 @@ async fn main() {
         Command::Audit(a) => audit::run(a, cli.output.unwrap_or(args::Output::Table)).await,
         Command::Policy(a) => policy::run(a, cli.output).await,
         Command::Detect(a) => detect::run(a, cli.output),
-        Command::Scan(a) => scan::run(a, cli.output),
+        Command::Scan(a) => scan::run(a, cli.output).await,
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -9,16 +9,13 @@ use trustplane_posture::report::{
 };
 use trustplane_posture::{assess, AssessOptions, Benchmark, Inventory, Registry, Severity, Status};
 
-use crate::args::{Output, ScanArgs};
+use crate::args::{Output, ScanArgs, ScanCloud};
 use crate::output;
 
 /// Exit code when `--fail-on` is met.
 const FAILED_CONTROLS: i32 = 4;
 
-pub fn run(args: ScanArgs, out: Option<Output>) -> Result<i32> {
-    let Some(dir) = &args.from_dir else {
-        bail!("give --from-dir DIR (collection from AWS and Azure is not built yet)");
-    };
+pub async fn run(args: ScanArgs, out: Option<Output>) -> Result<i32> {
     let threshold = match &args.fail_on {
         Some(s) => Some(
             s.parse::<Severity>()
@@ -26,8 +23,18 @@ pub fn run(args: ScanArgs, out: Option<Output>) -> Result<i32> {
         ),
         None => None,
     };
-    let inventory = Inventory::load_dir(dir)
-        .with_context(|| format!("cannot read the inventory in {}", dir.display()))?;
+    let inventory = match (&args.cloud, &args.from_dir) {
+        (Some(cloud), None) => collect(cloud).await?,
+        (None, Some(dir)) => Inventory::load_dir(dir)
+            .with_context(|| format!("cannot read the inventory in {}", dir.display()))?,
+        (Some(_), Some(_)) => bail!("give a cloud or --from-dir, not both"),
+        (None, None) => bail!("give a cloud (`trustplane scan azure`) or --from-dir DIR"),
+    };
+    if let Some(dir) = &args.save_dir {
+        inventory
+            .save_dir(dir)
+            .with_context(|| format!("cannot save the inventory to {}", dir.display()))?;
+    }
     let benchmarks = match &args.benchmarks {
         Some(d) => Benchmark::load_dir(d)?,
         None => Benchmark::builtin()?,
@@ -98,4 +105,38 @@ pub fn run(args: ScanArgs, out: Option<Output>) -> Result<i32> {
         Some(t) if fails_at(&assessment, t) => FAILED_CONTROLS,
         _ => 0,
     })
+}
+
+/// Collects an inventory from a cloud. A failure to authenticate or to reach the cloud at all
+/// is an error (no report is printed); a failure of one service becomes ERROR findings.
+async fn collect(cloud: &ScanCloud) -> Result<Inventory> {
+    match cloud {
+        ScanCloud::Azure {
+            subscriptions,
+            arm_endpoint,
+            graph_endpoint,
+            login_endpoint,
+        } => {
+            let credential = trustplane_azure::Credential::from_env().context(
+                "no Azure credentials: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or AZURE_ACCESS_TOKEN",
+            )?;
+            let mut options = trustplane_azure::Options::new(credential);
+            options.subscriptions = subscriptions.clone();
+            if let Some(e) = arm_endpoint {
+                options.arm_endpoint = e.clone();
+            }
+            if let Some(e) = graph_endpoint {
+                options.graph_endpoint = e.clone();
+            }
+            if let Some(e) = login_endpoint {
+                options.login_endpoint = e.clone();
+            }
+            eprintln!("collecting from Azure...");
+            let docs = trustplane_azure::collect(&options)
+                .await
+                .context("Azure collection failed")?;
+            eprintln!("collected {} documents", docs.len());
+            Ok(Inventory::from_docs(docs))
+        }
+    }
 }

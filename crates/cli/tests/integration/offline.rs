@@ -232,3 +232,66 @@ async fn an_uploaded_scan_is_kept_and_listed_by_the_cli() {
         "{table}"
     );
 }
+
+#[test]
+fn scan_azure_fails_clearly_without_credentials_or_a_reachable_cloud_and_inventories_round_trip() {
+    let mut cmd = std::process::Command::new(BIN);
+    for k in [
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_ACCESS_TOKEN",
+    ] {
+        cmd.env_remove(k);
+    }
+    let out = cmd.args(["scan", "azure"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no Azure credentials"));
+
+    let out = std::process::Command::new(BIN)
+        .env("AZURE_ACCESS_TOKEN", "not-a-real-token")
+        .args([
+            "scan",
+            "azure",
+            "--arm-endpoint",
+            "http://127.0.0.1:1",
+            "--graph-endpoint",
+            "http://127.0.0.1:1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "no partial report is presented");
+
+    let saved = tempfile::tempdir().unwrap();
+    let inventory = repo_root()
+        .join("crates/posture/tests/fixtures/aws")
+        .display()
+        .to_string();
+    let (code, first, _) = cli(
+        None,
+        &[
+            "scan",
+            "--from-dir",
+            &inventory,
+            "--save-dir",
+            saved.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0);
+    let (code, again, _) = cli(
+        None,
+        &["scan", "--from-dir", saved.path().to_str().unwrap()],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        first.lines().last(),
+        again.lines().last(),
+        "a saved inventory assesses the same"
+    );
+}
