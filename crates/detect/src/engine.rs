@@ -73,7 +73,8 @@ pub struct RuleSet {
     correlation: Option<CorrelationEngine>,
     /// By the id the evaluator reports (the rule's id, else its name, else its title).
     infos: HashMap<String, Arc<RuleInfo>>,
-    /// Detection rules used only through correlations (`generate: false`), by reported id.
+    /// Rules (detections, or correlations feeding other correlations) used only through
+    /// correlations (`generate: false`), by reported id.
     correlation_only: HashSet<String>,
     check: RuleCheck,
 }
@@ -113,6 +114,19 @@ impl RuleSet {
             .collect();
         let mut set = RuleSet::compile(parsed, options)?;
         set.check.failures.splice(0..0, errors);
+        Ok(set)
+    }
+
+    /// Compiles parsed rules, with the parse `failures` listed first.
+    pub(crate) fn compile_parsed(
+        parsed: ParsedRules,
+        failures: Vec<RuleLoadError>,
+        files: usize,
+        options: &EngineOptions,
+    ) -> Result<RuleSet, DetectError> {
+        let mut set = RuleSet::compile(parsed, options)?;
+        set.check.files = files;
+        set.check.failures.splice(0..0, failures);
         Ok(set)
     }
 
@@ -184,11 +198,18 @@ impl RuleSet {
             }
         }
         // What a correlation's `rules:` entry (an id or a name) reports as.
+        // Correlations referenced by other correlations (chaining) follow the same rule.
         let reported_id: HashMap<&str, &str> = parsed
             .rules
             .iter()
-            .filter_map(|(r, _)| r.id.as_deref().map(|id| (r, id)))
-            .flat_map(|(r, id)| [Some((id, id)), r.name.as_deref().map(|n| (n, id))])
+            .filter_map(|(r, _)| r.id.as_deref().map(|id| (r.name.as_deref(), id)))
+            .chain(
+                parsed
+                    .correlations
+                    .iter()
+                    .filter_map(|(c, _)| c.id.as_deref().map(|id| (c.name.as_deref(), id))),
+            )
+            .flat_map(|(name, id)| [Some((id, id)), name.map(|n| (n, id))])
             .flatten()
             .collect();
         let mut correlation_only = HashSet::new();
@@ -288,8 +309,9 @@ impl RuleSet {
     }
 
     /// Matching with correlation state: detections plus any correlation that fires on this
-    /// record. Feed records in time order. Rules referenced by a correlation are not reported
-    /// on their own unless they say `generate: true`.
+    /// record. Feed records in time order. Rules referenced by a correlation (detections, or
+    /// correlations chained into another) are not reported on their own unless it says
+    /// `generate: true`.
     pub fn process(&mut self, record: &Record) -> Vec<Hit> {
         let event = JsonEvent::borrow(record.rule_json());
         let results = self.evaluate(&event, record);
@@ -300,15 +322,15 @@ impl RuleSet {
             }
             None => results,
         };
+        // A correlation that only feeds another one (`generate: false` on the parent) is not
+        // reported on its own either.
         results
             .iter()
             .filter(|r| {
-                r.is_correlation()
-                    || !r
-                        .header
-                        .rule_id
-                        .as_ref()
-                        .is_some_and(|id| self.correlation_only.contains(id))
+                !r.header
+                    .rule_id
+                    .as_ref()
+                    .is_some_and(|id| self.correlation_only.contains(id))
             })
             .filter_map(|r| self.hit(r))
             .collect()

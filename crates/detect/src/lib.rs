@@ -14,6 +14,11 @@
 //!   Analytics and diagnostic-export records, and `%placeholder%` values from
 //!   [`EngineOptions`]. Rules that cannot be loaded are reported with the reason
 //!   ([`RuleLoadError`]); [`check_rules`] does only that.
+//! - [`builtin_rules`] / [`RuleSet::builtin`]: Trustplane's own rules (cross-cloud password
+//!   spray, MFA removed anywhere, activity from an address never seen in the person's
+//!   sign-ins, AWS console sign-in by an IAM user, role-assumption bursts across accounts),
+//!   over CloudTrail, Azure and Trustplane's own sign-in and audit events, grouped by the
+//!   `trustplane.person` field the server adds.
 //! - [`parse_rule_text`] is the parser entry point for fuzzing: any text, no panic.
 //! - [`RuleSet::process`] matches a record, feeding correlation rules; [`hunt`] does all of it
 //!   over folders and returns [`Match`]es that carry the rule's author, which the Detection
@@ -33,6 +38,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod builtin;
 mod engine;
 mod error;
 mod fixups;
@@ -43,6 +49,7 @@ mod reader;
 mod record;
 mod rules;
 
+pub use builtin::builtin_rules;
 pub use engine::{CorrelationDetail, EngineOptions, Hit, RuleCheck, RuleSet};
 pub use error::DetectError;
 pub use hunt::{

@@ -38,6 +38,8 @@ pub(crate) fn classify(v: &Value) -> Provider {
     let has = |k: &str| v.get(k).is_some();
     if has("eventSource") && has("eventName") {
         Provider::Aws
+    } else if is_trustplane(v) {
+        Provider::Trustplane
     } else if has("operationName")
         || has("OperationName")
         || has("OperationNameValue")
@@ -48,6 +50,66 @@ pub(crate) fn classify(v: &Value) -> Provider {
         Provider::Azure
     } else {
         Provider::Unknown
+    }
+}
+
+/// Trustplane's own events: the audit trail's shape (`activityDateTime`, `activity`,
+/// `initiatedBy`) with the sign-in or authentication category.
+fn is_trustplane(v: &Value) -> bool {
+    matches!(
+        v.get("category").and_then(Value::as_str),
+        Some("signIn" | "authentication")
+    ) && v.get("activity").is_some()
+        && v.get("initiatedBy").is_some()
+}
+
+pub(crate) fn trustplane_logsource(v: &Value) -> LogSource {
+    let service = match v.get("category").and_then(Value::as_str) {
+        Some("signIn") => "signin",
+        _ => "audit",
+    };
+    LogSource {
+        product: Some("trustplane".into()),
+        service: Some(service.into()),
+        ..LogSource::default()
+    }
+}
+
+/// Trustplane's sign-in and audit entries: the actor is `initiatedBy` (for a sign-in, the user
+/// signing in; `unknown` when no user matched the name tried, which is then the UPN).
+pub(crate) fn trustplane(v: &Value) -> EventSummary {
+    let time = first_str(v, &["activityDateTime"]);
+    let outcome = match first_str(v, &["result"]).as_deref() {
+        Some("success") => Outcome::Success,
+        Some("failure") => Outcome::Failure,
+        _ => Outcome::Unknown,
+    };
+    let id = first_str(v, &["initiatedBy.id"]).filter(|id| id != "unknown" && id != "system");
+    // A sign-in names the account tried in `after`; elsewhere `after` is the changed object.
+    let upn = if v.get("category").and_then(Value::as_str) == Some("signIn") {
+        first_str(v, &["after.userPrincipalName", "initiatedBy.displayName"])
+    } else {
+        first_str(v, &["initiatedBy.displayName"])
+    };
+    EventSummary {
+        epoch_secs: epoch(time.as_deref()),
+        time,
+        provider: Provider::Trustplane,
+        source: Some("trustplane".into()),
+        action: first_str(v, &["activity"]),
+        actor: Actor {
+            upn,
+            object_id: id,
+            ..Actor::default()
+        },
+        source_ip: first_str(v, &["initiatedBy.ipAddress", "after.ipAddress"]),
+        outcome,
+        error: match outcome {
+            Outcome::Failure => first_str(v, &["resultReason"]),
+            _ => None,
+        },
+        region: None,
+        account: None,
     }
 }
 

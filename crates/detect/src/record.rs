@@ -15,6 +15,10 @@ pub enum Provider {
     Aws,
     /// Azure activity, Entra ID audit, sign-in or risk logs.
     Azure,
+    /// Trustplane's own sign-in log (`category: signIn`) and authentication audit entries
+    /// (`category: authentication`); Sigma log source `product: trustplane`, `service: signin`
+    /// or `audit`.
+    Trustplane,
     /// Not recognised; rules of every log source are tried.
     Unknown,
 }
@@ -122,6 +126,7 @@ impl Record {
             Provider::Azure => {
                 crate::normalize::azure_logsource(rule_view.as_ref().unwrap_or(&original))
             }
+            Provider::Trustplane => crate::normalize::trustplane_logsource(&original),
             Provider::Unknown => LogSource::default(),
         };
         Record {
@@ -141,6 +146,7 @@ impl Record {
             match self.provider {
                 Provider::Aws => crate::normalize::aws(view),
                 Provider::Azure => crate::normalize::azure(view),
+                Provider::Trustplane => crate::normalize::trustplane(view),
                 Provider::Unknown => crate::normalize::unknown(view),
             }
         })

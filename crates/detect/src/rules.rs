@@ -86,7 +86,7 @@ impl ParsedRules {
             .chain(self.correlations.iter().map(|(_, i)| i))
     }
 
-    fn extend(&mut self, other: ParsedRules) {
+    pub(crate) fn extend(&mut self, other: ParsedRules) {
         self.rules.extend(other.rules);
         self.correlations.extend(other.correlations);
         self.filters.extend(other.filters);
@@ -102,7 +102,7 @@ pub fn parse_rule_text(text: &str) -> ParsedRules {
     parse_text_at(text, Path::new(""))
 }
 
-fn parse_text_at(text: &str, path: &Path) -> ParsedRules {
+pub(crate) fn parse_text_at(text: &str, path: &Path) -> ParsedRules {
     match rsigma_parser::parse_sigma_yaml(text) {
         Ok(collection) => from_collection(collection, path),
         Err(e) => ParsedRules {
