@@ -215,6 +215,22 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_seconds_or_backoff() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), None);
+        assert_eq!(backoff(0), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(40), Duration::from_secs(64));
+    }
+
+    #[test]
     fn error_messages() {
         let arm = br#"{"error":{"code":"AuthorizationFailed","message":"no access"}}"#;
         assert_eq!(error_message(arm), "AuthorizationFailed: no access");

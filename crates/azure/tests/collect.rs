@@ -616,3 +616,19 @@ async fn bearer_token_without_graph_records_graph_as_not_collected() {
     assert!(of_type(&docs, "azure.entra.user").is_empty());
     assert_eq!(srv.hits("/v1.0/users"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallelism_is_bounded() {
+    let srv = server::start(Mode {
+        delay_ms: 20,
+        ..Default::default()
+    })
+    .await;
+    let mut o = options(&srv.base, token());
+    o.max_concurrency = 3;
+    let docs = collect(&o).await.unwrap();
+    assert!(of_type(&docs, "azure.storage.account").len() == 8);
+    let peak = srv.peak.load(std::sync::atomic::Ordering::SeqCst);
+    // Calls do overlap, and never more than the bound.
+    assert_eq!(peak, 3);
+}

@@ -8,6 +8,7 @@ pub mod variants;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -36,6 +37,8 @@ pub struct Mode {
     pub subscriptions_403: bool,
     /// The NSG list of subscription A is cut-off JSON.
     pub malformed_nsg: bool,
+    /// Every ARM and Graph answer is held this long (to measure parallelism).
+    pub delay_ms: u64,
 }
 
 pub struct Srv {
@@ -45,6 +48,9 @@ pub struct Srv {
     pub hits: Mutex<HashMap<String, u32>>,
     /// Form fields of each token request.
     pub token_forms: Mutex<Vec<HashMap<String, String>>>,
+    /// Requests being answered now, and the most at once.
+    pub in_flight: AtomicUsize,
+    pub peak: AtomicUsize,
 }
 
 /// shared/data/azure, beside the clone.
@@ -93,6 +99,8 @@ pub async fn start(mode: Mode) -> Arc<Srv> {
         mode,
         hits: Mutex::new(HashMap::new()),
         token_forms: Mutex::new(Vec::new()),
+        in_flight: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
     });
     let app = axum::Router::new().fallback(handle).with_state(srv.clone());
     tokio::spawn(async move {
@@ -185,6 +193,12 @@ async fn handle(
             _ => return arm_error(StatusCode::BAD_REQUEST, "invalid_scope", "bad scope"),
         };
         return ok(json!({"token_type": "Bearer", "expires_in": 3599, "access_token": token}));
+    }
+    if s.mode.delay_ms > 0 {
+        let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        s.peak.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(s.mode.delay_ms)).await;
+        s.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
     if method != Method::GET {
         return arm_error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", &path);
