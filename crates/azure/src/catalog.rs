@@ -357,7 +357,8 @@ pub(crate) const GRAPH_CALLS: &[GraphCall] = &[
     },
     GraphCall {
         rtype: "azure.entra.user",
-        path: "/v1.0/users",
+        // 999 is Graph's largest page for users.
+        path: "/v1.0/users?$top=999",
         list: true,
     },
     GraphCall {

@@ -632,3 +632,56 @@ async fn parallelism_is_bounded() {
     // Calls do overlap, and never more than the bound.
     assert_eq!(peak, 3);
 }
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let srv = server::start(Mode {
+        throttle_pricings: true,
+        ..Default::default()
+    })
+    .await;
+    let mut o = options(&srv.base, token());
+    o.subscriptions = vec![SUB_A.to_string()];
+    o.graph = false;
+    o.max_retry_wait = Duration::from_secs(5);
+    let started = std::time::Instant::now();
+    let docs = collect(&o).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(of_type(&docs, "azure.security.pricing").len(), 13);
+    assert!(of_type(&docs, "collection_error").is_empty());
+}
+
+#[tokio::test]
+async fn throttled_beyond_the_retries_becomes_a_collection_error() {
+    let srv = server::start(Mode {
+        throttle_pricings_always: true,
+        ..Default::default()
+    })
+    .await;
+    let mut o = options(&srv.base, token());
+    o.subscriptions = vec![SUB_A.to_string()];
+    o.graph = false;
+    o.max_retries = 2;
+    o.max_retry_wait = Duration::from_millis(10);
+    let docs = collect(&o).await.unwrap();
+    let pricings = format!("/subscriptions/{SUB_A}/providers/Microsoft.Security/pricings");
+    assert_eq!(srv.hits(&pricings), 3);
+    let errors = of_type(&docs, "collection_error");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        errors[0].raw["resource_types"],
+        serde_json::json!(["azure.security.pricing"])
+    );
+    assert_eq!(
+        errors[0].raw["message"],
+        format!("GET {pricings}?api-version=2024-01-01: HTTP 429: TooManyRequests: throttled")
+    );
+    // Every Defender plan control is ERROR for the subscription.
+    let got = cis_results(docs);
+    let plans: Vec<_> = got
+        .iter()
+        .filter(|((_, check, _), _)| check.starts_with("defender_ensure_defender_for_"))
+        .collect();
+    assert_eq!(plans.len(), 11);
+    assert!(plans.iter().all(|(_, st)| **st == vec![Error]), "{plans:?}");
+}

@@ -31,6 +31,8 @@ pub const GRAPH_TOKEN: &str = "tok-graph";
 pub struct Mode {
     /// First pricings call of subscription A answers 429 with `Retry-After: 1`.
     pub throttle_pricings: bool,
+    /// Every pricings call of subscription A answers 429.
+    pub throttle_pricings_always: bool,
     /// The token endpoint answers 401 invalid_client.
     pub token_401: bool,
     /// The subscription list answers 403.
@@ -307,7 +309,7 @@ fn without(mut v: Value, key: &str) -> Value {
 fn sub_a_list(s: &Srv, rest: &str, query: &str, n: u32) -> Response {
     match rest {
         "microsoft.security/pricings" => {
-            if s.mode.throttle_pricings && n == 1 {
+            if (s.mode.throttle_pricings && n == 1) || s.mode.throttle_pricings_always {
                 let mut r = arm_error(
                     StatusCode::TOO_MANY_REQUESTS,
                     "TooManyRequests",
