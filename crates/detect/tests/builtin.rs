@@ -152,14 +152,9 @@ fn tp_audit(second: i64, person: &str, activity: &str) -> Value {
 
 fn stratus_records(technique: &str) -> Vec<Value> {
     let path = common::logs(&format!("stratus-red-team/aws.{technique}.json"));
-    match serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap() {
-        Value::Array(a) => a,
-        Value::Object(mut o) => match o.remove("Records") {
-            Some(Value::Array(a)) => a,
-            _ => panic!("no records"),
-        },
-        _ => panic!("no records"),
-    }
+    let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let list = if v.is_array() { &v } else { &v["Records"] };
+    list.as_array().unwrap().clone()
 }
 
 /// A real ConsoleLogin record (Stratus Red Team `initial-access.console-login-without-mfa`).

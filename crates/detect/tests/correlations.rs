@@ -496,3 +496,77 @@ level: medium
     assert_eq!(detail.group[0].0, "recipientAccountId");
     assert_eq!(first.rule.author.as_deref(), Some("trustplane"));
 }
+
+#[test]
+fn chained_correlations_report_only_the_top_unless_generate() {
+    // A correlation over a correlation: three failures, then a success, per user. The inner
+    // event_count feeds the outer temporal_ordered and is not reported on its own.
+    let text = format!(
+        "{FAILED_LOGON}---
+{SUCCESS_LOGON}---
+title: Three failures
+name: three_failures
+correlation:
+  type: event_count
+  rules: [failed_logon]
+  group-by: [TargetUserName]
+  timespan: 5m
+  condition:
+    gte: 3
+---
+title: Any success
+name: any_success
+correlation:
+  type: event_count
+  rules: [successful_logon]
+  group-by: [TargetUserName]
+  timespan: 5m
+  condition:
+    gte: 1
+---
+title: Failures then success
+correlation:
+  type: temporal_ordered
+  rules: [three_failures, any_success]
+  group-by: [TargetUserName]
+  timespan: 10m
+"
+    );
+    let fail = json!({"EventID": 4625, "TargetUserName": "bob"});
+    let ok = json!({"EventID": 4624, "TargetUserName": "bob"});
+    let records = [
+        at(0, fail.clone()),
+        at(10, fail.clone()),
+        at(20, fail.clone()),
+        at(30, ok.clone()),
+    ];
+    let mut s = set(&text);
+    let fired: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| s.process(r).iter().map(|h| h.rule.title.clone()).collect())
+        .collect();
+    assert_eq!(
+        fired,
+        [
+            vec![],
+            vec![],
+            vec![],
+            vec!["Failures then success".to_string()]
+        ]
+    );
+    // With `generate: true` on the outer rule, what it builds on is reported too.
+    let mut s = set(&text.replace(
+        "  type: temporal_ordered\n",
+        "  type: temporal_ordered\n  generate: true\n",
+    ));
+    let fired: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| {
+            let mut t: Vec<String> = s.process(r).iter().map(|h| h.rule.title.clone()).collect();
+            t.sort();
+            t
+        })
+        .collect();
+    assert_eq!(fired[2], ["Three failures"]);
+    assert_eq!(fired[3], ["Any success", "Failures then success"]);
+}
