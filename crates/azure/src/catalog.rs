@@ -242,6 +242,18 @@ pub(crate) const ARM_LISTS: &[ArmList] = &[
         NETWORK,
         &[],
     ),
+    // VirtualNetworkGateways can only be listed per resource group.
+    list(
+        "Microsoft.Resources",
+        "azure.resources.resource_group",
+        "/resourcegroups",
+        RESOURCES,
+        &[many(
+            "azure.network.virtual_network_gateway",
+            "/providers/Microsoft.Network/virtualNetworkGateways",
+            NETWORK,
+        )],
+    ),
     list(
         "Microsoft.Network",
         "azure.network.application_gateway",

@@ -22,6 +22,8 @@ const UNKNOWN_TENANT: &str = "unknown-tenant";
 /// Collects the inventory. Fails only when nothing sensible can be collected (credentials
 /// refused, Resource Manager unreachable, subscriptions unreadable); every narrower failure is
 /// a `collection_error` document naming the call, so the assessment reports ERROR for it.
+///
+/// Runs on the caller's tokio runtime (it sleeps with `tokio::time` between retries).
 pub async fn collect(options: &Options) -> Result<Vec<ResourceDoc>, AzureError> {
     let arm = base_url(&options.arm_endpoint, "arm_endpoint")?;
     let graph = base_url(&options.graph_endpoint, "graph_endpoint")?;

@@ -186,6 +186,14 @@ async fn collects_examples_and_assesses_cis_azure_3() {
         "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sample-group/providers/Microsoft.KeyVault/vaults/sample-vault/keys/sample-key-name-2",
     ]);
 
+    // Virtual network gateways are listed per resource group.
+    assert_eq!(
+        srv.hits(&format!(
+            "/subscriptions/{SUB_A}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworkGateways"
+        )),
+        1
+    );
+
     // The only failed call: Graph's registration details (no Entra ID P1/P2 licence).
     let errors = of_type(&docs, "collection_error");
     assert_eq!(errors.len(), 1, "{errors:#?}");

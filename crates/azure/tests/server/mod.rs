@@ -290,6 +290,17 @@ fn arm_route(s: &Srv, lp: &str, query: &str, n: u32) -> Response {
             return ok(sub);
         }
     }
+    // No resource-group list example in the data set: the documented shape, one group.
+    if lp == format!("/subscriptions/{SUB_A}/resourcegroups") {
+        return ok(
+            json!({"value": [{"id": format!("/subscriptions/{SUB_A}/resourceGroups/rg1"),
+            "name": "rg1", "type": "Microsoft.Resources/resourceGroups", "location": "eastus",
+            "properties": {"provisioningState": "Succeeded"}}]}),
+        );
+    }
+    if lp == format!("/subscriptions/{SUB_B}/resourcegroups") {
+        return empty();
+    }
     let a = format!("/subscriptions/{SUB_A}/providers/");
     let b = format!("/subscriptions/{SUB_B}/providers/");
     if let Some(rest) = lp.strip_prefix(&a) {
@@ -458,6 +469,9 @@ fn child(lp: &str) -> Response {
             json!({"id": lp, "name": "authsettingsV2", "type": "Microsoft.Web/sites/config",
             "properties": {"platform": {"enabled": false}}}),
         );
+    }
+    if lp.ends_with("/providers/microsoft.network/virtualnetworkgateways") {
+        return empty();
     }
     if lp.ends_with("/flowlogs") {
         return empty();
