@@ -9,11 +9,11 @@
 //!
 //! Correlations group by `trustplane.person`, so they follow one person across clouds.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::engine::{EngineOptions, RuleSet};
 use crate::error::DetectError;
-use crate::rules::{parse_text_at, ParsedRules, RuleLoadError};
+use crate::rules::{parse_rule_paths, parse_text_at, ParsedRules, RuleLoadError};
 
 /// The built-in rule files: (file name, YAML text).
 const BUILTIN: &[(&str, &str)] = &[
@@ -51,39 +51,63 @@ impl RuleSet {
     /// Compiles the built-in rules ([`builtin_rules`]); each rule's path is its file name
     /// under `rules/trustplane/`. Failures (not expected) are listed in [`RuleSet::check`].
     pub fn builtin(options: &EngineOptions) -> Result<RuleSet, DetectError> {
-        RuleSet::with_builtin(ParsedRules::default(), options)
+        with_builtin(ParsedRules::default(), Vec::new(), 0, options)
     }
 
-    /// Compiles the built-in rules together with `extra` rules (for instance SigmaHQ's), so
-    /// that one rule set holds both.
+    /// Compiles the built-in rules together with `extra` rules (for instance from
+    /// [`crate::parse_rule_text`]), so that one rule set holds both.
     pub fn with_builtin(
         extra: ParsedRules,
         options: &EngineOptions,
     ) -> Result<RuleSet, DetectError> {
-        let mut parsed = ParsedRules::default();
-        let mut failures = Vec::new();
-        for (name, text) in BUILTIN {
-            let path = Path::new("rules/trustplane").join(name);
-            let one = parse_text_at(text, &path);
-            failures.extend(one.errors.iter().map(|reason| RuleLoadError {
-                path: path.clone(),
+        let failures = extra
+            .errors
+            .iter()
+            .map(|reason| RuleLoadError {
+                path: PathBuf::new(),
                 rule: None,
                 reason: reason.clone(),
-            }));
-            parsed.extend(ParsedRules {
-                errors: Vec::new(),
-                ..one
-            });
-        }
-        failures.extend(extra.errors.iter().map(|reason| RuleLoadError {
-            path: Default::default(),
+            })
+            .collect();
+        with_builtin(extra, failures, 0, options)
+    }
+
+    /// [`RuleSet::load`] of `paths` (folders or files, e.g. SigmaHQ's rules) plus the
+    /// built-in rules, in one rule set.
+    pub fn load_with_builtin(
+        paths: &[PathBuf],
+        options: &EngineOptions,
+    ) -> Result<RuleSet, DetectError> {
+        let (parsed, failures, files) = parse_rule_paths(paths)?;
+        with_builtin(parsed, failures, files, options)
+    }
+}
+
+fn with_builtin(
+    extra: ParsedRules,
+    extra_failures: Vec<RuleLoadError>,
+    extra_files: usize,
+    options: &EngineOptions,
+) -> Result<RuleSet, DetectError> {
+    let mut parsed = ParsedRules::default();
+    let mut failures = Vec::new();
+    for (name, text) in BUILTIN {
+        let path = Path::new("rules/trustplane").join(name);
+        let one = parse_text_at(text, &path);
+        failures.extend(one.errors.iter().map(|reason| RuleLoadError {
+            path: path.clone(),
             rule: None,
             reason: reason.clone(),
         }));
         parsed.extend(ParsedRules {
             errors: Vec::new(),
-            ..extra
+            ..one
         });
-        RuleSet::compile_parsed(parsed, failures, BUILTIN.len(), options)
     }
+    failures.extend(extra_failures);
+    parsed.extend(ParsedRules {
+        errors: Vec::new(),
+        ..extra
+    });
+    RuleSet::compile_parsed(parsed, failures, BUILTIN.len() + extra_files, options)
 }

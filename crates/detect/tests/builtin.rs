@@ -278,6 +278,25 @@ fn every_builtin_rule_loads_and_matches_the_shipped_folder() {
             }
         }
     }
+    // With SigmaHQ's cloud rules in the same set.
+    let cloud = RuleSet::load(&[common::sigma("rules/cloud")], &EngineOptions::default()).unwrap();
+    let both =
+        RuleSet::load_with_builtin(&[common::sigma("rules/cloud")], &EngineOptions::default())
+            .unwrap();
+    assert_eq!(both.check().failures.len(), cloud.check().failures.len());
+    assert_eq!(both.check().files, cloud.check().files + 5);
+    assert_eq!(
+        both.check().detection_rules,
+        cloud.check().detection_rules + check.detection_rules
+    );
+    let text = std::fs::read_to_string(common::sigma(
+        "rules/cloud/aws/cloudtrail/aws_cloudtrail_console_login_success_without_mfa.yml",
+    ))
+    .unwrap();
+    let extra = trustplane_detect::parse_rule_text(&text);
+    let with = RuleSet::with_builtin(extra, &EngineOptions::default()).unwrap();
+    assert!(with.check().failures.is_empty());
+    assert_eq!(with.check().detection_rules, check.detection_rules + 1);
     // Loading the folder gives the same rules.
     let loaded = RuleSet::load(&[dir], &EngineOptions::default()).unwrap();
     assert!(loaded.check().failures.is_empty());
