@@ -461,7 +461,17 @@ fn child(lp: &str) -> Response {
         return ok(arm("Microsoft.Sql/TransparentDataEncryptionGet.json"));
     }
     if lp.ends_with("/config/web") {
-        return ok(arm("Microsoft.Web/GetSiteConfig.json"));
+        return if b {
+            ok(variants::site_config())
+        } else {
+            ok(arm("Microsoft.Web/GetSiteConfig.json"))
+        };
+    }
+    if lp.ends_with("/config/authsettingsv2") && b {
+        return ok(
+            json!({"id": lp, "name": "authsettingsV2", "type": "Microsoft.Web/sites/config",
+            "properties": {"platform": {"enabled": true}}}),
+        );
     }
     if lp.ends_with("/config/authsettingsv2") {
         // No example in the data set: the documented shape, authentication off.

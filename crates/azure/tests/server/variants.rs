@@ -115,8 +115,124 @@ pub fn sub_b_list(rest: &str) -> Response {
                 ra("11111111-0000-0000-0000-000000000002", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"),
             ]}))
         }
+        "microsoft.compute/virtualmachines" => {
+            // The first example VM on a managed OS disk with Trusted Launch.
+            let mut vm =
+                first("Microsoft.Compute/VirtualMachine_ListBySubscription_ByLocation.json");
+            set(
+                &mut vm,
+                "/id",
+                json!(id("Microsoft.Compute/virtualMachines/vm-good")),
+            );
+            set(&mut vm, "/name", json!("vm-good"));
+            let os = "/properties/storageProfile/osDisk";
+            vm.pointer_mut(os)
+                .unwrap()
+                .as_object_mut()
+                .unwrap()
+                .remove("vhd");
+            set(
+                &mut vm,
+                &format!("{os}/managedDisk"),
+                json!({"id": id("Microsoft.Compute/disks/disk-cmk")}),
+            );
+            set(&mut vm, "/properties/storageProfile/dataDisks", json!([]));
+            set(
+                &mut vm,
+                "/properties/securityProfile",
+                json!({"securityType": "TrustedLaunch",
+                    "uefiSettings": {"secureBootEnabled": true, "vTpmEnabled": true}}),
+            );
+            ok(json!({"value": [vm]}))
+        }
+        "microsoft.compute/disks" => {
+            // The first example disk, attached, customer-managed key, no public access,
+            // export only with Entra ID.
+            let mut d = first("Microsoft.Compute/Disk_ListBySubscription.json");
+            set(&mut d, "/id", json!(id("Microsoft.Compute/disks/disk-cmk")));
+            set(&mut d, "/name", json!("disk-cmk"));
+            set(
+                &mut d,
+                "/managedBy",
+                json!(id("Microsoft.Compute/virtualMachines/vm-good")),
+            );
+            set(&mut d, "/properties/diskState", json!("Attached"));
+            set(
+                &mut d,
+                "/properties/encryption",
+                json!({"type": "EncryptionAtRestWithCustomerKey",
+                    "diskEncryptionSetId": id("Microsoft.Compute/diskEncryptionSets/des1")}),
+            );
+            set(&mut d, "/properties/networkAccessPolicy", json!("DenyAll"));
+            set(&mut d, "/properties/publicNetworkAccess", json!("Disabled"));
+            set(
+                &mut d,
+                "/properties/dataAccessAuthMode",
+                json!("AzureActiveDirectory"),
+            );
+            ok(json!({"value": [d]}))
+        }
+        "microsoft.web/sites" => {
+            // sitef6141, HTTPS only with a managed identity.
+            let mut w = first("Microsoft.Web/ListWebApps.json");
+            set(&mut w, "/id", json!(id("Microsoft.Web/sites/site-good")));
+            set(&mut w, "/name", json!("site-good"));
+            set(&mut w, "/properties/httpsOnly", json!(true));
+            set(
+                &mut w,
+                "/identity",
+                json!({"type": "SystemAssigned", "principalId": "22222222-0000-0000-0000-000000000001",
+                    "tenantId": "2a0ff0de-96b2-4859-bb7c-a430d07a3e0c"}),
+            );
+            ok(json!({"value": [w]}))
+        }
+        "microsoft.network/networkwatchers" => {
+            // A watcher in westus only (the subscription also uses eastus and japaneast).
+            let mut n = first("Microsoft.Network/NetworkWatcherListAll.json");
+            set(
+                &mut n,
+                "/id",
+                json!(id("Microsoft.Network/networkWatchers/nw-west")),
+            );
+            set(&mut n, "/name", json!("nw-west"));
+            set(&mut n, "/location", json!("westus"));
+            ok(json!({"value": [n]}))
+        }
+        "microsoft.insights/activitylogalerts" => {
+            // SampleActivityLogAlertRule1 watching NSG writes.
+            let mut a = first("Microsoft.Insights/ActivityLogAlertRule_ListBySubscriptionId.json");
+            set(
+                &mut a,
+                "/id",
+                json!(id("microsoft.insights/activityLogAlerts/nsg-write")),
+            );
+            set(&mut a, "/name", json!("nsg-write"));
+            set(
+                &mut a,
+                "/properties/condition/allOf",
+                json!([{"field": "category", "equals": "Administrative"},
+                    {"field": "operationName", "equals": "Microsoft.Network/networkSecurityGroups/write"}]),
+            );
+            set(&mut a, "/properties/enabled", json!(true));
+            ok(json!({"value": [a]}))
+        }
         _ => empty(),
     }
+}
+
+/// GetSiteConfig.json with FTPS only and HTTP/2.
+pub fn site_config() -> Value {
+    let mut c = arm("Microsoft.Web/GetSiteConfig.json");
+    set(
+        &mut c,
+        "/id",
+        json!(id("Microsoft.Web/sites/site-good/config/web")),
+    );
+    set(&mut c, "/properties/ftpsState", json!("FtpsOnly"));
+    set(&mut c, "/properties/http20Enabled", json!(true));
+    set(&mut c, "/properties/minTlsVersion", json!("1.2"));
+    set(&mut c, "/properties/remoteDebuggingEnabled", json!(false));
+    c
 }
 
 fn storage(name: &str) -> Value {
