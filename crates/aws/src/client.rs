@@ -42,9 +42,9 @@ pub(crate) async fn assumed(base: &SdkConfig, role_arn: &str, session: &str) -> 
         .build()
         .await;
     base.to_builder()
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            provider,
-        ))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
         .build()
 }
 

@@ -76,7 +76,12 @@ async fn details(c: &Client, arn: &str) -> Result<(Value, Value, Value), String>
         "StartLoggingTime": ts(st.start_logging_time()),
         "StopLoggingTime": ts(st.stop_logging_time()),
     });
-    let sel = c.get_event_selectors().trail_name(arn).send().await.map_err(msg)?;
+    let sel = c
+        .get_event_selectors()
+        .trail_name(arn)
+        .send()
+        .await
+        .map_err(msg)?;
     let basic: Vec<Value> = sel
         .event_selectors()
         .iter()

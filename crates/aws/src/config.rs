@@ -58,7 +58,10 @@ async fn recorders(c: &Client, s: &Scope) -> Result<Vec<ResourceDoc>, String> {
             })
         })
         .collect();
-    let id = format!("arn:aws:config:{}:{}:configuration-recorders", s.region, s.account);
+    let id = format!(
+        "arn:aws:config:{}:{}:configuration-recorders",
+        s.region, s.account
+    );
     Ok(vec![s.doc(
         RECORDERS,
         &id,

@@ -256,7 +256,10 @@ async fn ebs_default(c: &Client, s: &Scope) -> Result<Vec<ResourceDoc>, String> 
         .send()
         .await
         .map_err(msg)?;
-    let id = format!("arn:aws:ec2:{}:{}:ebs-encryption-by-default", s.region, s.account);
+    let id = format!(
+        "arn:aws:ec2:{}:{}:ebs-encryption-by-default",
+        s.region, s.account
+    );
     Ok(vec![s.doc(
         "aws.ec2.ebs_encryption_by_default",
         &id,

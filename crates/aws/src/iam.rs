@@ -71,13 +71,24 @@ async fn credential_report(c: &Client, s: &Scope) -> Result<Vec<ResourceDoc>, St
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     let out = c.get_credential_report().send().await.map_err(msg)?;
-    let bytes = out.content().map(|b| b.as_ref().to_vec()).unwrap_or_default();
+    let bytes = out
+        .content()
+        .map(|b| b.as_ref().to_vec())
+        .unwrap_or_default();
     let text = String::from_utf8(bytes).map_err(|e| format!("credential report: {e}"))?;
     Ok(parse_report(&text)
         .into_iter()
         .map(|row| {
-            let user = row.get("user").and_then(Value::as_str).unwrap_or("").to_string();
-            let arn = row.get("arn").and_then(Value::as_str).unwrap_or(&user).to_string();
+            let user = row
+                .get("user")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let arn = row
+                .get("arn")
+                .and_then(Value::as_str)
+                .unwrap_or(&user)
+                .to_string();
             s.doc(REPORT, &arn, &user, Value::Object(row))
         })
         .collect())

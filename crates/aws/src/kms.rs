@@ -14,7 +14,12 @@ const KEY: &str = "aws.kms.key";
 /// The KMS collection of one region.
 pub(crate) fn tasks(conf: &SdkConfig, scope: &Scope) -> Vec<Task> {
     let c = Client::new(conf);
-    vec![task(scope, "kms", &[KEY], |s| async move { keys(&c, &s).await })]
+    vec![task(
+        scope,
+        "kms",
+        &[KEY],
+        |s| async move { keys(&c, &s).await },
+    )]
 }
 
 async fn keys(c: &Client, s: &Scope) -> Result<Vec<ResourceDoc>, String> {

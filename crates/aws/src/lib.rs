@@ -88,7 +88,11 @@ pub async fn collect(options: &CollectOptions) -> Result<Vec<ResourceDoc>, AwsEr
     if options.concurrency == 0 || options.per_service_concurrency == 0 {
         return Err(AwsError::Options("concurrency must be at least 1".into()));
     }
-    if let Some(bad) = options.assume_roles.iter().find(|r| account_of_role(r).is_none()) {
+    if let Some(bad) = options
+        .assume_roles
+        .iter()
+        .find(|r| account_of_role(r).is_none())
+    {
         return Err(AwsError::Options(format!("not an IAM role ARN: {bad}")));
     }
     let base = client::base_config(options).await;
@@ -162,7 +166,10 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let code = e.as_service_error().and_then(|s| s.code()).map(str::to_string);
+    let code = e
+        .as_service_error()
+        .and_then(|s| s.code())
+        .map(str::to_string);
     let text = msg(&e);
     let credential_codes = [
         "InvalidClientTokenId",
@@ -172,7 +179,9 @@ where
         "UnrecognizedClientException",
         "AccessDenied",
     ];
-    if code.as_deref().is_some_and(|c| credential_codes.contains(&c))
+    if code
+        .as_deref()
+        .is_some_and(|c| credential_codes.contains(&c))
         || text.contains("no credentials")
         || text.contains("credentials provider")
         || text.contains("resolve identity")
@@ -219,7 +228,11 @@ async fn collect_account(
     };
     let names: Vec<String> = regions
         .iter()
-        .filter_map(|r| r.get("RegionName").and_then(|v| v.as_str()).map(str::to_string))
+        .filter_map(|r| {
+            r.get("RegionName")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
         .collect();
     if names.is_empty() {
         return Err(AwsError::Options("no regions to scan".into()));
@@ -282,7 +295,10 @@ mod tests {
 
     #[test]
     fn endpoint_authority() {
-        assert_eq!(client::authority("http://127.0.0.1:5000/"), "127.0.0.1:5000");
+        assert_eq!(
+            client::authority("http://127.0.0.1:5000/"),
+            "127.0.0.1:5000"
+        );
         assert_eq!(client::authority("http://localhost:81"), "localhost:81");
     }
 }

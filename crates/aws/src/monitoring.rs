@@ -16,9 +16,12 @@ pub(crate) fn tasks(conf: &SdkConfig, scope: &Scope) -> Vec<Task> {
         task(scope, "logs", &["aws.logs.metric_filter"], |s| async move {
             metric_filters(&logs, &s).await
         }),
-        task(scope, "cloudwatch", &["aws.cloudwatch.alarm"], |s| async move {
-            alarms(&cw, &s).await
-        }),
+        task(
+            scope,
+            "cloudwatch",
+            &["aws.cloudwatch.alarm"],
+            |s| async move { alarms(&cw, &s).await },
+        ),
         task(scope, "sns", &["aws.sns.subscription"], |s| async move {
             subscriptions(&sns, &s).await
         }),

@@ -113,7 +113,9 @@ async fn bucket(
     };
     let c = clients.get(&region);
     let policy = match c.get_bucket_policy().bucket(name).send().await {
-        Ok(out) => out.policy().map_or(Value::Null, |p| Value::String(p.to_string())),
+        Ok(out) => out
+            .policy()
+            .map_or(Value::Null, |p| Value::String(p.to_string())),
         Err(e) if code(&e) == Some("NoSuchBucketPolicy") => Value::Null,
         Err(e) => return Err(msg(e)),
     };
@@ -184,7 +186,12 @@ async fn account_pab(conf: &SdkConfig, s: &Scope) -> Result<Vec<ResourceDoc>, St
         });
     }
     let c = aws_sdk_s3control::Client::from_conf(b.build());
-    let cfg = match c.get_public_access_block().account_id(&s.account).send().await {
+    let cfg = match c
+        .get_public_access_block()
+        .account_id(&s.account)
+        .send()
+        .await
+    {
         Ok(out) => out
             .public_access_block_configuration()
             .map_or(Value::Null, |p| {

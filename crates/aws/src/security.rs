@@ -11,12 +11,18 @@ pub(crate) fn tasks(conf: &SdkConfig, scope: &Scope) -> Vec<Task> {
     let aa = aws_sdk_accessanalyzer::Client::new(conf);
     let hub = aws_sdk_securityhub::Client::new(conf);
     vec![
-        task(scope, "accessanalyzer", &["aws.accessanalyzer.analyzers"], |s| async move {
-            analyzers(&aa, &s).await
-        }),
-        task(scope, "securityhub", &["aws.securityhub.hub"], |s| async move {
-            security_hub(&hub, &s).await
-        }),
+        task(
+            scope,
+            "accessanalyzer",
+            &["aws.accessanalyzer.analyzers"],
+            |s| async move { analyzers(&aa, &s).await },
+        ),
+        task(
+            scope,
+            "securityhub",
+            &["aws.securityhub.hub"],
+            |s| async move { security_hub(&hub, &s).await },
+        ),
     ]
 }
 
@@ -44,7 +50,10 @@ async fn analyzers(
             })
         })
         .collect();
-    let id = format!("arn:aws:access-analyzer:{}:{}:analyzers", s.region, s.account);
+    let id = format!(
+        "arn:aws:access-analyzer:{}:{}:analyzers",
+        s.region, s.account
+    );
     Ok(vec![s.doc(
         "aws.accessanalyzer.analyzers",
         &id,
@@ -66,8 +75,7 @@ async fn security_hub(
         }),
         // "not subscribed to AWS Security Hub" is the answer for a region without a hub.
         Err(e)
-            if code(&e) == Some("InvalidAccessException")
-                && msg(&e).contains("not subscribed") =>
+            if code(&e) == Some("InvalidAccessException") && msg(&e).contains("not subscribed") =>
         {
             json!({ "HubArn": null })
         }

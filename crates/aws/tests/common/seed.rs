@@ -1,12 +1,11 @@
 //! Seeds the emulator through the AWS SDK for Rust: compliant and non-compliant resources in
 //! three regions.
 
-
 use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::types::{DataResource, EventSelector, ReadWriteType};
 use aws_sdk_ec2::types::{
-    HttpTokensState, IamInstanceProfileSpecification, InstanceMetadataOptionsRequest,
-    InstanceType, IpPermission, IpRange, Ipv6Range, PortRange, RuleAction,
+    HttpTokensState, IamInstanceProfileSpecification, InstanceMetadataOptionsRequest, InstanceType,
+    IpPermission, IpRange, Ipv6Range, PortRange, RuleAction,
 };
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketLoggingStatus, BucketVersioningStatus,
@@ -48,7 +47,8 @@ fn regional(conf: &SdkConfig, region: &str) -> SdkConfig {
 }
 
 const TRUST_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-const ADMIN_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const ADMIN_ALL: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 const S3_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*"],"Resource":"*"}]}"#;
 const SAML_METADATA: &str = r#"<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.com/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#;
 
@@ -100,7 +100,11 @@ async fn seed_iam(conf: &SdkConfig) {
         .send()
         .await
         .unwrap();
-    let serial = mfa.virtual_mfa_device().unwrap().serial_number().to_string();
+    let serial = mfa
+        .virtual_mfa_device()
+        .unwrap()
+        .serial_number()
+        .to_string();
     iam.enable_mfa_device()
         .user_name("alice")
         .serial_number(serial)
@@ -115,7 +119,11 @@ async fn seed_iam(conf: &SdkConfig) {
         .send()
         .await
         .unwrap();
-    iam.create_access_key().user_name("bob").send().await.unwrap();
+    iam.create_access_key()
+        .user_name("bob")
+        .send()
+        .await
+        .unwrap();
     // carol: two active keys; dave: one.
     for u in ["carol", "carol", "dave"] {
         iam.create_access_key().user_name(u).send().await.unwrap();
@@ -170,10 +178,19 @@ async fn seed_iam(conf: &SdkConfig) {
         .await
         .unwrap();
     for (role, arn) in [
-        ("support", "arn:aws:iam::aws:policy/AWSSupportAccess".to_string()),
+        (
+            "support",
+            "arn:aws:iam::aws:policy/AWSSupportAccess".to_string(),
+        ),
         ("support", read.policy().unwrap().arn().unwrap().to_string()),
-        ("breakglass", admin.policy().unwrap().arn().unwrap().to_string()),
-        ("breakglass", "arn:aws:iam::aws:policy/AdministratorAccess".to_string()),
+        (
+            "breakglass",
+            admin.policy().unwrap().arn().unwrap().to_string(),
+        ),
+        (
+            "breakglass",
+            "arn:aws:iam::aws:policy/AdministratorAccess".to_string(),
+        ),
     ] {
         iam.attach_role_policy()
             .role_name(role)
@@ -205,9 +222,17 @@ fn s3(conf: &SdkConfig, region: &str) -> aws_sdk_s3::Client {
 
 async fn seed_s3(conf: &SdkConfig) {
     let c1 = s3(conf, R1);
-    c1.create_bucket().bucket("tp-trail-bucket").send().await.unwrap();
+    c1.create_bucket()
+        .bucket("tp-trail-bucket")
+        .send()
+        .await
+        .unwrap();
     // The log-delivery group may write access logs here.
-    c1.create_bucket().bucket("tp-access-logs").send().await.unwrap();
+    c1.create_bucket()
+        .bucket("tp-access-logs")
+        .send()
+        .await
+        .unwrap();
     c1.put_bucket_policy()
         .bucket("tp-access-logs")
         .policy(r#"{"Version":"2012-10-17","Statement":[{"Sid":"S3ServerAccessLogs","Effect":"Allow","Principal":{"Service":"logging.s3.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::tp-access-logs/*"}]}"#)
@@ -297,7 +322,12 @@ fn ingress(proto: &str, port: i32, cidr4: Option<&str>, cidr6: Option<&str>) -> 
     p.build()
 }
 
-async fn group(ec2: &aws_sdk_ec2::Client, name: &str, vpc: Option<&str>, perm: IpPermission) -> String {
+async fn group(
+    ec2: &aws_sdk_ec2::Client,
+    name: &str,
+    vpc: Option<&str>,
+    perm: IpPermission,
+) -> String {
     let g = ec2
         .create_security_group()
         .group_name(name)
@@ -320,15 +350,55 @@ async fn seed_ec2(conf: &SdkConfig, out: &mut Seeded) {
     let e1 = aws_sdk_ec2::Client::new(&regional(conf, R1));
     let e2 = aws_sdk_ec2::Client::new(&regional(conf, R2));
     let e3 = aws_sdk_ec2::Client::new(&regional(conf, R3));
-    out.sg_ssh_open = group(&e1, "ssh-open", None, ingress("tcp", 22, Some("0.0.0.0/0"), None)).await;
-    out.sg_internal = group(&e1, "internal", None, ingress("tcp", 443, Some("10.0.0.0/8"), None)).await;
-    out.sg_cifs_open = group(&e1, "cifs-open", None, ingress("tcp", 445, Some("0.0.0.0/0"), None)).await;
-    out.sg_rdp_open6 = group(&e2, "rdp-open6", None, ingress("tcp", 3389, None, Some("::/0"))).await;
-    out.sg_web = group(&e3, "web", None, ingress("tcp", 443, Some("0.0.0.0/0"), Some("::/0"))).await;
+    out.sg_ssh_open = group(
+        &e1,
+        "ssh-open",
+        None,
+        ingress("tcp", 22, Some("0.0.0.0/0"), None),
+    )
+    .await;
+    out.sg_internal = group(
+        &e1,
+        "internal",
+        None,
+        ingress("tcp", 443, Some("10.0.0.0/8"), None),
+    )
+    .await;
+    out.sg_cifs_open = group(
+        &e1,
+        "cifs-open",
+        None,
+        ingress("tcp", 445, Some("0.0.0.0/0"), None),
+    )
+    .await;
+    out.sg_rdp_open6 = group(
+        &e2,
+        "rdp-open6",
+        None,
+        ingress("tcp", 3389, None, Some("::/0")),
+    )
+    .await;
+    out.sg_web = group(
+        &e3,
+        "web",
+        None,
+        ingress("tcp", 443, Some("0.0.0.0/0"), Some("::/0")),
+    )
+    .await;
 
-    let vpc = e1.create_vpc().cidr_block("10.1.0.0/16").send().await.unwrap();
+    let vpc = e1
+        .create_vpc()
+        .cidr_block("10.1.0.0/16")
+        .send()
+        .await
+        .unwrap();
     out.vpc_logged = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
-    let vpc2 = e2.create_vpc().cidr_block("10.2.0.0/16").send().await.unwrap();
+    let vpc2 = e2
+        .create_vpc()
+        .cidr_block("10.2.0.0/16")
+        .send()
+        .await
+        .unwrap();
     out.vpc_unlogged = vpc2.vpc().unwrap().vpc_id().unwrap().to_string();
     e1.create_flow_logs()
         .resource_ids(&out.vpc_logged)
@@ -346,7 +416,12 @@ async fn seed_ec2(conf: &SdkConfig, out: &mut Seeded) {
             .send()
             .await
             .unwrap();
-        let id = acl.network_acl().unwrap().network_acl_id().unwrap().to_string();
+        let id = acl
+            .network_acl()
+            .unwrap()
+            .network_acl_id()
+            .unwrap()
+            .to_string();
         e1.create_network_acl_entry()
             .network_acl_id(&id)
             .rule_number(100)
@@ -373,7 +448,11 @@ async fn seed_ec2(conf: &SdkConfig, out: &mut Seeded) {
         .min_count(1)
         .max_count(1)
         .security_group_ids(&out.sg_internal)
-        .iam_instance_profile(IamInstanceProfileSpecification::builder().name("tp-profile").build())
+        .iam_instance_profile(
+            IamInstanceProfileSpecification::builder()
+                .name("tp-profile")
+                .build(),
+        )
         .metadata_options(
             InstanceMetadataOptionsRequest::builder()
                 .http_tokens(HttpTokensState::Required)
@@ -435,9 +514,18 @@ async fn seed_data(conf: &SdkConfig, out: &mut Seeded) {
         }
     }
     let k1 = aws_sdk_kms::Client::new(&regional(conf, R1));
-    let k = k1.create_key().description("rotating").send().await.unwrap();
+    let k = k1
+        .create_key()
+        .description("rotating")
+        .send()
+        .await
+        .unwrap();
     out.key_rotating = k.key_metadata().unwrap().key_id().to_string();
-    k1.enable_key_rotation().key_id(&out.key_rotating).send().await.unwrap();
+    k1.enable_key_rotation()
+        .key_id(&out.key_rotating)
+        .send()
+        .await
+        .unwrap();
     let k2 = aws_sdk_kms::Client::new(&regional(conf, R2));
     let k = k2.create_key().description("static").send().await.unwrap();
     out.key_static = k.key_metadata().unwrap().key_id().to_string();
@@ -459,7 +547,11 @@ pub const ROOT_PATTERN: &str = r#"{ $.userIdentity.type = "Root" && $.userIdenti
 async fn seed_logging(conf: &SdkConfig, out: &mut Seeded) {
     let r1 = regional(conf, R1);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&r1);
-    logs.create_log_group().log_group_name("tp-trail-logs").send().await.unwrap();
+    logs.create_log_group()
+        .log_group_name("tp-trail-logs")
+        .send()
+        .await
+        .unwrap();
     let group_arn = format!("arn:aws:logs:{R1}:{ACCOUNT}:log-group:tp-trail-logs:*");
     let trail = aws_sdk_cloudtrail::Client::new(&r1);
     trail
@@ -543,7 +635,9 @@ async fn seed_logging(conf: &SdkConfig, out: &mut Seeded) {
         .period(300)
         .evaluation_periods(1)
         .threshold(1.0)
-        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .comparison_operator(
+            aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+        )
         .alarm_actions(&topic_arn)
         .send()
         .await
@@ -557,7 +651,9 @@ async fn seed_logging(conf: &SdkConfig, out: &mut Seeded) {
         .period(300)
         .evaluation_periods(1)
         .threshold(1.0)
-        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .comparison_operator(
+            aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+        )
         .send()
         .await
         .unwrap();
