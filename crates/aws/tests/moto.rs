@@ -78,12 +78,6 @@ fn results(a: &Assessment) -> Results {
     out
 }
 
-fn dump(r: &Results) -> String {
-    r.iter()
-        .map(|((c, k), (s, ctl))| format!("{c} | {k} | {s:?} | {ctl:?}\n"))
-        .collect()
-}
-
 /// The findings as sorted lines `check | region/label | status | controls`, with the
 /// emulator's random ids replaced by what the seed called them.
 fn table(r: &Results, seeded: &seed::Seeded) -> Vec<String> {
