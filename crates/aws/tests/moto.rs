@@ -315,3 +315,34 @@ async fn endpoint_down_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// One role per account: the documents carry the assumed account, and a role that cannot be
+/// assumed is an error document for that account, not a failed scan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assumed_roles_scan_their_accounts() {
+    test_credentials();
+    let Some(moto) = Moto::start() else { return };
+    let docs = collect(&CollectOptions {
+        regions: vec![R1.into()],
+        assume_roles: vec!["arn:aws:iam::111111111111:role/audit".into()],
+        ..options(&moto)
+    })
+    .await
+    .unwrap();
+    assert!(!docs.is_empty());
+    assert!(
+        docs.iter().all(|d| d.account == "111111111111"),
+        "{docs:#?}"
+    );
+    assert!(docs
+        .iter()
+        .any(|d| d.resource_type == "aws.iam.password_policy"));
+
+    let err = collect(&CollectOptions {
+        assume_roles: vec!["arn:aws:iam::1:user/nope".into()],
+        ..options(&moto)
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(err, AwsError::Options(_)), "{err:?}");
+}
