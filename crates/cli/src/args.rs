@@ -80,6 +80,19 @@ pub struct ScanArgs {
 
 #[derive(Subcommand)]
 pub enum ScanCloud {
+    /// Collect from AWS with the standard credential chain (environment, profiles, SSO,
+    /// instance roles). Read-only calls only.
+    Aws {
+        /// Comma-separated regions [default: every enabled one].
+        #[arg(long, value_delimiter = ',')]
+        regions: Vec<String>,
+        /// Another endpoint (an emulator, a VPC endpoint).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+        /// A role to assume per further account (repeatable).
+        #[arg(long = "assume-role")]
+        assume_roles: Vec<String>,
+    },
     /// Collect from Azure Resource Manager and Microsoft Graph: a service principal from
     /// AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or a token in AZURE_ACCESS_TOKEN
     /// (and AZURE_GRAPH_ACCESS_TOKEN).

@@ -28,7 +28,7 @@ pub async fn run(args: ScanArgs, out: Option<Output>) -> Result<i32> {
         (None, Some(dir)) => Inventory::load_dir(dir)
             .with_context(|| format!("cannot read the inventory in {}", dir.display()))?,
         (Some(_), Some(_)) => bail!("give a cloud or --from-dir, not both"),
-        (None, None) => bail!("give a cloud (`trustplane scan azure`) or --from-dir DIR"),
+        (None, None) => bail!("give a cloud (`trustplane scan aws` or `azure`) or --from-dir DIR"),
     };
     if let Some(dir) = &args.save_dir {
         inventory
@@ -111,6 +111,24 @@ pub async fn run(args: ScanArgs, out: Option<Output>) -> Result<i32> {
 /// is an error (no report is printed); a failure of one service becomes ERROR findings.
 async fn collect(cloud: &ScanCloud) -> Result<Inventory> {
     match cloud {
+        ScanCloud::Aws {
+            regions,
+            endpoint_url,
+            assume_roles,
+        } => {
+            let options = trustplane_aws::CollectOptions {
+                endpoint_url: endpoint_url.clone(),
+                regions: regions.clone(),
+                assume_roles: assume_roles.clone(),
+                ..Default::default()
+            };
+            eprintln!("collecting from AWS...");
+            let docs = trustplane_aws::collect(&options)
+                .await
+                .context("AWS collection failed")?;
+            eprintln!("collected {} documents", docs.len());
+            Ok(Inventory::from_docs(docs))
+        }
         ScanCloud::Azure {
             subscriptions,
             arm_endpoint,

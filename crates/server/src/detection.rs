@@ -52,14 +52,15 @@ fn ms_of(time: Option<&str>) -> Option<Timestamp> {
 }
 
 impl Detection {
-    /// Loads the rules in `rule_dirs` (none: no rules yet, nothing matches).
+    /// Loads Trustplane's built-in rules and those in `rule_dirs` (SigmaHQ's, your own).
     pub fn new(store: Store, sealer: Sealer, rule_dirs: &[PathBuf]) -> Result<Self, StoreError> {
-        let rules = RuleSet::load(rule_dirs, &EngineOptions::default()).map_err(|e| {
-            StoreError::Invalid {
-                field: "detection_rules",
-                message: e.to_string(),
-            }
-        })?;
+        let rules =
+            RuleSet::load_with_builtin(rule_dirs, &EngineOptions::default()).map_err(|e| {
+                StoreError::Invalid {
+                    field: "detection_rules",
+                    message: e.to_string(),
+                }
+            })?;
         for f in &rules.check().failures {
             tracing::warn!(path = %f.path.display(), reason = %f.reason, "a detection rule could not be loaded");
         }
@@ -314,37 +315,26 @@ fn resolve(
 ) -> Option<(String, String)> {
     let s = record.summary();
     let a = &s.actor;
-    let mut candidates: Vec<String> = Vec::new();
+    let own = |p: &str| value.pointer(p).and_then(Value::as_str).map(str::to_string);
+    // Trustplane's own events name the user directly: a sign-in is about whoever signed in,
+    // an authentication change (a method removed, sessions ended) about the user it changed,
+    // which is not always who made it. Cloud records name the caller.
+    let mut candidates: Vec<String> = match value.get("category").and_then(Value::as_str) {
+        Some("signIn") => [own("/initiatedBy/id"), own("/after/userPrincipalName")]
+            .into_iter()
+            .flatten()
+            .collect(),
+        Some("authentication") => [own("/target/id"), own("/initiatedBy/id")]
+            .into_iter()
+            .flatten()
+            .collect(),
+        _ => Vec::new(),
+    };
     candidates.extend(a.session_name.clone());
     candidates.extend(a.upn.clone());
     candidates.extend(a.caller.clone());
     candidates.extend(a.object_id.clone());
     candidates.extend(a.user_name.clone());
-    // Trustplane's own events name the user directly.
-    if value
-        .get("category")
-        .and_then(Value::as_str)
-        .is_some_and(|c| c == "signIn" || c == "authentication")
-    {
-        candidates.extend(
-            value
-                .pointer("/initiatedBy/id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        );
-        candidates.extend(
-            value
-                .pointer("/target/id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        );
-        candidates.extend(
-            value
-                .pointer("/after/userPrincipalName")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        );
-    }
     candidates
         .into_iter()
         .find_map(|c| names.get(&c.to_lowercase()).cloned())

@@ -1517,8 +1517,9 @@ mod detection {
         let report: Value = r.json().await.unwrap();
         assert_eq!(report["records"], 1);
         assert_eq!(report["resolved"], 1);
-        // SigmaHQ's broad "AWS STS AssumeRole Misuse" matches every assumed-role call as well.
-        assert_eq!(report["newAlerts"].as_array().unwrap().len(), 2, "{report}");
+        // SigmaHQ's broad "AWS STS AssumeRole Misuse" matches every assumed-role call as well,
+        // and Trustplane's own rule sees an address Ada never signed in from.
+        assert_eq!(report["newAlerts"].as_array().unwrap().len(), 3, "{report}");
 
         let (_, alerts) = api(
             &s,
@@ -1624,6 +1625,52 @@ mod detection {
         )
         .await;
         assert_eq!(st, 400);
+    }
+
+    #[tokio::test]
+    async fn removing_a_persons_mfa_in_trustplane_raises_the_built_in_alert_through_the_same_pipeline(
+    ) {
+        let s = server().await;
+        admin_token(&s).await;
+        let ada = user(&s, "ada@example.com").await;
+        let method = s
+            .store
+            .add_auth_method(&Actor::system(), &ada, "totp", "phone", "sealed", None)
+            .await
+            .unwrap();
+        let admin = Actor {
+            id: "someone-else".into(),
+            display_name: Some("root@example.com".into()),
+            ip_address: None,
+            user_agent: None,
+        };
+        s.store
+            .delete_auth_method(&admin, &ada, &method)
+            .await
+            .unwrap();
+        let (st, report) = api(&s, reqwest::Method::POST, "/api/v1/detect/ownEvents", None).await;
+        assert_eq!(st, 200, "{report}");
+        let (_, alerts) = api(
+            &s,
+            reqwest::Method::GET,
+            "/api/v1/alerts?person=ada@example.com",
+            None,
+        )
+        .await;
+        let titles: Vec<&str> = alerts["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["ruleTitle"].as_str().unwrap())
+            .collect();
+        let (_, all) = api(&s, reqwest::Method::GET, "/api/v1/alerts", None).await;
+        assert!(
+            titles.iter().any(|t| t.contains("MFA Removed")),
+            "{titles:?} {report} {all}"
+        );
+        // Run again: nothing new is read twice.
+        let (_, again) = api(&s, reqwest::Method::POST, "/api/v1/detect/ownEvents", None).await;
+        assert_eq!(again["records"], 0, "{again}");
     }
 
     #[tokio::test]

@@ -295,3 +295,28 @@ fn scan_azure_fails_clearly_without_credentials_or_a_reachable_cloud_and_invento
         "a saved inventory assesses the same"
     );
 }
+
+#[test]
+fn scan_aws_with_an_endpoint_that_is_down_fails_with_no_partial_report() {
+    let out = std::process::Command::new(BIN)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args([
+            "scan",
+            "aws",
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+            "--regions",
+            "us-east-1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AWS collection failed"));
+}
