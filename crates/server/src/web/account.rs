@@ -206,16 +206,27 @@ fn verify_form(csrf: &str, error: Option<&str>) -> String {
     )
 }
 
-async fn verify_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    if let Err(r) = signed_in(&state, &headers, &uri).await {
+/// A form page for a signed-in user, with its CSRF token.
+async fn form_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    title: &str,
+    form: fn(&str, Option<&str>) -> String,
+) -> Response {
+    if let Err(r) = signed_in(state, headers, uri).await {
         return r;
     }
-    let (csrf, fresh) = cookies::csrf_token(&headers);
+    let (csrf, fresh) = cookies::csrf_token(headers);
     cookies::with_csrf(
-        page(StatusCode::OK, "Verify", &verify_form(&csrf, None)),
+        page(StatusCode::OK, title, &form(&csrf, None)),
         &csrf,
         fresh,
     )
+}
+
+async fn verify_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    form_page(&state, &headers, &uri, "Verify", verify_form).await
 }
 
 #[derive(Deserialize)]
@@ -566,15 +577,7 @@ fn password_form(csrf: &str, error: Option<&str>) -> String {
 }
 
 async fn password_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    if let Err(r) = signed_in(&state, &headers, &uri).await {
-        return r;
-    }
-    let (csrf, fresh) = cookies::csrf_token(&headers);
-    cookies::with_csrf(
-        page(StatusCode::OK, "Password", &password_form(&csrf, None)),
-        &csrf,
-        fresh,
-    )
+    form_page(&state, &headers, &uri, "Password", password_form).await
 }
 
 #[derive(Deserialize)]
