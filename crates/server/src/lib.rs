@@ -21,6 +21,7 @@ mod openapi;
 mod routes;
 mod server;
 pub mod signin;
+pub mod signing_keys;
 mod web;
 
 pub use bootstrap::BootstrapCredentials;

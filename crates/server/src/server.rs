@@ -76,6 +76,10 @@ pub struct AppState {
     pub detection: Arc<Detection>,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<IpAddr>>,
+    /// The master key, for services that keep secrets (federation signing keys).
+    pub sealer: Sealer,
+    /// The URL people and relying parties reach this server at, without a trailing `/`.
+    pub public_url: Arc<str>,
 }
 
 /// A fixed value sealed with the master key and stored, so that starting with another key
@@ -132,7 +136,7 @@ impl AppState {
         )?);
         let signin = SignIn::new(
             store.clone(),
-            sealer,
+            sealer.clone(),
             relying,
             settings.issuer.clone(),
             settings.sessions,
@@ -145,6 +149,8 @@ impl AppState {
             ca,
             detection,
             trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
+            sealer,
+            public_url: Arc::from(origin),
         })
     }
 }

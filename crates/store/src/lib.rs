@@ -28,6 +28,7 @@ mod lease;
 mod list;
 mod migrate;
 mod policies;
+mod signing_keys;
 mod tokens;
 
 pub use alerts::{level_rank, Alert, NewHit, ResponsePolicy};
@@ -41,4 +42,5 @@ pub use error::{Result, StoreError};
 pub use findings::{ScanFinding, ScanSummary};
 pub use list::{Clause, ListQuery, Op, Page};
 pub use policies::CaKind;
+pub use signing_keys::{NewKey, StoredKey};
 pub use tokens::TokenOwner;

@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0004_detection.sql"),
     ),
     (5, "posture", include_str!("../migrations/0005_posture.sql")),
+    (
+        6,
+        "federation",
+        include_str!("../migrations/0006_federation.sql"),
+    ),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sqlx::Connection;
 use trustplane_model::{Actor, AssignmentKind, BuiltinRole, ManualClock};
 use trustplane_store::{
-    Clause, ListQuery, NewAssignment, NewGroup, NewUser, Op, Store, StoreError,
+    Clause, ListQuery, NewAssignment, NewGroup, NewKey, NewUser, Op, Store, StoreError,
 };
 
 const T0: i64 = 1_790_000_000_000;
@@ -94,6 +94,8 @@ both_backends!(
     the_last_global_administrator_cannot_be_removed,
     listing_filters_and_pages,
     bootstrap_happens_once,
+    one_signing_key_per_purpose_and_retired_keys_stay_published_for_the_overlap,
+    a_one_time_value_is_accepted_once_until_it_expires,
 );
 
 async fn reopening_migrates_once_and_keeps_data(db: Db) {
@@ -571,4 +573,55 @@ async fn bootstrap_happens_once(db: Db) {
     assert!(store.find_token_owner("h2").await.unwrap().is_none());
     let roles = store.effective_roles(&owner.user.id).await.unwrap();
     assert_eq!(roles[0].id, BuiltinRole::GlobalAdministrator.id());
+}
+
+fn key(id: &str) -> NewKey {
+    NewKey {
+        id: id.into(),
+        purpose: "saml".into(),
+        algorithm: "RS256".into(),
+        private_key: format!("sealed-{id}"),
+        public_key: format!("cert-{id}"),
+    }
+}
+
+async fn one_signing_key_per_purpose_and_retired_keys_stay_published_for_the_overlap(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    assert!(store.add_first_signing_key(key("k1")).await.unwrap());
+    // A second node starting at the same time finds the first key and stores nothing.
+    assert!(!store.add_first_signing_key(key("k2")).await.unwrap());
+    let keys = store.signing_keys("saml").await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].id, "k1");
+    assert!(store.signing_keys("oidc").await.unwrap().is_empty());
+
+    clock.advance_ms(1000);
+    store
+        .rotate_signing_key(&admin(), key("k3"), 60_000)
+        .await
+        .unwrap();
+    let keys = store.signing_keys("saml").await.unwrap();
+    let ids: Vec<_> = keys.iter().map(|k| (k.id.as_str(), k.retired_at)).collect();
+    assert_eq!(ids, vec![("k3", None), ("k1", Some(T0 + 1000))]);
+    clock.advance_ms(60_000);
+    let keys = store.signing_keys("saml").await.unwrap();
+    assert_eq!(
+        keys.len(),
+        1,
+        "the old key is no longer published after the overlap"
+    );
+    assert_eq!(keys[0].id, "k3");
+    let audit = store.verify_audit_chain().await.unwrap();
+    assert!(audit.first_problem.is_none());
+}
+
+async fn a_one_time_value_is_accepted_once_until_it_expires(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    assert!(store.use_once("saml:sp:id-1", T0 + 300_000).await.unwrap());
+    assert!(!store.use_once("saml:sp:id-1", T0 + 300_000).await.unwrap());
+    assert!(store.use_once("saml:sp:id-2", T0 + 300_000).await.unwrap());
+    clock.advance_ms(300_000);
+    assert!(store.use_once("saml:sp:id-1", T0 + 600_000).await.unwrap());
 }
