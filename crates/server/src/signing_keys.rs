@@ -85,12 +85,15 @@ pub struct LoadedKeys<S> {
     pub published: Vec<PublishedKey>,
 }
 
+/// Keys as loaded, and when.
+type Cached<S> = (Instant, Arc<LoadedKeys<S>>);
+
 /// One purpose and algorithm's keys.
 pub struct KeyRing<K: KeyKind> {
     kind: Arc<K>,
     store: Store,
     sealer: Sealer,
-    cache: RwLock<Option<(Instant, Arc<LoadedKeys<K::Signer>>)>>,
+    cache: RwLock<Option<Cached<K::Signer>>>,
 }
 
 impl<K: KeyKind> KeyRing<K> {
