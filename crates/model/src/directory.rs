@@ -160,6 +160,87 @@ pub struct RoleDefinition {
     pub template_id: String,
     /// What the role allows.
     pub role_permissions: Vec<RolePermission>,
+    /// For a role in a cloud rather than in Trustplane: which one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<RoleResource>,
+}
+
+/// A role that lives in a cloud; holding it in Trustplane grants it there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum RoleResource {
+    /// An AWS IAM role reached through SAML federation: an active assignment puts the pair
+    /// `roleArn,samlProviderArn` into the `Role` attribute of AWS sign-in assertions.
+    #[serde(rename_all = "camelCase")]
+    AwsSamlRole {
+        /// The 12-digit account the role is in.
+        account_id: String,
+        /// `arn:aws:iam::<account>:role/<name>`.
+        role_arn: String,
+        /// `arn:aws:iam::<account>:saml-provider/<name>`: the provider trusting Trustplane.
+        saml_provider_arn: String,
+        /// The role's maximum session, in seconds (AWS allows 900 to 43200).
+        max_session_duration: u32,
+    },
+}
+
+impl RoleResource {
+    /// Checks the resource's own consistency; the message names the field at fault.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        match self {
+            RoleResource::AwsSamlRole {
+                account_id,
+                role_arn,
+                saml_provider_arn,
+                max_session_duration,
+            } => {
+                if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(("accountId", "must be 12 digits".into()));
+                }
+                check_iam_arn("roleArn", role_arn, account_id, "role/")?;
+                check_iam_arn(
+                    "samlProviderArn",
+                    saml_provider_arn,
+                    account_id,
+                    "saml-provider/",
+                )?;
+                if !(900..=43_200).contains(max_session_duration) {
+                    return Err((
+                        "maxSessionDuration",
+                        "must be between 900 and 43200 seconds".into(),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `arn:<partition>:iam::<account>:<kind><name>`, in the given account.
+fn check_iam_arn(
+    field: &'static str,
+    arn: &str,
+    account_id: &str,
+    kind: &str,
+) -> Result<(), (&'static str, String)> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4] == account_id
+        && parts[5]
+            .strip_prefix(kind)
+            .is_some_and(|name| !name.is_empty() && !name.contains(','));
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            field,
+            format!("must look like arn:aws:iam::{account_id}:{kind}NAME"),
+        ))
+    }
 }
 
 /// Whether an assignment grants the role now (active) or only the right to activate it.

@@ -17,7 +17,7 @@ pub use auth::{AuthMethodInfo, SessionInfo};
 pub use clock::{from_ms, Clock, ManualClock, SystemClock, Timestamp};
 pub use directory::{
     new_id, Application, AssignmentKind, Group, ObjectKind, PasswordProfile, RoleAssignment,
-    RoleDefinition, RolePermission, User,
+    RoleDefinition, RolePermission, RoleResource, User,
 };
 pub use event::{Actor, Event, Outcome, Target};
 pub use roles::{builtin_roles, BuiltinRole, Permission};

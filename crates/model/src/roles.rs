@@ -145,6 +145,7 @@ impl BuiltinRole {
             role_permissions: vec![RolePermission {
                 allowed_resource_actions: actions,
             }],
+            resource: None,
         }
     }
 }

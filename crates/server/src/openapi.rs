@@ -20,7 +20,7 @@ use crate::routes::{
         groups::list_members, groups::list_transitive_members, groups::add_member, groups::remove_member,
         applications::list_applications, applications::create_application, applications::get_application,
         applications::update_application, applications::delete_application,
-        roles::list_role_definitions, roles::get_role_definition, roles::list_role_assignments,
+        roles::list_role_definitions, roles::get_role_definition, roles::create_role_definition, roles::delete_role_definition, roles::list_role_assignments,
         roles::create_role_assignment, roles::get_role_assignment, roles::delete_role_assignment,
         audit::list_audit, audit::verify_audit, audit::list_sign_ins, tokens::create_token,
         ca::list_policies, ca::get_policy, ca::create_policy, ca::update_policy, ca::delete_policy,
@@ -31,11 +31,11 @@ use crate::routes::{
     ),
     components(schemas(
         trustplane_model::User, trustplane_model::Group, trustplane_model::Application,
-        trustplane_model::RoleDefinition, trustplane_model::RolePermission, trustplane_model::RoleAssignment,
+        trustplane_model::RoleDefinition, trustplane_model::RolePermission, trustplane_model::RoleResource, trustplane_model::RoleAssignment,
         trustplane_model::Event, trustplane_model::Actor, trustplane_model::Target, trustplane_model::Outcome,
         trustplane_model::PasswordProfile, trustplane_model::AuthMethodInfo, trustplane_model::SessionInfo, trustplane_model::ObjectKind, trustplane_model::AssignmentKind,
         users::CreateUser, users::UpdateUser, groups::CreateGroup, groups::UpdateGroup, groups::MemberRef,
-        applications::CreateApplication, applications::UpdateApplication, roles::CreateRoleAssignment, tokens::CreateToken, detection::RespondBody, detection::CreateResponsePolicy,
+        applications::CreateApplication, applications::UpdateApplication, roles::CreateRoleAssignment, roles::CreateRoleDefinition, tokens::CreateToken, detection::RespondBody, detection::CreateResponsePolicy,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

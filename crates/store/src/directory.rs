@@ -941,6 +941,93 @@ impl Store {
             })
     }
 
+    /// Adds a role of the organisation's own, such as an AWS role reached through federation.
+    /// Its id is generated; its name must be unused.
+    pub async fn create_role_definition(
+        &self,
+        actor: &Actor,
+        mut role: RoleDefinition,
+    ) -> Result<RoleDefinition> {
+        let _t = self.timer("roles.create");
+        if role.display_name.trim().is_empty() {
+            return Err(StoreError::invalid("displayName", "must not be empty"));
+        }
+        if let Some(resource) = &role.resource {
+            resource
+                .validate()
+                .map_err(|(field, message)| StoreError::invalid(field, message))?;
+        }
+        let existing = self.list_role_definitions().await?;
+        if existing
+            .iter()
+            .any(|r| r.display_name.eq_ignore_ascii_case(&role.display_name))
+        {
+            return Err(StoreError::Conflict(format!(
+                "a role named `{}` exists already",
+                role.display_name
+            )));
+        }
+        role.id = new_id();
+        role.template_id = role.id.clone();
+        role.is_built_in = false;
+        let mut tx = self.begin_write().await?;
+        tx.execute(
+            "INSERT INTO role_definitions (id, body) VALUES ($1, $2)",
+            &[
+                Bind::Text(role.id.clone()),
+                Bind::Text(serde_json::to_string(&role)?),
+            ],
+        )
+        .await?;
+        tx.audit(change_event(
+            actor,
+            "roleDefinition.create",
+            target("roleDefinition", &role.id, &role.display_name),
+            None,
+            to_value(&role),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(role)
+    }
+
+    /// Removes a role of the organisation's own that nobody is assigned.
+    pub async fn delete_role_definition(&self, actor: &Actor, id: &str) -> Result<()> {
+        let role = self.get_role_definition(id).await?;
+        if role.is_built_in {
+            return Err(StoreError::invalid(
+                "id",
+                "built-in roles cannot be removed",
+            ));
+        }
+        let mut tx = self.begin_write().await?;
+        let held = tx
+            .fetch_optional(
+                "SELECT id FROM role_assignments WHERE role_definition_id = $1 LIMIT 1",
+                &[Bind::Text(role.id.clone())],
+            )
+            .await?;
+        if held.is_some() {
+            return Err(StoreError::Conflict(
+                "the role is still assigned; remove its assignments first".into(),
+            ));
+        }
+        tx.execute(
+            "DELETE FROM role_definitions WHERE id = $1",
+            &[Bind::Text(role.id.clone())],
+        )
+        .await?;
+        tx.audit(change_event(
+            actor,
+            "roleDefinition.delete",
+            target("roleDefinition", &role.id, &role.display_name),
+            to_value(&role),
+            None,
+        ))
+        .await?;
+        tx.commit().await
+    }
+
     /// Assigns a role to a user or a role-assignable group.
     pub async fn create_role_assignment(
         &self,

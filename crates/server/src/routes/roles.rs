@@ -7,7 +7,9 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 use time::OffsetDateTime;
-use trustplane_model::{AssignmentKind, Permission, RoleAssignment, RoleDefinition};
+use trustplane_model::{
+    AssignmentKind, Permission, RoleAssignment, RoleDefinition, RolePermission, RoleResource,
+};
 use trustplane_store::NewAssignment;
 use utoipa::ToSchema;
 
@@ -19,8 +21,14 @@ use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/roleDefinitions", get(list_role_definitions))
-        .route("/api/v1/roleDefinitions/{id}", get(get_role_definition))
+        .route(
+            "/api/v1/roleDefinitions",
+            get(list_role_definitions).post(create_role_definition),
+        )
+        .route(
+            "/api/v1/roleDefinitions/{id}",
+            get(get_role_definition).delete(delete_role_definition),
+        )
         .route(
             "/api/v1/roleAssignments",
             get(list_role_assignments).post(create_role_assignment),
@@ -77,6 +85,67 @@ pub async fn get_role_definition(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(state.store.get_role_definition(&id).await?))
+}
+
+/// Body of `POST /api/v1/roleDefinitions`: a role of the organisation's own. Roles that live
+/// in a cloud name it in `resource`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateRoleDefinition {
+    display_name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    resource: Option<RoleResource>,
+}
+
+/// Adds a role, such as an AWS role that federation grants.
+#[utoipa::path(post, path = "/api/v1/roleDefinitions", tag = "roles", request_body = CreateRoleDefinition,
+    responses((status = 201, body = RoleDefinition), (status = 400), (status = 409)))]
+pub async fn create_role_definition(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateRoleDefinition>,
+) -> ApiResult<impl IntoResponse> {
+    caller
+        .require(&state, Permission::RoleAssignmentsWrite)
+        .await?;
+    let role = RoleDefinition {
+        id: String::new(),
+        display_name: body.display_name,
+        description: body.description,
+        is_built_in: false,
+        is_enabled: true,
+        template_id: String::new(),
+        // Roles of a cloud grant nothing inside Trustplane itself.
+        role_permissions: vec![RolePermission {
+            allowed_resource_actions: Vec::new(),
+        }],
+        resource: body.resource,
+    };
+    let role = state
+        .store
+        .create_role_definition(&caller.actor, role)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(role)))
+}
+
+/// Removes a role of the organisation's own that nobody holds.
+#[utoipa::path(delete, path = "/api/v1/roleDefinitions/{id}", tag = "roles", params(("id" = String, Path)),
+    responses((status = 204), (status = 400), (status = 404), (status = 409)))]
+pub async fn delete_role_definition(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller
+        .require(&state, Permission::RoleAssignmentsWrite)
+        .await?;
+    state
+        .store
+        .delete_role_definition(&caller.actor, &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Lists role assignments; `$filter` on `principalId`, `roleDefinitionId`, `directoryScopeId`.
