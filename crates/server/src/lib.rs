@@ -20,6 +20,7 @@ mod odata;
 mod openapi;
 mod routes;
 mod server;
+pub mod saml;
 pub mod signin;
 pub mod signing_keys;
 mod web;

@@ -28,6 +28,7 @@ use crate::routes::{
         detection::ingest, detection::own_events, detection::list_alerts, detection::get_alert, detection::acknowledge,
         detection::resolve, detection::respond, detection::list_policies, detection::create_policy, detection::timeline,
         posture::upload_scan, posture::list_findings,
+        crate::saml::sso::rotate_signing_key, applications::create_from_saml_metadata,
     ),
     components(schemas(
         trustplane_model::User, trustplane_model::Group, trustplane_model::Application,
@@ -35,7 +36,7 @@ use crate::routes::{
         trustplane_model::Event, trustplane_model::Actor, trustplane_model::Target, trustplane_model::Outcome,
         trustplane_model::PasswordProfile, trustplane_model::AuthMethodInfo, trustplane_model::SessionInfo, trustplane_model::ObjectKind, trustplane_model::AssignmentKind,
         users::CreateUser, users::UpdateUser, groups::CreateGroup, groups::UpdateGroup, groups::MemberRef,
-        applications::CreateApplication, applications::UpdateApplication, roles::CreateRoleAssignment, roles::CreateRoleDefinition, tokens::CreateToken, detection::RespondBody, detection::CreateResponsePolicy,
+        applications::CreateApplication, applications::UpdateApplication, applications::FromSamlMetadata, roles::CreateRoleAssignment, roles::CreateRoleDefinition, tokens::CreateToken, crate::saml::sso::RotateKey, detection::RespondBody, detection::CreateResponsePolicy,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

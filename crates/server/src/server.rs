@@ -80,6 +80,8 @@ pub struct AppState {
     pub sealer: Sealer,
     /// The URL people and relying parties reach this server at, without a trailing `/`.
     pub public_url: Arc<str>,
+    /// The SAML identity provider.
+    pub saml: Arc<crate::saml::Saml>,
 }
 
 /// A fixed value sealed with the master key and stored, so that starting with another key
@@ -142,7 +144,9 @@ impl AppState {
             settings.sessions,
             ca.clone(),
         );
+        let saml = crate::saml::Saml::new(store.clone(), sealer.clone(), origin);
         Ok(AppState {
+            saml,
             store,
             metrics: metrics::handle(),
             signin,

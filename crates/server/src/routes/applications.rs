@@ -13,7 +13,8 @@ use utoipa::ToSchema;
 
 use super::nullable;
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
+use crate::saml::SamlSettings;
 use crate::extract::{Json, Path, Query};
 use crate::odata::{collection, ListParams};
 use crate::server::AppState;
@@ -23,6 +24,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/applications",
             get(list_applications).post(create_application),
+        )
+        .route(
+            "/api/v1/applications/fromSamlMetadata",
+            axum::routing::post(create_from_saml_metadata),
         )
         .route(
             "/api/v1/applications/{id}",
@@ -85,6 +90,18 @@ pub async fn create_application(
     caller
         .require(&state, Permission::ApplicationsWrite)
         .await?;
+    let mut settings = body.settings;
+    let mut app_id = body.app_id;
+    if app_id.is_none() && saml_template(&settings) == Some("awsConsole") {
+        app_id = Some(crate::saml::settings::AWS_ENTITY_ID.into());
+    }
+    if let Some(id) = &app_id {
+        check_settings(id, &mut settings)?;
+    } else if settings.contains_key("saml") {
+        return Err(ApiError::bad_request(
+            "appId: a SAML application's appId is its SP entity id",
+        ));
+    }
     let app = state
         .store
         .create_application(
@@ -92,8 +109,73 @@ pub async fn create_application(
             NewApplication {
                 display_name: body.display_name,
                 description: body.description,
-                app_id: body.app_id,
-                settings: body.settings,
+                app_id,
+                settings,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(app)))
+}
+
+fn saml_template(settings: &Map<String, Value>) -> Option<&str> {
+    settings.get("saml")?.get("template")?.as_str()
+}
+
+/// Checks protocol settings before they are stored, and stores them completed (the defaults a
+/// template implies written out), so what an admin reads back is what sign-on uses.
+fn check_settings(app_id: &str, settings: &mut Map<String, Value>) -> Result<(), ApiError> {
+    let saml = SamlSettings::from_app_settings(settings)
+        .and_then(|s| s.map(|s| s.complete(app_id)).transpose())
+        .map_err(|e| ApiError::bad_request(e.0))?;
+    if let Some(saml) = saml {
+        let value =
+            serde_json::to_value(&saml).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        settings.insert("saml".into(), value);
+    }
+    Ok(())
+}
+
+/// Body of `POST /api/v1/applications/fromSamlMetadata`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FromSamlMetadata {
+    display_name: String,
+    description: Option<String>,
+    /// The SP's metadata document (an `EntityDescriptor`).
+    metadata_xml: String,
+}
+
+/// Registers a SAML service provider from its metadata: entity id, HTTP-POST assertion
+/// consumer services, NameID format, signing certificates.
+#[utoipa::path(post, path = "/api/v1/applications/fromSamlMetadata", tag = "applications", request_body = FromSamlMetadata,
+    responses((status = 201, body = Application), (status = 400), (status = 409)))]
+pub async fn create_from_saml_metadata(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<FromSamlMetadata>,
+) -> ApiResult<impl IntoResponse> {
+    caller
+        .require(&state, Permission::ApplicationsWrite)
+        .await?;
+    let sp = trustplane_saml::SpMetadata::parse(&body.metadata_xml)
+        .map_err(|e| ApiError::bad_request(format!("metadataXml: {e}")))?;
+    let saml = SamlSettings::from_metadata(&sp)
+        .complete(&sp.entity_id)
+        .map_err(|e| ApiError::bad_request(e.0))?;
+    let mut settings = Map::new();
+    settings.insert(
+        "saml".into(),
+        serde_json::to_value(&saml).map_err(|e| ApiError::bad_request(e.to_string()))?,
+    );
+    let app = state
+        .store
+        .create_application(
+            &caller.actor,
+            NewApplication {
+                display_name: body.display_name,
+                description: body.description,
+                app_id: Some(sp.entity_id),
+                settings,
             },
         )
         .await?;
@@ -124,10 +206,15 @@ pub async fn update_application(
     caller
         .require(&state, Permission::ApplicationsWrite)
         .await?;
+    let mut settings = body.settings;
+    if let Some(settings) = settings.as_mut() {
+        let app = state.store.get_application(&id).await?;
+        check_settings(&app.app_id, settings)?;
+    }
     let patch = AppPatch {
         display_name: body.display_name,
         description: body.description,
-        settings: body.settings,
+        settings,
     };
     Ok(axum::Json(
         state

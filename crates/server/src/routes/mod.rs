@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(conditional_access::router())
         .merge(detection::router())
         .merge(posture::router())
+        .merge(crate::saml::router())
         .merge(crate::web::router())
         .route(
             "/api/v1/openapi.json",
