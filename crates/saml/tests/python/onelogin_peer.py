@@ -8,6 +8,7 @@ Commands:
   login         SP-initiated sign-in over HTTP-Redirect: the redirect URL and the request ID
   post_request  an AuthnRequest signed with an enveloped XML signature, for HTTP-POST
   sp_metadata   the SP's own metadata XML
+  parse_idp_metadata  what OneLogin's metadata parser reads from the IdP metadata
 """
 
 import json
@@ -110,6 +111,10 @@ def sp_metadata(cmd):
     return {"xml": metadata, "errors": errors}
 
 
+def parse_idp_metadata(cmd):
+    return OneLogin_Saml2_IdPMetadataParser.parse(cmd["idp_metadata"])
+
+
 def main():
     cmd = json.load(sys.stdin)
     handlers = {
@@ -117,6 +122,7 @@ def main():
         "login": login,
         "post_request": post_request,
         "sp_metadata": sp_metadata,
+        "parse_idp_metadata": parse_idp_metadata,
     }
     json.dump(handlers[cmd["command"]](cmd), sys.stdout)
 
