@@ -27,8 +27,12 @@ struct Server {
 }
 
 async fn server() -> Server {
+    server_at(T0).await
+}
+
+async fn server_at(t0: i64) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(T0);
+    let clock = ManualClock::new(t0);
     let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
     let store = Store::open(&url, Arc::new(clock.clone())).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -1024,6 +1028,9 @@ mod passkeys {
             .is_some_and(|r| r.starts_with("passkey verification failed"))));
     }
 }
+
+#[path = "saml_sso.rs"]
+mod saml_sso;
 
 mod conditional_access_support {
     pub use super::conditional_access::{admin_token, api, ADMIN_TOKEN};

@@ -14,9 +14,9 @@ use utoipa::ToSchema;
 use super::nullable;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::saml::SamlSettings;
 use crate::extract::{Json, Path, Query};
 use crate::odata::{collection, ListParams};
+use crate::saml::SamlSettings;
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {

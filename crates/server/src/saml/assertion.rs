@@ -118,7 +118,7 @@ pub fn attributes(subject: &Subject<'_>, settings: &SamlSettings) -> Vec<Attribu
         .into_iter()
         .filter_map(|rule| {
             let values = values(&rule.source, subject, settings);
-            (!values.is_empty()).then(|| Attribute {
+            (!values.is_empty()).then_some(Attribute {
                 name: rule.name,
                 name_format: rule.name_format,
                 friendly_name: rule.friendly_name,

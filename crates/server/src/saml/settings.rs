@@ -249,9 +249,8 @@ impl SamlSettings {
             }
         }
         for cert in &self.signing_certificates {
-            Certificate::from_base64(cert).map_err(|e| {
-                Invalid(format!("settings.saml.signingCertificates: {e}"))
-            })?;
+            Certificate::from_base64(cert)
+                .map_err(|e| Invalid(format!("settings.saml.signingCertificates: {e}")))?;
         }
         if self.require_signed_requests && self.signing_certificates.is_empty() {
             return Err(Invalid(
@@ -288,10 +287,13 @@ impl SamlSettings {
 
     /// The NameID format and where its value comes from.
     pub fn name_id(&self) -> (&str, &str) {
-        let format = self.name_id_format.as_deref().unwrap_or(match self.template {
-            Template::AwsIdentityCenter => NAMEID_EMAIL,
-            _ => NAMEID_PERSISTENT,
-        });
+        let format = self
+            .name_id_format
+            .as_deref()
+            .unwrap_or(match self.template {
+                Template::AwsIdentityCenter => NAMEID_EMAIL,
+                _ => NAMEID_PERSISTENT,
+            });
         let source = self.name_id_source.as_deref().unwrap_or(match format {
             NAMEID_EMAIL => "mail",
             NAMEID_PERSISTENT => "id",
@@ -390,7 +392,9 @@ mod tests {
     fn parse(v: Value) -> Result<SamlSettings, Invalid> {
         let mut m = Map::new();
         m.insert("saml".into(), v);
-        SamlSettings::from_app_settings(&m)?.unwrap().complete("urn:sp")
+        SamlSettings::from_app_settings(&m)?
+            .unwrap()
+            .complete("urn:sp")
     }
 
     #[test]
@@ -398,7 +402,10 @@ mod tests {
         let s = parse(json!({"template": "awsConsole", "sessionDuration": 7200})).unwrap();
         assert_eq!(s.assertion_consumer_services[0].url, AWS_SIGNIN_ACS);
         let names: Vec<_> = s.attribute_rules().into_iter().map(|r| r.name).collect();
-        assert_eq!(names, vec![AWS_ROLE, AWS_SESSION_NAME, AWS_SESSION_DURATION]);
+        assert_eq!(
+            names,
+            vec![AWS_ROLE, AWS_SESSION_NAME, AWS_SESSION_DURATION]
+        );
         assert_eq!(s.name_id(), (NAMEID_PERSISTENT, "id"));
     }
 
@@ -406,17 +413,41 @@ mod tests {
     fn bad_settings_are_refused_with_the_field() {
         for (v, field) in [
             (json!({}), "assertionConsumerServices"),
-            (json!({"assertionConsumerServices": [{"url": "http://sp.example.com/acs"}]}), "https"),
-            (json!({"assertionConsumerServices": [{"url": "javascript:alert(1)"}]}), "absolute"),
-            (json!({"template": "awsConsole", "attributes": [{"name": "x", "source": "password"}]}), "unknown source"),
-            (json!({"template": "awsConsole", "signResponse": false, "signAssertion": false}), "signed"),
-            (json!({"template": "awsConsole", "sessionDuration": 60}), "sessionDuration"),
-            (json!({"template": "awsConsole", "requireSignedRequests": true}), "signingCertificates"),
-            (json!({"template": "awsConsole", "surprise": 1}), "unknown field"),
+            (
+                json!({"assertionConsumerServices": [{"url": "http://sp.example.com/acs"}]}),
+                "https",
+            ),
+            (
+                json!({"assertionConsumerServices": [{"url": "javascript:alert(1)"}]}),
+                "absolute",
+            ),
+            (
+                json!({"template": "awsConsole", "attributes": [{"name": "x", "source": "password"}]}),
+                "unknown source",
+            ),
+            (
+                json!({"template": "awsConsole", "signResponse": false, "signAssertion": false}),
+                "signed",
+            ),
+            (
+                json!({"template": "awsConsole", "sessionDuration": 60}),
+                "sessionDuration",
+            ),
+            (
+                json!({"template": "awsConsole", "requireSignedRequests": true}),
+                "signingCertificates",
+            ),
+            (
+                json!({"template": "awsConsole", "surprise": 1}),
+                "unknown field",
+            ),
         ] {
             let err = parse(v.clone()).unwrap_err();
             assert!(err.0.contains(field), "{v}: {}", err.0);
         }
-        assert!(parse(json!({"assertionConsumerServices": [{"url": "http://127.0.0.1:8080/acs"}]})).is_ok());
+        assert!(parse(
+            json!({"assertionConsumerServices": [{"url": "http://127.0.0.1:8080/acs"}]})
+        )
+        .is_ok());
     }
 }

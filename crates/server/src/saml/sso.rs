@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use trustplane_access::Outcome as CaOutcome;
 use trustplane_model::{from_ms, Actor, Application, Event, Outcome, Permission, Target, User};
 use trustplane_saml::{
-    build_response, build_status_response, new_id, AuthnRequest, Certificate, IdpMetadata,
-    Refusal, ResponseParams, StatusParams,
+    build_response, build_status_response, new_id, AuthnRequest, Certificate, IdpMetadata, Refusal,
+    ResponseParams, StatusParams,
 };
 use trustplane_store::{Clause, ListQuery, Op, Session};
 use utoipa::ToSchema;
@@ -78,10 +78,7 @@ fn refused(status: StatusCode, why: &str) -> Response {
     page(
         status,
         "Sign-in refused",
-        &format!(
-            "<h1>This sign-in cannot go on</h1><p>{}</p>",
-            esc(why)
-        ),
+        &format!("<h1>This sign-in cannot go on</h1><p>{}</p>", esc(why)),
     )
 }
 
@@ -111,7 +108,10 @@ pub async fn sso_redirect(State(state): State<AppState>, RawQuery(query): RawQue
                 .map_or(RequestSignature::None, RequestSignature::Redirect);
             accept(&state, r.request, r.relay_state, signature).await
         }
-        Err(e) => refused(StatusCode::BAD_REQUEST, &format!("The request is not valid: {e}.")),
+        Err(e) => refused(
+            StatusCode::BAD_REQUEST,
+            &format!("The request is not valid: {e}."),
+        ),
     }
 }
 
@@ -133,7 +133,10 @@ pub async fn sso_post(State(state): State<AppState>, Form(form): Form<SsoForm>) 
                 .map_or(RequestSignature::None, RequestSignature::Post);
             accept(&state, r.request, r.relay_state, signature).await
         }
-        Err(e) => refused(StatusCode::BAD_REQUEST, &format!("The request is not valid: {e}.")),
+        Err(e) => refused(
+            StatusCode::BAD_REQUEST,
+            &format!("The request is not valid: {e}."),
+        ),
     }
 }
 
@@ -221,7 +224,10 @@ async fn accept(
             "The request is too old or from the future (check the service provider's clock).",
         );
     }
-    if relay_state.as_ref().is_some_and(|r| r.len() > MAX_RELAY_STATE) {
+    if relay_state
+        .as_ref()
+        .is_some_and(|r| r.len() > MAX_RELAY_STATE)
+    {
         return refused(StatusCode::BAD_REQUEST, "RelayState is too long.");
     }
     let pending = Pending {
@@ -388,8 +394,20 @@ async fn respond(
             )))
         }
         CaOutcome::Block => {
-            let why = format!("blocked by conditional access: {}", decision.blocking.join(", "));
-            return refuse(state, ctx, user, &app, pending, Refusal::RequestDenied, &why).await;
+            let why = format!(
+                "blocked by conditional access: {}",
+                decision.blocking.join(", ")
+            );
+            return refuse(
+                state,
+                ctx,
+                user,
+                &app,
+                pending,
+                Refusal::RequestDenied,
+                &why,
+            )
+            .await;
         }
     }
     let groups = state.store.member_of(&user.id, true).await?;
@@ -479,7 +497,11 @@ async fn respond(
             }),
         ))
         .await?;
-    Ok(post_form(&pending.acs, &xml, pending.relay_state.as_deref()))
+    Ok(post_form(
+        &pending.acs,
+        &xml,
+        pending.relay_state.as_deref(),
+    ))
 }
 
 /// Posts a status response without an assertion, and records why.
@@ -517,7 +539,11 @@ async fn refuse(
         &keys.signer,
     )
     .map_err(|e| ApiError::bad_request(format!("cannot build the response: {e}")))?;
-    Ok(post_form(&pending.acs, &xml, pending.relay_state.as_deref()))
+    Ok(post_form(
+        &pending.acs,
+        &xml,
+        pending.relay_state.as_deref(),
+    ))
 }
 
 /// The session as SPs see it: a digest, so that the session id itself never leaves.
@@ -601,7 +627,9 @@ pub async fn rotate_signing_key(
     caller: Caller,
     Json(body): Json<RotateKey>,
 ) -> ApiResult<Response> {
-    caller.require(&state, Permission::ApplicationsWrite).await?;
+    caller
+        .require(&state, Permission::ApplicationsWrite)
+        .await?;
     let hours = u64::from(body.overlap_hours.unwrap_or(168));
     let id = state
         .saml
