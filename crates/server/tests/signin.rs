@@ -1029,7 +1029,7 @@ mod passkeys {
     }
 }
 
-#[path = "saml_sso.rs"]
+#[path = "federation/saml.rs"]
 mod saml_sso;
 
 mod conditional_access_support {
