@@ -44,6 +44,49 @@ pub enum Command {
     Detect(DetectArgs),
     /// Assess cloud resources against the CIS AWS and Azure Foundations benchmarks.
     Scan(ScanArgs),
+    /// Connect AWS accounts to Trustplane's single sign-on.
+    Aws(AwsArgs),
+}
+
+#[derive(Args)]
+pub struct AwsArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(subcommand)]
+    pub command: AwsCommand,
+}
+
+#[derive(Subcommand)]
+pub enum AwsCommand {
+    /// Show (or with --apply, create) what an AWS account needs for console sign-in through
+    /// Trustplane: an IAM SAML provider from Trustplane's metadata and roles trusting it; then
+    /// register those roles in Trustplane so they can be assigned.
+    Connect(AwsConnectArgs),
+}
+
+#[derive(Args)]
+pub struct AwsConnectArgs {
+    /// A role to create or update: NAME, or NAME=POLICY_ARN[,POLICY_ARN...] (repeatable).
+    #[arg(long = "role", required = true)]
+    pub roles: Vec<String>,
+    /// The IAM SAML provider's name.
+    #[arg(long, default_value = "Trustplane")]
+    pub provider_name: String,
+    /// The roles' longest session, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub max_session_duration: i32,
+    /// Make the changes (otherwise only print them).
+    #[arg(long)]
+    pub apply: bool,
+    /// Another endpoint (an emulator).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// Region for IAM and STS calls.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// A role to assume in the target account (otherwise the caller's own account).
+    #[arg(long)]
+    pub assume_role: Option<String>,
 }
 
 #[derive(Args)]

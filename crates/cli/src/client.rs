@@ -123,6 +123,22 @@ impl Client {
         Ok(serde_json::from_str(&text)?)
     }
 
+    /// GETs a document that is not JSON (SAML metadata).
+    pub async fn get_text(&self, path: &str) -> Result<String> {
+        let resp = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.base))?;
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(problem(status, &text));
+        }
+        Ok(text)
+    }
+
     pub async fn patch(&self, path: &str, body: &Value) -> Result<Value> {
         Ok(self
             .call(Method::PATCH, path, Some(body))

@@ -4,6 +4,7 @@
 mod admin;
 mod args;
 mod audit;
+mod aws;
 mod client;
 mod config;
 mod detect;
@@ -27,6 +28,7 @@ async fn main() {
         Command::Policy(a) => policy::run(a, cli.output).await,
         Command::Detect(a) => detect::run(a, cli.output),
         Command::Scan(a) => scan::run(a, cli.output).await,
+        Command::Aws(a) => aws::run(a, cli.output.unwrap_or(args::Output::Table)).await,
     };
     match result {
         Ok(code) => std::process::exit(code),

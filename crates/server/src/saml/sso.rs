@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use trustplane_access::Outcome as CaOutcome;
-use trustplane_model::{from_ms, Actor, Application, Event, Outcome, Permission, Target, User};
+use trustplane_model::{
+    from_ms, Actor, Application, Event, Outcome, Permission, RoleResource, Target, User,
+};
 use trustplane_saml::{
     build_response, build_status_response, new_id, AuthnRequest, Certificate, IdpMetadata, Refusal,
     ResponseParams, StatusParams,
@@ -41,6 +43,9 @@ struct Pending {
     relay_state: Option<String>,
     /// `ForceAuthn`: only a sign-in made after this time counts.
     signed_in_after: Option<i64>,
+    /// AWS console: the one role asked for (a portal tile per role), instead of all.
+    #[serde(default)]
+    aws_role: Option<String>,
     expires_at: i64,
 }
 
@@ -236,6 +241,7 @@ async fn accept(
         acs,
         relay_state,
         signed_in_after: request.force_authn.then_some(now),
+        aws_role: None,
         expires_at: now + PENDING_LIFETIME_MS,
     };
     send_to_resume(state, &pending)
@@ -261,11 +267,13 @@ fn send_to_resume(state: &AppState, pending: &Pending) -> Response {
     }
 }
 
-/// `RelayState` for IdP-initiated sign-on.
+/// `RelayState` for IdP-initiated sign-on, and for the AWS console the one role to sign in
+/// with (AWS then skips its role picker).
 #[derive(Deserialize)]
 pub struct StartParams {
     #[serde(rename = "RelayState")]
     relay_state: Option<String>,
+    role: Option<String>,
 }
 
 /// `GET /saml/start/{app}`: IdP-initiated sign-on (the portal's link), by appId or object id.
@@ -304,6 +312,7 @@ pub async fn idp_initiated(
         acs: acs.location,
         relay_state: params.relay_state,
         signed_in_after: None,
+        aws_role: params.role,
         expires_at: now + PENDING_LIFETIME_MS,
     };
     send_to_resume(&state, &pending)
@@ -411,7 +420,13 @@ async fn respond(
         }
     }
     let groups = state.store.member_of(&user.id, true).await?;
-    let roles = state.store.effective_roles(&user.id).await?;
+    let mut roles = state.store.effective_roles(&user.id).await?;
+    if let Some(wanted) = &pending.aws_role {
+        roles.retain(|r| match &r.resource {
+            Some(RoleResource::AwsSamlRole { role_arn, .. }) => role_arn == wanted,
+            _ => true,
+        });
+    }
     let subject = Subject {
         user,
         groups: &groups,
