@@ -213,6 +213,36 @@ fn refuses_dtds_and_entities() {
 }
 
 #[test]
+fn refuses_shapes_that_make_parsing_quadratic() {
+    let attributes: String = (0..60).map(|i| format!(" a{i}=\"\"")).collect();
+    let xml = GOOD.replace(
+        "<samlp:NameIDPolicy",
+        &format!("<x{attributes}/><samlp:NameIDPolicy"),
+    );
+    assert_eq!(
+        redirect_err(&xml),
+        SamlError::TooMany {
+            what: "attributes on one element",
+            limit: 48
+        }
+    );
+    let declarations: String = (0..200)
+        .map(|i| format!("<x xmlns:n{i}=\"urn:n\"/>"))
+        .collect();
+    let xml = GOOD.replace(
+        "<samlp:NameIDPolicy",
+        &format!("{declarations}<samlp:NameIDPolicy"),
+    );
+    assert_eq!(
+        redirect_err(&xml),
+        SamlError::TooMany {
+            what: "namespace declarations",
+            limit: 128
+        }
+    );
+}
+
+#[test]
 fn refuses_deep_nesting() {
     let deep = GOOD.replace(
         "<samlp:NameIDPolicy",
