@@ -95,6 +95,18 @@ fn minimal_request_with_an_index() {
 }
 
 #[test]
+fn text_split_by_a_comment_is_read_whole() {
+    // Canonicalisation drops comments, so a signature covers "https://sp.example.test/metadata";
+    // reading only the first text node would give "https://sp" (the comment-splitting attack).
+    let xml = GOOD.replace(
+        " https://sp.example.test/metadata ",
+        "https://sp<!-- -->.example.test/metadata",
+    );
+    let r = parse_post(&b64(xml.as_bytes()), None).unwrap().request;
+    assert_eq!(r.issuer, "https://sp.example.test/metadata");
+}
+
+#[test]
 fn base64_with_line_breaks_and_no_padding_is_read() {
     let encoded = b64(GOOD.as_bytes());
     let wrapped: Vec<String> = encoded
