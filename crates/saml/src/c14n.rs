@@ -18,24 +18,24 @@ use crate::xml::{push_attr_value, push_text};
 /// the default namespace): those prefixes are treated as used wherever they are in scope.
 ///
 /// The caller has capped the tree's depth, so the recursion is bounded.
-pub(crate) fn canonicalize(
-    apex: Node<'_, '_>,
+pub(crate) fn canonicalize<'a>(
+    apex: Node<'a, '_>,
     excluded: Option<NodeId>,
-    inclusive_prefixes: &[&str],
+    inclusive_prefixes: &[&'a str],
 ) -> String {
     let mut out = String::new();
-    let rendered: Vec<(String, String)> = Vec::new();
+    let rendered: Vec<(&'a str, &'a str)> = Vec::new();
     write_node(apex, excluded, inclusive_prefixes, &rendered, &mut out);
     out
 }
 
-fn write_node(
-    node: Node<'_, '_>,
+fn write_node<'a>(
+    node: Node<'a, '_>,
     excluded: Option<NodeId>,
     inclusive: &[&str],
     // Prefix and URI of every declaration in force in the output at this point ("" is the
     // default namespace); later entries shadow earlier ones.
-    rendered: &[(String, String)],
+    rendered: &[(&'a str, &'a str)],
     out: &mut String,
 ) {
     if Some(node.id()) == excluded {
@@ -59,18 +59,18 @@ fn write_node(
     }
 }
 
-fn write_element(
-    node: Node<'_, '_>,
+fn write_element<'a>(
+    node: Node<'a, '_>,
     excluded: Option<NodeId>,
-    inclusive: &[&str],
-    rendered: &[(String, String)],
+    inclusive: &[&'a str],
+    rendered: &[(&'a str, &'a str)],
     out: &mut String,
 ) {
     let qname = element_qname(node);
     let (element_prefix, _) = split_qname(qname);
 
     // Prefixes this element visibly uses: its own, and those of its prefixed attributes.
-    let mut used: Vec<&str> = vec![element_prefix];
+    let mut used: Vec<&'a str> = vec![element_prefix];
     let mut attributes: Vec<(&str, &str, &str, &str)> = Vec::new(); // (ns, local, qname, value)
     for attr in node.attributes() {
         let attr_qname = attribute_qname(node, &attr);
@@ -92,7 +92,7 @@ fn write_element(
     used.sort_unstable();
     used.dedup();
 
-    let mut declarations: Vec<(String, String)> = Vec::new();
+    let mut declarations: Vec<(&'a str, &'a str)> = Vec::new();
     for prefix in used {
         let in_scope = if prefix.is_empty() {
             node.default_namespace().unwrap_or("")
@@ -106,13 +106,13 @@ fn write_element(
         let in_output = rendered
             .iter()
             .rev()
-            .find(|(p, _)| p == prefix)
-            .map(|(_, uri)| uri.as_str())
+            .find(|(p, _)| *p == prefix)
+            .map(|(_, uri)| *uri)
             .unwrap_or("");
         // The empty default namespace is in force at the start, so `xmlns=""` is only written
         // to undo a default rendered above.
         if in_scope != in_output {
-            declarations.push((prefix.to_owned(), in_scope.to_owned()));
+            declarations.push((prefix, in_scope));
         }
     }
 

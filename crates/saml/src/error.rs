@@ -17,6 +17,15 @@ pub enum SamlError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The XML has more of something than this crate accepts (attributes on one element,
+    /// namespace declarations): shapes that would make parsing cost grow quadratically.
+    #[error("XML has too many {what} (limit {limit})")]
+    TooMany {
+        /// What there are too many of.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+    },
     /// The XML nests elements deeper than this crate accepts.
     #[error("XML nests elements deeper than the limit of {limit}")]
     TooDeep {

@@ -119,6 +119,7 @@ pub(crate) fn parse_document(
     max_nodes: u32,
     max_depth: usize,
 ) -> Result<roxmltree::Document<'_>> {
+    prescan(text)?;
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: max_nodes,
@@ -141,6 +142,86 @@ pub(crate) fn parse_document(
         }
     }
     Ok(doc)
+}
+
+/// Most attributes (namespace declarations included) on one element. SAML elements carry
+/// fewer than 20; the XML parser's duplicate check costs the square of this number.
+pub(crate) const MAX_ATTRIBUTES: usize = 48;
+/// Most namespace declarations in one document. Each element that declares one copies every
+/// declaration in scope, so this bounds that copying.
+pub(crate) const MAX_NAMESPACE_DECLARATIONS: usize = 128;
+
+/// One linear pass over the markup before parsing, refusing documents whose shape would make
+/// the parser's work grow with the square of their size: too many attributes on one element
+/// (40 s for 100,000 of them in a 1 MiB document) or too many namespace declarations.
+///
+/// It only counts; anything it misreads is left for the parser to refuse.
+fn prescan(text: &str) -> Result<()> {
+    let bytes = text.as_bytes();
+    let mut namespaces = 0usize;
+    let mut i = 0usize;
+    while let Some(offset) = bytes
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|b| *b == b'<'))
+    {
+        i += offset + 1;
+        let rest = bytes.get(i..).unwrap_or_default();
+        // Comments, CDATA, processing instructions, DOCTYPE and end tags carry no attributes.
+        let skip_to: Option<&[u8]> = if rest.starts_with(b"!--") {
+            Some(b"-->")
+        } else if rest.starts_with(b"![CDATA[") {
+            Some(b"]]>")
+        } else if rest.starts_with(b"?") {
+            Some(b"?>")
+        } else if rest.starts_with(b"!") || rest.starts_with(b"/") {
+            Some(b">")
+        } else {
+            None
+        };
+        if let Some(end) = skip_to {
+            match find(rest, end) {
+                Some(at) => i += at + end.len(),
+                None => return Ok(()),
+            }
+            continue;
+        }
+        // A start tag: count `=` and `xmlns` outside quoted values, up to the closing `>`.
+        let mut attributes = 0usize;
+        let mut quote: Option<u8> = None;
+        let mut j = 0usize;
+        while let Some(&b) = rest.get(j) {
+            match quote {
+                Some(q) if b == q => quote = None,
+                Some(_) => {}
+                None => match b {
+                    b'"' | b'\'' => quote = Some(b),
+                    b'=' => attributes += 1,
+                    b'>' => break,
+                    b'x' if rest.get(j..j + 5) == Some(b"xmlns") => namespaces += 1,
+                    _ => {}
+                },
+            }
+            j += 1;
+        }
+        if attributes > MAX_ATTRIBUTES {
+            return Err(SamlError::TooMany {
+                what: "attributes on one element",
+                limit: MAX_ATTRIBUTES,
+            });
+        }
+        if namespaces > MAX_NAMESPACE_DECLARATIONS {
+            return Err(SamlError::TooMany {
+                what: "namespace declarations",
+                limit: MAX_NAMESPACE_DECLARATIONS,
+            });
+        }
+        i += j;
+    }
+    Ok(())
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// `{namespace}local` of an element, for error messages.
@@ -215,6 +296,36 @@ mod tests {
         let back = parse_instant("t", "2026-11-28T18:21:07.123Z").ok();
         assert_eq!(back.map(|t| t.unix_timestamp()), Some(at.unix_timestamp()));
         assert!(parse_instant("t", "yesterday").is_err());
+    }
+
+    #[test]
+    fn prescan_refuses_quadratic_shapes() {
+        let many_attributes: String = (0..=MAX_ATTRIBUTES)
+            .map(|i| format!(" a{i}=\"\""))
+            .collect();
+        let many_attributes = format!("<a{many_attributes}/>");
+        assert!(matches!(
+            parse_document(&many_attributes, 1000, 32),
+            Err(SamlError::TooMany { .. })
+        ));
+        // Quoted '=' and '>' and markup outside start tags are not counted.
+        let quoted = format!(
+            "<a b=\"{}>\" c='{}'><!-- {} --><![CDATA[{}]]><?p {}?>{}</a>",
+            "=".repeat(100),
+            "=".repeat(100),
+            "x=".repeat(100),
+            "y=".repeat(100),
+            "z=".repeat(100),
+            "t=".repeat(100),
+        );
+        assert!(parse_document(&quoted, 1000, 32).is_ok());
+        let many_namespaces: String = (0..=MAX_NAMESPACE_DECLARATIONS)
+            .map(|i| format!("<e xmlns:n{i}=\"urn:n\"/>"))
+            .collect();
+        assert!(matches!(
+            parse_document(&format!("<r>{many_namespaces}</r>"), 1000, 32),
+            Err(SamlError::TooMany { .. })
+        ));
     }
 
     #[test]

@@ -95,6 +95,18 @@ fn minimal_request_with_an_index() {
 }
 
 #[test]
+fn text_split_by_a_comment_is_read_whole() {
+    // Canonicalisation drops comments, so a signature covers "https://sp.example.test/metadata";
+    // reading only the first text node would give "https://sp" (the comment-splitting attack).
+    let xml = GOOD.replace(
+        " https://sp.example.test/metadata ",
+        "https://sp<!-- -->.example.test/metadata",
+    );
+    let r = parse_post(&b64(xml.as_bytes()), None).unwrap().request;
+    assert_eq!(r.issuer, "https://sp.example.test/metadata");
+}
+
+#[test]
 fn base64_with_line_breaks_and_no_padding_is_read() {
     let encoded = b64(GOOD.as_bytes());
     let wrapped: Vec<String> = encoded
@@ -210,6 +222,36 @@ fn refuses_dtds_and_entities() {
         redirect_err(&GOOD.replace(" https://sp.example.test/metadata ", "&ent;")),
         SamlError::Xml(_)
     ));
+}
+
+#[test]
+fn refuses_shapes_that_make_parsing_quadratic() {
+    let attributes: String = (0..60).map(|i| format!(" a{i}=\"\"")).collect();
+    let xml = GOOD.replace(
+        "<samlp:NameIDPolicy",
+        &format!("<x{attributes}/><samlp:NameIDPolicy"),
+    );
+    assert_eq!(
+        redirect_err(&xml),
+        SamlError::TooMany {
+            what: "attributes on one element",
+            limit: 48
+        }
+    );
+    let declarations: String = (0..200)
+        .map(|i| format!("<x xmlns:n{i}=\"urn:n\"/>"))
+        .collect();
+    let xml = GOOD.replace(
+        "<samlp:NameIDPolicy",
+        &format!("{declarations}<samlp:NameIDPolicy"),
+    );
+    assert_eq!(
+        redirect_err(&xml),
+        SamlError::TooMany {
+            what: "namespace declarations",
+            limit: 128
+        }
+    );
 }
 
 #[test]
