@@ -3,6 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::oidc::secrets as oidc;
 use crate::routes::{
     applications, audit, conditional_access as ca, detection, groups, health, posture, roles,
     tokens, users,
@@ -28,6 +29,7 @@ use crate::routes::{
         detection::ingest, detection::own_events, detection::list_alerts, detection::get_alert, detection::acknowledge,
         detection::resolve, detection::respond, detection::list_policies, detection::create_policy, detection::timeline,
         posture::upload_scan, posture::list_findings,
+        oidc::add_password, oidc::remove_password, oidc::rotate_keys,
     ),
     components(schemas(
         trustplane_model::User, trustplane_model::Group, trustplane_model::Application,
@@ -36,6 +38,7 @@ use crate::routes::{
         trustplane_model::PasswordProfile, trustplane_model::AuthMethodInfo, trustplane_model::SessionInfo, trustplane_model::ObjectKind, trustplane_model::AssignmentKind,
         users::CreateUser, users::UpdateUser, groups::CreateGroup, groups::UpdateGroup, groups::MemberRef,
         applications::CreateApplication, applications::UpdateApplication, roles::CreateRoleAssignment, tokens::CreateToken, detection::RespondBody, detection::CreateResponsePolicy,
+        oidc::AddPassword, oidc::PasswordCredentialInput, oidc::PasswordCredential, oidc::RemovePassword, oidc::RotateKeys,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

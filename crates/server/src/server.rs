@@ -80,6 +80,8 @@ pub struct AppState {
     pub sealer: Sealer,
     /// The URL people and relying parties reach this server at, without a trailing `/`.
     pub public_url: Arc<str>,
+    /// The OpenID Connect provider (its issuer is `public_url`).
+    pub oidc: Arc<crate::oidc::Oidc>,
 }
 
 /// A fixed value sealed with the master key and stored, so that starting with another key
@@ -143,12 +145,17 @@ impl AppState {
             ca.clone(),
         );
         Ok(AppState {
-            store,
+            store: store.clone(),
             metrics: metrics::handle(),
             signin,
             ca,
             detection,
             trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
+            oidc: Arc::new(crate::oidc::Oidc::new(
+                store.clone(),
+                sealer.clone(),
+                origin,
+            )),
             sealer,
             public_url: Arc::from(origin),
         })

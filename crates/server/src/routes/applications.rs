@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::nullable;
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::odata::{collection, ListParams};
 use crate::server::AppState;
@@ -56,6 +56,16 @@ pub struct UpdateApplication {
     settings: Option<Map<String, Value>>,
 }
 
+/// Protocol settings are checked before anything is stored (`settings.oidc`: the OpenID
+/// Connect client).
+fn check_settings(settings: &Map<String, Value>) -> ApiResult<()> {
+    crate::oidc::clients::validate_settings(settings).map_err(|e| {
+        let mut err = ApiError::bad_request(e.to_string());
+        err.set_field(format!("settings.oidc.{}", e.field).trim_end_matches('.'));
+        err
+    })
+}
+
 /// Lists applications; `$filter` on `displayName`, `appId`.
 #[utoipa::path(get, path = "/api/v1/applications", tag = "applications",
     params(("$filter" = Option<String>, Query), ("$top" = Option<usize>, Query), ("$skiptoken" = Option<String>, Query)),
@@ -85,6 +95,7 @@ pub async fn create_application(
     caller
         .require(&state, Permission::ApplicationsWrite)
         .await?;
+    check_settings(&body.settings)?;
     let app = state
         .store
         .create_application(
@@ -124,6 +135,9 @@ pub async fn update_application(
     caller
         .require(&state, Permission::ApplicationsWrite)
         .await?;
+    if let Some(settings) = &body.settings {
+        check_settings(settings)?;
+    }
     let patch = AppPatch {
         display_name: body.display_name,
         description: body.description,
