@@ -3,11 +3,15 @@
 //! application, the user's roles at that moment, and the conditional-access decision.
 //! Neither codes nor tokens enter the trail: only token ids (`jti`) and grant ids.
 
+use std::sync::OnceLock;
+
 use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
 use trustplane_model::{Actor, Event, Outcome, Target, User};
 use trustplane_store::{Store, StoreError};
 
 use super::clients::Client;
+use super::error::OAuthError;
 use crate::ca::CaDecision;
 use crate::context::RequestContext;
 
@@ -126,5 +130,65 @@ pub fn event(r: Record<'_>) -> Event {
         result_reason: r.failure,
         before: None,
         after: Some(details),
+    }
+}
+
+/// Most entries written in one transaction.
+const MAX_GROUP: usize = 512;
+
+type Pending = (Event, oneshot::Sender<Result<(), OAuthError>>);
+
+/// Writes entries that go with no other change (client-credentials tokens, refusals) with
+/// group commit: requests that arrive while one commit is being flushed share the next, so
+/// each still waits for its entry to be durable but the disk flush is paid once per group.
+pub struct AuditWriter {
+    store: Store,
+    queue: OnceLock<mpsc::Sender<Pending>>,
+}
+
+impl AuditWriter {
+    /// A writer over the store; its task starts with the first entry.
+    pub fn new(store: Store) -> Self {
+        AuditWriter {
+            store,
+            queue: OnceLock::new(),
+        }
+    }
+
+    /// Appends `event` and returns once it is committed.
+    pub async fn record(&self, event: Event) -> Result<(), OAuthError> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(4 * MAX_GROUP);
+            tokio::spawn(write_groups(self.store.clone(), rx));
+            tx
+        });
+        let (reply, done) = oneshot::channel();
+        queue
+            .send((event, reply))
+            .await
+            .map_err(|_| OAuthError::server_error())?;
+        done.await.map_err(|_| OAuthError::server_error())?
+    }
+}
+
+async fn write_groups(store: Store, mut rx: mpsc::Receiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let (events, replies): (Vec<Event>, Vec<_>) = group.into_iter().unzip();
+        let result = store
+            .record_events(events)
+            .await
+            .map(|_| ())
+            .map_err(OAuthError::from);
+        for reply in replies {
+            // A request that went away no longer listens; its entry is written all the same.
+            let _ = reply.send(result.clone());
+        }
     }
 }

@@ -300,7 +300,7 @@ async fn authorize(
                 failure: Some(reason.clone()),
                 details: json!({}),
             });
-            if let Err(e) = state.store.record_event(event).await {
+            if let Err(e) = state.oidc.audit.record(event).await {
                 tracing::error!(error = %e, "cannot record a refused authorization");
             }
             error_page(&reason)
@@ -527,7 +527,7 @@ impl Flow<'_> {
                 "conditionalAccess": decision.map(audit::decision_json),
             }),
         });
-        if let Err(e) = self.state.store.record_event(event).await {
+        if let Err(e) = self.state.oidc.audit.record(event).await {
             tracing::error!(error = %e, "cannot record a refused authorization");
             return error_page("the server cannot complete this request now");
         }

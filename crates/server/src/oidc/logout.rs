@@ -167,7 +167,7 @@ async fn logout(
             failure: None,
             details: json!({ "sessionId": s.info.id, "postLogoutRedirectUri": target }),
         });
-        if let Err(e) = state.store.record_event(event).await {
+        if let Err(e) = state.oidc.audit.record(event).await {
             tracing::error!(error = %e, "cannot record a logout");
         }
     }

@@ -96,6 +96,8 @@ pub fn router() -> Router<AppState> {
 /// The provider's keys, issuer and pairwise-subject secret.
 pub struct Oidc {
     store: Store,
+    /// Entries that go with no other change, written with group commit.
+    pub(crate) audit: audit::AuditWriter,
     sealer: Sealer,
     issuer: String,
     es256: KeyRing<Es256>,
@@ -110,6 +112,7 @@ impl Oidc {
     /// The provider of an installation reached at `issuer`.
     pub fn new(store: Store, sealer: Sealer, issuer: &str) -> Self {
         Oidc {
+            audit: audit::AuditWriter::new(store.clone()),
             es256: KeyRing::new(Es256, store.clone(), sealer.clone()),
             rs256: KeyRing::new(Rs256, store.clone(), sealer.clone()),
             store,

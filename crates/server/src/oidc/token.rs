@@ -175,7 +175,7 @@ async fn refused(
                 "conditionalAccess": r.decision.as_ref().map(audit::decision_json),
             }),
         });
-        if let Err(e) = state.store.record_event(event).await {
+        if let Err(e) = state.oidc.audit.record(event).await {
             tracing::error!(error = %e, "cannot record a refused token request");
             return OAuthError::server_error().into_response();
         }
@@ -612,7 +612,7 @@ impl Exchange<'_> {
                 "conditionalAccess": audit::decision_json(&decision),
             }),
         });
-        self.state.store.record_event(event).await?;
+        self.state.oidc.audit.record(event).await?;
         Ok(response(&minted, &scopes, None))
     }
 
