@@ -1539,3 +1539,67 @@ async fn prompt_max_age_and_rp_initiated_logout() {
     let acts = activities(&federation_events(&s).await);
     assert!(acts.iter().any(|a| a == "oidc.logout"));
 }
+
+#[tokio::test]
+async fn a_policy_on_a_clients_service_identity_blocks_its_client_credentials() {
+    let s = oidc_server().await;
+    let job = register(
+        &s,
+        "batch-job",
+        json!({"grantTypes": ["client_credentials"]}),
+    )
+    .await;
+    let job_secret = add_secret(&s, &job).await;
+    let other = register(
+        &s,
+        "other-job",
+        json!({"grantTypes": ["client_credentials"]}),
+    )
+    .await;
+    let other_secret = add_secret(&s, &other).await;
+    let cc = |id: &'static str, secret: String| {
+        let s = &s;
+        async move {
+            post_form(
+                s,
+                "/oauth2/token",
+                (id, &secret),
+                &[("grant_type", "client_credentials")],
+            )
+            .await
+        }
+    };
+    assert_eq!(cc("batch-job", job_secret.clone()).await.0, 200);
+    add_policy(
+        &s,
+        json!({
+            "displayName": "Block the batch job",
+            "state": "enabled",
+            "conditions": {
+                "users": {"includeUsers": ["None"]},
+                "clientApplications": {"includeServicePrincipals": [job]},
+                "applications": {"includeApplications": ["All"]}
+            },
+            "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+        }),
+    )
+    .await;
+    let (status, body) = cc("batch-job", job_secret).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("Block the batch job"));
+    assert!(body.get("access_token").is_none());
+    let events = federation_events(&s).await;
+    let last = events.last().unwrap();
+    assert_eq!(last["activity"], "oidc.token.refuse");
+    assert_eq!(last["initiatedBy"]["id"], job.as_str());
+    assert_eq!(last["after"]["conditionalAccess"]["outcome"], "block");
+    // The policy names one service identity; others, and user sign-ins, are not affected.
+    assert_eq!(cc("other-job", other_secret).await.0, 200);
+}
