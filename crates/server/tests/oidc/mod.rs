@@ -1446,6 +1446,24 @@ async fn prompt_max_age_and_rp_initiated_logout() {
     assert_eq!(r.location.as_deref(), Some(next.as_str()));
     let r = b.get(&next).await;
     assert!(query_of(r.location.as_deref().unwrap()).contains_key("code"));
+    // Reached from one of our own pages (a form post's redirects, which browsers hold to that
+    // page's form-action policy), the hop to the client is a page that continues by itself.
+    let req = b
+        .http
+        .get(format!(
+            "{}{}",
+            b.base,
+            authorize_path("web", Some(&challenge), &[])
+        ))
+        .header("sec-fetch-site", "same-origin");
+    let r = b.send(req).await;
+    assert_eq!(r.status, 200);
+    assert!(r.location.is_none());
+    assert!(
+        r.body.contains("url=https://rp.example.com/callback?code="),
+        "{}",
+        r.body
+    );
 
     // max_age: a session older than that signs in again; so does prompt=login.
     s.clock.advance_ms(120_000);
