@@ -166,9 +166,36 @@ impl ConditionalAccess {
         app_id: &str,
         satisfied: &[&str],
     ) -> Result<CaDecision, StoreError> {
-        let set = self.policy_set().await?;
         let ctx = self.context(user, client, req, app_id, satisfied).await?;
-        let decision = set.evaluate(&ctx);
+        self.decide_context(&ctx).await
+    }
+
+    /// Evaluates the policies for a workload identity (an application acting as itself, as
+    /// with OAuth client credentials): only policies that target service principals apply.
+    pub async fn decide_workload(
+        &self,
+        service_principal_id: &str,
+        app_id: &str,
+        req: &RequestContext,
+    ) -> Result<CaDecision, StoreError> {
+        let mut ctx = SignInContext {
+            service_principal_id: Some(service_principal_id.to_string()),
+            application_id: Some(app_id.to_string()),
+            client_app: Some(ClientAppType::parse(
+                ClientApp::MobileAppsAndDesktopClients.as_str(),
+            )),
+            ip: req.ip,
+            ..Default::default()
+        };
+        if let Some(lookup) = &self.geoip {
+            resolve_country(&mut ctx, lookup);
+        }
+        self.decide_context(&ctx).await
+    }
+
+    async fn decide_context(&self, ctx: &SignInContext) -> Result<CaDecision, StoreError> {
+        let set = self.policy_set().await?;
+        let decision = set.evaluate(ctx);
         let report = serde_json::to_value(set.report(&decision)).unwrap_or_default();
         let name_of = |id: &str| -> String {
             report["enforcedPolicies"]

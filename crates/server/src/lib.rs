@@ -17,6 +17,7 @@ mod jobs;
 pub mod keys;
 mod metrics;
 mod odata;
+pub mod oidc;
 mod openapi;
 mod routes;
 pub mod saml;

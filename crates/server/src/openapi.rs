@@ -3,6 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::oidc::secrets as oidc;
 use crate::routes::{
     applications, audit, conditional_access as ca, detection, groups, health, posture, roles,
     tokens, users,
@@ -29,6 +30,7 @@ use crate::routes::{
         detection::resolve, detection::respond, detection::list_policies, detection::create_policy, detection::timeline,
         posture::upload_scan, posture::list_findings,
         crate::saml::sso::rotate_signing_key, applications::create_from_saml_metadata,
+        oidc::add_password, oidc::remove_password, oidc::rotate_keys,
     ),
     components(schemas(
         trustplane_model::User, trustplane_model::Group, trustplane_model::Application,
@@ -37,6 +39,7 @@ use crate::routes::{
         trustplane_model::PasswordProfile, trustplane_model::AuthMethodInfo, trustplane_model::SessionInfo, trustplane_model::ObjectKind, trustplane_model::AssignmentKind,
         users::CreateUser, users::UpdateUser, groups::CreateGroup, groups::UpdateGroup, groups::MemberRef,
         applications::CreateApplication, applications::UpdateApplication, applications::FromSamlMetadata, roles::CreateRoleAssignment, roles::CreateRoleDefinition, tokens::CreateToken, crate::saml::sso::RotateKey, detection::RespondBody, detection::CreateResponsePolicy,
+        oidc::AddPassword, oidc::PasswordCredentialInput, oidc::PasswordCredential, oidc::RemovePassword, oidc::RotateKeys,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -82,6 +82,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// The SAML identity provider.
     pub saml: Arc<crate::saml::Saml>,
+    /// The OpenID Connect provider (its issuer is `public_url`).
+    pub oidc: Arc<crate::oidc::Oidc>,
 }
 
 /// A fixed value sealed with the master key and stored, so that starting with another key
@@ -147,12 +149,17 @@ impl AppState {
         let saml = crate::saml::Saml::new(store.clone(), sealer.clone(), origin);
         Ok(AppState {
             saml,
-            store,
+            store: store.clone(),
             metrics: metrics::handle(),
             signin,
             ca,
             detection,
             trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
+            oidc: Arc::new(crate::oidc::Oidc::new(
+                store.clone(),
+                sealer.clone(),
+                origin,
+            )),
             sealer,
             public_url: Arc::from(origin),
         })

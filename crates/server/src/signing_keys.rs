@@ -243,6 +243,8 @@ mod tests {
         let stored = store.signing_keys("test").await.unwrap();
         assert!(!stored[0].private_key.contains(&stored[0].public_key));
 
+        // Keys list newest first; made in the same millisecond, their order would be the ids'.
+        clock.advance_ms(1);
         let new_id = ring
             .rotate(&Actor::system(), Duration::from_secs(3600))
             .await

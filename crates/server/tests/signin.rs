@@ -1036,6 +1036,9 @@ mod conditional_access_support {
     pub use super::conditional_access::{admin_token, api, ADMIN_TOKEN};
 }
 
+/// The OpenID Connect provider against Authlib (`tests/oidc/`).
+mod oidc;
+
 mod conditional_access {
     use super::*;
     use trustplane_model::BuiltinRole;

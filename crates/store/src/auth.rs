@@ -720,13 +720,4 @@ impl Store {
     pub async fn record_sign_in(&self, event: Event) -> Result<i64> {
         self.record_event(event).await
     }
-
-    /// Appends an event that comes with no change of stored state (a token or an assertion
-    /// issued, a sign-in) to the audit chain.
-    pub async fn record_event(&self, event: Event) -> Result<i64> {
-        let mut tx = self.begin_write().await?;
-        let seq = tx.audit(event).await?;
-        tx.commit().await?;
-        Ok(seq)
-    }
 }

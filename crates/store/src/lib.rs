@@ -27,6 +27,7 @@ mod findings;
 mod lease;
 mod list;
 mod migrate;
+mod oidc;
 mod policies;
 mod signing_keys;
 mod tokens;
@@ -41,6 +42,10 @@ pub use directory::{
 pub use error::{Result, StoreError};
 pub use findings::{ScanFinding, ScanSummary};
 pub use list::{Clause, ListQuery, Op, Page};
+pub use oidc::{
+    AuthCode, Authentication, ClientSecret, CodeUse, Grant, NewClientSecret, NewRefreshToken,
+    RefreshToken,
+};
 pub use policies::CaKind;
 pub use signing_keys::{NewKey, StoredKey};
 pub use tokens::TokenOwner;

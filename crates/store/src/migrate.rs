@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "federation",
         include_str!("../migrations/0006_federation.sql"),
     ),
+    (
+        7,
+        "openid connect",
+        include_str!("../migrations/0007_oidc.sql"),
+    ),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one

@@ -96,6 +96,7 @@ both_backends!(
     bootstrap_happens_once,
     one_signing_key_per_purpose_and_retired_keys_stay_published_for_the_overlap,
     a_one_time_value_is_accepted_once_until_it_expires,
+    oidc_a_replayed_code_or_a_reused_refresh_token_revokes_the_grant,
 );
 
 async fn reopening_migrates_once_and_keeps_data(db: Db) {
@@ -624,4 +625,163 @@ async fn a_one_time_value_is_accepted_once_until_it_expires(db: Db) {
     assert!(store.use_once("saml:sp:id-2", T0 + 300_000).await.unwrap());
     clock.advance_ms(300_000);
     assert!(store.use_once("saml:sp:id-1", T0 + 600_000).await.unwrap());
+}
+
+fn oidc_event(activity: &str) -> trustplane_model::Event {
+    trustplane_model::Event {
+        sequence: 0,
+        activity_date_time: time::OffsetDateTime::UNIX_EPOCH,
+        category: "federation".into(),
+        activity: activity.into(),
+        initiated_by: admin(),
+        target: None,
+        result: trustplane_model::Outcome::Success,
+        result_reason: None,
+        before: None,
+        after: None,
+    }
+}
+
+async fn oidc_a_replayed_code_or_a_reused_refresh_token_revokes_the_grant(db: Db) {
+    use trustplane_store::{AuthCode, Authentication, CodeUse, Grant, NewRefreshToken};
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    let user = store
+        .create_user(&admin(), new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let app = store
+        .create_application(
+            &admin(),
+            trustplane_store::NewApplication {
+                display_name: "web".into(),
+                app_id: Some("web".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let authentication = Authentication {
+        user_id: user.id.clone(),
+        session_id: Some("s1".into()),
+        auth_time: T0,
+        amr: vec!["pwd".into()],
+        mfa_at: None,
+        client_app: "browser".into(),
+    };
+    let code = AuthCode {
+        code_hash: "c1".into(),
+        grant_id: "g1".into(),
+        application_id: app.id.clone(),
+        redirect_uri: "https://rp.example/cb".into(),
+        scope: "openid".into(),
+        nonce: Some("n".into()),
+        code_challenge: Some("x".repeat(43)),
+        authentication: authentication.clone(),
+        expires_at: T0 + 60_000,
+    };
+    store
+        .issue_code(&code, oidc_event("oidc.code.issue"))
+        .await
+        .unwrap();
+    let first = store
+        .use_code("c1", |_| oidc_event("oidc.code.replay"))
+        .await
+        .unwrap();
+    assert_eq!(first, CodeUse::First(code.clone()));
+    assert_eq!(
+        store.use_code("nope", |_| oidc_event("x")).await.unwrap(),
+        CodeUse::Unknown
+    );
+    let grant = Grant {
+        id: "g1".into(),
+        application_id: app.id.clone(),
+        scope: "openid".into(),
+        nonce: None,
+        authentication,
+        created_at: T0,
+        expires_at: T0 + 3_600_000,
+        revoked_at: None,
+    };
+    let r1 = NewRefreshToken {
+        token_hash: "r1".into(),
+        expires_at: T0 + 600_000,
+    };
+    store
+        .start_grant(&grant, Some(&r1), oidc_event("oidc.token.issue"))
+        .await
+        .unwrap();
+    let r2 = NewRefreshToken {
+        token_hash: "r2".into(),
+        expires_at: T0 + 600_000,
+    };
+    assert!(store
+        .rotate_refresh_token("r1", "g1", &r2, oidc_event("oidc.token.issue"))
+        .await
+        .unwrap());
+    // A rotated token cannot be rotated again, even by a request racing the first.
+    let r3 = NewRefreshToken {
+        token_hash: "r3".into(),
+        expires_at: T0 + 600_000,
+    };
+    assert!(!store
+        .rotate_refresh_token("r1", "g1", &r3, oidc_event("oidc.token.issue"))
+        .await
+        .unwrap());
+    let (old, _) = store.refresh_token("r1").await.unwrap().unwrap();
+    assert!(old.rotated_at.is_some());
+    let (new, g) = store.refresh_token("r2").await.unwrap().unwrap();
+    assert_eq!((new.rotated_at, g.revoked_at), (None, None));
+    assert!(store.refresh_token("r3").await.unwrap().is_none());
+
+    // The code presented again: the grant goes, and with it the newest refresh token.
+    clock.advance_ms(1_000);
+    let again = store
+        .use_code("c1", |_| oidc_event("oidc.code.replay"))
+        .await
+        .unwrap();
+    assert_eq!(again, CodeUse::Replayed(code));
+    assert_eq!(
+        store.grant("g1").await.unwrap().unwrap().revoked_at,
+        Some(T0 + 1_000)
+    );
+    assert!(!store
+        .rotate_refresh_token("r2", "g1", &r3, oidc_event("oidc.token.issue"))
+        .await
+        .unwrap());
+    let activities: Vec<String> = store
+        .list_audit(&trustplane_store::AuditQuery {
+            category: Some("federation".into()),
+            top: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| e.activity)
+        .collect();
+    assert_eq!(
+        activities,
+        [
+            "oidc.code.issue",
+            "oidc.token.issue",
+            "oidc.token.issue",
+            "oidc.code.replay"
+        ]
+    );
+
+    // Revoked access tokens are remembered until they expire.
+    store
+        .revoke_access_token("jti-1", T0 + 5_000, oidc_event("oidc.token.revoke"))
+        .await
+        .unwrap();
+    assert!(store.access_token_revoked("jti-1").await.unwrap());
+    assert!(!store.access_token_revoked("jti-2").await.unwrap());
+    assert!(store
+        .verify_audit_chain()
+        .await
+        .unwrap()
+        .first_problem
+        .is_none());
 }

@@ -61,6 +61,16 @@ pub struct UpdateApplication {
     settings: Option<Map<String, Value>>,
 }
 
+/// Protocol settings are checked before anything is stored (`settings.oidc`: the OpenID
+/// Connect client).
+fn check_oidc_settings(settings: &Map<String, Value>) -> ApiResult<()> {
+    crate::oidc::clients::validate_settings(settings).map_err(|e| {
+        let mut err = ApiError::bad_request(e.to_string());
+        err.set_field(format!("settings.oidc.{}", e.field).trim_end_matches('.'));
+        err
+    })
+}
+
 /// Lists applications; `$filter` on `displayName`, `appId`.
 #[utoipa::path(get, path = "/api/v1/applications", tag = "applications",
     params(("$filter" = Option<String>, Query), ("$top" = Option<usize>, Query), ("$skiptoken" = Option<String>, Query)),
@@ -97,7 +107,10 @@ pub async fn create_application(
     }
     if let Some(id) = &app_id {
         check_settings(id, &mut settings)?;
-    } else if settings.contains_key("saml") {
+    } else {
+        check_oidc_settings(&settings)?;
+    }
+    if app_id.is_none() && settings.contains_key("saml") {
         return Err(ApiError::bad_request(
             "appId: a SAML application's appId is its SP entity id",
         ));
@@ -124,6 +137,7 @@ fn saml_template(settings: &Map<String, Value>) -> Option<&str> {
 /// Checks protocol settings before they are stored, and stores them completed (the defaults a
 /// template implies written out), so what an admin reads back is what sign-on uses.
 fn check_settings(app_id: &str, settings: &mut Map<String, Value>) -> Result<(), ApiError> {
+    check_oidc_settings(settings)?;
     let saml = SamlSettings::from_app_settings(settings)
         .and_then(|s| s.map(|s| s.complete(app_id)).transpose())
         .map_err(|e| ApiError::bad_request(e.0))?;

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(posture::router())
         .merge(crate::saml::router())
         .merge(crate::web::router())
+        .merge(crate::oidc::router())
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),

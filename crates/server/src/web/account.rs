@@ -12,9 +12,9 @@ use trustplane_store::Session;
 
 use super::cookies::{self, SESSION};
 use super::html::{csrf_field, error_box, esc, page, see_other};
-use super::login::url_encode;
+use super::login::{safe_next, url_encode};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 use crate::server::AppState;
 use crate::signin::{SecondFactor, SignInError};
 
@@ -45,7 +45,10 @@ struct SignedIn {
 
 /// The signed-in user, or a redirect to the sign-in page that comes back here.
 async fn signed_in(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<SignedIn, Response> {
-    let back = || see_other(&format!("/login?next={}", url_encode(uri.path())));
+    let back = || {
+        let here = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+        see_other(&format!("/login?next={}", url_encode(here)))
+    };
     let Some(token) = cookies::get(headers, SESSION) else {
         return Err(back());
     };
@@ -193,9 +196,24 @@ fn refused() -> Response {
 }
 
 fn verify_form(csrf: &str, error: Option<&str>) -> String {
+    verify_form_to(csrf, error, None)
+}
+
+/// The step-up form; `next` is where to go once verified (an authorization request, say).
+fn verify_form_to(csrf: &str, error: Option<&str>, next: Option<&str>) -> String {
+    let (why, hidden_next) = match next {
+        Some(n) => (
+            "Continuing needs a recent second factor.",
+            format!("<input type=\"hidden\" name=\"next\" value=\"{}\">", esc(n)),
+        ),
+        None => (
+            "Changing your security info needs a recent second factor.",
+            String::new(),
+        ),
+    };
     format!(
-        "{}<h1>Verify it is you</h1><p>Changing your security info needs a recent second factor.</p>{}\
-         <form method=\"post\" action=\"/account/verify\">{}\
+        "{}<h1>Verify it is you</h1><p>{why}</p>{}\
+         <form method=\"post\" action=\"/account/verify\">{}{hidden_next}\
          <label><input type=\"radio\" name=\"method\" value=\"totp\" checked> Authenticator app code</label>\
          <label><input type=\"radio\" name=\"method\" value=\"recoveryCode\"> Recovery code</label>\
          <label for=\"code\">Code</label><input type=\"text\" id=\"code\" name=\"code\" autocomplete=\"one-time-code\" required>\
@@ -225,8 +243,38 @@ async fn form_page(
     )
 }
 
-async fn verify_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    form_page(&state, &headers, &uri, "Verify", verify_form).await
+#[derive(Deserialize)]
+pub struct VerifyParams {
+    next: Option<String>,
+}
+
+/// `next`, if given, checked: only this server's own paths.
+fn verify_next(next: Option<&str>) -> Option<String> {
+    next.map(|n| safe_next(Some(n)))
+}
+
+async fn verify_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<VerifyParams>,
+) -> Response {
+    let Some(next) = verify_next(q.next.as_deref()) else {
+        return form_page(&state, &headers, &uri, "Verify", verify_form).await;
+    };
+    if let Err(r) = signed_in(&state, &headers, &uri).await {
+        return r;
+    }
+    let (csrf, fresh) = cookies::csrf_token(&headers);
+    cookies::with_csrf(
+        page(
+            StatusCode::OK,
+            "Verify",
+            &verify_form_to(&csrf, None, Some(&next)),
+        ),
+        &csrf,
+        fresh,
+    )
 }
 
 #[derive(Deserialize)]
@@ -234,6 +282,7 @@ pub struct CodeForm {
     csrf: String,
     method: String,
     code: String,
+    next: Option<String>,
 }
 
 async fn verify_submit(
@@ -251,12 +300,13 @@ async fn verify_submit(
     } else {
         SecondFactor::Totp(f.code)
     };
+    let next = verify_next(f.next.as_deref());
     match state.signin.step_up(&me.session, &me.user, factor).await {
-        Ok(()) => see_other("/account/security"),
+        Ok(()) => see_other(next.as_deref().unwrap_or("/account/security")),
         Err(SignInError::InvalidCode) => page(
             StatusCode::UNAUTHORIZED,
             "Verify",
-            &verify_form(&f.csrf, Some("The code is not valid.")),
+            &verify_form_to(&f.csrf, Some("The code is not valid."), next.as_deref()),
         ),
         Err(e) => page(
             StatusCode::SERVICE_UNAVAILABLE,

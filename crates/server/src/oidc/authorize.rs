@@ -1,0 +1,571 @@
+//! The authorization endpoint: the code flow only, with PKCE S256.
+//!
+//! Until the client and its redirect URI are verified, every problem is an error page here:
+//! nothing is sent to a URI the client did not register. After that, problems go back to the
+//! redirect URI as `error=...` with the `state` (and `iss`, RFC 9207).
+//!
+//! The person must have a session (else: the sign-in page, which comes back here), a recent
+//! enough one for `prompt=login` and `max_age`, and conditional access must allow the client:
+//! when it asks for a second factor, the person steps up at `/account/verify` and comes back;
+//! when it blocks, the client gets `access_denied` and no code.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::json;
+use trustplane_access::Outcome as CaOutcome;
+use trustplane_model::User;
+use trustplane_store::{AuthCode, Authentication, Session};
+
+use super::audit::{self, Record};
+use super::client_auth::Params;
+use super::clients::{Client, GrantType};
+use super::{AUTHORIZE_PATH, CODE_TTL_MS};
+use crate::context::RequestContext;
+use crate::server::AppState;
+use crate::web::cookies::{self, SESSION};
+use crate::web::html::{esc, page, see_other};
+use crate::web::login::url_encode;
+
+/// Internal parameter added when the person is sent to sign in again (`prompt=login`,
+/// `max_age`): the session must be at least this new (ms). A client that sets it only makes
+/// its own request stricter.
+const AFTER_PARAM: &str = "tp_after";
+
+/// `GET /oauth2/authorize`.
+pub async fn authorize_get(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    authorize(&state, &ctx, &headers, query.unwrap_or_default().as_bytes()).await
+}
+
+/// `POST /oauth2/authorize` (a form, OIDC Core §3.1.2.1).
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    authorize(&state, &ctx, &headers, &body).await
+}
+
+fn error_page(message: &str) -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        "Sign-in error",
+        &format!(
+            "<h1>This sign-in request cannot be completed</h1><p role=\"alert\">{}</p>\
+             <p>The application that sent you here is misconfigured or the link is broken.</p>",
+            esc(message)
+        ),
+    )
+}
+
+/// Sends the person to a client. Browsers apply the `form-action` policy of our pages to the
+/// redirects that follow a form post (sign-in, step-up), so after one of our own pages the
+/// hop to the client is a page that continues by itself instead of a redirect.
+pub(crate) fn redirect_out(headers: &HeaderMap, url: &str) -> Response {
+    let from_our_page = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "same-origin");
+    if !from_our_page {
+        return see_other(url);
+    }
+    page(
+        StatusCode::OK,
+        "Continue",
+        &format!(
+            "<meta http-equiv=\"refresh\" content=\"0;url={u}\"><h1>Returning to the application</h1>\
+             <p><a id=\"continue\" href=\"{u}\">Continue to the application</a></p>",
+            u = esc(url)
+        ),
+    )
+}
+
+/// A verified place to send the person back to.
+struct Reply<'a> {
+    redirect_uri: &'a str,
+    state: Option<&'a str>,
+    issuer: &'a str,
+    headers: &'a HeaderMap,
+}
+
+impl Reply<'_> {
+    fn with(&self, pairs: &[(&str, &str)]) -> Response {
+        let Ok(mut url) = url::Url::parse(self.redirect_uri) else {
+            return error_page("the redirect URI cannot be used");
+        };
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in pairs {
+                q.append_pair(k, v);
+            }
+            if let Some(s) = self.state {
+                q.append_pair("state", s);
+            }
+            q.append_pair("iss", self.issuer);
+        }
+        redirect_out(self.headers, url.as_str())
+    }
+
+    fn error(&self, code: &str, description: &str) -> Response {
+        self.with(&[("error", code), ("error_description", description)])
+    }
+}
+
+/// The request rebuilt as a path on this server, for coming back after signing in or
+/// stepping up.
+fn continuation(params: &Params, drop_prompt: bool, after: Option<i64>) -> String {
+    let mut pairs: Vec<(&String, &String)> = params
+        .iter()
+        .filter(|(k, _)| k.as_str() != AFTER_PARAM && !(drop_prompt && k.as_str() == "prompt"))
+        .collect();
+    pairs.sort();
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    if let Some(t) = after.or_else(|| params.get(AFTER_PARAM).and_then(|v| v.parse().ok())) {
+        s.append_pair(AFTER_PARAM, &t.to_string());
+    }
+    format!("{AUTHORIZE_PATH}?{}", s.finish())
+}
+
+fn valid_challenge(c: &str) -> bool {
+    (43..=128).contains(&c.len())
+        && c.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+/// What the request asks for, checked.
+struct Checked {
+    scopes: Vec<String>,
+    prompt_none: bool,
+    prompt_login: bool,
+    max_age_ms: Option<i64>,
+    after: Option<i64>,
+}
+
+fn check_request(params: &Params, client: &Client) -> Result<Checked, (&'static str, String)> {
+    let invalid = |m: &str| ("invalid_request", m.to_string());
+    if params.get("request").is_some() {
+        return Err((
+            "request_not_supported",
+            "request objects are not supported".into(),
+        ));
+    }
+    if params.get("request_uri").is_some() {
+        return Err((
+            "request_uri_not_supported",
+            "request_uri is not supported".into(),
+        ));
+    }
+    match params.get("response_type") {
+        Some("code") => {}
+        Some(_) => {
+            return Err((
+                "unsupported_response_type",
+                "only the code flow (response_type=code) is supported".into(),
+            ))
+        }
+        None => return Err(invalid("response_type is missing")),
+    }
+    if params.get("response_mode").is_some_and(|m| m != "query") {
+        return Err(invalid("only response_mode=query is supported"));
+    }
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err((
+            "unauthorized_client",
+            "this client may not use the authorization code flow".into(),
+        ));
+    }
+    let mut scopes: Vec<String> = Vec::new();
+    for s in params.get("scope").unwrap_or_default().split(' ') {
+        if s.is_empty() || scopes.iter().any(|x| x == s) {
+            continue;
+        }
+        if !client.scopes.iter().any(|x| x == s) {
+            return Err((
+                "invalid_scope",
+                format!(
+                    "scope `{}` is not allowed for this client",
+                    s.chars().take(64).collect::<String>()
+                ),
+            ));
+        }
+        scopes.push(s.to_string());
+    }
+    if scopes.is_empty() {
+        return Err(("invalid_scope", "scope is missing".into()));
+    }
+    match (
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+    ) {
+        (Some(c), Some("S256")) if valid_challenge(c) => {}
+        (Some(_), Some("S256")) => return Err(invalid("code_challenge is malformed")),
+        (Some(_), _) => {
+            return Err(invalid(
+                "code_challenge_method must be S256 (plain is not accepted)",
+            ))
+        }
+        (None, _) if client.public || client.require_pkce => {
+            return Err(invalid(
+                "PKCE is required: send code_challenge with code_challenge_method=S256",
+            ))
+        }
+        (None, Some(_)) => return Err(invalid("code_challenge is missing")),
+        (None, None) => {}
+    }
+    if params.get("nonce").is_some_and(|n| n.len() > 512)
+        || params.get("state").is_some_and(|s| s.len() > 2048)
+    {
+        return Err(invalid("nonce or state is too long"));
+    }
+    let prompts: Vec<&str> = params
+        .get("prompt")
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|p| !p.is_empty())
+        .collect();
+    for p in &prompts {
+        if !["none", "login", "consent", "select_account"].contains(p) {
+            return Err(invalid(
+                "prompt must be none, login, consent or select_account",
+            ));
+        }
+    }
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return Err(invalid("prompt=none cannot be combined with other values"));
+    }
+    let max_age_ms = match params.get("max_age") {
+        None => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .ok()
+                .filter(|s| (0..=10 * 365 * 86_400).contains(s))
+                .ok_or_else(|| invalid("max_age must be a number of seconds"))?
+                * 1000,
+        ),
+    };
+    let after = match params.get(AFTER_PARAM) {
+        None => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .map_err(|_| invalid("malformed tp_after"))?,
+        ),
+    };
+    Ok(Checked {
+        scopes,
+        prompt_none,
+        prompt_login: prompts.contains(&"login"),
+        max_age_ms,
+        after,
+    })
+}
+
+async fn authorize(
+    state: &AppState,
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+    raw: &[u8],
+) -> Response {
+    let (params, repeated) = match Params::parse_keeping_first(raw) {
+        Ok(p) => p,
+        Err(e) => return error_page(&e.description),
+    };
+    // A repeated client_id or redirect_uri cannot be trusted to reply to.
+    if let Some(name) = repeated
+        .iter()
+        .find(|n| *n == "client_id" || *n == "redirect_uri")
+    {
+        return error_page(&format!("parameter `{name}` is repeated"));
+    }
+    let client_id = params.get("client_id");
+    let refuse_page = |reason: &str| {
+        let reason = reason.to_string();
+        let claimed = client_id.map(str::to_string);
+        async move {
+            let event = audit::event(Record {
+                activity: "oidc.code.refuse",
+                client: None,
+                client_id: claimed.as_deref(),
+                actor: audit::client_actor(None, claimed.as_deref(), ctx),
+                failure: Some(reason.clone()),
+                details: json!({}),
+            });
+            if let Err(e) = state.oidc.audit.record(event).await {
+                tracing::error!(error = %e, "cannot record a refused authorization");
+            }
+            error_page(&reason)
+        }
+    };
+    let client = match client_id {
+        None => return refuse_page("client_id is missing").await,
+        Some(id) => match state.oidc.client(id).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return refuse_page("the client is unknown").await,
+            Err(e) => {
+                tracing::error!(error = %e, "authorization failed");
+                return error_page("the server cannot complete this request now");
+            }
+        },
+    };
+    let Some(redirect_uri) = params
+        .get("redirect_uri")
+        .filter(|r| client.redirect_uris.iter().any(|x| x == r))
+    else {
+        return refuse_page("redirect_uri is missing or not registered for this client").await;
+    };
+    let reply = Reply {
+        redirect_uri,
+        state: params.get("state"),
+        issuer: state.oidc.issuer(),
+        headers,
+    };
+    let flow = Flow {
+        state,
+        ctx,
+        client: &client,
+        reply: &reply,
+    };
+    if let Some(name) = repeated.first() {
+        let e = super::client_auth::repeated_error(name);
+        return flow.refuse(None, e.code, &e.description, None).await;
+    }
+    let checked = match check_request(&params, &client) {
+        Ok(c) => c,
+        Err((code, why)) => return flow.refuse(None, code, &why, None).await,
+    };
+
+    // The session, fresh enough for what was asked.
+    let now = state.store.clock().now_ms();
+    let session = match cookies::get(headers, SESSION) {
+        Some(token) => match state.signin.session(&token).await {
+            Ok(s) => s,
+            Err(e) => return flow.server_error(e.into()),
+        },
+        None => None,
+    };
+    let fresh_enough = |s: &Session| checked.after.is_some_and(|t| s.created_at >= t);
+    let needs_login = match &session {
+        None => true,
+        Some((s, _)) => {
+            !fresh_enough(s)
+                && (checked.prompt_login
+                    || checked.max_age_ms.is_some_and(|m| now - s.created_at > m))
+        }
+    };
+    if needs_login {
+        if checked.prompt_none {
+            let user = session.as_ref().map(|(_, u)| u);
+            return flow
+                .refuse(user, "login_required", "the person must sign in", None)
+                .await;
+        }
+        let back = continuation(&params, true, Some(now));
+        return see_other(&format!("/login?next={}", url_encode(&back)));
+    }
+    let Some((session, user)) = session else {
+        return error_page("no session");
+    };
+    if session.restriction.is_some()
+        || matches!(state.signin.must_change_password(&user.id).await, Ok(true))
+    {
+        if checked.prompt_none {
+            return flow
+                .refuse(
+                    Some(&user),
+                    "interaction_required",
+                    "the person must first finish setting up their account",
+                    None,
+                )
+                .await;
+        }
+        return see_other("/account/security");
+    }
+
+    // Conditional access for this client.
+    let decision = match state
+        .signin
+        .authorize_app(&session, &user, client.client_id(), ctx)
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return flow.server_error(e.into()),
+    };
+    match decision.outcome {
+        CaOutcome::Allow => {}
+        CaOutcome::Grant if decision.mfa_satisfies() => {
+            let has_factor = match state.store.list_auth_methods(&user.id, None).await {
+                Ok(methods) => methods
+                    .iter()
+                    .any(|m| m.kind != "recoveryCode" || m.used_at.is_none()),
+                Err(e) => return flow.server_error(e.into()),
+            };
+            if checked.prompt_none || !has_factor {
+                let why = if has_factor {
+                    "conditional access requires a second factor"
+                } else {
+                    "conditional access requires a second factor, and the person has none registered"
+                };
+                let code = if checked.prompt_none {
+                    "interaction_required"
+                } else {
+                    "access_denied"
+                };
+                return flow.refuse(Some(&user), code, why, Some(&decision)).await;
+            }
+            let back = continuation(&params, false, None);
+            return see_other(&format!("/account/verify?next={}", url_encode(&back)));
+        }
+        CaOutcome::Grant | CaOutcome::Block => {
+            let why = if decision.blocking.is_empty() {
+                "conditional access requires controls this sign-in cannot satisfy".to_string()
+            } else {
+                format!(
+                    "blocked by conditional access: {}",
+                    decision.blocking.join(", ")
+                )
+            };
+            return flow
+                .refuse(Some(&user), "access_denied", &why, Some(&decision))
+                .await;
+        }
+    }
+
+    // A code.
+    let (code, code_hash) = trustplane_authn::new_session_token();
+    let grant_id = trustplane_model::new_id();
+    let record = AuthCode {
+        code_hash,
+        grant_id: grant_id.clone(),
+        application_id: client.app.id.clone(),
+        redirect_uri: redirect_uri.to_string(),
+        scope: checked.scopes.join(" "),
+        nonce: params.get("nonce").map(str::to_string),
+        code_challenge: params.get("code_challenge").map(str::to_string),
+        authentication: Authentication {
+            user_id: user.id.clone(),
+            session_id: Some(session.info.id.clone()),
+            auth_time: session.created_at,
+            amr: session.info.amr.clone(),
+            mfa_at: session.mfa_at,
+            client_app: session.info.client_app.clone(),
+        },
+        expires_at: now + CODE_TTL_MS,
+    };
+    let roles = match audit::roles_of(&state.store, &user.id).await {
+        Ok(r) => r,
+        Err(e) => return flow.server_error(e.into()),
+    };
+    let event = audit::event(Record {
+        activity: "oidc.code.issue",
+        client: Some(&client),
+        client_id: None,
+        actor: audit::user_actor(&user, ctx),
+        failure: None,
+        details: json!({
+            "grantType": "authorization_code",
+            "grantId": grant_id,
+            "scope": record.scope,
+            "redirectUri": redirect_uri,
+            "sessionId": session.info.id,
+            "pkce": record.code_challenge.is_some(),
+            "roles": roles,
+            "conditionalAccess": audit::decision_json(&decision),
+        }),
+    });
+    if let Err(e) = state.store.issue_code(&record, event).await {
+        return flow.server_error(e.into());
+    }
+    reply.with(&[("code", &code)])
+}
+
+/// The steps after the client and redirect URI are known.
+struct Flow<'a> {
+    state: &'a AppState,
+    ctx: &'a RequestContext,
+    client: &'a Client,
+    reply: &'a Reply<'a>,
+}
+
+impl Flow<'_> {
+    /// Records the refusal and sends the error to the client.
+    async fn refuse(
+        &self,
+        user: Option<&User>,
+        code: &str,
+        why: &str,
+        decision: Option<&crate::ca::CaDecision>,
+    ) -> Response {
+        let roles = match user {
+            Some(u) => audit::roles_of(&self.state.store, &u.id)
+                .await
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let event = audit::event(Record {
+            activity: "oidc.code.refuse",
+            client: Some(self.client),
+            client_id: None,
+            actor: match user {
+                Some(u) => audit::user_actor(u, self.ctx),
+                None => audit::client_actor(Some(self.client), None, self.ctx),
+            },
+            failure: Some(format!("{code}: {why}")),
+            details: json!({
+                "grantType": "authorization_code",
+                "error": code,
+                "roles": roles,
+                "conditionalAccess": decision.map(audit::decision_json),
+            }),
+        });
+        if let Err(e) = self.state.oidc.audit.record(event).await {
+            tracing::error!(error = %e, "cannot record a refused authorization");
+            return error_page("the server cannot complete this request now");
+        }
+        self.reply.error(code, why)
+    }
+
+    fn server_error(&self, e: super::error::OAuthError) -> Response {
+        tracing::error!(error = %e, "authorization failed");
+        self.reply.error(
+            "server_error",
+            "the server cannot complete this request now",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_continuation_drops_prompt_only_when_asked_and_keeps_one_after_marker() {
+        let p = Params::parse(b"client_id=c&prompt=login&tp_after=5&scope=openid+email").unwrap();
+        let back = continuation(&p, true, Some(9));
+        assert_eq!(
+            back,
+            "/oauth2/authorize?client_id=c&scope=openid+email&tp_after=9"
+        );
+        let same = continuation(&p, false, None);
+        assert_eq!(
+            same,
+            "/oauth2/authorize?client_id=c&prompt=login&scope=openid+email&tp_after=5"
+        );
+    }
+
+    #[test]
+    fn challenges_are_base64url_of_the_right_length() {
+        assert!(valid_challenge(&"a".repeat(43)));
+        assert!(!valid_challenge(&"a".repeat(42)));
+        assert!(!valid_challenge(&format!("{}+", "a".repeat(43))));
+    }
+}
