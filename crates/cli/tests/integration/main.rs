@@ -8,4 +8,5 @@ mod browser;
 mod cli;
 mod cluster;
 mod durability;
+mod federation;
 mod offline;
