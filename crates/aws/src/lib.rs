@@ -28,6 +28,7 @@ mod ec2;
 mod error;
 mod iam;
 mod kms;
+mod logs;
 mod monitoring;
 mod options;
 mod s3;
@@ -41,6 +42,7 @@ use serde_json::json;
 use trustplane_posture::{Inventory, ResourceDoc};
 
 pub use error::AwsError;
+pub use logs::{LogBucket, LogBucketOptions, LogObject, S3Prefix, DEFAULT_MAX_OBJECT_BYTES};
 pub use options::CollectOptions;
 
 use common::{msg, Scope, Task};

@@ -360,7 +360,10 @@ fn a_hunter_fed_objects_matches_like_the_file_hunt() {
     let mut hunter = Hunter::new(&rules, &EngineOptions::default()).unwrap();
     hunter.add(decode_bytes(zipped, Path::new("s3://b/a.json.gz")));
     hunter.add(decode_bytes(plain, Path::new("s3://b/b.json")));
-    hunter.add(decode_bytes(vec![0x1f, 0x8b, 9, 9], Path::new("s3://b/c.json.gz")));
+    hunter.add(decode_bytes(
+        vec![0x1f, 0x8b, 9, 9],
+        Path::new("s3://b/c.json.gz"),
+    ));
     hunter.add_unreadable(Path::new("s3://b/d.json.gz"), "AccessDenied".into());
     let report = hunter.finish();
     assert_eq!(report.files, 4);

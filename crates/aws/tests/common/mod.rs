@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
 pub mod seed;
+pub mod trail;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
