@@ -43,7 +43,7 @@ use trustplane_posture::{Inventory, ResourceDoc};
 
 pub use error::AwsError;
 pub use logs::{LogBucket, LogBucketOptions, LogObject, S3Prefix, DEFAULT_MAX_OBJECT_BYTES};
-pub use options::CollectOptions;
+pub use options::{CollectOptions, Progress, ProgressHook};
 
 use common::{msg, Scope, Task};
 
@@ -259,6 +259,23 @@ async fn collect_account(
         tasks.extend(monitoring::tasks(&rc, &rs));
         tasks.extend(security::tasks(&rc, &rs));
     }
+    let hook = options.progress.clone();
+    if let Some(h) = &hook {
+        (h.0)(options::Progress::Planned(tasks.len()));
+    }
+    let tasks: Vec<Task> = tasks
+        .into_iter()
+        .map(|task| -> Task {
+            let hook = hook.clone();
+            Box::pin(async move {
+                let docs = task.await;
+                if let Some(h) = &hook {
+                    (h.0)(options::Progress::Finished);
+                }
+                docs
+            })
+        })
+        .collect();
     let results: Vec<Vec<ResourceDoc>> = futures::stream::iter(tasks)
         .buffer_unordered(options.concurrency)
         .collect()

@@ -212,8 +212,15 @@ pub struct DetectArgs {
     /// Report each rule in these folders that cannot be loaded, and why; nothing is hunted.
     #[arg(long)]
     pub check_rules: Vec<PathBuf>,
-    /// Log files or folders: CloudTrail, Azure activity, audit and sign-in exports.
+    /// Log files or folders (CloudTrail, Azure activity, audit and sign-in exports), or
+    /// S3 prefixes of CloudTrail objects (`s3://bucket/AWSLogs/123456789012/`).
     pub inputs: Vec<PathBuf>,
+    /// For s3:// inputs: another endpoint (an emulator, a VPC endpoint).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// For s3:// inputs: the buckets' region.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
 }
 
 /// Flags win over `TRUSTPLANE_*` variables, which win over the `--config` file.

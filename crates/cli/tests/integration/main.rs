@@ -9,3 +9,4 @@ mod cli;
 mod cluster;
 mod durability;
 mod offline;
+mod s3_detect;

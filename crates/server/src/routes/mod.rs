@@ -2,6 +2,7 @@
 
 pub(crate) mod applications;
 pub(crate) mod audit;
+pub(crate) mod cloud;
 pub(crate) mod conditional_access;
 pub(crate) mod detection;
 pub(crate) mod groups;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(conditional_access::router())
         .merge(detection::router())
         .merge(posture::router())
+        .merge(cloud::router())
         .merge(crate::web::router())
         .route(
             "/api/v1/openapi.json",
