@@ -5,6 +5,7 @@ mod admin;
 mod args;
 mod audit;
 mod client;
+mod cloud;
 mod config;
 mod detect;
 mod output;

@@ -21,7 +21,7 @@ use futures::StreamExt;
 use tokio::sync::Mutex;
 use trustplane_aws::{CollectOptions, LogBucket, LogBucketOptions, S3Prefix};
 use trustplane_server::cloud::{
-    BoxFuture, CloudCollector, CloudConnectors, LogLocation, LogObjects, ScanTarget,
+    BoxFuture, CloudCollector, CloudConnectors, LogLocation, LogObjects, ObjectReads, ScanTarget,
 };
 
 pub use trustplane_posture::ResourceDoc;
@@ -73,12 +73,13 @@ impl CloudCollector for Collector {
                     graph_endpoint,
                     login_endpoint,
                 } => {
-                    let mut options =
-                        trustplane_azure::Options::new(trustplane_azure::Credential::ClientSecret {
+                    let mut options = trustplane_azure::Options::new(
+                        trustplane_azure::Credential::ClientSecret {
                             tenant_id: tenant_id.clone(),
                             client_id: client_id.clone(),
                             client_secret: client_secret.clone(),
-                        });
+                        },
+                    );
                     options.subscriptions = vec![subscription_id.clone()];
                     if let Some(e) = arm_endpoint {
                         options.arm_endpoint = e.clone();
@@ -118,7 +119,8 @@ impl S3Logs {
         if let Some(b) = buckets.get(&key) {
             return Ok(b.clone());
         }
-        let prefix = S3Prefix::new(&location.bucket, &location.prefix).map_err(|e| e.to_string())?;
+        let prefix =
+            S3Prefix::new(&location.bucket, &location.prefix).map_err(|e| e.to_string())?;
         let bucket = LogBucket::connect(
             prefix,
             LogBucketOptions {
@@ -157,7 +159,7 @@ impl LogObjects for S3Logs {
         &'a self,
         location: &'a LogLocation,
         keys: Vec<String>,
-    ) -> BoxFuture<'a, Vec<(String, Result<Vec<u8>, String>)>> {
+    ) -> BoxFuture<'a, ObjectReads> {
         Box::pin(async move {
             match self.bucket(location).await {
                 Ok(bucket) => bucket.read_all(keys).collect().await,

@@ -119,6 +119,9 @@ pub struct LogLocation {
     pub endpoint_url: Option<String>,
 }
 
+/// Each object's key with its content or why it could not be read.
+pub type ObjectReads = Vec<(String, Result<Vec<u8>, String>)>;
+
 /// Lists and reads log objects under a bucket prefix.
 pub trait LogObjects: Send + Sync {
     /// At most `limit` keys after `start_after`, in key order.
@@ -135,7 +138,7 @@ pub trait LogObjects: Send + Sync {
         &'a self,
         location: &'a LogLocation,
         keys: Vec<String>,
-    ) -> BoxFuture<'a, Vec<(String, Result<Vec<u8>, String>)>>;
+    ) -> BoxFuture<'a, ObjectReads>;
 }
 
 /// The cloud implementations a node runs with.
@@ -328,11 +331,10 @@ impl Cloud {
         account: &CloudAccount,
         sealed: Option<&str>,
     ) -> Result<Inventory, String> {
-        let collector = self
-            .connectors
-            .collector
-            .as_ref()
-            .ok_or("this node has no cloud collector (it was not started by `trustplane serve`)")?;
+        let collector =
+            self.connectors.collector.as_ref().ok_or(
+                "this node has no cloud collector (it was not started by `trustplane serve`)",
+            )?;
         let target = self.target(account, sealed)?;
         let docs = collector.collect(&target).await?;
         let inventory = Inventory::from_docs(docs);
@@ -378,10 +380,7 @@ impl Cloud {
                 let sealed = sealed.ok_or("no client secret is stored for this subscription")?;
                 let secret = self
                     .sealer
-                    .open(
-                        &secret_context(&account.provider, &account.account),
-                        sealed,
-                    )
+                    .open(&secret_context(&account.provider, &account.account), sealed)
                     .map_err(|e| e.to_string())?;
                 Ok(ScanTarget::Azure {
                     subscription_id: account.account.clone(),
@@ -446,13 +445,13 @@ impl Cloud {
         };
         let mut cursor = source.last_key.clone();
         while report.objects + report.given_up.len() < MAX_OBJECTS_PER_POLL {
-            let keys = match objects
-                .list(&location, cursor.as_deref(), LIST_BATCH)
-                .await
-            {
+            let keys = match objects.list(&location, cursor.as_deref(), LIST_BATCH).await {
                 Ok(k) => k,
                 Err(e) => {
-                    report.error = Some(format!("cannot list s3://{}/{}: {e}", location.bucket, location.prefix));
+                    report.error = Some(format!(
+                        "cannot list s3://{}/{}: {e}",
+                        location.bucket, location.prefix
+                    ));
                     break;
                 }
             };

@@ -66,11 +66,7 @@ pub fn spawn_own_event_detection(
 /// Scheduled scans of connected accounts and polls of S3 log sources, each under its own
 /// lease. A scan can outlast the lease's lifetime, so the lease is renewed while the work
 /// runs, and the work stops if the lease is lost.
-pub fn spawn_cloud_jobs(
-    store: Store,
-    cloud: std::sync::Arc<crate::cloud::Cloud>,
-    node_id: String,
-) {
+pub fn spawn_cloud_jobs(store: Store, cloud: std::sync::Arc<crate::cloud::Cloud>, node_id: String) {
     let (s, c, n) = (store.clone(), cloud.clone(), node_id.clone());
     tokio::spawn(async move {
         every(Duration::from_secs(30), || {

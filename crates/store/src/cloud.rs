@@ -400,7 +400,9 @@ impl Store {
             summary,
         };
         tx.execute(
-            &format!("INSERT INTO cloud_scans ({SCAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+            &format!(
+                "INSERT INTO cloud_scans ({SCAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ),
             &[
                 Bind::Text(scan.id.clone()),
                 Bind::Text(scan.account_id.clone()),

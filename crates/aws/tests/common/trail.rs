@@ -1,4 +1,5 @@
 //! CloudTrail log objects in an emulated bucket: what a trail delivers, gzipped or not.
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::Write;
 

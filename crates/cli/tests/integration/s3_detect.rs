@@ -156,7 +156,8 @@ async fn detect_hunts_gzipped_cloudtrail_objects_under_an_s3_prefix() {
     ]);
     assert_eq!(code, 1);
     assert!(
-        err.starts_with("error: cannot list s3://no-such-bucket/AWSLogs/") && err.contains("NoSuchBucket"),
+        err.starts_with("error: cannot list s3://no-such-bucket/AWSLogs/")
+            && err.contains("NoSuchBucket"),
         "{err}"
     );
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");

@@ -49,8 +49,19 @@ pub fn router() -> Router<AppState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(
-        list_accounts, create_account, get_account, delete_account, scan_account, list_scans,
-        get_schedule, set_schedule, list_sources, create_source, get_source, delete_source, poll_source,
+        list_accounts,
+        create_account,
+        get_account,
+        delete_account,
+        scan_account,
+        list_scans,
+        get_schedule,
+        set_schedule,
+        list_sources,
+        create_source,
+        get_source,
+        delete_source,
+        poll_source,
     ),
     components(schemas(ConnectAccount, Schedule, CreateLogSource))
 )]
@@ -103,7 +114,10 @@ fn field_error(field: &'static str, message: &str) -> ApiError {
 fn new_account(state: &AppState, b: ConnectAccount) -> ApiResult<NewCloudAccount> {
     let only = |present: bool, field: &'static str, provider: &str| {
         if present {
-            Err(field_error(field, &format!("is not a setting of {provider}")))
+            Err(field_error(
+                field,
+                &format!("is not a setting of {provider}"),
+            ))
         } else {
             Ok(())
         }
@@ -378,15 +392,17 @@ pub async fn create_source(
         b.endpoint_url.as_deref(),
     )
     .map_err(|e| match e {
-        StoreError::Invalid { field, message } if field == "accountId" => ApiError::from(
-            StoreError::Invalid {
-                field: "roleArn",
-                message: format!("not an IAM role ARN ({message})"),
-            },
-        ),
-        StoreError::Invalid { field, message } if field == "regions" => {
-            field_error("region", &message)
-        }
+        StoreError::Invalid {
+            field: "accountId",
+            message,
+        } => ApiError::from(StoreError::Invalid {
+            field: "roleArn",
+            message: format!("not an IAM role ARN ({message})"),
+        }),
+        StoreError::Invalid {
+            field: "regions",
+            message,
+        } => field_error("region", &message),
         other => ApiError::from(other),
     })?;
     let source = state

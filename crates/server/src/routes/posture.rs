@@ -73,7 +73,11 @@ pub(crate) async fn assess_and_record(
     actor: &trustplane_model::Actor,
     inventory: &Inventory,
 ) -> Result<
-    (trustplane_store::ScanSummary, Vec<String>, Vec<serde_json::Value>),
+    (
+        trustplane_store::ScanSummary,
+        Vec<String>,
+        Vec<serde_json::Value>,
+    ),
     trustplane_store::StoreError,
 > {
     let benchmarks = Benchmark::builtin()
