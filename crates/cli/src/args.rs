@@ -676,6 +676,9 @@ pub enum LogSourcesCommand {
         poll_interval_secs: Option<i64>,
         #[arg(long)]
         display_name: Option<String>,
+        /// Add it without scheduled polls (`poll` still reads it on demand).
+        #[arg(long)]
+        disabled: bool,
     },
     /// Remove a source (its alerts stay).
     Remove { id: String },

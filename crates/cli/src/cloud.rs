@@ -171,11 +171,12 @@ pub async fn log_sources(client: &Client, c: LogSourcesCommand, out: Output) -> 
             endpoint_url,
             poll_interval_secs,
             display_name,
+            disabled,
         } => {
             let body = json!({
                 "bucket": bucket, "prefix": prefix, "region": region, "roleArn": role_arn,
                 "endpointUrl": endpoint_url, "pollIntervalSecs": poll_interval_secs,
-                "displayName": display_name,
+                "displayName": display_name, "enabled": !disabled,
             });
             output::one(
                 out,
