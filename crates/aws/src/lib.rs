@@ -30,6 +30,7 @@ mod error;
 pub mod federation;
 mod iam;
 mod kms;
+mod logs;
 mod monitoring;
 mod options;
 mod s3;
@@ -43,7 +44,8 @@ use serde_json::json;
 use trustplane_posture::{Inventory, ResourceDoc};
 
 pub use error::AwsError;
-pub use options::CollectOptions;
+pub use logs::{LogBucket, LogBucketOptions, LogObject, S3Prefix, DEFAULT_MAX_OBJECT_BYTES};
+pub use options::{CollectOptions, Progress, ProgressHook};
 
 use common::{msg, Scope, Task};
 
@@ -259,6 +261,23 @@ async fn collect_account(
         tasks.extend(monitoring::tasks(&rc, &rs));
         tasks.extend(security::tasks(&rc, &rs));
     }
+    let hook = options.progress.clone();
+    if let Some(h) = &hook {
+        (h.0)(options::Progress::Planned(tasks.len()));
+    }
+    let tasks: Vec<Task> = tasks
+        .into_iter()
+        .map(|task| -> Task {
+            let hook = hook.clone();
+            Box::pin(async move {
+                let docs = task.await;
+                if let Some(h) = &hook {
+                    (h.0)(options::Progress::Finished);
+                }
+                docs
+            })
+        })
+        .collect();
     let results: Vec<Vec<ResourceDoc>> = futures::stream::iter(tasks)
         .buffer_unordered(options.concurrency)
         .collect()

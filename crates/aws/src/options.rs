@@ -1,5 +1,27 @@
 //! What to collect and how.
 
+use std::fmt;
+use std::sync::Arc;
+
+/// What a collection reports as it goes, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// This many more collections (a service in a region) are planned: an account was entered.
+    Planned(usize),
+    /// One collection finished (whether it succeeded or became an error document).
+    Finished,
+}
+
+/// A function told of [`Progress`]; called from the collection's tasks, so it must be quick.
+#[derive(Clone)]
+pub struct ProgressHook(pub Arc<dyn Fn(Progress) + Send + Sync>);
+
+impl fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressHook")
+    }
+}
+
 /// Options for [`crate::collect`].
 #[derive(Debug, Clone)]
 pub struct CollectOptions {
@@ -21,6 +43,8 @@ pub struct CollectOptions {
     /// Attempts per call, throttling and transient errors included (standard retry with
     /// exponential backoff and jitter).
     pub max_attempts: u32,
+    /// Told of the collections planned and finished.
+    pub progress: Option<ProgressHook>,
 }
 
 impl Default for CollectOptions {
@@ -34,6 +58,7 @@ impl Default for CollectOptions {
             concurrency: 8,
             per_service_concurrency: 4,
             max_attempts: 6,
+            progress: None,
         }
     }
 }

@@ -37,7 +37,8 @@ pub async fn collect(options: &Options) -> Result<Vec<ResourceDoc>, AzureError> 
             options.max_concurrency,
             options.max_retries,
             options.max_retry_wait,
-        ),
+        )
+        .with_progress(options.progress.clone()),
         arm,
         graph,
         tokens,

@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::error::{chain, CallError};
+use crate::options::{Progress, ProgressHook};
 
 /// Pages followed at most for one list; a server that always answers with a `nextLink`
 /// must not keep us busy for ever.
@@ -34,6 +35,7 @@ impl Paging {
 
 pub(crate) struct Http {
     client: reqwest::Client,
+    progress: Option<ProgressHook>,
     permits: Semaphore,
     max_retries: u32,
     max_retry_wait: Duration,
@@ -48,14 +50,32 @@ impl Http {
     ) -> Self {
         Http {
             client,
+            progress: None,
             permits: Semaphore::new(concurrency.max(1)),
             max_retries,
             max_retry_wait,
         }
     }
 
+    /// Reports every request to `hook`.
+    pub(crate) fn with_progress(mut self, hook: Option<ProgressHook>) -> Self {
+        self.progress = hook;
+        self
+    }
+
     /// One GET returning JSON.
     pub(crate) async fn get(&self, url: &Url, token: &str) -> Result<Value, CallError> {
+        if let Some(h) = &self.progress {
+            (h.0)(Progress::Started);
+        }
+        let result = self.get_once(url, token).await;
+        if let Some(h) = &self.progress {
+            (h.0)(Progress::Finished);
+        }
+        result
+    }
+
+    async fn get_once(&self, url: &Url, token: &str) -> Result<Value, CallError> {
         let mut attempt = 0u32;
         loop {
             let resp = {

@@ -32,7 +32,9 @@ pub use auth::{ARM_SCOPE, GRAPH_SCOPE};
 pub use catalog::SUBSCRIPTION;
 pub use collect::collect;
 pub use error::AzureError;
-pub use options::{Credential, Options, ARM_ENDPOINT, GRAPH_ENDPOINT, LOGIN_ENDPOINT};
+pub use options::{
+    Credential, Options, Progress, ProgressHook, ARM_ENDPOINT, GRAPH_ENDPOINT, LOGIN_ENDPOINT,
+};
 pub use trustplane_posture::ResourceDoc;
 
 /// Every document type the collector can produce, for documentation and tests.

@@ -1,7 +1,27 @@
 //! What to collect, from where, with which credentials.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// A request's progress, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A request (one page, retries included) started.
+    Started,
+    /// It ended, answered or failed.
+    Finished,
+}
+
+/// A function told of every request as it starts and ends; it must be quick.
+#[derive(Clone)]
+pub struct ProgressHook(pub Arc<dyn Fn(Progress) + Send + Sync>);
+
+impl fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressHook")
+    }
+}
 
 /// Public Azure Resource Manager.
 pub const ARM_ENDPOINT: &str = "https://management.azure.com";
@@ -105,6 +125,8 @@ pub struct Options {
     pub max_retry_wait: Duration,
     /// Timeout of one request.
     pub timeout: Duration,
+    /// Told of every request as it starts and ends.
+    pub progress: Option<ProgressHook>,
 }
 
 impl Options {
@@ -122,6 +144,7 @@ impl Options {
             max_retries: 4,
             max_retry_wait: Duration::from_secs(60),
             timeout: Duration::from_secs(60),
+            progress: None,
         }
     }
 }

@@ -255,8 +255,15 @@ pub struct DetectArgs {
     /// Report each rule in these folders that cannot be loaded, and why; nothing is hunted.
     #[arg(long)]
     pub check_rules: Vec<PathBuf>,
-    /// Log files or folders: CloudTrail, Azure activity, audit and sign-in exports.
+    /// Log files or folders (CloudTrail, Azure activity, audit and sign-in exports), or
+    /// S3 prefixes of CloudTrail objects (`s3://bucket/AWSLogs/123456789012/`).
     pub inputs: Vec<PathBuf>,
+    /// For s3:// inputs: another endpoint (an emulator, a VPC endpoint).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// For s3:// inputs: the buckets' region.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
 }
 
 /// Flags win over `TRUSTPLANE_*` variables, which win over the `--config` file.
@@ -356,6 +363,12 @@ pub enum AdminCommand {
     },
     /// Upload a saved inventory folder for the server to assess and keep.
     UploadScan { dir: PathBuf },
+    /// Connected AWS accounts and Azure subscriptions, scanned on a schedule.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// S3 prefixes of CloudTrail objects that detection polls.
+    #[command(subcommand)]
+    LogSources(LogSourcesCommand),
     /// The sign-in log.
     Signins {
         /// Only this user's attempts (id).
@@ -615,4 +628,103 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
         .filter(|(k, _)| !k.is_empty())
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
+}
+
+#[derive(Subcommand)]
+pub enum AccountsCommand {
+    /// List connected accounts and subscriptions with their last scan.
+    List,
+    /// Show one connection.
+    Show { id: String },
+    /// Connect an AWS account: through a role to assume, or with the server's own
+    /// credentials.
+    ConnectAws {
+        /// The 12-digit account id.
+        #[arg(long)]
+        account_id: String,
+        /// A role of that account for the server to assume.
+        #[arg(long)]
+        role_arn: Option<String>,
+        /// Comma-separated regions [default: every enabled one].
+        #[arg(long, value_delimiter = ',')]
+        regions: Vec<String>,
+        /// Another endpoint (an emulator, a VPC endpoint).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Connect it without scheduled scans.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// Connect an Azure subscription through a service principal; the client secret is read
+    /// from standard input (never from the command line) and kept sealed by the server.
+    ConnectAzure {
+        #[arg(long)]
+        subscription_id: String,
+        #[arg(long)]
+        tenant_id: String,
+        #[arg(long)]
+        client_id: String,
+        /// Read the client secret from standard input.
+        #[arg(long, required = true)]
+        client_secret_stdin: bool,
+        #[arg(long)]
+        arm_endpoint: Option<String>,
+        #[arg(long)]
+        graph_endpoint: Option<String>,
+        #[arg(long)]
+        login_endpoint: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Connect it without scheduled scans.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// Disconnect (findings and scan history stay).
+    Disconnect { id: String },
+    /// Scan a connection now and show the outcome.
+    Scan { id: String },
+    /// The scans of a connection, newest first.
+    Scans { id: String },
+    /// Show the scan interval, or set it with --interval-secs.
+    Schedule {
+        #[arg(long)]
+        interval_secs: Option<i64>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LogSourcesCommand {
+    /// List log sources with their last key and counts.
+    List,
+    /// Show one source.
+    Show { id: String },
+    /// Poll an S3 prefix of CloudTrail objects (one region's prefix: keys are read in order).
+    Add {
+        #[arg(long)]
+        bucket: String,
+        #[arg(long, default_value = "")]
+        prefix: String,
+        #[arg(long)]
+        region: String,
+        /// A role to assume for reading.
+        #[arg(long)]
+        role_arn: Option<String>,
+        /// Another endpoint (an emulator, a VPC endpoint).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+        /// Seconds between polls [default: 60].
+        #[arg(long)]
+        poll_interval_secs: Option<i64>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Add it without scheduled polls (`poll` still reads it on demand).
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// Remove a source (its alerts stay).
+    Remove { id: String },
+    /// Poll a source now.
+    Poll { id: String },
 }

@@ -1,14 +1,22 @@
-//! `trustplane detect`: the offline hunt with Sigma rules over CloudTrail and Azure log files,
-//! and `--check-rules` to report each rule that cannot be loaded.
+//! `trustplane detect`: the offline hunt with Sigma rules over CloudTrail and Azure log files
+//! and CloudTrail objects under S3 prefixes, and `--check-rules` to report each rule that
+//! cannot be loaded.
 
-use anyhow::{bail, Result};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use futures::StreamExt;
 use serde_json::{json, Value};
-use trustplane_detect::{check_rules, hunt_with_progress, EngineOptions, HuntOptions};
+use trustplane_aws::{LogBucket, LogBucketOptions, S3Prefix};
+use trustplane_detect::{
+    check_rules, decode_bytes, list_log_files, read_file, EngineOptions, HuntReport, Hunter,
+};
 
 use crate::args::{DetectArgs, Output};
 use crate::output;
+use crate::progress::Bar;
 
-pub fn run(args: DetectArgs, out: Option<Output>) -> Result<i32> {
+pub async fn run(args: DetectArgs, out: Option<Output>) -> Result<i32> {
     let out = out.unwrap_or(Output::Table);
     if !args.check_rules.is_empty() {
         let check = check_rules(&args.check_rules)?;
@@ -36,25 +44,9 @@ pub fn run(args: DetectArgs, out: Option<Output>) -> Result<i32> {
         return Ok(if check.failures.is_empty() { 0 } else { 1 });
     }
     if args.rules.is_empty() || args.inputs.is_empty() {
-        bail!("give --rules DIR and at least one input file or folder (or --check-rules DIR)");
+        bail!("give --rules DIR and at least one input file, folder or s3:// prefix (or --check-rules DIR)");
     }
-    let options = HuntOptions {
-        rules: args.rules,
-        inputs: args.inputs,
-        engine: EngineOptions::default(),
-    };
-    let interactive = out == Output::Table;
-    let report = hunt_with_progress(&options, &mut |p| {
-        if interactive {
-            eprint!(
-                "\rreading files {}/{}, {} records",
-                p.files_done, p.files_total, p.records
-            );
-        }
-    })?;
-    if interactive {
-        eprintln!();
-    }
+    let report = hunt(&args).await?;
     match out {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Output::Table => {
@@ -99,4 +91,58 @@ pub fn run(args: DetectArgs, out: Option<Output>) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Reads every local file, then every object under the S3 prefixes, through one hunt. An
+/// input that cannot be listed (a missing folder, a bucket that cannot be reached) stops the
+/// hunt; one file or object that cannot be read is counted as malformed and the hunt goes on.
+async fn hunt(args: &DetectArgs) -> Result<HuntReport> {
+    let mut hunter = Hunter::new(&args.rules, &EngineOptions::default())?;
+    let (remote, local): (Vec<&PathBuf>, Vec<&PathBuf>) = args
+        .inputs
+        .iter()
+        .partition(|p| p.to_string_lossy().starts_with("s3://"));
+    let local: Vec<PathBuf> = local.into_iter().cloned().collect();
+    let files = list_log_files(&local)?;
+    let mut buckets = Vec::new();
+    for input in remote {
+        let location = S3Prefix::parse(&input.to_string_lossy())?;
+        let shown = location.to_string();
+        let bucket = LogBucket::connect(
+            location,
+            LogBucketOptions {
+                endpoint_url: args.endpoint_url.clone(),
+                region: args.region.clone(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let objects = bucket
+            .list(None, None)
+            .await
+            .with_context(|| format!("cannot list {shown}"))?;
+        let keys: Vec<String> = objects.into_iter().map(|o| o.key).collect();
+        buckets.push((bucket, keys));
+    }
+    let total = files.len() + buckets.iter().map(|(_, k)| k.len()).sum::<usize>();
+    let bar = Bar::new(total as u64, "files");
+    for file in &files {
+        hunter.add(read_file(file));
+        bar.step();
+        bar.message(format!("{} records", hunter.records()));
+    }
+    for (bucket, keys) in &buckets {
+        let mut objects = bucket.read_all(keys.clone());
+        while let Some((key, read)) = objects.next().await {
+            let name = bucket.location().object_url(&key);
+            match read {
+                Ok(bytes) => hunter.add(decode_bytes(bytes, Path::new(&name))),
+                Err(reason) => hunter.add_unreadable(Path::new(&name), reason),
+            }
+            bar.step();
+            bar.message(format!("{} records", hunter.records()));
+        }
+    }
+    bar.finish();
+    Ok(hunter.finish())
 }

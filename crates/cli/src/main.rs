@@ -6,10 +6,12 @@ mod args;
 mod audit;
 mod aws;
 mod client;
+mod cloud;
 mod config;
 mod detect;
 mod output;
 mod policy;
+mod progress;
 mod scan;
 mod serve;
 
@@ -26,7 +28,7 @@ async fn main() {
         Command::Admin(a) => admin::run(a, cli.output.unwrap_or(args::Output::Table)).await,
         Command::Audit(a) => audit::run(a, cli.output.unwrap_or(args::Output::Table)).await,
         Command::Policy(a) => policy::run(a, cli.output).await,
-        Command::Detect(a) => detect::run(a, cli.output),
+        Command::Detect(a) => detect::run(a, cli.output).await,
         Command::Scan(a) => scan::run(a, cli.output).await,
         Command::Aws(a) => aws::run(a, cli.output.unwrap_or(args::Output::Table)).await,
     };

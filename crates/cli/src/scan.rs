@@ -2,6 +2,8 @@
 //! report compliance per section, findings as OCSF JSON, CSV or HTML, and an exit code for
 //! pipelines (`--fail-on`).
 
+use std::sync::Arc;
+
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use trustplane_posture::report::{
@@ -11,6 +13,7 @@ use trustplane_posture::{assess, AssessOptions, Benchmark, Inventory, Registry, 
 
 use crate::args::{Output, ScanArgs, ScanCloud};
 use crate::output;
+use crate::progress::Bar;
 
 /// Exit code when `--fail-on` is met.
 const FAILED_CONTROLS: i32 = 4;
@@ -116,16 +119,25 @@ async fn collect(cloud: &ScanCloud) -> Result<Inventory> {
             endpoint_url,
             assume_roles,
         } => {
+            let bar = Bar::new(0, "collections");
+            let hook = {
+                let bar = bar.clone();
+                trustplane_aws::ProgressHook(Arc::new(move |p| match p {
+                    trustplane_aws::Progress::Planned(n) => bar.grow(n as u64),
+                    trustplane_aws::Progress::Finished => bar.step(),
+                }))
+            };
             let options = trustplane_aws::CollectOptions {
                 endpoint_url: endpoint_url.clone(),
                 regions: regions.clone(),
                 assume_roles: assume_roles.clone(),
+                progress: Some(hook),
                 ..Default::default()
             };
             eprintln!("collecting from AWS...");
-            let docs = trustplane_aws::collect(&options)
-                .await
-                .context("AWS collection failed")?;
+            let docs = trustplane_aws::collect(&options).await;
+            bar.finish();
+            let docs = docs.context("AWS collection failed")?;
             eprintln!("collected {} documents", docs.len());
             Ok(Inventory::from_docs(docs))
         }
@@ -149,10 +161,18 @@ async fn collect(cloud: &ScanCloud) -> Result<Inventory> {
             if let Some(e) = login_endpoint {
                 options.login_endpoint = e.clone();
             }
+            let bar = Bar::new(0, "requests");
+            options.progress = Some({
+                let bar = bar.clone();
+                trustplane_azure::ProgressHook(Arc::new(move |p| match p {
+                    trustplane_azure::Progress::Started => bar.grow(1),
+                    trustplane_azure::Progress::Finished => bar.step(),
+                }))
+            });
             eprintln!("collecting from Azure...");
-            let docs = trustplane_azure::collect(&options)
-                .await
-                .context("Azure collection failed")?;
+            let docs = trustplane_azure::collect(&options).await;
+            bar.finish();
+            let docs = docs.context("Azure collection failed")?;
             eprintln!("collected {} documents", docs.len());
             Ok(Inventory::from_docs(docs))
         }

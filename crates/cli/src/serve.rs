@@ -25,7 +25,7 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
         let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
         format!("{}-{}", host.trim(), std::process::id())
     });
-    let server = trustplane_server::start(
+    let server = trustplane_server::start_with_cloud(
         ServerConfig {
             listen: settings.listen,
             database_url,
@@ -53,6 +53,8 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
             },
         },
         Arc::new(SystemClock),
+        // Scheduled scans of connected accounts and S3 log sources use the real collectors.
+        trustplane_cloud::connectors(),
     )
     .await
     .context("cannot start")?;

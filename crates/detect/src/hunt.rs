@@ -2,14 +2,14 @@
 //! This is what `trustplane detect` calls.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::engine::{CorrelationDetail, EngineOptions, RuleCheck, RuleSet};
 use crate::error::DetectError;
-use crate::reader::{list_log_files, read_file, MalformedRecord};
+use crate::reader::{list_log_files, read_file, FileRecords, MalformedRecord};
 use crate::record::{EventSummary, Record, RecordOrigin};
 use crate::rules::RuleInfo;
 
@@ -82,43 +82,89 @@ pub fn hunt_with_progress(
     options: &HuntOptions,
     progress: &mut dyn FnMut(HuntProgress),
 ) -> Result<HuntReport, DetectError> {
-    let mut rules = RuleSet::load(&options.rules, &options.engine)?;
+    let mut hunter = Hunter::new(&options.rules, &options.engine)?;
     let files = list_log_files(&options.inputs)?;
-    let mut report = HuntReport {
-        rules: rules.check().clone(),
-        files: files.len(),
-        records: 0,
-        malformed: Vec::new(),
-        matches: Vec::new(),
-        counts: BTreeMap::new(),
-    };
-    // Correlations need all records in time order; without them each file is matched and
-    // dropped as soon as it is read.
-    let mut pending: Vec<Record> = Vec::new();
     for (done, file) in files.iter().enumerate() {
-        let mut read = read_file(file);
-        report.records += read.records.len();
-        report.malformed.append(&mut read.malformed);
-        if rules.has_correlations() {
-            pending.append(&mut read.records);
-        } else {
-            for record in &read.records {
-                collect(&mut report, record, rules.process(record));
-            }
-        }
+        hunter.add(read_file(file));
         progress(HuntProgress {
             files_done: done + 1,
             files_total: files.len(),
-            records: report.records,
+            records: hunter.records(),
         });
     }
-    // Stable: records without a time keep their place relative to each other.
-    pending.sort_by_key(|r| r.summary().epoch_secs.unwrap_or(i64::MIN));
-    for record in &pending {
-        let hits = rules.process(record);
-        collect(&mut report, record, hits);
+    Ok(hunter.finish())
+}
+
+/// A hunt fed one log object at a time, for callers that read records from elsewhere than
+/// local files (S3 objects): rules are compiled once in [`Hunter::new`], each
+/// [`Hunter::add`] is one file or object, and [`Hunter::finish`] returns the report.
+pub struct Hunter {
+    rules: RuleSet,
+    report: HuntReport,
+    /// Correlations need all records in time order: they are kept until `finish`.
+    pending: Vec<Record>,
+}
+
+impl Hunter {
+    /// Loads and compiles the rules of `rules` (folders or files).
+    pub fn new(rules: &[PathBuf], engine: &EngineOptions) -> Result<Self, DetectError> {
+        let rules = RuleSet::load(rules, engine)?;
+        Ok(Hunter {
+            report: HuntReport {
+                rules: rules.check().clone(),
+                files: 0,
+                records: 0,
+                malformed: Vec::new(),
+                matches: Vec::new(),
+                counts: BTreeMap::new(),
+            },
+            rules,
+            pending: Vec::new(),
+        })
     }
-    Ok(report)
+
+    /// Matches the records of one file or object (without correlation rules at once, and
+    /// they are dropped; with them, at [`Hunter::finish`]).
+    pub fn add(&mut self, mut read: FileRecords) {
+        self.report.files += 1;
+        self.report.records += read.records.len();
+        self.report.malformed.append(&mut read.malformed);
+        if self.rules.has_correlations() {
+            self.pending.append(&mut read.records);
+        } else {
+            for record in &read.records {
+                let hits = self.rules.process(record);
+                collect(&mut self.report, record, hits);
+            }
+        }
+    }
+
+    /// Records one file or object that could not be read at all.
+    pub fn add_unreadable(&mut self, name: &Path, reason: String) {
+        self.report.files += 1;
+        self.report.malformed.push(MalformedRecord {
+            path: name.to_path_buf(),
+            index: None,
+            reason,
+        });
+    }
+
+    /// Records read so far.
+    pub fn records(&self) -> usize {
+        self.report.records
+    }
+
+    /// Runs the correlation rules over the kept records and returns the report.
+    pub fn finish(mut self) -> HuntReport {
+        // Stable: records without a time keep their place relative to each other.
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_by_key(|r| r.summary().epoch_secs.unwrap_or(i64::MIN));
+        for record in &pending {
+            let hits = self.rules.process(record);
+            collect(&mut self.report, record, hits);
+        }
+        self.report
+    }
 }
 
 fn collect(report: &mut HuntReport, record: &Record, hits: Vec<crate::engine::Hit>) {

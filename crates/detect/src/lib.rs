@@ -53,8 +53,10 @@ pub use builtin::builtin_rules;
 pub use engine::{CorrelationDetail, EngineOptions, Hit, RuleCheck, RuleSet};
 pub use error::DetectError;
 pub use hunt::{
-    check_rules, hunt, hunt_with_progress, HuntOptions, HuntProgress, HuntReport, Match,
+    check_rules, hunt, hunt_with_progress, HuntOptions, HuntProgress, HuntReport, Hunter, Match,
 };
-pub use reader::{list_log_files, parse_bytes, read_file, FileRecords, MalformedRecord};
+pub use reader::{
+    decode_bytes, list_log_files, parse_bytes, read_file, FileRecords, MalformedRecord,
+};
 pub use record::{Actor, EventSummary, Outcome, Provider, Record, RecordOrigin};
 pub use rules::{parse_rule_text, ParsedRules, RuleInfo, RuleKind, RuleLoadError};

@@ -83,20 +83,35 @@ pub fn read_file(path: &Path) -> FileRecords {
             reason,
         }],
     };
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return whole_file(format!("cannot read: {e}")),
-    };
+    match std::fs::read(path) {
+        Ok(bytes) => decode_bytes(bytes, path),
+        Err(e) => whole_file(format!("cannot read: {e}")),
+    }
+}
+
+/// Reads the content of one log object (a file, an S3 object): gunzipped when it starts with
+/// the gzip magic bytes, then split into records by [`parse_bytes`]. Undecodable gzip data is
+/// one malformed entry for the whole object. `name` is recorded as the records' origin.
+pub fn decode_bytes(bytes: Vec<u8>, name: &Path) -> FileRecords {
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         match flate2::read::MultiGzDecoder::new(bytes.as_slice()).read_to_end(&mut out) {
             Ok(_) => out,
-            Err(e) => return whole_file(format!("bad gzip data: {e}")),
+            Err(e) => {
+                return FileRecords {
+                    records: Vec::new(),
+                    malformed: vec![MalformedRecord {
+                        path: name.to_path_buf(),
+                        index: None,
+                        reason: format!("bad gzip data: {e}"),
+                    }],
+                }
+            }
         }
     } else {
         bytes
     };
-    parse_bytes(&bytes, path)
+    parse_bytes(&bytes, name)
 }
 
 /// Splits decoded file content into records (see the module docs for the shapes).

@@ -337,3 +337,55 @@ fn a_missing_input_is_an_error_but_a_bad_file_is_not() {
     assert_eq!(report.malformed.len(), 1);
     assert_eq!(report.malformed[0].index, None);
 }
+
+/// Objects read from elsewhere than files (S3) go through `decode_bytes` and a `Hunter`: the
+/// same matches as the hunt over the same file, gzipped or not; a broken object is counted.
+#[test]
+fn a_hunter_fed_objects_matches_like_the_file_hunt() {
+    use trustplane_detect::{decode_bytes, EngineOptions, Hunter};
+    let file = common::logs("stratus-red-team/aws.defense-evasion.cloudtrail-stop.json");
+    let rules = vec![common::sigma("rules/cloud/aws")];
+    let by_file = hunt(&HuntOptions {
+        rules: rules.clone(),
+        inputs: vec![file.clone()],
+        ..HuntOptions::default()
+    })
+    .unwrap();
+    assert!(!by_file.matches.is_empty());
+    let plain = std::fs::read(&file).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&plain).unwrap();
+    let zipped = gz.finish().unwrap();
+
+    let mut hunter = Hunter::new(&rules, &EngineOptions::default()).unwrap();
+    hunter.add(decode_bytes(zipped, Path::new("s3://b/a.json.gz")));
+    hunter.add(decode_bytes(plain, Path::new("s3://b/b.json")));
+    hunter.add(decode_bytes(
+        vec![0x1f, 0x8b, 9, 9],
+        Path::new("s3://b/c.json.gz"),
+    ));
+    hunter.add_unreadable(Path::new("s3://b/d.json.gz"), "AccessDenied".into());
+    let report = hunter.finish();
+    assert_eq!(report.files, 4);
+    assert_eq!(report.records, 2 * by_file.records);
+    assert_eq!(report.matches.len(), 2 * by_file.matches.len());
+    let origins: Vec<String> = report
+        .matches
+        .iter()
+        .map(|m| m.origin.path.display().to_string())
+        .collect();
+    assert!(origins.contains(&"s3://b/a.json.gz".to_string()));
+    assert!(origins.contains(&"s3://b/b.json".to_string()));
+    let broken: Vec<(String, Option<usize>)> = report
+        .malformed
+        .iter()
+        .map(|m| (m.path.display().to_string(), m.index))
+        .collect();
+    assert_eq!(
+        broken,
+        [
+            ("s3://b/c.json.gz".to_string(), None),
+            ("s3://b/d.json.gz".to_string(), None)
+        ]
+    );
+}

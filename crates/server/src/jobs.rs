@@ -62,3 +62,77 @@ pub fn spawn_own_event_detection(
         }
     });
 }
+
+/// Scheduled scans of connected accounts and polls of S3 log sources, each under its own
+/// lease. A scan can outlast the lease's lifetime, so the lease is renewed while the work
+/// runs, and the work stops if the lease is lost.
+pub fn spawn_cloud_jobs(store: Store, cloud: std::sync::Arc<crate::cloud::Cloud>, node_id: String) {
+    let (s, c, n) = (store.clone(), cloud.clone(), node_id.clone());
+    tokio::spawn(async move {
+        every(Duration::from_secs(30), || {
+            under_lease(&s, "cloud-scans", &n, async {
+                if let Err(e) = c.scan_due().await {
+                    tracing::warn!(error = %e, "scheduled cloud scans failed");
+                }
+            })
+        })
+        .await;
+    });
+    tokio::spawn(async move {
+        every(Duration::from_secs(10), || {
+            under_lease(&store, "log-sources", &node_id, async {
+                if let Err(e) = cloud.poll_due().await {
+                    tracing::warn!(error = %e, "log source polls failed");
+                }
+            })
+        })
+        .await;
+    });
+}
+
+async fn every<F, Fut>(period: Duration, mut round: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        round().await;
+    }
+}
+
+/// Runs `work` if this node holds (or takes) the lease `name`, renewing it every third of
+/// its lifetime; if a renewal fails, `work` is dropped where it stands.
+async fn under_lease<Fut>(store: &Store, name: &str, node_id: &str, work: Fut)
+where
+    Fut: std::future::Future<Output = ()>,
+{
+    match store.try_acquire_lease(name, node_id, LEASE_TTL_MS).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, lease = name, "could not take the lease");
+            return;
+        }
+    }
+    let renew = async {
+        let third = Duration::from_millis((LEASE_TTL_MS / 3) as u64);
+        loop {
+            tokio::time::sleep(third).await;
+            match store.try_acquire_lease(name, node_id, LEASE_TTL_MS).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, lease = name, "could not renew the lease");
+                    break;
+                }
+            }
+        }
+    };
+    tokio::select! {
+        _ = work => {}
+        _ = renew => tracing::warn!(lease = name, "lost the lease; the job stops here"),
+    }
+}

@@ -9,6 +9,7 @@
 mod auth;
 mod bootstrap;
 pub mod ca;
+pub mod cloud;
 mod context;
 pub mod detection;
 mod error;
@@ -29,4 +30,6 @@ mod web;
 pub use bootstrap::BootstrapCredentials;
 pub use context::ClientApp;
 pub use error::ApiError;
-pub use server::{app, start, AppState, NodeSettings, RunningServer, ServerConfig};
+pub use server::{
+    app, start, start_with_cloud, AppState, NodeSettings, RunningServer, ServerConfig,
+};

@@ -61,5 +61,7 @@ impl Modify for BearerAuth {
 
 /// The document.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::routes::cloud::CloudApi::openapi());
+    doc
 }

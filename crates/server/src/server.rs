@@ -15,6 +15,7 @@ use trustplane_store::{Store, StoreError};
 
 use crate::bootstrap::{self, BootstrapCredentials};
 use crate::ca::ConditionalAccess;
+use crate::cloud::{Cloud, CloudConnectors};
 use crate::detection::Detection;
 use crate::keys::Sealer;
 use crate::signin::SignIn;
@@ -74,6 +75,8 @@ pub struct AppState {
     pub ca: Arc<ConditionalAccess>,
     /// The detection pipeline.
     pub detection: Arc<Detection>,
+    /// Connected clouds: scheduled scans and S3 log sources.
+    pub cloud: Arc<Cloud>,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<IpAddr>>,
     /// The master key, for services that keep secrets (federation signing keys).
@@ -138,6 +141,12 @@ impl AppState {
             sealer.clone(),
             &settings.detection_rules,
         )?);
+        let cloud = Arc::new(Cloud::new(
+            store.clone(),
+            sealer.clone(),
+            detection.clone(),
+            CloudConnectors::default(),
+        ));
         let signin = SignIn::new(
             store.clone(),
             sealer.clone(),
@@ -154,6 +163,7 @@ impl AppState {
             signin,
             ca,
             detection,
+            cloud,
             trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
             oidc: Arc::new(crate::oidc::Oidc::new(
                 store.clone(),
@@ -163,6 +173,13 @@ impl AppState {
             sealer,
             public_url: Arc::from(origin),
         })
+    }
+
+    /// The same state with these cloud implementations (the AWS and Azure collectors and the
+    /// S3 reader that `trustplane serve` links).
+    pub fn with_cloud(mut self, connectors: CloudConnectors) -> Self {
+        self.cloud = Arc::new(self.cloud.with_connectors(connectors));
+        self
     }
 }
 
@@ -189,6 +206,15 @@ pub async fn start(
     config: ServerConfig,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, StoreError> {
+    start_with_cloud(config, clock, CloudConnectors::default()).await
+}
+
+/// [`start`], with the cloud implementations that scheduled scans and S3 log sources use.
+pub async fn start_with_cloud(
+    config: ServerConfig,
+    clock: Arc<dyn Clock>,
+    connectors: CloudConnectors,
+) -> Result<RunningServer, StoreError> {
     let store = Store::open(&config.database_url, clock).await?;
     let listener = TcpListener::bind(config.listen)
         .await
@@ -205,7 +231,9 @@ pub async fn start(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://localhost:{}", local_addr.port()));
-    let state = AppState::new(store.clone(), &config.sign_in, &public_url).await?;
+    let state = AppState::new(store.clone(), &config.sign_in, &public_url)
+        .await?
+        .with_cloud(connectors);
     let credentials = bootstrap::run(
         &store,
         &config.bootstrap_admin_upn,
@@ -222,6 +250,7 @@ pub async fn start(
         state.detection.clone(),
         config.node_id.clone(),
     );
+    jobs::spawn_cloud_jobs(store.clone(), state.cloud.clone(), config.node_id.clone());
     Ok(RunningServer {
         local_addr,
         bootstrap: credentials,

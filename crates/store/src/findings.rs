@@ -59,6 +59,13 @@ impl Store {
             ..Default::default()
         };
         let mut seen = HashSet::new();
+        // A check that could not be evaluated (ERROR: its data could not be collected) says
+        // nothing about the resources it failed on before: those stay open.
+        let errored: HashSet<(String, String)> = findings
+            .iter()
+            .filter(|f| f.status == "ERROR")
+            .map(|f| (f.account.clone(), f.check_id.clone()))
+            .collect();
         for f in findings {
             let key = format!("{}|{}|{}", f.account, f.check_id, f.resource_id);
             seen.insert(key.clone());
@@ -69,6 +76,7 @@ impl Store {
                 )
                 .await?;
             let failing = f.status == "FAIL";
+            let resolves = !failing && f.status != "ERROR";
             match before {
                 None => {
                     summary.new += 1;
@@ -81,13 +89,13 @@ impl Store {
                 }
                 Some(row) => {
                     let was: String = row.try_get("status")?;
-                    if was == "FAIL" && !failing {
+                    if was == "FAIL" && resolves {
                         summary.resolved += 1;
                     }
                     tx.execute(
                         "UPDATE findings SET status = $1, severity = $2, last_seen = $3, body = $4, \
-                         resolved_at = CASE WHEN $5 = 1 THEN NULL WHEN status = 'FAIL' THEN $3 ELSE resolved_at END WHERE key = $6",
-                        &[Bind::Text(f.status), Bind::Text(f.severity), Bind::Int(now), Bind::Text(f.body.to_string()), Bind::Int(failing.into()), Bind::Text(key)],
+                         resolved_at = CASE WHEN $5 = 1 THEN NULL WHEN status = 'FAIL' AND $7 = 1 THEN $3 ELSE resolved_at END WHERE key = $6",
+                        &[Bind::Text(f.status), Bind::Text(f.severity), Bind::Int(now), Bind::Text(f.body.to_string()), Bind::Int(failing.into()), Bind::Text(key), Bind::Int(resolves.into())],
                     )
                     .await?;
                 }
@@ -97,13 +105,14 @@ impl Store {
         for account in accounts {
             let rows = tx
                 .fetch_all(
-                    "SELECT key FROM findings WHERE account = $1 AND status = 'FAIL' AND resolved_at IS NULL",
+                    "SELECT key, check_id FROM findings WHERE account = $1 AND status = 'FAIL' AND resolved_at IS NULL",
                     &[Bind::Text(account.clone())],
                 )
                 .await?;
             for r in rows {
                 let key: String = r.try_get("key")?;
-                if !seen.contains(&key) {
+                let check: String = r.try_get("check_id")?;
+                if !seen.contains(&key) && !errored.contains(&(account.clone(), check)) {
                     summary.resolved += 1;
                     tx.execute(
                         "UPDATE findings SET resolved_at = $1, status = 'RESOLVED' WHERE key = $2",

@@ -20,6 +20,7 @@
 mod alerts;
 mod audit;
 mod auth;
+mod cloud;
 mod db;
 mod directory;
 mod error;
@@ -35,6 +36,9 @@ mod tokens;
 pub use alerts::{level_rank, Alert, NewHit, ResponsePolicy};
 pub use audit::{AuditQuery, ChainProblem, VerifyReport};
 pub use auth::{NewSession, Session, SignInFacts, StoredMethod};
+pub use cloud::{
+    CloudAccount, CloudScan, LogSource, NewCloudAccount, NewLogSource, DEFAULT_SCAN_INTERVAL_SECS,
+};
 pub use db::{Backend, Store, WriteTx};
 pub use directory::{
     AppPatch, GroupPatch, NewApplication, NewAssignment, NewGroup, NewUser, UserPatch,

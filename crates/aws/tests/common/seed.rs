@@ -308,7 +308,7 @@ async fn seed_s3(conf: &SdkConfig) {
         .unwrap();
 }
 
-fn ingress(proto: &str, port: i32, cidr4: Option<&str>, cidr6: Option<&str>) -> IpPermission {
+pub fn ingress(proto: &str, port: i32, cidr4: Option<&str>, cidr6: Option<&str>) -> IpPermission {
     let mut p = IpPermission::builder()
         .ip_protocol(proto)
         .from_port(port)

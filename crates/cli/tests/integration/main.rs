@@ -2,11 +2,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod harness;
+/// CloudTrail fixtures shared with the AWS crate's tests.
+#[path = "../../../aws/tests/common/trail.rs"]
+mod trail;
 
 mod api;
 mod browser;
 mod cli;
+mod cloud;
 mod cluster;
 mod durability;
 mod federation;
 mod offline;
+mod s3_detect;

@@ -2,6 +2,7 @@
 
 pub(crate) mod applications;
 pub(crate) mod audit;
+pub(crate) mod cloud;
 pub(crate) mod conditional_access;
 pub(crate) mod detection;
 pub(crate) mod groups;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(detection::router())
         .merge(posture::router())
         .merge(crate::saml::router())
+        .merge(cloud::router())
         .merge(crate::web::router())
         .merge(crate::oidc::router())
         .route(

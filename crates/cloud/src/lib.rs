@@ -1,0 +1,170 @@
+//! The cloud side of a Trustplane node: the implementations of the server's
+//! [`CloudCollector`] and [`LogObjects`] traits over `trustplane-aws` (AWS SDK for Rust) and
+//! `trustplane-azure` (Resource Manager and Microsoft Graph over REST).
+//!
+//! The server crate stays free of the cloud SDKs; `trustplane serve` links this crate and
+//! starts the node with [`connectors`]:
+//!
+//! ```no_run
+//! # async fn run(config: trustplane_server::ServerConfig) -> Result<(), Box<dyn std::error::Error>> {
+//! let clock = std::sync::Arc::new(trustplane_model::SystemClock);
+//! let node = trustplane_server::start_with_cloud(config, clock, trustplane_cloud::connectors()).await?;
+//! node.run().await?;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tokio::sync::Mutex;
+use trustplane_aws::{CollectOptions, LogBucket, LogBucketOptions, S3Prefix};
+use trustplane_server::cloud::{
+    BoxFuture, CloudCollector, CloudConnectors, LogLocation, LogObjects, ObjectReads, ScanTarget,
+};
+
+pub use trustplane_posture::ResourceDoc;
+
+/// The AWS and Azure implementations, for [`trustplane_server::start_with_cloud`] or
+/// [`trustplane_server::AppState::with_cloud`].
+pub fn connectors() -> CloudConnectors {
+    CloudConnectors {
+        collector: Some(Arc::new(Collector)),
+        log_objects: Some(Arc::new(S3Logs::default())),
+    }
+}
+
+/// Collects a connected account: `trustplane_aws::collect` for an AWS account (through the
+/// role to assume, if any), `trustplane_azure::collect` for an Azure subscription (through its
+/// service principal).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Collector;
+
+impl CloudCollector for Collector {
+    fn collect<'a>(
+        &'a self,
+        target: &'a ScanTarget,
+    ) -> BoxFuture<'a, Result<Vec<ResourceDoc>, String>> {
+        Box::pin(async move {
+            match target {
+                ScanTarget::Aws {
+                    role_arn,
+                    regions,
+                    endpoint_url,
+                    ..
+                } => {
+                    let options = CollectOptions {
+                        endpoint_url: endpoint_url.clone(),
+                        regions: regions.clone(),
+                        assume_roles: role_arn.iter().cloned().collect(),
+                        ..CollectOptions::default()
+                    };
+                    trustplane_aws::collect(&options)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                ScanTarget::Azure {
+                    subscription_id,
+                    tenant_id,
+                    client_id,
+                    client_secret,
+                    arm_endpoint,
+                    graph_endpoint,
+                    login_endpoint,
+                } => {
+                    let mut options = trustplane_azure::Options::new(
+                        trustplane_azure::Credential::ClientSecret {
+                            tenant_id: tenant_id.clone(),
+                            client_id: client_id.clone(),
+                            client_secret: client_secret.clone(),
+                        },
+                    );
+                    options.subscriptions = vec![subscription_id.clone()];
+                    if let Some(e) = arm_endpoint {
+                        options.arm_endpoint = e.clone();
+                    }
+                    if let Some(e) = graph_endpoint {
+                        options.graph_endpoint = e.clone();
+                    }
+                    if let Some(e) = login_endpoint {
+                        options.login_endpoint = e.clone();
+                    }
+                    trustplane_azure::collect(&options)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            }
+        })
+    }
+}
+
+/// Lists and reads CloudTrail objects with [`LogBucket`], keeping one client per location.
+#[derive(Debug, Default)]
+pub struct S3Logs {
+    buckets: Mutex<HashMap<String, Arc<LogBucket>>>,
+}
+
+impl S3Logs {
+    async fn bucket(&self, location: &LogLocation) -> Result<Arc<LogBucket>, String> {
+        let key = format!(
+            "{}|{}|{}|{}|{}",
+            location.bucket,
+            location.prefix,
+            location.region,
+            location.role_arn.as_deref().unwrap_or(""),
+            location.endpoint_url.as_deref().unwrap_or("")
+        );
+        let mut buckets = self.buckets.lock().await;
+        if let Some(b) = buckets.get(&key) {
+            return Ok(b.clone());
+        }
+        let prefix =
+            S3Prefix::new(&location.bucket, &location.prefix).map_err(|e| e.to_string())?;
+        let bucket = LogBucket::connect(
+            prefix,
+            LogBucketOptions {
+                endpoint_url: location.endpoint_url.clone(),
+                region: location.region.clone(),
+                role_arn: location.role_arn.clone(),
+                ..LogBucketOptions::default()
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let bucket = Arc::new(bucket);
+        buckets.insert(key, bucket.clone());
+        Ok(bucket)
+    }
+}
+
+impl LogObjects for S3Logs {
+    fn list<'a>(
+        &'a self,
+        location: &'a LogLocation,
+        start_after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<String>, String>> {
+        Box::pin(async move {
+            let bucket = self.bucket(location).await?;
+            let objects = bucket
+                .list(start_after, Some(limit))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(objects.into_iter().map(|o| o.key).collect())
+        })
+    }
+
+    fn read<'a>(
+        &'a self,
+        location: &'a LogLocation,
+        keys: Vec<String>,
+    ) -> BoxFuture<'a, ObjectReads> {
+        Box::pin(async move {
+            match self.bucket(location).await {
+                Ok(bucket) => bucket.read_all(keys).collect().await,
+                Err(e) => keys.into_iter().map(|k| (k, Err(e.clone()))).collect(),
+            }
+        })
+    }
+}
