@@ -576,3 +576,79 @@ fn url_encode_component(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn an_sp_that_needs_mfa_sends_the_person_to_step_up_and_back_to_the_response() {
+    let s = saml_server().await;
+    admin_token(&s).await;
+    user(&s, "ada@example.com").await;
+    generic_sp(&s).await;
+    s.store
+        .create_ca(
+            &Actor::system(),
+            CaKind::Policy,
+            json!({
+                "displayName": "MFA for the wiki",
+                "state": "enabled",
+                "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [SP]}, "clientAppTypes": ["all"]},
+                "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}
+            }),
+            "MFA for the wiki",
+            Some("enabled"),
+        )
+        .await
+        .unwrap();
+    // This browser signs in with the password only, before any second factor exists.
+    let mut b = Browser::new(&s);
+    b.sign_in("ada@example.com").await;
+    // She registers an authenticator app in another browser; this session stays single-factor.
+    let mut other = Browser::new(&s);
+    other.sign_in("ada@example.com").await;
+    let uri = enrol_totp(&mut other, &s).await;
+    let metadata = idp_metadata(&s).await;
+    let login = peer(json!({
+        "command": "login", "idp_metadata": metadata, "sp_entity_id": SP, "acs_url": ACS
+    }));
+    let sso = local(login["url"].as_str().unwrap());
+    let step = b.get(&sso).await;
+    assert_eq!(step.status, 303);
+    let resume = step.location.unwrap();
+    let verify = b.get(&resume).await;
+    assert_eq!(verify.status, 303, "{}", verify.body);
+    let verify_at = verify.location.unwrap();
+    assert!(
+        verify_at.starts_with("/account/verify?next="),
+        "{verify_at}"
+    );
+    // No response was posted before the step-up.
+    assert!(!verify.body.contains("SAMLResponse"));
+    let page = b.get(&verify_at).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let next = percent_decode(verify_at.split_once("next=").unwrap().1);
+    // A new TOTP step, so the code is not the one used at enrolment.
+    s.clock.advance_ms(30_000);
+    let code = pyotp(&uri, s.clock.now_ms());
+    let csrf = Browser::csrf(&page);
+    let done = b
+        .post(
+            "/account/verify",
+            &[
+                ("csrf", &csrf),
+                ("method", "totp"),
+                ("code", &code),
+                ("next", &next),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let (_, form) = b.follow(done.location.unwrap()).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let checked = validate(
+        &metadata,
+        ACS,
+        SP,
+        &saml_response(&form),
+        login["request_id"].as_str(),
+    );
+    assert_eq!(checked["valid"], true, "{checked}");
+}
