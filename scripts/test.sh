@@ -9,8 +9,8 @@ root=$(pwd)
 log() { printf '==> %s\n' "$*" >&2; }
 
 # Debian packages: PostgreSQL for the second backend, Chromium for the browser tests,
-# OpenSSL headers for webauthn-rs, xmlsec1 to verify SAML signatures, Node.js and a Python venv
-# for the independent peers.
+# OpenSSL headers for webauthn-rs, xmlsec1 and openssl to check SAML signatures and certificates,
+# Node.js and a Python venv for the independent peers.
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
@@ -18,6 +18,7 @@ dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev pkg-config)
 command -v python3 >/dev/null || need+=(python3 python3-venv)
 command -v npm >/dev/null || need+=(nodejs npm)
 command -v xmlsec1 >/dev/null || need+=(xmlsec1)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -143,7 +143,16 @@ pub async fn connect(
     let policy = trust_policy(&provider_arn);
     let mut roles = Vec::new();
     for role in &plan.roles {
-        let exists = iam.get_role().role_name(&role.name).send().await.is_ok();
+        let exists = match iam.get_role().role_name(&role.name).send().await {
+            Ok(_) => true,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                false
+            }
+            Err(e) => return Err(classify(e, "IAM GetRole", options)),
+        };
         let role_arn = if exists {
             iam.update_assume_role_policy()
                 .role_name(&role.name)

@@ -25,6 +25,11 @@ pub fn from_ms(ms: Timestamp) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// Converts a date-time to stored milliseconds (saturating far in the future).
+pub fn to_ms(t: OffsetDateTime) -> Timestamp {
+    Timestamp::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(Timestamp::MAX)
+}
+
 /// The operating system's clock.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;

@@ -14,7 +14,7 @@ mod roles;
 mod upn;
 
 pub use auth::{AuthMethodInfo, SessionInfo};
-pub use clock::{from_ms, Clock, ManualClock, SystemClock, Timestamp};
+pub use clock::{from_ms, to_ms, Clock, ManualClock, SystemClock, Timestamp};
 pub use directory::{
     new_id, Application, AssignmentKind, Group, ObjectKind, PasswordProfile, RoleAssignment,
     RoleDefinition, RolePermission, RoleResource, User,

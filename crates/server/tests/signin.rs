@@ -30,6 +30,16 @@ async fn server() -> Server {
     server_at(T0).await
 }
 
+/// The real time to the second, for servers whose peers check validity against their own
+/// clock (python3-saml, Authlib), which the tests cannot move.
+fn real_now_ms() -> i64 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    i64::try_from(secs).unwrap() * 1000
+}
+
 async fn server_at(t0: i64) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(t0);
@@ -289,10 +299,40 @@ impl Now for ManualClock {
 }
 
 async fn sign_ins(s: &Server) -> Vec<Value> {
+    audit_events(s, "signIn").await
+}
+
+/// A conditional-access policy for the users `include` selects reaching `app`.
+fn policy(name: &str, include: Value, app: &str, controls: &[&str]) -> Value {
+    json!({
+        "displayName": name,
+        "state": "enabled",
+        "conditions": {"users": include, "applications": {"includeApplications": [app]}, "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "builtInControls": controls}
+    })
+}
+
+/// Stores a policy, enabled.
+async fn add_policy(s: &Server, p: Value) {
+    let name = p["displayName"].as_str().unwrap().to_string();
+    s.store
+        .create_ca(
+            &Actor::system(),
+            trustplane_store::CaKind::Policy,
+            p,
+            &name,
+            Some("enabled"),
+        )
+        .await
+        .unwrap();
+}
+
+/// The audit entries of one category, oldest first, as JSON.
+async fn audit_events(s: &Server, category: &str) -> Vec<Value> {
     let page = s
         .store
         .list_audit(&trustplane_store::AuditQuery {
-            category: Some("signIn".into()),
+            category: Some(category.into()),
             top: 1000,
             ..Default::default()
         })

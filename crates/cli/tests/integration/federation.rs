@@ -153,7 +153,7 @@ async fn one_sign_in_reaches_the_assigned_roles_of_two_aws_accounts_through_sts(
     };
     let (admin, admin_provider, admin_id) = arn_of("Admin");
     let (readonly, readonly_provider, readonly_id) = arn_of("ReadOnly");
-    let (auditor, auditor_provider, _) = arn_of("Auditor");
+    let (auditor, _, _) = arn_of("Auditor");
     assert!(readonly.contains(OTHER_ACCOUNT), "{readonly}");
     assert!(readonly_provider.contains(OTHER_ACCOUNT));
     assert!(!admin.contains(OTHER_ACCOUNT));
@@ -223,5 +223,4 @@ async fn one_sign_in_reaches_the_assigned_roles_of_two_aws_accounts_through_sts(
     .await;
     assert_eq!(status, 403);
     assert!(!page.contains("SAMLResponse"));
-    let _ = auditor_provider;
 }

@@ -7,7 +7,7 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
-use trustplane_model::{Event, Permission};
+use trustplane_model::{to_ms, Event, Permission};
 use trustplane_store::AuditQuery;
 
 use crate::auth::Caller;
@@ -38,10 +38,6 @@ pub struct AuditParams {
     top: Option<usize>,
     #[serde(rename = "$skiptoken")]
     skip_token: Option<String>,
-}
-
-fn ms(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// The sign-in log: every attempt, newest last; `actor` filters by user id.
@@ -92,8 +88,8 @@ async fn audit_page(
             None => None,
         };
     let q = AuditQuery {
-        from: p.from.map(ms),
-        to: p.to.map(ms),
+        from: p.from.map(to_ms),
+        to: p.to.map(to_ms),
         actor: p.actor.clone(),
         target: p.target.clone(),
         activity: p.activity.clone(),

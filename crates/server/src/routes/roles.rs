@@ -8,7 +8,7 @@ use axum::Router;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use trustplane_model::{
-    AssignmentKind, Permission, RoleAssignment, RoleDefinition, RolePermission, RoleResource,
+    to_ms, AssignmentKind, Permission, RoleAssignment, RoleDefinition, RolePermission, RoleResource,
 };
 use trustplane_store::NewAssignment;
 use utoipa::ToSchema;
@@ -58,10 +58,6 @@ pub struct CreateRoleAssignment {
 
 fn root_scope() -> String {
     "/".into()
-}
-
-fn ms(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// Lists role definitions.
@@ -189,8 +185,8 @@ pub async fn create_role_assignment(
                 role_definition_id: body.role_definition_id,
                 directory_scope_id: body.directory_scope_id,
                 assignment_type: body.assignment_type.unwrap_or(AssignmentKind::Active),
-                start: body.start_date_time.map(ms),
-                end: body.end_date_time.map(ms),
+                start: body.start_date_time.map(to_ms),
+                end: body.end_date_time.map(to_ms),
             },
         )
         .await?;

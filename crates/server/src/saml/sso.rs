@@ -5,14 +5,14 @@ use std::time::Duration;
 use axum::extract::{Form, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use trustplane_access::Outcome as CaOutcome;
 use trustplane_model::{
-    from_ms, Actor, Application, Event, Outcome, Permission, RoleResource, Target, User,
+    from_ms, to_ms, Actor, Application, Event, Outcome, Permission, RoleResource, Target, User,
 };
 use trustplane_saml::{
     build_response, build_status_response, new_id, AuthnRequest, Certificate, IdpMetadata, Refusal,
@@ -222,7 +222,7 @@ async fn accept(
         }
     }
     let now = state.store.clock().now_ms();
-    let issued = ms(request.issue_instant);
+    let issued = to_ms(request.issue_instant);
     if (now - issued).abs() > MAX_SKEW_MS {
         return refused(
             StatusCode::BAD_REQUEST,
@@ -245,10 +245,6 @@ async fn accept(
         expires_at: now + PENDING_LIFETIME_MS,
     };
     send_to_resume(state, &pending)
-}
-
-fn ms(t: time::OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 fn resume_path(state: &AppState, pending: &Pending) -> Result<String, ApiError> {
@@ -512,11 +508,7 @@ async fn respond(
             }),
         ))
         .await?;
-    Ok(post_form(
-        &pending.acs,
-        &xml,
-        pending.relay_state.as_deref(),
-    ))
+    post_form(&pending.acs, &xml, pending.relay_state.as_deref())
 }
 
 /// Posts a status response without an assertion, and records why.
@@ -554,11 +546,7 @@ async fn refuse(
         &keys.signer,
     )
     .map_err(|e| ApiError::bad_request(format!("cannot build the response: {e}")))?;
-    Ok(post_form(
-        &pending.acs,
-        &xml,
-        pending.relay_state.as_deref(),
-    ))
+    post_form(&pending.acs, &xml, pending.relay_state.as_deref())
 }
 
 /// The session as SPs see it: a digest, so that the session id itself never leaves.
@@ -599,10 +587,9 @@ fn issue_event(
 }
 
 /// The auto-submitting form, with a CSP that lets exactly this form post to the SP.
-fn post_form(acs: &str, xml: &str, relay_state: Option<&str>) -> Response {
-    let mut nonce = [0_u8; 16];
-    let _ = getrandom::getrandom(&mut nonce);
-    let nonce = URL_SAFE_NO_PAD.encode(nonce);
+fn post_form(acs: &str, xml: &str, relay_state: Option<&str>) -> Result<Response, ApiError> {
+    // 160 random bits in characters a CSP nonce allows.
+    let nonce = new_id().map_err(|e| ApiError::bad_request(e.to_string()))?;
     let html = trustplane_saml::post_form(acs, &STANDARD.encode(xml), relay_state, &nonce);
     let mut response = (StatusCode::OK, html).into_response();
     let origin = url_origin(acs).unwrap_or_default();
@@ -622,7 +609,7 @@ fn post_form(acs: &str, xml: &str, relay_state: Option<&str>) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    response
+    Ok(response)
 }
 
 /// Body of `POST /api/v1/saml/signingKeys/rotate`.

@@ -7,20 +7,14 @@ use super::*;
 use base64::Engine as _;
 use reqwest::Method;
 use trustplane_model::AssignmentKind;
-use trustplane_store::{CaKind, NewAssignment, NewGroup};
+use trustplane_store::{NewAssignment, NewGroup};
 
 const SP: &str = "https://sp.example.test/metadata";
 const ACS: &str = "https://sp.example.test/acs";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// A server whose clock starts at the real time: python3-saml checks validity against its own
-/// clock, which the test cannot move.
 async fn saml_server() -> Server {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    server_at(now).await
+    server_at(real_now_ms()).await
 }
 
 /// Runs one command of the OneLogin peer the SAML crate's tests use too.
@@ -262,36 +256,19 @@ async fn sp_initiated_sign_on_is_accepted_by_python3_saml_and_xmlsec1_and_answer
     assert!(again.body.contains("answered already"), "{}", again.body);
     assert!(!again.body.contains("SAMLResponse"));
 
-    let issued = s
-        .store
-        .list_audit(&trustplane_store::AuditQuery {
-            category: Some("federation".into()),
-            top: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(issued.items.len(), 1);
-    let event = serde_json::to_value(&issued.items[0]).unwrap();
+    let issued = audit_events(&s, "federation").await;
+    assert_eq!(issued.len(), 1);
+    let event = &issued[0];
     assert_eq!(event["activity"], "saml.response");
     assert_eq!(event["target"]["id"], SP);
     assert_eq!(event["after"]["inResponseTo"], request_id.as_str());
 }
 
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
+    url::form_urlencoded::parse(format!("v={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
 }
 
 #[tokio::test]
@@ -340,16 +317,7 @@ async fn bad_requests_get_an_error_page_and_nothing_is_posted_anywhere() {
         assert!(!page.body.contains("SAMLResponse"));
     }
     // Nothing was issued, so nothing is in the federation log.
-    let issued = s
-        .store
-        .list_audit(&trustplane_store::AuditQuery {
-            category: Some("federation".into()),
-            top: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert!(issued.items.is_empty());
+    assert!(audit_events(&s, "federation").await.is_empty());
 }
 
 #[tokio::test]
@@ -358,21 +326,16 @@ async fn a_person_conditional_access_blocks_gets_a_refusal_without_an_assertion(
     admin_token(&s).await;
     user(&s, "ada@example.com").await;
     generic_sp(&s).await;
-    s.store
-        .create_ca(
-            &Actor::system(),
-            CaKind::Policy,
-            json!({
-                "displayName": "Nobody reaches the wiki",
-                "state": "enabled",
-                "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [SP]}, "clientAppTypes": ["all"]},
-                "grantControls": {"operator": "OR", "builtInControls": ["block"]}
-            }),
+    add_policy(
+        &s,
+        policy(
             "Nobody reaches the wiki",
-            Some("enabled"),
-        )
-        .await
-        .unwrap();
+            json!({"includeUsers": ["All"]}),
+            SP,
+            &["block"],
+        ),
+    )
+    .await;
     let metadata = idp_metadata(&s).await;
     let mut b = Browser::new(&s);
     b.sign_in("ada@example.com").await;
@@ -566,15 +529,7 @@ async fn a_rotated_key_signs_new_responses_while_the_old_certificate_stays_publi
 }
 
 fn url_encode_component(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[tokio::test]
@@ -583,21 +538,16 @@ async fn an_sp_that_needs_mfa_sends_the_person_to_step_up_and_back_to_the_respon
     admin_token(&s).await;
     user(&s, "ada@example.com").await;
     generic_sp(&s).await;
-    s.store
-        .create_ca(
-            &Actor::system(),
-            CaKind::Policy,
-            json!({
-                "displayName": "MFA for the wiki",
-                "state": "enabled",
-                "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [SP]}, "clientAppTypes": ["all"]},
-                "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}
-            }),
+    add_policy(
+        &s,
+        policy(
             "MFA for the wiki",
-            Some("enabled"),
-        )
-        .await
-        .unwrap();
+            json!({"includeUsers": ["All"]}),
+            SP,
+            &["mfa"],
+        ),
+    )
+    .await;
     // This browser signs in with the password only, before any second factor exists.
     let mut b = Browser::new(&s);
     b.sign_in("ada@example.com").await;

@@ -5,7 +5,6 @@
 //! here with a clock the tests move: each must fail as the standards say, with nothing issued.
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -18,51 +17,8 @@ use super::*;
 
 const WEB: &str = "https://rp.example.com/callback";
 
-/// The sessions' clock starts at the real time (to the second), so that the peer's own
-/// time checks (ID token `iat`/`exp`, assertion `exp`) agree with the server's.
-fn real_now_ms() -> i64 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    i64::try_from(secs).unwrap() * 1000
-}
-
 async fn oidc_server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(real_now_ms());
-    let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-    let store = Store::open(&url, Arc::new(clock.clone())).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let public_url = format!("http://localhost:{port}");
-    let settings = NodeSettings {
-        public_url: Some(public_url.clone()),
-        master_key: Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8".into()),
-        master_key_file: dir.path().join("unused.key"),
-        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
-        sessions: SessionPolicy::default(),
-        issuer: "Trustplane".into(),
-        geoip_database: None,
-        detection_rules: vec![],
-    };
-    let state = AppState::new(store.clone(), &settings, &public_url)
-        .await
-        .unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    let s = Server {
-        base: format!("http://127.0.0.1:{port}"),
-        store,
-        clock,
-        _dir: dir,
-    };
+    let s = server_at(real_now_ms()).await;
     admin_token(&s).await;
     s
 }
@@ -304,19 +260,7 @@ async fn userinfo_status(s: &Server, access_token: &str) -> u16 {
 
 /// The provider's audit entries, oldest first.
 async fn federation_events(s: &Server) -> Vec<Value> {
-    let page = s
-        .store
-        .list_audit(&trustplane_store::AuditQuery {
-            category: Some("federation".into()),
-            top: 1000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    page.items
-        .into_iter()
-        .map(|e| serde_json::to_value(e).unwrap())
-        .collect()
+    audit_events(s, "federation").await
 }
 
 fn activities(events: &[Value]) -> Vec<String> {
@@ -333,23 +277,6 @@ async fn tokens_for(s: &Server, b: &mut Browser, client: (&str, &str)) -> Value 
     let (status, body) = exchange(s, client, &code, &verifier).await;
     assert_eq!(status, 200, "{body}");
     body
-}
-
-fn policy(name: &str, include: Value, app: &str, controls: &[&str]) -> Value {
-    json!({
-        "displayName": name,
-        "state": "enabled",
-        "conditions": {"users": include, "applications": {"includeApplications": [app]}, "clientAppTypes": ["all"]},
-        "grantControls": {"operator": "OR", "builtInControls": controls}
-    })
-}
-
-async fn add_policy(s: &Server, p: Value) {
-    let name = p["displayName"].as_str().unwrap().to_string();
-    s.store
-        .create_ca(&Actor::system(), CaKind::Policy, p, &name, Some("enabled"))
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
