@@ -59,17 +59,24 @@ log "seeding"
 # Trustplane assesses against CIS AWS 3.0 only, as Prowler's --compliance does.
 mkdir -p "$out/benchmarks"
 cp "$root/crates/posture/benchmarks/cis_3.0_aws.json" "$out/benchmarks/"
+# CPU seconds the emulator has used so far (utime + stime of the moto process), to tell how much
+# of each run's wall time is the emulator answering.
+moto_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$moto_pid/stat"; }
 for i in $(seq 1 "$runs"); do
   log "run $i: trustplane"
+  moto_cpu >"$out/trustplane-$i.moto"
   /usr/bin/time -v -o "$out/trustplane-$i.time" "$bin" scan --benchmarks "$out/benchmarks" --format csv \
     aws --regions us-east-1,eu-west-1,ap-southeast-2 --endpoint-url "$url" \
     >"$out/trustplane-$i.csv" 2>"$out/trustplane-$i.err"
+  moto_cpu >>"$out/trustplane-$i.moto"
   log "run $i: prowler"
+  moto_cpu >"$out/prowler-$i.moto"
   status=0
   AWS_ENDPOINT_URL=$url /usr/bin/time -v -o "$out/prowler-$i.time" "$pvenv/bin/prowler" aws \
     --compliance cis_3.0_aws --scan-unused-services --region us-east-1 eu-west-1 ap-southeast-2 \
     --output-formats csv --output-directory "$out/prowler-$i" --no-banner --no-color \
     >"$out/prowler-$i.log" 2>&1 || status=$?
+  moto_cpu >>"$out/prowler-$i.moto"
   # Prowler exits 3 when there are FAIL findings.
   [ "$status" -eq 0 ] || [ "$status" -eq 3 ] || { log "prowler failed ($status), see $out/prowler-$i.log"; exit 1; }
 done
