@@ -182,6 +182,32 @@ pub enum RoleResource {
         /// The role's maximum session, in seconds (AWS allows 900 to 43200).
         max_session_duration: u32,
     },
+    /// An AWS IAM Identity Center permission set on one account: holding the role creates the
+    /// account assignment for the user's Identity Center user (`awsIdentityCenterUserId`
+    /// attribute), losing it deletes the assignment.
+    #[serde(rename_all = "camelCase")]
+    AwsIdentityCenter {
+        /// The connected AWS account (management or delegated administrator) whose
+        /// credentials make the calls.
+        connection_id: String,
+        /// `arn:aws:sso:::instance/ssoins-...`.
+        instance_arn: String,
+        /// `arn:aws:sso:::permissionSet/ssoins-.../ps-...`.
+        permission_set_arn: String,
+        /// The 12-digit account the permission set is assigned on.
+        account_id: String,
+    },
+    /// An Azure RBAC role at a scope: holding the role creates the role assignment for the
+    /// user's Entra object (`azureObjectId` attribute) through Resource Manager.
+    #[serde(rename_all = "camelCase")]
+    AzureRbac {
+        /// The connected Azure subscription whose service principal makes the calls.
+        connection_id: String,
+        /// `/subscriptions/...[/resourceGroups/...]`.
+        scope: String,
+        /// `/subscriptions/.../providers/Microsoft.Authorization/roleDefinitions/<guid>`.
+        role_definition_id: String,
+    },
 }
 
 impl RoleResource {
@@ -212,6 +238,75 @@ impl RoleResource {
                 }
                 Ok(())
             }
+            RoleResource::AwsIdentityCenter {
+                connection_id,
+                instance_arn,
+                permission_set_arn,
+                account_id,
+            } => {
+                if connection_id.is_empty() {
+                    return Err(("connectionId", "must name a connected AWS account".into()));
+                }
+                if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(("accountId", "must be 12 digits".into()));
+                }
+                if !instance_arn.starts_with("arn:aws") || !instance_arn.contains(":instance/") {
+                    return Err((
+                        "instanceArn",
+                        "must look like arn:aws:sso:::instance/ssoins-...".into(),
+                    ));
+                }
+                if !permission_set_arn.starts_with("arn:aws")
+                    || !permission_set_arn.contains(":permissionSet/")
+                {
+                    return Err((
+                        "permissionSetArn",
+                        "must look like arn:aws:sso:::permissionSet/ssoins-.../ps-...".into(),
+                    ));
+                }
+                Ok(())
+            }
+            RoleResource::AzureRbac {
+                connection_id,
+                scope,
+                role_definition_id,
+            } => {
+                if connection_id.is_empty() {
+                    return Err((
+                        "connectionId",
+                        "must name a connected Azure subscription".into(),
+                    ));
+                }
+                let lower = scope.to_ascii_lowercase();
+                if !lower.starts_with("/subscriptions/")
+                    && !lower.starts_with("/providers/microsoft.management/managementgroups/")
+                {
+                    return Err((
+                        "scope",
+                        "must start with /subscriptions/ or a management group".into(),
+                    ));
+                }
+                if !role_definition_id
+                    .to_ascii_lowercase()
+                    .contains("/providers/microsoft.authorization/roledefinitions/")
+                {
+                    return Err((
+                        "roleDefinitionId",
+                        "must be the Resource Manager id of a role definition".into(),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The connected cloud account that grants the role, for roles granted by a cloud call
+    /// (not for roles that federation carries in an assertion).
+    pub fn connection_id(&self) -> Option<&str> {
+        match self {
+            RoleResource::AwsSamlRole { .. } => None,
+            RoleResource::AwsIdentityCenter { connection_id, .. }
+            | RoleResource::AzureRbac { connection_id, .. } => Some(connection_id),
         }
     }
 }

@@ -10,6 +10,7 @@ mod auth;
 mod clock;
 mod directory;
 mod event;
+mod pim;
 mod roles;
 mod upn;
 
@@ -20,5 +21,6 @@ pub use directory::{
     RoleDefinition, RolePermission, RoleResource, User,
 };
 pub use event::{Actor, Event, Outcome, Target};
+pub use pim::{ActivationRequest, PimSettings, RequestState};
 pub use roles::{builtin_roles, BuiltinRole, Permission};
 pub use upn::{normalise_upn, UpnError};

@@ -1178,7 +1178,7 @@ impl Store {
 
 /// Ids of every group that `$1` is in, directly or through nesting. UNION (not UNION ALL)
 /// stops at groups already seen, so even a corrupt cycle terminates.
-const TRANSITIVE_GROUPS: &str = "WITH RECURSIVE g(id) AS ( \
+pub(crate) const TRANSITIVE_GROUPS: &str = "WITH RECURSIVE g(id) AS ( \
     SELECT group_id FROM group_members WHERE member_id = $1 \
     UNION SELECT gm.group_id FROM group_members gm JOIN g ON gm.member_id = g.id) \
     SELECT id FROM g";

@@ -29,6 +29,7 @@ mod lease;
 mod list;
 mod migrate;
 mod oidc;
+mod pim;
 mod policies;
 mod signing_keys;
 mod tokens;
@@ -49,6 +50,9 @@ pub use list::{Clause, ListQuery, Op, Page};
 pub use oidc::{
     AuthCode, Authentication, ClientSecret, CodeUse, Grant, NewClientSecret, NewRefreshToken,
     RefreshToken,
+};
+pub use pim::{
+    pim_event, Drift, NewMessage, OutboxMessage, PimGrant, RequestChange, Review, ReviewItem,
 };
 pub use policies::CaKind;
 pub use signing_keys::{NewKey, StoredKey};

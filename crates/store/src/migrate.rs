@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "cloud sources",
         include_str!("../migrations/0008_cloud_sources.sql"),
     ),
+    (
+        9,
+        "privileged identity management",
+        include_str!("../migrations/0009_pim.sql"),
+    ),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one
