@@ -32,6 +32,7 @@ pub fn connectors() -> CloudConnectors {
     CloudConnectors {
         collector: Some(Arc::new(Collector)),
         log_objects: Some(Arc::new(S3Logs::default())),
+        grants: None,
     }
 }
 

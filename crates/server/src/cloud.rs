@@ -141,6 +141,69 @@ pub trait LogObjects: Send + Sync {
     ) -> BoxFuture<'a, ObjectReads>;
 }
 
+/// A privileged role's grant in a cloud, for one principal of that cloud.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum GrantCall {
+    /// An IAM Identity Center account assignment of a permission set to a user.
+    #[serde(rename_all = "camelCase")]
+    AwsIdentityCenter {
+        /// The Identity Center instance.
+        instance_arn: String,
+        /// The permission set.
+        permission_set_arn: String,
+        /// The account it is assigned on.
+        account_id: String,
+        /// The Identity Store user id.
+        principal_id: String,
+    },
+    /// An Azure RBAC role assignment.
+    #[serde(rename_all = "camelCase")]
+    AzureRbac {
+        /// Where the role applies.
+        scope: String,
+        /// The role definition's Resource Manager id.
+        role_definition_id: String,
+        /// The Entra object id.
+        principal_id: String,
+    },
+}
+
+/// Who holds a cloud role, as reconciliation sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// The cloud principal id.
+    pub principal_id: String,
+    /// `USER`, `GROUP`, `User`, `ServicePrincipal`... as the cloud says.
+    pub principal_type: String,
+}
+
+/// Grants and removes privileged roles in the clouds. Both directions are idempotent: a
+/// grant that exists already and a removal of one that is gone succeed.
+pub trait CloudGrants: Send + Sync {
+    /// Grants `call` through `connection`; returns when the cloud confirms it, or `Err` with
+    /// the cloud's reason when it refused.
+    fn grant<'a>(
+        &'a self,
+        connection: &'a ScanTarget,
+        call: &'a GrantCall,
+    ) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Removes `call`'s grant; returns when the cloud confirms it.
+    fn revoke<'a>(
+        &'a self,
+        connection: &'a ScanTarget,
+        call: &'a GrantCall,
+    ) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Everyone holding the role of `call` (its principal is ignored).
+    fn holders<'a>(
+        &'a self,
+        connection: &'a ScanTarget,
+        call: &'a GrantCall,
+    ) -> BoxFuture<'a, Result<Vec<Holder>, String>>;
+}
+
 /// The cloud implementations a node runs with.
 #[derive(Clone, Default)]
 pub struct CloudConnectors {
@@ -148,6 +211,8 @@ pub struct CloudConnectors {
     pub collector: Option<Arc<dyn CloudCollector>>,
     /// Reads CloudTrail objects for log sources.
     pub log_objects: Option<Arc<dyn LogObjects>>,
+    /// Grants privileged roles in the clouds.
+    pub grants: Option<Arc<dyn CloudGrants>>,
 }
 
 impl fmt::Debug for CloudConnectors {
@@ -155,6 +220,7 @@ impl fmt::Debug for CloudConnectors {
         f.debug_struct("CloudConnectors")
             .field("collector", &self.collector.is_some())
             .field("log_objects", &self.log_objects.is_some())
+            .field("grants", &self.grants.is_some())
             .finish()
     }
 }
@@ -355,6 +421,21 @@ impl Cloud {
             ));
         }
         Ok(inventory)
+    }
+
+    /// The node's cloud grant implementation.
+    pub fn grants(&self) -> Option<&Arc<dyn CloudGrants>> {
+        self.connectors.grants.as_ref()
+    }
+
+    /// How to reach a connected account (its secret opened for this call only).
+    pub async fn connection(&self, id: &str) -> Result<ScanTarget, String> {
+        let (account, sealed) = self
+            .store
+            .cloud_account_with_secret(id)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.target(&account, sealed.as_deref())
     }
 
     fn target(&self, account: &CloudAccount, sealed: Option<&str>) -> Result<ScanTarget, String> {

@@ -256,7 +256,42 @@ impl Detection {
                     .await?;
                 "user disabled".to_string()
             }
-            ("endSessions" | "disableUser", None) => "no person to act on".to_string(),
+            ("endElevations", Some(person)) => {
+                // The PIM job takes the grants back within seconds of the requests ending.
+                let reason = format!("ended in response to alert {}", alert.id);
+                let mut n = 0;
+                for r in self
+                    .store
+                    .list_pim_requests(Some(person), &[trustplane_model::RequestState::Active])
+                    .await?
+                {
+                    let change = trustplane_store::RequestChange {
+                        end_at: Some(self.store.clock().now_ms()),
+                        ..trustplane_store::RequestChange::to(
+                            trustplane_model::RequestState::Revoked,
+                            Some(reason.clone()),
+                        )
+                    };
+                    if self
+                        .store
+                        .transition_pim_request(
+                            actor,
+                            &r.id,
+                            &[trustplane_model::RequestState::Active],
+                            change,
+                            "pim.activation.revoke",
+                        )
+                        .await
+                        .is_ok()
+                    {
+                        n += 1;
+                    }
+                }
+                format!("ended {n} elevations")
+            }
+            ("endSessions" | "disableUser" | "endElevations", None) => {
+                "no person to act on".to_string()
+            }
             ("webhook", _) => match webhook_url {
                 Some(url) => self.webhook(url, sealed_secret, alert).await,
                 None => "no webhook URL".to_string(),

@@ -136,3 +136,40 @@ where
         _ = renew => tracing::warn!(lease = name, "lost the lease; the job stops here"),
     }
 }
+
+/// Privileged identity management: every few seconds the lease holder starts due
+/// activations, expires ended ones and takes their grants back, completes reviews past their
+/// deadline and delivers webhooks; every quarter hour it reconciles the clouds' grants with
+/// Trustplane's. Both run at once when the node starts, so an expiry missed while no node
+/// was up happens straight away.
+pub fn spawn_pim_jobs(store: Store, pim: std::sync::Arc<crate::pim::Pim>, node_id: String) {
+    let (s, p, n) = (store.clone(), pim.clone(), node_id.clone());
+    tokio::spawn(async move {
+        every(Duration::from_secs(5), || {
+            under_lease(&s, "pim", &n, async {
+                if let Err(e) = p.run_due().await {
+                    tracing::warn!(error = %e, "PIM round failed");
+                }
+            })
+        })
+        .await;
+    });
+    tokio::spawn(async move {
+        every(Duration::from_secs(15 * 60), || {
+            under_lease(&store, "pim-reconcile", &node_id, async {
+                match pim.reconcile(&trustplane_model::Actor::system()).await {
+                    Ok((found, unreadable)) if !found.is_empty() || !unreadable.is_empty() => {
+                        tracing::warn!(
+                            outside = found.len(),
+                            unreadable = unreadable.len(),
+                            "PIM reconciliation found grants made outside Trustplane or could not read a cloud"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "PIM reconciliation failed"),
+                }
+            })
+        })
+        .await;
+    });
+}

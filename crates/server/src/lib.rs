@@ -20,6 +20,7 @@ mod metrics;
 mod odata;
 pub mod oidc;
 mod openapi;
+pub mod pim;
 mod routes;
 pub mod saml;
 mod server;

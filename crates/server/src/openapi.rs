@@ -63,5 +63,6 @@ impl Modify for BearerAuth {
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::routes::cloud::CloudApi::openapi());
+    doc.merge(crate::routes::pim::PimApi::openapi());
     doc
 }

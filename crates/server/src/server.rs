@@ -87,6 +87,8 @@ pub struct AppState {
     pub saml: Arc<crate::saml::Saml>,
     /// The OpenID Connect provider (its issuer is `public_url`).
     pub oidc: Arc<crate::oidc::Oidc>,
+    /// Privileged identity management.
+    pub pim: Arc<crate::pim::Pim>,
 }
 
 /// A fixed value sealed with the master key and stored, so that starting with another key
@@ -156,7 +158,13 @@ impl AppState {
             ca.clone(),
         );
         let saml = crate::saml::Saml::new(store.clone(), sealer.clone(), origin);
+        let pim = Arc::new(crate::pim::Pim::new(
+            store.clone(),
+            cloud.clone(),
+            signin.clone(),
+        ));
         Ok(AppState {
+            pim,
             saml,
             store: store.clone(),
             metrics: metrics::handle(),
@@ -179,6 +187,11 @@ impl AppState {
     /// S3 reader that `trustplane serve` links).
     pub fn with_cloud(mut self, connectors: CloudConnectors) -> Self {
         self.cloud = Arc::new(self.cloud.with_connectors(connectors));
+        self.pim = Arc::new(crate::pim::Pim::new(
+            self.store.clone(),
+            self.cloud.clone(),
+            self.signin.clone(),
+        ));
         self
     }
 }
@@ -251,6 +264,7 @@ pub async fn start_with_cloud(
         config.node_id.clone(),
     );
     jobs::spawn_cloud_jobs(store.clone(), state.cloud.clone(), config.node_id.clone());
+    jobs::spawn_pim_jobs(store.clone(), state.pim.clone(), config.node_id.clone());
     Ok(RunningServer {
         local_addr,
         bootstrap: credentials,

@@ -842,6 +842,22 @@ impl SignIn {
         Ok(!has_factor && now - session.created_at <= STEP_UP_WINDOW_MS)
     }
 
+    /// Checks a second-factor code sent with an API request that needs one (a privileged
+    /// role's activation); a wrong code counts as a failure of the account like any other.
+    pub async fn prove_second_factor(
+        &self,
+        user: &User,
+        factor: SecondFactor,
+    ) -> Result<(), SignInError> {
+        match self.check_code(user, &factor).await? {
+            Some(_) => Ok(()),
+            None => {
+                self.store.record_account_failure(&user.id).await?;
+                Err(SignInError::InvalidCode)
+            }
+        }
+    }
+
     /// Step-up inside a session with a code.
     pub async fn step_up(
         &self,

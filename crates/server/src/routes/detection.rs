@@ -151,7 +151,7 @@ pub async fn resolve(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RespondBody {
-    /// endSessions, disableUser or webhook.
+    /// endSessions, disableUser, endElevations or webhook.
     action: String,
     /// For a one-off webhook.
     webhook_url: Option<String>,
@@ -207,7 +207,7 @@ pub struct CreateResponsePolicy {
     min_level: String,
     /// Only this rule's alerts.
     rule_id: Option<String>,
-    /// endSessions, disableUser or webhook.
+    /// endSessions, disableUser, endElevations or webhook.
     action: String,
     /// Act at once (true) or offer the action (false).
     automatic: bool,
@@ -230,9 +230,9 @@ pub async fn create_policy(
             "minLevel must be informational, low, medium, high or critical",
         ));
     }
-    if !["endSessions", "disableUser", "webhook"].contains(&body.action.as_str()) {
+    if !["endSessions", "disableUser", "endElevations", "webhook"].contains(&body.action.as_str()) {
         return Err(ApiError::bad_request(
-            "action must be endSessions, disableUser or webhook",
+            "action must be endSessions, disableUser, endElevations or webhook",
         ));
     }
     if body.action == "webhook"

@@ -7,6 +7,7 @@ pub(crate) mod conditional_access;
 pub(crate) mod detection;
 pub(crate) mod groups;
 pub(crate) mod health;
+pub(crate) mod pim;
 pub(crate) mod posture;
 pub(crate) mod roles;
 pub(crate) mod tokens;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(posture::router())
         .merge(crate::saml::router())
         .merge(cloud::router())
+        .merge(pim::router())
         .merge(crate::web::router())
         .merge(crate::oidc::router())
         .route(

@@ -176,6 +176,24 @@ pub async fn create_role_assignment(
     caller
         .require(&state, Permission::RoleAssignmentsWrite)
         .await?;
+    let kind = body.assignment_type.unwrap_or(AssignmentKind::Active);
+    let role = state
+        .store
+        .get_role_definition(&body.role_definition_id)
+        .await;
+    if let Ok(role) = role {
+        // The role's PIM settings bound how long standing and eligible assignments last.
+        state
+            .pim
+            .check_assignment(
+                &role.id,
+                &body.directory_scope_id,
+                kind == AssignmentKind::Eligible,
+                body.start_date_time.map(to_ms),
+                body.end_date_time.map(to_ms),
+            )
+            .await?;
+    }
     let assignment = state
         .store
         .create_role_assignment(
@@ -184,7 +202,7 @@ pub async fn create_role_assignment(
                 principal_id: body.principal_id,
                 role_definition_id: body.role_definition_id,
                 directory_scope_id: body.directory_scope_id,
-                assignment_type: body.assignment_type.unwrap_or(AssignmentKind::Active),
+                assignment_type: kind,
                 start: body.start_date_time.map(to_ms),
                 end: body.end_date_time.map(to_ms),
             },

@@ -1,0 +1,689 @@
+//! Privileged identity management: eligible people activate a role for a bounded time, with a
+//! reason, a second factor and, where the role's settings say so, someone else's approval.
+//!
+//! Requests move through [`RequestState`]s in the store with compare-and-set transitions, so
+//! two approvers or two nodes cannot both act on one request. What a request grants is kept
+//! apart from the request, in grant records ([`PimGrant`]): the directory assignment of the
+//! role, and for cloud roles the account assignment or Azure role assignment. A grant record
+//! is written *before* the cloud is asked and removed only *after* the cloud confirmed the
+//! removal, so a crash at any point leaves nothing granted that Trustplane does not know
+//! about. [`Pim::run_due`] (a background job under a lease, and once at start) converges the
+//! grants on what the active requests need: the latest end of all the requests that share a
+//! grant decides when it goes, so overlapping activations never cut each other short.
+
+mod converge;
+mod oversight;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use trustplane_model::{
+    from_ms, new_id, to_ms, ActivationRequest, Actor, PimSettings, RequestState, RoleDefinition,
+    RoleResource, User,
+};
+use trustplane_store::{NewMessage, RequestChange, Store, StoreError};
+use utoipa::ToSchema;
+
+use crate::cloud::{Cloud, GrantCall};
+use crate::error::ApiError;
+use crate::signin::{SecondFactor, SignIn, SignInError};
+
+pub use oversight::{PimAlert, ReviewRequest};
+
+/// The user attribute holding a person's IAM Identity Center user id.
+pub const AWS_IDC_USER_ATTRIBUTE: &str = "awsIdentityCenterUserId";
+/// The user attribute holding a person's Entra object id.
+pub const AZURE_OBJECT_ATTRIBUTE: &str = "azureObjectId";
+/// The setting naming the URL that PIM notifications are posted to.
+pub const WEBHOOK_SETTING: &str = "pim.webhook_url";
+/// The setting that makes reconciliation remove grants made outside Trustplane.
+pub const REMOVE_OUTSIDE_SETTING: &str = "pim.remove_outside_grants";
+
+/// The PIM service of a node.
+pub struct Pim {
+    store: Store,
+    cloud: Arc<Cloud>,
+    signin: Arc<SignIn>,
+}
+
+/// Body of `POST /api/v1/pim/requests`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewRequest {
+    /// The role (id or name).
+    pub role_definition_id: String,
+    /// Its scope; `/` when absent.
+    #[serde(default)]
+    pub directory_scope_id: Option<String>,
+    /// How long, in seconds; the role's maximum when absent.
+    #[serde(default)]
+    pub duration_seconds: Option<i64>,
+    /// Start later than now (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub start_date_time: Option<time::OffsetDateTime>,
+    /// Why the role is needed.
+    #[serde(default)]
+    pub justification: Option<String>,
+    /// The change or incident ticket.
+    #[serde(default)]
+    pub ticket_number: Option<String>,
+    /// A TOTP code proving a second factor, for roles that require MFA.
+    #[serde(default)]
+    pub mfa_code: Option<String>,
+    /// A recovery code instead.
+    #[serde(default)]
+    pub recovery_code: Option<String>,
+}
+
+/// Whether the caller proved a second factor in its session (web pages) or not at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionMfa {
+    /// The session's second factor is recent.
+    Proven,
+    /// No second factor in this call's session (API tokens carry none).
+    Absent,
+}
+
+fn problem(status: StatusCode, title: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::new(status, title, detail)
+}
+
+fn invalid(field: &str, detail: impl Into<String>) -> ApiError {
+    let mut e = ApiError::bad_request(detail);
+    e.set_field(field);
+    e
+}
+
+/// What a role's grant is keyed by in the directory.
+fn directory_key(user_id: &str, role_id: &str, scope: &str) -> String {
+    format!("directory|{user_id}|{role_id}|{scope}")
+}
+
+/// What a cloud grant is keyed by: the thing granted in the cloud, whoever asked for it.
+fn cloud_key(call: &GrantCall) -> String {
+    match call {
+        GrantCall::AwsIdentityCenter {
+            instance_arn,
+            permission_set_arn,
+            account_id,
+            principal_id,
+        } => format!("aws-idc|{instance_arn}|{permission_set_arn}|{account_id}|{principal_id}"),
+        GrantCall::AzureRbac {
+            scope,
+            role_definition_id,
+            principal_id,
+        } => format!(
+            "azure|{}|{}|{}",
+            scope.to_ascii_lowercase(),
+            role_definition_id.to_ascii_lowercase(),
+            principal_id.to_ascii_lowercase()
+        ),
+    }
+}
+
+/// The cloud call that grants `role` to `user`, with the connection to make it through;
+/// `None` for roles that live in the directory (and reach AWS through SAML).
+fn cloud_call(role: &RoleDefinition, user: &User) -> Result<Option<(String, GrantCall)>, String> {
+    let attribute = |name: &str| {
+        user.attributes
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                format!(
+                    "{} has no `{name}` attribute: the cloud does not know whom to grant the role to",
+                    user.user_principal_name
+                )
+            })
+    };
+    match &role.resource {
+        Some(RoleResource::AwsIdentityCenter {
+            connection_id,
+            instance_arn,
+            permission_set_arn,
+            account_id,
+        }) => Ok(Some((
+            connection_id.clone(),
+            GrantCall::AwsIdentityCenter {
+                instance_arn: instance_arn.clone(),
+                permission_set_arn: permission_set_arn.clone(),
+                account_id: account_id.clone(),
+                principal_id: attribute(AWS_IDC_USER_ATTRIBUTE)?,
+            },
+        ))),
+        Some(RoleResource::AzureRbac {
+            connection_id,
+            scope,
+            role_definition_id,
+        }) => Ok(Some((
+            connection_id.clone(),
+            GrantCall::AzureRbac {
+                scope: scope.clone(),
+                role_definition_id: role_definition_id.clone(),
+                principal_id: attribute(AZURE_OBJECT_ATTRIBUTE)?,
+            },
+        ))),
+        Some(RoleResource::AwsSamlRole { .. }) | None => Ok(None),
+    }
+}
+
+impl Pim {
+    /// The service over a node's store, connected clouds and sign-in service.
+    pub fn new(store: Store, cloud: Arc<Cloud>, signin: Arc<SignIn>) -> Self {
+        Pim {
+            store,
+            cloud,
+            signin,
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.store.clock().now_ms()
+    }
+
+    /// The settings that govern a role at a scope: its own, else the role's at `/`, else
+    /// the defaults.
+    pub async fn settings(&self, role_id: &str, scope: &str) -> Result<PimSettings, StoreError> {
+        if let Some(s) = self.store.pim_settings(role_id, scope).await? {
+            return Ok(s);
+        }
+        if scope != "/" {
+            if let Some(s) = self.store.pim_settings(role_id, "/").await? {
+                return Ok(s);
+            }
+        }
+        Ok(PimSettings::default())
+    }
+
+    /// Checks that an assignment about to be made respects its role's settings on
+    /// permanent and maximum-length assignments.
+    pub async fn check_assignment(
+        &self,
+        role_id: &str,
+        scope: &str,
+        eligible: bool,
+        start: Option<i64>,
+        end: Option<i64>,
+    ) -> Result<(), ApiError> {
+        // Limits on assignments apply to roles whose settings were stored; roles left at the
+        // defaults keep the assignments they had before PIM was configured for them.
+        let stored = match self.store.pim_settings(role_id, scope).await? {
+            Some(s) => Some(s),
+            None => self.store.pim_settings(role_id, "/").await?,
+        };
+        let Some(settings) = stored else {
+            return Ok(());
+        };
+        let (permanent_ok, max, what) = if eligible {
+            (
+                settings.allow_permanent_eligible,
+                settings.max_eligible_seconds,
+                "eligible",
+            )
+        } else {
+            (
+                settings.allow_permanent_active,
+                settings.max_active_seconds,
+                "active",
+            )
+        };
+        match end {
+            None if !permanent_ok => Err(invalid(
+                "endDateTime",
+                format!("the role's settings do not allow permanent {what} assignments"),
+            )),
+            Some(end) => {
+                let start = start.unwrap_or_else(|| self.now());
+                if (end - start) / 1000 > max {
+                    Err(invalid(
+                        "endDateTime",
+                        format!("{what} assignments of this role last at most {max} seconds"),
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Roles the user may activate now: the eligible assignments that apply to them.
+    pub async fn eligible(&self, user_id: &str) -> Result<Vec<Value>, StoreError> {
+        let mut out = Vec::new();
+        for a in self.store.eligible_assignments(user_id).await? {
+            let role = self
+                .store
+                .get_role_definition(&a.role_definition_id)
+                .await?;
+            let settings = self.settings(&role.id, &a.directory_scope_id).await?;
+            out.push(json!({
+                "assignment": a,
+                "roleDefinition": { "id": role.id, "displayName": role.display_name, "resource": role.resource },
+                "settings": settings,
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Asks to activate an eligible role. Returns the request as it stands after the checks
+    /// (and, when neither approval nor a later start holds it back, after the activation).
+    pub async fn request(
+        &self,
+        user: &User,
+        actor: &Actor,
+        body: NewRequest,
+        session_mfa: SessionMfa,
+    ) -> Result<ActivationRequest, ApiError> {
+        let role = self
+            .store
+            .get_role_definition(&body.role_definition_id)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound { .. } => {
+                    invalid("roleDefinitionId", "no role has this id or name")
+                }
+                e => e.into(),
+            })?;
+        let scope = body.directory_scope_id.unwrap_or_else(|| "/".into());
+        let eligibility = self
+            .store
+            .eligible_assignments(&user.id)
+            .await?
+            .into_iter()
+            .find(|a| a.role_definition_id == role.id && a.directory_scope_id == scope)
+            .ok_or_else(|| {
+                ApiError::forbidden(format!(
+                    "{} is not eligible for {} at {scope}",
+                    user.user_principal_name, role.display_name
+                ))
+            })?;
+        let settings = self.settings(&role.id, &scope).await?;
+        let duration = body
+            .duration_seconds
+            .unwrap_or(settings.max_activation_seconds);
+        if duration < 60 {
+            return Err(invalid("durationSeconds", "must be at least 60 seconds"));
+        }
+        if duration > settings.max_activation_seconds {
+            return Err(invalid(
+                "durationSeconds",
+                format!(
+                    "the role can be activated for at most {} seconds",
+                    settings.max_activation_seconds
+                ),
+            ));
+        }
+        let text = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let justification = text(body.justification);
+        let ticket = text(body.ticket_number);
+        if settings.require_justification && justification.is_none() {
+            return Err(invalid(
+                "justification",
+                "the role requires a justification",
+            ));
+        }
+        if settings.require_ticket && ticket.is_none() {
+            return Err(invalid("ticketNumber", "the role requires a ticket number"));
+        }
+        if justification.as_ref().is_some_and(|j| j.len() > 500)
+            || ticket.as_ref().is_some_and(|t| t.len() > 100)
+        {
+            return Err(invalid(
+                "justification",
+                "justification (500) or ticket number (100) is too long",
+            ));
+        }
+        if let Some(standing) = self
+            .store
+            .direct_active_assignment(&user.id, &role.id, &scope)
+            .await?
+        {
+            let managed = self
+                .store
+                .pim_grants()
+                .await?
+                .iter()
+                .any(|g| g.key == directory_key(&user.id, &role.id, &scope));
+            if !managed {
+                return Err(problem(
+                    StatusCode::CONFLICT,
+                    "Conflict",
+                    format!(
+                        "the role is held already through the standing assignment {}",
+                        standing.id
+                    ),
+                ));
+            }
+        }
+        // The cloud must know the person before anything is asked of anyone.
+        cloud_call(&role, user).map_err(|e| invalid("principalId", e))?;
+        let mfa = self
+            .check_mfa(
+                user,
+                &settings,
+                session_mfa,
+                body.mfa_code,
+                body.recovery_code,
+            )
+            .await?;
+        let now = self.now();
+        let start = body.start_date_time.map(to_ms).filter(|s| *s > now);
+        let request = ActivationRequest {
+            id: new_id(),
+            principal_id: user.id.clone(),
+            role_definition_id: role.id.clone(),
+            directory_scope_id: scope,
+            eligibility_id: eligibility.id,
+            state: if settings.require_approval {
+                RequestState::PendingApproval
+            } else {
+                RequestState::Approved
+            },
+            reason: None,
+            justification,
+            ticket_number: ticket,
+            duration_seconds: duration,
+            requested_date_time: from_ms(now),
+            start_date_time: start.map(from_ms),
+            activated_date_time: None,
+            end_date_time: None,
+            decided_by: None,
+            mfa,
+        };
+        self.store.insert_pim_request(actor, &request).await?;
+        let event = if settings.require_approval {
+            "requested, waiting for approval"
+        } else {
+            "requested"
+        };
+        self.notify(&request, &role, &settings, event, settings.require_approval)
+            .await?;
+        if request.state == RequestState::Approved && start.is_none() {
+            return self.activate(actor, &request.id).await.map_err(Into::into);
+        }
+        Ok(request)
+    }
+
+    async fn check_mfa(
+        &self,
+        user: &User,
+        settings: &PimSettings,
+        session_mfa: SessionMfa,
+        totp: Option<String>,
+        recovery: Option<String>,
+    ) -> Result<bool, ApiError> {
+        if session_mfa == SessionMfa::Proven {
+            return Ok(true);
+        }
+        let factor = match (totp, recovery) {
+            (Some(c), _) => SecondFactor::Totp(c),
+            (None, Some(c)) => SecondFactor::RecoveryCode(c),
+            (None, None) if settings.require_mfa => {
+                return Err(problem(
+                    StatusCode::UNAUTHORIZED,
+                    "MFA required",
+                    "activating this role needs a second factor: send mfaCode (or recoveryCode), or sign in with one",
+                ))
+            }
+            (None, None) => return Ok(false),
+        };
+        match self.signin.prove_second_factor(user, factor).await {
+            Ok(()) => Ok(true),
+            Err(SignInError::InvalidCode) => Err(problem(
+                StatusCode::UNAUTHORIZED,
+                "MFA required",
+                "the second-factor code is not valid",
+            )),
+            Err(e) => Err(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service unavailable",
+                e.to_string(),
+            )),
+        }
+    }
+
+    /// Whether `user` may approve requests for a role under `settings`.
+    async fn is_approver(&self, user_id: &str, settings: &PimSettings) -> Result<bool, StoreError> {
+        if settings.approvers.iter().any(|a| a == user_id) {
+            return Ok(true);
+        }
+        let groups = self.store.group_ids_of(user_id, true).await?;
+        Ok(settings.approvers.iter().any(|a| groups.contains(a)))
+    }
+
+    /// Approves or denies a pending request. The approver must be one of the role's
+    /// approvers and never the requester.
+    pub async fn decide(
+        &self,
+        approver: &User,
+        actor: &Actor,
+        id: &str,
+        approve: bool,
+        comment: Option<String>,
+    ) -> Result<ActivationRequest, ApiError> {
+        let request = self.store.get_pim_request(id).await?;
+        if request.principal_id == approver.id {
+            return Err(ApiError::forbidden(
+                "nobody can approve or deny their own request",
+            ));
+        }
+        let settings = self
+            .settings(&request.role_definition_id, &request.directory_scope_id)
+            .await?;
+        if !self.is_approver(&approver.id, &settings).await? {
+            return Err(ApiError::forbidden(format!(
+                "{} is not an approver of this role",
+                approver.user_principal_name
+            )));
+        }
+        let comment = comment.map(|c| c.chars().take(500).collect::<String>());
+        let change = RequestChange {
+            decided_by: Some(approver.id.clone()),
+            ..RequestChange::to(
+                if approve {
+                    RequestState::Approved
+                } else {
+                    RequestState::Denied
+                },
+                comment,
+            )
+        };
+        let activity = if approve {
+            "pim.request.approve"
+        } else {
+            "pim.request.deny"
+        };
+        let decided = self
+            .store
+            .transition_pim_request(
+                actor,
+                id,
+                &[RequestState::PendingApproval],
+                change,
+                activity,
+            )
+            .await?;
+        let role = self
+            .store
+            .get_role_definition(&decided.role_definition_id)
+            .await?;
+        self.notify(
+            &decided,
+            &role,
+            &settings,
+            if approve { "approved" } else { "denied" },
+            false,
+        )
+        .await?;
+        let due = decided
+            .start_date_time
+            .is_none_or(|s| to_ms(s) <= self.now());
+        if approve && due {
+            return self.activate(actor, id).await.map_err(Into::into);
+        }
+        Ok(decided)
+    }
+
+    /// The requester withdraws a request not yet active.
+    pub async fn cancel(
+        &self,
+        user: &User,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<ActivationRequest, ApiError> {
+        let request = self.store.get_pim_request(id).await?;
+        if request.principal_id != user.id {
+            return Err(ApiError::forbidden(
+                "only the requester can cancel a request",
+            ));
+        }
+        Ok(self
+            .store
+            .transition_pim_request(
+                actor,
+                id,
+                &[RequestState::PendingApproval, RequestState::Approved],
+                RequestChange::to(
+                    RequestState::Cancelled,
+                    Some("cancelled by the requester".into()),
+                ),
+                "pim.request.cancel",
+            )
+            .await?)
+    }
+
+    /// Ends an active request early: the requester deactivating it, or an administrator
+    /// (`admin` true) revoking it. The grants go at once unless another active request
+    /// still needs them.
+    pub async fn end_early(
+        &self,
+        user: &User,
+        actor: &Actor,
+        id: &str,
+        admin: bool,
+    ) -> Result<ActivationRequest, ApiError> {
+        let request = self.store.get_pim_request(id).await?;
+        if !admin && request.principal_id != user.id {
+            return Err(ApiError::forbidden(
+                "only the requester can deactivate a request",
+            ));
+        }
+        let reason = if admin && request.principal_id != user.id {
+            format!("revoked by {}", user.user_principal_name)
+        } else {
+            "deactivated by the requester".to_string()
+        };
+        let ended = self
+            .store
+            .transition_pim_request(
+                actor,
+                id,
+                &[RequestState::Active],
+                RequestChange {
+                    end_at: Some(self.now()),
+                    ..RequestChange::to(RequestState::Revoked, Some(reason))
+                },
+                if admin {
+                    "pim.activation.revoke"
+                } else {
+                    "pim.activation.deactivate"
+                },
+            )
+            .await?;
+        self.converge().await?;
+        let role = self
+            .store
+            .get_role_definition(&ended.role_definition_id)
+            .await?;
+        let settings = self
+            .settings(&ended.role_definition_id, &ended.directory_scope_id)
+            .await?;
+        self.notify(&ended, &role, &settings, "ended early", false)
+            .await?;
+        Ok(ended)
+    }
+
+    /// Queues the notifications of a request's step: mail to the role's recipients (and to
+    /// the approvers when `to_approvers`), and the webhook if one is configured.
+    async fn notify(
+        &self,
+        r: &ActivationRequest,
+        role: &RoleDefinition,
+        settings: &PimSettings,
+        what: &str,
+        to_approvers: bool,
+    ) -> Result<(), StoreError> {
+        let requester = self
+            .store
+            .get_user(&r.principal_id)
+            .await
+            .map(|u| u.user_principal_name)
+            .unwrap_or_else(|_| r.principal_id.clone());
+        let subject = format!("PIM: {} {} for {}", role.display_name, what, requester);
+        let text = format!(
+            "{subject}\n\nRequest: {}\nState: {}\nScope: {}\nDuration: {} s\nJustification: {}\nTicket: {}\n",
+            r.id,
+            r.state.as_str(),
+            r.directory_scope_id,
+            r.duration_seconds,
+            r.justification.as_deref().unwrap_or("-"),
+            r.ticket_number.as_deref().unwrap_or("-"),
+        );
+        let mut recipients = settings.notification_recipients.clone();
+        if to_approvers {
+            for a in &settings.approvers {
+                match self.store.get_user(a).await {
+                    Ok(u) => recipients.extend(u.mail),
+                    Err(_) => {
+                        let (users, _) = self.store.list_members(a, true).await.unwrap_or_default();
+                        recipients.extend(users.into_iter().filter_map(|u| u.mail));
+                    }
+                }
+            }
+        }
+        recipients.sort();
+        recipients.dedup();
+        let mut messages: Vec<NewMessage> = recipients
+            .into_iter()
+            .map(|to| NewMessage {
+                channel: "email".into(),
+                recipient: to,
+                subject: subject.clone(),
+                body: text.clone(),
+            })
+            .collect();
+        if let Some(url) = self
+            .store
+            .setting(WEBHOOK_SETTING)
+            .await?
+            .filter(|u| !u.is_empty())
+        {
+            messages.push(NewMessage {
+                channel: "webhook".into(),
+                recipient: url,
+                subject: format!("pim.request.{}", r.state.as_str()),
+                body: json!({
+                    "event": what,
+                    "request": r,
+                    "role": { "id": role.id, "displayName": role.display_name },
+                    "requester": requester,
+                })
+                .to_string(),
+            });
+        }
+        self.store.enqueue_notifications(messages).await
+    }
+}
+
+/// Maps a request that cannot move to a clear API error.
+impl From<converge::ActivateError> for ApiError {
+    fn from(e: converge::ActivateError) -> Self {
+        match e {
+            converge::ActivateError::Store(e) => e.into(),
+        }
+    }
+}
