@@ -1079,6 +1079,9 @@ mod conditional_access_support {
 /// The OpenID Connect provider against Authlib (`tests/oidc/`).
 mod oidc;
 
+/// Privileged identity management over the API (`tests/pim/`).
+mod pim;
+
 mod conditional_access {
     use super::*;
     use trustplane_model::BuiltinRole;
