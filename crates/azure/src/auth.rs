@@ -1,5 +1,7 @@
 //! Bearer tokens: given directly, or from the OAuth2 client-credentials grant.
 
+use std::time::{Duration, Instant};
+
 use reqwest::Url;
 use serde::Deserialize;
 
@@ -17,23 +19,76 @@ pub(crate) struct Tokens {
     pub graph: Option<String>,
 }
 
+/// A Resource Manager token and when to fetch a new one (never for a given token).
+pub(crate) struct ArmToken {
+    pub value: String,
+    pub refresh_at: Option<Instant>,
+}
+
+impl ArmToken {
+    /// Still good for a while.
+    pub(crate) fn fresh(&self) -> bool {
+        self.refresh_at.is_none_or(|t| Instant::now() < t)
+    }
+}
+
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
+    /// Seconds; a number from Entra ID, a string from some other token services.
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+}
+
+impl TokenResponse {
+    /// When to fetch a new token: five minutes before expiry, or half-way for short lives.
+    fn refresh_at(&self, fetched: Instant) -> Option<Instant> {
+        let secs = match self.expires_in.as_ref()? {
+            serde_json::Value::Number(n) => n.as_u64()?,
+            serde_json::Value::String(s) => s.trim().parse().ok()?,
+            _ => return None,
+        };
+        // A day at most, whatever the answer says.
+        let secs = secs.min(86_400);
+        let early = (secs / 2).min(300);
+        fetched.checked_add(Duration::from_secs(secs - early))
+    }
 }
 
 pub(crate) async fn acquire(
     client: &reqwest::Client,
     options: &Options,
 ) -> Result<Tokens, AzureError> {
+    let arm = arm_token(client, options).await?.value;
+    let graph = match &options.credential {
+        Credential::Token { graph, .. } => graph.clone(),
+        Credential::ClientSecret {
+            tenant_id,
+            client_id,
+            client_secret,
+        } if options.graph => {
+            let url = token_url(&options.login_endpoint, tenant_id)?;
+            let t = client_credentials(client, &url, client_id, client_secret, GRAPH_SCOPE).await?;
+            Some(t.access_token)
+        }
+        Credential::ClientSecret { .. } => None,
+    };
+    Ok(Tokens { arm, graph })
+}
+
+/// The Resource Manager token of the credential: as given, or from the token endpoint.
+pub(crate) async fn arm_token(
+    client: &reqwest::Client,
+    options: &Options,
+) -> Result<ArmToken, AzureError> {
     match &options.credential {
-        Credential::Token { arm, graph } => {
+        Credential::Token { arm, .. } => {
             if arm.trim().is_empty() {
                 return Err(AzureError::Options("empty access token".to_string()));
             }
-            Ok(Tokens {
-                arm: arm.clone(),
-                graph: graph.clone(),
+            Ok(ArmToken {
+                value: arm.clone(),
+                refresh_at: None,
             })
         }
         Credential::ClientSecret {
@@ -42,13 +97,12 @@ pub(crate) async fn acquire(
             client_secret,
         } => {
             let url = token_url(&options.login_endpoint, tenant_id)?;
-            let arm = client_credentials(client, &url, client_id, client_secret, ARM_SCOPE).await?;
-            let graph = if options.graph {
-                Some(client_credentials(client, &url, client_id, client_secret, GRAPH_SCOPE).await?)
-            } else {
-                None
-            };
-            Ok(Tokens { arm, graph })
+            let fetched = Instant::now();
+            let t = client_credentials(client, &url, client_id, client_secret, ARM_SCOPE).await?;
+            Ok(ArmToken {
+                refresh_at: t.refresh_at(fetched),
+                value: t.access_token,
+            })
         }
     }
 }
@@ -71,7 +125,7 @@ async fn client_credentials(
     client_id: &str,
     client_secret: &str,
     scope: &str,
-) -> Result<String, AzureError> {
+) -> Result<TokenResponse, AzureError> {
     let form = [
         ("grant_type", "client_credentials"),
         ("client_id", client_id),
@@ -99,11 +153,9 @@ async fn client_credentials(
             message: error_message(&body),
         });
     }
-    serde_json::from_slice::<TokenResponse>(&body)
-        .map(|t| t.access_token)
-        .map_err(|e| AzureError::Token {
-            url: url.to_string(),
-            status: status.as_u16(),
-            message: format!("no access_token in the response: {e}"),
-        })
+    serde_json::from_slice::<TokenResponse>(&body).map_err(|e| AzureError::Token {
+        url: url.to_string(),
+        status: status.as_u16(),
+        message: format!("no access_token in the response: {e}"),
+    })
 }

@@ -72,7 +72,7 @@ pub async fn collect(options: &Options) -> Result<Vec<ResourceDoc>, AzureError> 
     Ok(docs)
 }
 
-fn base_url(s: &str, what: &str) -> Result<String, AzureError> {
+pub(crate) fn base_url(s: &str, what: &str) -> Result<String, AzureError> {
     let t = s.trim().trim_end_matches('/');
     let u = Url::parse(t).map_err(|e| AzureError::Options(format!("{what} `{s}`: {e}")))?;
     if !matches!(u.scheme(), "http" | "https") {
@@ -131,13 +131,13 @@ impl Collector {
     /// report would be empty rather than wrong, and an empty report must not look clean.
     async fn subscriptions(&self, wanted: &[String]) -> Result<Vec<ResourceDoc>, AzureError> {
         let fatal = |url: &Url, e: CallError| match e {
-            CallError::Status { status, message } if status == 401 || status == 403 => {
-                AzureError::Unauthorized {
-                    url: url.to_string(),
-                    status,
-                    message,
-                }
-            }
+            CallError::Status {
+                status, message, ..
+            } if status == 401 || status == 403 => AzureError::Unauthorized {
+                url: url.to_string(),
+                status,
+                message,
+            },
             CallError::Transport(message) => AzureError::Unreachable {
                 url: url.to_string(),
                 message,

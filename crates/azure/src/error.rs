@@ -44,6 +44,34 @@ pub enum AzureError {
     /// The options are unusable (bad endpoint URL, empty credential, ...).
     #[error("invalid options: {0}")]
     Options(String),
+    /// An argument of a call was rejected before any request was sent.
+    #[error("invalid {what}: {message}")]
+    InvalidInput {
+        /// Which argument (`scope`, `role definition id`, `principal id`).
+        what: &'static str,
+        /// Why, quoting the value.
+        message: String,
+    },
+    /// Resource Manager refused a request (after retries for 429/503).
+    #[error("{call}: HTTP {status}: {message}")]
+    Arm {
+        /// Method and path of the request, without host or query.
+        call: String,
+        /// HTTP status.
+        status: u16,
+        /// ARM's `error.code`, when the body had one (`PrincipalNotFound`, ...).
+        code: Option<String>,
+        /// ARM's `error.code: error.message` (or the start of the body).
+        message: String,
+    },
+    /// Resource Manager answered success with a body not in the documented shape.
+    #[error("{call}: malformed response: {message}")]
+    Malformed {
+        /// Method and path of the request, without host or query.
+        call: String,
+        /// What was wrong with it.
+        message: String,
+    },
     /// The HTTP client could not be built.
     #[error("HTTP client: {0}")]
     Client(#[from] reqwest::Error),
@@ -53,7 +81,12 @@ pub enum AzureError {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum CallError {
     /// A non-success HTTP status (after retries for 429/503).
-    Status { status: u16, message: String },
+    Status {
+        status: u16,
+        /// ARM's or Graph's `error.code`, if any.
+        code: Option<String>,
+        message: String,
+    },
     /// Connection refused, timeout, TLS, ...
     Transport(String),
     /// The body is not JSON, or not the shape expected.
@@ -69,7 +102,9 @@ impl CallError {
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CallError::Status { status, message } => write!(f, "HTTP {status}: {message}"),
+            CallError::Status {
+                status, message, ..
+            } => write!(f, "HTTP {status}: {message}"),
             CallError::Transport(m) => write!(f, "transport error: {m}"),
             CallError::Body(m) => write!(f, "malformed response: {m}"),
         }

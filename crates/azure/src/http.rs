@@ -1,10 +1,11 @@
-//! GET with bounded parallelism, 429/503 retries that honour `Retry-After`, and paging that
-//! never sends a token to a host other than the configured endpoint.
+//! Requests (GETs, and the PUTs and DELETEs of `rbac`) with bounded parallelism, 429/503
+//! retries that honour `Retry-After`, and paging that never sends a token to a host other
+//! than the configured endpoint.
 
 use std::time::Duration;
 
 use reqwest::header::RETRY_AFTER;
-use reqwest::{StatusCode, Url};
+use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
@@ -63,19 +64,53 @@ impl Http {
         self
     }
 
-    /// One GET returning JSON.
+    /// The client, for calls outside the retry loop (the token endpoint).
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// One GET returning JSON; any non-success status is an error.
     pub(crate) async fn get(&self, url: &Url, token: &str) -> Result<Value, CallError> {
+        let (status, bytes) = self.send(Method::GET, url, token, None).await?;
+        if status.is_success() {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| CallError::Body(format!("invalid JSON: {e}")))
+        } else {
+            Err(CallError::Status {
+                status: status.as_u16(),
+                code: error_code(&bytes),
+                message: error_message(&bytes),
+            })
+        }
+    }
+
+    /// One request with an optional JSON body, retried on 429/503; the final status and body
+    /// are returned whatever the status, for the caller to interpret. Only requests that are
+    /// safe to repeat may be sent through here.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Vec<u8>), CallError> {
         if let Some(h) = &self.progress {
             (h.0)(Progress::Started);
         }
-        let result = self.get_once(url, token).await;
+        let result = self.send_once(method, url, token, body).await;
         if let Some(h) = &self.progress {
             (h.0)(Progress::Finished);
         }
         result
     }
 
-    async fn get_once(&self, url: &Url, token: &str) -> Result<Value, CallError> {
+    async fn send_once(
+        &self,
+        method: Method,
+        url: &Url,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Vec<u8>), CallError> {
         let mut attempt = 0u32;
         loop {
             let resp = {
@@ -85,11 +120,15 @@ impl Http {
                     .acquire()
                     .await
                     .map_err(|e| CallError::Transport(e.to_string()))?;
-                let resp = self
+                let mut req = self
                     .client
-                    .get(url.clone())
+                    .request(method.clone(), url.clone())
                     .bearer_auth(token)
-                    .header("accept", "application/json")
+                    .header("accept", "application/json");
+                if let Some(b) = body {
+                    req = req.json(b);
+                }
+                let resp = req
                     .send()
                     .await
                     .map_err(|e| CallError::Transport(chain(&e)))?;
@@ -101,7 +140,7 @@ impl Http {
                         .bytes()
                         .await
                         .map_err(|e| CallError::Transport(chain(&e)))?;
-                    Ok((status, bytes))
+                    Ok((status, bytes.to_vec()))
                 }
             };
             match resp {
@@ -112,16 +151,7 @@ impl Http {
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
-                Ok((status, bytes)) if status.is_success() => {
-                    return serde_json::from_slice(&bytes)
-                        .map_err(|e| CallError::Body(format!("invalid JSON: {e}")));
-                }
-                Ok((status, bytes)) => {
-                    return Err(CallError::Status {
-                        status: status.as_u16(),
-                        message: error_message(&bytes),
-                    })
-                }
+                Ok(answer) => return Ok(answer),
             }
         }
     }
@@ -202,6 +232,15 @@ pub(crate) fn next_url(first: &Url, next: &str) -> Result<Url, CallError> {
     Ok(u)
 }
 
+/// `error.code` of an ARM or Graph error body (`error` itself for OAuth2).
+pub(crate) fn error_code(body: &[u8]) -> Option<String> {
+    let v = serde_json::from_slice::<Value>(body).ok()?;
+    match v.get("error")? {
+        Value::String(c) => Some(c.clone()),
+        e => e.get("code")?.as_str().map(str::to_string),
+    }
+}
+
 /// The message of an ARM (`{"error":{"code","message"}}`) or Graph error body, else the
 /// body's first 300 characters.
 pub(crate) fn error_message(body: &[u8]) -> String {
@@ -254,6 +293,8 @@ mod tests {
     fn error_messages() {
         let arm = br#"{"error":{"code":"AuthorizationFailed","message":"no access"}}"#;
         assert_eq!(error_message(arm), "AuthorizationFailed: no access");
+        assert_eq!(error_code(arm).as_deref(), Some("AuthorizationFailed"));
+        assert_eq!(error_code(b"<html>"), None);
         let oauth =
             br#"{"error":"invalid_client","error_description":"AADSTS7000215: bad secret"}"#;
         assert_eq!(

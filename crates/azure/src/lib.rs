@@ -17,6 +17,8 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`rbac`] grants and takes back Azure role assignments, for just-in-time access.
+//!
 //! Credentials: a bearer token (e.g. from `az account get-access-token`) or a service
 //! principal with a client secret. Certificate credentials are not supported yet.
 #![deny(missing_docs)]
@@ -27,6 +29,7 @@ mod collect;
 mod error;
 mod http;
 mod options;
+pub mod rbac;
 
 pub use auth::{ARM_SCOPE, GRAPH_SCOPE};
 pub use catalog::SUBSCRIPTION;

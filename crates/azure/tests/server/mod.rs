@@ -1,14 +1,21 @@
 //! A local stand-in for Entra ID, Resource Manager and Microsoft Graph on 127.0.0.1: it serves
 //! Microsoft's example responses from shared/data/azure at the real paths (subscription A),
 //! variants derived from them for non-compliant and compliant cases (subscription B), a
-//! client-credentials token endpoint, one 429 and paged lists.
+//! client-credentials token endpoint, one 429 and paged lists; and role assignments kept in
+//! memory at any scope (`role_assignments`), for granting and revoking access.
+//!
+//! Other crates' tests use it too, through `#[path = "../../azure/tests/server/mod.rs"]`
+//! (with axum, serde_json and tokio as dev-dependencies): [`start`], then `Srv::base` as every
+//! endpoint of `trustplane_azure::Options`, with [`ARM_TOKEN`] or a client secret for
+//! [`TENANT`].
 #![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
+pub mod role_assignments;
 pub mod variants;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -23,6 +30,12 @@ pub const SUB_A: &str = "291bba3f-e0a5-47bc-a099-3bdcb2a50a05";
 pub const SUB_B: &str = "72ac930a-f34e-42d8-b06d-dc2a9e12ed71";
 /// Tenant of subscription A.
 pub const TENANT: &str = "31c75423-32d6-4322-88b7-c478bdde4858";
+/// The subscription of the published role-assignment example: no fixed data, for role
+/// assignments made and revoked by tests.
+pub const SUB_RBAC: &str = "a925f2f7-5c63-4b7b-8799-25a5f97bc3b2";
+/// A principal id the directory does not know: a role-assignment PUT for it answers 400
+/// `PrincipalNotFound`.
+pub const UNKNOWN_PRINCIPAL: &str = "0badc0de-0000-4000-8000-000000000000";
 pub const ARM_TOKEN: &str = "tok-arm";
 pub const GRAPH_TOKEN: &str = "tok-graph";
 
@@ -41,6 +54,8 @@ pub struct Mode {
     pub malformed_nsg: bool,
     /// Every ARM and Graph answer is held this long (to measure parallelism).
     pub delay_ms: u64,
+    /// The first role-assignment PUT answers 429 with `Retry-After: 1`.
+    pub throttle_role_writes: bool,
 }
 
 pub struct Srv {
@@ -53,6 +68,14 @@ pub struct Srv {
     /// Requests being answered now, and the most at once.
     pub in_flight: AtomicUsize,
     pub peak: AtomicUsize,
+    /// Role assignments made by PUT or seeded (see `role_assignments`).
+    pub assignments: Mutex<Vec<Value>>,
+    /// Lower-case principal ids whose role-assignment PUT answers `PrincipalNotFound`.
+    pub refused_principals: Mutex<HashSet<String>>,
+    /// Role-assignment PUT and DELETE answer 403.
+    pub deny_role_writes: AtomicBool,
+    /// Role-assignment PUTs received.
+    pub role_puts: AtomicUsize,
 }
 
 /// shared/data/azure, beside the clone.
@@ -103,6 +126,10 @@ pub async fn start(mode: Mode) -> Arc<Srv> {
         token_forms: Mutex::new(Vec::new()),
         in_flight: AtomicUsize::new(0),
         peak: AtomicUsize::new(0),
+        assignments: Mutex::new(Vec::new()),
+        refused_principals: Mutex::new(HashSet::new()),
+        deny_role_writes: AtomicBool::new(false),
+        role_puts: AtomicUsize::new(0),
     });
     let app = axum::Router::new().fallback(handle).with_state(srv.clone());
     tokio::spawn(async move {
@@ -114,6 +141,11 @@ pub async fn start(mode: Mode) -> Arc<Srv> {
 impl Srv {
     pub fn hits(&self, path: &str) -> u32 {
         self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+
+    /// Requests received, all paths together.
+    pub fn total_hits(&self) -> u32 {
+        self.hits.lock().unwrap().values().sum()
     }
 }
 
@@ -202,9 +234,6 @@ async fn handle(
         tokio::time::sleep(std::time::Duration::from_millis(s.mode.delay_ms)).await;
         s.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
-    if method != Method::GET {
-        return arm_error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", &path);
-    }
     let is_graph = lp.starts_with("/v1.0/");
     let want = format!("Bearer {}", if is_graph { GRAPH_TOKEN } else { ARM_TOKEN });
     if headers.get("authorization").and_then(|h| h.to_str().ok()) != Some(want.as_str()) {
@@ -216,6 +245,14 @@ async fn handle(
     }
     if !is_graph && !query.contains("api-version=") {
         return arm_error(StatusCode::BAD_REQUEST, "MissingApiVersionParameter", &path);
+    }
+    if !is_graph {
+        if let Some(r) = role_assignments::route(&s, &method, &path, &query, &body) {
+            return r;
+        }
+    }
+    if method != Method::GET {
+        return arm_error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", &path);
     }
     if is_graph {
         return graph_route(&s, &lp, &query);
@@ -378,9 +415,6 @@ fn sub_a_list(s: &Srv, rest: &str, query: &str, n: u32) -> Response {
         )),
         "microsoft.insights/diagnosticsettings" => ok(arm(
             "Microsoft.Insights/listSubscriptionDiagnosticSettings.json",
-        )),
-        "microsoft.authorization/roleassignments" => ok(arm(
-            "Microsoft.Authorization/RoleAssignments_ListForScope.json",
         )),
         "microsoft.authorization/roledefinitions" => ok(json!({"value": [
             arm("Microsoft.Authorization/GetRoleDefinitionById.json")

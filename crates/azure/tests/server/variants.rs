@@ -87,34 +87,6 @@ pub fn sub_b_list(rest: &str) -> Response {
             );
             ok(json!({"value": [n]}))
         }
-        "microsoft.authorization/roleassignments" => {
-            // One permanent Owner (too few owners) and one User Access Administrator.
-            let base = first("Microsoft.Authorization/RoleAssignments_ListForScope.json");
-            let ra = |name: &str, role: &str| {
-                let mut r = base.clone();
-                set(&mut r, "/name", json!(name));
-                set(
-                    &mut r,
-                    "/id",
-                    json!(format!("/subscriptions/{SUB_B}/providers/Microsoft.Authorization/roleAssignments/{name}")),
-                );
-                set(
-                    &mut r,
-                    "/properties/roleDefinitionId",
-                    json!(format!("/subscriptions/{SUB_B}/providers/Microsoft.Authorization/roleDefinitions/{role}")),
-                );
-                set(
-                    &mut r,
-                    "/properties/scope",
-                    json!(format!("/subscriptions/{SUB_B}")),
-                );
-                r
-            };
-            ok(json!({"value": [
-                ra("11111111-0000-0000-0000-000000000001", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"),
-                ra("11111111-0000-0000-0000-000000000002", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"),
-            ]}))
-        }
         "microsoft.compute/virtualmachines" => {
             // The first example VM on a managed OS disk with Trusted Launch.
             let mut vm =
@@ -218,6 +190,46 @@ pub fn sub_b_list(rest: &str) -> Response {
         }
         _ => empty(),
     }
+}
+
+/// One permanent Owner (too few owners) and one User Access Administrator, served by
+/// `role_assignments` as the fixed assignments of subscription B.
+pub fn role_assignments() -> Vec<Value> {
+    let base = first("Microsoft.Authorization/RoleAssignments_ListForScope.json");
+    let ra = |name: &str, role: &str| {
+        let mut r = base.clone();
+        set(&mut r, "/name", json!(name));
+        set(
+            &mut r,
+            "/id",
+            json!(format!(
+                "/subscriptions/{SUB_B}/providers/Microsoft.Authorization/roleAssignments/{name}"
+            )),
+        );
+        set(
+            &mut r,
+            "/properties/roleDefinitionId",
+            json!(format!(
+                "/subscriptions/{SUB_B}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+            )),
+        );
+        set(
+            &mut r,
+            "/properties/scope",
+            json!(format!("/subscriptions/{SUB_B}")),
+        );
+        r
+    };
+    vec![
+        ra(
+            "11111111-0000-0000-0000-000000000001",
+            "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+        ),
+        ra(
+            "11111111-0000-0000-0000-000000000002",
+            "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+        ),
+    ]
 }
 
 /// GetSiteConfig.json with FTPS only and HTTP/2.
