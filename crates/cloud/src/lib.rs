@@ -14,6 +14,8 @@
 //! ```
 #![deny(missing_docs)]
 
+mod grants;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -24,6 +26,7 @@ use trustplane_server::cloud::{
     BoxFuture, CloudCollector, CloudConnectors, LogLocation, LogObjects, ObjectReads, ScanTarget,
 };
 
+pub use grants::Grants;
 pub use trustplane_posture::ResourceDoc;
 
 /// The AWS and Azure implementations, for [`trustplane_server::start_with_cloud`] or
@@ -32,7 +35,7 @@ pub fn connectors() -> CloudConnectors {
     CloudConnectors {
         collector: Some(Arc::new(Collector)),
         log_objects: Some(Arc::new(S3Logs::default())),
-        grants: None,
+        grants: Some(Arc::new(grants::Grants)),
     }
 }
 
@@ -65,32 +68,8 @@ impl CloudCollector for Collector {
                         .await
                         .map_err(|e| e.to_string())
                 }
-                ScanTarget::Azure {
-                    subscription_id,
-                    tenant_id,
-                    client_id,
-                    client_secret,
-                    arm_endpoint,
-                    graph_endpoint,
-                    login_endpoint,
-                } => {
-                    let mut options = trustplane_azure::Options::new(
-                        trustplane_azure::Credential::ClientSecret {
-                            tenant_id: tenant_id.clone(),
-                            client_id: client_id.clone(),
-                            client_secret: client_secret.clone(),
-                        },
-                    );
-                    options.subscriptions = vec![subscription_id.clone()];
-                    if let Some(e) = arm_endpoint {
-                        options.arm_endpoint = e.clone();
-                    }
-                    if let Some(e) = graph_endpoint {
-                        options.graph_endpoint = e.clone();
-                    }
-                    if let Some(e) = login_endpoint {
-                        options.login_endpoint = e.clone();
-                    }
+                ScanTarget::Azure { .. } => {
+                    let options = azure_options(target).ok_or("not an Azure target")?;
                     trustplane_azure::collect(&options)
                         .await
                         .map_err(|e| e.to_string())
@@ -98,6 +77,39 @@ impl CloudCollector for Collector {
             }
         })
     }
+}
+
+/// The Azure client options for a connected subscription (through its service principal);
+/// `None` for an AWS target.
+pub(crate) fn azure_options(target: &ScanTarget) -> Option<trustplane_azure::Options> {
+    let ScanTarget::Azure {
+        subscription_id,
+        tenant_id,
+        client_id,
+        client_secret,
+        arm_endpoint,
+        graph_endpoint,
+        login_endpoint,
+    } = target
+    else {
+        return None;
+    };
+    let mut options = trustplane_azure::Options::new(trustplane_azure::Credential::ClientSecret {
+        tenant_id: tenant_id.clone(),
+        client_id: client_id.clone(),
+        client_secret: client_secret.clone(),
+    });
+    options.subscriptions = vec![subscription_id.clone()];
+    if let Some(e) = arm_endpoint {
+        options.arm_endpoint = e.clone();
+    }
+    if let Some(e) = graph_endpoint {
+        options.graph_endpoint = e.clone();
+    }
+    if let Some(e) = login_endpoint {
+        options.login_endpoint = e.clone();
+    }
+    Some(options)
 }
 
 /// Lists and reads CloudTrail objects with [`LogBucket`], keeping one client per location.

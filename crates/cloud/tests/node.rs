@@ -7,6 +7,10 @@
 #[path = "../../aws/tests/common/mod.rs"]
 mod common;
 
+/// Just-in-time cloud roles (`tests/pim/`).
+#[path = "pim/mod.rs"]
+mod pim;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -1,0 +1,275 @@
+//! Just-in-time cloud roles end to end, on a clock the tests move: an IAM Identity Center
+//! permission set in moto and an Azure RBAC role in the Resource Manager fake are granted at
+//! activation (with a second factor from pyotp, a justification and an approval) and taken
+//! back at expiry; overlapping activations keep the grant until the later end; a grant made
+//! outside Trustplane is reported; a refusal by the cloud ends the request `failed` with
+//! nothing left granted; a node restarted after an activation ended removes the grant at
+//! once.
+
+use super::*;
+use trustplane_aws::identity_center::{ConnectOptions, IdentityCenter};
+
+#[path = "../../../azure/tests/server/mod.rs"]
+#[allow(dead_code)]
+mod azure_fake;
+
+const AZURE_PRINCIPAL: &str = "6f2b8c1e-3a4d-4e5f-8a9b-0c1d2e3f4a5b";
+const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+
+/// Moto's Identity Center instance with a fresh permission set.
+async fn permission_set(moto: &Moto, name: &str) -> (String, String) {
+    let python = std::env::var("TRUSTPLANE_TEST_PYTHON").unwrap();
+    let script = r#"
+import json, sys, boto3
+sso = boto3.client("sso-admin", endpoint_url=sys.argv[1], region_name="us-east-1")
+inst = sso.list_instances()["Instances"][0]["InstanceArn"]
+ps = sso.create_permission_set(InstanceArn=inst, Name=sys.argv[2], SessionDuration="PT1H")
+print(json.dumps([inst, ps["PermissionSet"]["PermissionSetArn"]]))
+"#;
+    let out = std::process::Command::new(python)
+        .args(["-c", script, &moto.url, name])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    (v[0].clone(), v[1].clone())
+}
+
+async fn center(moto: &Moto) -> IdentityCenter {
+    IdentityCenter::connect(&ConnectOptions {
+        endpoint_url: Some(moto.url.clone()),
+        region: "us-east-1".into(),
+        role_arn: None,
+    })
+    .await
+}
+
+/// Identity Store user ids holding the permission set on the account, per moto.
+async fn idc_holders(moto: &Moto, instance: &str, ps: &str) -> Vec<String> {
+    let mut v: Vec<String> = center(moto)
+        .await
+        .assignments(instance, ACCOUNT, ps)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.principal_id)
+        .collect();
+    v.sort();
+    v
+}
+
+fn azure_holders(srv: &azure_fake::Srv) -> Vec<String> {
+    srv.role_assignments()
+        .iter()
+        .map(|a| a["properties"]["principalId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A person with an API token, an authenticator app, and cloud identities.
+async fn elevated_person(n: &Node, upn: &str, attributes: Value) -> (String, String, String) {
+    let id = person(n, upn).await;
+    n.store
+        .update_user(
+            &Actor::system(),
+            &id,
+            trustplane_store::UserPatch {
+                attributes: Some(attributes.as_object().unwrap().clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let token = format!("tp_pim_{}_0123456789abcdef", upn.replace(['@', '.'], "_"));
+    n.store
+        .create_api_token(&Actor::system(), &id, &trustplane_authn::hash_session_token(&token), "t", None)
+        .await
+        .unwrap();
+    let user = n.store.get_user(&id).await.unwrap();
+    let (handle, uri, _) = n.state.signin.totp_begin(&user).await.unwrap();
+    let code = pyotp(&uri, n.clock.now_ms());
+    n.state
+        .signin
+        .totp_confirm(&Actor::system(), &user, &handle, &code, "app")
+        .await
+        .unwrap();
+    (id, token, uri)
+}
+
+fn pyotp(uri: &str, at_ms: i64) -> String {
+    let python = std::env::var("TRUSTPLANE_TEST_PYTHON").unwrap();
+    let out = std::process::Command::new(python)
+        .args(["-c", "import sys, pyotp; print(pyotp.parse_uri(sys.argv[1]).at(int(sys.argv[2])))", uri, &(at_ms / 1000).to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+async fn as_user(n: &Node, token: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}{path}", n.base))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn role(n: &Node, name: &str, resource: Value) -> String {
+    let (st, r) = api(n, Method::POST, "/api/v1/roleDefinitions",
+        Some(json!({"displayName": name, "resource": resource}))).await;
+    assert_eq!(st, 201, "{r}");
+    r["id"].as_str().unwrap().to_string()
+}
+
+async fn eligible(n: &Node, principal: &str, role: &str) {
+    let (st, a) = api(n, Method::POST, "/api/v1/roleAssignments", Some(json!({
+        "principalId": principal, "roleDefinitionId": role, "assignmentType": "eligible"}))).await;
+    assert_eq!(st, 201, "{a}");
+}
+
+async fn run(n: &Node) -> Value {
+    serde_json::to_value(n.state.pim.run_due().await.unwrap()).unwrap()
+}
+
+async fn activate(n: &Node, token: &str, uri: &str, role: &str, secs: i64) -> Value {
+    n.clock.advance_ms(30_000);
+    let (st, r) = as_user(n, token, Method::POST, "/api/v1/pim/requests", Some(json!({
+        "roleDefinitionId": role, "durationSeconds": secs, "justification": "change CHG-7",
+        "mfaCode": pyotp(uri, n.clock.now_ms())}))).await;
+    assert_eq!(st, 201, "{r}");
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_roles_are_granted_on_approval_and_removed_on_expiry_in_aws_and_azure() {
+    let Some(moto) = Moto::start() else { return };
+    let n = node().await;
+    let srv = azure_fake::start(azure_fake::Mode::default()).await;
+    let (instance, ps) = permission_set(&moto, "AdministratorAccess").await;
+    let (st, aws) = api(&n, Method::POST, "/api/v1/posture/accounts", Some(json!({
+        "provider": "aws", "accountId": ACCOUNT, "regions": ["us-east-1"],
+        "endpointUrl": moto.url, "enabled": false}))).await;
+    assert_eq!(st, 201, "{aws}");
+    let (st, az) = api(&n, Method::POST, "/api/v1/posture/accounts", Some(json!({
+        "provider": "azure", "subscriptionId": azure_fake::SUB_RBAC, "tenantId": azure_fake::TENANT,
+        "clientId": "11111111-2222-3333-4444-555555555555", "clientSecret": "s3cret",
+        "armEndpoint": srv.base, "loginEndpoint": srv.base, "graphEndpoint": srv.base,
+        "enabled": false}))).await;
+    assert_eq!(st, 201, "{az}");
+    let scope = format!("/subscriptions/{}", azure_fake::SUB_RBAC);
+    let idc_role = role(&n, "AWS Admin (JIT)", json!({"type": "awsIdentityCenter",
+        "connectionId": aws["id"], "instanceArn": instance, "permissionSetArn": ps, "accountId": ACCOUNT})).await;
+    let az_role = role(&n, "Azure Reader (JIT)", json!({"type": "azureRbac", "connectionId": az["id"],
+        "scope": scope, "roleDefinitionId": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{READER}")})).await;
+
+    let (ada, ada_token, ada_otp) = elevated_person(&n, "ada@example.com",
+        json!({"awsIdentityCenterUserId": "idc-user-ada", "azureObjectId": AZURE_PRINCIPAL})).await;
+    let (bob, bob_token, _) = elevated_person(&n, "bob@example.com", json!({})).await;
+    for r in [&idc_role, &az_role] {
+        eligible(&n, &ada, r).await;
+        let (st, b) = api(&n, Method::PUT, &format!("/api/v1/pim/settings/{r}"), Some(json!({
+            "maxActivationSeconds": 7200, "requireApproval": true, "approvers": [bob]}))).await;
+        assert_eq!(st, 200, "{b}");
+    }
+
+    // Requested, approved, granted in both clouds.
+    let mut ids = Vec::new();
+    for r in [&idc_role, &az_role] {
+        let req = activate(&n, &ada_token, &ada_otp, r, 3600).await;
+        assert_eq!(req["state"], "pendingApproval");
+        assert!(idc_holders(&moto, &instance, &ps).await.is_empty());
+        assert!(azure_holders(&srv).is_empty());
+        let id = req["id"].as_str().unwrap().to_string();
+        let (st, a) = as_user(&n, &bob_token, Method::POST, &format!("/api/v1/pim/requests/{id}/approve"), None).await;
+        assert_eq!(st, 200, "{a}");
+        assert_eq!(a["state"], "active", "{a}");
+        ids.push(id);
+    }
+    assert_eq!(idc_holders(&moto, &instance, &ps).await, vec!["idc-user-ada"]);
+    assert_eq!(azure_holders(&srv), vec![AZURE_PRINCIPAL]);
+
+    // A second, overlapping AWS activation 30 minutes later, approved at once.
+    n.clock.advance_ms(1_800_000);
+    let again = activate(&n, &ada_token, &ada_otp, &idc_role, 3600).await;
+    let (_, a) = as_user(&n, &bob_token, Method::POST, &format!("/api/v1/pim/requests/{}/approve", again["id"].as_str().unwrap()), None).await;
+    assert_eq!(a["state"], "active", "{a}");
+
+    // A grant made outside Trustplane is found by reconciliation.
+    center(&moto)
+        .await
+        .assign(&trustplane_aws::identity_center::AccountAssignment {
+            instance_arn: instance.clone(),
+            permission_set_arn: ps.clone(),
+            account_id: ACCOUNT.into(),
+            principal_type: trustplane_aws::identity_center::PrincipalType::User,
+            principal_id: "idc-user-mallory".into(),
+        })
+        .await
+        .unwrap();
+    let (st, rec) = api(&n, Method::POST, "/api/v1/pim/reconcile", None).await;
+    assert_eq!(st, 200, "{rec}");
+    let outside: Vec<&str> = rec["outsideGrants"].as_array().unwrap().iter().map(|d| d["principal"].as_str().unwrap()).collect();
+    assert_eq!(outside, vec!["idc-user-mallory"], "{rec}");
+    let (_, alerts) = api(&n, Method::GET, "/api/v1/pim/alerts", None).await;
+    assert_eq!(alerts["value"][0]["alertId"], "rolesAssignedOutsidePim", "{alerts}");
+
+    // At one hour the first activations end: Azure's grant goes, AWS's stays for the second.
+    n.clock.advance_ms(1_800_000);
+    let report = run(&n).await;
+    assert_eq!(report["expired"], 2, "{report}");
+    assert!(azure_holders(&srv).is_empty(), "Azure grant removed at expiry");
+    assert_eq!(idc_holders(&moto, &instance, &ps).await, vec!["idc-user-ada", "idc-user-mallory"]);
+
+    // The node stops; the second activation ends while it is down; a new node removes the
+    // grant as soon as it runs.
+    let dir = n.dir.path().to_path_buf();
+    n.clock.advance_ms(1_800_000 + 60_000);
+    let (_, restarted) = state(&dir, &n.clock).await;
+    let report = serde_json::to_value(restarted.pim.run_due().await.unwrap()).unwrap();
+    assert_eq!(report["expired"], 1, "{report}");
+    assert_eq!(idc_holders(&moto, &instance, &ps).await, vec!["idc-user-mallory"], "only the outside grant is left");
+    assert!(n.store.pim_grants().await.unwrap().is_empty());
+    let acts = audit_activities(&n).await;
+    for a in ["pim.request.approve", "pim.activation.start", "pim.activation.expire", "pim.reconcile.outsideGrant"] {
+        assert!(acts.iter().any(|x| x == a), "{a} not audited");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloud_refusal_fails_the_request_and_leaves_nothing_granted() {
+    let n = node().await;
+    let srv = azure_fake::start(azure_fake::Mode::default()).await;
+    let (_, az) = api(&n, Method::POST, "/api/v1/posture/accounts", Some(json!({
+        "provider": "azure", "subscriptionId": azure_fake::SUB_RBAC, "tenantId": azure_fake::TENANT,
+        "clientId": "11111111-2222-3333-4444-555555555555", "clientSecret": "s3cret",
+        "armEndpoint": srv.base, "loginEndpoint": srv.base, "graphEndpoint": srv.base,
+        "enabled": false}))).await;
+    let scope = format!("/subscriptions/{}", azure_fake::SUB_RBAC);
+    let az_role = role(&n, "Azure Reader (JIT)", json!({"type": "azureRbac", "connectionId": az["id"],
+        "scope": scope, "roleDefinitionId": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{READER}")})).await;
+    let (ada, token, otp) = elevated_person(&n, "ada@example.com",
+        json!({"azureObjectId": azure_fake::UNKNOWN_PRINCIPAL})).await;
+    let (eve, eve_token, eve_otp) = elevated_person(&n, "eve@example.com", json!({})).await;
+    eligible(&n, &ada, &az_role).await;
+    eligible(&n, &eve, &az_role).await;
+
+    let r = activate(&n, &token, &otp, &az_role, 3600).await;
+    assert_eq!(r["state"], "failed", "{r}");
+    assert!(r["reason"].as_str().unwrap().contains("PrincipalNotFound"), "{r}");
+    assert!(azure_holders(&srv).is_empty());
+    assert!(n.store.pim_grants().await.unwrap().is_empty(), "nothing half-granted");
+    assert!(n.store.direct_active_assignment(&ada, &az_role, "/").await.unwrap().is_none());
+
+    // Someone the cloud cannot name is refused before anything is asked of anyone.
+    n.clock.advance_ms(30_000);
+    let (st, p) = as_user(&n, &eve_token, Method::POST, "/api/v1/pim/requests", Some(json!({
+        "roleDefinitionId": az_role, "durationSeconds": 600, "justification": "x",
+        "mfaCode": pyotp(&eve_otp, n.clock.now_ms())}))).await;
+    assert_eq!(st, 400, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("azureObjectId"), "{p}");
+}
