@@ -1,8 +1,9 @@
-//! The errors that stop a collection as a whole.
+//! The errors that stop a collection as a whole, and the failures of the write operations
+//! (IAM Identity Center account assignments).
 //!
-//! A failed call for one service and region does not: it becomes a `collection_error`
-//! document in the inventory. These are the failures before anything can be collected, where
-//! returning a partial inventory would present missing data as complete.
+//! A failed call for one service and region does not stop a collection: it becomes a
+//! `collection_error` document in the inventory. These are the failures before anything can
+//! be collected, where returning a partial inventory would present missing data as complete.
 
 use thiserror::Error;
 
@@ -31,4 +32,14 @@ pub enum AwsError {
     /// The options cannot work (no regions, zero concurrency, a malformed role ARN).
     #[error("invalid collection options: {0}")]
     Options(String),
+    /// An IAM Identity Center call was refused, its request FAILED, or it was still in
+    /// progress when polling gave up.
+    #[error("AWS IAM Identity Center {operation} failed: {reason}")]
+    IdentityCenter {
+        /// The API operation (`CreateAccountAssignment`, `ListAccountAssignments`, ...).
+        operation: &'static str,
+        /// One line: the request's FailureReason, the service's error code and message, or
+        /// the transport failure.
+        reason: String,
+    },
 }

@@ -29,6 +29,7 @@ pub mod emulator;
 mod error;
 pub mod federation;
 mod iam;
+pub mod identity_center;
 mod kms;
 mod logs;
 mod monitoring;

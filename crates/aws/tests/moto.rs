@@ -1,8 +1,10 @@
 //! The collector against the real moto emulator: seed through the AWS SDK for Rust, collect,
-//! assess with CIS AWS 3.0, and check the exact PASS/FAIL per resource and control.
+//! assess with CIS AWS 3.0, and check the exact PASS/FAIL per resource and control. The
+//! `identity_center` module tests IAM Identity Center account assignments on the same emulator.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
 mod common;
+mod identity_center;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
