@@ -256,8 +256,11 @@ impl RoleResource {
                         "must look like arn:aws:sso:::instance/ssoins-...".into(),
                     ));
                 }
+                // AWS names permission sets `...:permissionSet/ssoins-.../ps-...`; the ps- part
+                // is what identifies one (moto puts it under `instance/`).
                 if !permission_set_arn.starts_with("arn:aws")
-                    || !permission_set_arn.contains(":permissionSet/")
+                    || !permission_set_arn.contains(":sso:::")
+                    || !permission_set_arn.contains("/ps-")
                 {
                     return Err((
                         "permissionSetArn",
