@@ -7,8 +7,8 @@
 //! once.
 
 use super::*;
-use trustplane_model::Clock as _;
 use trustplane_aws::identity_center::{ConnectOptions, IdentityCenter};
+use trustplane_model::Clock as _;
 
 #[path = "../../../azure/tests/server/mod.rs"]
 #[allow(dead_code)]
@@ -249,7 +249,10 @@ async fn cloud_roles_are_granted_on_approval_and_removed_on_expiry_in_aws_and_az
         let req = activate(&n, &ada_token, &ada_otp, r, 3600).await;
         assert_eq!(req["state"], "pendingApproval");
         if *r == idc_role {
-            assert!(idc_holders(&moto, &instance, &ps).await.is_empty(), "nothing before approval");
+            assert!(
+                idc_holders(&moto, &instance, &ps).await.is_empty(),
+                "nothing before approval"
+            );
         } else {
             assert!(azure_holders(&srv).is_empty(), "nothing before approval");
         }
@@ -415,4 +418,143 @@ async fn a_cloud_refusal_fails_the_request_and_leaves_nothing_granted() {
         p["detail"].as_str().unwrap().contains("azureObjectId"),
         "{p}"
     );
+}
+
+/// Follows the node's redirects with a session until a page answers; (status, body).
+async fn follow(n: &Node, session: &str, mut path: String) -> (u16, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let r = client
+            .get(format!("{}{path}", n.base))
+            .bearer_auth(session)
+            .send()
+            .await
+            .unwrap();
+        match r.headers().get("location") {
+            Some(next) if r.status().is_redirection() => path = next.to_str().unwrap().to_string(),
+            _ => return (r.status().as_u16(), r.text().await.unwrap()),
+        }
+    }
+    panic!("too many redirects at {path}");
+}
+
+/// STS AssumeRoleWithSAML through boto3 against moto: the assumed-role ARN.
+fn assume_with_saml(moto: &Moto, role: &str, provider: &str, assertion: &str) -> String {
+    let python = std::env::var("TRUSTPLANE_TEST_PYTHON").unwrap();
+    let script = r#"
+import sys, boto3
+sts = boto3.client("sts", endpoint_url=sys.argv[1], region_name="us-east-1")
+out = sts.assume_role_with_saml(RoleArn=sys.argv[2], PrincipalArn=sys.argv[3], SAMLAssertion=sys.argv[4])
+print(out["AssumedRoleUser"]["Arn"])
+"#;
+    let out = std::process::Command::new(python)
+        .args(["-c", script, &moto.url, role, provider, assertion])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A console sign-in session of Ada's (password and a second factor).
+async fn console_session(n: &Node, password: &str, otp: &str) -> String {
+    n.clock.advance_ms(30_000);
+    let http = reqwest::Client::new();
+    let first: Value = http
+        .post(format!("{}/api/v1/auth/signIn", n.base))
+        .json(&json!({"username": "ada@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second: Value = http
+        .post(format!("{}/api/v1/auth/secondFactor", n.base))
+        .json(&json!({"signInId": first["signInId"], "method": "totp",
+                      "code": pyotp(otp, n.clock.now_ms())}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    second["sessionToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{second}"))
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saml_role_is_in_the_aws_assertion_only_while_activated() {
+    let Some(moto) = Moto::start() else { return };
+    let n = node().await;
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/BreakGlass");
+    let provider = format!("arn:aws:iam::{ACCOUNT}:saml-provider/Trustplane");
+    let saml_role = role(
+        &n,
+        "AWS BreakGlass",
+        json!({"type": "awsSamlRole", "accountId": ACCOUNT,
+        "roleArn": role_arn, "samlProviderArn": provider, "maxSessionDuration": 3600}),
+    )
+    .await;
+    let (st, app) = api(
+        &n,
+        Method::POST,
+        "/api/v1/applications",
+        Some(json!({
+        "displayName": "AWS", "settings": {"saml": {"template": "awsConsole"}}})),
+    )
+    .await;
+    assert_eq!(st, 201, "{app}");
+    let (ada, token, otp) = elevated_person(&n, "ada@example.com", json!({})).await;
+    let password = "a long and unusual passphrase";
+    n.store
+        .update_user(
+            &Actor::system(),
+            &ada,
+            trustplane_store::UserPatch {
+                password_hash: Some(trustplane_authn::hash_password(password).unwrap()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    eligible(&n, &ada, &saml_role).await;
+
+    let session = console_session(&n, password, &otp).await;
+    let start = format!("/saml/start/urn:amazon:webservices?role={role_arn}");
+
+    // Eligible only: no assertion carries the role.
+    let (status, page) = follow(&n, &session, start.clone()).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains("SAMLResponse"));
+
+    let r = activate(&n, &token, &otp, &saml_role, 1800).await;
+    assert_eq!(r["state"], "active", "{r}");
+    let (status, page) = follow(&n, &session, start.clone()).await;
+    assert_eq!(status, 200, "{page}");
+    let marker = "name=\"SAMLResponse\" value=\"";
+    let from = page.find(marker).unwrap() + marker.len();
+    let assertion = &page[from..from + page[from..].find('"').unwrap()];
+    let arn = assume_with_saml(&moto, &role_arn, &provider, assertion);
+    assert_eq!(
+        arn,
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/BreakGlass/ada@example.com")
+    );
+
+    // Half an hour later the activation has ended: a new sign-in no longer carries the role.
+    n.clock.advance_ms(1_800_000);
+    run(&n).await;
+    let session = console_session(&n, password, &otp).await;
+    let (status, page) = follow(&n, &session, start).await;
+    assert_eq!(status, 403, "{page}");
 }
