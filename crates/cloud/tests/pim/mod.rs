@@ -8,7 +8,8 @@
 
 use super::*;
 use trustplane_aws::identity_center::{ConnectOptions, IdentityCenter};
-use trustplane_model::Clock as _;
+use trustplane_model::{Clock as _, RequestState};
+use trustplane_store::RequestChange;
 
 #[path = "../../../azure/tests/server/mod.rs"]
 #[allow(dead_code)]
@@ -557,4 +558,130 @@ async fn a_saml_role_is_in_the_aws_assertion_only_while_activated() {
     let session = console_session(&n, password, &otp).await;
     let (status, page) = follow(&n, &session, start).await;
     assert_eq!(status, 403, "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_dies_while_granting_leaves_a_known_grant_that_the_next_node_completes_and_ends(
+) {
+    let n = node().await;
+    // Resource Manager answers slowly, so the node can die while the grant is in flight.
+    let srv = azure_fake::start(azure_fake::Mode {
+        delay_ms: 1_500,
+        ..azure_fake::Mode::default()
+    })
+    .await;
+    let (_, az) = api(
+        &n,
+        Method::POST,
+        "/api/v1/posture/accounts",
+        Some(json!({
+        "provider": "azure", "subscriptionId": azure_fake::SUB_RBAC, "tenantId": azure_fake::TENANT,
+        "clientId": "11111111-2222-3333-4444-555555555555", "clientSecret": "s3cret",
+        "armEndpoint": srv.base, "loginEndpoint": srv.base, "graphEndpoint": srv.base,
+        "enabled": false})),
+    )
+    .await;
+    let scope = format!("/subscriptions/{}", azure_fake::SUB_RBAC);
+    let az_role = role(&n, "Azure Reader (JIT)", json!({"type": "azureRbac", "connectionId": az["id"],
+        "scope": scope, "roleDefinitionId": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{READER}")})).await;
+    let (ada, _, _) = elevated_person(
+        &n,
+        "ada@example.com",
+        json!({"azureObjectId": AZURE_PRINCIPAL}),
+    )
+    .await;
+    let (bob, _, _) = elevated_person(&n, "bob@example.com", json!({})).await;
+    eligible(&n, &ada, &az_role).await;
+    api(
+        &n,
+        Method::PUT,
+        &format!("/api/v1/pim/settings/{az_role}"),
+        Some(json!({
+        "requireMfa": false, "requireApproval": true, "approvers": [bob]})),
+    )
+    .await;
+    let user = n.store.get_user(&ada).await.unwrap();
+    let actor = Actor {
+        id: ada.clone(),
+        display_name: None,
+        ip_address: None,
+        user_agent: None,
+    };
+    let r = n
+        .state
+        .pim
+        .request(
+            &user,
+            &actor,
+            trustplane_server::pim::NewRequest {
+                role_definition_id: az_role.clone(),
+                directory_scope_id: None,
+                duration_seconds: Some(3600),
+                start_date_time: None,
+                justification: Some("restore from backup".into()),
+                ticket_number: None,
+                mfa_code: None,
+                recovery_code: None,
+            },
+            trustplane_server::pim::SessionMfa::Absent,
+        )
+        .await
+        .unwrap();
+    // Bob's approval is recorded; the node starts granting and dies with the call in flight.
+    n.store
+        .transition_pim_request(
+            &Actor::system(),
+            &r.id,
+            &[RequestState::PendingApproval],
+            RequestChange {
+                decided_by: Some(bob.clone()),
+                ..RequestChange::to(RequestState::Approved, None)
+            },
+            "pim.request.approve",
+        )
+        .await
+        .unwrap();
+    let pim = n.state.pim.clone();
+    let id = r.id.clone();
+    let granting = tokio::spawn(async move { pim.activate(&Actor::system(), &id).await });
+    while !n
+        .store
+        .pim_grants()
+        .await
+        .unwrap()
+        .iter()
+        .any(|g| g.kind == "cloud")
+    {
+        tokio::task::yield_now().await;
+    }
+    granting.abort();
+    let known = n.store.pim_grants().await.unwrap();
+    let cloud = known.iter().find(|g| g.kind == "cloud").unwrap();
+    assert_eq!(
+        cloud.state, "granting",
+        "the grant is on record before the cloud answers"
+    );
+    assert_eq!(
+        n.store.get_pim_request(&r.id).await.unwrap().state,
+        RequestState::Approved
+    );
+
+    // The next node's first round completes the activation (granting again is harmless)...
+    let (_, restarted) = state(n.dir.path(), &n.clock).await;
+    let report = serde_json::to_value(restarted.pim.run_due().await.unwrap()).unwrap();
+    assert_eq!(report["activated"], 1, "{report}");
+    assert_eq!(azure_holders(&srv), vec![AZURE_PRINCIPAL]);
+    assert!(n
+        .store
+        .pim_grants()
+        .await
+        .unwrap()
+        .iter()
+        .all(|g| g.state == "held"));
+    // ...and ends it on time.
+    n.clock.advance_ms(3_600_000);
+    let report = serde_json::to_value(restarted.pim.run_due().await.unwrap()).unwrap();
+    assert_eq!(report["expired"], 1, "{report}");
+    assert!(azure_holders(&srv).is_empty());
+    assert!(n.store.pim_grants().await.unwrap().is_empty());
 }
