@@ -12,7 +12,6 @@ use trustplane_model::{Clock as _, RequestState};
 use trustplane_store::RequestChange;
 
 #[path = "../../../azure/tests/server/mod.rs"]
-#[allow(dead_code)]
 mod azure_fake;
 
 const AZURE_PRINCIPAL: &str = "6f2b8c1e-3a4d-4e5f-8a9b-0c1d2e3f4a5b";
