@@ -525,12 +525,14 @@ async fn assignments(client: &Client, c: AssignmentsCommand, out: Output) -> Res
             role,
             scope,
             end,
+            kind,
         } => {
             let principal_id = user_id(client, &principal).await?;
             let mut body = json!({
                 "principalId": principal_id,
                 "roleDefinitionId": role,
                 "directoryScopeId": scope,
+                "assignmentType": kind,
             });
             if let Some(e) = end {
                 body["endDateTime"] = Value::String(e);

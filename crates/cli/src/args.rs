@@ -578,6 +578,9 @@ pub enum AssignmentsCommand {
         /// When it ends (RFC 3339); permanent when absent.
         #[arg(long)]
         end: Option<String>,
+        /// `active` (held now) or `eligible` (may be activated: `trustplane pim request`).
+        #[arg(long = "type", default_value = "active", value_parser = ["active", "eligible"])]
+        kind: String,
     },
     /// Remove a role assignment.
     Delete { id: String },
