@@ -719,3 +719,89 @@ async fn notifications_reach_a_webhook_and_an_alert_response_ends_elevations() {
     run(&s).await;
     assert!(!can_create_users(&s, &token, 1).await);
 }
+
+#[tokio::test]
+async fn pim_alerts_name_standing_holders_stale_eligibility_and_frequent_activation() {
+    let s = server().await;
+    admin_token(&s).await;
+    let alert = |v: &Value, id: &str| {
+        v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["alertId"] == id)
+            .cloned()
+    };
+    // Three standing holders of User Administrator (the bootstrap admin holds Global
+    // Administrator, which does not count here).
+    for upn in ["a@example.com", "b@example.com", "c@example.com"] {
+        let id = user(&s, upn).await;
+        s.store
+            .create_role_assignment(
+                &Actor::system(),
+                NewAssignment {
+                    principal_id: id,
+                    role_definition_id: USER_ADMIN.into(),
+                    directory_scope_id: "/".into(),
+                    assignment_type: AssignmentKind::Active,
+                    start: None,
+                    end: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let (ada, token, otp) = person(&s, "ada@example.com").await;
+    eligible(&s, &ada, BuiltinRole::SecurityReader.id()).await;
+    let (_, alerts) = api(&s, Method::GET, "/api/v1/pim/alerts", None).await;
+    let crowded = alert(&alerts, "tooManyPermanentHolders").unwrap_or_else(|| panic!("{alerts}"));
+    assert_eq!(crowded["items"][0]["roleDefinitionId"], USER_ADMIN);
+    assert_eq!(
+        crowded["items"][0]["permanentHolders"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(
+        alert(&alerts, "staleEligibleAssignments").is_none(),
+        "new assignments are not stale"
+    );
+
+    // A month without activation makes Ada's eligibility stale.
+    s.clock.advance_ms(31 * 86_400_000);
+    let (_, alerts) = api(&s, Method::GET, "/api/v1/pim/alerts", None).await;
+    let stale = alert(&alerts, "staleEligibleAssignments").unwrap_or_else(|| panic!("{alerts}"));
+    assert_eq!(stale["items"][0]["principalId"], ada.as_str());
+
+    // Six activations in a day are too frequent; the stale alert goes with the first.
+    for _ in 0..6 {
+        let (st, r) = call(
+            &s,
+            &token,
+            Method::POST,
+            "/api/v1/pim/requests",
+            Some(json!({
+            "roleDefinitionId": BuiltinRole::SecurityReader.id(), "durationSeconds": 600,
+            "justification": "look", "mfaCode": code(&s, &otp)})),
+        )
+        .await;
+        assert_eq!(st, 201, "{r}");
+        let id = r["id"].as_str().unwrap();
+        call(
+            &s,
+            &token,
+            Method::POST,
+            &format!("/api/v1/pim/requests/{id}/deactivate"),
+            None,
+        )
+        .await;
+    }
+    let (_, alerts) = api(&s, Method::GET, "/api/v1/pim/alerts", None).await;
+    let frequent = alert(&alerts, "frequentActivation").unwrap_or_else(|| panic!("{alerts}"));
+    assert_eq!(frequent["items"][0]["activationsInLastDay"], 6);
+    assert!(
+        alert(&alerts, "staleEligibleAssignments").is_none(),
+        "{alerts}"
+    );
+}
