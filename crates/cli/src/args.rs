@@ -46,6 +46,140 @@ pub enum Command {
     Scan(ScanArgs),
     /// Connect AWS accounts to Trustplane's single sign-on.
     Aws(AwsArgs),
+    /// Privileged identity management: activate eligible roles for a while, approve others'
+    /// requests, review who stays eligible.
+    Pim(PimArgs),
+}
+
+#[derive(Args)]
+pub struct PimArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(subcommand)]
+    pub command: PimCommand,
+}
+
+#[derive(Subcommand)]
+pub enum PimCommand {
+    /// The roles you (or --user) may activate, with their settings.
+    Eligible {
+        /// Another user's (id), for readers of the directory.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Ask to activate an eligible role.
+    Request(PimRequestArgs),
+    /// Approve a request waiting for you.
+    Approve {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Deny a request waiting for you.
+    Deny {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Withdraw your request before it becomes active.
+    Cancel { id: String },
+    /// End your activation early.
+    Deactivate { id: String },
+    /// End someone's activation (administrators).
+    Revoke {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Your (or --user's) active activations and the time they have left.
+    Active {
+        /// Another user's (id), for readers of the directory.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Requests waiting for your approval.
+    Approvals,
+    /// Requests: yours, --user's, or everyone's with --user '*'.
+    Requests {
+        #[arg(long)]
+        user: Option<String>,
+        /// pendingApproval, approved, active, denied, cancelled, expired, revoked or failed.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Show a role's activation settings.
+    Settings {
+        /// The role (id or name).
+        role: String,
+        #[arg(long, default_value = "/")]
+        scope: String,
+    },
+    /// PIM alerts.
+    Alerts,
+    /// Compare the clouds' grants with Trustplane's now.
+    Reconcile,
+    /// Access reviews of who stays eligible.
+    #[command(subcommand)]
+    Review(PimReviewCommand),
+}
+
+#[derive(Args)]
+pub struct PimRequestArgs {
+    /// The role (id or name).
+    #[arg(long)]
+    pub role: String,
+    /// The directory scope.
+    #[arg(long, default_value = "/")]
+    pub scope: String,
+    /// How long: seconds (3600) or 90m, 1h, 1h30m, 2d [default: the role's maximum].
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Why the role is needed.
+    #[arg(long)]
+    pub justification: Option<String>,
+    /// The change or incident ticket.
+    #[arg(long)]
+    pub ticket: Option<String>,
+    /// Start later (RFC 3339).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// A TOTP code, for roles that require MFA.
+    #[arg(long)]
+    pub mfa_code: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum PimReviewCommand {
+    /// Start a review of a role's eligible holders.
+    Start {
+        /// The role (id or name).
+        #[arg(long)]
+        role: String,
+        /// A reviewer's user id (repeatable).
+        #[arg(long = "reviewer", required = true)]
+        reviewers: Vec<String>,
+        /// How many days the reviewers have.
+        #[arg(long, default_value_t = 14)]
+        days: u32,
+        /// What happens to undecided assignments at the end: keep or remove.
+        #[arg(long = "default", value_parser = ["keep", "remove"], default_value = "keep")]
+        default_decision: String,
+    },
+    /// List reviews.
+    List,
+    /// Show one review with its items.
+    Show { id: String },
+    /// Decide on one assignment under review.
+    Decide {
+        id: String,
+        /// The eligible assignment.
+        #[arg(long)]
+        assignment: String,
+        #[arg(long, value_parser = ["keep", "remove"])]
+        decision: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
 }
 
 #[derive(Args)]

@@ -10,6 +10,7 @@ mod cloud;
 mod config;
 mod detect;
 mod output;
+mod pim;
 mod policy;
 mod progress;
 mod scan;
@@ -19,7 +20,7 @@ use clap::Parser;
 
 use crate::args::{Cli, Command};
 
-/// Exit codes: 0 success, 1 failure, 2 bad usage (clap), 3 audit chain broken.
+/// Exit codes: 0 success, 1 failure, 2 bad usage (clap, or input refused before any call), 3 audit chain broken.
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
@@ -31,6 +32,7 @@ async fn main() {
         Command::Detect(a) => detect::run(a, cli.output).await,
         Command::Scan(a) => scan::run(a, cli.output).await,
         Command::Aws(a) => aws::run(a, cli.output.unwrap_or(args::Output::Table)).await,
+        Command::Pim(a) => pim::run(a, cli.output.unwrap_or(args::Output::Table)).await,
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -70,6 +70,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// What went wrong, in one sentence (for pages that show it next to a form).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
 }
 
 impl From<StoreError> for ApiError {

@@ -842,6 +842,14 @@ impl SignIn {
         Ok(!has_factor && now - session.created_at <= STEP_UP_WINDOW_MS)
     }
 
+    /// Whether the session's second factor was proven within the step-up window (a fresh
+    /// password alone does not count).
+    pub fn second_factor_is_recent(&self, session: &Session) -> bool {
+        session
+            .mfa_at
+            .is_some_and(|t| self.now() - t <= STEP_UP_WINDOW_MS)
+    }
+
     /// Checks a second-factor code sent with an API request that needs one (a privileged
     /// role's activation); a wrong code counts as a failure of the account like any other.
     pub async fn prove_second_factor(

@@ -1072,6 +1072,10 @@ mod passkeys {
 #[path = "federation/saml.rs"]
 mod saml_sso;
 
+/// Privileged roles in the portal (`tests/pim_pages/`).
+#[path = "pim_pages/mod.rs"]
+mod pim_pages;
+
 mod conditional_access_support {
     pub use super::conditional_access::{admin_token, api, ADMIN_TOKEN};
 }

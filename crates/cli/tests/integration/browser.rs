@@ -8,18 +8,23 @@ use serde_json::json;
 
 use crate::harness::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_person_signs_in_with_password_and_totp_in_chromium() {
-    let script = repo_root().join("tests/browser/signin.mjs");
+/// Whether Chromium and Playwright are there; false only when skipping is asked for.
+fn browser_ready() -> bool {
     let ready = std::path::Path::new("/usr/bin/chromium").exists()
         && repo_root()
             .join("tests/browser/node_modules/playwright-core")
             .exists();
-    if !ready {
-        if std::env::var("TRUSTPLANE_SKIP_BROWSER").as_deref() == Ok("1") {
-            return;
-        }
+    if !ready && std::env::var("TRUSTPLANE_SKIP_BROWSER").as_deref() != Ok("1") {
         panic!("Chromium or playwright-core is missing (scripts/test.sh installs them; TRUSTPLANE_SKIP_BROWSER=1 skips)");
+    }
+    ready
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_with_password_and_totp_in_chromium() {
+    let script = repo_root().join("tests/browser/signin.mjs");
+    if !browser_ready() {
+        return;
     }
     let Some(db) = Db::new(Backend::Sqlite).await else {
         return;
@@ -63,4 +68,68 @@ async fn a_person_signs_in_with_password_and_totp_in_chromium() {
         json!(["password", "totp"])
     );
     assert_eq!(last["initiatedBy"]["displayName"], "grace@example.com");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_activates_an_eligible_role_on_my_roles_in_chromium() {
+    if !browser_ready() {
+        return;
+    }
+    let Some(db) = Db::new(Backend::Sqlite).await else {
+        return;
+    };
+    let node = db.start().await;
+    let (s, user) = post(
+        &node,
+        "/api/v1/users",
+        json!({"userPrincipalName": "ada@example.com", "displayName": "Ada Lovelace",
+               "passwordProfile": {"password": "a long and unusual passphrase"}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{user}");
+    let (s, role) = get(&node, "/api/v1/roleDefinitions/Security%20Reader").await;
+    assert_eq!(s, 200, "{role}");
+    let role_id = role["id"].as_str().unwrap();
+    let (s, settings) = call(
+        &node,
+        reqwest::Method::PUT,
+        &format!("/api/v1/pim/settings/{role_id}"),
+        Some(json!({"requireMfa": false, "requireJustification": true})),
+        TOKEN,
+    )
+    .await;
+    assert_eq!(s, 200, "{settings}");
+    let (s, a) = post(
+        &node,
+        "/api/v1/roleAssignments",
+        json!({"principalId": user["id"], "roleDefinitionId": role_id, "assignmentType": "eligible"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    let base = node.base.replace("127.0.0.1", "localhost");
+    let shots = db.dir.path().join("shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(repo_root().join("tests/browser/roles.mjs"))
+        .args([
+            base.as_str(),
+            "ada@example.com",
+            "a long and unusual passphrase",
+            "Security Reader",
+        ])
+        .arg(&shots)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shots.join("roles.png").exists());
+    let (_, active) = get(&node, "/api/v1/pim/requests?userId=*&state=active").await;
+    let active = active["value"].as_array().unwrap();
+    assert_eq!(active.len(), 1, "{active:?}");
+    assert_eq!(active[0]["durationSeconds"], 2700);
+    assert_eq!(active[0]["justification"], "checking the audit trail");
 }

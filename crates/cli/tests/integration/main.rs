@@ -14,4 +14,5 @@ mod cluster;
 mod durability;
 mod federation;
 mod offline;
+mod pim;
 mod s3_detect;

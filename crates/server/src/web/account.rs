@@ -37,14 +37,19 @@ pub fn router() -> Router<AppState> {
         .route("/account/sessions/{id}/revoke", post(revoke))
 }
 
-struct SignedIn {
-    session: Session,
-    user: User,
-    actor: Actor,
+/// A signed-in user's session, record and audit identity.
+pub(super) struct SignedIn {
+    pub(super) session: Session,
+    pub(super) user: User,
+    pub(super) actor: Actor,
 }
 
 /// The signed-in user, or a redirect to the sign-in page that comes back here.
-async fn signed_in(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<SignedIn, Response> {
+pub(super) async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<SignedIn, Response> {
     let back = || {
         let here = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
         see_other(&format!("/login?next={}", url_encode(here)))
@@ -96,7 +101,7 @@ async fn signed_in(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<S
 }
 
 /// The signed-in user behind a form post whose CSRF token checks out.
-async fn signed_in_form(
+pub(super) async fn signed_in_form(
     state: &AppState,
     headers: &HeaderMap,
     uri: &Uri,
@@ -109,8 +114,9 @@ async fn signed_in_form(
     Ok(me)
 }
 
-fn nav() -> &'static str {
-    "<nav><a href=\"/\">Home</a><a href=\"/account/security\">Security info</a><a href=\"/account/password\">Password</a><a href=\"/account/sessions\">Sessions</a></nav>"
+/// The portal's links, on every page.
+pub(super) fn nav() -> &'static str {
+    "<nav><a href=\"/\">Home</a><a href=\"/account/security\">Security info</a><a href=\"/account/password\">Password</a><a href=\"/account/sessions\">Sessions</a><a href=\"/account/roles\">My roles</a><a href=\"/account/approvals\">Approvals</a></nav>"
 }
 
 fn sign_out_form(csrf: &str) -> String {

@@ -1,0 +1,452 @@
+//! Privileged roles in the user portal: "My roles" (activate an eligible role, end an
+//! activation, withdraw a request) and "Approvals" (decide on others' requests).
+//!
+//! The pages call the same PIM engine as the API; what the engine refuses is shown on the
+//! page with the engine's status. A role that requires MFA is activated only from a session
+//! whose second factor is recent; otherwise the user is sent to step up and comes back here.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use serde_json::Value;
+use trustplane_model::{to_ms, ActivationRequest, RequestState};
+
+use super::account::{nav, signed_in, signed_in_form, SignedIn};
+use super::cookies;
+use super::html::{csrf_field, error_box, esc, page, see_other};
+use super::login::url_encode;
+use crate::error::ApiError;
+use crate::extract::Path;
+use crate::pim::{NewRequest, SessionMfa};
+use crate::server::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/account/roles", get(roles))
+        .route("/account/roles/activate", post(activate))
+        .route("/account/roles/{id}/deactivate", post(deactivate))
+        .route("/account/roles/{id}/cancel", post(cancel))
+        .route("/account/approvals", get(approvals))
+        .route("/account/approvals/{id}/{decision}", post(decide))
+}
+
+const ROLES: &str = "/account/roles";
+const APPROVALS: &str = "/account/approvals";
+
+/// A length of time for people: `1 h 29 min`, `45 min`, `30 s`.
+fn human(seconds: i64) -> String {
+    let (h, m) = (seconds / 3600, (seconds % 3600) / 60);
+    match (h, m) {
+        (0, 0) => format!("{} s", seconds.max(0)),
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+/// Role ids to display names, for the roles a page mentions.
+async fn role_names(state: &AppState, ids: impl Iterator<Item = &str>) -> HashMap<String, String> {
+    let mut names = HashMap::new();
+    for id in ids {
+        if names.contains_key(id) {
+            continue;
+        }
+        let name = match state.store.get_role_definition(id).await {
+            Ok(r) => r.display_name,
+            Err(_) => id.to_string(),
+        };
+        names.insert(id.to_string(), name);
+    }
+    names
+}
+
+/// A one-button form posting to `action`, with an optional comment field.
+fn button_form(action: &str, csrf: &str, label: &str, comment: bool) -> String {
+    let comment = if comment {
+        "<input type=\"text\" name=\"comment\" aria-label=\"Comment\" placeholder=\"Comment\">"
+    } else {
+        ""
+    };
+    format!(
+        "<form method=\"post\" action=\"{}\">{}{comment}<button type=\"submit\">{}</button></form>",
+        esc(action),
+        csrf_field(csrf),
+        esc(label)
+    )
+}
+
+/// "My roles", with `error` (and its status) when the last action was refused.
+async fn roles_page(
+    state: &AppState,
+    me: &SignedIn,
+    headers: &HeaderMap,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let uid = me.user.id.as_str();
+    let loaded = async {
+        let eligible = state.pim.eligible(uid).await?;
+        let active = state
+            .store
+            .list_pim_requests(Some(uid), &[RequestState::Active])
+            .await?;
+        let pending = state
+            .store
+            .list_pim_requests(
+                Some(uid),
+                &[RequestState::PendingApproval, RequestState::Approved],
+            )
+            .await?;
+        Ok::<_, trustplane_store::StoreError>((eligible, active, pending))
+    };
+    let (eligible, active, pending) = match loaded.await {
+        Ok(l) => l,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let (csrf, fresh) = cookies::csrf_token(headers);
+    let now = state.store.clock().now_ms();
+    let names = role_names(
+        state,
+        active
+            .iter()
+            .chain(&pending)
+            .map(|r| r.role_definition_id.as_str()),
+    )
+    .await;
+    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
+
+    let mut eligible_rows = String::new();
+    for e in &eligible {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let role_id = text(&e["roleDefinition"]["id"]);
+        let role_name = text(&e["roleDefinition"]["displayName"]);
+        let scope = text(&e["assignment"]["directoryScopeId"]);
+        let settings = &e["settings"];
+        let max_minutes = settings["maxActivationSeconds"].as_i64().unwrap_or(3600) / 60;
+        let flag = |k: &str| settings[k].as_bool().unwrap_or(false);
+        let mut needs = Vec::new();
+        if flag("requireMfa") {
+            needs.push("a second factor");
+        }
+        if flag("requireJustification") {
+            needs.push("a justification");
+        }
+        if flag("requireTicket") {
+            needs.push("a ticket number");
+        }
+        if flag("requireApproval") {
+            needs.push("approval");
+        }
+        let needs = if needs.is_empty() {
+            String::from("nothing more")
+        } else {
+            needs.join(", ")
+        };
+        eligible_rows.push_str(&format!(
+            "<section class=\"eligible\" data-role=\"{rid}\"><h3>{rname}</h3>\
+             <p>Scope {scope}; at most {max}; needs {needs}.</p>\
+             <form method=\"post\" action=\"/account/roles/activate\">{csrf}\
+             <input type=\"hidden\" name=\"role\" value=\"{rid}\"><input type=\"hidden\" name=\"scope\" value=\"{scope}\">\
+             <label>Minutes<input type=\"number\" name=\"minutes\" min=\"1\" max=\"{max_minutes}\" value=\"{max_minutes}\"></label>\
+             <label>Justification<input type=\"text\" name=\"justification\" maxlength=\"500\"></label>\
+             <label>Ticket number<input type=\"text\" name=\"ticket\" maxlength=\"100\"></label>\
+             <button type=\"submit\">Activate</button></form></section>",
+            rid = esc(&role_id),
+            rname = esc(&role_name),
+            scope = esc(&scope),
+            max = esc(&human(max_minutes * 60)),
+            csrf = csrf_field(&csrf),
+        ));
+    }
+    if eligible.is_empty() {
+        eligible_rows.push_str("<p>You are not eligible for any role.</p>");
+    }
+
+    let mut active_rows = String::new();
+    for r in &active {
+        let left = r.end_date_time.map(|e| ((to_ms(e) - now) / 1000).max(0));
+        active_rows.push_str(&format!(
+            "<tr class=\"active\" data-request=\"{id}\"><td>{}</td><td>{}</td><td class=\"remaining\" data-seconds=\"{}\">{}</td><td>{}</td></tr>",
+            esc(&name(&r.role_definition_id)),
+            esc(&r.directory_scope_id),
+            left.map(|l| l.to_string()).unwrap_or_default(),
+            esc(&left.map(human).unwrap_or_else(|| "until ended".into())),
+            button_form(&format!("{ROLES}/{}/deactivate", r.id), &csrf, "Deactivate", false),
+            id = esc(&r.id),
+        ));
+    }
+    let active_table = if active.is_empty() {
+        "<p>No role is active.</p>".to_string()
+    } else {
+        format!("<table><tr><th>Role</th><th>Scope</th><th>Time left</th><th></th></tr>{active_rows}</table>")
+    };
+
+    let mut pending_rows = String::new();
+    for r in &pending {
+        let state_text = match r.state {
+            RequestState::PendingApproval => "waiting for approval",
+            _ => "approved, waiting to start",
+        };
+        pending_rows.push_str(&format!(
+            "<tr class=\"pending\" data-request=\"{id}\"><td>{}</td><td>{}</td><td>{state_text}</td><td>{}</td></tr>",
+            esc(&name(&r.role_definition_id)),
+            esc(&human(r.duration_seconds)),
+            button_form(&format!("{ROLES}/{}/cancel", r.id), &csrf, "Cancel", false),
+            id = esc(&r.id),
+        ));
+    }
+    let pending_table = if pending.is_empty() {
+        "<p>No request is waiting.</p>".to_string()
+    } else {
+        format!("<table><tr><th>Role</th><th>For</th><th>State</th><th></th></tr>{pending_rows}</table>")
+    };
+
+    let (status, message) = match &error {
+        Some((s, m)) => (*s, Some(m.as_str())),
+        None => (StatusCode::OK, None),
+    };
+    let body = format!(
+        "{}<h1>My roles</h1>{}<h2>Active</h2>{active_table}<h2>Requests</h2>{pending_table}\
+         <h2>Eligible</h2>{eligible_rows}",
+        nav(),
+        error_box(message),
+    );
+    cookies::with_csrf(page(status, "My roles", &body), &csrf, fresh)
+}
+
+async fn roles(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    match signed_in(&state, &headers, &uri).await {
+        Ok(me) => roles_page(&state, &me, &headers, None).await,
+        Err(r) => r,
+    }
+}
+
+/// The activation form.
+#[derive(Deserialize)]
+pub struct ActivateForm {
+    #[serde(default)]
+    csrf: String,
+    role: String,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    minutes: Option<String>,
+    #[serde(default)]
+    justification: Option<String>,
+    #[serde(default)]
+    ticket: Option<String>,
+}
+
+/// A form with the CSRF token only, or with a comment.
+#[derive(Deserialize)]
+pub struct CommentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+/// The engine's refusal, or a store failure, as a message for the page.
+fn refusal(e: ApiError) -> (StatusCode, String) {
+    (e.status(), e.detail().to_string())
+}
+
+async fn activate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(f): Form<ActivateForm>,
+) -> Response {
+    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let minutes = match f
+        .minutes
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
+        None => None,
+        Some(m) => match m.parse::<i64>() {
+            Ok(n) if n > 0 && n <= 30 * 24 * 60 => Some(n),
+            _ => {
+                let message = "Minutes must be a whole number above zero.".to_string();
+                return roles_page(
+                    &state,
+                    &me,
+                    &headers,
+                    Some((StatusCode::BAD_REQUEST, message)),
+                )
+                .await;
+            }
+        },
+    };
+    let scope = f
+        .scope
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "/".into());
+    // A role that needs a second factor takes the session's, when it is recent.
+    let mfa = if state.signin.second_factor_is_recent(&me.session) {
+        SessionMfa::Proven
+    } else {
+        SessionMfa::Absent
+    };
+    if mfa == SessionMfa::Absent {
+        let role_id = match state.store.get_role_definition(&f.role).await {
+            Ok(r) => r.id,
+            Err(e) => {
+                return roles_page(&state, &me, &headers, Some(refusal(e.into()))).await;
+            }
+        };
+        match state.pim.settings(&role_id, &scope).await {
+            Ok(s) if s.require_mfa => {
+                return see_other(&format!("/account/verify?next={}", url_encode(ROLES)));
+            }
+            Ok(_) => {}
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    }
+    let body = NewRequest {
+        role_definition_id: f.role,
+        directory_scope_id: Some(scope),
+        duration_seconds: minutes.map(|m| m * 60),
+        start_date_time: None,
+        justification: f.justification,
+        ticket_number: f.ticket,
+        mfa_code: None,
+        recovery_code: None,
+    };
+    match state.pim.request(&me.user, &me.actor, body, mfa).await {
+        Ok(_) => see_other(ROLES),
+        Err(e) => roles_page(&state, &me, &headers, Some(refusal(e))).await,
+    }
+}
+
+/// Ends one of the user's activations, or withdraws one of their requests.
+async fn own_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    id: &str,
+    csrf: &str,
+    cancel: bool,
+) -> Response {
+    let me = match signed_in_form(state, headers, uri, csrf).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let done: Result<ActivationRequest, ApiError> = if cancel {
+        state.pim.cancel(&me.user, &me.actor, id).await
+    } else {
+        state.pim.end_early(&me.user, &me.actor, id, false).await
+    };
+    match done {
+        Ok(_) => see_other(ROLES),
+        Err(e) => roles_page(state, &me, headers, Some(refusal(e))).await,
+    }
+}
+
+async fn deactivate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(f): Form<CommentForm>,
+) -> Response {
+    own_request(&state, &headers, &uri, &id, &f.csrf, false).await
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(f): Form<CommentForm>,
+) -> Response {
+    own_request(&state, &headers, &uri, &id, &f.csrf, true).await
+}
+
+/// "Approvals", with `error` when the last decision was refused.
+async fn approvals_page(
+    state: &AppState,
+    me: &SignedIn,
+    headers: &HeaderMap,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let waiting = match state.pim.approvals_for(&me.user).await {
+        Ok(w) => w,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let (csrf, fresh) = cookies::csrf_token(headers);
+    let names = role_names(state, waiting.iter().map(|r| r.role_definition_id.as_str())).await;
+    let mut rows = String::new();
+    for r in &waiting {
+        let who = match state.store.get_user(&r.principal_id).await {
+            Ok(u) => u.user_principal_name,
+            Err(_) => r.principal_id.clone(),
+        };
+        rows.push_str(&format!(
+            "<tr class=\"approval\" data-request=\"{id}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+            esc(&who),
+            esc(names.get(&r.role_definition_id).map_or(r.role_definition_id.as_str(), String::as_str)),
+            esc(&human(r.duration_seconds)),
+            esc(r.justification.as_deref().unwrap_or("")),
+            esc(r.ticket_number.as_deref().unwrap_or("")),
+            button_form(&format!("{APPROVALS}/{}/approve", r.id), &csrf, "Approve", true),
+            button_form(&format!("{APPROVALS}/{}/deny", r.id), &csrf, "Deny", true),
+            id = esc(&r.id),
+        ));
+    }
+    let table = if waiting.is_empty() {
+        "<p>Nothing is waiting for your approval.</p>".to_string()
+    } else {
+        format!(
+            "<table><tr><th>Who</th><th>Role</th><th>For</th><th>Justification</th><th>Ticket</th><th></th></tr>{rows}</table>"
+        )
+    };
+    let (status, message) = match &error {
+        Some((s, m)) => (*s, Some(m.as_str())),
+        None => (StatusCode::OK, None),
+    };
+    let body = format!("{}<h1>Approvals</h1>{}{table}", nav(), error_box(message));
+    cookies::with_csrf(page(status, "Approvals", &body), &csrf, fresh)
+}
+
+async fn approvals(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    match signed_in(&state, &headers, &uri).await {
+        Ok(me) => approvals_page(&state, &me, &headers, None).await,
+        Err(r) => r,
+    }
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((id, decision)): Path<(String, String)>,
+    Form(f): Form<CommentForm>,
+) -> Response {
+    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "deny" => false,
+        _ => return ApiError::not_found("no such decision").into_response(),
+    };
+    let comment = f.comment.filter(|c| !c.trim().is_empty());
+    match state
+        .pim
+        .decide(&me.user, &me.actor, &id, approve, comment)
+        .await
+    {
+        Ok(_) => see_other(APPROVALS),
+        Err(e) => approvals_page(&state, &me, &headers, Some(refusal(e))).await,
+    }
+}
