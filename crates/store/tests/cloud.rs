@@ -506,7 +506,10 @@ async fn pim_records_move_only_from_the_state_they_were_read_in(db: Db) {
         last_seen: T0,
         removed_at: None,
     };
-    store.record_drift(&sys, std::slice::from_ref(&drift)).await.unwrap();
+    store
+        .record_drift(&sys, std::slice::from_ref(&drift))
+        .await
+        .unwrap();
     clock.advance_ms(1000);
     store.record_drift(&sys, &[drift]).await.unwrap();
     let open_now = store.open_drift().await.unwrap();
