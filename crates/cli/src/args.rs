@@ -85,6 +85,12 @@ pub enum PimCommand {
     Cancel { id: String },
     /// End your activation early.
     Deactivate { id: String },
+    /// Extend your activation (where the role allows it), e.g. `--duration 30m`.
+    Extend {
+        id: String,
+        #[arg(long)]
+        duration: String,
+    },
     /// End someone's activation (administrators).
     Revoke {
         id: String,

@@ -163,6 +163,13 @@ pub async fn run(args: PimArgs, out: Output) -> Result<i32> {
                 return Ok(2);
             }
         },
+        PimCommand::Extend { duration, .. } => match parse_duration(duration) {
+            Ok(seconds) => Some(json!({ "durationSeconds": seconds })),
+            Err(message) => {
+                eprintln!("error: --duration {duration}: {message}");
+                return Ok(2);
+            }
+        },
         _ => None,
     };
     let client = Client::new(&args.api)?;
@@ -206,6 +213,11 @@ pub async fn run(args: PimArgs, out: Output) -> Result<i32> {
         }
         PimCommand::Deactivate { id } => {
             let r = client.post(&act(&id, "deactivate"), &json!({})).await?;
+            output::one(out, &r.unwrap_or(Value::Null));
+        }
+        PimCommand::Extend { id, .. } => {
+            let body = request.unwrap_or(Value::Null);
+            let r = client.post(&act(&id, "extend"), &body).await?;
             output::one(out, &r.unwrap_or(Value::Null));
         }
         PimCommand::Active { user } => {

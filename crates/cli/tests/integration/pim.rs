@@ -133,6 +133,14 @@ async fn a_user_activates_and_deactivates_an_eligible_role_with_the_cli(db: Db) 
     let left = mine[0]["remainingSeconds"].as_i64().unwrap();
     assert!(left > 0 && left <= 5400, "{left}");
 
+    // Extending is refused by the role's settings (one line), and a bad duration before any call.
+    let (code, _, err) = cli_as(&node, token, &["pim", "extend", &id, "--duration", "10m"]);
+    assert_ne!(code, 0);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("extend"), "{err}");
+    let (code, _, err) = cli_as(&node, token, &["pim", "extend", &id, "--duration", "1x"]);
+    assert_eq!(code, 2, "{err}");
+
     let ended = json_as(&node, token, &["pim", "deactivate", &id]);
     assert_eq!(ended["state"], "revoked", "{ended}");
     assert_eq!(json_as(&node, token, &["pim", "active"]), json!([]));

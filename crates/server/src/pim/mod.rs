@@ -607,6 +607,73 @@ impl Pim {
         Ok(ended)
     }
 
+    /// Extends an active activation by `seconds`, when the role's settings allow it; the
+    /// activation may then last at most the role's maximum from now.
+    pub async fn extend(
+        &self,
+        user: &User,
+        actor: &Actor,
+        id: &str,
+        seconds: i64,
+    ) -> Result<ActivationRequest, ApiError> {
+        let request = self.store.get_pim_request(id).await?;
+        if request.principal_id != user.id {
+            return Err(ApiError::forbidden(
+                "only the requester can extend an activation",
+            ));
+        }
+        let settings = self
+            .settings(&request.role_definition_id, &request.directory_scope_id)
+            .await?;
+        if !settings.allow_extension {
+            return Err(ApiError::forbidden(
+                "the role's settings do not allow extending an activation; request it again",
+            ));
+        }
+        if seconds < 60 {
+            return Err(invalid("durationSeconds", "must be at least 60 seconds"));
+        }
+        let now = self.now();
+        let end = request
+            .end_date_time
+            .map(to_ms)
+            .unwrap_or(now)
+            .saturating_add(seconds.saturating_mul(1000));
+        if end - now > settings.max_activation_seconds * 1000 {
+            return Err(invalid(
+                "durationSeconds",
+                format!(
+                    "an activation can last at most {} seconds from now",
+                    settings.max_activation_seconds
+                ),
+            ));
+        }
+        let extended = self
+            .store
+            .transition_pim_request(
+                actor,
+                id,
+                &[RequestState::Active],
+                RequestChange {
+                    end_at: Some(end),
+                    ..RequestChange::to(
+                        RequestState::Active,
+                        Some(format!("extended by {seconds} s")),
+                    )
+                },
+                "pim.activation.extend",
+            )
+            .await?;
+        self.converge().await?;
+        let role = self
+            .store
+            .get_role_definition(&extended.role_definition_id)
+            .await?;
+        self.notify(&extended, &role, &settings, "extended", false)
+            .await?;
+        Ok(extended)
+    }
+
     /// Queues the notifications of a request's step: mail to the role's recipients (and to
     /// the approvers when `to_approvers`), and the webhook if one is configured.
     async fn notify(

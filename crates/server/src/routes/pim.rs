@@ -225,17 +225,21 @@ pub async fn get_request(
     Ok(axum::Json(r))
 }
 
-/// Body of the decisions on a request.
+/// Body of the actions on a request (optional).
 #[derive(Deserialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Decision {
     /// The approver's or administrator's comment.
     #[serde(default)]
     comment: Option<String>,
+    /// For `extend`: by how many seconds.
+    #[serde(default)]
+    duration_seconds: Option<i64>,
 }
 
-/// `approve` or `deny` (an approver, never the requester), `cancel` or `deactivate` (the
-/// requester), `revoke` (an administrator).
+/// `approve` or `deny` (an approver, never the requester), `cancel`, `deactivate` or
+/// `extend` with `durationSeconds` (the requester, where the role allows it), `revoke` (an
+/// administrator).
 #[utoipa::path(post, path = "/api/v1/pim/requests/{id}/{action}", tag = "pim",
     params(("id" = String, Path), ("action" = String, Path)), request_body = Decision,
     responses((status = 200, body = trustplane_model::ActivationRequest), (status = 403), (status = 404), (status = 409)))]
@@ -246,12 +250,14 @@ pub async fn act_on_request(
     body: axum::body::Bytes,
 ) -> ApiResult<impl IntoResponse> {
     // The body is optional: an empty one means no comment.
-    let comment = if body.iter().all(u8::is_ascii_whitespace) {
-        None
+    let Decision {
+        comment,
+        duration_seconds,
+    } = if body.iter().all(u8::is_ascii_whitespace) {
+        Decision::default()
     } else {
         serde_json::from_slice::<Decision>(&body)
             .map_err(|e| ApiError::bad_request(format!("the body is not a valid decision: {e}")))?
-            .comment
     };
     let (pim, user, actor) = (&state.pim, &caller.user, &caller.actor);
     let r = match action.as_str() {
@@ -259,6 +265,14 @@ pub async fn act_on_request(
         "deny" => pim.decide(user, actor, &id, false, comment).await?,
         "cancel" => pim.cancel(user, actor, &id).await?,
         "deactivate" => pim.end_early(user, actor, &id, false).await?,
+        "extend" => {
+            let seconds = duration_seconds.ok_or_else(|| {
+                let mut e = ApiError::bad_request("extend needs durationSeconds");
+                e.set_field("durationSeconds");
+                e
+            })?;
+            pim.extend(user, actor, &id, seconds).await?
+        }
         "revoke" => {
             caller
                 .require(&state, Permission::RoleAssignmentsWrite)

@@ -805,3 +805,52 @@ async fn pim_alerts_name_standing_holders_stale_eligibility_and_frequent_activat
         "{alerts}"
     );
 }
+
+#[tokio::test]
+async fn an_activation_is_extended_only_where_the_role_allows_and_within_its_maximum() {
+    let s = server().await;
+    admin_token(&s).await;
+    let (ada, token, otp) = person(&s, "ada@example.com").await;
+    eligible(&s, &ada, USER_ADMIN).await;
+    let (_, r) = call(
+        &s,
+        &token,
+        Method::POST,
+        "/api/v1/pim/requests",
+        Some(json!({
+        "roleDefinitionId": USER_ADMIN, "durationSeconds": 3600, "justification": "migration",
+        "mfaCode": code(&s, &otp)})),
+    )
+    .await;
+    let id = r["id"].as_str().unwrap().to_string();
+    let extend = |secs: i64| json!({"durationSeconds": secs});
+    let path = format!("/api/v1/pim/requests/{id}/extend");
+    let (st, p) = call(&s, &token, Method::POST, &path, Some(extend(600))).await;
+    assert_eq!(st, 403, "not allowed by default: {p}");
+    let (st, _) = api(
+        &s,
+        Method::PUT,
+        &format!("/api/v1/pim/settings/{USER_ADMIN}"),
+        Some(json!({"maxActivationSeconds": 7200, "allowExtension": true})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, p) = call(&s, &token, Method::POST, &path, Some(extend(7200))).await;
+    assert_eq!(
+        (st, p["field"].as_str()),
+        (400, Some("durationSeconds")),
+        "{p}"
+    );
+    let (st, p) = call(&s, &token, Method::POST, &path, None).await;
+    assert_eq!(st, 400, "{p}");
+    let (st, x) = call(&s, &token, Method::POST, &path, Some(extend(600))).await;
+    assert_eq!(st, 200, "{x}");
+    assert_eq!(x["state"], "active");
+    // Past the first end, before the extended one: still held; then gone.
+    s.clock.advance_ms(3_600_000 + 1_000);
+    run(&s).await;
+    assert!(can_create_users(&s, &token, 1).await);
+    s.clock.advance_ms(600_000);
+    assert_eq!(run(&s).await["expired"], 1);
+    assert!(!can_create_users(&s, &token, 2).await);
+}
