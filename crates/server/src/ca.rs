@@ -193,7 +193,10 @@ impl ConditionalAccess {
         self.decide_context(&ctx).await
     }
 
-    async fn decide_context(&self, ctx: &SignInContext) -> Result<CaDecision, StoreError> {
+    pub(crate) async fn decide_context(
+        &self,
+        ctx: &SignInContext,
+    ) -> Result<CaDecision, StoreError> {
         let set = self.policy_set().await?;
         let decision = set.evaluate(ctx);
         let report = serde_json::to_value(set.report(&decision)).unwrap_or_default();

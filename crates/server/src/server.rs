@@ -162,6 +162,7 @@ impl AppState {
             store.clone(),
             cloud.clone(),
             signin.clone(),
+            ca.clone(),
         ));
         Ok(AppState {
             pim,
@@ -191,6 +192,7 @@ impl AppState {
             self.store.clone(),
             self.cloud.clone(),
             self.signin.clone(),
+            self.ca.clone(),
         ));
         self
     }

@@ -583,7 +583,7 @@ async fn a_node_that_dies_while_granting_leaves_a_known_grant_that_the_next_node
     let scope = format!("/subscriptions/{}", azure_fake::SUB_RBAC);
     let az_role = role(&n, "Azure Reader (JIT)", json!({"type": "azureRbac", "connectionId": az["id"],
         "scope": scope, "roleDefinitionId": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{READER}")})).await;
-    let (ada, _, _) = elevated_person(
+    let (ada, ada_token, _) = elevated_person(
         &n,
         "ada@example.com",
         json!({"azureObjectId": AZURE_PRINCIPAL}),
@@ -599,38 +599,15 @@ async fn a_node_that_dies_while_granting_leaves_a_known_grant_that_the_next_node
         "requireMfa": false, "requireApproval": true, "approvers": [bob]})),
     )
     .await;
-    let user = n.store.get_user(&ada).await.unwrap();
-    let actor = Actor {
-        id: ada.clone(),
-        display_name: None,
-        ip_address: None,
-        user_agent: None,
-    };
-    let r = n
-        .state
-        .pim
-        .request(
-            &user,
-            &actor,
-            trustplane_server::pim::NewRequest {
-                role_definition_id: az_role.clone(),
-                directory_scope_id: None,
-                duration_seconds: Some(3600),
-                start_date_time: None,
-                justification: Some("restore from backup".into()),
-                ticket_number: None,
-                mfa_code: None,
-                recovery_code: None,
-            },
-            trustplane_server::pim::SessionMfa::Absent,
-        )
-        .await
-        .unwrap();
+    let (st, r) = as_user(&n, &ada_token, Method::POST, "/api/v1/pim/requests", Some(json!({
+        "roleDefinitionId": az_role, "durationSeconds": 3600, "justification": "restore from backup"}))).await;
+    assert_eq!(st, 201, "{r}");
+    let r_id = r["id"].as_str().unwrap().to_string();
     // Bob's approval is recorded; the node starts granting and dies with the call in flight.
     n.store
         .transition_pim_request(
             &Actor::system(),
-            &r.id,
+            &r_id,
             &[RequestState::PendingApproval],
             RequestChange {
                 decided_by: Some(bob.clone()),
@@ -641,7 +618,7 @@ async fn a_node_that_dies_while_granting_leaves_a_known_grant_that_the_next_node
         .await
         .unwrap();
     let pim = n.state.pim.clone();
-    let id = r.id.clone();
+    let id = r_id.clone();
     let granting = tokio::spawn(async move { pim.activate(&Actor::system(), &id).await });
     while !n
         .store
@@ -661,7 +638,7 @@ async fn a_node_that_dies_while_granting_leaves_a_known_grant_that_the_next_node
         "the grant is on record before the cloud answers"
     );
     assert_eq!(
-        n.store.get_pim_request(&r.id).await.unwrap().state,
+        n.store.get_pim_request(&r_id).await.unwrap().state,
         RequestState::Approved
     );
 

@@ -26,7 +26,9 @@ use trustplane_model::{
 use trustplane_store::{NewMessage, RequestChange, Store, StoreError};
 use utoipa::ToSchema;
 
+use crate::ca::ConditionalAccess;
 use crate::cloud::{Cloud, GrantCall};
+use crate::context::{ClientApp, RequestContext};
 use crate::error::ApiError;
 use crate::signin::{SecondFactor, SignIn, SignInError};
 
@@ -40,12 +42,25 @@ pub const AZURE_OBJECT_ATTRIBUTE: &str = "azureObjectId";
 pub const WEBHOOK_SETTING: &str = "pim.webhook_url";
 /// The setting that makes reconciliation remove grants made outside Trustplane.
 pub const REMOVE_OUTSIDE_SETTING: &str = "pim.remove_outside_grants";
+/// The application id conditional-access policies name to govern role activation (besides
+/// `All`); the role being activated counts among the person's roles for `includeRoles`.
+pub const PIM_APP_ID: &str = "trustplane-pim";
+
+/// How an activation request reached the node, for conditional access.
+#[derive(Debug, Clone, Copy)]
+pub struct Channel<'a> {
+    /// The web pages or the API.
+    pub client: ClientApp,
+    /// Address and device of the request.
+    pub request: &'a RequestContext,
+}
 
 /// The PIM service of a node.
 pub struct Pim {
     store: Store,
     cloud: Arc<Cloud>,
     signin: Arc<SignIn>,
+    ca: Arc<ConditionalAccess>,
 }
 
 /// Body of `POST /api/v1/pim/requests`.
@@ -172,12 +187,59 @@ fn cloud_call(role: &RoleDefinition, user: &User) -> Result<Option<(String, Gran
 }
 
 impl Pim {
-    /// The service over a node's store, connected clouds and sign-in service.
-    pub fn new(store: Store, cloud: Arc<Cloud>, signin: Arc<SignIn>) -> Self {
+    /// The service over a node's store, connected clouds, sign-in service and conditional
+    /// access.
+    pub fn new(
+        store: Store,
+        cloud: Arc<Cloud>,
+        signin: Arc<SignIn>,
+        ca: Arc<ConditionalAccess>,
+    ) -> Self {
         Pim {
             store,
             cloud,
             signin,
+            ca,
+        }
+    }
+
+    /// Whether activating `role` needs a second factor: the role's settings say so, or
+    /// conditional access does for this person holding this role through this channel.
+    /// Conditional access that blocks, or asks for a control other than MFA, refuses.
+    pub async fn mfa_needed(
+        &self,
+        user: &User,
+        role: &RoleDefinition,
+        scope: &str,
+        channel: Channel<'_>,
+    ) -> Result<bool, ApiError> {
+        let settings = self.settings(&role.id, scope).await?;
+        let mut ctx = self
+            .ca
+            .context(user, channel.client, channel.request, PIM_APP_ID, &[])
+            .await?;
+        if !ctx.role_ids.contains(&role.template_id) && !role.template_id.is_empty() {
+            ctx.role_ids.push(role.template_id.clone());
+        }
+        let decision = self.ca.decide_context(&ctx).await?;
+        match decision.outcome {
+            trustplane_access::Outcome::Block => Err(ApiError::forbidden(format!(
+                "conditional access blocks activating this role: {}",
+                decision.blocking.join(", ")
+            ))),
+            trustplane_access::Outcome::Grant if !decision.mfa_satisfies() => {
+                Err(ApiError::forbidden(format!(
+                    "conditional access requires {} to activate this role, which a second factor does not satisfy",
+                    decision
+                        .required
+                        .iter()
+                        .map(|any| any.join(" or "))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                )))
+            }
+            trustplane_access::Outcome::Grant => Ok(true),
+            trustplane_access::Outcome::Allow => Ok(settings.require_mfa),
         }
     }
 
@@ -277,6 +339,7 @@ impl Pim {
         actor: &Actor,
         body: NewRequest,
         session_mfa: SessionMfa,
+        channel: Channel<'_>,
     ) -> Result<ActivationRequest, ApiError> {
         let role = self
             .store
@@ -361,14 +424,9 @@ impl Pim {
         }
         // The cloud must know the person before anything is asked of anyone.
         cloud_call(&role, user).map_err(|e| invalid("principalId", e))?;
+        let needed = self.mfa_needed(user, &role, &scope, channel).await?;
         let mfa = self
-            .check_mfa(
-                user,
-                &settings,
-                session_mfa,
-                body.mfa_code,
-                body.recovery_code,
-            )
+            .check_mfa(user, needed, session_mfa, body.mfa_code, body.recovery_code)
             .await?;
         let now = self.now();
         let start = body.start_date_time.map(to_ms).filter(|s| *s > now);
@@ -411,7 +469,7 @@ impl Pim {
     async fn check_mfa(
         &self,
         user: &User,
-        settings: &PimSettings,
+        needed: bool,
         session_mfa: SessionMfa,
         totp: Option<String>,
         recovery: Option<String>,
@@ -422,7 +480,7 @@ impl Pim {
         let factor = match (totp, recovery) {
             (Some(c), _) => SecondFactor::Totp(c),
             (None, Some(c)) => SecondFactor::RecoveryCode(c),
-            (None, None) if settings.require_mfa => {
+            (None, None) if needed => {
                 return Err(problem(
                     StatusCode::UNAUTHORIZED,
                     "MFA required",

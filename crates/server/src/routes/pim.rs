@@ -12,9 +12,12 @@ use serde_json::json;
 use trustplane_model::{Permission, PimSettings, RequestState};
 
 use crate::auth::Caller;
+use crate::context::{ClientApp, RequestContext};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
-use crate::pim::{NewRequest, ReviewRequest, SessionMfa, REMOVE_OUTSIDE_SETTING, WEBHOOK_SETTING};
+use crate::pim::{
+    Channel, NewRequest, ReviewRequest, SessionMfa, REMOVE_OUTSIDE_SETTING, WEBHOOK_SETTING,
+};
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -194,11 +197,22 @@ pub async fn list_requests(
 pub async fn create_request(
     State(state): State<AppState>,
     caller: Caller,
+    ctx: RequestContext,
     Json(body): Json<NewRequest>,
 ) -> ApiResult<impl IntoResponse> {
+    let channel = Channel {
+        client: ClientApp::MobileAppsAndDesktopClients,
+        request: &ctx,
+    };
     let r = state
         .pim
-        .request(&caller.user, &caller.actor, body, SessionMfa::Absent)
+        .request(
+            &caller.user,
+            &caller.actor,
+            body,
+            SessionMfa::Absent,
+            channel,
+        )
         .await?;
     Ok((StatusCode::CREATED, axum::Json(r)))
 }

@@ -20,9 +20,10 @@ use super::account::{nav, signed_in, signed_in_form, SignedIn};
 use super::cookies;
 use super::html::{csrf_field, error_box, esc, page, see_other};
 use super::login::url_encode;
+use crate::context::{ClientApp, RequestContext};
 use crate::error::ApiError;
 use crate::extract::Path;
-use crate::pim::{NewRequest, SessionMfa};
+use crate::pim::{Channel, NewRequest, SessionMfa};
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -257,6 +258,7 @@ fn refusal(e: ApiError) -> (StatusCode, String) {
 
 async fn activate(
     State(state): State<AppState>,
+    ctx: RequestContext,
     headers: HeaderMap,
     uri: Uri,
     Form(f): Form<ActivateForm>,
@@ -296,19 +298,24 @@ async fn activate(
     } else {
         SessionMfa::Absent
     };
+    let channel = Channel {
+        client: ClientApp::Browser,
+        request: &ctx,
+    };
     if mfa == SessionMfa::Absent {
-        let role_id = match state.store.get_role_definition(&f.role).await {
-            Ok(r) => r.id,
+        let role = match state.store.get_role_definition(&f.role).await {
+            Ok(r) => r,
             Err(e) => {
                 return roles_page(&state, &me, &headers, Some(refusal(e.into()))).await;
             }
         };
-        match state.pim.settings(&role_id, &scope).await {
-            Ok(s) if s.require_mfa => {
+        // The role's settings or conditional access want a second factor: step up first.
+        match state.pim.mfa_needed(&me.user, &role, &scope, channel).await {
+            Ok(true) => {
                 return see_other(&format!("/account/verify?next={}", url_encode(ROLES)));
             }
-            Ok(_) => {}
-            Err(e) => return ApiError::from(e).into_response(),
+            Ok(false) => {}
+            Err(e) => return roles_page(&state, &me, &headers, Some(refusal(e))).await,
         }
     }
     let body = NewRequest {
@@ -321,7 +328,11 @@ async fn activate(
         mfa_code: None,
         recovery_code: None,
     };
-    match state.pim.request(&me.user, &me.actor, body, mfa).await {
+    match state
+        .pim
+        .request(&me.user, &me.actor, body, mfa, channel)
+        .await
+    {
         Ok(_) => see_other(ROLES),
         Err(e) => roles_page(&state, &me, &headers, Some(refusal(e))).await,
     }

@@ -854,3 +854,89 @@ async fn an_activation_is_extended_only_where_the_role_allows_and_within_its_max
     assert_eq!(run(&s).await["expired"], 1);
     assert!(!can_create_users(&s, &token, 2).await);
 }
+
+#[tokio::test]
+async fn conditional_access_judges_activation_beside_the_role_settings() {
+    let s = server().await;
+    admin_token(&s).await;
+    let (ada, token, otp) = person(&s, "ada@example.com").await;
+    eligible(&s, &ada, USER_ADMIN).await;
+    // The role's settings ask for no second factor, but the default policy requires MFA of
+    // administrators, and the role being activated counts.
+    let (st, _) = api(
+        &s,
+        Method::PUT,
+        &format!("/api/v1/pim/settings/{USER_ADMIN}"),
+        Some(json!({"requireMfa": false, "requireJustification": false})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let ask = |code: Option<String>| {
+        let mut b = json!({"roleDefinitionId": USER_ADMIN, "durationSeconds": 600});
+        if let Some(c) = code {
+            b["mfaCode"] = json!(c);
+        }
+        b
+    };
+    let (st, p) = call(
+        &s,
+        &token,
+        Method::POST,
+        "/api/v1/pim/requests",
+        Some(ask(None)),
+    )
+    .await;
+    assert_eq!(st, 401, "{p}");
+    assert_eq!(requests(&s).await, 0);
+    let (st, r) = call(
+        &s,
+        &token,
+        Method::POST,
+        "/api/v1/pim/requests",
+        Some(ask(Some(code(&s, &otp)))),
+    )
+    .await;
+    assert_eq!(st, 201, "{r}");
+    assert_eq!(r["mfa"], true);
+
+    // A policy for activation itself (the PIM application) that blocks from outside a
+    // trusted network refuses, whatever the code.
+    let (st, p) = api(
+        &s,
+        Method::POST,
+        "/api/v1/identity/conditionalAccess/policies",
+        Some(json!({
+        "displayName": "PIM only from the office", "state": "enabled",
+        "conditions": {
+            "users": {"includeUsers": ["All"]},
+            "applications": {"includeApplications": ["trustplane-pim"]},
+            "clientAppTypes": ["all"],
+            "locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}
+        },
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}})),
+    )
+    .await;
+    assert_eq!(st, 201, "{p}");
+    let before = requests(&s).await;
+    let (st, p) = call(
+        &s,
+        &token,
+        Method::POST,
+        "/api/v1/pim/requests",
+        Some(ask(Some(code(&s, &otp)))),
+    )
+    .await;
+    assert_eq!(st, 403, "{p}");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("PIM only from the office"),
+        "{p}"
+    );
+    assert_eq!(
+        requests(&s).await,
+        before,
+        "a blocked activation records nothing"
+    );
+}
