@@ -142,7 +142,7 @@ impl Pim {
                     end_at: Some(end),
                     ..RequestChange::to(RequestState::Active, None)
                 };
-                let active = self
+                match self
                     .store
                     .transition_pim_request(
                         actor,
@@ -151,8 +151,13 @@ impl Pim {
                         change,
                         "pim.activation.start",
                     )
-                    .await?;
-                Ok(active)
+                    .await
+                {
+                    Ok(active) => Ok(active),
+                    // The job and an approver activated it at once: the other one recorded it.
+                    Err(StoreError::Conflict(_)) => Ok(self.store.get_pim_request(id).await?),
+                    Err(e) => Err(e.into()),
+                }
             }
             Err(reason) => self.fail(actor, &request, reason).await,
         }
@@ -165,7 +170,7 @@ impl Pim {
         reason: String,
     ) -> Result<ActivationRequest, ActivateError> {
         tracing::warn!(request = %request.id, %reason, "activation failed");
-        let failed = self
+        let failed = match self
             .store
             .transition_pim_request(
                 actor,
@@ -174,7 +179,12 @@ impl Pim {
                 RequestChange::to(RequestState::Failed, Some(reason)),
                 "pim.activation.fail",
             )
-            .await?;
+            .await
+        {
+            Ok(r) => r,
+            Err(StoreError::Conflict(_)) => self.store.get_pim_request(&request.id).await?,
+            Err(e) => return Err(e.into()),
+        };
         // Takes back what was granted for it, unless another activation needs it.
         self.converge().await?;
         Ok(failed)
