@@ -348,7 +348,9 @@ async fn cloud_roles_are_granted_on_approval_and_removed_on_expiry_in_aws_and_az
     for a in [
         "pim.request.approve",
         "pim.activation.start",
+        "pim.grant.cloudGrant",
         "pim.activation.expire",
+        "pim.grant.cloudRevoke",
         "pim.reconcile.outsideGrant",
     ] {
         assert!(acts.iter().any(|x| x == a), "{a} not audited");
@@ -394,6 +396,19 @@ async fn a_cloud_refusal_fails_the_request_and_leaves_nothing_granted() {
         n.store.pim_grants().await.unwrap().is_empty(),
         "nothing half-granted"
     );
+    let (_, audit) = api(&n, Method::GET, "/api/v1/audit?$top=500", None).await;
+    let refused = audit["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["activity"] == "pim.grant.cloudGrant")
+        .cloned()
+        .unwrap_or_else(|| panic!("no cloud grant audited"));
+    assert_eq!(refused["result"], "failure", "{refused}");
+    assert!(refused["resultReason"]
+        .as_str()
+        .unwrap()
+        .contains("PrincipalNotFound"));
     assert!(n
         .store
         .direct_active_assignment(&ada, &az_role, "/")

@@ -123,7 +123,9 @@ impl Pim {
             }
             // Known before the cloud is asked: a crash from here on is cleaned up.
             self.store.put_pim_grant(&g).await?;
-            match self.apply(&g).await {
+            let applied = self.apply(&g).await;
+            self.audit_cloud(&g, "pim.grant.cloudGrant", &applied).await;
+            match applied {
                 Ok(()) => {
                     g.state = HELD.into();
                     g.last_error = None;
@@ -188,6 +190,30 @@ impl Pim {
         // Takes back what was granted for it, unless another activation needs it.
         self.converge().await?;
         Ok(failed)
+    }
+
+    /// Audits a call to a cloud (the directory's own changes audit themselves).
+    async fn audit_cloud(&self, g: &PimGrant, activity: &str, outcome: &Result<(), String>) {
+        if g.kind != "cloud" {
+            return;
+        }
+        let mut event = trustplane_store::pim_event(
+            &Actor::system(),
+            activity,
+            trustplane_model::Target {
+                kind: "cloudGrant".into(),
+                id: g.key.clone(),
+                display_name: Some(g.role_id.clone()),
+            },
+            Some(g.target.clone()),
+        );
+        if let Err(reason) = outcome {
+            event.result = trustplane_model::Outcome::Failure;
+            event.result_reason = Some(reason.clone());
+        }
+        if let Err(e) = self.store.record_event(event).await {
+            tracing::warn!(error = %e, grant = %g.key, "could not audit a cloud grant change");
+        }
     }
 
     /// Makes a grant record true where it lives.
@@ -275,7 +301,10 @@ impl Pim {
                         g.state = REVOKING.into();
                         self.store.put_pim_grant(&g).await?;
                     }
-                    match self.unapply(&g).await {
+                    let outcome = self.unapply(&g).await;
+                    self.audit_cloud(&g, "pim.grant.cloudRevoke", &outcome)
+                        .await;
+                    match outcome {
                         Ok(()) => {
                             self.store.delete_pim_grant(&g.key).await?;
                             removed += 1;
@@ -290,7 +319,9 @@ impl Pim {
                 }
                 Some(&until) if until > 0 && (until != g.until || g.state != HELD) => {
                     g.until = until;
-                    match self.apply(&g).await {
+                    let applied = self.apply(&g).await;
+                    self.audit_cloud(&g, "pim.grant.cloudGrant", &applied).await;
+                    match applied {
                         Ok(()) => {
                             g.state = HELD.into();
                             g.last_error = None;
