@@ -344,6 +344,26 @@ async fn cloud_roles_are_granted_on_approval_and_removed_on_expiry_in_aws_and_az
         "only the outside grant is left"
     );
     assert!(n.store.pim_grants().await.unwrap().is_empty());
+
+    // Configured to, reconciliation removes what was granted outside Trustplane.
+    let (st, c) = api(
+        &n,
+        Method::PUT,
+        "/api/v1/pim/configuration",
+        Some(json!({"removeOutsideGrants": true})),
+    )
+    .await;
+    assert_eq!(st, 200, "{c}");
+    let (_, rec) = api(&n, Method::POST, "/api/v1/pim/reconcile", None).await;
+    assert!(rec["outsideGrants"][0]["removedAt"].is_number(), "{rec}");
+    assert!(idc_holders(&moto, &instance, &ps).await.is_empty());
+    let (_, rec) = api(&n, Method::POST, "/api/v1/pim/reconcile", None).await;
+    assert_eq!(rec["outsideGrants"], json!([]), "{rec}");
+    let (_, alerts) = api(&n, Method::GET, "/api/v1/pim/alerts", None).await;
+    assert!(
+        !alerts.to_string().contains("rolesAssignedOutsidePim"),
+        "resolved once gone: {alerts}"
+    );
     let acts = audit_activities(&n).await;
     for a in [
         "pim.request.approve",
