@@ -68,33 +68,50 @@ fn assignment(call: &GrantCall) -> Option<AccountAssignment> {
     }
 }
 
+/// Which way a grant changes.
+#[derive(Clone, Copy)]
+enum Change {
+    Grant,
+    Revoke,
+}
+
+/// Grants or takes back `call` through `connection`.
+async fn change(connection: &ScanTarget, call: &GrantCall, way: Change) -> Result<(), String> {
+    match call {
+        GrantCall::AwsIdentityCenter { .. } => {
+            let a = assignment(call).ok_or("not an Identity Center grant")?;
+            let center = identity_center(connection).await?;
+            match way {
+                Change::Grant => center.assign(&a).await,
+                Change::Revoke => center.unassign(&a).await,
+            }
+            .map_err(|e| e.to_string())
+        }
+        GrantCall::AzureRbac {
+            scope,
+            role_definition_id,
+            principal_id,
+        } => {
+            let rbac = rbac(connection)?;
+            match way {
+                Change::Grant => rbac
+                    .assign(scope, role_definition_id, principal_id)
+                    .await
+                    .map(|_| ()),
+                Change::Revoke => rbac.unassign(scope, role_definition_id, principal_id).await,
+            }
+            .map_err(|e| e.to_string())
+        }
+    }
+}
+
 impl CloudGrants for Grants {
     fn grant<'a>(
         &'a self,
         connection: &'a ScanTarget,
         call: &'a GrantCall,
     ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            match call {
-                GrantCall::AwsIdentityCenter { .. } => {
-                    let a = assignment(call).ok_or("not an Identity Center grant")?;
-                    identity_center(connection)
-                        .await?
-                        .assign(&a)
-                        .await
-                        .map_err(|e| e.to_string())
-                }
-                GrantCall::AzureRbac {
-                    scope,
-                    role_definition_id,
-                    principal_id,
-                } => rbac(connection)?
-                    .assign(scope, role_definition_id, principal_id)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-            }
-        })
+        Box::pin(change(connection, call, Change::Grant))
     }
 
     fn revoke<'a>(
@@ -102,26 +119,7 @@ impl CloudGrants for Grants {
         connection: &'a ScanTarget,
         call: &'a GrantCall,
     ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            match call {
-                GrantCall::AwsIdentityCenter { .. } => {
-                    let a = assignment(call).ok_or("not an Identity Center grant")?;
-                    identity_center(connection)
-                        .await?
-                        .unassign(&a)
-                        .await
-                        .map_err(|e| e.to_string())
-                }
-                GrantCall::AzureRbac {
-                    scope,
-                    role_definition_id,
-                    principal_id,
-                } => rbac(connection)?
-                    .unassign(scope, role_definition_id, principal_id)
-                    .await
-                    .map_err(|e| e.to_string()),
-            }
-        })
+        Box::pin(change(connection, call, Change::Revoke))
     }
 
     fn holders<'a>(

@@ -157,6 +157,25 @@ async fn role(n: &Node, name: &str, resource: Value) -> String {
     r["id"].as_str().unwrap().to_string()
 }
 
+/// The fake's subscription connected, and a just-in-time Reader role at its scope.
+async fn azure_reader_role(n: &Node, srv: &azure_fake::Srv) -> String {
+    let (st, az) = api(
+        n,
+        Method::POST,
+        "/api/v1/posture/accounts",
+        Some(json!({
+        "provider": "azure", "subscriptionId": azure_fake::SUB_RBAC, "tenantId": azure_fake::TENANT,
+        "clientId": "11111111-2222-3333-4444-555555555555", "clientSecret": "s3cret",
+        "armEndpoint": srv.base, "loginEndpoint": srv.base, "graphEndpoint": srv.base,
+        "enabled": false})),
+    )
+    .await;
+    assert_eq!(st, 201, "{az}");
+    let scope = format!("/subscriptions/{}", azure_fake::SUB_RBAC);
+    role(n, "Azure Reader (JIT)", json!({"type": "azureRbac", "connectionId": az["id"], "scope": scope,
+        "roleDefinitionId": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{READER}")})).await
+}
+
 async fn eligible(n: &Node, principal: &str, role: &str) {
     let (st, a) = api(
         n,
@@ -205,23 +224,9 @@ async fn cloud_roles_are_granted_on_approval_and_removed_on_expiry_in_aws_and_az
     )
     .await;
     assert_eq!(st, 201, "{aws}");
-    let (st, az) = api(
-        &n,
-        Method::POST,
-        "/api/v1/posture/accounts",
-        Some(json!({
-        "provider": "azure", "subscriptionId": azure_fake::SUB_RBAC, "tenantId": azure_fake::TENANT,
-        "clientId": "11111111-2222-3333-4444-555555555555", "clientSecret": "s3cret",
-        "armEndpoint": srv.base, "loginEndpoint": srv.base, "graphEndpoint": srv.base,
-        "enabled": false})),
-    )
-    .await;
-    assert_eq!(st, 201, "{az}");
-    let scope = format!("/subscriptions/{}", azure_fake::SUB_RBAC);
     let idc_role = role(&n, "AWS Admin (JIT)", json!({"type": "awsIdentityCenter",
         "connectionId": aws["id"], "instanceArn": instance, "permissionSetArn": ps, "accountId": ACCOUNT})).await;
-    let az_role = role(&n, "Azure Reader (JIT)", json!({"type": "azureRbac", "connectionId": az["id"],
-        "scope": scope, "roleDefinitionId": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{READER}")})).await;
+    let az_role = azure_reader_role(&n, &srv).await;
 
     let (ada, ada_token, ada_otp) = elevated_person(
         &n,
@@ -381,20 +386,7 @@ async fn cloud_roles_are_granted_on_approval_and_removed_on_expiry_in_aws_and_az
 async fn a_cloud_refusal_fails_the_request_and_leaves_nothing_granted() {
     let n = node().await;
     let srv = azure_fake::start(azure_fake::Mode::default()).await;
-    let (_, az) = api(
-        &n,
-        Method::POST,
-        "/api/v1/posture/accounts",
-        Some(json!({
-        "provider": "azure", "subscriptionId": azure_fake::SUB_RBAC, "tenantId": azure_fake::TENANT,
-        "clientId": "11111111-2222-3333-4444-555555555555", "clientSecret": "s3cret",
-        "armEndpoint": srv.base, "loginEndpoint": srv.base, "graphEndpoint": srv.base,
-        "enabled": false})),
-    )
-    .await;
-    let scope = format!("/subscriptions/{}", azure_fake::SUB_RBAC);
-    let az_role = role(&n, "Azure Reader (JIT)", json!({"type": "azureRbac", "connectionId": az["id"],
-        "scope": scope, "roleDefinitionId": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{READER}")})).await;
+    let az_role = azure_reader_role(&n, &srv).await;
     let (ada, token, otp) = elevated_person(
         &n,
         "ada@example.com",
@@ -604,20 +596,7 @@ async fn a_node_that_dies_while_granting_leaves_a_known_grant_that_the_next_node
         ..azure_fake::Mode::default()
     })
     .await;
-    let (_, az) = api(
-        &n,
-        Method::POST,
-        "/api/v1/posture/accounts",
-        Some(json!({
-        "provider": "azure", "subscriptionId": azure_fake::SUB_RBAC, "tenantId": azure_fake::TENANT,
-        "clientId": "11111111-2222-3333-4444-555555555555", "clientSecret": "s3cret",
-        "armEndpoint": srv.base, "loginEndpoint": srv.base, "graphEndpoint": srv.base,
-        "enabled": false})),
-    )
-    .await;
-    let scope = format!("/subscriptions/{}", azure_fake::SUB_RBAC);
-    let az_role = role(&n, "Azure Reader (JIT)", json!({"type": "azureRbac", "connectionId": az["id"],
-        "scope": scope, "roleDefinitionId": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{READER}")})).await;
+    let az_role = azure_reader_role(&n, &srv).await;
     let (ada, ada_token, _) = elevated_person(
         &n,
         "ada@example.com",

@@ -68,6 +68,16 @@ async fn eligible(s: &Server, principal: &str, role: &str) -> String {
         .id
 }
 
+/// A server with an administrator's token, and Ada eligible for `role`: (server, her id, her
+/// token, her otpauth URI).
+async fn ada_eligible_for(role: &str) -> (Server, String, String, String) {
+    let s = server().await;
+    admin_token(&s).await;
+    let (ada, token, otp) = person(&s, "ada@example.com").await;
+    eligible(&s, &ada, role).await;
+    (s, ada, token, otp)
+}
+
 /// A fresh TOTP code (each code works once, so the clock moves to the next step first).
 fn code(s: &Server, otpauth: &str) -> String {
     s.clock.advance_ms(30_000);
@@ -102,10 +112,7 @@ async fn requests(s: &Server) -> usize {
 
 #[tokio::test]
 async fn a_directory_role_is_held_from_activation_until_it_expires_and_every_step_is_audited() {
-    let s = server().await;
-    admin_token(&s).await;
-    let (ada, token, otp) = person(&s, "ada@example.com").await;
-    eligible(&s, &ada, USER_ADMIN).await;
+    let (s, ada, token, otp) = ada_eligible_for(USER_ADMIN).await;
 
     // Eligible is not active.
     assert!(!can_create_users(&s, &token, 1).await);
@@ -165,10 +172,7 @@ async fn a_directory_role_is_held_from_activation_until_it_expires_and_every_ste
 
 #[tokio::test]
 async fn refused_requests_leave_nothing_behind() {
-    let s = server().await;
-    admin_token(&s).await;
-    let (ada, token, otp) = person(&s, "ada@example.com").await;
-    eligible(&s, &ada, USER_ADMIN).await;
+    let (s, ada, token, otp) = ada_eligible_for(USER_ADMIN).await;
     let (st, _) = api(
         &s,
         Method::PUT,
@@ -460,10 +464,7 @@ async fn approval_starts_the_clock_and_only_a_named_approver_other_than_the_requ
 
 #[tokio::test]
 async fn overlapping_activations_keep_the_role_until_the_later_one_ends() {
-    let s = server().await;
-    admin_token(&s).await;
-    let (ada, token, otp) = person(&s, "ada@example.com").await;
-    eligible(&s, &ada, USER_ADMIN).await;
+    let (s, ada, token, otp) = ada_eligible_for(USER_ADMIN).await;
     let ask = |secs: i64, c: String| {
         json!({"roleDefinitionId": USER_ADMIN, "durationSeconds": secs,
         "justification": "overlap", "mfaCode": c})
@@ -620,10 +621,7 @@ async fn settings_bound_assignments_and_reviews_remove_what_nobody_kept_by_the_d
 
 #[tokio::test]
 async fn notifications_reach_a_webhook_and_an_alert_response_ends_elevations() {
-    let s = server().await;
-    admin_token(&s).await;
-    let (ada, token, otp) = person(&s, "ada@example.com").await;
-    eligible(&s, &ada, USER_ADMIN).await;
+    let (s, ada, token, otp) = ada_eligible_for(USER_ADMIN).await;
     // A webhook receiver on loopback.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Value)>();
     let hook = axum::Router::new().route(
@@ -808,10 +806,7 @@ async fn pim_alerts_name_standing_holders_stale_eligibility_and_frequent_activat
 
 #[tokio::test]
 async fn an_activation_is_extended_only_where_the_role_allows_and_within_its_maximum() {
-    let s = server().await;
-    admin_token(&s).await;
-    let (ada, token, otp) = person(&s, "ada@example.com").await;
-    eligible(&s, &ada, USER_ADMIN).await;
+    let (s, ada, token, otp) = ada_eligible_for(USER_ADMIN).await;
     let (_, r) = call(
         &s,
         &token,
@@ -857,10 +852,7 @@ async fn an_activation_is_extended_only_where_the_role_allows_and_within_its_max
 
 #[tokio::test]
 async fn conditional_access_judges_activation_beside_the_role_settings() {
-    let s = server().await;
-    admin_token(&s).await;
-    let (ada, token, otp) = person(&s, "ada@example.com").await;
-    eligible(&s, &ada, USER_ADMIN).await;
+    let (s, ada, token, otp) = ada_eligible_for(USER_ADMIN).await;
     // The role's settings ask for no second factor, but the default policy requires MFA of
     // administrators, and the role being activated counts.
     let (st, _) = api(
