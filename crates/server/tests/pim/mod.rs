@@ -112,7 +112,7 @@ async fn requests(s: &Server) -> usize {
 
 #[tokio::test]
 async fn a_directory_role_is_held_from_activation_until_it_expires_and_every_step_is_audited() {
-    let (s, ada, token, otp) = ada_eligible_for(USER_ADMIN).await;
+    let (s, _, token, otp) = ada_eligible_for(USER_ADMIN).await;
 
     // Eligible is not active.
     assert!(!can_create_users(&s, &token, 1).await);
@@ -172,7 +172,7 @@ async fn a_directory_role_is_held_from_activation_until_it_expires_and_every_ste
 
 #[tokio::test]
 async fn refused_requests_leave_nothing_behind() {
-    let (s, ada, token, otp) = ada_eligible_for(USER_ADMIN).await;
+    let (s, _, token, otp) = ada_eligible_for(USER_ADMIN).await;
     let (st, _) = api(
         &s,
         Method::PUT,
@@ -464,7 +464,7 @@ async fn approval_starts_the_clock_and_only_a_named_approver_other_than_the_requ
 
 #[tokio::test]
 async fn overlapping_activations_keep_the_role_until_the_later_one_ends() {
-    let (s, ada, token, otp) = ada_eligible_for(USER_ADMIN).await;
+    let (s, _, token, otp) = ada_eligible_for(USER_ADMIN).await;
     let ask = |secs: i64, c: String| {
         json!({"roleDefinitionId": USER_ADMIN, "durationSeconds": secs,
         "justification": "overlap", "mfaCode": c})
@@ -621,7 +621,7 @@ async fn settings_bound_assignments_and_reviews_remove_what_nobody_kept_by_the_d
 
 #[tokio::test]
 async fn notifications_reach_a_webhook_and_an_alert_response_ends_elevations() {
-    let (s, ada, token, otp) = ada_eligible_for(USER_ADMIN).await;
+    let (s, _, token, otp) = ada_eligible_for(USER_ADMIN).await;
     // A webhook receiver on loopback.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Value)>();
     let hook = axum::Router::new().route(
@@ -806,7 +806,7 @@ async fn pim_alerts_name_standing_holders_stale_eligibility_and_frequent_activat
 
 #[tokio::test]
 async fn an_activation_is_extended_only_where_the_role_allows_and_within_its_maximum() {
-    let (s, ada, token, otp) = ada_eligible_for(USER_ADMIN).await;
+    let (s, _, token, otp) = ada_eligible_for(USER_ADMIN).await;
     let (_, r) = call(
         &s,
         &token,
@@ -852,7 +852,7 @@ async fn an_activation_is_extended_only_where_the_role_allows_and_within_its_max
 
 #[tokio::test]
 async fn conditional_access_judges_activation_beside_the_role_settings() {
-    let (s, ada, token, otp) = ada_eligible_for(USER_ADMIN).await;
+    let (s, _, token, otp) = ada_eligible_for(USER_ADMIN).await;
     // The role's settings ask for no second factor, but the default policy requires MFA of
     // administrators, and the role being activated counts.
     let (st, _) = api(
