@@ -355,4 +355,39 @@ mod tests {
             assert!(parse_duration(bad).is_err(), "{bad} was accepted");
         }
     }
+
+    /// Every string of up to five characters over digits, units and junk: no panic, and
+    /// whatever is accepted is a positive number of seconds that units add up to.
+    #[test]
+    fn no_short_input_panics_and_accepted_ones_add_up() {
+        let alphabet: Vec<char> = "019dhmsx -".chars().collect();
+        let mut text = String::new();
+        fn walk(alphabet: &[char], text: &mut String, depth: usize) {
+            if let Ok(secs) = parse_duration(text) {
+                assert!(secs > 0, "{text:?} gave {secs}");
+                let mut total = 0i64;
+                let mut number = 0i64;
+                for c in text.trim().chars() {
+                    match c {
+                        '0'..='9' => number = number * 10 + i64::from(c as u8 - b'0'),
+                        'd' => (total, number) = (total + number * 86_400, 0),
+                        'h' => (total, number) = (total + number * 3_600, 0),
+                        'm' => (total, number) = (total + number * 60, 0),
+                        's' => (total, number) = (total + number, 0),
+                        other => panic!("{text:?} accepted with {other:?}"),
+                    }
+                }
+                assert_eq!(secs, total + number, "{text:?}");
+            }
+            if depth == 0 {
+                return;
+            }
+            for c in alphabet {
+                text.push(*c);
+                walk(alphabet, text, depth - 1);
+                text.pop();
+            }
+        }
+        walk(&alphabet, &mut text, 5);
+    }
 }
