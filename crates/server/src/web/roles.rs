@@ -22,7 +22,7 @@ use super::html::{csrf_field, error_box, esc, page, see_other};
 use super::login::url_encode;
 use crate::context::{ClientApp, RequestContext};
 use crate::error::ApiError;
-use crate::extract::Path;
+use crate::extract::{Path, Query};
 use crate::pim::{Channel, NewRequest, SessionMfa};
 use crate::server::AppState;
 
@@ -88,6 +88,17 @@ async fn roles_page(
     headers: &HeaderMap,
     error: Option<(StatusCode, String)>,
 ) -> Response {
+    roles_page_with(state, me, headers, error, &Draft::default()).await
+}
+
+/// "My roles" with a draft filled into its role's form; with `error` (and its status) when the last action was refused.
+async fn roles_page_with(
+    state: &AppState,
+    me: &SignedIn,
+    headers: &HeaderMap,
+    error: Option<(StatusCode, String)>,
+    draft: &Draft,
+) -> Response {
     let uid = me.user.id.as_str();
     let loaded = async {
         let eligible = state.pim.eligible(uid).await?;
@@ -128,6 +139,7 @@ async fn roles_page(
         let scope = text(&e["assignment"]["directoryScopeId"]);
         let settings = &e["settings"];
         let max_minutes = settings["maxActivationSeconds"].as_i64().unwrap_or(3600) / 60;
+        let drafted = Some(draft).filter(|d| d.role.as_deref() == Some(role_id.as_str()));
         let flag = |k: &str| settings[k].as_bool().unwrap_or(false);
         let mut needs = Vec::new();
         if flag("requireMfa") {
@@ -152,14 +164,21 @@ async fn roles_page(
              <p>Scope {scope}; at most {max}; needs {needs}.</p>\
              <form method=\"post\" action=\"/account/roles/activate\">{csrf}\
              <input type=\"hidden\" name=\"role\" value=\"{rid}\"><input type=\"hidden\" name=\"scope\" value=\"{scope}\">\
-             <label>Minutes<input type=\"number\" name=\"minutes\" min=\"1\" max=\"{max_minutes}\" value=\"{max_minutes}\"></label>\
-             <label>Justification<input type=\"text\" name=\"justification\" maxlength=\"500\"></label>\
-             <label>Ticket number<input type=\"text\" name=\"ticket\" maxlength=\"100\"></label>\
+             <label>Minutes<input type=\"number\" name=\"minutes\" min=\"1\" max=\"{max_minutes}\" value=\"{minutes}\"></label>\
+             <label>Justification<input type=\"text\" name=\"justification\" maxlength=\"500\" value=\"{justification}\"></label>\
+             <label>Ticket number<input type=\"text\" name=\"ticket\" maxlength=\"100\" value=\"{ticket}\"></label>\
              <button type=\"submit\">Activate</button></form></section>",
             rid = esc(&role_id),
             rname = esc(&role_name),
             scope = esc(&scope),
             max = esc(&human(max_minutes * 60)),
+            minutes = drafted
+                .and_then(|d| d.minutes.as_deref())
+                .and_then(|m| m.trim().parse::<i64>().ok())
+                .filter(|m| (1..=max_minutes).contains(m))
+                .unwrap_or(max_minutes),
+            justification = esc(drafted.and_then(|d| d.justification.as_deref()).unwrap_or("")),
+            ticket = esc(drafted.and_then(|d| d.ticket.as_deref()).unwrap_or("")),
             csrf = csrf_field(&csrf),
         ));
     }
@@ -219,10 +238,46 @@ async fn roles_page(
     cookies::with_csrf(page(status, "My roles", &body), &csrf, fresh)
 }
 
-async fn roles(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn roles(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(draft): Query<Draft>,
+) -> Response {
     match signed_in(&state, &headers, &uri).await {
-        Ok(me) => roles_page(&state, &me, &headers, None).await,
+        Ok(me) => roles_page_with(&state, &me, &headers, None, &draft).await,
         Err(r) => r,
+    }
+}
+
+/// What the person had typed into an activation form before a step-up, filled in again when
+/// they come back (`/account/roles?role=...&minutes=...`).
+#[derive(Deserialize, Default)]
+pub struct Draft {
+    role: Option<String>,
+    minutes: Option<String>,
+    justification: Option<String>,
+    ticket: Option<String>,
+}
+
+impl Draft {
+    /// The page to come back to with this draft.
+    fn next(role_id: &str, f: &ActivateForm) -> String {
+        let mut next = format!("{ROLES}?role={}", url_encode(role_id));
+        for (k, v) in [
+            ("minutes", &f.minutes),
+            ("justification", &f.justification),
+            ("ticket", &f.ticket),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                next.push_str(&format!("&{k}={}", url_encode(v)));
+            }
+        }
+        // The step-up page takes `next` up to 2048 characters; a draft never costs the way back.
+        if next.len() > 1500 {
+            next = format!("{ROLES}?role={}", url_encode(role_id));
+        }
+        next
     }
 }
 
@@ -290,6 +345,7 @@ async fn activate(
     };
     let scope = f
         .scope
+        .clone()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "/".into());
     // A role that needs a second factor takes the session's, when it is recent.
@@ -312,7 +368,8 @@ async fn activate(
         // The role's settings or conditional access want a second factor: step up first.
         match state.pim.mfa_needed(&me.user, &role, &scope, channel).await {
             Ok(true) => {
-                return see_other(&format!("/account/verify?next={}", url_encode(ROLES)));
+                let next = Draft::next(&role.id, &f);
+                return see_other(&format!("/account/verify?next={}", url_encode(&next)));
             }
             Ok(false) => {}
             Err(e) => return roles_page(&state, &me, &headers, Some(refusal(e))).await,

@@ -188,6 +188,17 @@ async fn a_role_is_activated_from_the_page_and_shown_with_its_time_left() {
     assert!(r.body.contains("class=\"error\""), "{}", r.body);
 }
 
+/// Where a redirect to the step-up page will come back to.
+fn step_up_next(location: Option<&str>) -> String {
+    let location = location.expect("a redirect");
+    assert!(location.starts_with("/account/verify?"), "{location}");
+    let url = url::Url::parse(&format!("http://localhost{location}")).unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v.into_owned())
+        .expect("a next parameter")
+}
+
 #[tokio::test]
 async fn a_role_requiring_mfa_sends_a_password_only_session_to_step_up() {
     let s = server().await;
@@ -210,11 +221,17 @@ async fn a_role_requiring_mfa_sends_a_password_only_session_to_step_up() {
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(
-        r.location.as_deref(),
-        Some("/account/verify?next=/account/roles")
-    );
+    // The way back carries what she typed, so the form is filled in again after the step-up.
+    let back = format!("/account/roles?role={role}&minutes=60&justification=audit");
+    assert_eq!(step_up_next(r.location.as_deref()), back);
     assert!(requests(&s).await.is_empty());
+    let refilled = b.get(&back).await;
+    assert!(
+        refilled.body.contains("value=\"audit\""),
+        "{}",
+        refilled.body
+    );
+    assert!(refilled.body.contains("value=\"60\""), "{}", refilled.body);
 
     // With an authenticator app, stepping up comes back to the page and the activation
     // carries the session's second factor.
@@ -228,11 +245,11 @@ async fn a_role_requiring_mfa_sends_a_password_only_session_to_step_up() {
     ];
     let r = b.post("/account/roles/activate", &activate).await;
     assert_eq!(
-        r.location.as_deref(),
-        Some("/account/verify?next=/account/roles"),
+        step_up_next(r.location.as_deref()),
+        back,
         "the second factor is no longer recent"
     );
-    let verify = b.get("/account/verify?next=/account/roles").await;
+    let verify = b.get(r.location.as_deref().unwrap()).await;
     assert_eq!(verify.status, 200);
     let code = pyotp(&uri, s.clock.now_ms());
     let r = b
@@ -242,11 +259,11 @@ async fn a_role_requiring_mfa_sends_a_password_only_session_to_step_up() {
                 ("csrf", &Browser::csrf(&verify)),
                 ("method", "totp"),
                 ("code", &code),
-                ("next", "/account/roles"),
+                ("next", &back),
             ],
         )
         .await;
-    assert_eq!(r.location.as_deref(), Some("/account/roles"), "{}", r.body);
+    assert_eq!(r.location.as_deref(), Some(back.as_str()), "{}", r.body);
     let r = b.post("/account/roles/activate", &activate).await;
     assert_eq!(r.location.as_deref(), Some("/account/roles"), "{}", r.body);
     let all = requests(&s).await;
