@@ -124,9 +124,20 @@ async fn node() -> Node {
 }
 
 async fn api(n: &Node, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    api_as(n, TOKEN, method, path, body).await
+}
+
+/// A call with someone's own token.
+async fn api_as(
+    n: &Node,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut req = reqwest::Client::new()
         .request(method, format!("{}{path}", n.base))
-        .bearer_auth(TOKEN);
+        .bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);
     }

@@ -16,6 +16,10 @@ use trustplane_model::{Actor, ManualClock};
 use trustplane_server::{app, AppState, NodeSettings};
 use trustplane_store::{NewUser, Store, UserPatch};
 
+#[path = "support/pyotp.rs"]
+mod pyotp_support;
+use pyotp_support::pyotp;
+
 const T0: i64 = 1_790_000_000_000;
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -238,28 +242,6 @@ fn field(body: &str, name: &str) -> String {
         + marker.len();
     let end = body[start..].find('"').unwrap() + start;
     body[start..end].replace("&amp;", "&")
-}
-
-/// A TOTP code computed by an independent implementation (pyotp) from our otpauth URI.
-fn pyotp(uri: &str, at_ms: i64) -> String {
-    let python = std::env::var("TRUSTPLANE_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!("TRUSTPLANE_TEST_PYTHON must name a Python with pyotp (scripts/test.sh sets it)")
-    });
-    let out = std::process::Command::new(python)
-        .args([
-            "-c",
-            "import sys, pyotp; print(pyotp.parse_uri(sys.argv[1]).at(int(sys.argv[2])))",
-            uri,
-            &(at_ms / 1000).to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// Enrols an authenticator app through the pages and returns its otpauth URI.

@@ -153,7 +153,7 @@ const APPS: Collection = Collection {
     ],
 };
 
-const ASSIGNMENTS: Collection = Collection {
+pub(crate) const ASSIGNMENTS: Collection = Collection {
     table: "role_assignments",
     columns: "id, principal_id, principal_type, role_definition_id, directory_scope_id, assignment_type, start_at, end_at, created_at",
     fields: &[
@@ -202,7 +202,7 @@ fn app_from_row(row: &AnyRow) -> Result<Application> {
     })
 }
 
-fn assignment_from_row(row: &AnyRow) -> Result<RoleAssignment> {
+pub(crate) fn assignment_from_row(row: &AnyRow) -> Result<RoleAssignment> {
     let principal_type: String = row.try_get("principal_type")?;
     let assignment_type: String = row.try_get("assignment_type")?;
     let start: Option<i64> = row.try_get("start_at")?;

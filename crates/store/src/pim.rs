@@ -13,6 +13,7 @@ use trustplane_model::{
 };
 
 use crate::db::{Bind, Store, WriteTx};
+use crate::directory::{assignment_from_row, ASSIGNMENTS, TRANSITIVE_GROUPS};
 use crate::error::{Result, StoreError};
 
 /// Something Trustplane granted for activations: the active directory assignment of a user
@@ -143,6 +144,9 @@ pub struct Drift {
     /// When reconciliation removed it, ms.
     pub removed_at: Option<Timestamp>,
 }
+
+const GRANT_COLUMNS: &str =
+    "grant_key, kind, user_id, role_id, scope, target, state, until_at, last_error";
 
 const REQUEST_COLUMNS: &str =
     "id, user_id, role_id, scope, eligibility_id, state, reason, justification, \
@@ -310,22 +314,16 @@ impl Store {
     pub async fn eligible_assignments(&self, user_id: &str) -> Result<Vec<RoleAssignment>> {
         let now = self.clock.now_ms();
         let sql = format!(
-            "SELECT a.id AS id FROM role_assignments a WHERE a.assignment_type = 'eligible' \
-             AND (a.start_at IS NULL OR a.start_at <= $2) AND (a.end_at IS NULL OR a.end_at > $2) \
-             AND (a.principal_id = $1 OR a.principal_id IN ({})) ORDER BY a.created_at, a.id",
-            crate::directory::TRANSITIVE_GROUPS
+            "SELECT {} FROM role_assignments WHERE assignment_type = 'eligible' \
+             AND (start_at IS NULL OR start_at <= $2) AND (end_at IS NULL OR end_at > $2) \
+             AND (principal_id = $1 OR principal_id IN ({})) ORDER BY created_at, id",
+            ASSIGNMENTS.columns, TRANSITIVE_GROUPS
         );
-        let rows = self
-            .fetch_all(&sql, &[Bind::Text(user_id.into()), Bind::Int(now)])
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            out.push(
-                self.get_role_assignment(&r.try_get::<String, _>("id")?)
-                    .await?,
-            );
-        }
-        Ok(out)
+        self.fetch_all(&sql, &[Bind::Text(user_id.into()), Bind::Int(now)])
+            .await?
+            .iter()
+            .map(assignment_from_row)
+            .collect()
     }
 
     /// Records a new activation request.
@@ -430,8 +428,7 @@ impl Store {
     /// Every grant Trustplane holds or is working on.
     pub async fn pim_grants(&self) -> Result<Vec<PimGrant>> {
         self.fetch_all(
-            "SELECT grant_key, kind, user_id, role_id, scope, target, state, until_at, last_error \
-             FROM pim_grants ORDER BY grant_key",
+            &format!("SELECT {GRANT_COLUMNS} FROM pim_grants ORDER BY grant_key"),
             &[],
         )
         .await?
@@ -572,24 +569,35 @@ impl Store {
         role_id: &str,
         scope: &str,
     ) -> Result<Option<RoleAssignment>> {
-        let row = self
-            .fetch_optional(
-                "SELECT id FROM role_assignments WHERE principal_id = $1 AND role_definition_id = $2 \
-                 AND directory_scope_id = $3 AND assignment_type = 'active'",
-                &[
-                    Bind::Text(user_id.into()),
-                    Bind::Text(role_id.into()),
-                    Bind::Text(scope.into()),
-                ],
-            )
-            .await?;
-        match row {
-            Some(r) => Ok(Some(
-                self.get_role_assignment(&r.try_get::<String, _>("id")?)
-                    .await?,
-            )),
-            None => Ok(None),
-        }
+        let sql = format!(
+            "SELECT {} FROM role_assignments WHERE principal_id = $1 AND role_definition_id = $2 \
+             AND directory_scope_id = $3 AND assignment_type = 'active'",
+            ASSIGNMENTS.columns
+        );
+        self.fetch_optional(
+            &sql,
+            &[
+                Bind::Text(user_id.into()),
+                Bind::Text(role_id.into()),
+                Bind::Text(scope.into()),
+            ],
+        )
+        .await?
+        .as_ref()
+        .map(assignment_from_row)
+        .transpose()
+    }
+
+    /// The grant record of a key, if Trustplane holds or is working on one.
+    pub async fn pim_grant(&self, key: &str) -> Result<Option<PimGrant>> {
+        self.fetch_optional(
+            &format!("SELECT {GRANT_COLUMNS} FROM pim_grants WHERE grant_key = $1"),
+            &[Bind::Text(key.into())],
+        )
+        .await?
+        .as_ref()
+        .map(grant_from_row)
+        .transpose()
     }
 
     /// Queues notifications.

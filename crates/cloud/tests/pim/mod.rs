@@ -14,6 +14,10 @@ use trustplane_store::RequestChange;
 #[path = "../../../azure/tests/server/mod.rs"]
 mod azure_fake;
 
+#[path = "../../../server/tests/support/pyotp.rs"]
+mod pyotp_support;
+use pyotp_support::pyotp;
+
 const AZURE_PRINCIPAL: &str = "6f2b8c1e-3a4d-4e5f-8a9b-0c1d2e3f4a5b";
 const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 
@@ -108,43 +112,6 @@ async fn elevated_person(n: &Node, upn: &str, attributes: Value) -> (String, Str
     (id, token, uri)
 }
 
-fn pyotp(uri: &str, at_ms: i64) -> String {
-    let python = std::env::var("TRUSTPLANE_TEST_PYTHON").unwrap();
-    let out = std::process::Command::new(python)
-        .args([
-            "-c",
-            "import sys, pyotp; print(pyotp.parse_uri(sys.argv[1]).at(int(sys.argv[2])))",
-            uri,
-            &(at_ms / 1000).to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-async fn as_user(
-    n: &Node,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
-        .request(method, format!("{}{path}", n.base))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 async fn role(n: &Node, name: &str, resource: Value) -> String {
     let (st, r) = api(
         n,
@@ -194,7 +161,7 @@ async fn run(n: &Node) -> Value {
 
 async fn activate(n: &Node, token: &str, uri: &str, role: &str, secs: i64) -> Value {
     n.clock.advance_ms(30_000);
-    let (st, r) = as_user(
+    let (st, r) = api_as(
         n,
         token,
         Method::POST,
@@ -262,7 +229,7 @@ async fn cloud_roles_are_granted_on_approval_and_removed_on_expiry_in_aws_and_az
             assert!(azure_holders(&srv).is_empty(), "nothing before approval");
         }
         let id = req["id"].as_str().unwrap().to_string();
-        let (st, a) = as_user(
+        let (st, a) = api_as(
             &n,
             &bob_token,
             Method::POST,
@@ -283,7 +250,7 @@ async fn cloud_roles_are_granted_on_approval_and_removed_on_expiry_in_aws_and_az
     // A second, overlapping AWS activation 30 minutes later, approved at once.
     n.clock.advance_ms(1_800_000);
     let again = activate(&n, &ada_token, &ada_otp, &idc_role, 3600).await;
-    let (_, a) = as_user(
+    let (_, a) = api_as(
         &n,
         &bob_token,
         Method::POST,
@@ -430,7 +397,7 @@ async fn a_cloud_refusal_fails_the_request_and_leaves_nothing_granted() {
 
     // Someone the cloud cannot name is refused before anything is asked of anyone.
     n.clock.advance_ms(30_000);
-    let (st, p) = as_user(
+    let (st, p) = api_as(
         &n,
         &eve_token,
         Method::POST,
@@ -613,7 +580,7 @@ async fn a_node_that_dies_while_granting_leaves_a_known_grant_that_the_next_node
         "requireMfa": false, "requireApproval": true, "approvers": [bob]})),
     )
     .await;
-    let (st, r) = as_user(&n, &ada_token, Method::POST, "/api/v1/pim/requests", Some(json!({
+    let (st, r) = api_as(&n, &ada_token, Method::POST, "/api/v1/pim/requests", Some(json!({
         "roleDefinitionId": az_role, "durationSeconds": 3600, "justification": "restore from backup"}))).await;
     assert_eq!(st, 201, "{r}");
     let r_id = r["id"].as_str().unwrap().to_string();

@@ -101,13 +101,6 @@ impl Pim {
         }
         let now = self.now();
         let end = now + request.duration_seconds * 1000;
-        let existing: HashMap<String, PimGrant> = self
-            .store
-            .pim_grants()
-            .await?
-            .into_iter()
-            .map(|g| (g.key.clone(), g))
-            .collect();
         let grants = match self.grants_for(&request, end).await? {
             Ok(g) => g,
             Err(reason) => return self.fail(actor, &request, reason).await,
@@ -115,7 +108,7 @@ impl Pim {
         let mut outcome = Ok(());
         for mut g in grants {
             // An overlapping activation keeps the later end.
-            if let Some(old) = existing.get(&g.key) {
+            if let Some(old) = self.store.pim_grant(&g.key).await? {
                 g.until = g.until.max(old.until);
                 if old.state == HELD && g.kind == "directory" {
                     g.state = HELD.into();

@@ -250,15 +250,22 @@ impl Pim {
     /// The settings that govern a role at a scope: its own, else the role's at `/`, else
     /// the defaults.
     pub async fn settings(&self, role_id: &str, scope: &str) -> Result<PimSettings, StoreError> {
-        if let Some(s) = self.store.pim_settings(role_id, scope).await? {
-            return Ok(s);
+        Ok(self
+            .stored_settings(role_id, scope)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// The settings stored for a role at a scope, else at `/`.
+    async fn stored_settings(
+        &self,
+        role_id: &str,
+        scope: &str,
+    ) -> Result<Option<PimSettings>, StoreError> {
+        match self.store.pim_settings(role_id, scope).await? {
+            None if scope != "/" => self.store.pim_settings(role_id, "/").await,
+            found => Ok(found),
         }
-        if scope != "/" {
-            if let Some(s) = self.store.pim_settings(role_id, "/").await? {
-                return Ok(s);
-            }
-        }
-        Ok(PimSettings::default())
     }
 
     /// Checks that an assignment about to be made respects its role's settings on
@@ -273,11 +280,7 @@ impl Pim {
     ) -> Result<(), ApiError> {
         // Limits on assignments apply to roles whose settings were stored; roles left at the
         // defaults keep the assignments they had before PIM was configured for them.
-        let stored = match self.store.pim_settings(role_id, scope).await? {
-            Some(s) => Some(s),
-            None => self.store.pim_settings(role_id, "/").await?,
-        };
-        let Some(settings) = stored else {
+        let Some(settings) = self.stored_settings(role_id, scope).await? else {
             return Ok(());
         };
         let (permanent_ok, max, what) = if eligible {
@@ -392,13 +395,11 @@ impl Pim {
         if settings.require_ticket && ticket.is_none() {
             return Err(invalid("ticketNumber", "the role requires a ticket number"));
         }
-        if justification.as_ref().is_some_and(|j| j.len() > 500)
-            || ticket.as_ref().is_some_and(|t| t.len() > 100)
-        {
-            return Err(invalid(
-                "justification",
-                "justification (500) or ticket number (100) is too long",
-            ));
+        if justification.as_ref().is_some_and(|j| j.len() > 500) {
+            return Err(invalid("justification", "at most 500 characters"));
+        }
+        if ticket.as_ref().is_some_and(|t| t.len() > 100) {
+            return Err(invalid("ticketNumber", "at most 100 characters"));
         }
         if let Some(standing) = self
             .store
@@ -407,10 +408,9 @@ impl Pim {
         {
             let managed = self
                 .store
-                .pim_grants()
+                .pim_grant(&directory_key(&user.id, &role.id, &scope))
                 .await?
-                .iter()
-                .any(|g| g.key == directory_key(&user.id, &role.id, &scope));
+                .is_some();
             if !managed {
                 return Err(problem(
                     StatusCode::CONFLICT,
@@ -458,7 +458,7 @@ impl Pim {
         } else {
             "requested"
         };
-        self.notify(&request, &role, &settings, event, settings.require_approval)
+        self.notify(&request, event, settings.require_approval)
             .await?;
         if request.state == RequestState::Approved && start.is_none() {
             return self.activate(actor, &request.id).await.map_err(Into::into);
@@ -506,11 +506,17 @@ impl Pim {
 
     /// Whether `user` may approve requests for a role under `settings`.
     async fn is_approver(&self, user_id: &str, settings: &PimSettings) -> Result<bool, StoreError> {
-        if settings.approvers.iter().any(|a| a == user_id) {
+        self.is_among(user_id, &settings.approvers).await
+    }
+
+    /// Whether a user is one of `principals`, or a member (through any nesting) of one of
+    /// them.
+    async fn is_among(&self, user_id: &str, principals: &[String]) -> Result<bool, StoreError> {
+        if principals.iter().any(|p| p == user_id) {
             return Ok(true);
         }
         let groups = self.store.group_ids_of(user_id, true).await?;
-        Ok(settings.approvers.iter().any(|a| groups.contains(a)))
+        Ok(principals.iter().any(|p| groups.contains(p)))
     }
 
     /// Approves or denies a pending request. The approver must be one of the role's
@@ -565,18 +571,8 @@ impl Pim {
                 activity,
             )
             .await?;
-        let role = self
-            .store
-            .get_role_definition(&decided.role_definition_id)
+        self.notify(&decided, if approve { "approved" } else { "denied" }, false)
             .await?;
-        self.notify(
-            &decided,
-            &role,
-            &settings,
-            if approve { "approved" } else { "denied" },
-            false,
-        )
-        .await?;
         let due = decided
             .start_date_time
             .is_none_or(|s| to_ms(s) <= self.now());
@@ -653,15 +649,7 @@ impl Pim {
             )
             .await?;
         self.converge().await?;
-        let role = self
-            .store
-            .get_role_definition(&ended.role_definition_id)
-            .await?;
-        let settings = self
-            .settings(&ended.role_definition_id, &ended.directory_scope_id)
-            .await?;
-        self.notify(&ended, &role, &settings, "ended early", false)
-            .await?;
+        self.notify(&ended, "ended early", false).await?;
         Ok(ended)
     }
 
@@ -723,12 +711,7 @@ impl Pim {
             )
             .await?;
         self.converge().await?;
-        let role = self
-            .store
-            .get_role_definition(&extended.role_definition_id)
-            .await?;
-        self.notify(&extended, &role, &settings, "extended", false)
-            .await?;
+        self.notify(&extended, "extended", false).await?;
         Ok(extended)
     }
 
@@ -737,11 +720,16 @@ impl Pim {
     async fn notify(
         &self,
         r: &ActivationRequest,
-        role: &RoleDefinition,
-        settings: &PimSettings,
         what: &str,
         to_approvers: bool,
     ) -> Result<(), StoreError> {
+        let role = self
+            .store
+            .get_role_definition(&r.role_definition_id)
+            .await?;
+        let settings = self
+            .settings(&r.role_definition_id, &r.directory_scope_id)
+            .await?;
         let requester = self
             .store
             .get_user(&r.principal_id)

@@ -378,12 +378,7 @@ impl Pim {
         if !["keep", "remove"].contains(&decision) {
             return Err(super::invalid("decision", "must be `keep` or `remove`"));
         }
-        let groups = self.store.group_ids_of(&reviewer.id, true).await?;
-        if !review
-            .reviewers
-            .iter()
-            .any(|r| *r == reviewer.id || groups.contains(r))
-        {
+        if !self.is_among(&reviewer.id, &review.reviewers).await? {
             return Err(ApiError::forbidden(format!(
                 "{} is not a reviewer of this review",
                 reviewer.user_principal_name
