@@ -57,11 +57,34 @@ TRUSTPLANE_TEST_POSTGRES_URL=$("$root/scripts/postgres.sh" start "$work/pg")
 export TRUSTPLANE_TEST_POSTGRES_URL
 unset TRUSTPLANE_SKIP_POSTGRES
 
+# The checks run in an environment that exposes only what this script installed: the Rust
+# toolchain, Debian's packages, the venv (by TRUSTPLANE_TEST_PYTHON) and the services started
+# above. Nothing from /usr/local, pyenv or the caller's environment leaks in, and `python3`,
+# `python` and `pip` on PATH fail loudly, so a test that takes a peer from the machine instead
+# of from here fails on every machine, not only on a fresh one.
+guard="$work/guard-bin"
+mkdir -p "$guard"
+for tool in python python3 pip pip3; do
+  printf '#!/bin/sh\necho "%s from PATH is not a test peer: use TRUSTPLANE_TEST_PYTHON" >&2\nexit 127\n' \
+    "$tool" >"$guard/$tool"
+  chmod 755 "$guard/$tool"
+done
+cargo_bin=$(dirname "$(command -v cargo)")
+restricted=(env -i
+  HOME="$HOME" LANG=C.UTF-8 TMPDIR="${TMPDIR:-/tmp}"
+  PATH="$guard:$cargo_bin:/usr/sbin:/usr/bin:/sbin:/bin"
+  CI="${CI:-}" CARGO_TARGET_DIR="$CARGO_TARGET_DIR" CARGO_TERM_COLOR=never
+  TRUSTPLANE_TEST_PYTHON="$TRUSTPLANE_TEST_PYTHON"
+  TRUSTPLANE_TEST_POSTGRES_URL="$TRUSTPLANE_TEST_POSTGRES_URL")
+[ -n "${RUSTUP_HOME:-}" ] && restricted+=(RUSTUP_HOME="$RUSTUP_HOME")
+[ -n "${CARGO_HOME:-}" ] && restricted+=(CARGO_HOME="$CARGO_HOME")
+[ -n "${RUSTUP_TOOLCHAIN:-}" ] && restricted+=(RUSTUP_TOOLCHAIN="$RUSTUP_TOOLCHAIN")
+
 log "cargo fmt --check"
-cargo fmt --all -- --check
+"${restricted[@]}" cargo fmt --all -- --check
 
 log "cargo clippy"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
+"${restricted[@]}" cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-log "cargo test (SQLite and PostgreSQL at $TRUSTPLANE_TEST_POSTGRES_URL)"
-cargo test --workspace
+log "cargo test (SQLite and PostgreSQL at $TRUSTPLANE_TEST_POSTGRES_URL), restricted environment"
+"${restricted[@]}" cargo test --workspace

@@ -103,9 +103,16 @@ impl TotpSecret {
 
     /// The `otpauth://totp/...` URI for authenticator apps (Google Authenticator key URI format):
     /// label `issuer:account`, with `secret`, `issuer`, `algorithm`, `digits` and `period`.
+    ///
+    /// The issuer appears twice, in the label and as a parameter, and apps that compare the two
+    /// refuse the URI when they read differently. Some readers (pyotp among them) percent-decode
+    /// the whole URI before splitting it, so a decoded `&` or `#` would cut the parameter short
+    /// while the label kept it whole. Both places therefore carry [`authenticator_issuer`] and
+    /// [`authenticator_account`]: text that reads the same whether decoded once or twice.
     pub fn otpauth_uri(&self, issuer: &str, account_name: &str) -> String {
-        let issuer = utf8_percent_encode(issuer, URI_COMPONENT).to_string();
-        let account = utf8_percent_encode(account_name, URI_COMPONENT).to_string();
+        let issuer = utf8_percent_encode(&authenticator_issuer(issuer), URI_COMPONENT).to_string();
+        let account =
+            utf8_percent_encode(&authenticator_account(account_name), URI_COMPONENT).to_string();
         format!(
             "otpauth://totp/{issuer}:{account}?secret={}&issuer={issuer}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECS}",
             self.to_base32()
@@ -116,6 +123,41 @@ impl TotpSecret {
     pub fn code_at(&self, unix_secs: u64) -> String {
         format_code(hotp(&self.0, unix_secs / STEP_SECS, DIGITS), DIGITS)
     }
+}
+
+/// The issuer as authenticator apps will show it: the key URI format forbids a colon in it, and
+/// `&`, `+`, `%`, `#`, `?` and `=` change meaning when a reader decodes the URI before parsing its
+/// query, so `&` becomes "and" and the others a space. Whitespace runs are collapsed.
+pub fn authenticator_issuer(issuer: &str) -> String {
+    let replaced: String = issuer
+        .chars()
+        .map(|c| match c {
+            '&' => " and ".to_string(),
+            ':' | '+' | '%' | '#' | '?' | '=' => " ".to_string(),
+            c if c.is_control() => " ".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    let collapsed = replaced.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.is_empty() {
+        "Trustplane".to_string()
+    } else {
+        collapsed
+    }
+}
+
+/// The account name as authenticator apps will show it. It sits only in the label's path, where
+/// `&`, `+` and `=` are safe, but `%`, `#` and `?` still change meaning under a second decoding
+/// and a colon would split the label again; those become `_`.
+pub fn authenticator_account(account: &str) -> String {
+    account
+        .chars()
+        .map(|c| match c {
+            ':' | '%' | '#' | '?' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect()
 }
 
 /// RFC 4226 HOTP value with `digits` digits (6 here, 8 for the RFC 6238 test vectors).
@@ -346,10 +388,22 @@ mod tests {
         let uri = s.otpauth_uri("Trustplane (Acme & Co)", "alice+ops@example.com");
         assert_eq!(
             uri,
-            "otpauth://totp/Trustplane%20%28Acme%20%26%20Co%29:alice%2Bops%40example.com\
-             ?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Trustplane%20%28Acme%20%26%20Co%29\
+            "otpauth://totp/Trustplane%20%28Acme%20and%20Co%29:alice%2Bops%40example.com\
+             ?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Trustplane%20%28Acme%20and%20Co%29\
              &algorithm=SHA1&digits=6&period=30"
         );
+    }
+
+    #[test]
+    fn authenticator_text_survives_a_second_decoding() {
+        assert_eq!(
+            authenticator_issuer("Acme & Co: 100% #1?"),
+            "Acme and Co 100 1"
+        );
+        assert_eq!(authenticator_issuer(" :&: "), "and");
+        assert_eq!(authenticator_issuer("::"), "Trustplane");
+        assert_eq!(authenticator_account("a+b&c=d@x"), "a+b&c=d@x");
+        assert_eq!(authenticator_account("a:b%41#c?d"), "a_b_41_c_d");
     }
 
     #[test]
