@@ -21,8 +21,23 @@ use clap::Parser;
 use crate::args::{Cli, Command};
 
 /// Exit codes: 0 success, 1 failure, 2 bad usage (clap, or input refused before any call), 3 audit chain broken.
-#[tokio::main]
-async fn main() {
+fn main() {
+    // Parsers of outside input bound their own depth; larger worker stacks are the margin
+    // behind those bounds, so that no nesting a bound missed can overflow a worker.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(8 * 1024 * 1024)
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn run() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(a) => serve::run(a).await,

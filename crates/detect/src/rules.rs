@@ -102,7 +102,49 @@ pub fn parse_rule_text(text: &str) -> ParsedRules {
     parse_text_at(text, Path::new(""))
 }
 
+/// Largest rule text read (a SigmaHQ rule is a few KiB; a file of many documents stays far
+/// below this).
+pub const MAX_RULE_TEXT: usize = 4 * 1024 * 1024;
+/// Deepest nesting of brackets accepted in a rule text. The condition grammar's parser
+/// recurses once per parenthesis before the Sigma parser's own depth check runs, so a few
+/// thousand of them would overflow the stack; real conditions nest a handful deep.
+pub const MAX_RULE_NESTING: usize = 64;
+
+/// Refuses text whose size or bracket nesting the parsers below cannot take safely. Brackets
+/// are counted without regard to quoting: that can only over-count, and no real rule comes
+/// near the limit.
+fn check_rule_shape(text: &str) -> Result<(), String> {
+    if text.len() > MAX_RULE_TEXT {
+        return Err(format!(
+            "the rule text is {} bytes; at most {MAX_RULE_TEXT} are read",
+            text.len()
+        ));
+    }
+    let mut depth = 0usize;
+    for b in text.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_RULE_NESTING {
+                    return Err(format!(
+                        "brackets nest deeper than {MAX_RULE_NESTING} levels"
+                    ));
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn parse_text_at(text: &str, path: &Path) -> ParsedRules {
+    if let Err(reason) = check_rule_shape(text) {
+        return ParsedRules {
+            errors: vec![reason],
+            ..ParsedRules::default()
+        };
+    }
     match rsigma_parser::parse_sigma_yaml(text) {
         Ok(collection) => from_collection(collection, path),
         Err(e) => ParsedRules {

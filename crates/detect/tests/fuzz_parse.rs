@@ -67,3 +67,36 @@ proptest! {
         let _ = RuleSet::from_yaml(&text[..end], &EngineOptions::default());
     }
 }
+
+/// Issue 13 item 1: a condition nested thousands of parentheses deep overflowed the stack in
+/// the condition grammar's recursive parser, before any depth check ran. Refused up front, on a
+/// stack as small as a server worker's; the same shape in YAML flow collections likewise.
+#[test]
+fn deeply_nested_rules_are_refused_without_recursing() {
+    let run = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(|| {
+            let deep_condition = format!(
+                "title: deep\nlogsource:\n  product: aws\ndetection:\n  sel:\n    a: b\n  condition: {}sel{}\n",
+                "(".repeat(20_000),
+                ")".repeat(20_000)
+            );
+            let deep_flow = format!(
+                "title: deep\nlogsource:\n  product: aws\ndetection:\n  sel:\n    a: {}b{}\n  condition: sel\n",
+                "[".repeat(20_000),
+                "]".repeat(20_000)
+            );
+            [deep_condition, deep_flow].map(|text| {
+                let parsed = parse_rule_text(&text);
+                (parsed.detection_count(), parsed.errors.join("; "))
+            })
+        })
+        .unwrap();
+    for (count, errors) in run.join().unwrap() {
+        assert_eq!(count, 0);
+        assert!(errors.contains("nest deeper"), "{errors}");
+    }
+    // A real rule's few levels still parse.
+    let ok = "title: ok\nlogsource:\n  product: aws\ndetection:\n  sel:\n    a: [b, c]\n  condition: (sel and not (sel))\n";
+    assert_eq!(parse_rule_text(ok).detection_count(), 1);
+}

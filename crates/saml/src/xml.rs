@@ -119,7 +119,9 @@ pub(crate) fn parse_document(
     max_nodes: u32,
     max_depth: usize,
 ) -> Result<roxmltree::Document<'_>> {
-    prescan(text)?;
+    // The parser recurses once per open element, so depth must be refused before it runs:
+    // a few thousand levels overflow a worker's stack and abort the whole process.
+    prescan(text, max_depth)?;
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: max_nodes,
@@ -153,12 +155,16 @@ pub(crate) const MAX_NAMESPACE_DECLARATIONS: usize = 128;
 
 /// One linear pass over the markup before parsing, refusing documents whose shape would make
 /// the parser's work grow with the square of their size: too many attributes on one element
-/// (40 s for 100,000 of them in a 1 MiB document) or too many namespace declarations.
+/// (40 s for 100,000 of them in a 1 MiB document) or too many namespace declarations; and
+/// documents nested deeper than `max_depth`, which the parser would recurse into.
 ///
-/// It only counts; anything it misreads is left for the parser to refuse.
-fn prescan(text: &str) -> Result<()> {
+/// It only counts; anything it misreads is left for the parser to refuse. Its depth is never
+/// less than the parser's: every start tag that is not self-closing opens a level, and only an
+/// end tag closes one (a stray end tag makes the parser stop at once).
+fn prescan(text: &str, max_depth: usize) -> Result<()> {
     let bytes = text.as_bytes();
     let mut namespaces = 0usize;
+    let mut depth = 0usize;
     let mut i = 0usize;
     while let Some(offset) = bytes
         .get(i..)
@@ -173,7 +179,10 @@ fn prescan(text: &str) -> Result<()> {
             Some(b"]]>")
         } else if rest.starts_with(b"?") {
             Some(b"?>")
-        } else if rest.starts_with(b"!") || rest.starts_with(b"/") {
+        } else if rest.starts_with(b"!") {
+            Some(b">")
+        } else if rest.starts_with(b"/") {
+            depth = depth.saturating_sub(1);
             Some(b">")
         } else {
             None
@@ -189,6 +198,7 @@ fn prescan(text: &str) -> Result<()> {
         let mut attributes = 0usize;
         let mut quote: Option<u8> = None;
         let mut j = 0usize;
+        let mut self_closing = false;
         while let Some(&b) = rest.get(j) {
             match quote {
                 Some(q) if b == q => quote = None,
@@ -196,12 +206,21 @@ fn prescan(text: &str) -> Result<()> {
                 None => match b {
                     b'"' | b'\'' => quote = Some(b),
                     b'=' => attributes += 1,
-                    b'>' => break,
+                    b'>' => {
+                        self_closing = j > 0 && rest.get(j - 1) == Some(&b'/');
+                        break;
+                    }
                     b'x' if rest.get(j..j + 5) == Some(b"xmlns") => namespaces += 1,
                     _ => {}
                 },
             }
             j += 1;
+        }
+        if !self_closing {
+            depth += 1;
+            if depth > max_depth {
+                return Err(SamlError::TooDeep { limit: max_depth });
+            }
         }
         if attributes > MAX_ATTRIBUTES {
             return Err(SamlError::TooMany {
@@ -296,6 +315,48 @@ mod tests {
         let back = parse_instant("t", "2026-11-28T18:21:07.123Z").ok();
         assert_eq!(back.map(|t| t.unix_timestamp()), Some(at.unix_timestamp()));
         assert!(parse_instant("t", "yesterday").is_err());
+    }
+
+    /// Issue 13 item 1: 4,000 nested elements overflowed a 2 MiB worker stack inside the
+    /// parser before the depth check ran, aborting the process. The prescan refuses them first,
+    /// on a stack as small as a tokio worker's.
+    #[test]
+    fn deep_nesting_is_refused_before_the_parser_recurses() {
+        let handle = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+                let unclosed = "<a>".repeat(100_000);
+                let with_noise = format!(
+                    "{}{}",
+                    "<a x='/>'><!-- > --><b/>".repeat(40),
+                    "</a>".repeat(40)
+                );
+                (
+                    matches!(
+                        parse_document(&deep, 1_000_000, 32),
+                        Err(SamlError::TooDeep { limit: 32 })
+                    ),
+                    matches!(
+                        parse_document(&unclosed, 1_000_000, 32),
+                        Err(SamlError::TooDeep { limit: 32 })
+                    ),
+                    matches!(
+                        parse_document(&with_noise, 1_000_000, 32),
+                        Err(SamlError::TooDeep { limit: 32 })
+                    ),
+                    parse_document(&with_noise, 1_000_000, 48).is_ok(),
+                )
+            })
+            .unwrap();
+        assert_eq!(handle.join().unwrap(), (true, true, true, true));
+        // Siblings and self-closing elements do not add depth.
+        let wide = format!("<r>{}</r>", "<a><b/></a>".repeat(1000));
+        assert!(parse_document(&wide, 100_000, 3).is_ok());
+        assert!(matches!(
+            parse_document(&wide, 100_000, 2),
+            Err(SamlError::TooDeep { .. })
+        ));
     }
 
     #[test]

@@ -22,6 +22,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 "Unsupported media type",
                 "the body must be JSON with `Content-Type: application/json`",
             )),
+            // A body over the route's limit is 413, whatever part of reading it noticed.
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload too large",
+                "the request body is larger than this route accepts",
+            )),
             Err(e) => Err(ApiError::bad_request(e.body_text())),
         }
     }

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod bare_errors;
 mod bootstrap;
 pub mod ca;
 pub mod cloud;
@@ -20,6 +21,7 @@ mod metrics;
 mod odata;
 pub mod oidc;
 mod openapi;
+mod panic_guard;
 pub mod pim;
 mod routes;
 pub mod saml;

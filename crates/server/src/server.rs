@@ -201,8 +201,10 @@ impl AppState {
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     routes::router()
+        .layer(axum::middleware::from_fn(crate::panic_guard::catch_panics))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(axum::middleware::from_fn(crate::bare_errors::shape_errors))
         .with_state(state)
 }
 
