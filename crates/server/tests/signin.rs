@@ -1068,6 +1068,9 @@ mod oidc;
 /// Privileged identity management over the API (`tests/pim/`).
 mod pim;
 
+/// Hostile input and error shapes (`tests/hardening/`).
+mod hardening;
+
 mod conditional_access {
     use super::*;
     use trustplane_model::BuiltinRole;

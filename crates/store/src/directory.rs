@@ -269,6 +269,59 @@ fn required(field: &'static str, value: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// Most custom attributes on one user.
+pub const MAX_USER_ATTRIBUTES: usize = 64;
+/// Longest attribute name.
+pub const MAX_ATTRIBUTE_NAME: usize = 64;
+/// Largest attribute value, as JSON.
+pub const MAX_ATTRIBUTE_VALUE_BYTES: usize = 4 * 1024;
+/// Largest set of attributes of one user, as JSON.
+pub const MAX_ATTRIBUTES_BYTES: usize = 32 * 1024;
+
+/// Bounds a user's custom attributes by count and size: they are stored with the user, copied
+/// into every audit event about them and read at every sign-in.
+fn valid_attributes(attributes: &Map<String, Value>) -> Result<()> {
+    if attributes.len() > MAX_USER_ATTRIBUTES {
+        return Err(StoreError::invalid(
+            "attributes",
+            format!("at most {MAX_USER_ATTRIBUTES} attributes are kept per user"),
+        ));
+    }
+    let mut total = 0usize;
+    for (name, value) in attributes {
+        if name.is_empty() || name.chars().count() > MAX_ATTRIBUTE_NAME {
+            return Err(StoreError::invalid(
+                "attributes",
+                format!("attribute names must be 1 to {MAX_ATTRIBUTE_NAME} characters"),
+            ));
+        }
+        let size = value.to_string().len();
+        if size > MAX_ATTRIBUTE_VALUE_BYTES {
+            return Err(StoreError::invalid(
+                "attributes",
+                format!("`{name}` is {size} bytes; at most {MAX_ATTRIBUTE_VALUE_BYTES} per value"),
+            ));
+        }
+        total += name.len() + size;
+    }
+    if total > MAX_ATTRIBUTES_BYTES {
+        return Err(StoreError::invalid(
+            "attributes",
+            format!("attributes take {total} bytes; at most {MAX_ATTRIBUTES_BYTES} per user"),
+        ));
+    }
+    Ok(())
+}
+
+fn optional_name(field: &'static str, value: &Option<String>) -> Result<()> {
+    match value {
+        Some(v) if v.chars().count() > 256 => {
+            Err(StoreError::invalid(field, "must be at most 256 characters"))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn valid_mail(mail: &Option<String>) -> Result<()> {
     if let Some(m) = mail {
         normalise_upn(m).map_err(|_| StoreError::invalid("mail", "is not a mail address"))?;
@@ -315,6 +368,9 @@ impl Store {
             .map_err(|e| StoreError::invalid("userPrincipalName", e.to_string()))?;
         required("displayName", &new.display_name, 256)?;
         valid_mail(&new.mail)?;
+        optional_name("givenName", &new.given_name)?;
+        optional_name("surname", &new.surname)?;
+        valid_attributes(&new.attributes)?;
         let mut tx = self.begin_write().await?;
         let user = User {
             id: new_id(),
@@ -395,9 +451,11 @@ impl Store {
             after.mail = v;
         }
         if let Some(v) = patch.given_name {
+            optional_name("givenName", &v)?;
             after.given_name = v;
         }
         if let Some(v) = patch.surname {
+            optional_name("surname", &v)?;
             after.surname = v;
         }
         if let Some(v) = patch.account_enabled {
@@ -411,6 +469,7 @@ impl Store {
                     after.attributes.insert(k, v);
                 }
             }
+            valid_attributes(&after.attributes)?;
         }
         let key = after.user_principal_name.to_lowercase();
         let mut tx = self.begin_write().await?;
@@ -1173,6 +1232,55 @@ impl Store {
             .iter()
             .map(|r| Ok(serde_json::from_str(&r.try_get::<String, _>("body")?)?))
             .collect()
+    }
+
+    /// For each role the user holds now (as [`Store::effective_roles`] counts them), when the
+    /// last assignment granting it ends: `None` when one of them never ends. A session issued
+    /// on the strength of a role must not outlive this.
+    pub async fn role_ends(
+        &self,
+        user_id: &str,
+    ) -> Result<std::collections::HashMap<String, Option<i64>>> {
+        let now = self.clock.now_ms();
+        let sql = format!(
+            "SELECT a.role_definition_id AS role_id, a.end_at AS end_at FROM role_assignments a \
+             WHERE a.assignment_type = 'active' AND a.directory_scope_id = '/' \
+             AND (a.start_at IS NULL OR a.start_at <= $2) AND (a.end_at IS NULL OR a.end_at > $2) \
+             AND (a.principal_id = $1 OR a.principal_id IN ({TRANSITIVE_GROUPS}))"
+        );
+        let mut ends: std::collections::HashMap<String, Option<i64>> =
+            std::collections::HashMap::new();
+        for row in self
+            .fetch_all(&sql, &[Bind::Text(user_id.into()), Bind::Int(now)])
+            .await?
+        {
+            let role: String = row.try_get("role_id")?;
+            let end: Option<i64> = row.try_get("end_at")?;
+            ends.entry(role)
+                .and_modify(|e| {
+                    *e = match (*e, end) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        _ => None,
+                    }
+                })
+                .or_insert(end);
+        }
+        Ok(ends)
+    }
+
+    /// How many users have this mail address (compared without case): a value that two
+    /// people share cannot name either of them to a service provider.
+    pub async fn users_with_mail(&self, mail: &str) -> Result<i64> {
+        let row = self
+            .fetch_optional(
+                "SELECT COUNT(*) AS n FROM users WHERE LOWER(mail) = LOWER($1)",
+                &[Bind::Text(mail.into())],
+            )
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<i64, _>("n")?,
+            None => 0,
+        })
     }
 }
 

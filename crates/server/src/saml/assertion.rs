@@ -15,6 +15,9 @@ pub struct Subject<'a> {
     pub groups: &'a [Group],
     /// Roles they hold now (active, within schedule), directly or through groups.
     pub roles: &'a [RoleDefinition],
+    /// Seconds until the first of the released AWS roles' activations ends, when one of them
+    /// is time-bound: no AWS session may outlast the elevation that granted it.
+    pub aws_time_left_secs: Option<u32>,
 }
 
 /// AWS roles of the subject that this SP may grant: (role ARN, provider ARN, maximum session).
@@ -84,7 +87,8 @@ pub fn values(source: &str, subject: &Subject<'_>, settings: &SamlSettings) -> V
                 .map(|(_, _, max)| max)
                 .min()
                 .unwrap_or(wanted);
-            vec![wanted.min(cap).to_string()]
+            let left = subject.aws_time_left_secs.unwrap_or(u32::MAX);
+            vec![wanted.min(cap).min(left).to_string()]
         }
         other => {
             if let Some(constant) = other.strip_prefix("value:") {
@@ -128,13 +132,21 @@ pub fn attributes(subject: &Subject<'_>, settings: &SamlSettings) -> Vec<Attribu
         .collect()
 }
 
-/// The NameID format and value, or `None` when the person lacks the value.
-pub fn name_id(subject: &Subject<'_>, settings: &SamlSettings) -> Option<(String, String)> {
+/// The NameID format, its source and value, or `None` when the source is not one that
+/// identifies a person or the person has no value for it. The caller must still check that
+/// no one else holds a `mail` value.
+pub fn name_id(
+    subject: &Subject<'_>,
+    settings: &SamlSettings,
+) -> Option<(String, &'static str, String)> {
     let (format, source) = settings.name_id();
-    // Without an e-mail address an e-mail NameID falls back to the UPN, which has its form.
+    let source = super::settings::IDENTIFYING_SOURCES
+        .iter()
+        .copied()
+        .find(|s| *s == source)?;
     let value = values(source, subject, settings)
         .into_iter()
         .next()
-        .or_else(|| (source == "mail").then(|| subject.user.user_principal_name.clone()))?;
-    Some((format.to_string(), value))
+        .filter(|v| !v.trim().is_empty())?;
+    Some((format.to_string(), source, value))
 }

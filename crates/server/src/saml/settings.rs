@@ -159,6 +159,22 @@ fn check_source(field: &str, source: &str) -> Result<(), Invalid> {
     }
 }
 
+/// Sources that may name a person to a service provider (the NameID, AWS's RoleSessionName):
+/// values no one else holds and that only privileged administrators can change. `mail` is
+/// accepted only because each response checks that no one else shares it.
+pub const IDENTIFYING_SOURCES: &[&str] = &["id", "userPrincipalName", "mail"];
+
+fn check_identifying_source(field: &str, source: &str) -> Result<(), Invalid> {
+    if IDENTIFYING_SOURCES.contains(&source) {
+        Ok(())
+    } else {
+        Err(Invalid(format!(
+            "{field}: `{source}` can be shared or set by anyone who edits users; use one of {}",
+            IDENTIFYING_SOURCES.join(", ")
+        )))
+    }
+}
+
 impl SamlSettings {
     /// Reads `settings.saml` of an application, if it has one.
     pub fn from_app_settings(settings: &Map<String, Value>) -> Result<Option<Self>, Invalid> {
@@ -220,10 +236,10 @@ impl SamlSettings {
             }
         }
         if let Some(source) = &self.name_id_source {
-            check_source("settings.saml.nameIdSource", source)?;
+            check_identifying_source("settings.saml.nameIdSource", source)?;
         }
         if let Some(source) = &self.role_session_name_source {
-            check_source("settings.saml.roleSessionNameSource", source)?;
+            check_identifying_source("settings.saml.roleSessionNameSource", source)?;
         }
         for rule in &self.attributes {
             if rule.name.trim().is_empty() {
@@ -294,8 +310,9 @@ impl SamlSettings {
                 Template::AwsIdentityCenter => NAMEID_EMAIL,
                 _ => NAMEID_PERSISTENT,
             });
+        // An e-mail NameID is the UPN (which has an address's form and is unique), not `mail`,
+        // which any user administrator can set to someone else's address.
         let source = self.name_id_source.as_deref().unwrap_or(match format {
-            NAMEID_EMAIL => "mail",
             NAMEID_PERSISTENT => "id",
             _ => "userPrincipalName",
         });

@@ -423,10 +423,33 @@ async fn respond(
             _ => true,
         });
     }
+    // An AWS role granted by an activation that ends within AWS's shortest session (900 s)
+    // is left out; the others cap SessionDuration at the time left in theirs.
+    let now_ms = state.store.clock().now_ms();
+    let ends = state.store.role_ends(&user.id).await?;
+    let time_left = |role: &trustplane_model::RoleDefinition| -> Option<i64> {
+        ends.get(&role.id)
+            .copied()
+            .flatten()
+            .map(|end| (end - now_ms) / 1000)
+    };
+    roles.retain(|r| match &r.resource {
+        Some(RoleResource::AwsSamlRole { .. }) => {
+            time_left(r).is_none_or(|left| left >= MIN_AWS_SESSION_SECS)
+        }
+        _ => true,
+    });
+    let aws_time_left_secs = roles
+        .iter()
+        .filter(|r| matches!(r.resource, Some(RoleResource::AwsSamlRole { .. })))
+        .filter_map(time_left)
+        .min()
+        .map(|left| u32::try_from(left).unwrap_or(u32::MAX));
     let subject = Subject {
         user,
         groups: &groups,
         roles: &roles,
+        aws_time_left_secs,
     };
     let aws_roles: Vec<String> = assertion::aws_roles(&subject, &settings)
         .into_iter()
@@ -440,10 +463,21 @@ async fn respond(
             "You hold no AWS role that this application grants. Ask for one, or activate an eligible role first.",
         ));
     }
-    let Some((name_id_format, name_id)) = assertion::name_id(&subject, &settings) else {
-        let why = "the person has no value for the application's NameID";
+    let Some((name_id_format, name_id_source, name_id)) = assertion::name_id(&subject, &settings)
+    else {
+        let why = "the person has no value for the application's NameID, or its source does not identify one person";
         return refuse(state, ctx, user, &app, pending, Refusal::RequestDenied, why).await;
     };
+    // A mail address two people share would name either of them: refuse rather than guess.
+    let session_name_from_mail = settings.template == Template::AwsConsole
+        && settings.role_session_name_source.as_deref() == Some("mail");
+    if name_id_source == "mail" || session_name_from_mail {
+        let mail = user.mail.as_deref().unwrap_or("");
+        if mail.is_empty() || state.store.users_with_mail(mail).await? != 1 {
+            let why = "the person's mail address, which names them to this application, is empty or shared with another user";
+            return refuse(state, ctx, user, &app, pending, Refusal::RequestDenied, why).await;
+        }
+    }
     // Each request is answered once: a replayed request id gets nothing.
     if let Some(id) = &pending.request_id {
         let once = format!("saml:{}:{id}", app.app_id);
@@ -510,6 +544,9 @@ async fn respond(
         .await?;
     post_form(&pending.acs, &xml, pending.relay_state.as_deref())
 }
+
+/// AWS's shortest role session: a role with less time left in its activation is not offered.
+const MIN_AWS_SESSION_SECS: i64 = 900;
 
 /// Posts a status response without an assertion, and records why.
 async fn refuse(

@@ -235,7 +235,8 @@ async fn sp_initiated_sign_on_is_accepted_by_python3_saml_and_xmlsec1_and_answer
 
     let checked = validate(&metadata, ACS, SP, &response, Some(&request_id));
     assert_eq!(checked["valid"], true, "{checked}");
-    assert_eq!(checked["name_id"], "ada.lovelace@example.com");
+    // An e-mail NameID is the UPN, never `mail` (issue 13 item 10).
+    assert_eq!(checked["name_id"], "ada@example.com");
     assert_eq!(checked["attributes"]["groups"], json!(["Engineers"]));
     assert_eq!(
         checked["attributes"]["displayName"],
@@ -482,6 +483,149 @@ async fn aws_console_roles_follow_active_assignments_of_the_person_and_their_gro
         .await;
     assert_eq!(page.status, 403);
     assert!(!page.body.contains("SAMLResponse"));
+}
+
+/// Issue 13 item 6: an elevation of 15 minutes gave a console session of the application's
+/// full SessionDuration. SessionDuration is now capped at the time left in the activation
+/// that grants the role, and a role with less than AWS's minimum (900 s) left is not offered.
+#[tokio::test]
+async fn aws_session_duration_never_outlasts_the_activation() {
+    let s = saml_server().await;
+    admin_token(&s).await;
+    let ada = user(&s, "ada@example.com").await;
+    let (st, app) = api(
+        &s,
+        Method::POST,
+        "/api/v1/applications",
+        Some(json!({"displayName": "AWS", "settings": {"saml": {"template": "awsConsole"}}})),
+    )
+    .await;
+    assert_eq!(st, 201, "{app}");
+    let (st, role) = api(&s, Method::POST, "/api/v1/roleDefinitions", Some(json!({"displayName": "Admin (JIT)", "resource": {
+        "type": "awsSamlRole", "accountId": "111111111111", "roleArn": "arn:aws:iam::111111111111:role/Admin",
+        "samlProviderArn": "arn:aws:iam::111111111111:saml-provider/Trustplane", "maxSessionDuration": 43200}}))).await;
+    assert_eq!(st, 201, "{role}");
+    let now = s.clock.now_ms();
+    // Activated for 25 minutes, as PIM records an activation.
+    s.store
+        .create_role_assignment(
+            &Actor::system(),
+            NewAssignment {
+                principal_id: ada.clone(),
+                role_definition_id: role["id"].as_str().unwrap().into(),
+                directory_scope_id: "/".into(),
+                assignment_type: AssignmentKind::Active,
+                start: Some(now),
+                end: Some(now + 25 * 60_000),
+            },
+        )
+        .await
+        .unwrap();
+    let metadata = idp_metadata(&s).await;
+    let mut b = Browser::new(&s);
+    b.sign_in("ada@example.com").await;
+    let (_, form) = b.follow("/saml/start/urn:amazon:webservices".into()).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let checked = validate(
+        &metadata,
+        "https://signin.aws.amazon.com/saml",
+        "urn:amazon:webservices",
+        &saml_response(&form),
+        None,
+    );
+    assert_eq!(checked["valid"], true, "{checked}");
+    assert_eq!(
+        checked["attributes"]["https://aws.amazon.com/SAML/Attributes/SessionDuration"],
+        json!(["1500"]),
+        "3600 s asked for by default, 25 minutes left in the activation"
+    );
+    // At minute 11, 14 minutes are left: less than AWS's shortest session, so no role.
+    s.clock.advance_ms(11 * 60_000);
+    let (_, page) = b.follow("/saml/start/urn:amazon:webservices".into()).await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(!page.body.contains("SAMLResponse"));
+}
+
+/// Issue 13 item 10: the Identity Center template took its NameID from `mail`, which anyone
+/// who edits users can set to another person's address. The NameID is now the UPN, `mail` is
+/// accepted only when configured and held by one person, and other sources are refused.
+#[tokio::test]
+async fn a_name_id_cannot_name_someone_else() {
+    let s = saml_server().await;
+    admin_token(&s).await;
+    let intern = user(&s, "intern@example.com").await;
+    user(&s, "boss@example.com").await;
+    let (st, _) = api(
+        &s,
+        Method::PATCH,
+        "/api/v1/users/boss@example.com",
+        Some(json!({"mail": "boss@example.com"})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    // The intern is given the boss's address as mail.
+    let (st, _) = api(
+        &s,
+        Method::PATCH,
+        &format!("/api/v1/users/{intern}"),
+        Some(json!({"mail": "boss@example.com"})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, app) = api(
+        &s,
+        Method::POST,
+        "/api/v1/applications",
+        Some(
+            json!({"displayName": "Identity Center", "appId": SP, "settings": {"saml": {
+            "template": "awsIdentityCenter",
+            "attributes": [{"name": "displayName", "source": "displayName"}],
+            "assertionConsumerServices": [{"url": ACS, "isDefault": true}]}}}),
+        ),
+    )
+    .await;
+    assert_eq!(st, 201, "{app}");
+    let metadata = idp_metadata(&s).await;
+    let mut b = Browser::new(&s);
+    b.sign_in("intern@example.com").await;
+    let id = app["id"].as_str().unwrap().to_string();
+    let (_, form) = b.follow(format!("/saml/start/{id}")).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let checked = validate(&metadata, ACS, SP, &saml_response(&form), None);
+    assert_eq!(checked["valid"], true, "{checked}");
+    assert_eq!(checked["name_id"], "intern@example.com", "{checked}");
+
+    // Configured to name people by mail, a shared address gets no assertion at all.
+    let (st, r) = api(
+        &s,
+        Method::PATCH,
+        &format!("/api/v1/applications/{id}"),
+        Some(json!({"settings": {"saml": {
+        "template": "awsIdentityCenter", "nameIdSource": "mail",
+        "attributes": [{"name": "displayName", "source": "displayName"}],
+        "assertionConsumerServices": [{"url": ACS, "isDefault": true}]}}})),
+    )
+    .await;
+    assert_eq!(st, 200, "{r}");
+    let (_, page) = b.follow(format!("/saml/start/{id}")).await;
+    let response = saml_response(&page);
+    let checked = validate(&metadata, ACS, SP, &response, None);
+    assert_eq!(checked["valid"], false, "{checked}");
+    let xml = String::from_utf8(B64.decode(&response).unwrap()).unwrap();
+    assert!(xml.contains("RequestDenied"), "{xml}");
+    assert!(!xml.contains("boss@example.com"), "{xml}");
+
+    // A source anyone can write is refused when saved.
+    let (st, r) = api(
+        &s,
+        Method::PATCH,
+        &format!("/api/v1/applications/{id}"),
+        Some(json!({"settings": {"saml": {
+        "template": "awsIdentityCenter", "nameIdSource": "attributes.employeeId",
+        "assertionConsumerServices": [{"url": ACS, "isDefault": true}]}}})),
+    )
+    .await;
+    assert_eq!(st, 400, "{r}");
 }
 
 #[tokio::test]
