@@ -30,6 +30,7 @@ pub async fn shape_errors(req: Request, next: Next) -> Response {
     }
     let allow = response.headers().get(header::ALLOW).cloned();
     let detail = match status {
+        StatusCode::NOT_FOUND => "no such route".to_string(),
         StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed on this route".to_string(),
         StatusCode::PAYLOAD_TOO_LARGE => {
             "the request body is larger than this route accepts".to_string()

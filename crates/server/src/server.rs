@@ -121,6 +121,10 @@ impl AppState {
             ));
         }
         let origin = public_url.trim_end_matches('/');
+        check_public_url(origin).map_err(|message| StoreError::Invalid {
+            field: "public_url",
+            message,
+        })?;
         let host = origin
             .split_once("://")
             .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or(rest))
@@ -195,6 +199,33 @@ impl AppState {
             self.ca.clone(),
         ));
         self
+    }
+}
+
+/// Refuses a public URL that passkeys cannot work with, and warns of one whose cookies
+/// browsers will drop: WebAuthn binds credentials to a host name, never to an IP address, and
+/// `Secure` cookies are kept over plain http only for localhost.
+fn check_public_url(origin: &str) -> Result<(), String> {
+    let url = url::Url::parse(origin)
+        .map_err(|e| format!("`{origin}` is not a URL ({e}); use e.g. https://id.example.com"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("`{origin}` must use https (or http on localhost)"));
+    }
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    match url.host() {
+        Some(url::Host::Domain(host)) => {
+            if url.scheme() == "http" && host != "localhost" && !host.ends_with(".localhost") {
+                tracing::warn!(
+                    public_url = origin,
+                    "public_url is plain http on a host other than localhost: browsers will not keep the Secure session cookies; use https"
+                );
+            }
+            Ok(())
+        }
+        Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => Err(format!(
+            "`{origin}` names an IP address, but passkeys need a host name; use http://localhost{port} on this machine, or the DNS name people reach Trustplane at (https://id.example.com)"
+        )),
+        None => Err(format!("`{origin}` has no host")),
     }
 }
 
@@ -310,4 +341,18 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn public_urls_need_a_host_name() {
+        assert!(super::check_public_url("http://localhost:8080").is_ok());
+        assert!(super::check_public_url("https://id.example.com").is_ok());
+        let ip = super::check_public_url("http://127.0.0.1:8080").unwrap_err();
+        assert!(ip.contains("http://localhost:8080"), "{ip}");
+        assert!(super::check_public_url("http://[::1]:8080").is_err());
+        assert!(super::check_public_url("ftp://id.example.com").is_err());
+        assert!(super::check_public_url("not a url").is_err());
+    }
 }

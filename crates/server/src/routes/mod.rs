@@ -15,7 +15,6 @@ pub(crate) mod users;
 
 use axum::Router;
 
-use crate::error::ApiError;
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -39,7 +38,9 @@ pub fn router() -> Router<AppState> {
             "/api/v1/openapi.json",
             axum::routing::get(|| async { axum::Json(crate::openapi::document()) }),
         )
-        .fallback(|| async { ApiError::not_found("no such route") })
+        // A bare 404: the error-shaping layer answers browsers with a page and API clients
+        // with a problem document.
+        .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
 }
 
 /// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value.

@@ -100,6 +100,25 @@ async fn errors_below_the_handlers_are_problem_documents() {
         .to_str()
         .unwrap()
         .starts_with("text/html"));
+    // An unknown path: a page for a browser, a problem document for anything else.
+    let r = client
+        .get(format!("{}/no/such/page", s.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let r = client
+        .get(format!("{}/api/v1/no-such-thing", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
 }
 
 /// Item 13: custom attributes were unbounded in count and size.
