@@ -29,29 +29,31 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
+        let header_value = parts
             .headers
             .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.to_str().ok());
+        let token = header_value
             .and_then(|v| {
                 let (scheme, token) = v.split_once(' ')?;
                 scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
             })
-            .filter(|t| !t.is_empty() && t.len() <= 512)
-            .ok_or_else(ApiError::unauthorized)?;
+            .filter(|t| !t.is_empty() && t.len() <= 512);
+        let Some(token) = token else {
+            // No credentials at all is an ordinary 401; credentials that are not a token are
+            // someone trying.
+            if header_value.is_some() {
+                audit_invalid_token(state, parts, "malformed_token", None).await;
+            }
+            return Err(ApiError::unauthorized());
+        };
         // Looking the token up by its hash means no comparison of secrets happens here at all.
-        let owner = state
-            .store
-            .find_token_owner(&token_hash(token))
-            .await?
-            .ok_or_else(|| {
-                metrics::counter!("trustplane_auth_failures_total", "reason" => "unknown_token")
-                    .increment(1);
-                ApiError::unauthorized()
-            })?;
+        let Some(owner) = state.store.find_token_owner(&token_hash(token)).await? else {
+            audit_invalid_token(state, parts, "unknown_token", None).await;
+            return Err(ApiError::unauthorized());
+        };
         if !owner.user.account_enabled {
-            metrics::counter!("trustplane_auth_failures_total", "reason" => "disabled")
-                .increment(1);
+            audit_invalid_token(state, parts, "disabled", Some(&owner.user)).await;
             return Err(ApiError::unauthorized());
         }
         let roles = state.store.effective_roles(&owner.user.id).await?;
@@ -77,6 +79,62 @@ impl FromRequestParts<AppState> for Caller {
             method: parts.method.to_string(),
             path: parts.uri.path().to_string(),
         })
+    }
+}
+
+/// Counts a call with a bearer token that is unknown, malformed or of a disabled user, and
+/// records it in the audit trail, at most a few times a minute per source address so that a
+/// flood of them cannot flood the trail (the metric still counts every one).
+async fn audit_invalid_token(
+    state: &AppState,
+    parts: &Parts,
+    reason: &'static str,
+    user: Option<&User>,
+) {
+    metrics::counter!("trustplane_auth_failures_total", "reason" => reason).increment(1);
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let now = state.store.clock().now_ms();
+    let key = peer.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    if state.invalid_token_audit.check(key, now).is_err() {
+        return;
+    }
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(256).collect());
+    let actor = Actor {
+        id: user.map(|u| u.id.clone()).unwrap_or_default(),
+        display_name: user.map(|u| u.user_principal_name.clone()),
+        ip_address: peer.map(|ip| ip.to_string()),
+        user_agent,
+    };
+    let event = Event {
+        sequence: 0,
+        activity_date_time: time::OffsetDateTime::UNIX_EPOCH,
+        category: "authorization".into(),
+        activity: "authorization.invalidToken".into(),
+        initiated_by: actor,
+        target: None,
+        result: Outcome::Failure,
+        result_reason: Some(format!(
+            "{} {}: {}",
+            parts.method,
+            parts.uri.path().chars().take(256).collect::<String>(),
+            match reason {
+                "unknown_token" => "the bearer token is unknown, expired or revoked",
+                "disabled" => "the token's user is disabled",
+                _ => "the Authorization header is not a bearer token",
+            }
+        )),
+        before: None,
+        after: None,
+    };
+    if let Err(e) = state.store.record_event(event).await {
+        tracing::warn!(error = %e, "could not audit a call with an invalid token");
     }
 }
 

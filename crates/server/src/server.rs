@@ -89,6 +89,9 @@ pub struct AppState {
     pub oidc: Arc<crate::oidc::Oidc>,
     /// Privileged identity management.
     pub pim: Arc<crate::pim::Pim>,
+    /// How often a source address's calls with an invalid bearer token are audited: each is
+    /// counted, but a flood must not flood the audit trail.
+    pub invalid_token_audit: Arc<trustplane_authn::IpRateLimiter>,
 }
 
 /// A fixed value sealed with the master key and stored, so that starting with another key
@@ -185,6 +188,7 @@ impl AppState {
             )),
             sealer,
             public_url: Arc::from(origin),
+            invalid_token_audit: Arc::new(trustplane_authn::IpRateLimiter::new(5, 6, 10_000)),
         })
     }
 

@@ -160,3 +160,51 @@ async fn user_attributes_are_bounded() {
     assert_eq!(st, 200);
     assert!(user["attributes"].get("blob").is_none(), "{user}");
 }
+
+/// Item 13: calls with an invalid bearer token left no trace in the audit trail. Each is now
+/// audited, a few per minute per address, so a flood cannot flood the trail.
+#[tokio::test]
+async fn calls_with_invalid_tokens_are_audited_with_a_bound() {
+    let s = server().await;
+    admin_token(&s).await;
+    let client = reqwest::Client::new();
+    for _ in 0..20 {
+        let r = client
+            .get(format!("{}/api/v1/users", s.base))
+            .bearer_auth("tp_not_a_token_of_ours")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+    }
+    let denied: Vec<Value> = audit_events(&s, "authorization")
+        .await
+        .into_iter()
+        .filter(|e| e["activity"] == "authorization.invalidToken")
+        .collect();
+    assert_eq!(
+        denied.len(),
+        5,
+        "a burst of 5, then none until the minute refills"
+    );
+    assert!(denied[0]["resultReason"]
+        .as_str()
+        .unwrap()
+        .contains("GET /api/v1/users"));
+    // A minute later the address is audited again.
+    s.clock.advance_ms(60_000);
+    let r = client
+        .get(format!("{}/api/v1/users", s.base))
+        .header("authorization", "Basic YWRtaW46YWRtaW4=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let after = audit_events(&s, "authorization")
+        .await
+        .into_iter()
+        .filter(|e| e["activity"] == "authorization.invalidToken")
+        .count();
+    assert_eq!(after, 6);
+}
