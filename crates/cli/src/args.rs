@@ -309,21 +309,55 @@ pub enum PolicyCommand {
     List,
     /// Show one policy as Graph JSON.
     Get { id: String },
-    /// Import every *.json policy file of a folder (ids are kept).
-    Import { dir: PathBuf },
+    /// Import every *.json policy file of a folder (ids are kept). References to groups,
+    /// users, roles, locations and apps that do not exist here are reported.
+    Import {
+        dir: PathBuf,
+        /// The state to import enabled policies in: `report-only` for all of them, or
+        /// `as-is`. Default: report-only for those that apply to you, as-is for the rest.
+        #[arg(long = "as", value_enum)]
+        state: Option<ImportAs>,
+        /// Import even a policy that would block every Global Administrator.
+        #[arg(long)]
+        force: bool,
+    },
     /// Write every policy to a folder, one Graph JSON file each.
     Export { dir: PathBuf },
-    /// Delete a policy.
-    Delete { id: String },
-    /// Turn a policy on.
-    Enable { id: String },
-    /// Turn a policy off.
-    Disable { id: String },
-    /// Evaluate and report a policy without enforcing it.
-    ReportOnly { id: String },
+    /// Delete policies (by id or display name).
+    Delete {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Turn policies on (by id or display name).
+    Enable {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// Even if this would block every Global Administrator.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Turn policies off (by id or display name).
+    Disable {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Evaluate and report policies without enforcing them (by id or display name).
+    ReportOnly {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
     /// Named locations.
     #[command(subcommand)]
     Locations(LocationsCommand),
+}
+
+/// How `policy import` treats enabled policies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportAs {
+    /// Every enabled policy becomes report-only.
+    ReportOnly,
+    /// States as in the files.
+    AsIs,
 }
 
 #[derive(Subcommand)]

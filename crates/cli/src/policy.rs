@@ -11,7 +11,7 @@ use trustplane_access::{
     MaxMindCountryLookup, PolicySet,
 };
 
-use crate::args::{LocationsCommand, Output, PolicyArgs, PolicyCommand, WhatIfArgs};
+use crate::args::{ImportAs, LocationsCommand, Output, PolicyArgs, PolicyCommand, WhatIfArgs};
 use crate::client::{enc, Client};
 use crate::output;
 
@@ -210,18 +210,129 @@ async fn import(client: &Client, kind: &str, dir: &Path, out: Output) -> Result<
     Ok(0)
 }
 
-async fn set_state(client: &Client, id: &str, state: &str, out: Output) -> Result<i32> {
-    let p = client
-        .patch(
-            &format!("{BASE}/policies/{}", enc(id)),
-            &json!({ "state": state }),
-        )
-        .await?;
-    output::done(
-        out,
-        &format!("{} is now {state}", p["displayName"].as_str().unwrap_or(id)),
-    );
-    Ok(0)
+/// Imports policies one by one: a refused one is reported and the others still go in, and
+/// the exit code says whether any was refused.
+async fn import_policies(
+    client: &Client,
+    dir: &Path,
+    state: Option<ImportAs>,
+    force: bool,
+    out: Output,
+) -> Result<i32> {
+    let files = json_files(dir)?;
+    if files.is_empty() {
+        bail!("{} holds no *.json policy files", dir.display());
+    }
+    let mut query = vec![];
+    if force {
+        query.push("force=true");
+    }
+    if state.is_none() {
+        query.push("reportOnlyIfItAppliesToMe=true");
+    }
+    let path = if query.is_empty() {
+        format!("{BASE}/policies")
+    } else {
+        format!("{BASE}/policies?{}", query.join("&"))
+    };
+    let mut imported = Vec::new();
+    let mut refused = Vec::new();
+    let mut warnings = Vec::new();
+    for (file, mut body) in files {
+        if state == Some(ImportAs::ReportOnly) && body["state"] == "enabled" {
+            body["state"] = json!("enabledForReportingButNotEnforced");
+        }
+        let name = body["displayName"].as_str().unwrap_or(&file).to_string();
+        match client.post(&path, &body).await {
+            Ok(stored) => {
+                let stored = stored.unwrap_or(Value::Null);
+                for w in stored["@trustplane.warnings"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    warnings.push(json!({"policy": name, "warning": w}));
+                }
+                imported.push(json!({"policy": name, "state": stored["state"]}));
+            }
+            Err(e) => {
+                refused.push(json!({"policy": name, "file": file, "reason": format!("{e:#}")}))
+            }
+        }
+    }
+    let summary = json!({"imported": imported, "refused": refused, "warnings": warnings});
+    match out {
+        Output::Json => println!("{summary}"),
+        Output::Table => {
+            for i in &imported {
+                println!("imported  {}  ({})", text(&i["policy"]), text(&i["state"]));
+            }
+            for w in &warnings {
+                println!("warning   {}: {}", text(&w["policy"]), text(&w["warning"]));
+            }
+            for r in &refused {
+                println!(
+                    "refused   {} ({}): {}",
+                    text(&r["policy"]),
+                    text(&r["file"]),
+                    text(&r["reason"])
+                );
+            }
+            println!(
+                "imported {} of {} from {}",
+                imported.len(),
+                imported.len() + refused.len(),
+                dir.display()
+            );
+        }
+    }
+    Ok(if refused.is_empty() { 0 } else { 1 })
+}
+
+fn text(v: &Value) -> String {
+    v.as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| v.to_string())
+}
+
+async fn set_state(
+    client: &Client,
+    ids: &[String],
+    state: &str,
+    force: bool,
+    out: Output,
+) -> Result<i32> {
+    let mut failed = 0;
+    let mut results = Vec::new();
+    for id in ids {
+        let query = if force { "?force=true" } else { "" };
+        match client
+            .patch(
+                &format!("{BASE}/policies/{}{query}", enc(id)),
+                &json!({ "state": state }),
+            )
+            .await
+        {
+            Ok(p) => results
+                .push(json!({"policy": p["displayName"].as_str().unwrap_or(id), "state": state})),
+            Err(e) => {
+                failed += 1;
+                results.push(json!({"policy": id, "error": format!("{e:#}")}));
+            }
+        }
+    }
+    match out {
+        Output::Json => println!("{}", json!({ "value": results })),
+        Output::Table => {
+            for r in &results {
+                match r.get("error") {
+                    Some(e) => println!("{}: {}", text(&r["policy"]), text(e)),
+                    None => println!("{} is now {state}", text(&r["policy"])),
+                }
+            }
+        }
+    }
+    Ok(if failed == 0 { 0 } else { 1 })
 }
 
 async fn manage(client: &Client, command: PolicyCommand, out: Output) -> Result<i32> {
@@ -245,7 +356,9 @@ async fn manage(client: &Client, command: PolicyCommand, out: Output) -> Result<
             );
             Ok(0)
         }
-        PolicyCommand::Import { dir } => import(client, "policies", &dir, out).await,
+        PolicyCommand::Import { dir, state, force } => {
+            import_policies(client, &dir, state, force, out).await
+        }
         PolicyCommand::Export { dir } => {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -273,17 +386,29 @@ async fn manage(client: &Client, command: PolicyCommand, out: Output) -> Result<
             );
             Ok(0)
         }
-        PolicyCommand::Delete { id } => {
-            client
-                .delete(&format!("{BASE}/policies/{}", enc(&id)))
-                .await?;
-            output::done(out, &format!("deleted policy {id}"));
+        PolicyCommand::Delete { ids } => {
+            for id in &ids {
+                client
+                    .delete(&format!("{BASE}/policies/{}", enc(id)))
+                    .await
+                    .with_context(|| format!("policy {id}"))?;
+            }
+            output::done(out, &format!("deleted {} policies", ids.len()));
             Ok(0)
         }
-        PolicyCommand::Enable { id } => set_state(client, &id, "enabled", out).await,
-        PolicyCommand::Disable { id } => set_state(client, &id, "disabled", out).await,
-        PolicyCommand::ReportOnly { id } => {
-            set_state(client, &id, "enabledForReportingButNotEnforced", out).await
+        PolicyCommand::Enable { ids, force } => {
+            set_state(client, &ids, "enabled", force, out).await
+        }
+        PolicyCommand::Disable { ids } => set_state(client, &ids, "disabled", false, out).await,
+        PolicyCommand::ReportOnly { ids } => {
+            set_state(
+                client,
+                &ids,
+                "enabledForReportingButNotEnforced",
+                false,
+                out,
+            )
+            .await
         }
         PolicyCommand::Locations(LocationsCommand::List) => {
             output::list(

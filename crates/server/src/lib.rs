@@ -10,6 +10,7 @@ mod auth;
 mod bare_errors;
 mod bootstrap;
 pub mod ca;
+mod ca_guard;
 pub mod cloud;
 mod context;
 pub mod detection;

@@ -1268,6 +1268,32 @@ impl Store {
         Ok(ends)
     }
 
+    /// Enabled users who hold Global Administrator now, directly or through groups.
+    pub async fn global_administrators(&self) -> Result<Vec<User>> {
+        let now = self.clock.now_ms();
+        let sql = format!(
+            "WITH RECURSIVE holders(id) AS ( \
+                SELECT principal_id FROM role_assignments WHERE role_definition_id = $1 \
+                AND assignment_type = 'active' AND directory_scope_id = '/' \
+                AND (start_at IS NULL OR start_at <= $2) AND (end_at IS NULL OR end_at > $2) \
+                UNION SELECT gm.member_id FROM group_members gm JOIN holders h ON gm.group_id = h.id) \
+             SELECT {} FROM users WHERE id IN (SELECT id FROM holders) AND account_enabled <> 0 \
+             ORDER BY created_at, id",
+            USERS.columns
+        );
+        self.fetch_all(
+            &sql,
+            &[
+                Bind::Text(BuiltinRole::GlobalAdministrator.id().into()),
+                Bind::Int(now),
+            ],
+        )
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect()
+    }
+
     /// How many users have this mail address (compared without case): a value that two
     /// people share cannot name either of them to a service provider.
     pub async fn users_with_mail(&self, mail: &str) -> Result<i64> {

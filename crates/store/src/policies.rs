@@ -162,6 +162,8 @@ impl Store {
         display_name: &str,
         state: Option<&str>,
     ) -> Result<Value> {
+        let id = self.resolve_ca_id(kind, id).await?;
+        let id = id.as_str();
         let before = self.get_ca(kind, id).await?;
         let created = before
             .get("createdDateTime")
@@ -206,6 +208,8 @@ impl Store {
 
     /// One object.
     pub async fn get_ca(&self, kind: CaKind, id: &str) -> Result<Value> {
+        let id = self.resolve_ca_id(kind, id).await?;
+        let id = id.as_str();
         let row = self
             .fetch_optional(
                 &format!("SELECT body FROM {} WHERE id = $1", kind.table()),
@@ -217,6 +221,40 @@ impl Store {
                 id: id.into(),
             })?;
         Ok(serde_json::from_str(&row.try_get::<String, _>("body")?)?)
+    }
+
+    /// The id of an object named by id or by display name (without regard to case). A name
+    /// that several objects share is refused: the caller must use the id.
+    pub async fn resolve_ca_id(&self, kind: CaKind, id_or_name: &str) -> Result<String> {
+        let by_id = self
+            .fetch_optional(
+                &format!("SELECT id FROM {} WHERE id = $1", kind.table()),
+                &[Bind::Text(id_or_name.into())],
+            )
+            .await?;
+        if let Some(row) = by_id {
+            return Ok(row.try_get("id")?);
+        }
+        let rows = self
+            .fetch_all(
+                &format!(
+                    "SELECT id FROM {} WHERE LOWER(display_name) = LOWER($1) ORDER BY created_at, id",
+                    kind.table()
+                ),
+                &[Bind::Text(id_or_name.into())],
+            )
+            .await?;
+        match rows.as_slice() {
+            [one] => Ok(one.try_get("id")?),
+            [] => Err(StoreError::NotFound {
+                kind: kind.name(),
+                id: id_or_name.into(),
+            }),
+            many => Err(StoreError::Conflict(format!(
+                "{} objects are named `{id_or_name}`; name one by its id",
+                many.len()
+            ))),
+        }
     }
 
     /// Every object of a kind, in creation order.
@@ -234,6 +272,8 @@ impl Store {
 
     /// Deletes an object.
     pub async fn delete_ca(&self, actor: &Actor, kind: CaKind, id: &str) -> Result<()> {
+        let id = self.resolve_ca_id(kind, id).await?;
+        let id = id.as_str();
         let before = self.get_ca(kind, id).await?;
         let name = before
             .get("displayName")

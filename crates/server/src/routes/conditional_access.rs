@@ -7,13 +7,17 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
-use trustplane_access::{parse_input, resolve_country, ConditionalAccessPolicy, NamedLocation};
+use trustplane_access::{
+    parse_input, resolve_country, ConditionalAccessPolicy, NamedLocation, PolicyState,
+};
 use trustplane_model::Permission;
 use trustplane_store::CaKind;
 
 use crate::auth::Caller;
+use crate::ca_guard;
+use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -114,13 +118,96 @@ pub async fn get_policy(
     Ok(axum::Json(state.store.get_ca(CaKind::Policy, &id).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/identity/conditionalAccess/policies", tag = "conditionalAccess", request_body = Object, responses((status = 201), (status = 400, description = "invalid; `field` names the field"), (status = 409)))]
+/// Query of a policy change.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangeParams {
+    /// Store the change even though it would block every Global Administrator.
+    #[serde(default)]
+    force: bool,
+    /// Store an enabled policy as report-only when its conditions match the caller.
+    #[serde(default)]
+    report_only_if_it_applies_to_me: bool,
+}
+
+/// Reviews a policy about to be stored as `body` (replacing the stored one with `replacing`,
+/// if any): may turn it report-only, refuses a change that locks every Global Administrator
+/// out unless forced, and returns the warnings to show with the stored policy.
+async fn review_change(
+    state: &AppState,
+    caller: &Caller,
+    req: &RequestContext,
+    params: &ChangeParams,
+    body: &mut Value,
+    replacing: Option<&str>,
+) -> ApiResult<Vec<String>> {
+    let mut warnings = ca_guard::unresolved_references(&state.store, body).await?;
+    let parse = |v: &Value| ConditionalAccessPolicy::from_json(&v.to_string());
+    let mut policy = parse(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if params.report_only_if_it_applies_to_me
+        && policy.state == PolicyState::Enabled
+        && ca_guard::applies_to(&state.ca, &state.store, &policy, &caller.user, req).await?
+    {
+        policy.state = PolicyState::ReportOnly;
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("state".into(), Value::String(policy.state.as_str().into()));
+        }
+        warnings.push(
+            "stored report-only: the policy applies to you; enable it once its report shows it does what you want"
+                .into(),
+        );
+    }
+    if policy.state != PolicyState::Enabled {
+        return Ok(warnings);
+    }
+    let mut candidate: Vec<ConditionalAccessPolicy> = Vec::new();
+    for stored in state.store.list_ca(CaKind::Policy).await? {
+        let same = replacing.is_some_and(|id| stored.get("id").and_then(Value::as_str) == Some(id));
+        if !same {
+            if let Ok(p) = parse(&stored) {
+                candidate.push(p);
+            }
+        }
+    }
+    candidate.push(policy);
+    if let Some(culprits) =
+        ca_guard::blocks_every_global_admin(&state.ca, &state.store, &candidate, req).await?
+    {
+        let message = format!(
+            "this would block every Global Administrator from signing in (by {}); make it report-only first, exclude an emergency-access account, or send force=true",
+            if culprits.is_empty() { "the policies together".to_string() } else { culprits.join(", ") }
+        );
+        if !params.force {
+            return Err(ApiError::new(StatusCode::CONFLICT, "Conflict", message));
+        }
+        warnings.push(format!("forced: {message}"));
+    }
+    Ok(warnings)
+}
+
+/// The stored policy with the review's warnings, as an OData-style annotation.
+fn with_warnings(mut stored: Value, warnings: Vec<String>) -> Value {
+    if !warnings.is_empty() {
+        if let Some(obj) = stored.as_object_mut() {
+            obj.insert("@trustplane.warnings".into(), json!(warnings));
+        }
+    }
+    stored
+}
+
+#[utoipa::path(post, path = "/api/v1/identity/conditionalAccess/policies", tag = "conditionalAccess", request_body = Object,
+    params(("force" = Option<bool>, Query), ("reportOnlyIfItAppliesToMe" = Option<bool>, Query)),
+    responses((status = 201, description = "the stored policy; `@trustplane.warnings` lists references that name nothing here and other notes"), (status = 400, description = "invalid; `field` names the field"), (status = 409, description = "it would block every Global Administrator")))]
 pub async fn create_policy(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<Value>,
+    req: RequestContext,
+    Query(params): Query<ChangeParams>,
+    Json(mut body): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::PoliciesWrite).await?;
+    check_policy(&body)?;
+    let warnings = review_change(&state, &caller, &req, &params, &mut body, None).await?;
     let (name, policy_state) = check_policy(&body)?;
     let stored = state
         .store
@@ -132,32 +219,39 @@ pub async fn create_policy(
             Some(&policy_state),
         )
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(stored)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(with_warnings(stored, warnings)),
+    ))
 }
 
 #[utoipa::path(patch, path = "/api/v1/identity/conditionalAccess/policies/{id}", tag = "conditionalAccess", params(("id" = String, Path)), request_body = Object, responses((status = 200), (status = 400), (status = 404)))]
 pub async fn update_policy(
     State(state): State<AppState>,
     caller: Caller,
+    req: RequestContext,
     Path(id): Path<String>,
+    Query(params): Query<ChangeParams>,
     Json(patch): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::PoliciesWrite).await?;
-    let merged = merge(state.store.get_ca(CaKind::Policy, &id).await?, patch)?;
+    let id = state.store.resolve_ca_id(CaKind::Policy, &id).await?;
+    let mut merged = merge(state.store.get_ca(CaKind::Policy, &id).await?, patch)?;
+    check_policy(&merged)?;
+    let warnings = review_change(&state, &caller, &req, &params, &mut merged, Some(&id)).await?;
     let (name, policy_state) = check_policy(&merged)?;
-    Ok(axum::Json(
-        state
-            .store
-            .update_ca(
-                &caller.actor,
-                CaKind::Policy,
-                &id,
-                merged,
-                &name,
-                Some(&policy_state),
-            )
-            .await?,
-    ))
+    let stored = state
+        .store
+        .update_ca(
+            &caller.actor,
+            CaKind::Policy,
+            &id,
+            merged,
+            &name,
+            Some(&policy_state),
+        )
+        .await?;
+    Ok(axum::Json(with_warnings(stored, warnings)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/identity/conditionalAccess/policies/{id}", tag = "conditionalAccess", params(("id" = String, Path)), responses((status = 204), (status = 404)))]
