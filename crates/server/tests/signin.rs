@@ -1068,6 +1068,9 @@ mod oidc;
 /// Privileged identity management over the API (`tests/pim/`).
 mod pim;
 
+/// Protected principals and the last way in (`tests/protected/`).
+mod protected;
+
 mod conditional_access {
     use super::*;
     use trustplane_model::BuiltinRole;

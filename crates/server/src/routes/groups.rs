@@ -89,7 +89,14 @@ pub async fn create_group(
     caller: Caller,
     Json(body): Json<CreateGroup>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::GroupsWrite).await?;
+    // Members of a role-assignable group hold whatever roles it is given: creating one is as
+    // good as assigning them.
+    let needed = if body.is_assignable_to_role {
+        Permission::RoleAssignmentsWrite
+    } else {
+        Permission::GroupsWrite
+    };
+    caller.require(&state, needed).await?;
     let group = state
         .store
         .create_group(
@@ -144,8 +151,10 @@ pub async fn delete_group(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::GroupsWrite).await?;
-    state.store.delete_group(&caller.actor, &id).await?;
+    caller.require_any_group_write(&state).await?;
+    let group = state.store.get_group(&id).await?;
+    caller.require_membership_change(&state, &group).await?;
+    state.store.delete_group(&caller.actor, &group.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -211,7 +220,9 @@ pub async fn add_member(
     Path(id): Path<String>,
     Json(body): Json<MemberRef>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::GroupsWrite).await?;
+    caller.require_any_group_write(&state).await?;
+    let group = state.store.get_group(&id).await?;
+    caller.require_membership_change(&state, &group).await?;
     // Graph sends a URL ending in the member's id; a bare id is accepted too.
     let member = body
         .odata_id
@@ -220,7 +231,10 @@ pub async fn add_member(
         .next()
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::bad_request("@odata.id must name a directory object"))?;
-    state.store.add_member(&caller.actor, &id, member).await?;
+    state
+        .store
+        .add_member(&caller.actor, &group.id, member)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -232,10 +246,12 @@ pub async fn remove_member(
     caller: Caller,
     Path((id, member_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::GroupsWrite).await?;
+    caller.require_any_group_write(&state).await?;
+    let group = state.store.get_group(&id).await?;
+    caller.require_membership_change(&state, &group).await?;
     state
         .store
-        .remove_member(&caller.actor, &id, &member_id)
+        .remove_member(&caller.actor, &group.id, &member_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

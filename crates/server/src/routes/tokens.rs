@@ -46,6 +46,18 @@ pub async fn create_token(
         ));
     }
     let user = state.store.get_user(&body.user_id).await?;
+    if user.id != caller.user.id {
+        // A token for someone else is their identity: only the top tier may mint one.
+        caller
+            .require_global(
+                &state,
+                &format!(
+                    "mints a token for another user (`{}`)",
+                    user.user_principal_name
+                ),
+            )
+            .await?;
+    }
     let token = format!("tp_{}", random_secret(32)?);
     let expires_at = body.expires_in_days.map(|d| {
         state

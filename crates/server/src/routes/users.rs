@@ -168,9 +168,25 @@ pub async fn update_user(
     Json(body): Json<UpdateUser>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::UsersWrite).await?;
+    let existing = state.store.get_user(&id).await?;
+    // Names people see may change freely; whatever signs in, or decides where cloud grants
+    // and assertions go (attributes), is protected by tier.
+    let sensitive = body.password_profile.is_some()
+        || body.mail.is_some()
+        || body.user_principal_name.is_some()
+        || body.account_enabled.is_some()
+        || body.attributes.is_some();
+    if sensitive {
+        caller
+            .require_tier_over(
+                &state,
+                &existing,
+                "password, mail, sign-in name, enabled state or attributes",
+            )
+            .await?;
+    }
     let (password_hash, must_change) = match &body.password_profile {
         Some(p) => {
-            let existing = state.store.get_user(&id).await?;
             let context = [
                 existing.user_principal_name.as_str(),
                 existing.display_name.as_str(),
@@ -186,7 +202,7 @@ pub async fn update_user(
         .store
         .update_user(
             &caller.actor,
-            &id,
+            &existing.id,
             UserPatch {
                 user_principal_name: body.user_principal_name,
                 display_name: body.display_name,
@@ -212,7 +228,11 @@ pub async fn delete_user(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::UsersWrite).await?;
-    state.store.delete_user(&caller.actor, &id).await?;
+    let user = state.store.get_user(&id).await?;
+    caller
+        .require_tier_over(&state, &user, "whole account (deleting it)")
+        .await?;
+    state.store.delete_user(&caller.actor, &user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -291,6 +311,9 @@ pub async fn delete_method(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::UsersWrite).await?;
     let user = state.store.get_user(&id).await?;
+    caller
+        .require_tier_over(&state, &user, "authentication methods")
+        .await?;
     state
         .store
         .delete_auth_method(&caller.actor, &user.id, &method_id)
@@ -328,6 +351,7 @@ pub async fn revoke_sessions(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::UsersWrite).await?;
     let user = state.store.get_user(&id).await?;
+    caller.require_tier_over(&state, &user, "sessions").await?;
     let ended = state
         .store
         .revoke_all_sessions(&caller.actor, &user.id)
@@ -347,6 +371,9 @@ pub async fn reset_failures(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::UsersWrite).await?;
     let user = state.store.get_user(&id).await?;
+    caller
+        .require_tier_over(&state, &user, "sign-in lockout")
+        .await?;
     state.store.reset_account_failures(&user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
