@@ -808,3 +808,66 @@ async fn break_glass_recovery_restores_a_global_administrator_who_can_sign_in() 
         .first_problem
         .is_none());
 }
+
+#[tokio::test]
+async fn an_alert_response_by_hand_needs_the_same_tier_as_the_users_api() {
+    let s = server().await;
+    admin_token(&s).await;
+    let root = root_id(&s).await;
+    let (_, sa_token) = holder(
+        &s,
+        "sa@example.com",
+        Some(BuiltinRole::SecurityAdministrator.id()),
+    )
+    .await;
+    let (bob, _) = holder(&s, "bob@example.com", None).await;
+    // A Security Administrator can push logs, and so can raise an alert about anyone.
+    let mut alerts = Vec::new();
+    for person in ["root@example.com", "bob@example.com"] {
+        let r = reqwest::Client::new()
+            .post(format!(
+                "{}/api/v1/detect/ingest?source=cloudtrail-test",
+                s.base
+            ))
+            .bearer_auth(&sa_token)
+            .body(super::detection::stop_logging_by(person).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let (_, _, list) = call(
+            &s,
+            &sa_token,
+            Method::GET,
+            &format!("/api/v1/alerts?person={person}"),
+            None,
+        )
+        .await;
+        alerts.push(list["value"][0]["id"].as_str().unwrap().to_string());
+    }
+    for action in ["disableUser", "endSessions"] {
+        refused(
+            &s,
+            &sa_token,
+            Method::POST,
+            &format!("/api/v1/alerts/{}/respond", alerts[0]),
+            Some(json!({"action": action})),
+            403,
+            "Global Administrator",
+        )
+        .await;
+    }
+    assert!(s.store.get_user(&root).await.unwrap().account_enabled);
+    assert_eq!(denials(&s, &root).await.len(), 2);
+    // An ordinary person's alert is the Security Administrator's to act on.
+    let (st, _, out) = call(
+        &s,
+        &sa_token,
+        Method::POST,
+        &format!("/api/v1/alerts/{}/respond", alerts[1]),
+        Some(json!({"action": "disableUser"})),
+    )
+    .await;
+    assert_eq!(st, 200, "{out}");
+    assert!(!s.store.get_user(&bob).await.unwrap().account_enabled);
+}
