@@ -534,6 +534,27 @@ async fn a_user_administrator_cannot_take_over_an_administrator_but_manages_ordi
     .await;
     assert_eq!(st, 204, "{body}");
 
+    // Someone named as an approver of elevations holds no role but is protected as privileged.
+    let (carol, _) = holder(&s, "carol@example.com", None).await;
+    let (st, body) = api(
+        &s,
+        Method::PUT,
+        &format!("/api/v1/pim/settings/{GLOBAL_ADMIN}"),
+        Some(json!({"requireApproval": true, "approvers": [carol]})),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    refused(
+        &s,
+        &ua_token,
+        Method::PATCH,
+        &format!("/api/v1/users/{carol}"),
+        Some(password.clone()),
+        403,
+        "privileged role",
+    )
+    .await;
+
     // A Global Administrator may reset an eligible administrator's password.
     let (st, body) = api(
         &s,
