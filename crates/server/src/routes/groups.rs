@@ -83,7 +83,7 @@ pub async fn list_groups(
 
 /// Creates a group.
 #[utoipa::path(post, path = "/api/v1/groups", tag = "groups", request_body = CreateGroup,
-    responses((status = 201, body = Group), (status = 400), (status = 409), (status = 422)))]
+    responses((status = 201, body = Group), (status = 400), (status = 403, description = "a role-assignable group needs roleAssignments/write"), (status = 409), (status = 422)))]
 pub async fn create_group(
     State(state): State<AppState>,
     caller: Caller,
@@ -213,7 +213,7 @@ pub async fn list_transitive_members(
 
 /// Adds a member (a user or a group; a membership cycle is refused with 409).
 #[utoipa::path(post, path = "/api/v1/groups/{id}/members/$ref", tag = "groups", params(("id" = String, Path)), request_body = MemberRef,
-    responses((status = 204), (status = 404), (status = 409), (status = 422)))]
+    responses((status = 204), (status = 403, description = "a group that confers privilege needs roleAssignments/write"), (status = 404), (status = 409), (status = 422)))]
 pub async fn add_member(
     State(state): State<AppState>,
     caller: Caller,
@@ -240,7 +240,7 @@ pub async fn add_member(
 
 /// Removes a direct member.
 #[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{member_id}/$ref", tag = "groups",
-    params(("id" = String, Path), ("member_id" = String, Path)), responses((status = 204), (status = 404)))]
+    params(("id" = String, Path), ("member_id" = String, Path)), responses((status = 204), (status = 403), (status = 404), (status = 409)))]
 pub async fn remove_member(
     State(state): State<AppState>,
     caller: Caller,

@@ -33,7 +33,7 @@ pub struct CreateToken {
 
 /// Issues a token for a user; the response holds the token, which is never shown again.
 #[utoipa::path(post, path = "/api/v1/apiTokens", tag = "tokens", request_body = CreateToken,
-    responses((status = 201, description = "`{\"token\": ...}`"), (status = 404)))]
+    responses((status = 201, description = "`{\"token\": ...}`"), (status = 403, description = "a token for another user needs Global Administrator"), (status = 404)))]
 pub async fn create_token(
     State(state): State<AppState>,
     caller: Caller,

@@ -160,7 +160,7 @@ pub async fn get_user(
 
 /// Changes a user.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UpdateUser,
-    params(("id" = String, Path)), responses((status = 200, body = User), (status = 400), (status = 404), (status = 409)))]
+    params(("id" = String, Path)), responses((status = 200, body = User), (status = 400), (status = 403, description = "a protected field of someone in a higher tier"), (status = 404), (status = 409, description = "the last Global Administrator who can sign in")))]
 pub async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -221,7 +221,7 @@ pub async fn update_user(
 
 /// Deletes a user.
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
-    responses((status = 204), (status = 404), (status = 409, description = "the last Global Administrator")))]
+    responses((status = 204), (status = 403, description = "someone in a higher tier"), (status = 404), (status = 409, description = "the last Global Administrator")))]
 pub async fn delete_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -303,7 +303,7 @@ pub async fn list_methods(
 
 /// Removes one of a user's methods (for a lost device).
 #[utoipa::path(delete, path = "/api/v1/users/{id}/authenticationMethods/{method_id}", tag = "users",
-    params(("id" = String, Path), ("method_id" = String, Path)), responses((status = 204), (status = 404)))]
+    params(("id" = String, Path), ("method_id" = String, Path)), responses((status = 204), (status = 403), (status = 404), (status = 409, description = "the last way in of the last Global Administrator")))]
 pub async fn delete_method(
     State(state): State<AppState>,
     caller: Caller,
