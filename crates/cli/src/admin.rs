@@ -108,9 +108,17 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
     if let AdminCommand::Login = args.command {
         return login(&args, out);
     }
+    if let AdminCommand::Recover {
+        upn,
+        data_dir,
+        database_url,
+    } = &args.command
+    {
+        return recover(upn, data_dir.as_deref(), database_url.as_deref(), out).await;
+    }
     let client = Client::new(&args.api)?;
     match args.command {
-        AdminCommand::Login => {}
+        AdminCommand::Login | AdminCommand::Recover { .. } => {}
         AdminCommand::Whoami => output::one(out, &client.get("/api/v1/me").await?),
         AdminCommand::Users(c) => users(&client, c, out).await?,
         AdminCommand::Groups(c) => groups(&client, c, out).await?,
@@ -643,4 +651,49 @@ async fn alerts(client: &Client, c: AlertsCommand, out: Output) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `admin recover`: break-glass recovery straight on the database, for when no administrator
+/// can sign in. The password is printed once; only its hash is stored.
+async fn recover(
+    upn: &str,
+    data_dir: Option<&std::path::Path>,
+    database_url: Option<&str>,
+    out: Output,
+) -> Result<i32> {
+    let data_dir = data_dir.unwrap_or_else(|| std::path::Path::new("trustplane-data"));
+    // Never create an empty database by mistake: recovery is for an existing directory.
+    if database_url.is_none() && !data_dir.join("trustplane.db").is_file() {
+        bail!(
+            "no database at {}",
+            data_dir.join("trustplane.db").display()
+        );
+    }
+    let url = crate::config::database_url(database_url, data_dir)?;
+    let store =
+        trustplane_store::Store::open(&url, std::sync::Arc::new(trustplane_model::SystemClock))
+            .await?;
+    let recovered = trustplane_server::recover_admin(&store, upn).await;
+    store.close().await;
+    let (upn, password) = recovered.context("recovery failed")?;
+    match out {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "userPrincipalName": upn,
+                "oneTimePassword": password,
+                "mustChangePassword": true,
+                "role": "Global Administrator",
+            }))?
+        ),
+        Output::Table => {
+            println!(
+                "Break-glass recovery done (recorded in the audit trail). Shown only this once:"
+            );
+            println!("  administrator:      {upn}");
+            println!("  one-time password:  {password}  (must be changed at the next sign-in)");
+            println!("  role:               Global Administrator (permanent, active)");
+        }
+    }
+    Ok(0)
 }

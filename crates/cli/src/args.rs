@@ -520,6 +520,19 @@ pub enum AdminCommand {
     /// Admin API tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Break-glass recovery when no administrator can sign in: works on the database directly
+    /// (no server, no token). Enables (or creates) the user, prints a one-time password, and
+    /// gives them Global Administrator; audited as a recovery.
+    Recover {
+        /// The user principal name to recover (created if it does not exist).
+        upn: String,
+        /// Folder of the embedded database [default: ./trustplane-data].
+        #[arg(long, env = "TRUSTPLANE_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// A PostgreSQL database instead.
+        #[arg(long, env = "TRUSTPLANE_DATABASE_URL")]
+        database_url: Option<String>,
+    },
     /// Detection alerts.
     #[command(subcommand)]
     Alerts(AlertsCommand),

@@ -12,6 +12,7 @@ mod directory;
 mod event;
 mod pim;
 mod roles;
+mod tiers;
 mod upn;
 
 pub use auth::{AuthMethodInfo, SessionInfo};
@@ -23,4 +24,5 @@ pub use directory::{
 pub use event::{Actor, Event, Outcome, Target};
 pub use pim::{ActivationRequest, PimSettings, RequestState};
 pub use roles::{builtin_roles, BuiltinRole, Permission};
+pub use tiers::{acting_tier, role_tier, tier_of, Tier};
 pub use upn::{normalise_upn, UpnError};

@@ -6,7 +6,10 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
-use trustplane_model::{Actor, Event, Outcome, Permission, RoleDefinition, User};
+use trustplane_model::{
+    acting_tier, tier_of, Actor, Event, Group, Outcome, Permission, RoleDefinition, Target, Tier,
+    User,
+};
 
 use crate::error::ApiError;
 use crate::server::AppState;
@@ -142,7 +145,7 @@ impl Caller {
     /// Succeeds if one of the caller's roles allows `permission`; otherwise records the
     /// refusal in the audit trail and answers 403.
     pub async fn require(&self, state: &AppState, permission: Permission) -> Result<(), ApiError> {
-        if self.roles.iter().any(|r| r.allows(permission)) {
+        if self.allows(permission) {
             return Ok(());
         }
         let reason = format!(
@@ -151,21 +154,137 @@ impl Caller {
             self.path,
             permission.action()
         );
-        let mut tx = state.store.begin_write().await?;
-        tx.audit(Event {
-            sequence: 0,
-            activity_date_time: time::OffsetDateTime::UNIX_EPOCH,
-            category: "authorization".into(),
-            activity: "authorization.denied".into(),
-            initiated_by: self.actor.clone(),
-            target: None,
-            result: Outcome::Failure,
-            result_reason: Some(reason.clone()),
-            before: None,
-            after: None,
-        })
-        .await?;
-        tx.commit().await?;
-        Err(ApiError::forbidden(reason))
+        Err(self.deny(state, reason, None).await)
+    }
+
+    fn allows(&self, permission: Permission) -> bool {
+        self.roles.iter().any(|r| r.allows(permission))
+    }
+
+    /// The tier the caller acts with (see `trustplane_model::Tier`).
+    pub fn tier(&self) -> Tier {
+        acting_tier(&self.roles)
+    }
+
+    /// Succeeds if the caller may change the sign-in of `user` (credentials, methods, sign-in
+    /// names, enabled state, sessions, lockout): the caller's tier must be at least that of
+    /// the roles `user` holds or may activate. Anyone who approves or reviews privileged
+    /// access counts as privileged. Otherwise audits the refusal and answers 403.
+    pub async fn require_tier_over(
+        &self,
+        state: &AppState,
+        user: &User,
+        what: &str,
+    ) -> Result<(), ApiError> {
+        let mine = self.tier();
+        if mine == Tier::Global || user.id == self.user.id {
+            return Ok(());
+        }
+        let mut theirs = tier_of(&state.store.held_roles(&user.id).await?);
+        if theirs < Tier::Privileged && state.store.oversees_privileged_access(&user.id).await? {
+            theirs = Tier::Privileged;
+        }
+        if mine >= theirs {
+            return Ok(());
+        }
+        let reason = format!(
+            "{} {} changes the {what} of `{}`, who holds or may activate {}; that needs a role at \
+             least as privileged, and the caller holds {}",
+            self.method,
+            self.path,
+            user.user_principal_name,
+            theirs.describe(),
+            mine.describe()
+        );
+        let target = Target {
+            kind: "user".into(),
+            id: user.id.clone(),
+            display_name: Some(user.user_principal_name.clone()),
+        };
+        Err(self.deny(state, reason, Some(target)).await)
+    }
+
+    /// Succeeds if the caller may change the membership of `group`. A group whose members
+    /// gain roles or oversee privileged access needs `roleAssignments/write`, as assigning
+    /// the role directly would (and that is enough: a Privileged Role Administrator manages
+    /// such groups without `groups/write`); any other group needs `groups/write`. Otherwise
+    /// audits the refusal and answers 403.
+    pub async fn require_membership_change(
+        &self,
+        state: &AppState,
+        group: &Group,
+    ) -> Result<(), ApiError> {
+        match state.store.group_protection(&group.id).await? {
+            None => self.require(state, Permission::GroupsWrite).await,
+            Some(_) if self.allows(Permission::RoleAssignmentsWrite) => Ok(()),
+            Some(protection) => Err(self
+                .deny_membership(state, group, &protection.to_string())
+                .await),
+        }
+    }
+
+    /// Succeeds if the caller may manage some group memberships at all (`groups/write` or
+    /// `roleAssignments/write`), before the group is looked up; otherwise as `require`.
+    pub async fn require_any_group_write(&self, state: &AppState) -> Result<(), ApiError> {
+        if self.allows(Permission::RoleAssignmentsWrite) {
+            return Ok(());
+        }
+        self.require(state, Permission::GroupsWrite).await
+    }
+
+    /// The refusal of a membership change, for a group protected because `why`.
+    pub async fn deny_membership(&self, state: &AppState, group: &Group, why: &str) -> ApiError {
+        let reason = format!(
+            "{} {} changes the membership of `{}`, and {why}; that needs `{}` (Privileged Role \
+             Administrator or Global Administrator)",
+            self.method,
+            self.path,
+            group.display_name,
+            Permission::RoleAssignmentsWrite.action()
+        );
+        let target = Target {
+            kind: "group".into(),
+            id: group.id.clone(),
+            display_name: Some(group.display_name.clone()),
+        };
+        self.deny(state, reason, Some(target)).await
+    }
+
+    /// Succeeds if the caller is a Global Administrator; otherwise audits and answers 403.
+    pub async fn require_global(&self, state: &AppState, what: &str) -> Result<(), ApiError> {
+        if self.tier() == Tier::Global {
+            return Ok(());
+        }
+        let reason = format!(
+            "{} {} {what}, which needs Global Administrator",
+            self.method, self.path
+        );
+        Err(self.deny(state, reason, None).await)
+    }
+
+    /// Records a refusal in the audit trail and returns the 403 to answer with. If the
+    /// refusal cannot be recorded, the error is a 5xx: the request still does nothing.
+    async fn deny(&self, state: &AppState, reason: String, target: Option<Target>) -> ApiError {
+        let recorded = async {
+            let mut tx = state.store.begin_write().await?;
+            tx.audit(Event {
+                sequence: 0,
+                activity_date_time: time::OffsetDateTime::UNIX_EPOCH,
+                category: "authorization".into(),
+                activity: "authorization.denied".into(),
+                initiated_by: self.actor.clone(),
+                target,
+                result: Outcome::Failure,
+                result_reason: Some(reason.clone()),
+                before: None,
+                after: None,
+            })
+            .await?;
+            tx.commit().await
+        };
+        match recorded.await {
+            Ok(()) => ApiError::forbidden(reason),
+            Err(e) => ApiError::from(e),
+        }
     }
 }

@@ -50,12 +50,7 @@ pub(crate) async fn run(
         Some(t) => t.to_string(),
         None => format!("tp_{}", random_secret(32)?),
     };
-    let password = random_secret(18)?;
-    let pw = password.clone();
-    let hash = tokio::task::spawn_blocking(move || trustplane_authn::hash_password(&pw))
-        .await
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let (password, hash) = one_time_password().await?;
     let admin = NewUser {
         user_principal_name: upn.to_string(),
         display_name: "Administrator".into(),
@@ -70,4 +65,25 @@ pub(crate) async fn run(
         one_time_password: password,
         api_token: preset_token.is_none().then_some(token),
     }))
+}
+
+/// A fresh one-time password and its hash.
+async fn one_time_password() -> Result<(String, String), StoreError> {
+    let password = random_secret(18)?;
+    let pw = password.clone();
+    let hash = tokio::task::spawn_blocking(move || trustplane_authn::hash_password(&pw))
+        .await
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok((password, hash))
+}
+
+/// Break-glass recovery with local database access (`trustplane admin recover`): the named
+/// user is enabled (or created), given a one-time password to change at the next sign-in and
+/// a permanent active Global Administrator assignment, and the recovery is audited. Returns
+/// the user's principal name and the password, which is stored only as a hash.
+pub async fn recover_admin(store: &Store, upn: &str) -> Result<(String, String), StoreError> {
+    let (password, hash) = one_time_password().await?;
+    let user = store.recover_admin(upn, &hash).await?;
+    Ok((user.user_principal_name, password))
 }

@@ -31,7 +31,7 @@ pub mod signin;
 pub mod signing_keys;
 mod web;
 
-pub use bootstrap::BootstrapCredentials;
+pub use bootstrap::{recover_admin, BootstrapCredentials};
 pub use context::ClientApp;
 pub use error::ApiError;
 pub use server::{

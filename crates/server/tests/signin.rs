@@ -1071,6 +1071,9 @@ mod pim;
 /// Hostile input and error shapes (`tests/hardening/`).
 mod hardening;
 
+/// Protected principals and the last way in (`tests/protected/`).
+mod protected;
+
 mod conditional_access {
     use super::*;
     use trustplane_model::BuiltinRole;
@@ -1504,7 +1507,7 @@ mod detection {
 
     /// A CloudTrail `StopLogging` by a federated session whose name is the person's UPN:
     /// SigmaHQ's "AWS CloudTrail Important Change" matches it.
-    fn stop_logging_by(session_name: &str) -> Value {
+    pub(super) fn stop_logging_by(session_name: &str) -> Value {
         json!({"Records": [{
             "eventVersion": "1.08",
             "eventTime": "2026-11-28T10:00:00Z",

@@ -12,6 +12,7 @@ use trustplane_model::{
 
 use crate::db::{Bind, Store};
 use crate::error::{Result, StoreError};
+use crate::protection::LastAdminGuard;
 
 /// A stored method, with its secret (sealed by the caller where it is a key).
 #[derive(Clone)]
@@ -351,11 +352,19 @@ impl Store {
             })?;
         let kind: String = row.try_get("kind")?;
         let label: String = row.try_get("label")?;
+        // A passkey may be the last way in of the last Global Administrator.
+        let guard = match kind.as_str() {
+            "passkey" => Some(LastAdminGuard::take(&mut tx).await?),
+            _ => None,
+        };
         tx.execute(
             "DELETE FROM auth_methods WHERE id = $1",
             &[Bind::Text(method_id.into())],
         )
         .await?;
+        if let Some(guard) = guard {
+            guard.check(&mut tx).await?;
+        }
         tx.audit(auth_event(
             actor,
             "authMethod.remove",

@@ -12,6 +12,7 @@ use trustplane_model::{
 use crate::db::{Bind, Store, WriteTx};
 use crate::error::{Result, StoreError};
 use crate::list::{self, Collection, ListQuery, Page};
+use crate::protection::LastAdminGuard;
 
 /// A user to create. `password_hash` is already hashed by the caller.
 #[derive(Debug, Clone, Default)]
@@ -473,6 +474,10 @@ impl Store {
         }
         let key = after.user_principal_name.to_lowercase();
         let mut tx = self.begin_write().await?;
+        let guard = match patch.account_enabled {
+            Some(false) => Some(LastAdminGuard::take(&mut tx).await?),
+            _ => None,
+        };
         let changed = tx
             .execute(
                 "UPDATE users SET upn = $1, upn_key = $2, display_name = $3, mail = $4, given_name = $5, \
@@ -510,6 +515,9 @@ impl Store {
             )
             .await?;
         }
+        if let Some(guard) = guard {
+            guard.check(&mut tx).await?;
+        }
         let mut event = change_event(
             actor,
             "user.update",
@@ -530,7 +538,7 @@ impl Store {
         let _t = self.timer("users.delete");
         let user = self.get_user(id).await?;
         let mut tx = self.begin_write().await?;
-        refuse_removing_last_global_admin(&mut tx, &user.id, None).await?;
+        let guard = LastAdminGuard::take(&mut tx).await?;
         tx.execute(
             "DELETE FROM group_members WHERE member_id = $1",
             &[Bind::Text(user.id.clone())],
@@ -558,6 +566,7 @@ impl Store {
                 id: id.into(),
             });
         }
+        guard.check(&mut tx).await?;
         tx.audit(change_event(
             actor,
             "user.delete",
@@ -692,7 +701,7 @@ impl Store {
         let _t = self.timer("groups.delete");
         let group = self.get_group(id).await?;
         let mut tx = self.begin_write().await?;
-        refuse_removing_last_global_admin(&mut tx, &group.id, None).await?;
+        let guard = LastAdminGuard::take(&mut tx).await?;
         for sql in [
             "DELETE FROM group_members WHERE member_id = $1",
             "DELETE FROM group_members WHERE group_id = $1",
@@ -701,6 +710,7 @@ impl Store {
         ] {
             tx.execute(sql, &[Bind::Text(group.id.clone())]).await?;
         }
+        guard.check(&mut tx).await?;
         tx.audit(change_event(
             actor,
             "group.delete",
@@ -731,6 +741,7 @@ impl Store {
         let _t = self.timer("groups.remove_member");
         let group = self.get_group(group_id).await?;
         let mut tx = self.begin_write().await?;
+        let guard = LastAdminGuard::take(&mut tx).await?;
         let n = tx
             .execute(
                 "DELETE FROM group_members WHERE group_id = $1 AND member_id = $2",
@@ -743,6 +754,7 @@ impl Store {
                 id: member_id.into(),
             });
         }
+        guard.check(&mut tx).await?;
         tx.audit(change_event(
             actor,
             "group.removeMember",
@@ -1194,17 +1206,19 @@ impl Store {
             .await
     }
 
-    /// Removes a role assignment. The last Global Administrator assignment cannot be removed.
+    /// Removes a role assignment. The last Global Administrator assignment, or the last one
+    /// held by an enabled user who can sign in, cannot be removed.
     pub async fn delete_role_assignment(&self, actor: &Actor, id: &str) -> Result<()> {
         let _t = self.timer("roleAssignments.delete");
         let assignment = self.get_role_assignment(id).await?;
         let mut tx = self.begin_write().await?;
-        refuse_removing_last_global_admin(&mut tx, &assignment.principal_id, Some(id)).await?;
+        let guard = LastAdminGuard::take(&mut tx).await?;
         tx.execute(
             "DELETE FROM role_assignments WHERE id = $1",
             &[Bind::Text(id.into())],
         )
         .await?;
+        guard.check(&mut tx).await?;
         tx.audit(change_event(
             actor,
             "roleAssignment.delete",
@@ -1471,40 +1485,6 @@ async fn add_member_tx(
         Some(serde_json::json!({ "memberId": member_id, "memberType": kind.as_str() })),
     ))
     .await?;
-    Ok(())
-}
-
-/// Keeps at least one direct Global Administrator assignment, so the directory can never be
-/// left without someone able to manage it.
-async fn refuse_removing_last_global_admin(
-    tx: &mut WriteTx,
-    principal_id: &str,
-    only_assignment: Option<&str>,
-) -> Result<()> {
-    let rows = tx
-        .fetch_all(
-            "SELECT id, principal_id FROM role_assignments WHERE role_definition_id = $1 \
-             AND assignment_type = 'active' AND end_at IS NULL",
-            &[Bind::Text(BuiltinRole::GlobalAdministrator.id().into())],
-        )
-        .await?;
-    let mut remaining = 0;
-    let mut touched = false;
-    for row in &rows {
-        let id: String = row.try_get("id")?;
-        let principal: String = row.try_get("principal_id")?;
-        let removed = principal == principal_id && only_assignment.is_none_or(|a| a == id);
-        if removed {
-            touched = true;
-        } else {
-            remaining += 1;
-        }
-    }
-    if touched && remaining == 0 {
-        return Err(StoreError::Conflict(
-            "this would remove the last Global Administrator".into(),
-        ));
-    }
     Ok(())
 }
 

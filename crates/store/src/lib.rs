@@ -31,6 +31,7 @@ mod migrate;
 mod oidc;
 mod pim;
 mod policies;
+mod protection;
 mod signing_keys;
 mod tokens;
 
@@ -55,5 +56,6 @@ pub use pim::{
     pim_event, Drift, NewMessage, OutboxMessage, PimGrant, RequestChange, Review, ReviewItem,
 };
 pub use policies::CaKind;
+pub use protection::GroupProtection;
 pub use signing_keys::{NewKey, StoredKey};
 pub use tokens::TokenOwner;

@@ -41,7 +41,18 @@ impl Store {
             ],
         )
         .await?;
-        tx.audit(token_event(actor, &user, description)).await?;
+        let mut event = token_event(actor, &user, description);
+        if actor.id != user.id {
+            // A token for someone else lets its holder act as them: recorded apart, so that
+            // it stands out in the trail.
+            event.activity = "apiToken.createForAnotherUser".into();
+            event.result_reason = Some(format!(
+                "issued by {} for another user ({}): {description}",
+                actor.display_name.as_deref().unwrap_or(&actor.id),
+                user.user_principal_name
+            ));
+        }
+        tx.audit(event).await?;
         tx.commit().await
     }
 

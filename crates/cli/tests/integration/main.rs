@@ -15,4 +15,5 @@ mod durability;
 mod federation;
 mod offline;
 mod pim;
+mod recover;
 mod s3_detect;

@@ -168,6 +168,16 @@ pub async fn respond(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::AlertsWrite).await?;
     let alert = state.store.get_alert(&id).await?;
+    // Taken by hand, ending someone's sessions or disabling them is the same change as
+    // through the users API, and so needs the same tier (alerts can be raised by pushed logs).
+    if let ("endSessions" | "disableUser", Some(person)) = (body.action.as_str(), &alert.person_id)
+    {
+        if let Ok(user) = state.store.get_user(person).await {
+            caller
+                .require_tier_over(&state, &user, "sessions or enabled state")
+                .await?;
+        }
+    }
     let outcome = state
         .detection
         .act(

@@ -83,13 +83,20 @@ pub async fn list_groups(
 
 /// Creates a group.
 #[utoipa::path(post, path = "/api/v1/groups", tag = "groups", request_body = CreateGroup,
-    responses((status = 201, body = Group), (status = 400), (status = 409), (status = 422)))]
+    responses((status = 201, body = Group), (status = 400), (status = 403, description = "a role-assignable group needs roleAssignments/write"), (status = 409), (status = 422)))]
 pub async fn create_group(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<CreateGroup>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::GroupsWrite).await?;
+    // Members of a role-assignable group hold whatever roles it is given: creating one is as
+    // good as assigning them.
+    let needed = if body.is_assignable_to_role {
+        Permission::RoleAssignmentsWrite
+    } else {
+        Permission::GroupsWrite
+    };
+    caller.require(&state, needed).await?;
     let group = state
         .store
         .create_group(
@@ -144,8 +151,10 @@ pub async fn delete_group(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::GroupsWrite).await?;
-    state.store.delete_group(&caller.actor, &id).await?;
+    caller.require_any_group_write(&state).await?;
+    let group = state.store.get_group(&id).await?;
+    caller.require_membership_change(&state, &group).await?;
+    state.store.delete_group(&caller.actor, &group.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -204,14 +213,16 @@ pub async fn list_transitive_members(
 
 /// Adds a member (a user or a group; a membership cycle is refused with 409).
 #[utoipa::path(post, path = "/api/v1/groups/{id}/members/$ref", tag = "groups", params(("id" = String, Path)), request_body = MemberRef,
-    responses((status = 204), (status = 404), (status = 409), (status = 422)))]
+    responses((status = 204), (status = 403, description = "a group that confers privilege needs roleAssignments/write"), (status = 404), (status = 409), (status = 422)))]
 pub async fn add_member(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     Json(body): Json<MemberRef>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::GroupsWrite).await?;
+    caller.require_any_group_write(&state).await?;
+    let group = state.store.get_group(&id).await?;
+    caller.require_membership_change(&state, &group).await?;
     // Graph sends a URL ending in the member's id; a bare id is accepted too.
     let member = body
         .odata_id
@@ -220,22 +231,27 @@ pub async fn add_member(
         .next()
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::bad_request("@odata.id must name a directory object"))?;
-    state.store.add_member(&caller.actor, &id, member).await?;
+    state
+        .store
+        .add_member(&caller.actor, &group.id, member)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Removes a direct member.
 #[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{member_id}/$ref", tag = "groups",
-    params(("id" = String, Path), ("member_id" = String, Path)), responses((status = 204), (status = 404)))]
+    params(("id" = String, Path), ("member_id" = String, Path)), responses((status = 204), (status = 403), (status = 404), (status = 409)))]
 pub async fn remove_member(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, member_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::GroupsWrite).await?;
+    caller.require_any_group_write(&state).await?;
+    let group = state.store.get_group(&id).await?;
+    caller.require_membership_change(&state, &group).await?;
     state
         .store
-        .remove_member(&caller.actor, &id, &member_id)
+        .remove_member(&caller.actor, &group.id, &member_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

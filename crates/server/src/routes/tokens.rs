@@ -33,7 +33,7 @@ pub struct CreateToken {
 
 /// Issues a token for a user; the response holds the token, which is never shown again.
 #[utoipa::path(post, path = "/api/v1/apiTokens", tag = "tokens", request_body = CreateToken,
-    responses((status = 201, description = "`{\"token\": ...}`"), (status = 404)))]
+    responses((status = 201, description = "`{\"token\": ...}`"), (status = 403, description = "a token for another user needs Global Administrator"), (status = 404)))]
 pub async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -46,6 +46,18 @@ pub async fn create_token(
         ));
     }
     let user = state.store.get_user(&body.user_id).await?;
+    if user.id != caller.user.id {
+        // A token for someone else is their identity: only the top tier may mint one.
+        caller
+            .require_global(
+                &state,
+                &format!(
+                    "mints a token for another user (`{}`)",
+                    user.user_principal_name
+                ),
+            )
+            .await?;
+    }
     let token = format!("tp_{}", random_secret(32)?);
     let expires_at = body.expires_in_days.map(|d| {
         state

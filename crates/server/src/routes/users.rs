@@ -160,7 +160,7 @@ pub async fn get_user(
 
 /// Changes a user.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UpdateUser,
-    params(("id" = String, Path)), responses((status = 200, body = User), (status = 400), (status = 404), (status = 409)))]
+    params(("id" = String, Path)), responses((status = 200, body = User), (status = 400), (status = 403, description = "a protected field of someone in a higher tier"), (status = 404), (status = 409, description = "the last Global Administrator who can sign in")))]
 pub async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -168,9 +168,25 @@ pub async fn update_user(
     Json(body): Json<UpdateUser>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::UsersWrite).await?;
+    let existing = state.store.get_user(&id).await?;
+    // Names people see may change freely; whatever signs in, or decides where cloud grants
+    // and assertions go (attributes), is protected by tier.
+    let sensitive = body.password_profile.is_some()
+        || body.mail.is_some()
+        || body.user_principal_name.is_some()
+        || body.account_enabled.is_some()
+        || body.attributes.is_some();
+    if sensitive {
+        caller
+            .require_tier_over(
+                &state,
+                &existing,
+                "password, mail, sign-in name, enabled state or attributes",
+            )
+            .await?;
+    }
     let (password_hash, must_change) = match &body.password_profile {
         Some(p) => {
-            let existing = state.store.get_user(&id).await?;
             let context = [
                 existing.user_principal_name.as_str(),
                 existing.display_name.as_str(),
@@ -186,7 +202,7 @@ pub async fn update_user(
         .store
         .update_user(
             &caller.actor,
-            &id,
+            &existing.id,
             UserPatch {
                 user_principal_name: body.user_principal_name,
                 display_name: body.display_name,
@@ -205,14 +221,18 @@ pub async fn update_user(
 
 /// Deletes a user.
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
-    responses((status = 204), (status = 404), (status = 409, description = "the last Global Administrator")))]
+    responses((status = 204), (status = 403, description = "someone in a higher tier"), (status = 404), (status = 409, description = "the last Global Administrator")))]
 pub async fn delete_user(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::UsersWrite).await?;
-    state.store.delete_user(&caller.actor, &id).await?;
+    let user = state.store.get_user(&id).await?;
+    caller
+        .require_tier_over(&state, &user, "whole account (deleting it)")
+        .await?;
+    state.store.delete_user(&caller.actor, &user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -283,7 +303,7 @@ pub async fn list_methods(
 
 /// Removes one of a user's methods (for a lost device).
 #[utoipa::path(delete, path = "/api/v1/users/{id}/authenticationMethods/{method_id}", tag = "users",
-    params(("id" = String, Path), ("method_id" = String, Path)), responses((status = 204), (status = 404)))]
+    params(("id" = String, Path), ("method_id" = String, Path)), responses((status = 204), (status = 403), (status = 404), (status = 409, description = "the last way in of the last Global Administrator")))]
 pub async fn delete_method(
     State(state): State<AppState>,
     caller: Caller,
@@ -291,6 +311,9 @@ pub async fn delete_method(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::UsersWrite).await?;
     let user = state.store.get_user(&id).await?;
+    caller
+        .require_tier_over(&state, &user, "authentication methods")
+        .await?;
     state
         .store
         .delete_auth_method(&caller.actor, &user.id, &method_id)
@@ -328,6 +351,7 @@ pub async fn revoke_sessions(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::UsersWrite).await?;
     let user = state.store.get_user(&id).await?;
+    caller.require_tier_over(&state, &user, "sessions").await?;
     let ended = state
         .store
         .revoke_all_sessions(&caller.actor, &user.id)
@@ -347,6 +371,9 @@ pub async fn reset_failures(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::UsersWrite).await?;
     let user = state.store.get_user(&id).await?;
+    caller
+        .require_tier_over(&state, &user, "sign-in lockout")
+        .await?;
     state.store.reset_account_failures(&user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
