@@ -470,7 +470,8 @@ async fn a_password_that_must_change_blocks_everything_until_changed_and_the_pol
     assert_eq!(changes.items.len(), 1);
     assert_eq!(
         changes.items[0].result_reason.as_deref(),
-        Some("password changed")
+        Some("password changed; sessions ended: 1; OIDC grants revoked: 0"),
+        "the other session ended with the change, in its entry"
     );
     let body = serde_json::to_string(&changes.items[0]).unwrap();
     assert!(
