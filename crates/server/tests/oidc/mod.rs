@@ -1786,3 +1786,69 @@ async fn a_code_presented_by_another_client_is_refused_and_left_for_its_own_clie
     let acts = activities(&federation_events(&s).await);
     assert!(!acts.iter().any(|a| a == "oidc.code.replay"), "{acts:?}");
 }
+
+#[tokio::test]
+async fn a_client_cannot_skip_prompt_login_or_max_age_with_its_own_tp_after() {
+    let s = oidc_server().await;
+    person(&s, "ada@example.com").await;
+    web_client(&s, "web", json!({})).await;
+    let (_, challenge) = pkce();
+    let mut b = Browser::new(&s);
+    b.sign_in("ada@example.com").await;
+    s.clock.advance_ms(120_000);
+    let to_login = |r: &Page| {
+        r.location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/login?next="))
+    };
+
+    // A marker the client wrote: plain times, or something that looks sealed.
+    let session_start = (s.clock.now_ms() - 120_000).to_string();
+    for forced in [&[("prompt", "login")][..], &[("max_age", "0")][..]] {
+        for marker in ["0", session_start.as_str(), "v1.AAAA", ""] {
+            let mut extra = forced.to_vec();
+            extra.push(("tp_after", marker));
+            let r = b
+                .get(&authorize_path("web", Some(&challenge), &extra))
+                .await;
+            assert!(to_login(&r), "{extra:?}: {:?}", r.location);
+        }
+    }
+
+    // A marker this server sealed for one request does not carry over to another one.
+    let strict = [("prompt", "login"), ("max_age", "0")];
+    let r = b
+        .get(&authorize_path("web", Some(&challenge), &strict))
+        .await;
+    let next = query_of(&format!("https://x{}", r.location.unwrap()))["next"].clone();
+    let sealed = query_of(&format!("https://x{next}"))["tp_after"].clone();
+    assert!(sealed.starts_with("v1."), "{sealed}");
+    s.clock.advance_ms(2_100);
+    b.sign_in("ada@example.com").await;
+    s.clock.advance_ms(1_000);
+    for extra in [
+        &[("prompt", "login"), ("max_age", "0"), ("state", "another")][..],
+        &[("max_age", "0"), ("state", "another")][..],
+        &[("max_age", "0"), ("nonce", "another")][..],
+    ] {
+        let mut extra = extra.to_vec();
+        extra.push(("tp_after", &sealed));
+        let r = b
+            .get(&authorize_path("web", Some(&challenge), &extra))
+            .await;
+        assert!(to_login(&r), "moved marker {extra:?}: {:?}", r.location);
+    }
+    // On the request it was sealed for, after the sign-in it asked for, it lets the code
+    // through although max_age=0 and a second has passed.
+    let r = b.get(&next).await;
+    assert!(
+        query_of(r.location.as_deref().unwrap()).contains_key("code"),
+        "{:?}",
+        r.location
+    );
+    // Past its hour, it no longer does.
+    s.clock.advance_ms(3_600_000);
+    b.sign_in("ada@example.com").await;
+    s.clock.advance_ms(1_000);
+    assert!(to_login(&b.get(&next).await), "an expired marker");
+}
