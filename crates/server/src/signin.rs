@@ -499,6 +499,7 @@ impl SignIn {
         {
             let patch = trustplane_store::UserPatch {
                 password_hash: Some(hash),
+                password_sign_ins: trustplane_store::PasswordSignIns::Rehash,
                 ..Default::default()
             };
             self.store
@@ -811,7 +812,7 @@ impl SignIn {
             .is_err()
         {
             self.store
-                .end_session_by_token(&authn::hash_session_token(token))
+                .end_expired_session(&authn::hash_session_token(token))
                 .await?;
             return Ok(None);
         }
@@ -824,11 +825,9 @@ impl SignIn {
         Ok(Some((session, user)))
     }
 
-    /// Ends the session of a token.
+    /// Ends the session of a token, and the OIDC grants issued from it.
     pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
-        self.store
-            .end_session_by_token(&authn::hash_session_token(token))
-            .await
+        self.store.sign_out(&authn::hash_session_token(token)).await
     }
 
     /// Whether a session may add or remove methods now: a second factor proven within the
@@ -1145,7 +1144,8 @@ pub async fn new_password_hash(password: &str, context: &[&str]) -> Result<Strin
 }
 
 impl SignIn {
-    /// Changes a user's own password after checking the current one; ends their other sessions.
+    /// Changes a user's own password after checking the current one; ends their other sessions
+    /// and their OIDC grants.
     pub async fn change_password(
         &self,
         actor: &Actor,
@@ -1172,19 +1172,17 @@ impl SignIn {
             return Err(SignInError::InvalidCredentials);
         }
         let hash = new_password_hash(new, &[&user.user_principal_name, &user.display_name]).await?;
+        // Every other session and every OIDC grant end with the old password, in the same
+        // transaction as the change.
         let patch = trustplane_store::UserPatch {
             password_hash: Some(hash),
             password_must_change: false,
+            password_sign_ins: trustplane_store::PasswordSignIns::KeepSession(
+                session.info.id.clone(),
+            ),
             ..Default::default()
         };
         self.store.update_user(actor, &user.id, patch).await?;
-        for other in self.store.list_sessions(&user.id).await? {
-            if other.info.id != session.info.id {
-                self.store
-                    .revoke_session(actor, &user.id, &other.info.id)
-                    .await?;
-            }
-        }
         Ok(())
     }
 

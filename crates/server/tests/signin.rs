@@ -470,7 +470,8 @@ async fn a_password_that_must_change_blocks_everything_until_changed_and_the_pol
     assert_eq!(changes.items.len(), 1);
     assert_eq!(
         changes.items[0].result_reason.as_deref(),
-        Some("password changed")
+        Some("password changed; sessions ended: 1; OIDC grants revoked: 0"),
+        "the other session ended with the change, in its entry"
     );
     let body = serde_json::to_string(&changes.items[0]).unwrap();
     assert!(
@@ -836,18 +837,39 @@ async fn unknown_users_wrong_passwords_and_locked_accounts_look_alike() {
     }
 }
 
+/// `next` values that lead off-site in a browser, or after one more decoding hop.
+const HOSTILE_NEXT: &[&str] = &[
+    "//evil.example/x",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    "/\\evil.example",
+    // Browsers drop the tab and go to //evil.example/.
+    "/\t/evil.example/",
+    "/\n/evil.example/",
+    " //evil.example/",
+    "/.//evil.example/",
+    "/%2F%2Fevil.example/",
+    "/%5Cevil.example",
+    "/%252F%252Fevil.example",
+];
+
 #[tokio::test]
 async fn next_only_goes_to_our_own_paths() {
     let s = server().await;
     user(&s, "ada@example.com").await;
-    for (next, expected) in [
-        ("/account/security", "/account/security"),
-        ("//evil.example/x", "/"),
-        ("https://evil.example/", "/"),
-        ("/\\evil.example", "/"),
-    ] {
+    let ours = "/oauth2/authorize?client_id=web&redirect_uri=https%3A%2F%2Frp.example.com%2Fcb";
+    let cases = HOSTILE_NEXT
+        .iter()
+        .map(|n| (*n, "/"))
+        .chain([("/account/security", "/account/security"), (ours, ours)]);
+    for (next, expected) in cases {
         let mut b = Browser::new(&s);
-        let login = b.get("/login").await;
+        let enc = url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>();
+        // The sign-in page carries only a checked value, to the form and to the passkey script.
+        let login = b.get(&format!("/login?next={enc}")).await;
+        assert_eq!(field(&login.body, "next"), expected, "next={next:?}");
+        let data_next = format!("data-next=\"{}\"", expected.replace('&', "&amp;"));
+        assert!(login.body.contains(&data_next), "next={next:?}");
         let csrf = Browser::csrf(&login);
         let r = b
             .post(
@@ -860,8 +882,40 @@ async fn next_only_goes_to_our_own_paths() {
                 ],
             )
             .await;
-        assert_eq!(r.location.as_deref(), Some(expected), "next={next}");
+        assert_eq!(r.location.as_deref(), Some(expected), "next={next:?}");
+        // The step-up page the same way.
+        let verify = b.get(&format!("/account/verify?next={enc}")).await;
+        assert_eq!(verify.status, 200, "{}", verify.body);
+        assert_eq!(field(&verify.body, "next"), expected, "next={next:?}");
         s.clock.advance_ms(2_100);
+    }
+}
+
+#[tokio::test]
+async fn a_step_up_with_a_hostile_next_goes_home() {
+    let s = server().await;
+    user(&s, "ada@example.com").await;
+    let mut b = Browser::new(&s);
+    b.sign_in("ada@example.com").await;
+    let uri = enrol_totp(&mut b, &s).await;
+    for next in HOSTILE_NEXT {
+        s.clock.advance_ms(30_000);
+        let page = b.get("/account/verify").await;
+        let csrf = Browser::csrf(&page);
+        let code = pyotp(&uri, s.clock.now_ms());
+        let r = b
+            .post(
+                "/account/verify",
+                &[
+                    ("csrf", &csrf),
+                    ("method", "totp"),
+                    ("code", &code),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(r.location.as_deref(), Some("/"), "next={next:?}");
     }
 }
 

@@ -10,7 +10,7 @@ use trustplane_model::{
     from_ms, new_id, Actor, AuthMethodInfo, Event, Outcome, SessionInfo, Target, Timestamp,
 };
 
-use crate::db::{Bind, Store};
+use crate::db::{Backend, Bind, Store, WriteTx};
 use crate::error::{Result, StoreError};
 use crate::protection::LastAdminGuard;
 
@@ -527,7 +527,7 @@ impl Store {
         .collect()
     }
 
-    /// Ends one session of a user.
+    /// Ends one session of a user, with the OIDC grants issued from it.
     pub async fn revoke_session(
         &self,
         actor: &Actor,
@@ -535,13 +535,14 @@ impl Store {
         session_id: &str,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let n = tx
-            .execute(
-                "DELETE FROM sessions WHERE id = $1 AND user_id = $2",
-                &[Bind::Text(session_id.into()), Bind::Text(user_id.into())],
-            )
-            .await?;
-        if n == 0 {
+        let ended = end_sign_ins_tx(
+            &mut tx,
+            user_id,
+            Ending::Session(session_id),
+            "session revoked",
+        )
+        .await?;
+        if ended.sessions == 0 {
             return Err(StoreError::NotFound {
                 kind: "session",
                 id: session_id.into(),
@@ -551,34 +552,55 @@ impl Store {
             actor,
             "session.revoke",
             user_id,
-            Some(session_id.into()),
+            Some(format!("{session_id}; {}", ended.describe())),
         ))
         .await?;
         tx.commit().await
     }
 
-    /// Ends every session of a user; returns how many there were.
+    /// Ends every session of a user and every OIDC grant (refresh-token family, and the
+    /// access tokens issued from it) (Graph's `revokeSignInSessions`); returns how many
+    /// sessions there were.
     pub async fn revoke_all_sessions(&self, actor: &Actor, user_id: &str) -> Result<u64> {
         let mut tx = self.begin_write().await?;
-        let n = tx
-            .execute(
-                "DELETE FROM sessions WHERE user_id = $1",
-                &[Bind::Text(user_id.into())],
-            )
-            .await?;
+        let ended = end_sign_ins_tx(
+            &mut tx,
+            user_id,
+            Ending::All { keep: None },
+            "sign-in sessions revoked",
+        )
+        .await?;
         tx.audit(auth_event(
             actor,
             "session.revokeAll",
             user_id,
-            Some(format!("{n} sessions")),
+            Some(ended.describe()),
         ))
         .await?;
         tx.commit().await?;
-        Ok(n)
+        Ok(ended.sessions)
     }
 
-    /// Ends a session by its token (sign-out).
-    pub async fn end_session_by_token(&self, token_hash: &str) -> Result<()> {
+    /// Signs out: ends the session of a token, with the OIDC grants issued from it.
+    pub async fn sign_out(&self, token_hash: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let row = tx
+            .fetch_optional(
+                "SELECT id, user_id FROM sessions WHERE token_hash = $1",
+                &[Bind::Text(token_hash.into())],
+            )
+            .await?;
+        if let Some(r) = row {
+            let id: String = r.try_get("id")?;
+            let user_id: String = r.try_get("user_id")?;
+            end_sign_ins_tx(&mut tx, &user_id, Ending::Session(&id), "signed out").await?;
+        }
+        tx.commit().await
+    }
+
+    /// Drops a session that expired. Its OIDC grants live on: a refresh token is meant to
+    /// outlast the browser session it came from (sign-out and revocation end both).
+    pub async fn end_expired_session(&self, token_hash: &str) -> Result<()> {
         let mut tx = self.begin_write().await?;
         tx.execute(
             "DELETE FROM sessions WHERE token_hash = $1",
@@ -729,4 +751,120 @@ impl Store {
     pub async fn record_sign_in(&self, event: Event) -> Result<i64> {
         self.record_event(event).await
     }
+}
+
+/// Which sign-ins of a user end together.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ending<'a> {
+    /// Every session but `keep`, and every OIDC grant of the user.
+    All {
+        /// The session that lives on (where the person changed their own password).
+        keep: Option<&'a str>,
+    },
+    /// One session and the grants issued from it.
+    Session(&'a str),
+}
+
+/// What ending sign-ins ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Ended {
+    /// Sessions deleted.
+    pub sessions: u64,
+    /// OIDC grants revoked.
+    pub grants: u64,
+}
+
+impl Ended {
+    /// For the audit entry.
+    pub(crate) fn describe(&self) -> String {
+        format!(
+            "sessions ended: {}; OIDC grants revoked: {}",
+            self.sessions, self.grants
+        )
+    }
+}
+
+/// Locks a user's row for the rest of `tx` and says whether the user exists and is enabled.
+/// Ending sign-ins and starting a grant both take this lock first, so on PostgreSQL a code
+/// redeemed while the sessions end cannot leave a grant behind (SQLite writes are serial).
+pub(crate) async fn lock_user_tx(tx: &mut WriteTx, user_id: &str) -> Result<Option<bool>> {
+    let sql = match tx.backend {
+        Backend::Postgres => "SELECT account_enabled FROM users WHERE id = $1 FOR UPDATE",
+        Backend::Sqlite => "SELECT account_enabled FROM users WHERE id = $1",
+    };
+    let row = tx
+        .fetch_optional(sql, &[Bind::Text(user_id.into())])
+        .await?;
+    row.map(|r| r.try_get::<i64, _>("account_enabled").map(|v| v != 0))
+        .transpose()
+        .map_err(Into::into)
+}
+
+/// Ends sign-ins in `tx`: the sessions, and the OIDC grants they led to (with all of them, the
+/// codes not yet redeemed; a code of one ended session fails at redemption: see `start_grant`).
+/// A revoked grant takes
+/// its refresh tokens and the access tokens that name it (userinfo and introspection look the
+/// grant up), so nothing issued before keeps working. The one way to end a session on purpose.
+pub(crate) async fn end_sign_ins_tx(
+    tx: &mut WriteTx,
+    user_id: &str,
+    ending: Ending<'_>,
+    reason: &str,
+) -> Result<Ended> {
+    lock_user_tx(tx, user_id).await?;
+    let now = tx.now;
+    let user = Bind::Text(user_id.into());
+    let revoke = Bind::Text(reason.into());
+    let ended = match ending {
+        Ending::All { keep } => {
+            let sessions = match keep {
+                Some(k) => {
+                    tx.execute(
+                        "DELETE FROM sessions WHERE user_id = $1 AND id <> $2",
+                        &[user.clone(), Bind::Text(k.into())],
+                    )
+                    .await?
+                }
+                None => {
+                    tx.execute(
+                        "DELETE FROM sessions WHERE user_id = $1",
+                        std::slice::from_ref(&user),
+                    )
+                    .await?
+                }
+            };
+            let grants = tx
+                .execute(
+                    "UPDATE oidc_grants SET revoked_at = $1, revoked_reason = $2 \
+                     WHERE user_id = $3 AND revoked_at IS NULL",
+                    &[Bind::Int(now), revoke, user.clone()],
+                )
+                .await?;
+            // Codes not yet redeemed would start grants of their own, even from a kept session.
+            tx.execute(
+                "DELETE FROM oidc_codes WHERE user_id = $1 AND used_at IS NULL",
+                &[user],
+            )
+            .await?;
+            Ended { sessions, grants }
+        }
+        Ending::Session(id) => {
+            let session = Bind::Text(id.into());
+            let sessions = tx
+                .execute(
+                    "DELETE FROM sessions WHERE id = $1 AND user_id = $2",
+                    &[session.clone(), user.clone()],
+                )
+                .await?;
+            let grants = tx
+                .execute(
+                    "UPDATE oidc_grants SET revoked_at = $1, revoked_reason = $2 \
+                     WHERE session_id = $3 AND user_id = $4 AND revoked_at IS NULL",
+                    &[Bind::Int(now), revoke, session, user],
+                )
+                .await?;
+            Ended { sessions, grants }
+        }
+    };
+    Ok(ended)
 }

@@ -9,6 +9,7 @@ use trustplane_model::{
     Event, Group, ObjectKind, Outcome, RoleAssignment, RoleDefinition, Target, Timestamp, User,
 };
 
+use crate::auth::{end_sign_ins_tx, Ending};
 use crate::db::{Bind, Store, WriteTx};
 use crate::error::{Result, StoreError};
 use crate::list::{self, Collection, ListQuery, Page};
@@ -59,6 +60,20 @@ pub struct UserPatch {
     pub password_hash: Option<String>,
     /// With a new password: whether it must be changed at the next sign-in.
     pub password_must_change: bool,
+    /// With a new password: what happens to the user's sign-ins.
+    pub password_sign_ins: PasswordSignIns,
+}
+
+/// What a new password does to the sign-ins (sessions and OIDC grants) made with the old one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PasswordSignIns {
+    /// A new secret (an administrator's reset): every sign-in of the user ends.
+    #[default]
+    EndAll,
+    /// The person changed their own password in this session, which lives on; the rest end.
+    KeepSession(String),
+    /// The same password rehashed with current parameters: nothing ends.
+    Rehash,
 }
 
 /// A group to create.
@@ -506,15 +521,26 @@ impl Store {
                 id: id.into(),
             });
         }
-        if before.account_enabled && !after.account_enabled {
-            // A disabled account loses its sessions in the same transaction: no window in
-            // which it is disabled but still signed in.
-            tx.execute(
-                "DELETE FROM sessions WHERE user_id = $1",
-                &[Bind::Text(before.id.clone())],
-            )
-            .await?;
-        }
+        // A disabled account, or one whose password changed, loses its sessions and OIDC
+        // grants in the same transaction: no window in which it is disabled (or the old
+        // password's holder is still signed in) and tokens still work.
+        let disabled = before.account_enabled && !after.account_enabled;
+        let new_password =
+            patch.password_hash.is_some() && patch.password_sign_ins != PasswordSignIns::Rehash;
+        let ended = if disabled || new_password {
+            let keep = match &patch.password_sign_ins {
+                PasswordSignIns::KeepSession(id) if !disabled => Some(id.as_str()),
+                _ => None,
+            };
+            let why = if disabled {
+                "account disabled"
+            } else {
+                "password changed"
+            };
+            Some(end_sign_ins_tx(&mut tx, &before.id, Ending::All { keep }, why).await?)
+        } else {
+            None
+        };
         if let Some(guard) = guard {
             guard.check(&mut tx).await?;
         }
@@ -526,7 +552,19 @@ impl Store {
             to_value(&after),
         );
         if patch.password_hash.is_some() {
-            event.result_reason = Some("password changed".into());
+            event.result_reason = Some(if new_password {
+                "password changed".into()
+            } else {
+                "password rehashed".into()
+            });
+        }
+        if let Some(e) = ended {
+            let said = event
+                .result_reason
+                .take()
+                .map(|r| format!("{r}; "))
+                .unwrap_or_default();
+            event.result_reason = Some(format!("{said}{}", e.describe()));
         }
         tx.audit(event).await?;
         tx.commit().await?;

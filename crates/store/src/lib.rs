@@ -43,7 +43,8 @@ pub use cloud::{
 };
 pub use db::{Backend, Store, WriteTx};
 pub use directory::{
-    AppPatch, GroupPatch, NewApplication, NewAssignment, NewGroup, NewUser, UserPatch,
+    AppPatch, GroupPatch, NewApplication, NewAssignment, NewGroup, NewUser, PasswordSignIns,
+    UserPatch,
 };
 pub use error::{Result, StoreError};
 pub use findings::{ScanFinding, ScanSummary};

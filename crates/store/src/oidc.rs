@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use trustplane_model::{Actor, Event, Outcome, Target, Timestamp};
 
+use crate::auth::lock_user_tx;
 use crate::db::{Bind, Store};
 use crate::error::{Result, StoreError};
 
@@ -104,6 +105,8 @@ pub struct AuthCode {
 pub enum CodeUse {
     /// No such code (or it expired and was swept).
     Unknown,
+    /// A code issued to another client; it is left unspent.
+    OtherClient,
     /// The first presentation: the code is now spent.
     First(AuthCode),
     /// The code was spent before; its grant has been revoked.
@@ -351,11 +354,15 @@ impl Store {
         tx.commit().await
     }
 
-    /// Presents a code. The first presentation spends it; a later one revokes the grant its
-    /// tokens belong to and records `on_replay`'s audit entry in the same transaction.
+    /// Presents a code on behalf of the client application `application_id`. A code issued
+    /// to another client is left as it was (`OtherClient`), so a client that learns someone
+    /// else's code can neither spend it nor revoke what it issued. Otherwise the first
+    /// presentation spends it; a later one revokes the grant its tokens belong to and records
+    /// `on_replay`'s audit entry in the same transaction.
     pub async fn use_code(
         &self,
         code_hash: &str,
+        application_id: &str,
         on_replay: impl FnOnce(&AuthCode) -> Event + Send,
     ) -> Result<CodeUse> {
         let mut tx = self.begin_write().await?;
@@ -370,6 +377,9 @@ impl Store {
             return Ok(CodeUse::Unknown);
         };
         let code = code_from_row(&row)?;
+        if code.application_id != application_id {
+            return Ok(CodeUse::OtherClient);
+        }
         let spent = tx
             .execute(
                 "UPDATE oidc_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
@@ -389,16 +399,32 @@ impl Store {
     // ---- grants and refresh tokens ----
 
     /// Stores a new grant, its first refresh token if any, and the audit entry of what was
-    /// issued, in one transaction.
+    /// issued, in one transaction. Returns `false`, storing nothing, when the user is no
+    /// longer enabled or the session the grant comes from has ended meanwhile (signed out,
+    /// revoked, a password change): a code issued before cannot outlive them.
     pub async fn start_grant(
         &self,
         grant: &Grant,
         refresh: Option<&NewRefreshToken>,
         event: Event,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let now = tx.now;
         let a = &grant.authentication;
+        if lock_user_tx(&mut tx, &a.user_id).await? != Some(true) {
+            return Ok(false);
+        }
+        if let Some(session) = &a.session_id {
+            let live = tx
+                .fetch_optional(
+                    "SELECT 1 AS one FROM sessions WHERE id = $1 AND user_id = $2",
+                    &[Bind::Text(session.clone()), Bind::Text(a.user_id.clone())],
+                )
+                .await?;
+            if live.is_none() {
+                return Ok(false);
+            }
+        }
         tx.execute(
             "INSERT INTO oidc_grants (id, application_id, user_id, session_id, scope, nonce, auth_time, amr, mfa_at, \
              client_app, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -422,7 +448,8 @@ impl Store {
             insert_refresh(&mut tx, &grant.id, r).await?;
         }
         tx.audit(event).await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// A grant by id.

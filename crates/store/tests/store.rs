@@ -97,6 +97,7 @@ both_backends!(
     one_signing_key_per_purpose_and_retired_keys_stay_published_for_the_overlap,
     a_one_time_value_is_accepted_once_until_it_expires,
     oidc_a_replayed_code_or_a_reused_refresh_token_revokes_the_grant,
+    oidc_grants_end_with_the_sign_ins_they_came_from,
 );
 
 async fn reopening_migrates_once_and_keeps_data(db: Db) {
@@ -681,16 +682,47 @@ async fn oidc_a_replayed_code_or_a_reused_refresh_token_revokes_the_grant(db: Db
         expires_at: T0 + 60_000,
     };
     store
+        .create_session(
+            trustplane_store::NewSession {
+                id: "s1".into(),
+                user_id: user.id.clone(),
+                token_hash: "t1".into(),
+                amr: vec!["pwd".into()],
+                mfa: false,
+                ip_address: None,
+                user_agent: None,
+                client_app: "browser".into(),
+                restriction: None,
+            },
+            trustplane_model::Event {
+                category: "signIn".into(),
+                ..oidc_event("signIn")
+            },
+        )
+        .await
+        .unwrap();
+    store
         .issue_code(&code, oidc_event("oidc.code.issue"))
         .await
         .unwrap();
+    // Another client's presentation leaves the code as it was.
+    assert_eq!(
+        store
+            .use_code("c1", "another-app", |_| oidc_event("oidc.code.replay"))
+            .await
+            .unwrap(),
+        CodeUse::OtherClient
+    );
     let first = store
-        .use_code("c1", |_| oidc_event("oidc.code.replay"))
+        .use_code("c1", &app.id, |_| oidc_event("oidc.code.replay"))
         .await
         .unwrap();
     assert_eq!(first, CodeUse::First(code.clone()));
     assert_eq!(
-        store.use_code("nope", |_| oidc_event("x")).await.unwrap(),
+        store
+            .use_code("nope", &app.id, |_| oidc_event("x"))
+            .await
+            .unwrap(),
         CodeUse::Unknown
     );
     let grant = Grant {
@@ -707,10 +739,10 @@ async fn oidc_a_replayed_code_or_a_reused_refresh_token_revokes_the_grant(db: Db
         token_hash: "r1".into(),
         expires_at: T0 + 600_000,
     };
-    store
+    assert!(store
         .start_grant(&grant, Some(&r1), oidc_event("oidc.token.issue"))
         .await
-        .unwrap();
+        .unwrap());
     let r2 = NewRefreshToken {
         token_hash: "r2".into(),
         expires_at: T0 + 600_000,
@@ -737,7 +769,7 @@ async fn oidc_a_replayed_code_or_a_reused_refresh_token_revokes_the_grant(db: Db
     // The code presented again: the grant goes, and with it the newest refresh token.
     clock.advance_ms(1_000);
     let again = store
-        .use_code("c1", |_| oidc_event("oidc.code.replay"))
+        .use_code("c1", &app.id, |_| oidc_event("oidc.code.replay"))
         .await
         .unwrap();
     assert_eq!(again, CodeUse::Replayed(code));
@@ -778,6 +810,181 @@ async fn oidc_a_replayed_code_or_a_reused_refresh_token_revokes_the_grant(db: Db
         .unwrap();
     assert!(store.access_token_revoked("jti-1").await.unwrap());
     assert!(!store.access_token_revoked("jti-2").await.unwrap());
+    assert!(store
+        .verify_audit_chain()
+        .await
+        .unwrap()
+        .first_problem
+        .is_none());
+}
+
+async fn oidc_grants_end_with_the_sign_ins_they_came_from(db: Db) {
+    use trustplane_store::{AuthCode, Authentication, Grant, PasswordSignIns, UserPatch};
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    let user = store
+        .create_user(&admin(), new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let app = store
+        .create_application(
+            &admin(),
+            trustplane_store::NewApplication {
+                display_name: "web".into(),
+                app_id: Some("web".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for s in ["s1", "s2"] {
+        store
+            .create_session(
+                trustplane_store::NewSession {
+                    id: s.into(),
+                    user_id: user.id.clone(),
+                    token_hash: format!("token-of-{s}"),
+                    amr: vec!["pwd".into()],
+                    mfa: false,
+                    ip_address: None,
+                    user_agent: None,
+                    client_app: "browser".into(),
+                    restriction: None,
+                },
+                trustplane_model::Event {
+                    category: "signIn".into(),
+                    ..oidc_event("signIn")
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let authentication = |session: Option<&str>| Authentication {
+        user_id: user.id.clone(),
+        session_id: session.map(str::to_string),
+        auth_time: T0,
+        amr: vec!["pwd".into()],
+        mfa_at: None,
+        client_app: "browser".into(),
+    };
+    let grant = |id: &str, session: Option<&str>| Grant {
+        id: id.into(),
+        application_id: app.id.clone(),
+        scope: "openid".into(),
+        nonce: None,
+        authentication: authentication(session),
+        created_at: T0,
+        expires_at: T0 + 3_600_000,
+        revoked_at: None,
+    };
+    let start = |g: Grant| {
+        let store = store.clone();
+        async move {
+            store
+                .start_grant(&g, None, oidc_event("oidc.token.issue"))
+                .await
+                .unwrap()
+        }
+    };
+    let revoked = |id: &'static str| {
+        let store = store.clone();
+        async move { store.grant(id).await.unwrap().unwrap().revoked_at.is_some() }
+    };
+    for (id, session) in [("g1", Some("s1")), ("g2", Some("s2")), ("g3", None)] {
+        assert!(start(grant(id, session)).await);
+    }
+
+    // Signing out ends that session's grants only; its codes can no longer start one.
+    store.sign_out("token-of-s1").await.unwrap();
+    assert!(revoked("g1").await);
+    assert!(!revoked("g2").await && !revoked("g3").await);
+    assert!(
+        !start(grant("g4", Some("s1"))).await,
+        "the session has ended"
+    );
+    assert!(store.grant("g4").await.unwrap().is_none());
+
+    // A rehash of the same password ends nothing.
+    store
+        .update_user(
+            &admin(),
+            &user.id,
+            UserPatch {
+                password_hash: Some("$argon2id$rehashed".into()),
+                password_sign_ins: PasswordSignIns::Rehash,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!revoked("g2").await && !revoked("g3").await);
+
+    // A new password changed in s2 keeps s2 but ends every grant and every unspent code.
+    let code = AuthCode {
+        code_hash: "c1".into(),
+        grant_id: "g5".into(),
+        application_id: app.id.clone(),
+        redirect_uri: "https://rp.example/cb".into(),
+        scope: "openid".into(),
+        nonce: None,
+        code_challenge: None,
+        authentication: authentication(Some("s2")),
+        expires_at: T0 + 60_000,
+    };
+    store
+        .issue_code(&code, oidc_event("oidc.code.issue"))
+        .await
+        .unwrap();
+    store
+        .update_user(
+            &admin(),
+            &user.id,
+            UserPatch {
+                password_hash: Some("$argon2id$new".into()),
+                password_sign_ins: PasswordSignIns::KeepSession("s2".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(revoked("g2").await && revoked("g3").await);
+    assert_eq!(
+        store
+            .use_code("c1", &app.id, |_| oidc_event("x"))
+            .await
+            .unwrap(),
+        trustplane_store::CodeUse::Unknown
+    );
+    let sessions = store.list_sessions(&user.id).await.unwrap();
+    assert_eq!(
+        sessions
+            .iter()
+            .map(|s| s.info.id.as_str())
+            .collect::<Vec<_>>(),
+        ["s2"]
+    );
+
+    // Revoking every session takes the grants started since; a disabled user starts none.
+    assert!(start(grant("g6", Some("s2"))).await);
+    assert_eq!(
+        store.revoke_all_sessions(&admin(), &user.id).await.unwrap(),
+        1
+    );
+    assert!(revoked("g6").await);
+    assert!(start(grant("g7", None)).await);
+    store
+        .update_user(
+            &admin(),
+            &user.id,
+            UserPatch {
+                account_enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(revoked("g7").await);
+    assert!(!start(grant("g8", None)).await, "the user is disabled");
     assert!(store
         .verify_audit_chain()
         .await

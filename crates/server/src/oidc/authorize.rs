@@ -14,6 +14,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use trustplane_access::Outcome as CaOutcome;
 use trustplane_model::User;
 use trustplane_store::{AuthCode, Authentication, Session};
@@ -29,9 +30,44 @@ use crate::web::html::{esc, page, see_other};
 use crate::web::login::url_encode;
 
 /// Internal parameter added when the person is sent to sign in again (`prompt=login`,
-/// `max_age`): the session must be at least this new (ms). A client that sets it only makes
-/// its own request stricter.
+/// `max_age`): the session must be at least this new. It is sealed with the master key and
+/// bound to the rest of the request, so a client can neither write one nor move one from
+/// another request; anything else in its place is ignored.
 const AFTER_PARAM: &str = "tp_after";
+
+/// How long a sealed marker is honoured: time enough to sign in.
+const AFTER_TTL_MS: i64 = 60 * 60 * 1000;
+
+/// The sealing context of a request's marker: a digest of every parameter but the marker and
+/// `prompt` (the way back after signing in drops `prompt=login`).
+fn after_context(params: &Params) -> String {
+    let mut pairs: Vec<(&String, &String)> = params
+        .iter()
+        .filter(|(k, _)| k.as_str() != AFTER_PARAM && k.as_str() != "prompt")
+        .collect();
+    pairs.sort();
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    format!("oidc-after:{}", hex::encode(Sha256::digest(s.finish())))
+}
+
+/// A marker saying the session must be newer than `at` (ms), for this request only.
+fn seal_after(state: &AppState, params: &Params, at: i64) -> Option<String> {
+    state
+        .sealer
+        .seal(&after_context(params), at.to_string().as_bytes())
+        .ok()
+}
+
+/// The time in this request's marker, if the marker is ours, for this request, and recent.
+fn open_after(state: &AppState, params: &Params, now: i64) -> Option<i64> {
+    let sealed = params.get(AFTER_PARAM)?;
+    let plain = state.sealer.open(&after_context(params), sealed).ok()?;
+    let at: i64 = std::str::from_utf8(&plain).ok()?.parse().ok()?;
+    (at <= now && now - at < AFTER_TTL_MS).then_some(at)
+}
 
 /// `GET /oauth2/authorize`.
 pub async fn authorize_get(
@@ -119,8 +155,8 @@ impl Reply<'_> {
 }
 
 /// The request rebuilt as a path on this server, for coming back after signing in or
-/// stepping up.
-fn continuation(params: &Params, drop_prompt: bool, after: Option<i64>) -> String {
+/// stepping up, with a new sealed marker or else the one it came with.
+fn continuation(params: &Params, drop_prompt: bool, after: Option<&str>) -> String {
     let mut pairs: Vec<(&String, &String)> = params
         .iter()
         .filter(|(k, _)| k.as_str() != AFTER_PARAM && !(drop_prompt && k.as_str() == "prompt"))
@@ -130,8 +166,8 @@ fn continuation(params: &Params, drop_prompt: bool, after: Option<i64>) -> Strin
     for (k, v) in pairs {
         s.append_pair(k, v);
     }
-    if let Some(t) = after.or_else(|| params.get(AFTER_PARAM).and_then(|v| v.parse().ok())) {
-        s.append_pair(AFTER_PARAM, &t.to_string());
+    if let Some(marker) = after.or_else(|| params.get(AFTER_PARAM)) {
+        s.append_pair(AFTER_PARAM, marker);
     }
     format!("{AUTHORIZE_PATH}?{}", s.finish())
 }
@@ -148,7 +184,6 @@ struct Checked {
     prompt_none: bool,
     prompt_login: bool,
     max_age_ms: Option<i64>,
-    after: Option<i64>,
 }
 
 fn check_request(params: &Params, client: &Client) -> Result<Checked, (&'static str, String)> {
@@ -254,19 +289,11 @@ fn check_request(params: &Params, client: &Client) -> Result<Checked, (&'static 
                 * 1000,
         ),
     };
-    let after = match params.get(AFTER_PARAM) {
-        None => None,
-        Some(v) => Some(
-            v.parse::<i64>()
-                .map_err(|_| invalid("malformed tp_after"))?,
-        ),
-    };
     Ok(Checked {
         scopes,
         prompt_none,
         prompt_login: prompts.contains(&"login"),
         max_age_ms,
-        after,
     })
 }
 
@@ -353,7 +380,9 @@ async fn authorize(
         },
         None => None,
     };
-    let fresh_enough = |s: &Session| checked.after.is_some_and(|t| s.created_at >= t);
+    // Back from the sign-in this request sent the person to: a session since then will do.
+    let after = open_after(state, &params, now);
+    let fresh_enough = |s: &Session| after.is_some_and(|t| s.created_at >= t);
     let needs_login = match &session {
         None => true,
         Some((s, _)) => {
@@ -369,7 +398,10 @@ async fn authorize(
                 .refuse(user, "login_required", "the person must sign in", None)
                 .await;
         }
-        let back = continuation(&params, true, Some(now));
+        let Some(marker) = seal_after(state, &params, now) else {
+            return error_page("the server cannot complete this request now");
+        };
+        let back = continuation(&params, true, Some(&marker));
         return see_other(&format!("/login?next={}", url_encode(&back)));
     }
     let Some((session, user)) = session else {
@@ -549,17 +581,32 @@ mod tests {
 
     #[test]
     fn the_continuation_drops_prompt_only_when_asked_and_keeps_one_after_marker() {
-        let p = Params::parse(b"client_id=c&prompt=login&tp_after=5&scope=openid+email").unwrap();
-        let back = continuation(&p, true, Some(9));
+        let p =
+            Params::parse(b"client_id=c&prompt=login&tp_after=v1.a&scope=openid+email").unwrap();
+        let back = continuation(&p, true, Some("v1.b"));
         assert_eq!(
             back,
-            "/oauth2/authorize?client_id=c&scope=openid+email&tp_after=9"
+            "/oauth2/authorize?client_id=c&scope=openid+email&tp_after=v1.b"
         );
         let same = continuation(&p, false, None);
         assert_eq!(
             same,
-            "/oauth2/authorize?client_id=c&prompt=login&scope=openid+email&tp_after=5"
+            "/oauth2/authorize?client_id=c&prompt=login&scope=openid+email&tp_after=v1.a"
         );
+    }
+
+    #[test]
+    fn the_marker_context_covers_the_request_but_not_prompt_or_the_marker() {
+        let ctx = |q: &[u8]| after_context(&Params::parse(q).unwrap());
+        let base = ctx(b"client_id=c&state=s1&max_age=0");
+        assert_eq!(
+            base,
+            ctx(b"max_age=0&prompt=login&client_id=c&state=s1&tp_after=x")
+        );
+        assert_ne!(base, ctx(b"client_id=c&state=s2&max_age=0"));
+        assert_ne!(base, ctx(b"client_id=c&state=s1"));
+        // Pairs cannot be run together to collide.
+        assert_ne!(ctx(b"a=b%26c%3Dd"), ctx(b"a=b&c=d"));
     }
 
     #[test]

@@ -327,9 +327,20 @@ impl Exchange<'_> {
                 }),
             })
         };
-        let code = match self.state.store.use_code(&code_hash, on_replay).await? {
+        let code = match self
+            .state
+            .store
+            .use_code(&code_hash, &self.client.app.id, on_replay)
+            .await?
+        {
             CodeUse::Unknown => {
                 return Err(OAuthError::invalid_grant("the code is not valid").into())
+            }
+            // Checked before the code is spent: the client it was issued to can still use it.
+            CodeUse::OtherClient => {
+                return Err(
+                    OAuthError::invalid_grant("the code was issued to another client").into(),
+                )
             }
             CodeUse::Replayed(_) => {
                 return Err(Refused {
@@ -339,9 +350,6 @@ impl Exchange<'_> {
             }
             CodeUse::First(c) => c,
         };
-        if code.application_id != self.client.app.id {
-            return Err(OAuthError::invalid_grant("the code was issued to another client").into());
-        }
         if self.now >= code.expires_at {
             return Err(OAuthError::invalid_grant("the code has expired").into());
         }
@@ -410,10 +418,17 @@ impl Exchange<'_> {
                 },
             )
             .await?;
-        self.state
+        if !self
+            .state
             .store
             .start_grant(&grant, refresh.as_ref().map(|(_, r)| r), event)
-            .await?;
+            .await?
+        {
+            return Err(Refused::from(OAuthError::invalid_grant(
+                "the sign-in has ended (signed out, revoked, a new password, or the user disabled)",
+            ))
+            .with_user(&user));
+        }
         Ok(response(
             &minted,
             &scopes,
@@ -516,7 +531,16 @@ impl Exchange<'_> {
             .rotate_refresh_token(&old_hash, &grant.id, &new, event)
             .await?
         {
-            // Rotated by a concurrent request, or revoked meanwhile.
+            // Revoked meanwhile (its sessions ended, say), or rotated by a concurrent request.
+            if self
+                .state
+                .store
+                .grant(&grant.id)
+                .await?
+                .is_none_or(|g| g.revoked_at.is_some())
+            {
+                return Err(OAuthError::invalid_grant("the refresh token was revoked").into());
+            }
             return Err(self.reuse(&grant).await);
         }
         Ok(response(&minted, &scopes, Some(&token)))
@@ -720,10 +744,17 @@ impl Exchange<'_> {
                 },
             )
             .await?;
-        self.state
+        if !self
+            .state
             .store
             .start_grant(&grant, refresh.as_ref().map(|(_, r)| r), event)
-            .await?;
+            .await?
+        {
+            return Err(Refused::from(OAuthError::invalid_grant(
+                "the sign-in has ended (signed out, revoked, a new password, or the user disabled)",
+            ))
+            .with_user(&user));
+        }
         Ok(response(
             &minted,
             &scopes,

@@ -213,6 +213,8 @@ pub async fn update_user(
                 attributes: body.attributes,
                 password_hash,
                 password_must_change: must_change,
+                // An administrator's reset ends every sign-in of the user.
+                password_sign_ins: trustplane_store::PasswordSignIns::EndAll,
             },
         )
         .await?;

@@ -39,7 +39,9 @@
         (pk.allowCredentials || []).forEach((c) => (c.id = b64u.decode(c.id)));
         const cred = await navigator.credentials.get({ publicKey: pk });
         await post("/api/v1/auth/passkey/finish", { signInId: begin.signInId, credential: credentialJson(cred), cookie: true });
-        window.location.assign(signIn.dataset.next || "/");
+        // The server only writes checked paths here; this is a second line of defence.
+        const next = new URL(signIn.dataset.next || "/", window.location.origin);
+        window.location.assign(next.origin === window.location.origin ? next.href : "/");
       } catch (e) {
         alert("Passkey sign-in failed: " + e.message);
       }

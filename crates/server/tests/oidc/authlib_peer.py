@@ -9,6 +9,8 @@ Commands:
                      userinfo, then a refresh (new ID token validated the same way).
   client-credentials the client credentials grant with client_secret_basic or private_key_jwt;
                      the access token is verified against the JWKS.
+  old-tokens         a relying party that kept its tokens: userinfo with the access token, then
+                     a refresh (client_secret_basic); reports what the provider answered.
   forge              checks an ID token against the JWKS, then the same claims re-signed with
                      another key under the same kid: the first must verify, the second must not.
 
@@ -135,6 +137,25 @@ def client_credentials(a):
     return {"token": dict(token), "claims": dict(claims), "header": dict(claims.header)}
 
 
+def old_tokens(a):
+    conf, _ = discover(a["issuer"])
+    session = OAuth2Session(
+        a["client_id"], a["client_secret"],
+        token={"access_token": a["access_token"], "token_type": "Bearer"},
+    )
+    userinfo = session.get(conf["userinfo_endpoint"], timeout=60)
+    try:
+        refreshed = session.refresh_token(conf["token_endpoint"], refresh_token=a["refresh_token"])
+        refresh = {"access_token": refreshed.get("access_token")}
+    except OAuthError as e:
+        refresh = {"error": e.error, "error_description": e.description}
+    return {
+        "userinfo_status": userinfo.status_code,
+        "userinfo_challenge": userinfo.headers.get("WWW-Authenticate"),
+        "refresh": refresh,
+    }
+
+
 def forge(a):
     _, jwks = discover(a["issuer"])
     keys = JsonWebKey.import_key_set(jwks)
@@ -157,7 +178,12 @@ def forge(a):
 def main():
     command, args = sys.argv[1], json.loads(sys.argv[2])
     try:
-        out = {"code-flow": code_flow, "client-credentials": client_credentials, "forge": forge}[command](args)
+        out = {
+            "code-flow": code_flow,
+            "client-credentials": client_credentials,
+            "old-tokens": old_tokens,
+            "forge": forge,
+        }[command](args)
     except OAuthError as e:
         out = {"error": e.error, "error_description": e.description}
     print(json.dumps(out))

@@ -817,7 +817,8 @@ async fn a_disabled_or_newly_blocked_user_gets_no_refresh() {
         false,
         "a disabled user's access tokens stop working"
     );
-    // Enabled again, the refusal consumed nothing; then a new policy blocks the client.
+    // Enabled again, the old grant stays revoked (disabling ended it); a new sign-in gets
+    // tokens, and then a new policy blocks the client.
     s.store
         .update_user(
             &Actor::system(),
@@ -830,8 +831,15 @@ async fn a_disabled_or_newly_blocked_user_gets_no_refresh() {
         .await
         .unwrap();
     let (status, body) = refresh(&s, client, r1).await;
-    assert_eq!(status, 200, "{body}");
-    let r2 = body["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    s.clock.advance_ms(2_100);
+    b.sign_in("ada@example.com").await;
+    let tokens = tokens_for(&s, &mut b, client).await;
+    let r2 = tokens["refresh_token"].as_str().unwrap().to_string();
     add_policy(
         &s,
         policy(
@@ -1547,4 +1555,300 @@ async fn a_policy_on_a_clients_service_identity_blocks_its_client_credentials() 
     assert_eq!(last["after"]["conditionalAccess"]["outcome"], "block");
     // The policy names one service identity; others, and user sign-ins, are not affected.
     assert_eq!(cc("other-job", other_secret).await.0, 200);
+}
+
+/// How a test ends sign-ins of a person (item 5 of the hardening issue).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ending {
+    /// `POST /api/v1/users/{id}/revokeSignInSessions`.
+    RevokeSignInSessions,
+    /// An administrator's `PATCH /api/v1/users/{id}` with a `passwordProfile`.
+    AdminPasswordReset,
+    /// The person at `/account/password`: that session lives on, nothing else does.
+    OwnPasswordChange,
+    /// `PATCH /api/v1/users/{id}` with `accountEnabled: false`.
+    Disable,
+    /// A detection response to an alert about the person (`endSessions`).
+    CompromiseResponse,
+    /// The person signs out of the browser the tokens came from.
+    SignOut,
+}
+
+/// Tokens kept by a relying party, as Authlib uses them once the sign-in behind them ended.
+async fn old_tokens(s: &Server, client: (&str, &str), tokens: &Value) -> Value {
+    sync_clock(s);
+    peer(
+        "old-tokens",
+        json!({
+            "issuer": issuer(s), "client_id": client.0, "client_secret": client.1,
+            "access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"],
+        }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn ending_sign_ins_ends_refresh_tokens_access_tokens_pending_codes_and_web_sessions() {
+    let s = oidc_server().await;
+    let secret = web_client(&s, "web", json!({})).await;
+    let client = ("web", secret.as_str());
+    for (i, how) in [
+        Ending::RevokeSignInSessions,
+        Ending::AdminPasswordReset,
+        Ending::OwnPasswordChange,
+        Ending::Disable,
+        Ending::CompromiseResponse,
+        Ending::SignOut,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let upn = format!("person{i}@example.com");
+        let (id, _) = person(&s, &upn).await;
+        // The per-address sign-in budget refills at one attempt every two seconds.
+        s.clock.advance_ms(4_200);
+        let mut b = Browser::new(&s);
+        b.sign_in(&upn).await;
+        let mut other = Browser::new(&s);
+        other.sign_in(&upn).await;
+        // The relying party has refreshed once; it holds a refresh token it never presented.
+        let first = tokens_for(&s, &mut b, client).await;
+        let (status, tokens) = refresh(&s, client, first["refresh_token"].as_str().unwrap()).await;
+        assert_eq!(status, 200, "{tokens}");
+        assert_eq!(
+            userinfo_status(&s, tokens["access_token"].as_str().unwrap()).await,
+            200
+        );
+        // A code issued before the end and redeemed after it.
+        let (verifier, challenge) = pkce();
+        let pending = code_for(&mut b, "web", &challenge).await;
+
+        match how {
+            Ending::RevokeSignInSessions => {
+                let (status, body) = api(
+                    &s,
+                    Method::POST,
+                    &format!("/api/v1/users/{id}/revokeSignInSessions"),
+                    None,
+                )
+                .await;
+                assert_eq!(status, 200, "{body}");
+            }
+            Ending::AdminPasswordReset => {
+                let (status, body) = api(
+                    &s,
+                    Method::PATCH,
+                    &format!("/api/v1/users/{id}"),
+                    Some(json!({"passwordProfile": {"password": "a brand new passphrase 77"}})),
+                )
+                .await;
+                assert_eq!(status, 200, "{body}");
+            }
+            Ending::OwnPasswordChange => {
+                let form = b.get("/account/password").await;
+                let csrf = Browser::csrf(&form);
+                let r = b
+                    .post(
+                        "/account/password",
+                        &[
+                            ("csrf", &csrf),
+                            ("current", PASSWORD),
+                            ("new", "a brand new passphrase 77"),
+                            ("confirm", "a brand new passphrase 77"),
+                        ],
+                    )
+                    .await;
+                assert_eq!(r.status, 303, "{}", r.body);
+            }
+            Ending::Disable => {
+                let (status, body) = api(
+                    &s,
+                    Method::PATCH,
+                    &format!("/api/v1/users/{id}"),
+                    Some(json!({"accountEnabled": false})),
+                )
+                .await;
+                assert_eq!(status, 200, "{body}");
+            }
+            Ending::CompromiseResponse => {
+                let alert = alert_about(&s, &id).await;
+                let (status, body) = api(
+                    &s,
+                    Method::POST,
+                    &format!("/api/v1/alerts/{alert}/respond"),
+                    Some(json!({"action": "endSessions"})),
+                )
+                .await;
+                assert_eq!(status, 200, "{body}");
+            }
+            Ending::SignOut => {
+                let home = b.get("/").await;
+                let csrf = Browser::csrf(&home);
+                let r = b.post("/logout", &[("csrf", &csrf)]).await;
+                assert_eq!(r.status, 303, "{}", r.body);
+            }
+        }
+
+        // The relying party's tokens are dead: userinfo answers 401, the refresh invalid_grant.
+        let after = old_tokens(&s, client, &tokens).await;
+        assert_eq!(after["userinfo_status"], 401, "{how:?}: {after}");
+        assert!(
+            after["userinfo_challenge"]
+                .as_str()
+                .is_some_and(|c| c.contains("invalid_token")),
+            "{how:?}: {after}"
+        );
+        assert_eq!(
+            after["refresh"]["error"], "invalid_grant",
+            "{how:?}: {after}"
+        );
+        assert_eq!(
+            introspect(&s, client, tokens["access_token"].as_str().unwrap()).await["active"],
+            false,
+            "{how:?}"
+        );
+        assert_eq!(
+            introspect(&s, client, tokens["refresh_token"].as_str().unwrap()).await["active"],
+            false,
+            "{how:?}"
+        );
+        let (status, body) = exchange(&s, client, &pending, &verifier).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{how:?}: a code issued before the end: {body}"
+        );
+
+        // And the web sessions.
+        let (this_one, the_other) = match how {
+            Ending::OwnPasswordChange => (200, 303),
+            Ending::SignOut => (303, 200),
+            _ => (303, 303),
+        };
+        assert_eq!(b.get("/").await.status, this_one, "{how:?}: this browser");
+        assert_eq!(
+            other.get("/").await.status,
+            the_other,
+            "{how:?}: the other browser"
+        );
+    }
+}
+
+/// An open alert about a person, as a detection rule would raise it.
+async fn alert_about(s: &Server, person: &str) -> String {
+    let (alert, _) = s
+        .store
+        .record_hit(
+            trustplane_store::NewHit {
+                rule_id: Some("test-credential-theft".into()),
+                rule_title: "Credential theft".into(),
+                rule_author: None,
+                level: "high".into(),
+                person_id: Some(person.into()),
+                person_upn: None,
+                record: json!({}),
+            },
+            3_600_000,
+        )
+        .await
+        .unwrap();
+    alert.id
+}
+
+#[tokio::test]
+async fn a_code_presented_by_another_client_is_refused_and_left_for_its_own_client() {
+    let s = oidc_server().await;
+    person(&s, "ada@example.com").await;
+    let secret = web_client(&s, "web", json!({})).await;
+    let thief_secret = web_client(&s, "thief", json!({})).await;
+    let mut b = Browser::new(&s);
+    b.sign_in("ada@example.com").await;
+    let (verifier, challenge) = pkce();
+    let code = code_for(&mut b, "web", &challenge).await;
+
+    // Everything right but the client: refused, and twice, so no replay is seen either.
+    for _ in 0..2 {
+        let (status, body) = exchange(&s, ("thief", &thief_secret), &code, &verifier).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{body}"
+        );
+        assert!(body.get("access_token").is_none());
+    }
+    let (status, body) = exchange(&s, ("web", &secret), &code, &verifier).await;
+    assert_eq!(
+        status, 200,
+        "the code still works for its own client: {body}"
+    );
+    let access = body["access_token"].as_str().unwrap();
+    assert_eq!(userinfo_status(&s, access).await, 200);
+    let acts = activities(&federation_events(&s).await);
+    assert!(!acts.iter().any(|a| a == "oidc.code.replay"), "{acts:?}");
+}
+
+#[tokio::test]
+async fn a_client_cannot_skip_prompt_login_or_max_age_with_its_own_tp_after() {
+    let s = oidc_server().await;
+    person(&s, "ada@example.com").await;
+    web_client(&s, "web", json!({})).await;
+    let (_, challenge) = pkce();
+    let mut b = Browser::new(&s);
+    b.sign_in("ada@example.com").await;
+    s.clock.advance_ms(120_000);
+    let to_login = |r: &Page| {
+        r.location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/login?next="))
+    };
+
+    // A marker the client wrote: plain times, or something that looks sealed.
+    let session_start = (s.clock.now_ms() - 120_000).to_string();
+    for forced in [&[("prompt", "login")][..], &[("max_age", "0")][..]] {
+        for marker in ["0", session_start.as_str(), "v1.AAAA", ""] {
+            let mut extra = forced.to_vec();
+            extra.push(("tp_after", marker));
+            let r = b
+                .get(&authorize_path("web", Some(&challenge), &extra))
+                .await;
+            assert!(to_login(&r), "{extra:?}: {:?}", r.location);
+        }
+    }
+
+    // A marker this server sealed for one request does not carry over to another one.
+    let strict = [("prompt", "login"), ("max_age", "0")];
+    let r = b
+        .get(&authorize_path("web", Some(&challenge), &strict))
+        .await;
+    let next = query_of(&format!("https://x{}", r.location.unwrap()))["next"].clone();
+    let sealed = query_of(&format!("https://x{next}"))["tp_after"].clone();
+    assert!(sealed.starts_with("v1."), "{sealed}");
+    s.clock.advance_ms(2_100);
+    b.sign_in("ada@example.com").await;
+    s.clock.advance_ms(1_000);
+    for extra in [
+        &[("prompt", "login"), ("max_age", "0"), ("state", "another")][..],
+        &[("max_age", "0"), ("state", "another")][..],
+        &[("max_age", "0"), ("nonce", "another")][..],
+    ] {
+        let mut extra = extra.to_vec();
+        extra.push(("tp_after", &sealed));
+        let r = b
+            .get(&authorize_path("web", Some(&challenge), &extra))
+            .await;
+        assert!(to_login(&r), "moved marker {extra:?}: {:?}", r.location);
+    }
+    // On the request it was sealed for, after the sign-in it asked for, it lets the code
+    // through although max_age=0 and a second has passed.
+    let r = b.get(&next).await;
+    assert!(
+        query_of(r.location.as_deref().unwrap()).contains_key("code"),
+        "{:?}",
+        r.location
+    );
+    // Past its hour, it no longer does.
+    s.clock.advance_ms(3_600_000);
+    b.sign_in("ada@example.com").await;
+    s.clock.advance_ms(1_000);
+    assert!(to_login(&b.get(&next).await), "an expired marker");
 }
