@@ -1,6 +1,6 @@
 //! Authentication primitives for Trustplane.
 //!
-//! Everything here is pure but [`gate`] (which runs work on tokio's blocking pool): no database,
+//! Everything here is pure but [`gate`] (which runs work on threads of its own): no database,
 //! no HTTP, and no reading of the system clock. Every function that depends on time takes it as
 //! an argument (Unix seconds or milliseconds), so the sign-in flow can pass its movable clock
 //! and tests can move time instead of sleeping.
