@@ -1,8 +1,9 @@
 //! Authentication primitives for Trustplane.
 //!
-//! Everything here is pure: no database, no HTTP, and no reading of the system clock. Every
-//! function that depends on time takes it as an argument (Unix seconds or milliseconds), so the
-//! sign-in flow can pass its movable clock and tests can move time instead of sleeping.
+//! Everything here is pure but [`gate`] (which runs work on threads of its own): no database,
+//! no HTTP, and no reading of the system clock. Every function that depends on time takes it as
+//! an argument (Unix seconds or milliseconds), so the sign-in flow can pass its movable clock
+//! and tests can move time instead of sleeping.
 //!
 //! | module | job |
 //! |---|---|
@@ -10,7 +11,8 @@
 //! | [`totp`] | RFC 6238 (SHA-1, 6 digits, 30 s) with ±1 step of skew and replay refusal; `otpauth://` URI and SVG QR code |
 //! | [`recovery`] | ten single-use recovery codes (50 bits each), salted hashes, constant-time checks |
 //! | [`session`] | opaque 256-bit session tokens stored as SHA-256, idle and absolute timeouts |
-//! | [`throttle`] | per-account growing delays and hard lock at 100 failures; per-IP token buckets |
+//! | [`throttle`] | per-account growing delays and hard lock at 100 failures; per-IP token buckets that count failures |
+//! | [`gate`] | a bound on concurrent argon2id work (hashing and verification), with a bounded queue |
 //! | [`webauthn`] | passkey registration and sign-in (known user and usernameless) over `webauthn-rs` |
 //!
 //! Types that hold secrets implement `Debug` by hand and never print the secret; error messages
@@ -27,6 +29,7 @@
 #![deny(missing_docs)]
 
 mod error;
+pub mod gate;
 pub mod password;
 pub mod recovery;
 pub mod session;
@@ -35,6 +38,7 @@ pub mod totp;
 pub mod webauthn;
 
 pub use error::AuthnError;
+pub use gate::{GateError, HashGate};
 pub use password::{
     check_password_policy, dummy_verify, hash_password, verify_password, PasswordCheck, PolicyError,
 };

@@ -1,5 +1,5 @@
-//! Throttling of password guesses: per account (growing delays, hard lock) and per source IP
-//! (token buckets).
+//! Throttling of password and code guesses: per account (growing delays, hard lock) and per
+//! source IP (token buckets that count failures).
 //!
 //! The account policy is pure arithmetic over what the store keeps (consecutive failures and
 //! the time of the last one); the IP limiter keeps its own small in-memory table.
@@ -106,7 +106,8 @@ struct Bucket {
     updated_ms: i64,
 }
 
-/// Per-source-IP token buckets, in memory and shared between threads.
+/// Per-source-IP token buckets, in memory and shared between threads. Each attempt takes a
+/// token ([`check`](Self::check)) and a success gives it back ([`refund`](Self::refund)).
 ///
 /// IPv6 addresses are grouped by /64 (one customer's allocation) and IPv4-mapped IPv6
 /// addresses count as their IPv4 address. The table holds at most `max_entries` buckets:
@@ -150,10 +151,7 @@ impl IpRateLimiter {
             tokens: self.capacity,
             updated_ms: now_ms,
         });
-        // A clock that steps back adds nothing.
-        let elapsed = now_ms.saturating_sub(bucket.updated_ms).max(0) as f64;
-        bucket.tokens = (bucket.tokens + elapsed * self.per_ms).min(self.capacity);
-        bucket.updated_ms = bucket.updated_ms.max(now_ms);
+        self.refill(bucket, now_ms);
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
             Ok(())
@@ -161,6 +159,27 @@ impl IpRateLimiter {
             let wait = ((1.0 - bucket.tokens) / self.per_ms).ceil() as i64;
             Err(RetryAfterMs(wait.max(1)))
         }
+    }
+
+    /// Gives back the attempt [`check`](Self::check) took for `ip` once that attempt has
+    /// succeeded, so that only failures count: many people behind one address (an office, a
+    /// carrier's NAT) who sign in correctly never use the limit up. Taking before the attempt
+    /// and giving back after a success, rather than counting failures afterwards, keeps
+    /// concurrent attempts from one address within the limit too.
+    pub fn refund(&self, ip: IpAddr, now_ms: i64) {
+        let key = bucket_key(ip);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(bucket) = buckets.get_mut(&key) {
+            self.refill(bucket, now_ms);
+            bucket.tokens = (bucket.tokens + 1.0).min(self.capacity);
+        }
+    }
+
+    fn refill(&self, bucket: &mut Bucket, now_ms: i64) {
+        // A clock that steps back adds nothing.
+        let elapsed = now_ms.saturating_sub(bucket.updated_ms).max(0) as f64;
+        bucket.tokens = (bucket.tokens + elapsed * self.per_ms).min(self.capacity);
+        bucket.updated_ms = bucket.updated_ms.max(now_ms);
     }
 
     /// Addresses currently tracked.
@@ -287,6 +306,30 @@ mod tests {
             assert!(l.check(a, 62_000).is_ok());
         }
         assert!(l.check(a, 62_000).is_err());
+    }
+
+    #[test]
+    fn successes_are_given_back_and_only_failures_count() {
+        let l = IpRateLimiter::default();
+        let a = ip("192.0.2.1");
+        // A hundred people behind one address sign in correctly at the same instant.
+        for _ in 0..100 {
+            assert!(l.check(a, 0).is_ok());
+            l.refund(a, 0);
+        }
+        // The whole burst is still there for failures, and no more.
+        for _ in 0..10 {
+            assert!(l.check(a, 0).is_ok());
+        }
+        assert!(l.check(a, 0).is_err());
+        // A refund never lifts a bucket over its capacity.
+        for _ in 0..20 {
+            l.refund(a, 0);
+        }
+        assert_eq!((0..12).filter(|_| l.check(a, 0).is_ok()).count(), 10);
+        // Nothing to give back for an address never seen.
+        l.refund(ip("192.0.2.77"), 0);
+        assert_eq!(l.len(), 1);
     }
 
     #[test]

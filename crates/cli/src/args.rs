@@ -467,6 +467,9 @@ pub struct ServeArgs {
     /// The URL people reach this server at [default: http://localhost:PORT].
     #[arg(long)]
     pub public_url: Option<String>,
+    /// Password hashes computed at once, each taking 19 MiB [default: twice the cores].
+    #[arg(long)]
+    pub max_concurrent_password_hashes: Option<usize>,
     /// A folder of Sigma rules for the detection pipeline (repeatable).
     #[arg(long = "detection-rules")]
     pub detection_rules: Vec<PathBuf>,

@@ -31,6 +31,14 @@ pub struct Settings {
     pub master_key_file: Option<PathBuf>,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Failed sign-ins (passwords, codes) one address may make in a burst ...
+    pub failed_sign_ins_per_address: u32,
+    /// ... and regains per minute. Successes do not count.
+    pub failed_sign_ins_per_address_per_minute: u32,
+    /// Password hashes computed at once (each takes 19 MiB) [default: twice the cores].
+    pub max_concurrent_password_hashes: Option<usize>,
+    /// Password checks that may wait for a turn, past which 503 [default: 32 per slot].
+    pub password_hash_queue: Option<usize>,
     pub session_idle_timeout_secs: u64,
     pub session_absolute_timeout_secs: u64,
     /// A MaxMind database (GeoLite2 or GeoIP2) for country named locations.
@@ -53,6 +61,10 @@ impl Default for Settings {
             master_key: None,
             master_key_file: None,
             trusted_proxies: Vec::new(),
+            failed_sign_ins_per_address: 10,
+            failed_sign_ins_per_address_per_minute: 30,
+            max_concurrent_password_hashes: None,
+            password_hash_queue: None,
             session_idle_timeout_secs: 30 * 60,
             session_absolute_timeout_secs: 12 * 60 * 60,
             geoip_database: None,
@@ -78,6 +90,8 @@ struct FlagLayer {
     checkpoint_interval_secs: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_concurrent_password_hashes: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     detection_rules: Vec<PathBuf>,
 }
@@ -94,6 +108,10 @@ const ENV_KEYS: &[&str] = &[
     "master_key",
     "master_key_file",
     "trusted_proxies",
+    "failed_sign_ins_per_address",
+    "failed_sign_ins_per_address_per_minute",
+    "max_concurrent_password_hashes",
+    "password_hash_queue",
     "session_idle_timeout_secs",
     "session_absolute_timeout_secs",
     "geoip_database",
@@ -118,6 +136,7 @@ pub fn load(args: &ServeArgs) -> Result<Settings> {
             bootstrap_admin_upn: args.bootstrap_admin_upn.clone(),
             checkpoint_interval_secs: args.checkpoint_interval_secs,
             public_url: args.public_url.clone(),
+            max_concurrent_password_hashes: args.max_concurrent_password_hashes,
             detection_rules: args.detection_rules.clone(),
         }));
     let settings: Settings = figment.extract().context("invalid settings")?;
@@ -127,7 +146,33 @@ pub fn load(args: &ServeArgs) -> Result<Settings> {
     if settings.checkpoint_interval_secs == 0 {
         anyhow::bail!("checkpoint_interval_secs must be at least 1");
     }
+    if settings.failed_sign_ins_per_address == 0
+        || settings.failed_sign_ins_per_address_per_minute == 0
+    {
+        anyhow::bail!(
+            "failed_sign_ins_per_address and failed_sign_ins_per_address_per_minute must be at least 1"
+        );
+    }
+    if settings.max_concurrent_password_hashes == Some(0) {
+        anyhow::bail!("max_concurrent_password_hashes must be at least 1");
+    }
     Ok(settings)
+}
+
+/// The sign-in limits of the settings, with the defaults that depend on the machine.
+pub fn sign_in_limits(settings: &Settings) -> trustplane_server::SignInLimits {
+    let defaults = trustplane_server::SignInLimits::default();
+    let concurrent = settings
+        .max_concurrent_password_hashes
+        .unwrap_or(defaults.max_concurrent_password_hashes);
+    trustplane_server::SignInLimits {
+        max_concurrent_password_hashes: concurrent,
+        password_hash_queue: settings
+            .password_hash_queue
+            .unwrap_or_else(|| concurrent.saturating_mul(32)),
+        failures_per_address_burst: settings.failed_sign_ins_per_address,
+        failures_per_address_per_minute: settings.failed_sign_ins_per_address_per_minute,
+    }
 }
 
 /// The database URL: the PostgreSQL one if given, else the embedded file under `data_dir`.
@@ -179,6 +224,43 @@ mod tests {
             assert_eq!(s.checkpoint_interval_secs, 300);
             Ok(())
         });
+    }
+
+    #[test]
+    fn sign_in_limits_come_from_the_file_the_environment_and_the_flag() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "tp.toml",
+                "failed_sign_ins_per_address = 50\npassword_hash_queue = 7\nmax_concurrent_password_hashes = 3",
+            )?;
+            jail.set_env("TRUSTPLANE_FAILED_SIGN_INS_PER_ADDRESS_PER_MINUTE", "120");
+            let mut args = ServeArgs {
+                config: Some("tp.toml".into()),
+                ..Default::default()
+            };
+            let limits = sign_in_limits(&load(&args).unwrap());
+            assert_eq!(limits.failures_per_address_burst, 50);
+            assert_eq!(limits.failures_per_address_per_minute, 120);
+            assert_eq!(limits.max_concurrent_password_hashes, 3);
+            assert_eq!(limits.password_hash_queue, 7);
+            args.max_concurrent_password_hashes = Some(5);
+            let limits = sign_in_limits(&load(&args).unwrap());
+            assert_eq!(limits.max_concurrent_password_hashes, 5);
+            // Zero would refuse every sign-in: an error, not a silent lock-out.
+            jail.set_env("TRUSTPLANE_FAILED_SIGN_INS_PER_ADDRESS", "0");
+            assert!(load(&args).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sign_in_limits_default_to_the_machine() {
+        let limits = sign_in_limits(&Settings::default());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(limits.max_concurrent_password_hashes, 2 * cores);
+        assert_eq!(limits.password_hash_queue, 64 * cores);
+        assert_eq!(limits.failures_per_address_burst, 10);
+        assert_eq!(limits.failures_per_address_per_minute, 30);
     }
 
     #[test]

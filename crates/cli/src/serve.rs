@@ -50,6 +50,7 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
                 issuer: "Trustplane".into(),
                 geoip_database: settings.geoip_database.clone(),
                 detection_rules: settings.detection_rules.clone(),
+                limits: config::sign_in_limits(&settings),
             },
         },
         Arc::new(SystemClock),

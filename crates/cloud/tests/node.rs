@@ -48,6 +48,7 @@ fn settings(dir: &std::path::Path) -> NodeSettings {
         geoip_database: None,
         detection_rules: vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../../shared/data/sigma/rules/cloud/aws")],
+        limits: Default::default(),
     }
 }
 

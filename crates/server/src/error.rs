@@ -13,6 +13,8 @@ pub struct ApiError {
     detail: String,
     /// The field at fault, when one is.
     field: Option<String>,
+    /// Seconds for `Retry-After` (429 and 503).
+    retry_after_secs: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -34,7 +36,14 @@ impl ApiError {
             title,
             detail: detail.into(),
             field: None,
+            retry_after_secs: None,
         }
+    }
+
+    /// Says when to try again (`Retry-After`, in seconds).
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
     }
 
     /// 400: the request is malformed.
@@ -131,8 +140,14 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        match self.retry_after_secs {
+            Some(secs) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            None if self.status == StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            None => {}
         }
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

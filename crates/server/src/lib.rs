@@ -37,3 +37,4 @@ pub use error::ApiError;
 pub use server::{
     app, start, start_with_cloud, AppState, NodeSettings, RunningServer, ServerConfig,
 };
+pub use signin::SignInLimits;

@@ -18,7 +18,7 @@ use crate::ca::ConditionalAccess;
 use crate::cloud::{Cloud, CloudConnectors};
 use crate::detection::Detection;
 use crate::keys::Sealer;
-use crate::signin::SignIn;
+use crate::signin::{SignIn, SignInLimits};
 use crate::{jobs, metrics, routes};
 
 /// What a node needs to start.
@@ -60,6 +60,8 @@ pub struct NodeSettings {
     pub geoip_database: Option<PathBuf>,
     /// Folders of Sigma rules the detection pipeline runs.
     pub detection_rules: Vec<PathBuf>,
+    /// Bounds on password hashing and on failed attempts per address.
+    pub limits: SignInLimits,
 }
 
 /// Shared by every handler.
@@ -163,6 +165,7 @@ impl AppState {
             settings.issuer.clone(),
             settings.sessions,
             ca.clone(),
+            settings.limits,
         );
         let saml = crate::saml::Saml::new(store.clone(), sealer.clone(), origin);
         let pim = Arc::new(crate::pim::Pim::new(

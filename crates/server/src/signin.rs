@@ -7,14 +7,19 @@
 
 use std::sync::Arc;
 
+use axum::http::StatusCode;
 use serde_json::{json, Value};
 use trustplane_authn as authn;
-use trustplane_authn::{AccountThrottle, IpRateLimiter, Relying, SessionPolicy, TotpSecret};
+use trustplane_authn::{
+    AccountThrottle, GateError, HashGate, IpRateLimiter, Relying, RetryAfterMs, SessionPolicy,
+    Throttled, TotpSecret,
+};
 use trustplane_model::{Actor, Event, Outcome, Target, User};
 use trustplane_store::{NewSession, Session, Store, StoreError, StoredMethod};
 
 use crate::ca::{CaDecision, ConditionalAccess, PORTAL_APP_ID};
 use crate::context::{ClientApp, RequestContext};
+use crate::error::ApiError;
 use crate::keys::Sealer;
 use trustplane_access::Outcome as CaOutcome;
 
@@ -29,11 +34,24 @@ pub enum SignInError {
     /// Unknown user, wrong password, disabled or locked account: deliberately one answer.
     #[error("the user name or password is incorrect")]
     InvalidCredentials,
-    /// Too many attempts from this address.
+    /// Too many failed attempts from this address, or (for a signed-in user's code or current
+    /// password) recently on this account.
     #[error("too many attempts; try again in {} seconds", retry_after_ms / 1000 + 1)]
     RateLimited {
         /// When to try again.
         retry_after_ms: i64,
+    },
+    /// The account is locked after too many failures (said only to someone already signed
+    /// in: at sign-in a locked account gets the same answer as a wrong password).
+    #[error(
+        "the account is locked after too many failed attempts; an administrator can unlock it"
+    )]
+    Locked,
+    /// Too many passwords are being checked at once on this node.
+    #[error("the server is busy; try again in {retry_after_secs} seconds")]
+    Busy {
+        /// When to try again.
+        retry_after_secs: u64,
     },
     /// The second-factor step is unknown or too old.
     #[error("this sign-in has expired; start again")]
@@ -50,6 +68,54 @@ pub enum SignInError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl SignInError {
+    /// Seconds to wait before trying again, for the refusals that have a time.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            SignInError::RateLimited { retry_after_ms } => {
+                Some(u64::try_from(retry_after_ms / 1000 + 1).unwrap_or(1))
+            }
+            SignInError::Busy { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+}
+
+/// As the JSON APIs answer it: a problem document, with `Retry-After` when there is a time.
+impl From<SignInError> for ApiError {
+    fn from(e: SignInError) -> Self {
+        let retry = e.retry_after_secs();
+        let error = match e {
+            SignInError::InvalidCredentials | SignInError::InvalidCode => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "Sign-in failed", e.to_string())
+            }
+            SignInError::RateLimited { .. } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+                e.to_string(),
+            ),
+            SignInError::Locked => {
+                ApiError::new(StatusCode::FORBIDDEN, "Account locked", e.to_string())
+            }
+            SignInError::Busy { .. } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Server busy",
+                e.to_string(),
+            ),
+            SignInError::Expired => {
+                ApiError::new(StatusCode::GONE, "Sign-in expired", e.to_string())
+            }
+            SignInError::Blocked(_) => ApiError::forbidden(e.to_string()),
+            SignInError::BadRequest(m) => ApiError::bad_request(m),
+            SignInError::Store(s) => s.into(),
+        };
+        match retry {
+            Some(secs) => error.with_retry_after(secs),
+            None => error,
+        }
+    }
 }
 
 /// A new session and its token, which only the client keeps.
@@ -83,6 +149,36 @@ pub enum SecondFactor {
     RecoveryCode(String),
 }
 
+/// Bounds on the work sign-in does and on guessing, set per node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInLimits {
+    /// Password hashes and verifications computed at once (each argon2id holds 19 MiB).
+    pub max_concurrent_password_hashes: usize,
+    /// Password checks that may wait for a turn; past that, 503 with `Retry-After`.
+    pub password_hash_queue: usize,
+    /// Failed attempts one address (an IPv6 /64) may make in a burst.
+    pub failures_per_address_burst: u32,
+    /// Failed attempts one address regains per minute after the burst.
+    pub failures_per_address_per_minute: u32,
+}
+
+impl Default for SignInLimits {
+    /// Twice the cores at once and 32 waiting per slot; 10 failures per address at once, then 30
+    /// a minute.
+    fn default() -> Self {
+        let concurrent = HashGate::default_concurrency();
+        SignInLimits {
+            max_concurrent_password_hashes: concurrent,
+            password_hash_queue: concurrent.saturating_mul(32),
+            failures_per_address_burst: 10,
+            failures_per_address_per_minute: 30,
+        }
+    }
+}
+
+/// Addresses the per-address limiter tracks at most.
+const TRACKED_ADDRESSES: usize = 100_000;
+
 /// The sign-in service: the store, the sealing key and the policies.
 pub struct SignIn {
     pub(crate) store: Store,
@@ -90,6 +186,8 @@ pub struct SignIn {
     pub(crate) sessions: SessionPolicy,
     pub(crate) throttle: AccountThrottle,
     pub(crate) ip_limiter: IpRateLimiter,
+    /// Every argon2id computation of the node goes through this.
+    pub(crate) hashes: Arc<HashGate>,
     pub(crate) relying: Relying,
     pub(crate) issuer: String,
     pub(crate) ca: Arc<ConditionalAccess>,
@@ -117,13 +215,22 @@ impl SignIn {
         issuer: String,
         sessions: SessionPolicy,
         ca: Arc<ConditionalAccess>,
+        limits: SignInLimits,
     ) -> Arc<Self> {
         Arc::new(SignIn {
             store,
             sealer,
             sessions,
             throttle: AccountThrottle::default(),
-            ip_limiter: IpRateLimiter::default(),
+            ip_limiter: IpRateLimiter::new(
+                limits.failures_per_address_burst,
+                limits.failures_per_address_per_minute,
+                TRACKED_ADDRESSES,
+            ),
+            hashes: Arc::new(HashGate::new(
+                limits.max_concurrent_password_hashes,
+                limits.password_hash_queue,
+            )),
             relying,
             issuer,
             ca,
@@ -134,6 +241,13 @@ impl SignIn {
         self.store.clock().now_ms()
     }
 
+    /// The gate every password hash and verification of this node goes through.
+    pub fn password_hashes(&self) -> Arc<HashGate> {
+        self.hashes.clone()
+    }
+
+    /// Takes one attempt from the address's allowance; [`refund_ip`](Self::refund_ip) gives
+    /// it back when the attempt succeeds, so that only failures count.
     fn limit_ip(&self, ctx: &RequestContext) -> Result<(), SignInError> {
         if let Some(ip) = ctx.ip {
             self.ip_limiter
@@ -141,6 +255,50 @@ impl SignIn {
                 .map_err(|r| SignInError::RateLimited {
                     retry_after_ms: r.0,
                 })?;
+        }
+        Ok(())
+    }
+
+    /// The attempt [`limit_ip`](Self::limit_ip) took succeeded (or was never judged).
+    fn refund_ip(&self, ctx: &RequestContext) {
+        if let Some(ip) = ctx.ip {
+            self.ip_limiter.refund(ip, self.now());
+        }
+    }
+
+    /// The account's delay and lock after consecutive failures, as at sign-in; returns the
+    /// failure count.
+    async fn account_allows(&self, user_id: &str) -> Result<i64, SignInError> {
+        let (failures, last_failure) = self.store.account_failures(user_id).await?;
+        let count = u32::try_from(failures).unwrap_or(u32::MAX);
+        match self.throttle.check(count, last_failure, self.now()) {
+            Ok(()) => Ok(failures),
+            Err(Throttled::Delayed(RetryAfterMs(ms))) => {
+                Err(SignInError::RateLimited { retry_after_ms: ms })
+            }
+            Err(Throttled::Locked) => Err(SignInError::Locked),
+        }
+    }
+
+    /// Before checking a secret a signed-in user offers (a second-factor code, the current
+    /// password): the same per-address and per-account limits as sign-in. Returns the
+    /// account's failure count.
+    async fn may_try(&self, ctx: &RequestContext, user_id: &str) -> Result<i64, SignInError> {
+        self.limit_ip(ctx)?;
+        self.account_allows(user_id).await
+    }
+
+    /// After a proven second factor: the address's attempt back, the account's failures
+    /// cleared (as a completed sign-in clears them).
+    async fn second_factor_proven(
+        &self,
+        ctx: &RequestContext,
+        user_id: &str,
+        failures: i64,
+    ) -> Result<(), StoreError> {
+        self.refund_ip(ctx);
+        if failures > 0 {
+            self.store.reset_account_failures(user_id).await?;
         }
         Ok(())
     }
@@ -362,17 +520,31 @@ impl SignIn {
                 self.now(),
             )
             .is_some();
-        // The same hashing work on every path: unknown user, no password, throttled account.
-        let password_owned = password.to_string();
-        let check = tokio::task::spawn_blocking(move || match hash {
-            Some(h) if !throttled => authn::verify_password(&password_owned, &h).ok(),
-            _ => {
-                authn::dummy_verify(&password_owned);
-                None
+        // The same hashing work on every path: unknown user, no password, throttled account;
+        // and all of it within the node's bound on concurrent hashing.
+        let check = match self
+            .hashes
+            .verify(password, hash.filter(|_| !throttled))
+            .await
+        {
+            Ok(check) => check,
+            Err(GateError::Busy { retry_after_secs }) => {
+                // Not judged, so not a failure of the address.
+                self.refund_ip(ctx);
+                self.log(
+                    ctx,
+                    client,
+                    user.as_ref(),
+                    username,
+                    &["password"],
+                    Some("refused: too many passwords being checked at once"),
+                    None,
+                )
+                .await?;
+                return Err(SignInError::Busy { retry_after_secs });
             }
-        })
-        .await
-        .map_err(|_| SignInError::InvalidCredentials)?;
+            Err(_) => return Err(SignInError::InvalidCredentials),
+        };
         let Some(user) = user else {
             self.log(
                 ctx,
@@ -411,6 +583,8 @@ impl SignIn {
             .await?;
             return Err(SignInError::InvalidCredentials);
         }
+        // The right password: whatever follows, this was no guess.
+        self.refund_ip(ctx);
         if check.is_some_and(|c| c.needs_rehash) && !must_change {
             self.rehash(&user, password).await?;
         }
@@ -493,10 +667,8 @@ impl SignIn {
     }
 
     async fn rehash(&self, user: &User, password: &str) -> Result<(), SignInError> {
-        let password = password.to_string();
-        if let Ok(Ok(hash)) =
-            tokio::task::spawn_blocking(move || authn::hash_password(&password)).await
-        {
+        // When the node is busy the upgrade waits for a later sign-in.
+        if let Ok(Ok(hash)) = self.hashes.hash(password).await {
             let patch = trustplane_store::UserPatch {
                 password_hash: Some(hash),
                 password_sign_ins: trustplane_store::PasswordSignIns::Rehash,
@@ -585,6 +757,19 @@ impl SignIn {
             SecondFactor::Totp(_) => "totp",
             SecondFactor::RecoveryCode(_) => "recoveryCode",
         };
+        let throttled = match self.account_allows(&user.id).await {
+            Ok(_) => false,
+            Err(SignInError::RateLimited { .. } | SignInError::Locked) => true,
+            Err(e) => return Err(e),
+        };
+        if throttled {
+            // Failures elsewhere since the password step (another sign-in, a step-up): this
+            // sign-in is over, as after too many wrong codes here.
+            self.store
+                .take_pending(&handle_hash, "secondFactor")
+                .await?;
+            return Err(SignInError::Expired);
+        }
         if !user.account_enabled {
             self.store
                 .take_pending(&handle_hash, "secondFactor")
@@ -612,6 +797,7 @@ impl SignIn {
                 {
                     return Err(SignInError::Expired);
                 }
+                self.refund_ip(ctx);
                 let issued = self
                     .issue(
                         &user,
@@ -734,6 +920,7 @@ impl SignIn {
                     .ca
                     .decide(&user, client, ctx, PORTAL_APP_ID, &["mfa"])
                     .await?;
+                self.refund_ip(ctx);
                 if decision.outcome == CaOutcome::Block || !decision.required.is_empty() {
                     return Err(self
                         .refuse(ctx, client, &user, &["passkey"], &decision)
@@ -850,14 +1037,21 @@ impl SignIn {
     }
 
     /// Checks a second-factor code sent with an API request that needs one (a privileged
-    /// role's activation); a wrong code counts as a failure of the account like any other.
+    /// role's activation), under the same limits as sign-in: while the address or the
+    /// account is throttled, or the account locked, even the right code is refused. A wrong
+    /// code counts as a failure of the account like any other.
     pub async fn prove_second_factor(
         &self,
+        ctx: &RequestContext,
         user: &User,
         factor: SecondFactor,
     ) -> Result<(), SignInError> {
+        let failures = self.may_try(ctx, &user.id).await?;
         match self.check_code(user, &factor).await? {
-            Some(_) => Ok(()),
+            Some(_) => {
+                self.second_factor_proven(ctx, &user.id, failures).await?;
+                Ok(())
+            }
             None => {
                 self.store.record_account_failure(&user.id).await?;
                 Err(SignInError::InvalidCode)
@@ -865,13 +1059,16 @@ impl SignIn {
         }
     }
 
-    /// Step-up inside a session with a code.
+    /// Step-up inside a session with a code, under the same limits as
+    /// [`prove_second_factor`](Self::prove_second_factor).
     pub async fn step_up(
         &self,
+        ctx: &RequestContext,
         session: &Session,
         user: &User,
         factor: SecondFactor,
     ) -> Result<(), SignInError> {
+        let failures = self.may_try(ctx, &user.id).await?;
         match self.check_code(user, &factor).await? {
             Some(amr) => {
                 let mut refs = session.info.amr.clone();
@@ -881,6 +1078,7 @@ impl SignIn {
                     }
                 }
                 self.store.mark_session_mfa(&session.info.id, &refs).await?;
+                self.second_factor_proven(ctx, &user.id, failures).await?;
                 Ok(())
             }
             None => {
@@ -1131,47 +1329,55 @@ impl SignIn {
     }
 }
 
-/// Checks a new password against the policy (length, common passwords, the user's own names)
-/// and hashes it off the async threads.
-pub async fn new_password_hash(password: &str, context: &[&str]) -> Result<String, SignInError> {
-    authn::check_password_policy(password, context)
-        .map_err(|e| SignInError::BadRequest(format!("password: {e}")))?;
-    let password = password.to_string();
-    tokio::task::spawn_blocking(move || authn::hash_password(&password))
-        .await
-        .map_err(|e| SignInError::BadRequest(e.to_string()))?
-        .map_err(|e| SignInError::BadRequest(e.to_string()))
-}
-
 impl SignIn {
+    /// Checks a new password against the policy (length, common passwords, the user's own
+    /// names) and hashes it through the node's hashing gate.
+    pub async fn new_password_hash(
+        &self,
+        password: &str,
+        context: &[&str],
+    ) -> Result<String, SignInError> {
+        authn::check_password_policy(password, context)
+            .map_err(|e| SignInError::BadRequest(format!("password: {e}")))?;
+        match self.hashes.hash(password).await {
+            Ok(hashed) => hashed.map_err(|e| SignInError::BadRequest(e.to_string())),
+            Err(GateError::Busy { retry_after_secs }) => {
+                Err(SignInError::Busy { retry_after_secs })
+            }
+            Err(e) => Err(SignInError::BadRequest(e.to_string())),
+        }
+    }
+
     /// Changes a user's own password after checking the current one; ends their other sessions
-    /// and their OIDC grants.
+    /// and their OIDC grants. The current password is a guess like a sign-in's: the same
+    /// limits apply to it.
     pub async fn change_password(
         &self,
+        ctx: &RequestContext,
         actor: &Actor,
         session: &Session,
         user: &User,
         current: &str,
         new: &str,
     ) -> Result<(), SignInError> {
+        self.may_try(ctx, &user.id).await?;
         let (hash, _) = self.store.user_password(&user.id).await?;
-        let current = current.to_string();
-        let valid = tokio::task::spawn_blocking(move || match hash {
-            Some(h) => authn::verify_password(&current, &h)
-                .map(|c| c.valid)
-                .unwrap_or(false),
-            None => {
-                authn::dummy_verify(&current);
-                false
+        let valid = match self.hashes.verify(current, hash).await {
+            Ok(check) => check.is_some_and(|c| c.valid),
+            Err(GateError::Busy { retry_after_secs }) => {
+                self.refund_ip(ctx);
+                return Err(SignInError::Busy { retry_after_secs });
             }
-        })
-        .await
-        .unwrap_or(false);
+            Err(_) => false,
+        };
         if !valid {
             self.store.record_account_failure(&user.id).await?;
             return Err(SignInError::InvalidCredentials);
         }
-        let hash = new_password_hash(new, &[&user.user_principal_name, &user.display_name]).await?;
+        self.refund_ip(ctx);
+        let hash = self
+            .new_password_hash(new, &[&user.user_principal_name, &user.display_name])
+            .await?;
         // Every other session and every OIDC grant end with the old password, in the same
         // transaction as the change.
         let patch = trustplane_store::UserPatch {

@@ -13,7 +13,7 @@ use reqwest::redirect::Policy;
 use serde_json::{json, Value};
 use trustplane_authn::SessionPolicy;
 use trustplane_model::{Actor, ManualClock};
-use trustplane_server::{app, AppState, NodeSettings};
+use trustplane_server::{app, AppState, NodeSettings, SignInLimits};
 use trustplane_store::{NewUser, Store, UserPatch};
 
 #[path = "support/pyotp.rs"]
@@ -27,6 +27,8 @@ struct Server {
     base: String,
     store: Store,
     clock: ManualClock,
+    /// The node's bound on password hashing, which tests can fill.
+    hashes: Arc<trustplane_authn::HashGate>,
     _dir: tempfile::TempDir,
 }
 
@@ -45,6 +47,10 @@ fn real_now_ms() -> i64 {
 }
 
 async fn server_at(t0: i64) -> Server {
+    server_with(t0, SignInLimits::default()).await
+}
+
+async fn server_with(t0: i64, limits: SignInLimits) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(t0);
     let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
@@ -63,10 +69,12 @@ async fn server_at(t0: i64) -> Server {
         geoip_database: Some(geolite2()),
         detection_rules: vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../../shared/data/sigma/rules/cloud/aws")],
+        limits,
     };
     let state = AppState::new(store.clone(), &settings, &public_url)
         .await
         .unwrap();
+    let hashes = state.signin.password_hashes();
     tokio::spawn(async move {
         axum::serve(
             listener,
@@ -79,6 +87,7 @@ async fn server_at(t0: i64) -> Server {
         base: format!("http://127.0.0.1:{port}"),
         store,
         clock,
+        hashes,
         _dir: dir,
     }
 }
@@ -133,6 +142,7 @@ struct Browser {
 struct Page {
     status: u16,
     location: Option<String>,
+    retry_after: Option<String>,
     set_cookies: Vec<String>,
     body: String,
 }
@@ -168,6 +178,10 @@ impl Browser {
             .headers()
             .get(LOCATION)
             .map(|v| v.to_str().unwrap().to_string());
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_string());
         let set_cookies: Vec<String> = resp
             .headers()
             .get_all(SET_COOKIE)
@@ -186,6 +200,7 @@ impl Browser {
         Page {
             status,
             location,
+            retry_after,
             set_cookies,
             body: resp.text().await.unwrap(),
         }
@@ -1127,6 +1142,9 @@ mod hardening;
 
 /// Protected principals and the last way in (`tests/protected/`).
 mod protected;
+
+/// Bounded password hashing, and the limits on guessing codes and current passwords.
+mod throttling;
 
 mod conditional_access {
     use super::*;

@@ -673,6 +673,15 @@ impl Exchange<'_> {
                 .into())
             }
             Err(SignInError::Store(e)) => return Err(e.into()),
+            Err(e @ SignInError::Busy { .. }) => {
+                return Err(OAuthError {
+                    status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    code: "temporarily_unavailable",
+                    description: e.to_string(),
+                    basic_challenge: false,
+                }
+                .into())
+            }
             Err(e @ SignInError::Blocked(_)) => {
                 return Err(OAuthError::invalid_grant(e.to_string()).into())
             }

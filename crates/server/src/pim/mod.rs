@@ -426,7 +426,14 @@ impl Pim {
         cloud_call(&role, user).map_err(|e| invalid("principalId", e))?;
         let needed = self.mfa_needed(user, &role, &scope, channel).await?;
         let mfa = self
-            .check_mfa(user, needed, session_mfa, body.mfa_code, body.recovery_code)
+            .check_mfa(
+                user,
+                needed,
+                session_mfa,
+                channel.request,
+                body.mfa_code,
+                body.recovery_code,
+            )
             .await?;
         let now = self.now();
         let start = body.start_date_time.map(to_ms).filter(|s| *s > now);
@@ -471,6 +478,7 @@ impl Pim {
         user: &User,
         needed: bool,
         session_mfa: SessionMfa,
+        ctx: &RequestContext,
         totp: Option<String>,
         recovery: Option<String>,
     ) -> Result<bool, ApiError> {
@@ -489,18 +497,15 @@ impl Pim {
             }
             (None, None) => return Ok(false),
         };
-        match self.signin.prove_second_factor(user, factor).await {
+        // Guessing codes here is throttled and locks the account as at sign-in.
+        match self.signin.prove_second_factor(ctx, user, factor).await {
             Ok(()) => Ok(true),
             Err(SignInError::InvalidCode) => Err(problem(
                 StatusCode::UNAUTHORIZED,
                 "MFA required",
                 "the second-factor code is not valid",
             )),
-            Err(e) => Err(problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Service unavailable",
-                e.to_string(),
-            )),
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -88,11 +88,23 @@ pub struct UpdateUser {
     attributes: Option<Map<String, Value>>,
 }
 
-/// Checks and hashes a password set by an administrator (the same policy as self-service).
-async fn hash_new_password(profile: &PasswordProfile, context: &[&str]) -> ApiResult<String> {
-    crate::signin::new_password_hash(&profile.password, context)
+/// Checks and hashes a password set by an administrator (the same policy as self-service,
+/// and the node's bound on concurrent hashing).
+async fn hash_new_password(
+    state: &AppState,
+    profile: &PasswordProfile,
+    context: &[&str],
+) -> ApiResult<String> {
+    state
+        .signin
+        .new_password_hash(&profile.password, context)
         .await
-        .map_err(|e| ApiError::bad_request(format!("passwordProfile.{e}")))
+        .map_err(|e| match e {
+            crate::signin::SignInError::BadRequest(m) => {
+                ApiError::bad_request(format!("passwordProfile.{m}"))
+            }
+            other => other.into(),
+        })
 }
 
 /// Lists users; `$filter` on `userPrincipalName`, `displayName`, `mail`, `givenName`, `surname`.
@@ -120,7 +132,10 @@ pub async fn create_user(
     caller.require(&state, Permission::UsersWrite).await?;
     let (password_hash, must_change) = match &body.password_profile {
         Some(p) => (
-            Some(hash_new_password(p, &[&body.user_principal_name, &body.display_name]).await?),
+            Some(
+                hash_new_password(&state, p, &[&body.user_principal_name, &body.display_name])
+                    .await?,
+            ),
             p.force_change_password_next_sign_in,
         ),
         None => (None, false),
@@ -192,7 +207,7 @@ pub async fn update_user(
                 existing.display_name.as_str(),
             ];
             (
-                Some(hash_new_password(p, &context).await?),
+                Some(hash_new_password(&state, p, &context).await?),
                 p.force_change_password_next_sign_in,
             )
         }

@@ -12,7 +12,9 @@ use trustplane_store::Session;
 
 use super::cookies::{self, SESSION};
 use super::html::{csrf_field, error_box, esc, page, see_other};
+use super::login::retry_after;
 use super::login::{safe_next, url_encode};
+use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::server::AppState;
@@ -179,6 +181,24 @@ async fn security(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
     cookies::with_csrf(page(StatusCode::OK, "Security info", &body), &csrf, fresh)
 }
 
+/// Whether a code or password was refused without being judged: too many failures, or too
+/// much hashing under way.
+fn throttled(e: &SignInError) -> bool {
+    matches!(
+        e,
+        SignInError::RateLimited { .. } | SignInError::Locked | SignInError::Busy { .. }
+    )
+}
+
+/// The status of such a refusal: 429, 403 once the account is locked, 503 when busy.
+fn refusal_status(e: &SignInError) -> StatusCode {
+    match e {
+        SignInError::Locked => StatusCode::FORBIDDEN,
+        SignInError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::TOO_MANY_REQUESTS,
+    }
+}
+
 /// Adding or removing methods needs a recent strong sign-in; otherwise, verify first.
 async fn require_step_up(state: &AppState, me: &SignedIn) -> Result<(), Response> {
     match state.signin.may_change_methods(&me.session).await {
@@ -293,6 +313,7 @@ pub struct CodeForm {
 
 async fn verify_submit(
     State(state): State<AppState>,
+    ctx: RequestContext,
     headers: HeaderMap,
     uri: Uri,
     Form(f): Form<CodeForm>,
@@ -307,12 +328,24 @@ async fn verify_submit(
         SecondFactor::Totp(f.code)
     };
     let next = verify_next(f.next.as_deref());
-    match state.signin.step_up(&me.session, &me.user, factor).await {
+    match state
+        .signin
+        .step_up(&ctx, &me.session, &me.user, factor)
+        .await
+    {
         Ok(()) => see_other(next.as_deref().unwrap_or("/account/security")),
         Err(SignInError::InvalidCode) => page(
             StatusCode::UNAUTHORIZED,
             "Verify",
             &verify_form_to(&f.csrf, Some("The code is not valid."), next.as_deref()),
+        ),
+        Err(e) if throttled(&e) => retry_after(
+            page(
+                refusal_status(&e),
+                "Verify",
+                &verify_form_to(&f.csrf, Some(&e.to_string()), next.as_deref()),
+            ),
+            &e,
         ),
         Err(e) => page(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -646,6 +679,7 @@ pub struct PasswordForm {
 
 async fn password_submit(
     State(state): State<AppState>,
+    ctx: RequestContext,
     headers: HeaderMap,
     uri: Uri,
     Form(f): Form<PasswordForm>,
@@ -663,7 +697,7 @@ async fn password_submit(
     }
     match state
         .signin
-        .change_password(&me.actor, &me.session, &me.user, &f.current, &f.new)
+        .change_password(&ctx, &me.actor, &me.session, &me.user, &f.current, &f.new)
         .await
     {
         Ok(()) => see_other("/"),
@@ -671,6 +705,14 @@ async fn password_submit(
             StatusCode::UNAUTHORIZED,
             "Password",
             &password_form(&f.csrf, Some("The current password is incorrect.")),
+        ),
+        Err(e) if throttled(&e) => retry_after(
+            page(
+                refusal_status(&e),
+                "Password",
+                &password_form(&f.csrf, Some(&e.to_string())),
+            ),
+            &e,
         ),
         Err(SignInError::BadRequest(m)) => page(
             StatusCode::BAD_REQUEST,

@@ -189,11 +189,11 @@ fn signed_in(issued: &Issued, next: &str) -> Response {
     r
 }
 
-fn retry_after(mut r: Response, e: &SignInError) -> Response {
-    if let SignInError::RateLimited { retry_after_ms } = e {
-        if let Ok(v) = header::HeaderValue::from_str(&(retry_after_ms / 1000 + 1).to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+/// Adds `Retry-After` to a page answering a refusal that has a time.
+pub(super) fn retry_after(mut r: Response, e: &SignInError) -> Response {
+    if let Some(secs) = e.retry_after_secs() {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
     }
     r
 }
@@ -227,6 +227,10 @@ async fn login_submit(
             };
             let body = login_form(&form.csrf, &next, Some(&e.to_string()));
             retry_after(page(status, "Sign in", &body), &e)
+        }
+        Err(e @ SignInError::Busy { .. }) => {
+            let body = login_form(&form.csrf, &next, Some(&e.to_string()));
+            retry_after(page(StatusCode::SERVICE_UNAVAILABLE, "Sign in", &body), &e)
         }
         Err(e @ SignInError::Blocked(_)) => {
             let body = format!("<h1>Access blocked</h1><p role=\"alert\">{}</p><p>Ask your administrator if you think this is wrong.</p>", esc(&e.to_string()));
@@ -367,20 +371,7 @@ async fn passkey_script() -> Response {
 // ---- JSON ----
 
 fn api_error(e: SignInError) -> ApiError {
-    match e {
-        SignInError::InvalidCredentials | SignInError::InvalidCode => {
-            ApiError::new(StatusCode::UNAUTHORIZED, "Sign-in failed", e.to_string())
-        }
-        SignInError::RateLimited { .. } => ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many attempts",
-            e.to_string(),
-        ),
-        SignInError::Expired => ApiError::new(StatusCode::GONE, "Sign-in expired", e.to_string()),
-        SignInError::Blocked(_) => ApiError::forbidden(e.to_string()),
-        SignInError::BadRequest(m) => ApiError::bad_request(m),
-        SignInError::Store(s) => s.into(),
-    }
+    e.into()
 }
 
 fn issued_json(issued: &Issued) -> Value {

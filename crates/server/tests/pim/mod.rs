@@ -932,3 +932,66 @@ async fn conditional_access_judges_activation_beside_the_role_settings() {
         "a blocked activation records nothing"
     );
 }
+
+#[tokio::test]
+async fn guessed_mfa_codes_are_throttled_then_lock_the_account_and_the_right_code_is_refused_too() {
+    let (s, ada, token, otp) = ada_eligible_for(USER_ADMIN).await;
+    let ask = |code: &str| {
+        json!({"roleDefinitionId": USER_ADMIN, "durationSeconds": 3600,
+               "justification": "guessing", "mfaCode": code})
+    };
+    // The status, Retry-After and body of one activation request.
+    let activate = |code: String| {
+        let req = reqwest::Client::new()
+            .post(format!("{}/api/v1/pim/requests", s.base))
+            .bearer_auth(&token)
+            .json(&ask(&code));
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            (status, retry, r.json::<Value>().await.unwrap())
+        }
+    };
+    let before = requests(&s).await;
+    // The code the authenticator shows now (the clock stands still from here).
+    let right = code(&s, &otp);
+    for i in 0..5 {
+        let (st, _, p) = activate(super::throttling::wrong_code(&s, &otp)).await;
+        assert_eq!(st, 401, "wrong code {i}: {p}");
+    }
+    // Five failures: while the delay lasts even the right code is refused, saying when to retry.
+    let (st, retry, p) = activate(right).await;
+    assert_eq!(st, 429, "{p}");
+    assert_eq!(p["title"], "Too many attempts");
+    assert_eq!(retry.as_deref(), Some("2"), "{p}");
+    assert_eq!(requests(&s).await, before, "nothing was requested");
+    assert!(!can_create_users(&s, &token, 1).await);
+
+    // A hundred consecutive failures lock the account: then no wait helps.
+    for _ in 0..95 {
+        s.store.record_account_failure(&ada).await.unwrap();
+    }
+    s.clock.advance_ms(3_600_000);
+    let (st, retry, p) = activate(code(&s, &otp)).await;
+    assert_eq!(st, 403, "{p}");
+    assert_eq!(p["title"], "Account locked");
+    assert!(retry.is_none());
+    assert_eq!(requests(&s).await, before);
+
+    // An administrator unlocks it; then the right code activates the role.
+    let (st, _) = api(
+        &s,
+        Method::POST,
+        &format!("/api/v1/users/{ada}/resetSignInFailures"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 204);
+    let (st, _, p) = activate(code(&s, &otp)).await;
+    assert_eq!(st, 201, "{p}");
+    assert_eq!(p["state"], "active");
+}
