@@ -42,4 +42,13 @@ pub enum AwsError {
         /// the transport failure.
         reason: String,
     },
+    /// An IAM call that changes a role (the policy revoking its sessions) was refused or
+    /// did not reach IAM.
+    #[error("AWS IAM {operation} failed: {reason}")]
+    Iam {
+        /// The API operation (`PutRolePolicy`, `GetRolePolicy`, `DeleteRolePolicy`).
+        operation: &'static str,
+        /// One line: the service's error code and message, or the transport failure.
+        reason: String,
+    },
 }

@@ -533,6 +533,17 @@ fn api_error<E>(operation: &'static str, e: &SdkError<E, HttpResponse>) -> AwsEr
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    AwsError::IdentityCenter {
+        operation,
+        reason: api_reason(e),
+    }
+}
+
+/// The service's error code and message, else the transport failure; one line.
+pub(crate) fn api_reason<E>(e: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     let reason = match e {
         SdkError::ServiceError(s) => {
             let err = s.err();
@@ -545,10 +556,7 @@ where
         }
         other => msg(other),
     };
-    AwsError::IdentityCenter {
-        operation,
-        reason: one_line(&reason),
-    }
+    one_line(&reason)
 }
 
 /// Whitespace (newlines included) collapsed to single spaces, at most

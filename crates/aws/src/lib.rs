@@ -34,6 +34,7 @@ mod kms;
 mod logs;
 mod monitoring;
 mod options;
+pub mod role_sessions;
 mod s3;
 mod security;
 

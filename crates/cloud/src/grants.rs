@@ -1,14 +1,18 @@
 //! The server's [`CloudGrants`] over IAM Identity Center account assignments
 //! (`trustplane_aws::identity_center`) and Azure RBAC role assignments
-//! (`trustplane_azure::rbac`), for just-in-time privileged access.
+//! (`trustplane_azure::rbac`), for just-in-time privileged access, and the revocation of IAM
+//! role sessions (`trustplane_aws::role_sessions`) when an activation ends early.
 
 use std::time::Duration;
 
 use trustplane_aws::identity_center::{
     AccountAssignment, ConnectOptions, IdentityCenter, PrincipalType,
 };
+use trustplane_aws::role_sessions::{role_name, Revocation, RoleSessions};
 use trustplane_azure::rbac::Rbac;
-use trustplane_server::cloud::{BoxFuture, CloudGrants, GrantCall, Holder, ScanTarget};
+use trustplane_server::cloud::{
+    BoxFuture, CloudGrants, GrantCall, Holder, ScanTarget, SessionRevocation,
+};
 
 use crate::azure_options;
 
@@ -21,27 +25,68 @@ const MAX_POLLS: u32 = 240;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Grants;
 
-async fn identity_center(connection: &ScanTarget) -> Result<IdentityCenter, String> {
+/// How to reach an AWS connection.
+fn aws_options(connection: &ScanTarget) -> Option<ConnectOptions> {
     match connection {
         ScanTarget::Aws {
             role_arn,
             regions,
             endpoint_url,
             ..
-        } => Ok(IdentityCenter::connect(&ConnectOptions {
+        } => Some(ConnectOptions {
             endpoint_url: endpoint_url.clone(),
             region: regions
                 .first()
                 .cloned()
                 .unwrap_or_else(|| "us-east-1".to_string()),
             role_arn: role_arn.clone(),
-        })
+        }),
+        ScanTarget::Azure { .. } => None,
+    }
+}
+
+async fn identity_center(connection: &ScanTarget) -> Result<IdentityCenter, String> {
+    let options = aws_options(connection)
+        .ok_or("an Identity Center role needs an AWS connection, not an Azure one")?;
+    Ok(IdentityCenter::connect(&options)
         .await
-        .with_polling(POLL_EVERY, MAX_POLLS)),
-        ScanTarget::Azure { .. } => {
-            Err("an Identity Center role needs an AWS connection, not an Azure one".into())
+        .with_polling(POLL_EVERY, MAX_POLLS))
+}
+
+/// Puts (or lifts) a revocation of role sessions on its IAM role, in the connection's
+/// account.
+async fn role_sessions(
+    connection: &ScanTarget,
+    r: &SessionRevocation,
+    way: Change,
+) -> Result<(), String> {
+    let options =
+        aws_options(connection).ok_or("an AWS role needs an AWS connection, not an Azure one")?;
+    if let ScanTarget::Aws { account_id, .. } = connection {
+        if !r.role_arn.contains(&format!(":{account_id}:role/")) {
+            return Err(format!(
+                "{} is not in the connected account {account_id}",
+                r.role_arn
+            ));
         }
     }
+    let role = role_name(&r.role_arn).ok_or_else(|| format!("{} is not a role ARN", r.role_arn))?;
+    let iam = RoleSessions::connect(&options).await;
+    match way {
+        Change::Grant => {
+            iam.revoke(
+                role,
+                &Revocation {
+                    sid: r.sid.clone(),
+                    session_names: r.session_names.clone(),
+                    issued_before: r.issued_before,
+                },
+            )
+            .await
+        }
+        Change::Revoke => iam.lift(role, &r.sid).await,
+    }
+    .map_err(|e| e.to_string())
 }
 
 fn rbac(connection: &ScanTarget) -> Result<Rbac, String> {
@@ -120,6 +165,22 @@ impl CloudGrants for Grants {
         call: &'a GrantCall,
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(change(connection, call, Change::Revoke))
+    }
+
+    fn revoke_sessions<'a>(
+        &'a self,
+        connection: &'a ScanTarget,
+        revocation: &'a SessionRevocation,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(role_sessions(connection, revocation, Change::Grant))
+    }
+
+    fn lift_revocation<'a>(
+        &'a self,
+        connection: &'a ScanTarget,
+        revocation: &'a SessionRevocation,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(role_sessions(connection, revocation, Change::Revoke))
     }
 
     fn holders<'a>(

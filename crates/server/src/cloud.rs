@@ -169,6 +169,22 @@ pub enum GrantCall {
     },
 }
 
+/// The sessions of one person on an AWS IAM role issued before a time, to be denied (an
+/// activation granting the role ended early: the console sessions it gave may still be
+/// alive).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRevocation {
+    /// `arn:aws:iam::<account>:role/<name>`.
+    pub role_arn: String,
+    /// What identifies this revocation on the role (letters and digits).
+    pub sid: String,
+    /// The person's role session names.
+    pub session_names: Vec<String>,
+    /// Sessions issued before this Unix time (seconds) are denied.
+    pub issued_before: i64,
+}
+
 /// Who holds a cloud role, as reconciliation sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
@@ -202,6 +218,22 @@ pub trait CloudGrants: Send + Sync {
         connection: &'a ScanTarget,
         call: &'a GrantCall,
     ) -> BoxFuture<'a, Result<Vec<Holder>, String>>;
+
+    /// Denies the sessions `revocation` names on its IAM role, through `connection` (the
+    /// role's account); returns when IAM confirms it. Idempotent.
+    fn revoke_sessions<'a>(
+        &'a self,
+        connection: &'a ScanTarget,
+        revocation: &'a SessionRevocation,
+    ) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Takes `revocation` off its role again (once no session it denies can be alive).
+    /// Idempotent.
+    fn lift_revocation<'a>(
+        &'a self,
+        connection: &'a ScanTarget,
+        revocation: &'a SessionRevocation,
+    ) -> BoxFuture<'a, Result<(), String>>;
 }
 
 /// The cloud implementations a node runs with.

@@ -24,7 +24,8 @@ use crate::error::{Result, StoreError};
 pub struct PimGrant {
     /// What identifies the grant where it lives (two roles granting the same thing share it).
     pub key: String,
-    /// `directory` or `cloud`.
+    /// `directory`, `cloud`, or `awsSessionDeny` (a revocation of AWS role sessions, kept on
+    /// the role until `until`).
     pub kind: String,
     /// The user holding it.
     pub user_id: String,

@@ -4,7 +4,8 @@
 //! back at expiry; overlapping activations keep the grant until the later end; a grant made
 //! outside Trustplane is reported; a refusal by the cloud ends the request `failed` with
 //! nothing left granted; a node restarted after an activation ended removes the grant at
-//! once.
+//! once; an AWS SAML role's sessions are denied on the IAM role in moto when its activation
+//! ends early, until none of them can be alive.
 
 use super::*;
 use trustplane_aws::identity_center::{ConnectOptions, IdentityCenter};
@@ -641,4 +642,205 @@ async fn a_node_that_dies_while_granting_leaves_a_known_grant_that_the_next_node
     assert_eq!(report["expired"], 1, "{report}");
     assert!(azure_holders(&srv).is_empty());
     assert!(n.store.pim_grants().await.unwrap().is_empty());
+}
+
+/// The statements of the role's `TrustplaneRevokedSessions` policy in moto (none when the
+/// policy is not there).
+async fn revocations(moto: &Moto, role: &str) -> Vec<Value> {
+    trustplane_aws::role_sessions::RoleSessions::connect(&ConnectOptions {
+        endpoint_url: Some(moto.url.clone()),
+        region: "us-east-1".into(),
+        role_arn: None,
+    })
+    .await
+    .statements(role)
+    .await
+    .unwrap()
+}
+
+/// The ISO 8601 time a revocation made at `ms` denies sessions before: the next second, plus
+/// the 300 s an assertion issued just before may still be exchanged.
+fn denied_before(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000 + 1 + 300)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+fn pim_audit(audit: &Value, activity: &str) -> Vec<Value> {
+    audit["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["activity"] == activity)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_sessions_of_an_elevation_ended_early_are_denied_until_they_cannot_be_alive() {
+    let Some(moto) = Moto::start() else { return };
+    let n = node().await;
+    let conf = trustplane_aws::sdk_config(&trustplane_aws::CollectOptions {
+        endpoint_url: Some(moto.url.clone()),
+        ..Default::default()
+    })
+    .await;
+    let provider = format!("arn:aws:iam::{ACCOUNT}:saml-provider/Trustplane");
+    aws_sdk_iam::Client::new(&conf)
+        .create_role()
+        .role_name("Admin")
+        .assume_role_policy_document(trustplane_aws::federation::trust_policy(&provider))
+        .max_session_duration(3600)
+        .send()
+        .await
+        .unwrap();
+    let (st, aws) = api(
+        &n,
+        Method::POST,
+        "/api/v1/posture/accounts",
+        Some(json!({
+        "provider": "aws", "accountId": ACCOUNT, "regions": ["us-east-1"],
+        "endpointUrl": moto.url, "enabled": false})),
+    )
+    .await;
+    assert_eq!(st, 201, "{aws}");
+    let admin = role(
+        &n,
+        "AWS Admin (SAML)",
+        json!({"type": "awsSamlRole", "accountId": ACCOUNT,
+        "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/Admin"), "samlProviderArn": provider,
+        "maxSessionDuration": 3600}),
+    )
+    .await;
+    // A role in an account nobody connected: its sessions cannot be reached.
+    let elsewhere = role(
+        &n,
+        "Other account (SAML)",
+        json!({"type": "awsSamlRole",
+        "accountId": "210987654321", "roleArn": "arn:aws:iam::210987654321:role/Admin",
+        "samlProviderArn": "arn:aws:iam::210987654321:saml-provider/Trustplane",
+        "maxSessionDuration": 3600}),
+    )
+    .await;
+    let (ada, ada_token, ada_otp) = elevated_person(&n, "ada@example.com", json!({})).await;
+    let (cy, cy_token, cy_otp) = elevated_person(&n, "cy@example.com", json!({})).await;
+    for (p, r) in [(&ada, &admin), (&cy, &admin), (&ada, &elsewhere)] {
+        eligible(&n, p, r).await;
+    }
+
+    // Natural expiry: the capped sessions end with the activation, nothing is put on the role.
+    let r = activate(&n, &ada_token, &ada_otp, &admin, 900).await;
+    assert_eq!(r["state"], "active", "{r}");
+    n.clock.advance_ms(901_000);
+    let report = run(&n).await;
+    assert_eq!(report["expired"], 1, "{report}");
+    assert!(revocations(&moto, "Admin").await.is_empty());
+    assert!(n.store.pim_grants().await.unwrap().is_empty());
+
+    // Ada deactivates after ten minutes of an hour: her sessions issued until then are denied.
+    let r = activate(&n, &ada_token, &ada_otp, &admin, 3600).await;
+    let ada_req = r["id"].as_str().unwrap().to_string();
+    n.clock.advance_ms(600_000);
+    let ada_end = n.clock.now_ms();
+    let (st, d) = api_as(
+        &n,
+        &ada_token,
+        Method::POST,
+        &format!("/api/v1/pim/requests/{ada_req}/deactivate"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{d}");
+    assert_eq!(d["state"], "revoked", "{d}");
+    let statements = revocations(&moto, "Admin").await;
+    assert_eq!(statements.len(), 1, "{statements:?}");
+    let s = &statements[0];
+    assert_eq!(s["Effect"], "Deny");
+    assert_eq!(s["Action"], "*");
+    assert_eq!(
+        s["Condition"]["DateLessThan"]["aws:TokenIssueTime"],
+        denied_before(ada_end)
+    );
+    assert_eq!(
+        s["Condition"]["StringLike"]["aws:userid"],
+        json!(["*:ada@example.com"])
+    );
+
+    // An administrator revokes Cy's activation twenty minutes later: a second statement.
+    let r = activate(&n, &cy_token, &cy_otp, &admin, 3600).await;
+    let cy_req = r["id"].as_str().unwrap().to_string();
+    n.clock.advance_ms(1_200_000);
+    let cy_end = n.clock.now_ms();
+    let (st, d) = api(
+        &n,
+        Method::POST,
+        &format!("/api/v1/pim/requests/{cy_req}/revoke"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{d}");
+    let statements = revocations(&moto, "Admin").await;
+    assert_eq!(statements.len(), 2, "{statements:?}");
+    let cy_statement = statements
+        .iter()
+        .find(|s| s["Condition"]["StringLike"]["aws:userid"] == json!(["*:cy@example.com"]))
+        .unwrap_or_else(|| panic!("no statement for Cy: {statements:?}"));
+    assert_eq!(
+        cy_statement["Condition"]["DateLessThan"]["aws:TokenIssueTime"],
+        denied_before(cy_end)
+    );
+
+    // A role whose account is not connected: the deactivation stands, the failure is audited.
+    let r = activate(&n, &ada_token, &ada_otp, &elsewhere, 3600).await;
+    let other_req = r["id"].as_str().unwrap().to_string();
+    n.clock.advance_ms(60_000);
+    let (st, d) = api_as(
+        &n,
+        &ada_token,
+        Method::POST,
+        &format!("/api/v1/pim/requests/{other_req}/deactivate"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{d}");
+    assert_eq!(d["state"], "revoked", "{d}");
+    let (_, audit) = api(&n, Method::GET, "/api/v1/audit?$top=500", None).await;
+    let puts = pim_audit(&audit, "pim.grant.sessionRevoke");
+    assert_eq!(puts.len(), 3, "{puts:?}");
+    let failed: Vec<&Value> = puts.iter().filter(|e| e["result"] == "failure").collect();
+    assert_eq!(failed.len(), 1, "{puts:?}");
+    assert_eq!(failed[0]["category"], "pim");
+    assert!(
+        failed[0]["resultReason"]
+            .as_str()
+            .unwrap()
+            .contains("210987654321 is not connected"),
+        "{:?}",
+        failed[0]
+    );
+
+    // Ada's statement goes once no session issued before her end can be alive (end + the
+    // role's maximum session); the policy goes with Cy's.
+    n.clock
+        .advance_ms(ada_end + 301_000 + 3_600_000 - n.clock.now_ms());
+    run(&n).await;
+    let statements = revocations(&moto, "Admin").await;
+    assert_eq!(statements.len(), 1, "{statements:?}");
+    assert_eq!(
+        statements[0]["Condition"]["StringLike"]["aws:userid"],
+        json!(["*:cy@example.com"])
+    );
+    n.clock
+        .advance_ms(cy_end + 301_000 + 3_600_000 - n.clock.now_ms());
+    run(&n).await;
+    assert!(
+        revocations(&moto, "Admin").await.is_empty(),
+        "policy deleted"
+    );
+    assert!(n.store.pim_grants().await.unwrap().is_empty());
+    let (_, audit) = api(&n, Method::GET, "/api/v1/audit?$top=500", None).await;
+    let lifts = pim_audit(&audit, "pim.grant.sessionRevokeLift");
+    assert_eq!(lifts.len(), 2, "{lifts:?}");
+    assert!(lifts.iter().all(|e| e["result"] == "success"));
 }

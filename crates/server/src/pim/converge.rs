@@ -6,6 +6,7 @@ use serde_json::Value;
 use trustplane_model::{from_ms, to_ms, ActivationRequest, Actor, RequestState};
 use trustplane_store::{PimGrant, RequestChange, StoreError};
 
+use super::sessions::SESSION_DENY;
 use super::{cloud_call, cloud_key, directory_key, Pim};
 use crate::cloud::GrantCall;
 
@@ -19,8 +20,8 @@ pub enum ActivateError {
 }
 
 /// `held` and friends.
-const GRANTING: &str = "granting";
-const HELD: &str = "held";
+pub(super) const GRANTING: &str = "granting";
+pub(super) const HELD: &str = "held";
 const REVOKING: &str = "revoking";
 
 /// What one round of [`Pim::run_due`] did.
@@ -186,8 +187,13 @@ impl Pim {
     }
 
     /// Audits a call to a cloud (the directory's own changes audit themselves).
-    async fn audit_cloud(&self, g: &PimGrant, activity: &str, outcome: &Result<(), String>) {
-        if g.kind != "cloud" {
+    pub(super) async fn audit_cloud(
+        &self,
+        g: &PimGrant,
+        activity: &str,
+        outcome: &Result<(), String>,
+    ) {
+        if g.kind == "directory" {
             return;
         }
         let mut event = trustplane_store::pim_event(
@@ -264,7 +270,8 @@ impl Pim {
 
     /// Brings every grant record in line with the requests that need it: a grant nobody
     /// needs any more is removed (the record last, once the cloud confirmed), one whose end
-    /// moved is changed. Returns (removed, failing).
+    /// moved is changed. A directory grant removed before its end revokes the AWS sessions
+    /// it may have given (see [`super::sessions`]). Returns (removed, failing).
     pub async fn converge(&self) -> Result<(usize, usize), StoreError> {
         let now = self.now();
         let mut needed: HashMap<String, i64> = HashMap::new();
@@ -288,8 +295,13 @@ impl Pim {
         }
         let (mut removed, mut failing) = (0, 0);
         for mut g in self.store.pim_grants().await? {
+            if g.kind == SESSION_DENY {
+                continue;
+            }
             match needed.get(&g.key) {
                 None => {
+                    // Ended before its time: sessions it gave in a cloud may outlive it.
+                    let early = g.kind == "directory" && g.until > now;
                     if g.state != REVOKING {
                         g.state = REVOKING.into();
                         self.store.put_pim_grant(&g).await?;
@@ -299,6 +311,11 @@ impl Pim {
                         .await;
                     match outcome {
                         Ok(()) => {
+                            // Recorded before the grant is forgotten: a crash in between
+                            // comes back here.
+                            if early {
+                                self.record_session_revocation(&g).await?;
+                            }
                             self.store.delete_pim_grant(&g.key).await?;
                             removed += 1;
                         }
@@ -329,7 +346,8 @@ impl Pim {
                 Some(_) => {}
             }
         }
-        Ok((removed, failing))
+        let (_, not_settled) = self.settle_session_revocations().await?;
+        Ok((removed, failing + not_settled))
     }
 
     /// Marks active requests whose time is up as expired.

@@ -13,6 +13,7 @@
 
 mod converge;
 mod oversight;
+mod sessions;
 
 use std::sync::Arc;
 

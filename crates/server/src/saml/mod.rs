@@ -6,7 +6,7 @@
 //! and step-up pages without server-side state. Conditional access decides at every response;
 //! a refused person gets a status response without an assertion.
 
-mod assertion;
+pub(crate) mod assertion;
 pub mod keys;
 pub mod settings;
 pub(crate) mod sso;
