@@ -188,6 +188,7 @@ impl Pim {
             user,
             groups: &[],
             roles: &[],
+            aws_time_left_secs: None,
         };
         let (mut names, mut window) = (Vec::new(), None::<i64>);
         let mut query = ListQuery {
