@@ -507,7 +507,11 @@ async fn respond(
         name_id,
         name_id_format,
         session_index: session_index(&session.info.id),
-        session_not_on_or_after: None,
+        // AWS also reads this as the end of the console session; with a time-bound role it
+        // ends the session when the activation does, whatever DurationSeconds a CLI asks for.
+        session_not_on_or_after: subject
+            .aws_time_left_secs
+            .map(|left| from_ms(now + i64::from(left) * 1000)),
         authn_instant: from_ms(session.created_at),
         authn_context_class_ref: if session.mfa_at.is_some() {
             "https://refeds.org/profile/mfa".into()
