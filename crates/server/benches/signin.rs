@@ -67,6 +67,7 @@ async fn run() {
         issuer: "Trustplane".into(),
         geoip_database: None,
         detection_rules: vec![],
+        ingest_limits: Default::default(),
     };
     let state = AppState::new(store.clone(), &settings, "http://localhost")
         .await

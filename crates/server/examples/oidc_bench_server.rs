@@ -45,6 +45,7 @@ async fn run(port: u16, secret: String, dir: std::path::PathBuf) {
         issuer: "Trustplane".into(),
         geoip_database: None,
         detection_rules: vec![],
+        ingest_limits: Default::default(),
     };
     let state = AppState::new(store.clone(), &settings, &public_url)
         .await
