@@ -46,7 +46,9 @@ use serde_json::json;
 use trustplane_posture::{Inventory, ResourceDoc};
 
 pub use error::AwsError;
-pub use logs::{LogBucket, LogBucketOptions, LogObject, S3Prefix, DEFAULT_MAX_OBJECT_BYTES};
+pub use logs::{
+    LogBucket, LogBucketOptions, LogObject, ObjectReadError, S3Prefix, DEFAULT_MAX_OBJECT_BYTES,
+};
 pub use options::{CollectOptions, Progress, ProgressHook};
 
 use common::{msg, Scope, Task};

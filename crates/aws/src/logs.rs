@@ -6,17 +6,35 @@
 //! be read is an `Err` for that object alone, so a reader can count it and go on.
 
 use std::fmt;
-use std::io::Read;
 
 use aws_config::SdkConfig;
 use futures::{Stream, StreamExt};
+use trustplane_detect::{inflate_bounded, ReadError, ReadLimits};
 
 use crate::common::msg;
 use crate::{classify, client, AwsError, CollectOptions};
 
-/// Objects larger than this (compressed or not) are not read: CloudTrail writes files of a
-/// few megabytes at most, and one huge object must not exhaust memory.
+/// Objects larger than this as stored are not read: CloudTrail writes files of a few
+/// megabytes at most, and one huge object must not exhaust memory.
 pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Why one object was not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObjectReadError {
+    /// S3 did not hand it over (it may next time).
+    #[error("{0}")]
+    Failed(String),
+    /// It is over a size limit, stored or inflated: reading it again would be refused again.
+    #[error("{0}")]
+    Refused(ReadError),
+}
+
+impl ObjectReadError {
+    /// Whether a limit refused the object.
+    pub fn is_refused(&self) -> bool {
+        matches!(self, ObjectReadError::Refused(_))
+    }
+}
 
 /// `s3://bucket/prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,8 +114,10 @@ pub struct LogBucketOptions {
     pub concurrency: usize,
     /// Attempts per call (throttling and transient errors are retried with backoff).
     pub max_attempts: u32,
-    /// Objects (and their decompressed content) larger than this are not read.
+    /// Objects larger than this as stored are not read.
     pub max_object_bytes: u64,
+    /// Objects that inflate to more than this are not read.
+    pub max_inflated_bytes: u64,
     /// Keys per ListObjectsV2 page (S3's maximum and default is 1000).
     pub page_size: i32,
 }
@@ -111,6 +131,7 @@ impl Default for LogBucketOptions {
             concurrency: 8,
             max_attempts: 6,
             max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
+            max_inflated_bytes: ReadLimits::OBJECT.max_inflated_bytes,
             page_size: 1000,
         }
     }
@@ -204,31 +225,43 @@ impl LogBucket {
         Ok(out)
     }
 
-    /// The content of one object, gunzipped when it is gzipped.
-    pub async fn read(&self, key: &str) -> Result<Vec<u8>, String> {
+    /// The content of one object, gunzipped when it is gzipped, within the size limits: the
+    /// body is counted as it streams in and the inflated content is capped as it inflates.
+    pub async fn read(&self, key: &str) -> Result<Vec<u8>, ObjectReadError> {
         let max = self.options.max_object_bytes;
-        let out = self
+        let too_large = || ObjectReadError::Refused(ReadError::TooLarge { max });
+        let mut out = self
             .client
             .get_object()
             .bucket(&self.location.bucket)
             .key(key)
             .send()
             .await
-            .map_err(msg)?;
+            .map_err(|e| ObjectReadError::Failed(msg(e)))?;
         if out
             .content_length()
             .and_then(|l| u64::try_from(l).ok())
             .is_some_and(|l| l > max)
         {
-            return Err(format!("the object is larger than {max} bytes"));
+            return Err(too_large());
         }
-        let bytes = out
+        // The announced length may be absent or wrong: count what actually arrives.
+        let mut bytes = Vec::new();
+        while let Some(chunk) = out
             .body
-            .collect()
+            .try_next()
             .await
-            .map_err(|e| format!("reading the object failed: {e}"))?
-            .to_vec();
-        gunzip(bytes, max)
+            .map_err(|e| ObjectReadError::Failed(format!("reading the object failed: {e}")))?
+        {
+            if u64::try_from(bytes.len() + chunk.len()).unwrap_or(u64::MAX) > max {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        inflate_bounded(bytes, self.options.max_inflated_bytes).map_err(|e| match e {
+            ReadError::BadGzip(_) | ReadError::Io(_) => ObjectReadError::Failed(e.to_string()),
+            _ => ObjectReadError::Refused(e),
+        })
     }
 
     /// Reads `keys` with at most `concurrency` requests at once, yielding each object's
@@ -236,7 +269,7 @@ impl LogBucket {
     pub fn read_all(
         &self,
         keys: Vec<String>,
-    ) -> impl Stream<Item = (String, Result<Vec<u8>, String>)> + '_ {
+    ) -> impl Stream<Item = (String, Result<Vec<u8>, ObjectReadError>)> + '_ {
         futures::stream::iter(keys)
             .map(move |key| async move {
                 let read = self.read(&key).await;
@@ -251,23 +284,6 @@ fn is_log_key(key: &str) -> bool {
     !key.ends_with('/')
         && !key.contains("/CloudTrail-Digest/")
         && !key.ends_with("ConfigWritabilityCheckFile")
-}
-
-/// Gunzips (every member) when `bytes` start with the gzip magic, refusing more than `max`
-/// bytes of output.
-fn gunzip(bytes: Vec<u8>, max: u64) -> Result<Vec<u8>, String> {
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
-        return Ok(bytes);
-    }
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes.as_slice())
-        .take(max.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|e| format!("bad gzip data: {e}"))?;
-    if out.len() as u64 > max {
-        return Err(format!("the object decompresses to more than {max} bytes"));
-    }
-    Ok(out)
 }
 
 fn collect_options(options: &LogBucketOptions) -> CollectOptions {
@@ -329,19 +345,5 @@ mod tests {
         assert!(!is_log_key(
             "AWSLogs/1/CloudTrail/ConfigWritabilityCheckFile"
         ));
-    }
-
-    #[test]
-    fn gunzip_limits() {
-        use std::io::Write;
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(&[b'x'; 1000]).unwrap();
-        let zipped = gz.finish().unwrap();
-        assert_eq!(gunzip(zipped.clone(), 1000).unwrap().len(), 1000);
-        assert!(gunzip(zipped, 999).unwrap_err().contains("more than 999"));
-        assert_eq!(gunzip(b"{}".to_vec(), 10).unwrap(), b"{}");
-        assert!(gunzip(vec![0x1f, 0x8b, 1], 10)
-            .unwrap_err()
-            .starts_with("bad gzip"));
     }
 }

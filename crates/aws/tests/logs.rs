@@ -7,7 +7,7 @@ mod common;
 use common::trail::{self, envelope, gzip, stop_logging};
 use common::{test_credentials, Moto, ACCOUNT};
 use futures::StreamExt;
-use trustplane_aws::{AwsError, LogBucket, LogBucketOptions, S3Prefix};
+use trustplane_aws::{AwsError, LogBucket, LogBucketOptions, ObjectReadError, S3Prefix};
 
 const BUCKET: &str = "trail-logs";
 
@@ -87,7 +87,7 @@ async fn objects_are_listed_in_key_order_across_pages_and_read_gzipped_or_not() 
     // Read in order with bounded concurrency; a missing key fails alone.
     let mut wanted = keys.clone();
     wanted.insert(2, format!("{region_prefix}missing.json.gz"));
-    let read: Vec<(String, Result<Vec<u8>, String>)> =
+    let read: Vec<(String, Result<Vec<u8>, ObjectReadError>)> =
         bucket.read_all(wanted.clone()).collect().await;
     assert_eq!(
         read.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
@@ -96,12 +96,68 @@ async fn objects_are_listed_in_key_order_across_pages_and_read_gzipped_or_not() 
     for (i, (key, body)) in read.iter().enumerate() {
         if i == 2 {
             let err = body.as_ref().unwrap_err();
-            assert!(err.contains("NoSuchKey"), "{key}: {err}");
+            assert!(!err.is_refused());
+            assert!(err.to_string().contains("NoSuchKey"), "{key}: {err}");
             continue;
         }
         let doc: serde_json::Value = serde_json::from_slice(body.as_ref().unwrap()).unwrap();
         assert_eq!(doc["Records"][0]["eventName"], "StopLogging", "{key}");
     }
+
+    // A decompression bomb: 8 MiB of one record repeated compresses to a few KiB. Over the
+    // inflate cap it is refused (not retried) without inflating it whole; over the stored
+    // size cap it is refused before it is inflated at all.
+    let record = String::from_utf8(envelope(&[stop_logging(
+        "a@example.com",
+        ACCOUNT,
+        "2026-11-28T10:00:00Z",
+    )]))
+    .unwrap();
+    let bomb = gzip(record.repeat(8 * 1024 * 1024 / record.len()).as_bytes());
+    assert!(bomb.len() < 256 * 1024, "{}", bomb.len());
+    let bomb_key = format!("{region_prefix}zz-bomb.json.gz");
+    trail::put(&conf, BUCKET, &bomb_key, bomb.clone()).await;
+    let capped = |max_object_bytes, max_inflated_bytes| {
+        let moto = &moto;
+        async move {
+            let location = S3Prefix::parse(&format!("s3://{BUCKET}/AWSLogs/{ACCOUNT}/")).unwrap();
+            LogBucket::connect(
+                location,
+                LogBucketOptions {
+                    max_object_bytes,
+                    max_inflated_bytes,
+                    ..options(moto)
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let small = capped(1024 * 1024, 1024 * 1024).await;
+    let err = small.read(&bomb_key).await.unwrap_err();
+    assert!(err.is_refused(), "{err}");
+    assert!(
+        err.to_string()
+            .contains("larger than 1048576 bytes once decompressed"),
+        "{err}"
+    );
+    let err = capped(1024, 1 << 30)
+        .await
+        .read(&bomb_key)
+        .await
+        .unwrap_err();
+    assert!(err.is_refused(), "{err}");
+    // Ordinary objects still read under the same caps.
+    assert!(small.read(&keys[0]).await.is_ok());
+    assert_eq!(
+        capped(1024 * 1024, 16 * 1024 * 1024)
+            .await
+            .read(&bomb_key)
+            .await
+            .unwrap()
+            .len(),
+        record.repeat(8 * 1024 * 1024 / record.len()).len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -438,6 +438,13 @@ pub struct DetectArgs {
     /// For s3:// inputs: the buckets' region.
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
+    /// Files and objects that inflate to more bytes than this are skipped (counted as
+    /// unreadable) [default: 1 GiB].
+    #[arg(long, default_value_t = trustplane_detect::ReadLimits::OBJECT.max_inflated_bytes)]
+    pub max_inflated_bytes: u64,
+    /// Files and objects holding more records than this are skipped [default: 2000000].
+    #[arg(long, default_value_t = trustplane_detect::ReadLimits::OBJECT.max_records)]
+    pub max_records: usize,
 }
 
 /// Flags win over `TRUSTPLANE_*` variables, which win over the `--config` file.
@@ -473,6 +480,10 @@ pub struct ServeArgs {
     /// A folder of Sigma rules for the detection pipeline (repeatable).
     #[arg(long = "detection-rules")]
     pub detection_rules: Vec<PathBuf>,
+    /// Append every audit checkpoint to this file (JSON lines); keep it where the database's
+    /// writers cannot change it.
+    #[arg(long)]
+    pub audit_anchor_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -813,6 +824,14 @@ pub enum AuditCommand {
         /// A PostgreSQL database instead.
         #[arg(long, env = "TRUSTPLANE_DATABASE_URL")]
         database_url: Option<String>,
+        /// The master key file that keys the chain [default: DATA_DIR/master.key;
+        /// TRUSTPLANE_MASTER_KEY wins over both].
+        #[arg(long)]
+        master_key_file: Option<PathBuf>,
+        /// A checkpoint file written by `serve --audit-anchor-file`: catches a chain cut
+        /// short or rewritten since.
+        #[arg(long)]
+        anchor: Option<PathBuf>,
     },
 }
 

@@ -45,6 +45,34 @@ pub struct Settings {
     pub geoip_database: Option<PathBuf>,
     /// Folders of Sigma rules for the detection pipeline.
     pub detection_rules: Vec<PathBuf>,
+    /// Bytes one push to the ingest API may inflate to.
+    pub ingest_max_inflated_bytes: u64,
+    /// Records one push to the ingest API may hold.
+    pub ingest_max_records: usize,
+    /// Bytes one S3 log object may inflate to.
+    pub log_object_max_inflated_bytes: u64,
+    /// Records one S3 log object may hold.
+    pub log_object_max_records: usize,
+    /// A file each audit checkpoint is appended to (JSON lines), kept where the database's
+    /// writers cannot change it; `trustplane audit verify --anchor FILE` checks against it.
+    pub audit_anchor_file: Option<PathBuf>,
+}
+
+impl Settings {
+    /// The limits on pushed log data and stored log objects.
+    pub fn ingest_limits(&self) -> trustplane_server::detection::IngestLimits {
+        use trustplane_detect::ReadLimits;
+        trustplane_server::detection::IngestLimits {
+            push: ReadLimits {
+                max_inflated_bytes: self.ingest_max_inflated_bytes,
+                max_records: self.ingest_max_records,
+            },
+            object: ReadLimits {
+                max_inflated_bytes: self.log_object_max_inflated_bytes,
+                max_records: self.log_object_max_records,
+            },
+        }
+    }
 }
 
 impl Default for Settings {
@@ -69,6 +97,11 @@ impl Default for Settings {
             session_absolute_timeout_secs: 12 * 60 * 60,
             geoip_database: None,
             detection_rules: Vec::new(),
+            ingest_max_inflated_bytes: trustplane_detect::ReadLimits::PUSH.max_inflated_bytes,
+            ingest_max_records: trustplane_detect::ReadLimits::PUSH.max_records,
+            log_object_max_inflated_bytes: trustplane_detect::ReadLimits::OBJECT.max_inflated_bytes,
+            log_object_max_records: trustplane_detect::ReadLimits::OBJECT.max_records,
+            audit_anchor_file: None,
         }
     }
 }
@@ -94,6 +127,8 @@ struct FlagLayer {
     max_concurrent_password_hashes: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     detection_rules: Vec<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audit_anchor_file: Option<PathBuf>,
 }
 
 const ENV_KEYS: &[&str] = &[
@@ -116,6 +151,11 @@ const ENV_KEYS: &[&str] = &[
     "session_absolute_timeout_secs",
     "geoip_database",
     "detection_rules",
+    "ingest_max_inflated_bytes",
+    "ingest_max_records",
+    "log_object_max_inflated_bytes",
+    "log_object_max_records",
+    "audit_anchor_file",
 ];
 
 pub fn load(args: &ServeArgs) -> Result<Settings> {
@@ -138,6 +178,7 @@ pub fn load(args: &ServeArgs) -> Result<Settings> {
             public_url: args.public_url.clone(),
             max_concurrent_password_hashes: args.max_concurrent_password_hashes,
             detection_rules: args.detection_rules.clone(),
+            audit_anchor_file: args.audit_anchor_file.clone(),
         }));
     let settings: Settings = figment.extract().context("invalid settings")?;
     if settings.session_idle_timeout_secs == 0 || settings.session_absolute_timeout_secs == 0 {
@@ -155,6 +196,13 @@ pub fn load(args: &ServeArgs) -> Result<Settings> {
     }
     if settings.max_concurrent_password_hashes == Some(0) {
         anyhow::bail!("max_concurrent_password_hashes must be at least 1");
+    }
+    if settings.ingest_max_inflated_bytes == 0
+        || settings.ingest_max_records == 0
+        || settings.log_object_max_inflated_bytes == 0
+        || settings.log_object_max_records == 0
+    {
+        anyhow::bail!("the ingest and log object limits must be at least 1");
     }
     Ok(settings)
 }

@@ -9,7 +9,8 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use trustplane_aws::{LogBucket, LogBucketOptions, S3Prefix};
 use trustplane_detect::{
-    check_rules, decode_bytes, list_log_files, read_file, EngineOptions, HuntReport, Hunter,
+    check_rules, decode_limited, list_log_files, read_file_limited, EngineOptions, HuntReport,
+    Hunter, ReadLimits,
 };
 
 use crate::args::{DetectArgs, Output};
@@ -98,6 +99,10 @@ pub async fn run(args: DetectArgs, out: Option<Output>) -> Result<i32> {
 /// hunt; one file or object that cannot be read is counted as malformed and the hunt goes on.
 async fn hunt(args: &DetectArgs) -> Result<HuntReport> {
     let mut hunter = Hunter::new(&args.rules, &EngineOptions::default())?;
+    let limits = ReadLimits {
+        max_inflated_bytes: args.max_inflated_bytes,
+        max_records: args.max_records,
+    };
     let (remote, local): (Vec<&PathBuf>, Vec<&PathBuf>) = args
         .inputs
         .iter()
@@ -113,6 +118,7 @@ async fn hunt(args: &DetectArgs) -> Result<HuntReport> {
             LogBucketOptions {
                 endpoint_url: args.endpoint_url.clone(),
                 region: args.region.clone(),
+                max_inflated_bytes: args.max_inflated_bytes,
                 ..Default::default()
             },
         )
@@ -127,7 +133,10 @@ async fn hunt(args: &DetectArgs) -> Result<HuntReport> {
     let total = files.len() + buckets.iter().map(|(_, k)| k.len()).sum::<usize>();
     let bar = Bar::new(total as u64, "files");
     for file in &files {
-        hunter.add(read_file(file));
+        match read_file_limited(file, &limits) {
+            Ok(records) => hunter.add(records),
+            Err(e) => hunter.add_unreadable(file, e.to_string()),
+        }
         bar.step();
         bar.message(format!("{} records", hunter.records()));
     }
@@ -136,8 +145,11 @@ async fn hunt(args: &DetectArgs) -> Result<HuntReport> {
         while let Some((key, read)) = objects.next().await {
             let name = bucket.location().object_url(&key);
             match read {
-                Ok(bytes) => hunter.add(decode_bytes(bytes, Path::new(&name))),
-                Err(reason) => hunter.add_unreadable(Path::new(&name), reason),
+                Ok(bytes) => match decode_limited(bytes, Path::new(&name), &limits) {
+                    Ok(records) => hunter.add(records),
+                    Err(e) => hunter.add_unreadable(Path::new(&name), e.to_string()),
+                },
+                Err(reason) => hunter.add_unreadable(Path::new(&name), reason.to_string()),
             }
             bar.step();
             bar.message(format!("{} records", hunter.records()));

@@ -33,6 +33,7 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
             bootstrap_admin_upn: settings.bootstrap_admin_upn.clone(),
             bootstrap_admin_token: settings.bootstrap_admin_token.clone(),
             checkpoint_interval: Duration::from_secs(settings.checkpoint_interval_secs),
+            audit_anchor_file: settings.audit_anchor_file.clone(),
             sign_in: NodeSettings {
                 public_url: settings.public_url.clone(),
                 master_key: settings.master_key.clone(),
@@ -51,11 +52,12 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
                 geoip_database: settings.geoip_database.clone(),
                 detection_rules: settings.detection_rules.clone(),
                 limits: config::sign_in_limits(&settings),
+                ingest_limits: settings.ingest_limits(),
             },
         },
         Arc::new(SystemClock),
         // Scheduled scans of connected accounts and S3 log sources use the real collectors.
-        trustplane_cloud::connectors(),
+        trustplane_cloud::connectors_with(settings.ingest_limits().object),
     )
     .await
     .context("cannot start")?;

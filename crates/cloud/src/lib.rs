@@ -22,8 +22,10 @@ use std::sync::Arc;
 use futures::StreamExt;
 use tokio::sync::Mutex;
 use trustplane_aws::{CollectOptions, LogBucket, LogBucketOptions, S3Prefix};
+use trustplane_detect::ReadLimits;
 use trustplane_server::cloud::{
-    BoxFuture, CloudCollector, CloudConnectors, LogLocation, LogObjects, ObjectReads, ScanTarget,
+    BoxFuture, CloudCollector, CloudConnectors, LogLocation, LogObjects, ObjectFailure,
+    ObjectReads, ScanTarget,
 };
 
 pub use grants::Grants;
@@ -32,9 +34,14 @@ pub use trustplane_posture::ResourceDoc;
 /// The AWS and Azure implementations, for [`trustplane_server::start_with_cloud`] or
 /// [`trustplane_server::AppState::with_cloud`].
 pub fn connectors() -> CloudConnectors {
+    connectors_with(ReadLimits::OBJECT)
+}
+
+/// [`connectors`], with S3 log objects inflated no further than `objects` allows.
+pub fn connectors_with(objects: ReadLimits) -> CloudConnectors {
     CloudConnectors {
         collector: Some(Arc::new(Collector)),
-        log_objects: Some(Arc::new(S3Logs::default())),
+        log_objects: Some(Arc::new(S3Logs::new(objects))),
         grants: Some(Arc::new(grants::Grants)),
     }
 }
@@ -116,9 +123,19 @@ pub(crate) fn azure_options(target: &ScanTarget) -> Option<trustplane_azure::Opt
 #[derive(Debug, Default)]
 pub struct S3Logs {
     buckets: Mutex<HashMap<String, Arc<LogBucket>>>,
+    limits: ReadLimits,
 }
 
 impl S3Logs {
+    /// A reader whose objects inflate to at most `limits.max_inflated_bytes` (the records cap
+    /// is applied when the node parses them).
+    pub fn new(limits: ReadLimits) -> Self {
+        S3Logs {
+            buckets: Mutex::default(),
+            limits,
+        }
+    }
+
     async fn bucket(&self, location: &LogLocation) -> Result<Arc<LogBucket>, String> {
         let key = format!(
             "{}|{}|{}|{}|{}",
@@ -140,6 +157,7 @@ impl S3Logs {
                 endpoint_url: location.endpoint_url.clone(),
                 region: location.region.clone(),
                 role_arn: location.role_arn.clone(),
+                max_inflated_bytes: self.limits.max_inflated_bytes,
                 ..LogBucketOptions::default()
             },
         )
@@ -175,8 +193,29 @@ impl LogObjects for S3Logs {
     ) -> BoxFuture<'a, ObjectReads> {
         Box::pin(async move {
             match self.bucket(location).await {
-                Ok(bucket) => bucket.read_all(keys).collect().await,
-                Err(e) => keys.into_iter().map(|k| (k, Err(e.clone()))).collect(),
+                Ok(bucket) => {
+                    bucket
+                        .read_all(keys)
+                        .map(|(key, read)| {
+                            let read = read.map_err(|e| ObjectFailure {
+                                refused: e.is_refused(),
+                                reason: e.to_string(),
+                            });
+                            (key, read)
+                        })
+                        .collect()
+                        .await
+                }
+                Err(e) => keys
+                    .into_iter()
+                    .map(|k| {
+                        let failure = ObjectFailure {
+                            reason: e.clone(),
+                            refused: false,
+                        };
+                        (k, Err(failure))
+                    })
+                    .collect(),
             }
         })
     }

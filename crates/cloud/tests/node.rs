@@ -20,7 +20,9 @@ use common::{test_credentials, Moto, ACCOUNT};
 use reqwest::Method;
 use serde_json::{json, Value};
 use trustplane_authn::SessionPolicy;
+use trustplane_detect::ReadLimits;
 use trustplane_model::{Actor, AssignmentKind, BuiltinRole, ManualClock};
+use trustplane_server::detection::IngestLimits;
 use trustplane_server::{app, AppState, NodeSettings};
 use trustplane_store::{NewAssignment, NewUser, Store};
 
@@ -49,8 +51,18 @@ fn settings(dir: &std::path::Path) -> NodeSettings {
         detection_rules: vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../../shared/data/sigma/rules/cloud/aws")],
         limits: Default::default(),
+        ingest_limits: IngestLimits {
+            object: OBJECT_LIMITS,
+            ..Default::default()
+        },
     }
 }
+
+/// Small enough that a test can build an object over them cheaply.
+const OBJECT_LIMITS: ReadLimits = ReadLimits {
+    max_inflated_bytes: 1024 * 1024,
+    max_records: 1000,
+};
 
 /// The state of a node on the database in `dir` (a second call is a restarted node).
 async fn state(dir: &std::path::Path, clock: &ManualClock) -> (Store, AppState) {
@@ -59,7 +71,7 @@ async fn state(dir: &std::path::Path, clock: &ManualClock) -> (Store, AppState) 
     let state = AppState::new(store.clone(), &settings(dir), "http://localhost:8080")
         .await
         .unwrap()
-        .with_cloud(trustplane_cloud::connectors());
+        .with_cloud(trustplane_cloud::connectors_with(OBJECT_LIMITS));
     (store, state)
 }
 
@@ -371,6 +383,47 @@ async fn an_s3_log_source_raises_an_alert_naming_the_person_and_reads_each_objec
     let report = restarted.cloud.poll_due().await.unwrap().remove(0).1;
     assert_eq!((report.objects, report.records), (1, 1), "{report:?}");
     assert_eq!(report.last_key.as_deref(), Some(keys[4].as_str()));
+
+    // A decompression bomb (4 MiB of records in a few KiB, over the 1 MiB cap): skipped at
+    // once rather than retried, as it would be refused again; the skip is counted on the
+    // source and audited, and the poller goes on.
+    let record = envelope(&[stop_logging("ada@example.com", ACCOUNT, at)]);
+    let bomb = gzip(&record.repeat(4 * 1024 * 1024 / record.len()));
+    assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
+    trail::put(&conf, BUCKET, &keys[5], bomb).await;
+    n.clock.advance_ms(61_000);
+    let report = restarted.cloud.poll_due().await.unwrap().remove(0).1;
+    assert_eq!(report.objects, 0, "{report:?}");
+    assert_eq!(report.given_up, [keys[5].clone()], "{report:?}");
+    assert_eq!(report.retrying, None);
+    assert_eq!(report.last_key.as_deref(), Some(keys[5].as_str()));
+    let (_, s) = api(
+        &n,
+        Method::GET,
+        &format!("/api/v1/detect/sources/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s["objectsFailed"].as_i64(), Some(2), "{s}");
+    let error = s["lastError"].as_str().unwrap();
+    assert!(
+        error.contains(&keys[5]) && error.contains("larger than 1048576 bytes"),
+        "{s}"
+    );
+    let (_, skipped) = api(
+        &n,
+        Method::GET,
+        "/api/v1/audit?activity=logSource.objectSkipped",
+        None,
+    )
+    .await;
+    let skipped = skipped["value"].as_array().unwrap().clone();
+    assert_eq!(
+        skipped.len(),
+        2,
+        "the damaged object and the bomb: {skipped:?}"
+    );
+    assert_eq!(skipped[1]["after"]["key"], keys[5].as_str());
 
     // Polled on demand through the API: nothing new, and the request is audited.
     let (st, r) = api(

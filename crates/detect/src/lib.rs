@@ -4,7 +4,8 @@
 //!
 //! - [`read_file`] / [`list_log_files`] read CloudTrail and Azure exports (envelopes, arrays,
 //!   NDJSON, gzipped or not) into [`Record`]s, counting what cannot be read
-//!   ([`MalformedRecord`]) instead of failing.
+//!   ([`MalformedRecord`]) instead of failing, within [`ReadLimits`] (inflated size and
+//!   records per object: [`decode_limited`], [`read_file_limited`], [`inflate_bounded`]).
 //! - Each [`Record`] keeps the original JSON and the Sigma log source it belongs to, and gives
 //!   a normalised [`EventSummary`] (time, provider, action, [`Actor`], source IP, outcome,
 //!   region, account), built on first use so that records no rule matches do not pay for it.
@@ -43,6 +44,7 @@ mod engine;
 mod error;
 mod fixups;
 mod hunt;
+mod limits;
 mod normalize;
 mod pipeline;
 mod reader;
@@ -54,6 +56,10 @@ pub use engine::{CorrelationDetail, EngineOptions, Hit, RuleCheck, RuleSet};
 pub use error::DetectError;
 pub use hunt::{
     check_rules, hunt, hunt_with_progress, HuntOptions, HuntProgress, HuntReport, Hunter, Match,
+};
+pub use limits::{
+    decode_limited, inflate_bounded, inflate_reader, read_bounded, read_file_limited, ReadError,
+    ReadLimits, GZIP_MAGIC,
 };
 pub use reader::{
     decode_bytes, list_log_files, parse_bytes, read_file, FileRecords, MalformedRecord,

@@ -3,13 +3,13 @@
 //!
 //! A record that cannot be parsed is counted with its place and reason; reading goes on.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::DetectError;
+use crate::limits::{decode_limited, read_file_limited, ReadError, ReadLimits};
 use crate::record::{Record, RecordOrigin};
 
 /// A record (or a whole file) that could not be read.
@@ -72,51 +72,55 @@ fn walk(path: &Path, top: bool, out: &mut Vec<PathBuf>) -> Result<(), DetectErro
     Ok(())
 }
 
-/// Reads one file. I/O problems and undecodable content are reported as one malformed entry
-/// for the file rather than as an error, so a hunt over many files always finishes.
+/// Reads one file within [`ReadLimits::OBJECT`]. I/O problems, undecodable content and a
+/// file over the limits are reported as one malformed entry for the file rather than as an
+/// error, so a hunt over many files always finishes.
 pub fn read_file(path: &Path) -> FileRecords {
-    let whole_file = |reason: String| FileRecords {
+    read_file_limited(path, &ReadLimits::OBJECT).unwrap_or_else(|e| whole_object(path, e))
+}
+
+/// Reads the content of one log object (a file, an S3 object) within [`ReadLimits::OBJECT`]:
+/// gunzipped when it starts with the gzip magic bytes, then split into records by
+/// [`parse_bytes`]. Undecodable gzip data or an object over the limits is one malformed entry
+/// for the whole object. `name` is recorded as the records' origin.
+pub fn decode_bytes(bytes: Vec<u8>, name: &Path) -> FileRecords {
+    decode_limited(bytes, name, &ReadLimits::OBJECT).unwrap_or_else(|e| whole_object(name, e))
+}
+
+fn whole_object(path: &Path, e: ReadError) -> FileRecords {
+    FileRecords {
         records: Vec::new(),
         malformed: vec![MalformedRecord {
             path: path.to_path_buf(),
             index: None,
-            reason,
+            reason: e.to_string(),
         }],
-    };
-    match std::fs::read(path) {
-        Ok(bytes) => decode_bytes(bytes, path),
-        Err(e) => whole_file(format!("cannot read: {e}")),
     }
 }
 
-/// Reads the content of one log object (a file, an S3 object): gunzipped when it starts with
-/// the gzip magic bytes, then split into records by [`parse_bytes`]. Undecodable gzip data is
-/// one malformed entry for the whole object. `name` is recorded as the records' origin.
-pub fn decode_bytes(bytes: Vec<u8>, name: &Path) -> FileRecords {
-    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        match flate2::read::MultiGzDecoder::new(bytes.as_slice()).read_to_end(&mut out) {
-            Ok(_) => out,
-            Err(e) => {
-                return FileRecords {
-                    records: Vec::new(),
-                    malformed: vec![MalformedRecord {
-                        path: name.to_path_buf(),
-                        index: None,
-                        reason: format!("bad gzip data: {e}"),
-                    }],
-                }
-            }
-        }
-    } else {
-        bytes
-    };
-    parse_bytes(&bytes, name)
+/// Splits decoded file content into records (see the module docs for the shapes). The caller
+/// bounds the size of `bytes`; [`decode_limited`] also bounds the number of records.
+pub fn parse_bytes(bytes: &[u8], path: &Path) -> FileRecords {
+    parse_limited(bytes, path, usize::MAX).unwrap_or_else(|e| whole_object(path, e))
 }
 
-/// Splits decoded file content into records (see the module docs for the shapes).
-pub fn parse_bytes(bytes: &[u8], path: &Path) -> FileRecords {
+/// [`parse_bytes`], refusing content with more than `max_records` items (records and
+/// malformed entries alike: each costs as much to look at).
+pub(crate) fn parse_limited(
+    bytes: &[u8],
+    path: &Path,
+    max_records: usize,
+) -> Result<FileRecords, ReadError> {
     let mut out = FileRecords::default();
+    let mut seen = 0_usize;
+    let mut count = |n: usize| {
+        seen = seen.saturating_add(n);
+        if seen > max_records {
+            Err(ReadError::TooManyRecords { max: max_records })
+        } else {
+            Ok(())
+        }
+    };
     let trimmed = bytes.trim_ascii_start();
     if trimmed.first().is_some_and(|b| *b == b'{' || *b == b'[') {
         // One JSON document: an envelope, an array or a single record. If it does not parse as
@@ -130,10 +134,11 @@ pub fn parse_bytes(bytes: &[u8], path: &Path) -> FileRecords {
                 Value::Array(items) => items,
                 _ => Vec::new(),
             };
+            count(items.len())?;
             for (index, item) in items.into_iter().enumerate() {
                 push(&mut out, item, path, index);
             }
-            return out;
+            return Ok(out);
         }
     }
     for (index, line) in bytes.split(|b| *b == b'\n').enumerate() {
@@ -145,25 +150,37 @@ pub fn parse_bytes(bytes: &[u8], path: &Path) -> FileRecords {
             Ok(Value::Object(mut map)) => {
                 // An NDJSON line may itself be a CloudTrail envelope.
                 match take_envelope(&mut map) {
-                    Some(items) => items
-                        .into_iter()
-                        .for_each(|item| push(&mut out, item, path, index)),
-                    None => push(&mut out, Value::Object(map), path, index),
+                    Some(items) => {
+                        count(items.len())?;
+                        items
+                            .into_iter()
+                            .for_each(|item| push(&mut out, item, path, index))
+                    }
+                    None => {
+                        count(1)?;
+                        push(&mut out, Value::Object(map), path, index)
+                    }
                 }
             }
-            Ok(_) => out.malformed.push(MalformedRecord {
-                path: path.to_path_buf(),
-                index: Some(index),
-                reason: "line is not a JSON object".into(),
-            }),
-            Err(e) => out.malformed.push(MalformedRecord {
-                path: path.to_path_buf(),
-                index: Some(index),
-                reason: format!("invalid JSON: {e}"),
-            }),
+            Ok(_) => {
+                count(1)?;
+                out.malformed.push(MalformedRecord {
+                    path: path.to_path_buf(),
+                    index: Some(index),
+                    reason: "line is not a JSON object".into(),
+                })
+            }
+            Err(e) => {
+                count(1)?;
+                out.malformed.push(MalformedRecord {
+                    path: path.to_path_buf(),
+                    index: Some(index),
+                    reason: format!("invalid JSON: {e}"),
+                })
+            }
         }
     }
-    out
+    Ok(out)
 }
 
 /// `{"Records": [...]}` (CloudTrail) or `{"records": [...]}` (Azure diagnostic export).

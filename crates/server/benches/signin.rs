@@ -68,6 +68,7 @@ async fn run() {
         geoip_database: None,
         detection_rules: vec![],
         limits: Default::default(),
+        ingest_limits: Default::default(),
     };
     let state = AppState::new(store.clone(), &settings, "http://localhost")
         .await

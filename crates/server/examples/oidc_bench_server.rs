@@ -46,6 +46,7 @@ async fn run(port: u16, secret: String, dir: std::path::PathBuf) {
         geoip_database: None,
         detection_rules: vec![],
         limits: Default::default(),
+        ingest_limits: Default::default(),
     };
     let state = AppState::new(store.clone(), &settings, &public_url)
         .await

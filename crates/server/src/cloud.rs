@@ -22,7 +22,7 @@ use trustplane_model::Actor;
 use trustplane_posture::{Inventory, Provider, ResourceDoc};
 use trustplane_store::{CloudAccount, CloudScan, LogSource, Store, StoreError};
 
-use crate::detection::Detection;
+use crate::detection::{Detection, IngestError};
 use crate::keys::Sealer;
 
 /// A boxed future, so the traits can be used as `dyn`.
@@ -119,8 +119,18 @@ pub struct LogLocation {
     pub endpoint_url: Option<String>,
 }
 
+/// Why one log object was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectFailure {
+    /// What went wrong.
+    pub reason: String,
+    /// A size limit refused it: reading it again would be refused again, so it is skipped at
+    /// once instead of being tried again.
+    pub refused: bool,
+}
+
 /// Each object's key with its content or why it could not be read.
-pub type ObjectReads = Vec<(String, Result<Vec<u8>, String>)>;
+pub type ObjectReads = Vec<(String, Result<Vec<u8>, ObjectFailure>)>;
 
 /// Lists and reads log objects under a bucket prefix.
 pub trait LogObjects: Send + Sync {
@@ -132,8 +142,8 @@ pub trait LogObjects: Send + Sync {
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<String>, String>>;
 
-    /// The content of each of `keys` (gunzipped), in the order of `keys`; an object that
-    /// cannot be read is an `Err` for that object alone.
+    /// The content of each of `keys` (gunzipped, within the reader's size limits), in the
+    /// order of `keys`; an object that cannot be read is an `Err` for that object alone.
     fn read<'a>(
         &'a self,
         location: &'a LogLocation,
@@ -573,22 +583,36 @@ impl Cloud {
             }
             for (key, read) in objects.read(&location, keys).await {
                 let name = format!("s3://{}/{key}", location.bucket);
+                let limits = self.detection.limits().object;
+                let read = match read {
+                    Ok(bytes) => match self.detection.ingest(bytes, &name, limits).await {
+                        Ok(ingested) => Ok(ingested),
+                        Err(IngestError::Store(e)) => return Err(e),
+                        Err(IngestError::Read(e)) => Err(ObjectFailure {
+                            reason: e.to_string(),
+                            refused: e.is_over_limit(),
+                        }),
+                    },
+                    Err(failure) => Err(failure),
+                };
                 let (records, given_up) = match read {
-                    Ok(bytes) => {
-                        let ingested = self.detection.ingest(&bytes, &name).await?;
+                    Ok(ingested) => {
                         report.records += ingested.records;
                         report.malformed += ingested.malformed;
                         report.matches += ingested.matches;
                         report.new_alerts.extend(ingested.new_alerts);
                         (ingested.records, None)
                     }
-                    Err(e) => {
+                    Err(failure) => {
+                        let e = failure.reason;
                         let attempts = self
                             .store
                             .note_log_object_failure(&source.id, cursor.as_deref(), &key, &e)
                             .await?;
-                        tracing::warn!(object = %name, attempts, error = %e, "a log object could not be read");
-                        if attempts < MAX_OBJECT_ATTEMPTS {
+                        tracing::warn!(object = %name, attempts, refused = failure.refused, error = %e, "a log object could not be read");
+                        // An object over a limit would be refused again: skip it now. The
+                        // skip is recorded on the source and in the audit trail.
+                        if !failure.refused && attempts < MAX_OBJECT_ATTEMPTS {
                             report.retrying = Some(key);
                             return Ok(report);
                         }

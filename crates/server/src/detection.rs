@@ -3,13 +3,15 @@
 //! Sigma rules, and turned into deduplicated alerts; response policies then act on them.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use trustplane_detect::{EngineOptions, Provider, Record, RecordOrigin, RuleSet};
+use trustplane_detect::{
+    decode_limited, EngineOptions, Provider, ReadError, ReadLimits, Record, RecordOrigin, RuleSet,
+};
 use trustplane_model::{Actor, Timestamp};
 use trustplane_store::{level_rank, Alert, AuditQuery, NewHit, Store, StoreError, UserPatch};
 
@@ -34,6 +36,36 @@ pub struct IngestReport {
     pub new_alerts: Vec<String>,
 }
 
+/// How much log data one push to the ingest API and one stored object (an S3 object a log
+/// source reads) may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestLimits {
+    /// One push to `POST /api/v1/detect/ingest`.
+    pub push: ReadLimits,
+    /// One object read by a log source.
+    pub object: ReadLimits,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        IngestLimits {
+            push: ReadLimits::PUSH,
+            object: ReadLimits::OBJECT,
+        }
+    }
+}
+
+/// Why log data was not ingested.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The data could not be read or is over a limit; nothing of it was processed.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// A resolved person: directory user id and UPN.
 type Person = (String, String);
 
@@ -43,6 +75,7 @@ pub struct Detection {
     sealer: Sealer,
     rules: Mutex<RuleSet>,
     http: reqwest::Client,
+    limits: IngestLimits,
 }
 
 fn ms_of(time: Option<&str>) -> Option<Timestamp> {
@@ -53,7 +86,12 @@ fn ms_of(time: Option<&str>) -> Option<Timestamp> {
 
 impl Detection {
     /// Loads Trustplane's built-in rules and those in `rule_dirs` (SigmaHQ's, your own).
-    pub fn new(store: Store, sealer: Sealer, rule_dirs: &[PathBuf]) -> Result<Self, StoreError> {
+    pub fn new(
+        store: Store,
+        sealer: Sealer,
+        rule_dirs: &[PathBuf],
+        limits: IngestLimits,
+    ) -> Result<Self, StoreError> {
         let rules =
             RuleSet::load_with_builtin(rule_dirs, &EngineOptions::default()).map_err(|e| {
                 StoreError::Invalid {
@@ -69,14 +107,30 @@ impl Detection {
             sealer,
             rules: Mutex::new(rules),
             http: reqwest::Client::new(),
+            limits,
         })
     }
 
-    /// Reads pushed log data (CloudTrail `{"Records":[...]}`, Azure `{"records":[...]}`,
-    /// arrays or NDJSON) and runs it through the pipeline.
-    pub async fn ingest(&self, bytes: &[u8], source: &str) -> Result<IngestReport, StoreError> {
-        let parsed = trustplane_detect::parse_bytes(bytes, Path::new(source));
-        let values: Vec<Value> = parsed.records.iter().map(|r| r.original.clone()).collect();
+    /// The limits on pushed data and stored objects.
+    pub fn limits(&self) -> &IngestLimits {
+        &self.limits
+    }
+
+    /// Reads log data (CloudTrail `{"Records":[...]}`, Azure `{"records":[...]}`, arrays or
+    /// NDJSON, gzipped or not) within `limits` and runs it through the pipeline. Data over a
+    /// limit is refused whole, before any of it is processed. Inflating and parsing run on a
+    /// blocking thread, so a large object does not hold up other requests.
+    pub async fn ingest(
+        &self,
+        bytes: Vec<u8>,
+        source: &str,
+        limits: ReadLimits,
+    ) -> Result<IngestReport, IngestError> {
+        let name = PathBuf::from(source);
+        let parsed = tokio::task::spawn_blocking(move || decode_limited(bytes, &name, &limits))
+            .await
+            .map_err(|e| ReadError::Io(format!("the reader stopped: {e}")))??;
+        let values: Vec<Value> = parsed.records.into_iter().map(|r| r.original).collect();
         let mut report = self.process(values, source).await?;
         report.malformed = parsed.malformed.len();
         Ok(report)

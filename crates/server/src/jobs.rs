@@ -1,15 +1,22 @@
 //! Background jobs. Each runs on exactly one node at a time: a node works only while it holds
 //! the job's lease in the database, and renews it each round.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use trustplane_store::Store;
+use trustplane_store::{AuditAnchor, Store};
 
 /// Lease lifetime: a node that dies loses the job to another after this long.
 const LEASE_TTL_MS: i64 = 30_000;
 
-/// Every `every`, the lease holder records the audit chain's head as a checkpoint.
-pub fn spawn_audit_checkpoints(store: Store, node_id: String, every: Duration) {
+/// Every `every`, the lease holder records the audit chain's head as a checkpoint, and
+/// appends each new one to `anchor_file` when given.
+pub fn spawn_audit_checkpoints(
+    store: Store,
+    node_id: String,
+    every: Duration,
+    anchor_file: Option<PathBuf>,
+) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -24,7 +31,14 @@ pub fn spawn_audit_checkpoints(store: Store, node_id: String, every: Duration) {
                 .await
             {
                 Ok(true) => match store.write_audit_checkpoint(&node_id).await {
-                    Ok(Some(seq)) => tracing::debug!(seq, "audit checkpoint written"),
+                    Ok(Some(anchor)) => {
+                        tracing::debug!(seq = anchor.sequence, "audit checkpoint written");
+                        if let Some(path) = &anchor_file {
+                            if let Err(e) = append_anchor(path, &anchor) {
+                                tracing::error!(path = %path.display(), error = %e, "the audit checkpoint could not be appended to the anchor file");
+                            }
+                        }
+                    }
                     Ok(None) => {}
                     Err(e) => tracing::warn!(error = %e, "audit checkpoint failed"),
                 },
@@ -33,6 +47,23 @@ pub fn spawn_audit_checkpoints(store: Store, node_id: String, every: Duration) {
             }
         }
     });
+}
+
+/// Appends one checkpoint as a JSON line, synced to disk before the next one is taken.
+pub fn append_anchor(path: &Path, anchor: &AuditAnchor) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut line = serde_json::to_vec(anchor).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    let mut opts = std::fs::OpenOptions::new();
+    opts.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut file = opts.open(path)?;
+    file.write_all(&line)?;
+    file.sync_data()
 }
 
 /// Every few seconds, the lease holder runs Trustplane's own new sign-in and audit events

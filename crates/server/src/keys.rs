@@ -8,6 +8,7 @@ use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use std::path::Path;
+use trustplane_store::AuditKey;
 
 /// Why a master key could not be had or a secret could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +36,7 @@ pub enum KeyError {
 #[derive(Clone)]
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
+    audit_key: AuditKey,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -56,7 +58,22 @@ impl Sealer {
         }
         Ok(Sealer {
             cipher: XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| KeyError::Malformed)?,
+            audit_key: AuditKey::derive(&bytes),
         })
+    }
+
+    /// Reads an existing key file (never creates one: a verifier must not invent a key).
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| KeyError::File {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_base64(&text)
+    }
+
+    /// The audit chain's key, derived from the master key.
+    pub fn audit_key(&self) -> AuditKey {
+        self.audit_key.clone()
     }
 
     /// Reads the key file, creating it with a fresh random key (mode 0600) if absent.

@@ -16,7 +16,7 @@ use trustplane_store::{Store, StoreError};
 use crate::bootstrap::{self, BootstrapCredentials};
 use crate::ca::ConditionalAccess;
 use crate::cloud::{Cloud, CloudConnectors};
-use crate::detection::Detection;
+use crate::detection::{Detection, IngestLimits};
 use crate::keys::Sealer;
 use crate::signin::{SignIn, SignInLimits};
 use crate::{jobs, metrics, routes};
@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub bootstrap_admin_token: Option<String>,
     /// How often the lease holder checkpoints the audit chain.
     pub checkpoint_interval: Duration,
+    /// A file each new checkpoint is appended to (JSON lines), outside the database.
+    pub audit_anchor_file: Option<PathBuf>,
     /// Sign-in settings.
     pub sign_in: NodeSettings,
 }
@@ -62,6 +64,8 @@ pub struct NodeSettings {
     pub detection_rules: Vec<PathBuf>,
     /// Bounds on password hashing and on failed attempts per address.
     pub limits: SignInLimits,
+    /// How much one log push and one stored log object may inflate to and hold.
+    pub ingest_limits: IngestLimits,
 }
 
 /// Shared by every handler.
@@ -125,6 +129,8 @@ impl AppState {
                 "the master key does not match the one this database was set up with".into(),
             ));
         }
+        // From here on the audit chain is keyed with a key the database does not hold.
+        store.enable_audit_key(sealer.audit_key()).await?;
         let origin = public_url.trim_end_matches('/');
         check_public_url(origin).map_err(|message| StoreError::Invalid {
             field: "public_url",
@@ -151,6 +157,7 @@ impl AppState {
             store.clone(),
             sealer.clone(),
             &settings.detection_rules,
+            settings.ingest_limits,
         )?);
         let cloud = Arc::new(Cloud::new(
             store.clone(),
@@ -299,6 +306,7 @@ pub async fn start_with_cloud(
         store.clone(),
         config.node_id.clone(),
         config.checkpoint_interval,
+        config.audit_anchor_file.clone(),
     );
     jobs::spawn_own_event_detection(
         store.clone(),

@@ -70,6 +70,7 @@ async fn server_with(t0: i64, limits: SignInLimits) -> Server {
         detection_rules: vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../../shared/data/sigma/rules/cloud/aws")],
         limits,
+        ingest_limits: Default::default(),
     };
     let state = AppState::new(store.clone(), &settings, &public_url)
         .await
@@ -1600,6 +1601,83 @@ mod detection {
             "eventType": "AwsApiCall",
             "recipientAccountId": "111122223333"
         }]})
+    }
+
+    /// gzip of `bytes`, `members` times over: several members are one stream to a reader.
+    fn gzip_members(bytes: &[u8], members: usize) -> Vec<u8> {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap().repeat(members)
+    }
+
+    async fn push(s: &Server, body: Vec<u8>) -> (u16, String, Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/detect/ingest", s.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, kind, r.json().await.unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn a_gzip_bomb_or_too_many_records_pushed_to_ingest_is_refused_with_413() {
+        let s = server().await;
+        admin_token(&s).await;
+        let audit_before = s.store.verify_audit_chain().await.unwrap().head_sequence;
+
+        // The bomb: 256 KiB of gzip that inflates to 256 MiB of zeros.
+        let bomb = gzip_members(&vec![0_u8; 1024 * 1024], 256);
+        assert!(bomb.len() < 300 * 1024, "{}", bomb.len());
+        let (st, kind, problem) = push(&s, bomb).await;
+        assert_eq!(st, 413, "{problem}");
+        assert_eq!(kind, "application/problem+json");
+        assert_eq!(problem["status"], 413);
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("larger than 67108864 bytes once decompressed"),
+            "{problem}"
+        );
+
+        // More records than one push may hold, in a few KiB of gzip.
+        let many = "{\"eventName\":\"x\"}\n".repeat(200_001);
+        let (st, _, problem) = push(&s, gzip_members(many.as_bytes(), 1)).await;
+        assert_eq!(st, 413, "{problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("more than 200000 records"),
+            "{problem}"
+        );
+
+        // Damaged gzip is a bad request, not a size problem.
+        let (st, _, _) = push(&s, vec![0x1f, 0x8b, 8, 0, 9, 9, 9]).await;
+        assert_eq!(st, 400);
+
+        // The server is still up and reads a normal push, gzipped, in full; the refused ones
+        // left nothing behind (no alerts, no audit entries).
+        assert_eq!(
+            s.store.verify_audit_chain().await.unwrap().head_sequence,
+            audit_before
+        );
+        let (_, alerts) = api(&s, reqwest::Method::GET, "/api/v1/alerts", None).await;
+        assert_eq!(alerts["value"].as_array().unwrap().len(), 0);
+        let line = format!("{}\n", stop_logging_by("nobody@example.com"));
+        let ok = gzip_members(line.as_bytes(), 2);
+        let (st, _, report) = push(&s, ok).await;
+        assert_eq!(st, 200, "{report}");
+        assert_eq!(report["records"], 2, "{report}");
     }
 
     #[tokio::test]

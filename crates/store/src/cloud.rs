@@ -647,6 +647,22 @@ impl Store {
                 ],
             )
             .await?;
+        if changed == 1 {
+            if let Some(reason) = given_up {
+                // Skipping unread data is a decision an auditor should see, in the same
+                // transaction that moves the cursor past it.
+                tx.audit(event(
+                    &Actor::system(),
+                    "detection",
+                    "logSource.objectSkipped",
+                    "logSource",
+                    id,
+                    to,
+                    Some(json!({ "key": to, "reason": reason })),
+                ))
+                .await?;
+            }
+        }
         tx.commit().await?;
         Ok(changed == 1)
     }

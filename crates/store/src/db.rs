@@ -28,6 +28,8 @@ pub struct Store {
     /// SQLite allows one writer at a time; taking this lock first turns what would be
     /// busy-retries inside SQLite into an orderly queue. PostgreSQL does not need it.
     write_lock: Arc<Mutex<()>>,
+    /// The audit chain's key, once a holder of the master key has given it; shared by clones.
+    pub(crate) audit_key: Arc<std::sync::OnceLock<crate::audit::AuditKey>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -80,6 +82,7 @@ impl Store {
             backend,
             clock,
             write_lock: Arc::new(Mutex::new(())),
+            audit_key: Arc::new(std::sync::OnceLock::new()),
         };
         crate::migrate::run(&store).await?;
         store.ensure_builtin_roles().await?;
@@ -119,6 +122,7 @@ impl Store {
             tx,
             backend: self.backend,
             now: self.clock.now_ms(),
+            audit_key: self.audit_key.get().cloned(),
             started: Instant::now(),
             _guard: guard,
         })
@@ -177,6 +181,8 @@ pub struct WriteTx {
     pub(crate) backend: Backend,
     /// The time of the change, taken once so every row and event of it agrees.
     pub(crate) now: Timestamp,
+    /// The audit chain's key, when the store has it.
+    pub(crate) audit_key: Option<crate::audit::AuditKey>,
     started: Instant,
     // Declared last so it is released after the transaction ends.
     _guard: Option<OwnedMutexGuard<()>>,

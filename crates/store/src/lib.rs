@@ -36,7 +36,7 @@ mod signing_keys;
 mod tokens;
 
 pub use alerts::{level_rank, Alert, NewHit, ResponsePolicy};
-pub use audit::{AuditQuery, ChainProblem, VerifyReport};
+pub use audit::{AuditAnchor, AuditKey, AuditQuery, ChainProblem, VerifyReport};
 pub use auth::{NewSession, Session, SignInFacts, StoredMethod};
 pub use cloud::{
     CloudAccount, CloudScan, LogSource, NewCloudAccount, NewLogSource, DEFAULT_SCAN_INTERVAL_SECS,

@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "privileged identity management",
         include_str!("../migrations/0009_pim.sql"),
     ),
+    (
+        12,
+        "keyed audit chain",
+        include_str!("../migrations/0012_audit_keying.sql"),
+    ),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sqlx::Connection;
 use trustplane_model::{Actor, AssignmentKind, BuiltinRole, ManualClock};
 use trustplane_store::{
-    Clause, ListQuery, NewAssignment, NewGroup, NewKey, NewUser, Op, Store, StoreError,
+    AuditKey, Clause, ListQuery, NewAssignment, NewGroup, NewKey, NewUser, Op, Store, StoreError,
 };
 
 const T0: i64 = 1_790_000_000_000;
@@ -90,6 +90,9 @@ both_backends!(
     audit_chain_names_the_altered_entry,
     audit_chain_names_a_removed_entry,
     audit_chain_notices_a_truncated_tail_through_the_head,
+    keyed_audit_chain_catches_a_rewrite_recomputed_without_the_key,
+    an_old_unkeyed_chain_still_verifies_and_is_sealed_when_keying_begins,
+    anchors_catch_a_truncated_chain_and_a_stripped_keying_marker,
     lease_is_held_by_one_node_until_it_expires,
     the_last_global_administrator_cannot_be_removed,
     listing_filters_and_pages,
@@ -400,6 +403,231 @@ async fn audit_chain_notices_a_truncated_tail_through_the_head(db: Db) {
             .unwrap()
             .sequence,
         5
+    );
+}
+
+/// What someone who can write the database but has no key would do: change entry `seq`
+/// and recompute its link and every one after it, and the head, with `link` (plain SHA-256, or an HMAC
+/// under a key they guessed), then drop the in-database checkpoints that would disagree.
+async fn rewrite_chain(db: &Db, seq: i64, from: &str, to: &str, link: fn(&str, &str) -> String) {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let rows = sqlx::query("SELECT seq, body, hash FROM audit_log ORDER BY seq")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let mut prev = "0".repeat(64);
+    for row in rows {
+        let s: i64 = row.try_get("seq").unwrap();
+        let mut body: String = row.try_get("body").unwrap();
+        if s < seq {
+            // Entries before the edit stay as they are.
+            prev = row.try_get("hash").unwrap();
+            continue;
+        }
+        if s == seq {
+            body = body.replace(from, to);
+        }
+        let hash = link(&prev, &body);
+        sqlx::query("UPDATE audit_log SET body = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
+            .bind(body)
+            .bind(prev.clone())
+            .bind(hash.clone())
+            .bind(s)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        prev = hash;
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(prev)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql("DELETE FROM audit_checkpoints")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+fn sha256_link(prev: &str, body: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(format!("{prev}\n{body}")))
+}
+
+fn wrong_key_link(prev: &str, body: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&[9_u8; 32]).unwrap();
+    mac.update(format!("{prev}\n{body}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn test_key() -> AuditKey {
+    AuditKey::derive(&[7_u8; 32])
+}
+
+async fn keyed_audit_chain_catches_a_rewrite_recomputed_without_the_key(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    store.enable_audit_key(test_key()).await.unwrap();
+    // An untouched keyed chain verifies.
+    seed_chain(&store).await;
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap().keyed_from,
+        Some(1)
+    );
+
+    for link in [sha256_link as fn(&str, &str) -> String, wrong_key_link] {
+        rewrite_chain(&db, 3, "user2", "mallory", link).await;
+        let problem = store
+            .verify_audit_chain()
+            .await
+            .unwrap()
+            .first_problem
+            .unwrap();
+        assert_eq!(problem.sequence, 3, "{}", problem.reason);
+        assert!(problem.reason.contains("hash"), "{}", problem.reason);
+    }
+
+    // Without the key a keyed chain is neither verified nor extended.
+    let keyless = open(&db, &clock).await;
+    let err = keyless.verify_audit_chain().await.unwrap_err();
+    assert!(err.to_string().contains("master key"), "{err}");
+    let err = keyless
+        .create_user(&admin(), new_user("eve@example.com"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("master key"), "{err}");
+    assert!(
+        store.get_user("eve@example.com").await.is_err(),
+        "nothing was written"
+    );
+    // A store holding the key refuses another one.
+    assert!(store
+        .enable_audit_key(AuditKey::derive(&[8_u8; 32]))
+        .await
+        .is_err());
+}
+
+async fn an_old_unkeyed_chain_still_verifies_and_is_sealed_when_keying_begins(db: Db) {
+    let clock = ManualClock::new(T0);
+    let old = open(&db, &clock).await;
+    // Written as an older version would: no key, plain SHA-256 links.
+    seed_chain(&old).await;
+    assert_eq!(old.verify_audit_chain().await.unwrap().keyed_from, None);
+    old.close().await;
+
+    let store = open(&db, &clock).await;
+    store.enable_audit_key(test_key()).await.unwrap();
+    for upn in ["ada@example.com", "bob@example.com"] {
+        store.create_user(&admin(), new_user(upn)).await.unwrap();
+    }
+    let report = store.verify_audit_chain().await.unwrap();
+    assert_eq!(report.first_problem, None);
+    assert_eq!((report.entries_checked, report.keyed_from), (7, Some(6)));
+    // Enabling again (a restart) moves nothing.
+    let again = open(&db, &clock).await;
+    again.enable_audit_key(test_key()).await.unwrap();
+    assert_eq!(
+        again.verify_audit_chain().await.unwrap().keyed_from,
+        Some(6)
+    );
+
+    // Rewriting an old entry and recomputing the plain links through the end is caught at
+    // the latest where keying began (the marker seals the hash of the entry before it).
+    rewrite_chain(&db, 2, "user1", "mallory", sha256_link).await;
+    let problem = store
+        .verify_audit_chain()
+        .await
+        .unwrap()
+        .first_problem
+        .unwrap();
+    assert!(problem.sequence <= 6, "{problem:?}");
+}
+
+async fn anchors_catch_a_truncated_chain_and_a_stripped_keying_marker(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    store.enable_audit_key(test_key()).await.unwrap();
+    seed_chain(&store).await;
+    let first = store.write_audit_checkpoint("n1").await.unwrap().unwrap();
+    assert_eq!((first.sequence, first.keyed_from), (5, Some(1)));
+    assert_eq!(
+        store.write_audit_checkpoint("n1").await.unwrap(),
+        None,
+        "already taken"
+    );
+    for upn in ["ada@example.com", "bob@example.com"] {
+        store.create_user(&admin(), new_user(upn)).await.unwrap();
+    }
+    let second = store.write_audit_checkpoint("n1").await.unwrap().unwrap();
+    let anchors = [first, second];
+    let report = store.verify_audit_chain_anchored(&anchors).await.unwrap();
+    assert_eq!(report.first_problem, None);
+    assert_eq!(report.anchors_checked, 2);
+
+    // The last two entries are cut off and the head and checkpoints made to agree: the
+    // database alone cannot tell, the anchors can.
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let hash5: String = sqlx::query("SELECT hash FROM audit_log WHERE seq = 5")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .try_get("hash")
+        .unwrap();
+    sqlx::query("UPDATE audit_head SET seq = 5, hash = $1 WHERE id = 1")
+        .bind(hash5)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "DELETE FROM audit_log WHERE seq > 5; DELETE FROM audit_checkpoints WHERE seq > 5",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap().first_problem,
+        None
+    );
+    let problem = store
+        .verify_audit_chain_anchored(&anchors)
+        .await
+        .unwrap()
+        .first_problem
+        .unwrap();
+    assert_eq!(problem.sequence, 6, "{}", problem.reason);
+    assert!(
+        problem.reason.contains("ends at entry 5"),
+        "{}",
+        problem.reason
+    );
+
+    // The keying marker removed and the whole chain recomputed unkeyed, passed off as a
+    // chain from before keying: the anchors still know it was keyed.
+    sqlx::raw_sql("UPDATE audit_head SET keyed_from = NULL, keyed_mac = NULL WHERE id = 1")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    rewrite_chain(&db, 1, "user0", "mallory", sha256_link).await;
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap().first_problem,
+        None
+    );
+    let problem = store
+        .verify_audit_chain_anchored(&anchors[..1])
+        .await
+        .unwrap()
+        .first_problem
+        .unwrap();
+    assert_eq!(problem.sequence, 1, "{}", problem.reason);
+    assert!(
+        problem.reason.contains("keyed from entry 1"),
+        "{}",
+        problem.reason
     );
 }
 

@@ -7,6 +7,7 @@ use crate::harness::*;
 both_backends!(
     bootstrap_prints_credentials_once_and_the_token_works,
     cli_manages_the_directory_and_audit_verify_names_an_edited_entry,
+    audit_verify_with_the_anchor_file_catches_a_truncated_chain,
     policy_commands_manage_the_servers_conditional_access,
 );
 
@@ -163,6 +164,77 @@ async fn cli_manages_the_directory_and_audit_verify_names_an_edited_entry(db: Db
     let (code, report) = audit_verify(&db);
     assert_eq!(code, 3, "{report}");
     assert!(report.contains(&format!("entry {group_entry}")), "{report}");
+}
+
+/// The lines of the anchor file, once it has at least one (the first checkpoint is taken as
+/// the node starts; the wait is bounded).
+fn anchors(path: &std::path::Path) -> Vec<serde_json::Value> {
+    for _ in 0..200 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.ends_with('\n') {
+            return text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no checkpoint was anchored in {}", path.display());
+}
+
+async fn audit_verify_with_the_anchor_file_catches_a_truncated_chain(db: Db) {
+    let anchor_file = db.dir.path().join("anchors.jsonl");
+    let anchor_arg = anchor_file.display().to_string();
+    let node = Node::start(
+        &db,
+        &["--audit-anchor-file", &anchor_arg],
+        &[("TRUSTPLANE_BOOTSTRAP_ADMIN_TOKEN", TOKEN)],
+    )
+    .await;
+    let first = anchors(&anchor_file)[0].clone();
+    let anchored = first["sequence"].as_i64().unwrap();
+    assert_eq!(first["keyedFrom"], 1, "{first}");
+    cli_json(
+        &node,
+        &[
+            "admin",
+            "users",
+            "create",
+            "--upn",
+            "ada@example.com",
+            "--display-name",
+            "Ada",
+        ],
+    );
+    drop(node);
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["audit".to_string(), "verify".to_string()];
+        args.extend(db.db_args());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = cli(None, &refs);
+        (code, format!("{out}{err}"))
+    };
+    let (code, report) = verify(&["--anchor", &anchor_arg]);
+    assert_eq!(
+        code, 0,
+        "an untouched chain verifies against its anchors: {report}"
+    );
+
+    // Everything from the anchored entry on is removed, and the head and the checkpoints in
+    // the database are made to agree: the database alone is consistent.
+    db.execute(&format!(
+        "DELETE FROM audit_log WHERE seq >= {anchored}; \
+         DELETE FROM audit_checkpoints WHERE seq >= {anchored}; \
+         UPDATE audit_head SET seq = {last}, hash = (SELECT hash FROM audit_log WHERE seq = {last}) WHERE id = 1",
+        last = anchored - 1
+    ))
+    .await;
+    let (code, report) = verify(&[]);
+    assert_eq!(code, 0, "{report}");
+    let (code, report) = verify(&["--anchor", &anchor_arg]);
+    assert_eq!(code, 3, "{report}");
+    assert!(report.contains(&format!("entry {anchored}")), "{report}");
 }
 
 async fn policy_commands_manage_the_servers_conditional_access(db: Db) {

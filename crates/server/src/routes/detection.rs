@@ -13,6 +13,7 @@ use trustplane_model::Permission;
 use trustplane_store::ResponsePolicy;
 
 use crate::auth::Caller;
+use crate::detection::IngestError;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::server::AppState;
@@ -41,9 +42,10 @@ pub struct IngestParams {
 }
 
 /// Pushes log data: CloudTrail `{"Records":[...]}`, Azure `{"records":[...]}`, a JSON array or
-/// NDJSON, gzipped or not. Malformed records are counted, never fatal.
+/// NDJSON, gzipped or not. Malformed records are counted, never fatal; data that inflates past
+/// the push limit or holds too many records is refused whole with 413.
 #[utoipa::path(post, path = "/api/v1/detect/ingest", tag = "detection", params(("source" = Option<String>, Query)),
-    responses((status = 200, description = "records, malformed, resolved, matches, newAlerts")))]
+    responses((status = 200, description = "records, malformed, resolved, matches, newAlerts"), (status = 400), (status = 413)))]
 pub async fn ingest(
     State(state): State<AppState>,
     caller: Caller,
@@ -52,18 +54,19 @@ pub async fn ingest(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::AlertsWrite).await?;
     let source = p.source.unwrap_or_else(|| "push".into());
-    let bytes = if body.starts_with(&[0x1f, 0x8b]) {
-        use std::io::Read;
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&body[..])
-            .take(256 * 1024 * 1024)
-            .read_to_end(&mut out)
-            .map_err(|e| ApiError::bad_request(format!("the gzip body cannot be read: {e}")))?;
-        out
-    } else {
-        body.to_vec()
-    };
-    Ok(axum::Json(state.detection.ingest(&bytes, &source).await?))
+    let limits = state.detection.limits().push;
+    match state.detection.ingest(body.to_vec(), &source, limits).await {
+        Ok(report) => Ok(axum::Json(report)),
+        Err(IngestError::Read(e)) if e.is_over_limit() => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Payload too large",
+            format!("the pushed log data was refused: {e}"),
+        )),
+        Err(IngestError::Read(e)) => Err(ApiError::bad_request(format!(
+            "the pushed log data cannot be read: {e}"
+        ))),
+        Err(IngestError::Store(e)) => Err(e.into()),
+    }
 }
 
 /// Runs Trustplane's own new sign-in and audit events through the rules now (a background

@@ -542,9 +542,19 @@ async fn aws_session_duration_never_outlasts_the_activation() {
     // The session's end is stated too, for clients that ask STS for a longer duration.
     let xml = String::from_utf8(B64.decode(saml_response(&form)).unwrap()).unwrap();
     let end = time::OffsetDateTime::from_unix_timestamp((now + 25 * 60_000) / 1000).unwrap();
-    let end = end.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let end = end
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
     assert!(
-        xml.contains(&format!("SessionNotOnOrAfter=\"{}\"", end.trim_end_matches('Z').split('.').next().unwrap().to_string() + "Z")),
+        xml.contains(&format!(
+            "SessionNotOnOrAfter=\"{}\"",
+            end.trim_end_matches('Z')
+                .split('.')
+                .next()
+                .unwrap()
+                .to_string()
+                + "Z"
+        )),
         "{xml}"
     );
     // At minute 11, 14 minutes are left: less than AWS's shortest session, so no role.
