@@ -112,9 +112,17 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
         upn,
         data_dir,
         database_url,
+        master_key_file,
     } = &args.command
     {
-        return recover(upn, data_dir.as_deref(), database_url.as_deref(), out).await;
+        return recover(
+            upn,
+            data_dir.as_deref(),
+            database_url.as_deref(),
+            master_key_file.as_deref(),
+            out,
+        )
+        .await;
     }
     let client = Client::new(&args.api)?;
     match args.command {
@@ -659,6 +667,7 @@ async fn recover(
     upn: &str,
     data_dir: Option<&std::path::Path>,
     database_url: Option<&str>,
+    master_key_file: Option<&std::path::Path>,
     out: Output,
 ) -> Result<i32> {
     let data_dir = data_dir.unwrap_or_else(|| std::path::Path::new("trustplane-data"));
@@ -673,6 +682,10 @@ async fn recover(
     let store =
         trustplane_store::Store::open(&url, std::sync::Arc::new(trustplane_model::SystemClock))
             .await?;
+    // The audit chain is keyed with the master key: the recovery's own audit entry needs it.
+    if let Some(sealer) = crate::audit::master_key(data_dir, master_key_file)? {
+        store.enable_audit_key(sealer.audit_key()).await?;
+    }
     let recovered = trustplane_server::recover_admin(&store, upn).await;
     store.close().await;
     let (upn, password) = recovered.context("recovery failed")?;

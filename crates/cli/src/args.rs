@@ -546,6 +546,10 @@ pub enum AdminCommand {
         /// A PostgreSQL database instead.
         #[arg(long, env = "TRUSTPLANE_DATABASE_URL")]
         database_url: Option<String>,
+        /// The master key file, which keys the audit chain [default: `TRUSTPLANE_MASTER_KEY`,
+        /// else DATA_DIR/master.key].
+        #[arg(long)]
+        master_key_file: Option<PathBuf>,
     },
     /// Detection alerts.
     #[command(subcommand)]

@@ -69,7 +69,7 @@ pub async fn run(args: AuditArgs, out: Output) -> Result<i32> {
 /// The master key that keys the chain: `TRUSTPLANE_MASTER_KEY`, else the file given, else
 /// `DATA_DIR/master.key` when it exists. `None` when there is none (an unkeyed chain still
 /// verifies; a keyed one is refused).
-fn master_key(data_dir: &Path, file: Option<&Path>) -> Result<Option<Sealer>> {
+pub(crate) fn master_key(data_dir: &Path, file: Option<&Path>) -> Result<Option<Sealer>> {
     if let Ok(text) = std::env::var("TRUSTPLANE_MASTER_KEY") {
         return Ok(Some(
             Sealer::from_base64(&text).context("TRUSTPLANE_MASTER_KEY")?,

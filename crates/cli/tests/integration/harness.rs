@@ -247,6 +247,11 @@ pub fn cli_json(node: &Node, args: &[&str]) -> Value {
 pub fn audit_verify(db: &Db) -> (i32, String) {
     let mut args = vec!["audit".to_string(), "verify".to_string()];
     args.extend(db.db_args());
+    // The node keyed the chain with its master key; PostgreSQL runs name no data folder.
+    let key = db.data_dir().join("master.key");
+    if key.is_file() {
+        args.extend(["--master-key-file".to_string(), key.display().to_string()]);
+    }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, out, err) = cli(None, &refs);
     (code, format!("{out}{err}"))
