@@ -87,4 +87,4 @@ log "cargo clippy"
 "${restricted[@]}" cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 log "cargo test (SQLite and PostgreSQL at $TRUSTPLANE_TEST_POSTGRES_URL), restricted environment"
-"${restricted[@]}" cargo test --workspace
+"${restricted[@]}" cargo test --workspace --no-fail-fast
