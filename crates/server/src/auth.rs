@@ -60,21 +60,7 @@ impl FromRequestParts<AppState> for Caller {
             return Err(ApiError::unauthorized());
         }
         let roles = state.store.effective_roles(&owner.user.id).await?;
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(256).collect());
-        let actor = Actor {
-            id: owner.user.id.clone(),
-            display_name: Some(owner.user.user_principal_name.clone()),
-            ip_address: ip,
-            user_agent,
-        };
+        let actor = actor_of(parts, Some(&owner.user));
         Ok(Caller {
             user: owner.user,
             roles,
@@ -82,6 +68,28 @@ impl FromRequestParts<AppState> for Caller {
             method: parts.method.to_string(),
             path: parts.uri.path().to_string(),
         })
+    }
+}
+
+/// The socket peer's address.
+fn peer_ip(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// Who made a request, for the audit trail: the user if known, the address and user agent.
+fn actor_of(parts: &Parts, user: Option<&User>) -> Actor {
+    Actor {
+        id: user.map(|u| u.id.clone()).unwrap_or_default(),
+        display_name: user.map(|u| u.user_principal_name.clone()),
+        ip_address: peer_ip(parts).map(|ip| ip.to_string()),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(256).collect()),
     }
 }
 
@@ -95,26 +103,13 @@ async fn audit_invalid_token(
     user: Option<&User>,
 ) {
     metrics::counter!("trustplane_auth_failures_total", "reason" => reason).increment(1);
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
+    let peer = peer_ip(parts);
     let now = state.store.clock().now_ms();
     let key = peer.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     if state.invalid_token_audit.check(key, now).is_err() {
         return;
     }
-    let user_agent = parts
-        .headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(256).collect());
-    let actor = Actor {
-        id: user.map(|u| u.id.clone()).unwrap_or_default(),
-        display_name: user.map(|u| u.user_principal_name.clone()),
-        ip_address: peer.map(|ip| ip.to_string()),
-        user_agent,
-    };
+    let actor = actor_of(parts, user);
     let event = Event {
         sequence: 0,
         activity_date_time: time::OffsetDateTime::UNIX_EPOCH,
