@@ -1275,9 +1275,8 @@ impl Store {
         let now = self.clock.now_ms();
         let sql = format!(
             "SELECT DISTINCT d.body AS body FROM role_assignments a JOIN role_definitions d ON d.id = a.role_definition_id \
-             WHERE a.assignment_type = 'active' AND a.directory_scope_id = '/' \
-             AND (a.start_at IS NULL OR a.start_at <= $2) AND (a.end_at IS NULL OR a.end_at > $2) \
-             AND (a.principal_id = $1 OR a.principal_id IN ({TRANSITIVE_GROUPS}))"
+             WHERE {}",
+            held_now()
         );
         self.fetch_all(&sql, &[Bind::Text(user_id.into()), Bind::Int(now)])
             .await?
@@ -1296,9 +1295,8 @@ impl Store {
         let now = self.clock.now_ms();
         let sql = format!(
             "SELECT a.role_definition_id AS role_id, a.end_at AS end_at FROM role_assignments a \
-             WHERE a.assignment_type = 'active' AND a.directory_scope_id = '/' \
-             AND (a.start_at IS NULL OR a.start_at <= $2) AND (a.end_at IS NULL OR a.end_at > $2) \
-             AND (a.principal_id = $1 OR a.principal_id IN ({TRANSITIVE_GROUPS}))"
+             WHERE {}",
+            held_now()
         );
         let mut ends: std::collections::HashMap<String, Option<i64>> =
             std::collections::HashMap::new();
@@ -1360,6 +1358,17 @@ impl Store {
             None => 0,
         })
     }
+}
+
+/// Assignments `a` by which user `$1` holds a role at time `$2`: active, at directory scope,
+/// within their schedule, to the user or a group they are in. Shared by every question about
+/// what a person holds now, so they cannot disagree.
+fn held_now() -> String {
+    format!(
+        "a.assignment_type = 'active' AND a.directory_scope_id = '/' \
+         AND (a.start_at IS NULL OR a.start_at <= $2) AND (a.end_at IS NULL OR a.end_at > $2) \
+         AND (a.principal_id = $1 OR a.principal_id IN ({TRANSITIVE_GROUPS}))"
+    )
 }
 
 /// Ids of every group that `$1` is in, directly or through nesting. UNION (not UNION ALL)
