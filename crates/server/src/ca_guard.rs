@@ -98,7 +98,9 @@ pub async fn unresolved_references(
 fn missing<T>(found: Result<T, StoreError>) -> Result<bool, StoreError> {
     match found {
         Ok(_) => Ok(false),
-        Err(StoreError::NotFound { .. }) | Err(StoreError::Conflict(_)) => Ok(true),
+        Err(StoreError::NotFound { .. }) => Ok(true),
+        // A name several objects share still names something.
+        Err(StoreError::Conflict(_)) => Ok(false),
         Err(e) => Err(e),
     }
 }
