@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use trustplane_keyring::Sealer;
 use trustplane_model::SystemClock;
-use trustplane_server::keys::Sealer;
 use trustplane_store::{AuditAnchor, Store};
 
 use crate::args::{AuditArgs, AuditCommand, Output};

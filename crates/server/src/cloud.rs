@@ -23,7 +23,7 @@ use trustplane_posture::{Inventory, Provider, ResourceDoc};
 use trustplane_store::{CloudAccount, CloudScan, LogSource, Store, StoreError};
 
 use crate::detection::{Detection, IngestError};
-use crate::keys::Sealer;
+use trustplane_keyring::Sealer;
 
 /// A boxed future, so the traits can be used as `dyn`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

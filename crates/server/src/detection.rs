@@ -15,7 +15,7 @@ use trustplane_detect::{
 use trustplane_model::{Actor, Timestamp};
 use trustplane_store::{level_rank, Alert, AuditQuery, NewHit, Store, StoreError, UserPatch};
 
-use crate::keys::Sealer;
+use trustplane_keyring::Sealer;
 
 /// Matches of one rule for one person within this window fold into one alert.
 const DEDUP_WINDOW_MS: i64 = 60 * 60 * 1000;

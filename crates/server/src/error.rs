@@ -3,6 +3,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use trustplane_keyring::KeyRingError;
 use trustplane_store::StoreError;
 
 /// An error answered to an API client.
@@ -118,6 +119,23 @@ impl From<StoreError> for ApiError {
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Internal error",
                     "an internal error occurred",
+                )
+            }
+        }
+    }
+}
+
+impl From<KeyRingError> for ApiError {
+    fn from(e: KeyRingError) -> Self {
+        match e {
+            KeyRingError::Store(e) => e.into(),
+            // Details stay in the log: they may say which key failed and why.
+            KeyRingError::Key(detail) => {
+                tracing::error!(%detail, "signing key unusable");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Signing key unavailable",
+                    "the server cannot sign right now",
                 )
             }
         }

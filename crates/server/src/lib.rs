@@ -17,7 +17,6 @@ pub mod detection;
 mod error;
 mod extract;
 mod jobs;
-pub mod keys;
 mod metrics;
 mod odata;
 pub mod oidc;
@@ -28,7 +27,6 @@ mod routes;
 pub mod saml;
 mod server;
 pub mod signin;
-pub mod signing_keys;
 mod web;
 
 pub use bootstrap::{recover_admin, BootstrapCredentials};

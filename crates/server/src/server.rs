@@ -17,9 +17,9 @@ use crate::bootstrap::{self, BootstrapCredentials};
 use crate::ca::ConditionalAccess;
 use crate::cloud::{Cloud, CloudConnectors};
 use crate::detection::{Detection, IngestLimits};
-use crate::keys::Sealer;
 use crate::signin::{SignIn, SignInLimits};
 use crate::{jobs, metrics, routes};
+use trustplane_keyring::Sealer;
 
 /// What a node needs to start.
 #[derive(Debug, Clone)]

@@ -20,8 +20,8 @@ use trustplane_store::{NewSession, Session, Store, StoreError, StoredMethod};
 use crate::ca::{CaDecision, ConditionalAccess, PORTAL_APP_ID};
 use crate::context::{ClientApp, RequestContext};
 use crate::error::ApiError;
-use crate::keys::Sealer;
 use trustplane_access::Outcome as CaOutcome;
+use trustplane_keyring::Sealer;
 
 /// How long the gap between the first and the second factor may be.
 const PENDING_TTL_MS: i64 = 5 * 60 * 1000;

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use trustplane_store::StoreError;
 
-use crate::signing_keys::KeyRingError;
+use trustplane_keyring::KeyRingError;
 
 /// An OAuth error code with its description.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

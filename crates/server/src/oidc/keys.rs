@@ -10,7 +10,7 @@ use ring::signature::{
 use serde_json::{json, Value};
 
 use super::jwt::b64;
-use crate::signing_keys::{KeyKind, PublishedKey};
+use trustplane_keyring::{KeyKind, PublishedKey};
 
 /// RSA modulus size for new RS256 keys.
 const RSA_BITS: usize = 2048;

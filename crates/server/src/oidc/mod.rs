@@ -35,9 +35,9 @@ use self::clients::Client;
 use self::error::OAuthError;
 use self::jwt::Jws;
 use self::keys::{published_jwk, Alg, Es256, Rs256, Sign};
-use crate::keys::Sealer;
 use crate::server::AppState;
-use crate::signing_keys::{KeyRing, KeyRingError};
+use trustplane_keyring::Sealer;
+use trustplane_keyring::{KeyRing, KeyRingError};
 
 /// Path of the authorization endpoint.
 pub const AUTHORIZE_PATH: &str = "/oauth2/authorize";

@@ -4,9 +4,9 @@
 use time::{Duration, OffsetDateTime};
 use trustplane_saml::SigningKey;
 
-use crate::signing_keys::KeyKind;
+use trustplane_keyring::KeyKind;
 
-/// SAML's key kind for [`crate::signing_keys::KeyRing`].
+/// SAML's key kind for [`trustplane_keyring::KeyRing`].
 pub struct SamlKeys {
     /// The certificate's subject: the IdP's entity id.
     pub common_name: String,

@@ -17,9 +17,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use trustplane_store::Store;
 
-use crate::keys::Sealer;
 use crate::server::AppState;
-use crate::signing_keys::KeyRing;
+use trustplane_keyring::KeyRing;
+use trustplane_keyring::Sealer;
 
 pub use settings::SamlSettings;
 

@@ -9,13 +9,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
 use tokio::sync::RwLock;
 use trustplane_model::Actor;
 use trustplane_store::{NewKey, Store, StoreError, StoredKey};
 
-use crate::error::ApiError;
-use crate::keys::Sealer;
+use crate::sealer::Sealer;
 
 /// Why a ring has no usable key.
 #[derive(Debug, thiserror::Error)]
@@ -26,23 +24,6 @@ pub enum KeyRingError {
     /// A key could not be made, opened or read.
     #[error("signing key: {0}")]
     Key(String),
-}
-
-impl From<KeyRingError> for ApiError {
-    fn from(e: KeyRingError) -> Self {
-        match e {
-            KeyRingError::Store(e) => e.into(),
-            // Details stay in the log: they may say which key failed and why.
-            KeyRingError::Key(detail) => {
-                tracing::error!(%detail, "signing key unusable");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Signing key unavailable",
-                    "the server cannot sign right now",
-                )
-            }
-        }
-    }
 }
 
 /// How long a ring trusts its cached keys before reading the store again.
