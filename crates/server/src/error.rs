@@ -3,6 +3,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use trustplane_idp::signin::SignInError;
 use trustplane_keyring::KeyRingError;
 use trustplane_store::StoreError;
 
@@ -138,6 +139,40 @@ impl From<KeyRingError> for ApiError {
                     "the server cannot sign right now",
                 )
             }
+        }
+    }
+}
+
+impl From<SignInError> for ApiError {
+    fn from(e: SignInError) -> Self {
+        let retry = e.retry_after_secs();
+        let error = match e {
+            SignInError::InvalidCredentials | SignInError::InvalidCode => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "Sign-in failed", e.to_string())
+            }
+            SignInError::RateLimited { .. } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+                e.to_string(),
+            ),
+            SignInError::Locked => {
+                ApiError::new(StatusCode::FORBIDDEN, "Account locked", e.to_string())
+            }
+            SignInError::Busy { .. } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Server busy",
+                e.to_string(),
+            ),
+            SignInError::Expired => {
+                ApiError::new(StatusCode::GONE, "Sign-in expired", e.to_string())
+            }
+            SignInError::Blocked(_) => ApiError::forbidden(e.to_string()),
+            SignInError::BadRequest(m) => ApiError::bad_request(m),
+            SignInError::Store(s) => s.into(),
+        };
+        match retry {
+            Some(secs) => error.with_retry_after(secs),
+            None => error,
         }
     }
 }

@@ -9,8 +9,6 @@
 mod auth;
 mod bare_errors;
 mod bootstrap;
-pub mod ca;
-mod ca_guard;
 pub mod cloud;
 mod context;
 pub mod detection;
@@ -26,7 +24,6 @@ pub mod pim;
 mod routes;
 pub mod saml;
 mod server;
-pub mod signin;
 mod web;
 
 pub use bootstrap::{recover_admin, BootstrapCredentials};
@@ -35,4 +32,6 @@ pub use error::ApiError;
 pub use server::{
     app, start, start_with_cloud, AppState, NodeSettings, RunningServer, ServerConfig,
 };
-pub use signin::SignInLimits;
+pub use trustplane_idp::SignInLimits;
+// The engine's modules under their old paths, so handlers read `crate::signin` as before.
+pub use trustplane_idp::{ca, ca_guard, signin};

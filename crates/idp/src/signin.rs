@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use axum::http::StatusCode;
 use serde_json::{json, Value};
 use trustplane_authn as authn;
 use trustplane_authn::{
@@ -18,8 +17,7 @@ use trustplane_model::{Actor, Event, Outcome, Target, User};
 use trustplane_store::{NewSession, Session, Store, StoreError, StoredMethod};
 
 use crate::ca::{CaDecision, ConditionalAccess, PORTAL_APP_ID};
-use crate::context::{ClientApp, RequestContext};
-use crate::error::ApiError;
+use crate::{ClientApp, RequestContext};
 use trustplane_access::Outcome as CaOutcome;
 use trustplane_keyring::Sealer;
 
@@ -84,40 +82,6 @@ impl SignInError {
 }
 
 /// As the JSON APIs answer it: a problem document, with `Retry-After` when there is a time.
-impl From<SignInError> for ApiError {
-    fn from(e: SignInError) -> Self {
-        let retry = e.retry_after_secs();
-        let error = match e {
-            SignInError::InvalidCredentials | SignInError::InvalidCode => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "Sign-in failed", e.to_string())
-            }
-            SignInError::RateLimited { .. } => ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many attempts",
-                e.to_string(),
-            ),
-            SignInError::Locked => {
-                ApiError::new(StatusCode::FORBIDDEN, "Account locked", e.to_string())
-            }
-            SignInError::Busy { .. } => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Server busy",
-                e.to_string(),
-            ),
-            SignInError::Expired => {
-                ApiError::new(StatusCode::GONE, "Sign-in expired", e.to_string())
-            }
-            SignInError::Blocked(_) => ApiError::forbidden(e.to_string()),
-            SignInError::BadRequest(m) => ApiError::bad_request(m),
-            SignInError::Store(s) => s.into(),
-        };
-        match retry {
-            Some(secs) => error.with_retry_after(secs),
-            None => error,
-        }
-    }
-}
-
 /// A new session and its token, which only the client keeps.
 pub struct Issued {
     /// The cookie or bearer value.

@@ -14,7 +14,7 @@ use trustplane_access::{
 use trustplane_model::{Actor, User};
 use trustplane_store::{CaKind, Store, StoreError};
 
-use crate::context::{ClientApp, RequestContext};
+use crate::{ClientApp, RequestContext};
 
 /// The application id of Trustplane's own sign-in and portal.
 pub const PORTAL_APP_ID: &str = "trustplane";
@@ -193,10 +193,8 @@ impl ConditionalAccess {
         self.decide_context(&ctx).await
     }
 
-    pub(crate) async fn decide_context(
-        &self,
-        ctx: &SignInContext,
-    ) -> Result<CaDecision, StoreError> {
+    /// Decides for a sign-in context already resolved (locations, country, risk).
+    pub async fn decide_context(&self, ctx: &SignInContext) -> Result<CaDecision, StoreError> {
         let set = self.policy_set().await?;
         let decision = set.evaluate(ctx);
         let report = serde_json::to_value(set.report(&decision)).unwrap_or_default();

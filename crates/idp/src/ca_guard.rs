@@ -9,7 +9,7 @@ use trustplane_model::User;
 use trustplane_store::{CaKind, Store, StoreError};
 
 use crate::ca::{ConditionalAccess, PORTAL_APP_ID};
-use crate::context::{ClientApp, RequestContext};
+use crate::{ClientApp, RequestContext};
 
 /// Special values Graph allows in place of ids.
 const USER_KEYWORDS: &[&str] = &["All", "None", "GuestsOrExternalUsers"];

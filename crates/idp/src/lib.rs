@@ -1,0 +1,12 @@
+//! Trustplane's identity provider engine, free of HTTP: the sign-in flow and its sessions,
+//! and conditional access evaluated at sign-in and when an application is opened. Protocol
+//! adapters (pages, the JSON API, OIDC and SAML endpoints) call it and only translate.
+#![deny(missing_docs)]
+
+pub mod ca;
+pub mod ca_guard;
+mod context;
+pub mod signin;
+
+pub use context::{platform, source_ip, ClientApp, RequestContext};
+pub use signin::SignInLimits;
