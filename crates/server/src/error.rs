@@ -177,6 +177,26 @@ impl From<SignInError> for ApiError {
     }
 }
 
+impl From<crate::pim::PimError> for ApiError {
+    fn from(e: crate::pim::PimError) -> Self {
+        use crate::pim::PimError;
+        match e {
+            PimError::Invalid { field, detail } => {
+                let mut error = ApiError::bad_request(detail);
+                error.set_field(field);
+                error
+            }
+            PimError::Forbidden(detail) => ApiError::forbidden(detail),
+            PimError::MfaRequired(detail) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "MFA required", detail)
+            }
+            PimError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, "Conflict", detail),
+            PimError::SignIn(e) => e.into(),
+            PimError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = Problem {

@@ -17,7 +17,6 @@ mod sessions;
 
 use std::sync::Arc;
 
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use trustplane_model::{
@@ -30,7 +29,6 @@ use utoipa::ToSchema;
 use crate::ca::ConditionalAccess;
 use crate::cloud::{Cloud, GrantCall};
 use crate::context::{ClientApp, RequestContext};
-use crate::error::ApiError;
 use crate::signin::{SecondFactor, SignIn, SignInError};
 
 pub use oversight::{PimAlert, ReviewRequest};
@@ -103,14 +101,39 @@ pub enum SessionMfa {
     Absent,
 }
 
-fn problem(status: StatusCode, title: &'static str, detail: impl Into<String>) -> ApiError {
-    ApiError::new(status, title, detail)
+/// Why PIM refused or failed a step.
+#[derive(Debug, thiserror::Error)]
+pub enum PimError {
+    /// A field of the request is wrong.
+    #[error("{detail}")]
+    Invalid {
+        /// The field at fault, as the API names it.
+        field: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A second factor is needed and was not proven.
+    #[error("{0}")]
+    MfaRequired(&'static str),
+    /// The request contradicts what is held already.
+    #[error("{0}")]
+    Conflict(String),
+    /// Proving the second factor failed otherwise (throttled, locked, busy).
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-fn invalid(field: &str, detail: impl Into<String>) -> ApiError {
-    let mut e = ApiError::bad_request(detail);
-    e.set_field(field);
-    e
+fn invalid(field: &'static str, detail: impl Into<String>) -> PimError {
+    PimError::Invalid {
+        field,
+        detail: detail.into(),
+    }
 }
 
 /// What a role's grant is keyed by in the directory.
@@ -213,7 +236,7 @@ impl Pim {
         role: &RoleDefinition,
         scope: &str,
         channel: Channel<'_>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, PimError> {
         let settings = self.settings(&role.id, scope).await?;
         let mut ctx = self
             .ca
@@ -224,12 +247,12 @@ impl Pim {
         }
         let decision = self.ca.decide_context(&ctx).await?;
         match decision.outcome {
-            trustplane_access::Outcome::Block => Err(ApiError::forbidden(format!(
+            trustplane_access::Outcome::Block => Err(PimError::Forbidden(format!(
                 "conditional access blocks activating this role: {}",
                 decision.blocking.join(", ")
             ))),
             trustplane_access::Outcome::Grant if !decision.mfa_satisfies() => {
-                Err(ApiError::forbidden(format!(
+                Err(PimError::Forbidden(format!(
                     "conditional access requires {} to activate this role, which a second factor does not satisfy",
                     decision
                         .required
@@ -278,7 +301,7 @@ impl Pim {
         eligible: bool,
         start: Option<i64>,
         end: Option<i64>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), PimError> {
         // Limits on assignments apply to roles whose settings were stored; roles left at the
         // defaults keep the assignments they had before PIM was configured for them.
         let Some(settings) = self.stored_settings(role_id, scope).await? else {
@@ -344,7 +367,7 @@ impl Pim {
         body: NewRequest,
         session_mfa: SessionMfa,
         channel: Channel<'_>,
-    ) -> Result<ActivationRequest, ApiError> {
+    ) -> Result<ActivationRequest, PimError> {
         let role = self
             .store
             .get_role_definition(&body.role_definition_id)
@@ -363,7 +386,7 @@ impl Pim {
             .into_iter()
             .find(|a| a.role_definition_id == role.id && a.directory_scope_id == scope)
             .ok_or_else(|| {
-                ApiError::forbidden(format!(
+                PimError::Forbidden(format!(
                     "{} is not eligible for {} at {scope}",
                     user.user_principal_name, role.display_name
                 ))
@@ -413,14 +436,10 @@ impl Pim {
                 .await?
                 .is_some();
             if !managed {
-                return Err(problem(
-                    StatusCode::CONFLICT,
-                    "Conflict",
-                    format!(
-                        "the role is held already through the standing assignment {}",
-                        standing.id
-                    ),
-                ));
+                return Err(PimError::Conflict(format!(
+                    "the role is held already through the standing assignment {}",
+                    standing.id
+                )));
             }
         }
         // The cloud must know the person before anything is asked of anyone.
@@ -482,7 +501,7 @@ impl Pim {
         ctx: &RequestContext,
         totp: Option<String>,
         recovery: Option<String>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, PimError> {
         if session_mfa == SessionMfa::Proven {
             return Ok(true);
         }
@@ -490,9 +509,7 @@ impl Pim {
             (Some(c), _) => SecondFactor::Totp(c),
             (None, Some(c)) => SecondFactor::RecoveryCode(c),
             (None, None) if needed => {
-                return Err(problem(
-                    StatusCode::UNAUTHORIZED,
-                    "MFA required",
+                return Err(PimError::MfaRequired(
                     "activating this role needs a second factor: send mfaCode (or recoveryCode), or sign in with one",
                 ))
             }
@@ -501,11 +518,9 @@ impl Pim {
         // Guessing codes here is throttled and locks the account as at sign-in.
         match self.signin.prove_second_factor(ctx, user, factor).await {
             Ok(()) => Ok(true),
-            Err(SignInError::InvalidCode) => Err(problem(
-                StatusCode::UNAUTHORIZED,
-                "MFA required",
-                "the second-factor code is not valid",
-            )),
+            Err(SignInError::InvalidCode) => {
+                Err(PimError::MfaRequired("the second-factor code is not valid"))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -534,18 +549,18 @@ impl Pim {
         id: &str,
         approve: bool,
         comment: Option<String>,
-    ) -> Result<ActivationRequest, ApiError> {
+    ) -> Result<ActivationRequest, PimError> {
         let request = self.store.get_pim_request(id).await?;
         if request.principal_id == approver.id {
-            return Err(ApiError::forbidden(
-                "nobody can approve or deny their own request",
+            return Err(PimError::Forbidden(
+                "nobody can approve or deny their own request".into(),
             ));
         }
         let settings = self
             .settings(&request.role_definition_id, &request.directory_scope_id)
             .await?;
         if !self.is_approver(&approver.id, &settings).await? {
-            return Err(ApiError::forbidden(format!(
+            return Err(PimError::Forbidden(format!(
                 "{} is not an approver of this role",
                 approver.user_principal_name
             )));
@@ -594,11 +609,11 @@ impl Pim {
         user: &User,
         actor: &Actor,
         id: &str,
-    ) -> Result<ActivationRequest, ApiError> {
+    ) -> Result<ActivationRequest, PimError> {
         let request = self.store.get_pim_request(id).await?;
         if request.principal_id != user.id {
-            return Err(ApiError::forbidden(
-                "only the requester can cancel a request",
+            return Err(PimError::Forbidden(
+                "only the requester can cancel a request".into(),
             ));
         }
         Ok(self
@@ -625,11 +640,11 @@ impl Pim {
         actor: &Actor,
         id: &str,
         admin: bool,
-    ) -> Result<ActivationRequest, ApiError> {
+    ) -> Result<ActivationRequest, PimError> {
         let request = self.store.get_pim_request(id).await?;
         if !admin && request.principal_id != user.id {
-            return Err(ApiError::forbidden(
-                "only the requester can deactivate a request",
+            return Err(PimError::Forbidden(
+                "only the requester can deactivate a request".into(),
             ));
         }
         let reason = if admin && request.principal_id != user.id {
@@ -667,19 +682,19 @@ impl Pim {
         actor: &Actor,
         id: &str,
         seconds: i64,
-    ) -> Result<ActivationRequest, ApiError> {
+    ) -> Result<ActivationRequest, PimError> {
         let request = self.store.get_pim_request(id).await?;
         if request.principal_id != user.id {
-            return Err(ApiError::forbidden(
-                "only the requester can extend an activation",
+            return Err(PimError::Forbidden(
+                "only the requester can extend an activation".into(),
             ));
         }
         let settings = self
             .settings(&request.role_definition_id, &request.directory_scope_id)
             .await?;
         if !settings.allow_extension {
-            return Err(ApiError::forbidden(
-                "the role's settings do not allow extending an activation; request it again",
+            return Err(PimError::Forbidden(
+                "the role's settings do not allow extending an activation; request it again".into(),
             ));
         }
         if seconds < 60 {
@@ -799,7 +814,7 @@ impl Pim {
 }
 
 /// Maps a request that cannot move to a clear API error.
-impl From<converge::ActivateError> for ApiError {
+impl From<converge::ActivateError> for PimError {
     fn from(e: converge::ActivateError) -> Self {
         match e {
             converge::ActivateError::Store(e) => e.into(),

@@ -10,9 +10,9 @@ use trustplane_model::{new_id, Actor, AssignmentKind, RequestState, RoleResource
 use trustplane_store::{Drift, ListQuery, Review, ReviewItem, StoreError};
 use utoipa::ToSchema;
 
+use super::PimError;
 use super::{cloud_key, Pim, REMOVE_OUTSIDE_SETTING};
 use crate::cloud::GrantCall;
-use crate::error::ApiError;
 
 /// Permanent active holders of one role above which PIM raises an alert.
 const MAX_PERMANENT_HOLDERS: usize = 2;
@@ -310,7 +310,7 @@ impl Pim {
         &self,
         actor: &Actor,
         body: ReviewRequest,
-    ) -> Result<Review, ApiError> {
+    ) -> Result<Review, PimError> {
         let role = self
             .store
             .get_role_definition(&body.role_definition_id)
@@ -373,13 +373,13 @@ impl Pim {
         assignment_id: &str,
         decision: &str,
         comment: Option<String>,
-    ) -> Result<Review, ApiError> {
+    ) -> Result<Review, PimError> {
         let review = self.store.get_pim_review(review_id).await?;
         if !["keep", "remove"].contains(&decision) {
             return Err(super::invalid("decision", "must be `keep` or `remove`"));
         }
         if !self.is_among(&reviewer.id, &review.reviewers).await? {
-            return Err(ApiError::forbidden(format!(
+            return Err(PimError::Forbidden(format!(
                 "{} is not a reviewer of this review",
                 reviewer.user_principal_name
             )));
@@ -389,7 +389,9 @@ impl Pim {
             .iter()
             .any(|i| i.assignment_id == assignment_id && i.principal_id == reviewer.id)
         {
-            return Err(ApiError::forbidden("nobody reviews their own access"));
+            return Err(PimError::Forbidden(
+                "nobody reviews their own access".into(),
+            ));
         }
         self.store
             .decide_pim_review_item(actor, review_id, assignment_id, decision, comment)

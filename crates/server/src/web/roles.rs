@@ -23,7 +23,7 @@ use super::login::url_encode;
 use crate::context::{ClientApp, RequestContext};
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
-use crate::pim::{Channel, NewRequest, SessionMfa};
+use crate::pim::{Channel, NewRequest, PimError, SessionMfa};
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -307,7 +307,8 @@ pub struct CommentForm {
 }
 
 /// The engine's refusal, or a store failure, as a message for the page.
-fn refusal(e: ApiError) -> (StatusCode, String) {
+fn refusal(e: impl Into<ApiError>) -> (StatusCode, String) {
+    let e = e.into();
     (e.status(), e.detail().to_string())
 }
 
@@ -362,7 +363,7 @@ async fn activate(
         let role = match state.store.get_role_definition(&f.role).await {
             Ok(r) => r,
             Err(e) => {
-                return roles_page(&state, &me, &headers, Some(refusal(e.into()))).await;
+                return roles_page(&state, &me, &headers, Some(refusal(e))).await;
             }
         };
         // The role's settings or conditional access want a second factor: step up first.
@@ -408,7 +409,7 @@ async fn own_request(
         Ok(m) => m,
         Err(r) => return r,
     };
-    let done: Result<ActivationRequest, ApiError> = if cancel {
+    let done: Result<ActivationRequest, PimError> = if cancel {
         state.pim.cancel(&me.user, &me.actor, id).await
     } else {
         state.pim.end_early(&me.user, &me.actor, id, false).await
