@@ -140,3 +140,100 @@ async fn a_person_activates_an_eligible_role_on_my_roles_in_chromium() {
     assert_eq!(active[0]["durationSeconds"], 2700);
     assert_eq!(active[0]["justification"], "checking the audit trail");
 }
+
+/// Runs `first_signin.mjs` for a person whose password was set for them; panics with the
+/// browser's output when the pages do not lead to a working session.
+fn first_sign_in_in_chromium(node: &Node, db: &Db, upn: &str, one_time: &str) {
+    let base = node.base.replace("127.0.0.1", "localhost");
+    let shots = db.dir.path().join("shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(repo_root().join("tests/browser/first_signin.mjs"))
+        .args([
+            base.as_str(),
+            upn,
+            one_time,
+            "my own long passphrase, at last",
+        ])
+        .arg(&shots)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shots.join("3-signed-in.png").exists());
+}
+
+/// The value printed after `label` in the start banner.
+fn banner_value(node: &Node, label: &str) -> String {
+    node.banner
+        .iter()
+        .find_map(|line| line.trim().strip_prefix(label))
+        .map(|rest| rest.split_whitespace().next().unwrap_or("").to_string())
+        .unwrap_or_else(|| panic!("no {label:?} in the banner: {:?}", node.banner))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bootstrap_administrator_gets_from_the_one_time_password_to_an_mfa_session() {
+    if !browser_ready() {
+        return;
+    }
+    let Some(db) = Db::new(Backend::Sqlite).await else {
+        return;
+    };
+    let node = Node::start(&db, &[], &[]).await;
+    let upn = banner_value(&node, "administrator:");
+    let one_time = banner_value(&node, "one-time password:");
+    let token = banner_value(&node, "admin API token:");
+    first_sign_in_in_chromium(&node, &db, &upn, &one_time);
+
+    // The sign-ins were recorded with both factors at the end, and the administrator's
+    // methods now hold the app.
+    let (s, log) = call(
+        &node,
+        reqwest::Method::GET,
+        "/api/v1/auditLogs/signIns",
+        None,
+        &token,
+    )
+    .await;
+    assert_eq!(s, 200, "{log}");
+    let last = log["value"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["result"], "success", "{last}");
+    assert_eq!(
+        last["after"]["authenticationMethodsUsed"],
+        json!(["password", "totp"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_role_holder_with_a_set_password_gets_to_a_working_session() {
+    if !browser_ready() {
+        return;
+    }
+    let Some(db) = Db::new(Backend::Sqlite).await else {
+        return;
+    };
+    let node = db.start().await;
+    let (s, user) = post(
+        &node,
+        "/api/v1/users",
+        json!({"userPrincipalName": "lin@example.com", "displayName": "Lin Admin",
+               "passwordProfile": {"password": "set by the helpdesk 7741",
+                                   "forceChangePasswordNextSignIn": true}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{user}");
+    // A built-in administrator role: the default policy requires MFA for it.
+    let (s, a) = post(
+        &node,
+        "/api/v1/roleAssignments",
+        json!({"principalId": user["id"], "roleDefinitionId": "User Administrator"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    first_sign_in_in_chromium(&node, &db, "lin@example.com", "set by the helpdesk 7741");
+}

@@ -39,6 +39,18 @@ pub fn router() -> Router<AppState> {
         .route("/account/sessions/{id}/revoke", post(revoke))
 }
 
+const PASSWORD_PATH: &str = "/account/password";
+const SECURITY_PATH: &str = "/account/security";
+/// What a session that must first register a second factor may open.
+const REGISTERING_PATHS: [&str; 6] = [
+    SECURITY_PATH,
+    "/account/totp/begin",
+    "/account/totp/confirm",
+    "/account/passkeys/begin",
+    "/account/passkeys/finish",
+    "/account/recovery-codes",
+];
+
 /// A signed-in user's session, record and audit identity.
 pub(super) struct SignedIn {
     pub(super) session: Session,
@@ -61,25 +73,23 @@ pub(super) async fn signed_in(
     };
     match state.signin.session(&token).await {
         Ok(Some((session, user))) => {
-            // A session that must register a second factor may do only that.
-            let registering = [
-                "/account/security",
-                "/account/totp/begin",
-                "/account/totp/confirm",
-                "/account/passkeys/begin",
-                "/account/passkeys/finish",
-                "/account/recovery-codes",
-            ];
-            if session.restriction.is_some() && !registering.contains(&uri.path()) {
-                return Err(see_other("/account/security"));
-            }
-            // A password that must be changed blocks everything but changing it.
-            if uri.path() != "/account/password" {
+            // A first sign-in goes one way: change the password that was set for the
+            // person, then register a second factor where one is required, then go on. Each
+            // step's page is reachable while the other is pending, or the two would send
+            // the browser back and forth for ever.
+            let changing_password = uri.path() == PASSWORD_PATH;
+            if !changing_password {
                 match state.signin.must_change_password(&user.id).await {
-                    Ok(true) => return Err(see_other("/account/password")),
+                    Ok(true) => return Err(see_other(PASSWORD_PATH)),
                     Ok(false) => {}
                     Err(e) => return Err(ApiError::from(e).into_response()),
                 }
+            }
+            if session.restriction.is_some()
+                && !changing_password
+                && !REGISTERING_PATHS.contains(&uri.path())
+            {
+                return Err(see_other(SECURITY_PATH));
             }
             let actor = Actor {
                 id: user.id.clone(),
@@ -166,8 +176,14 @@ async fn security(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
             csrf_field(&csrf)
         ));
     }
+    let notice = if me.session.restriction.is_some() {
+        "<p class=\"notice\" id=\"mfa-required\">Your organisation requires a second factor for your account. \
+         Add an authenticator app or a passkey below to go on.</p>"
+    } else {
+        ""
+    };
     let body = format!(
-        "{}<h1>Security info</h1><table><tr><th>Method</th><th>Name</th><th></th></tr>\
+        "{}<h1>Security info</h1>{notice}<table><tr><th>Method</th><th>Name</th><th></th></tr>\
          <tr><td>password</td><td>Password</td><td></td></tr>{rows}</table>\
          <p>Recovery codes left: {unused_codes}</p>\
          <form method=\"post\" action=\"/account/totp/begin\">{c}<button type=\"submit\">Add an authenticator app</button></form>\
@@ -429,7 +445,12 @@ async fn totp_confirm(
                 .store
                 .mark_session_mfa(&me.session.info.id, &with_mfa(&me.session.info.amr, "otp"))
                 .await;
-            see_other("/account/security")
+            // A first sign-in that was held here for a second factor goes on now.
+            if me.session.restriction.is_some() {
+                see_other("/")
+            } else {
+                see_other(SECURITY_PATH)
+            }
         }
         Err(SignInError::InvalidCode) => {
             let svg = trustplane_authn::totp::qr_svg(&f.uri).unwrap_or_default();
@@ -666,7 +687,25 @@ fn password_form(csrf: &str, error: Option<&str>) -> String {
 }
 
 async fn password_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    form_page(&state, &headers, &uri, "Password", password_form).await
+    let me = match signed_in(&state, &headers, &uri).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let must_change = match state.signin.must_change_password(&me.user.id).await {
+        Ok(m) => m,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let (csrf, fresh) = cookies::csrf_token(&headers);
+    let mut body = password_form(&csrf, None);
+    if must_change {
+        body = body.replacen(
+            "</h1>",
+            "</h1><p class=\"notice\" id=\"must-change\">The password you signed in with was set for you. \
+             Choose your own before you go on.</p>",
+            1,
+        );
+    }
+    cookies::with_csrf(page(StatusCode::OK, "Password", &body), &csrf, fresh)
 }
 
 #[derive(Deserialize)]
@@ -700,6 +739,8 @@ async fn password_submit(
         .change_password(&ctx, &me.actor, &me.session, &me.user, &f.current, &f.new)
         .await
     {
+        // A session still held for a second factor goes to register one next.
+        Ok(()) if me.session.restriction.is_some() => see_other(SECURITY_PATH),
         Ok(()) => see_other("/"),
         Err(SignInError::InvalidCredentials) => page(
             StatusCode::UNAUTHORIZED,
