@@ -12,8 +12,10 @@ use crate::enums::{
 
 /// A sign-in, already enriched with directory facts (groups, roles) and network facts
 /// (country). Ids compare without regard to case.
+// Unknown fields are refused: a misspelt condition (`signInRiskLevel` for `signInRisk`)
+// would otherwise vanish and change the answer without a word.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct SignInContext {
     /// The user's object id; `None` for a workload identity sign-in.
     #[serde(alias = "user")]
@@ -79,7 +81,7 @@ pub struct SignInContext {
 
 /// What is known about the device.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct DeviceInfo {
     /// Marked compliant by device management (satisfies `compliantDevice`).
     pub compliant: bool,

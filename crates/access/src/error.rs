@@ -159,6 +159,60 @@ pub(crate) fn from_value<T: serde::de::DeserializeOwned>(
         } else {
             field
         };
-        ParseError::new(kind, field, message)
+        ParseError::new(kind, field, with_suggestion(message))
     })
+}
+
+/// Shortens serde's "unknown field `x`, expected one of `a`, `b`, ..." to the field and the
+/// closest expected name, which is what a person who misspelt it needs.
+fn with_suggestion(message: String) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message;
+    };
+    let Some((unknown, expected)) = rest.split_once('`') else {
+        return message;
+    };
+    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match closest(unknown, &names) {
+        Some(name) => format!("unknown field `{unknown}`; did you mean `{name}`?"),
+        None => format!("unknown field `{unknown}`"),
+    }
+}
+
+/// The name nearest to `word` (case ignored), if it is near enough to be a likely typo: one
+/// contains the other, or few edits apart.
+fn closest<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
+    let word = word.to_ascii_lowercase();
+    let score = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        if word.contains(&name) || name.contains(&word) {
+            0
+        } else {
+            edit_distance(&word, &name)
+        }
+    };
+    names
+        .iter()
+        .map(|n| (score(n), *n))
+        .filter(|(d, _)| *d <= word.len().max(3) / 3)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance over bytes (field names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(above + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }

@@ -21,6 +21,17 @@ pub struct RequiredControl {
     pub policies: Vec<String>,
 }
 
+/// A policy's grant controls in full, as written, whatever this sign-in already satisfies
+/// (Graph's `whatIfAnalysisResult` carries the whole policy the same way).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantControlsSummary {
+    /// `AND` (every control) or `OR` (any one).
+    pub operator: &'static str,
+    /// Every control: `block`, built-in controls (`mfa`, `compliantDevice`), or `kind:id`.
+    pub controls: Vec<String>,
+}
+
 /// One applied policy in a report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,7 +42,10 @@ pub struct PolicyResult {
     pub display_name: String,
     /// What the policy does (or, report-only, would do) to this sign-in.
     pub result: Outcome,
-    /// The controls it still requires.
+    /// Its grant controls in full; absent for a policy with session controls only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant_controls: Option<GrantControlsSummary>,
+    /// The controls it still requires of this sign-in.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub required_controls: Vec<RequiredControl>,
     /// Its session controls.
@@ -94,6 +108,7 @@ impl PolicySet {
                 id: p.id.clone(),
                 display_name: p.display_name.clone(),
                 result: a.outcome,
+                grant_controls: grant_summary(p),
                 required_controls: groups(p, a)
                     .into_iter()
                     .map(|any_of| RequiredControl {
@@ -209,6 +224,19 @@ fn reason_name(c: Cond, p: &CompiledPolicy) -> &'static str {
     }
 }
 
+/// A policy's grant controls as written.
+fn grant_summary(p: &CompiledPolicy) -> Option<GrantControlsSummary> {
+    let mut controls: Vec<String> = Vec::new();
+    if p.block {
+        controls.push("block".to_owned());
+    }
+    controls.extend(p.requirements.iter().map(requirement_name));
+    (!controls.is_empty()).then(|| GrantControlsSummary {
+        operator: if p.operator_and { "AND" } else { "OR" },
+        controls,
+    })
+}
+
 /// The requirement groups (any-of sets) a policy still needs.
 fn groups(p: &CompiledPolicy, a: &AppliedPolicy) -> Vec<Vec<String>> {
     if a.outcome != Outcome::Grant {
@@ -234,14 +262,18 @@ impl Report {
     /// else the reasons joined by commas).
     pub fn to_graph_results(&self) -> serde_json::Value {
         let applied = |p: &PolicyResult, state: &str| {
-            serde_json::json!({
+            let mut result = serde_json::json!({
                 "@odata.type": "#microsoft.graph.whatIfAnalysisResult",
                 "id": p.id,
                 "displayName": p.display_name,
                 "state": state,
                 "policyApplies": true,
                 "analysisReasons": "notSet",
-            })
+            });
+            if let Some(g) = &p.grant_controls {
+                result["grantControls"] = graph_grant_controls(g);
+            }
+            result
         };
         let mut value: Vec<serde_json::Value> = self
             .enforced_policies
@@ -265,4 +297,27 @@ impl Report {
         }));
         serde_json::json!({ "value": value })
     }
+}
+
+/// Grant controls in Graph's `conditionalAccessGrantControls` shape.
+fn graph_grant_controls(g: &GrantControlsSummary) -> serde_json::Value {
+    let mut built_in = Vec::new();
+    let mut terms = Vec::new();
+    let mut custom = Vec::new();
+    let mut strength = serde_json::Value::Null;
+    for c in &g.controls {
+        match c.split_once(':') {
+            Some(("authenticationStrength", id)) => strength = serde_json::json!({ "id": id }),
+            Some(("termsOfUse", id)) => terms.push(id.to_owned()),
+            Some((_, id)) => custom.push(id.to_owned()),
+            None => built_in.push(c.clone()),
+        }
+    }
+    serde_json::json!({
+        "operator": g.operator,
+        "builtInControls": built_in,
+        "termsOfUse": terms,
+        "customAuthenticationFactors": custom,
+        "authenticationStrength": strength,
+    })
 }

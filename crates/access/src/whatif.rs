@@ -88,9 +88,17 @@ fn load_dir<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// Loads every policy in a folder of Graph JSON files.
+/// Loads every policy in a folder of Graph JSON files; a folder without any is an error, as
+/// a what-if over no policies would answer "allow" about nothing.
 pub fn load_policies(dir: &Path) -> Result<Vec<ConditionalAccessPolicy>, Error> {
-    load_dir(dir, "policy")
+    let policies = load_dir(dir, "policy")?;
+    if policies.is_empty() {
+        return Err(Error::Input(format!(
+            "{} holds no policy: give a folder of Graph policy JSON files (*.json)",
+            dir.display()
+        )));
+    }
+    Ok(policies)
 }
 
 /// Loads every named location in a folder of Graph JSON files.
@@ -112,7 +120,7 @@ struct GraphEvaluate {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 struct GraphConditions {
     authentication_flow: Option<Value>,
     client_app_type: Option<ClientAppType>,
@@ -145,6 +153,11 @@ pub fn parse_input(text: &str) -> Result<SignInContext, Error> {
         let ctx = from_value::<SignInContext>("what-if input", value)?;
         check_input(&ctx)?;
         return Ok(ctx);
+    }
+    let mut value = value;
+    // Graph's own annotations (`@odata.type`) are not conditions.
+    if let Some(Value::Object(c)) = value.get_mut("signInConditions") {
+        c.retain(|k, _| !k.starts_with('@'));
     }
     let g: GraphEvaluate = from_value("what-if input", value.clone())?;
     // Flat fields beside the Graph ones give the directory facts.

@@ -647,3 +647,88 @@ fn named_location_kind_from_odata_type_or_fields() {
     let bad = NamedLocation::from_json(r#"{"id":"b","countriesAndRegions":["NLD"]}"#).unwrap();
     assert_eq!(bad.validate()[0].field(), "countriesAndRegions[0]");
 }
+
+#[test]
+fn what_if_shows_a_policys_full_grant_controls_beside_what_is_still_needed() {
+    let p = policy(
+        "device-or-mfa",
+        "enabled",
+        json!({}),
+        json!({"grantControls": {"operator": "OR", "builtInControls": ["mfa", "compliantDevice"]}}),
+    );
+    let set = PolicySet::compile(&[p], &[]).unwrap();
+    let mut ctx = user();
+    ctx.device.compliant = true;
+    let report = set.explain(&ctx);
+    assert_eq!(report.result, Outcome::Allow);
+    let applied = &report.enforced_policies[0];
+    // A compliant device satisfies the policy, but the report still says what it asks for.
+    let grant = applied.grant_controls.as_ref().unwrap();
+    assert_eq!(grant.operator, "OR");
+    assert_eq!(grant.controls, ["mfa", "compliantDevice"]);
+    assert!(applied.required_controls.is_empty());
+    let graph = report.to_graph_results();
+    assert_eq!(
+        graph["value"][0]["grantControls"]["builtInControls"],
+        json!(["mfa", "compliantDevice"])
+    );
+
+    // Without the device, the same full controls and what is still needed.
+    let report = set.explain(&user());
+    let applied = &report.enforced_policies[0];
+    assert_eq!(applied.grant_controls.as_ref().unwrap().controls.len(), 2);
+    assert_eq!(
+        applied.required_controls[0].any_of,
+        ["mfa", "compliantDevice"]
+    );
+}
+
+#[test]
+fn a_blocking_policy_reports_block_as_its_grant_control() {
+    let set = PolicySet::compile(&[policy("stop", "enabled", json!({}), block())], &[]).unwrap();
+    let report = set.explain(&user());
+    let grant = report.enforced_policies[0].grant_controls.as_ref().unwrap();
+    assert_eq!(grant.controls, ["block"]);
+}
+
+#[test]
+fn unknown_what_if_fields_are_refused_with_the_likely_name() {
+    for (input, unknown, meant) in [
+        (
+            json!({"userId": "u1", "signInRiskLevel": "high"}),
+            "signInRiskLevel",
+            "signInRisk",
+        ),
+        (
+            json!({"userId": "u1", "device": {"isCompliant": true}}),
+            "isCompliant",
+            "compliant",
+        ),
+        (
+            json!({"signInIdentity": {"userId": "u1"}, "signInConditions": {"signInRisk": "high"}}),
+            "signInRisk",
+            "signInRiskLevel",
+        ),
+    ] {
+        let e = parse_input(&input.to_string()).unwrap_err().to_string();
+        assert!(e.contains(&format!("unknown field `{unknown}`")), "{e}");
+        assert!(e.contains(&format!("did you mean `{meant}`")), "{e}");
+    }
+    // Graph's annotations and every known name and alias still pass.
+    parse_input(
+        &json!({"signInIdentity": {"userId": "u1"},
+                "signInConditions": {"@odata.type": "#microsoft.graph.signInConditions", "signInRiskLevel": "high"}})
+        .to_string(),
+    )
+    .unwrap();
+    parse_input(&json!({"user": "u1", "groups": ["g"], "clientAppType": "browser", "ipAddress": "192.0.2.1"}).to_string())
+        .unwrap();
+}
+
+#[test]
+fn a_folder_without_policies_is_an_error_not_an_allow() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a policy").unwrap();
+    let e = load_policies(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("holds no policy"), "{e}");
+}

@@ -128,7 +128,9 @@ fn print_table(v: &Value) {
         v["result"].as_str().unwrap_or("")
     );
     println!("enforced policies:   {}", names(&v["enforcedPolicies"]));
+    print_applied(&v["enforcedPolicies"]);
     println!("report-only:         {}", names(&v["reportOnlyPolicies"]));
+    print_applied(&v["reportOnlyPolicies"]);
     let controls: Vec<String> = v["requiredControls"]
         .as_array()
         .map(|a| {
@@ -162,6 +164,50 @@ fn print_table(v: &Value) {
         &rows,
         &[("not applied", "displayName"), ("why", "reasons")],
     );
+    for w in v["warnings"].as_array().into_iter().flatten() {
+        println!("warning: {}", w.as_str().unwrap_or_default());
+    }
+}
+
+/// One line per applied policy: what it does to this sign-in, its grant controls in full,
+/// and those this sign-in has still to satisfy.
+fn print_applied(policies: &Value) {
+    let words = |v: &Value, sep: &str| {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(sep)
+            })
+            .unwrap_or_default()
+    };
+    for p in policies.as_array().into_iter().flatten() {
+        let grant = &p["grantControls"];
+        let operator = if grant["operator"] == "AND" {
+            " and "
+        } else {
+            " or "
+        };
+        let mut line = format!(
+            "  - {}: {}",
+            p["displayName"].as_str().unwrap_or_default(),
+            p["result"].as_str().unwrap_or_default()
+        );
+        if grant.is_object() {
+            line.push_str(&format!("; grant: {}", words(&grant["controls"], operator)));
+        }
+        let still: Vec<String> = p["requiredControls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| words(&c["anyOf"], " or "))
+            .collect();
+        if !still.is_empty() {
+            line.push_str(&format!("; still needed: {}", still.join(", ")));
+        }
+        println!("{line}");
+    }
 }
 
 const BASE: &str = "/api/v1/identity/conditionalAccess";

@@ -99,6 +99,86 @@ fn what_if_blocks_legacy_authentication_and_foreign_countries_with_the_real_base
 }
 
 #[test]
+fn what_if_tables_show_full_grant_controls_warnings_and_refuse_empty_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::write(
+        policies.join("device.json"),
+        r#"{"id": "p1", "displayName": "Device or MFA", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]},
+                           "clientAppTypes": ["all"],
+                           "locations": {"includeLocations": ["no-such-location"]}},
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa", "compliantDevice"]}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        policies.join("all.json"),
+        r#"{"id": "p2", "displayName": "Everyone MFA or device", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]},
+                           "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa", "compliantDevice"]}}"#,
+    )
+    .unwrap();
+    let input = dir.path().join("in.json");
+    std::fs::write(&input, r#"{"userId": "u1", "device": {"compliant": true}}"#).unwrap();
+    let (code, out, err) = cli(
+        None,
+        &[
+            "--output",
+            "table",
+            "policy",
+            "what-if",
+            "--policies",
+            policies.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    // Satisfied by the compliant device, the policy still shows what it asks for.
+    assert!(
+        out.contains("Everyone MFA or device: allow; grant: mfa or compliantDevice"),
+        "{out}"
+    );
+    assert!(out.contains("warning: "), "{out}");
+    assert!(out.contains("no-such-location"), "{out}");
+
+    // A misspelt field is an error, not a silently different answer.
+    std::fs::write(&input, r#"{"userId": "u1", "signInRiskLevel": "high"}"#).unwrap();
+    let (code, _, err) = cli(
+        None,
+        &[
+            "policy",
+            "what-if",
+            "--policies",
+            policies.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("did you mean `signInRisk`"), "{err}");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let (code, out, err) = cli(
+        None,
+        &[
+            "policy",
+            "what-if",
+            "--policies",
+            empty.to_str().unwrap(),
+            "--user",
+            "u1",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("holds no policy"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one-line error: {err}");
+}
+
+#[test]
 fn detect_finds_the_console_login_without_mfa_and_credits_the_author() {
     let rules = data("sigma/rules/cloud/aws");
     let logs = data("logs/stratus-red-team");
