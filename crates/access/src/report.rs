@@ -231,7 +231,7 @@ fn grant_summary(p: &CompiledPolicy) -> Option<GrantControlsSummary> {
         controls.push("block".to_owned());
     }
     controls.extend(p.requirements.iter().map(requirement_name));
-    (!controls.is_empty()).then(|| GrantControlsSummary {
+    (!controls.is_empty()).then_some(GrantControlsSummary {
         operator: if p.operator_and { "AND" } else { "OR" },
         controls,
     })
