@@ -642,20 +642,84 @@ async fn alerts(client: &Client, c: AlertsCommand, out: Output) -> Result<()> {
                     .unwrap_or(Value::Null),
             );
         }
-        AlertsCommand::Push { file } => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let source = file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let report = client
-                .post_bytes(
-                    &format!("/api/v1/detect/ingest?source={}", enc(&source)),
-                    bytes,
-                )
-                .await?;
+        AlertsCommand::Push { file } => push_logs(client, &file, out).await?,
+    }
+    Ok(())
+}
+
+/// `admin alerts push`: one file, or every log file of a folder (as `detect` reads them), each
+/// pushed as its own batch. A folder's answer is one row per file and the totals.
+async fn push_logs(client: &Client, path: &std::path::Path, out: Output) -> Result<()> {
+    let files = trustplane_detect::list_log_files(&[path.to_path_buf()])?;
+    if files.is_empty() {
+        bail!(
+            "{} holds no log files (.json, .jsonl, .ndjson, .gz)",
+            path.display()
+        );
+    }
+    let single = !path.is_dir();
+    let bar = crate::progress::Bar::new(files.len() as u64, "files");
+    let mut rows = Vec::new();
+    for file in &files {
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let source = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut report = client
+            .post_bytes(
+                &format!("/api/v1/detect/ingest?source={}", enc(&source)),
+                bytes,
+            )
+            .await
+            .with_context(|| format!("pushing {}", file.display()))?;
+        if single {
+            bar.finish();
             output::one(out, &report);
+            return Ok(());
+        }
+        report["file"] = Value::String(file.display().to_string());
+        rows.push(report);
+        bar.step();
+    }
+    bar.finish();
+    let total = |key: &str| rows.iter().filter_map(|r| r[key].as_u64()).sum::<u64>();
+    let new_alerts: Vec<Value> = rows
+        .iter()
+        .flat_map(|r| r["newAlerts"].as_array().cloned().unwrap_or_default())
+        .collect();
+    match out {
+        Output::Json => {
+            let summary = json!({
+                "files": rows.len(),
+                "records": total("records"),
+                "malformed": total("malformed"),
+                "resolved": total("resolved"),
+                "matches": total("matches"),
+                "newAlerts": new_alerts,
+                "results": rows,
+            });
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        }
+        Output::Table => {
+            output::list(
+                out,
+                &rows,
+                &[
+                    ("file", "file"),
+                    ("records", "records"),
+                    ("malformed", "malformed"),
+                    ("matches", "matches"),
+                ],
+            );
+            println!(
+                "{} files, {} records, {} matches, {} new alerts",
+                rows.len(),
+                total("records"),
+                total("matches"),
+                new_alerts.len()
+            );
         }
     }
     Ok(())

@@ -445,6 +445,36 @@ pub struct DetectArgs {
     /// Files and objects holding more records than this are skipped [default: 2000000].
     #[arg(long, default_value_t = trustplane_detect::ReadLimits::OBJECT.max_records)]
     pub max_records: usize,
+    /// Show only matches of rules at this level or above.
+    #[arg(long, value_enum)]
+    pub min_level: Option<RuleLevel>,
+    /// Order of the matches: by event time, or most severe first (then by time).
+    #[arg(long, value_enum, default_value_t = MatchOrder::Time)]
+    pub sort: MatchOrder,
+}
+
+/// Sigma's rule levels, least severe first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum RuleLevel {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl RuleLevel {
+    /// A rule's `level` as written; `None` for a missing or unknown one.
+    pub fn parse(level: Option<&str>) -> Option<Self> {
+        <Self as ValueEnum>::from_str(level?.trim(), true).ok()
+    }
+}
+
+/// How `detect` orders its matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MatchOrder {
+    Time,
+    Severity,
 }
 
 /// Flags win over `TRUSTPLANE_*` variables, which win over the `--config` file.
@@ -611,7 +641,8 @@ pub enum AlertsCommand {
         #[arg(long)]
         webhook_url: Option<String>,
     },
-    /// Push a log file (CloudTrail, Azure export, NDJSON; gzipped or not) into the pipeline.
+    /// Push a log file, or every log file of a folder (CloudTrail, Azure export, NDJSON;
+    /// gzipped or not), into the pipeline.
     Push { file: PathBuf },
 }
 

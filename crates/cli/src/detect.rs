@@ -13,7 +13,7 @@ use trustplane_detect::{
     Hunter, ReadLimits,
 };
 
-use crate::args::{DetectArgs, Output};
+use crate::args::{DetectArgs, MatchOrder, Output, RuleLevel};
 use crate::output;
 use crate::progress::Bar;
 
@@ -47,7 +47,8 @@ pub async fn run(args: DetectArgs, out: Option<Output>) -> Result<i32> {
     if args.rules.is_empty() || args.inputs.is_empty() {
         bail!("give --rules DIR and at least one input file, folder or s3:// prefix (or --check-rules DIR)");
     }
-    let report = hunt(&args).await?;
+    let mut report = hunt(&args).await?;
+    select_and_order(&mut report, args.min_level, args.sort);
     match out {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Output::Table => {
@@ -64,7 +65,7 @@ pub async fn run(args: DetectArgs, out: Option<Output>) -> Result<i32> {
                         "author": m.rule.author,
                         "action": s["action"],
                         "who": s["actor"]["arn"].as_str().or(s["actor"]["upn"].as_str()).or(s["actor"]["caller"].as_str()),
-                        "ip": s["sourceIp"].as_str().or(s["source_ip"].as_str()),
+                        "ip": s["sourceIp"].as_str(),
                     })
                 })
                 .collect();
@@ -92,6 +93,24 @@ pub async fn run(args: DetectArgs, out: Option<Output>) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Keeps the matches at `min_level` or above and orders them; the per-rule counts follow.
+fn select_and_order(report: &mut HuntReport, min_level: Option<RuleLevel>, order: MatchOrder) {
+    let level = |m: &trustplane_detect::Match| RuleLevel::parse(m.rule.level.as_deref());
+    if let Some(min) = min_level {
+        report
+            .matches
+            .retain(|m| level(m).is_some_and(|l| l >= min));
+        report.counts.clear();
+        for m in &report.matches {
+            *report.counts.entry(m.rule.title.clone()).or_default() += 1;
+        }
+    }
+    if order == MatchOrder::Severity {
+        // Stable: within a level the matches keep their time order.
+        report.matches.sort_by_key(|m| std::cmp::Reverse(level(m)));
+    }
 }
 
 /// Reads every local file, then every object under the S3 prefixes, through one hunt. An

@@ -25,6 +25,7 @@ pub struct EngineOptions {
 
 /// Details of a correlation rule firing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CorrelationDetail {
     /// `event_count`, `value_count`, `temporal` or `temporal_ordered`.
     pub correlation_type: String,
@@ -36,6 +37,7 @@ pub struct CorrelationDetail {
 
 /// One rule matching one record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Hit {
     /// The rule (with its author, to credit it).
     pub rule: Arc<RuleInfo>,
@@ -45,6 +47,7 @@ pub struct Hit {
 
 /// How loading went.
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RuleCheck {
     /// Rule files read.
     pub files: usize,

@@ -26,6 +26,7 @@ pub struct HuntOptions {
 
 /// One match, ready to show: the rule and its author, the normalised record and the original.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Match {
     /// The rule that matched; show `rule.author` with it (Detection Rule License).
     pub rule: RuleInfo,
@@ -52,6 +53,7 @@ pub struct HuntProgress {
 
 /// The outcome of a hunt.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HuntReport {
     /// Rule loading: counts and failures with reasons.
     pub rules: RuleCheck,

@@ -14,6 +14,7 @@ use crate::record::{Record, RecordOrigin};
 
 /// A record (or a whole file) that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MalformedRecord {
     /// The file.
     pub path: PathBuf,

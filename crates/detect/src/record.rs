@@ -38,6 +38,7 @@ pub enum Outcome {
 /// Who performed an action, in the terms each cloud uses. Identity resolution to a directory
 /// user reads these fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Actor {
     /// AWS `userIdentity.type` (`IAMUser`, `AssumedRole`, `Root`, ...).
     pub kind: Option<String>,
@@ -61,6 +62,7 @@ pub struct Actor {
 
 /// The normalised summary of one record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EventSummary {
     /// Event time as written in the record (RFC 3339 in both clouds).
     pub time: Option<String>,
@@ -88,6 +90,7 @@ pub struct EventSummary {
 
 /// Where a record was read from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecordOrigin {
     /// The file.
     pub path: PathBuf,

@@ -22,6 +22,7 @@ pub enum RuleKind {
 ///
 /// The Detection Rule License requires crediting `author` with every match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RuleInfo {
     /// The rule's `id` (a UUID in SigmaHQ), if it has one.
     pub id: Option<String>,
@@ -41,6 +42,7 @@ impl RuleInfo {}
 
 /// A rule (or a whole file) that could not be loaded, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RuleLoadError {
     /// The file concerned.
     pub path: PathBuf,

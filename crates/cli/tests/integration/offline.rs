@@ -194,6 +194,65 @@ fn detect_finds_the_console_login_without_mfa_and_credits_the_author() {
         .is_some_and(|a| !a.is_empty()));
     assert_eq!(console[0]["record"]["eventName"], "ConsoleLogin");
     assert_eq!(report["rules"]["failures"].as_array().unwrap().len(), 0);
+    // Field names are camelCase, as everywhere else.
+    assert!(
+        report["rules"]["detectionRules"].as_u64().unwrap() > 0,
+        "{}",
+        report["rules"]
+    );
+    assert!(
+        console[0]["summary"].get("sourceIp").is_some(),
+        "{}",
+        console[0]["summary"]
+    );
+    assert!(console[0]["summary"].get("source_ip").is_none());
+
+    // Severity first, and a floor on the level.
+    let rank = |l: &Value| {
+        ["informational", "low", "medium", "high", "critical"]
+            .iter()
+            .position(|x| l.as_str() == Some(*x))
+    };
+    let sorted = json_of(&[
+        "--output", "json", "detect", "--rules", &rules, &logs, "--sort", "severity",
+    ]);
+    let levels: Vec<Option<usize>> = sorted["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| rank(&m["rule"]["level"]))
+        .collect();
+    assert_eq!(levels.len(), matches.len());
+    assert!(levels.windows(2).all(|w| w[0] >= w[1]), "{levels:?}");
+    let high = json_of(&[
+        "--output",
+        "json",
+        "detect",
+        "--rules",
+        &rules,
+        &logs,
+        "--min-level",
+        "high",
+    ]);
+    let high_levels: Vec<Option<usize>> = high["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| rank(&m["rule"]["level"]))
+        .collect();
+    assert!(!high_levels.is_empty());
+    assert!(high_levels.len() < matches.len());
+    assert!(
+        high_levels.iter().all(|l| l.is_some_and(|l| l >= 3)),
+        "{high_levels:?}"
+    );
+    let counted: usize = high["counts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c.as_u64().unwrap() as usize)
+        .sum();
+    assert_eq!(counted, high_levels.len());
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("broken.yml"), "title: broken\nlogsource: {product: aws}\ndetection:\n  sel: {eventName|re: '('}\n  condition: sel\n").unwrap();
@@ -234,6 +293,40 @@ async fn pushed_cloudtrail_raises_alerts_listed_by_the_cli() {
     let (code, _, err) = cli(Some(&node), &["admin", "alerts", "respond", id, "reboot"]);
     assert_eq!(code, 1);
     assert!(err.contains("unknown action"), "{err}");
+
+    // A folder is pushed file by file, as `detect` reads it.
+    let folder = tempfile::tempdir().unwrap();
+    for name in [
+        "aws.defense-evasion.cloudtrail-delete.json",
+        "aws.defense-evasion.organizations-leave.json",
+    ] {
+        std::fs::copy(
+            data(&format!("logs/stratus-red-team/{name}")),
+            folder.path().join(name),
+        )
+        .unwrap();
+    }
+    let pushed = cli_json(
+        &node,
+        &["admin", "alerts", "push", folder.path().to_str().unwrap()],
+    );
+    assert_eq!(pushed["files"], 2, "{pushed}");
+    assert_eq!(pushed["results"].as_array().unwrap().len(), 2, "{pushed}");
+    let per_file: u64 = pushed["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["records"].as_u64().unwrap())
+        .sum();
+    assert!(per_file >= 2, "{pushed}");
+    assert_eq!(pushed["records"], per_file, "{pushed}");
+    let empty = tempfile::tempdir().unwrap();
+    let (code, _, err) = cli(
+        Some(&node),
+        &["admin", "alerts", "push", empty.path().to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("holds no log files"), "{err}");
 }
 
 #[test]
