@@ -453,6 +453,16 @@ pub struct DetectArgs {
     pub sort: MatchOrder,
 }
 
+/// How `serve` writes its log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured only on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 /// Sigma's rule levels, least severe first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub enum RuleLevel {
@@ -483,6 +493,10 @@ pub struct ServeArgs {
     /// Settings file (TOML).
     #[arg(long, env = "TRUSTPLANE_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Log lines as text, or as one JSON object per line for a log collector. What is logged
+    /// is set by `TRUSTPLANE_LOG` (`info` by default; `debug`, `trustplane_server=debug`...).
+    #[arg(long, env = "TRUSTPLANE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// Address and port to listen on [default: 127.0.0.1:8080].
     #[arg(long)]
     pub listen: Option<SocketAddr>,

@@ -8,19 +8,14 @@ use trustplane_authn::SessionPolicy;
 use trustplane_model::SystemClock;
 use trustplane_server::{NodeSettings, ServerConfig};
 
-use crate::args::ServeArgs;
+use crate::args::{LogFormat, ServeArgs};
 use crate::config;
 
 pub async fn run(args: ServeArgs) -> Result<i32> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TRUSTPLANE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_log(args.log_format);
     let settings = config::load(&args)?;
     let database_url = config::database_url(settings.database_url.as_deref(), &settings.data_dir)?;
+    let database_url_shown = without_password(&database_url);
     let node_id = settings.node_id.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
         format!("{}-{}", host.trim(), std::process::id())
@@ -61,6 +56,10 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
     )
     .await
     .context("cannot start")?;
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://localhost:{}", server.local_addr.port()));
     if let Some(creds) = &server.bootstrap {
         // Printed on standard output once, on the first start of an empty store; only hashes
         // are kept, so this cannot be shown again.
@@ -74,12 +73,84 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
             Some(t) => println!("  admin API token:    {t}"),
             None => println!("  admin API token:    the one in TRUSTPLANE_BOOTSTRAP_ADMIN_TOKEN"),
         }
-        println!(
-            "  try: trustplane admin --url http://{} --token <token> users list",
-            server.local_addr
-        );
+        println!("  sign in at:         {public_url}/login");
+        println!("  from a terminal:    trustplane admin --url {public_url} --token <token> login");
     }
+    log_start_facts(&settings, &public_url, &database_url_shown);
     println!("trustplane listening on http://{}", server.local_addr);
     server.run().await.context("server failed")?;
     Ok(0)
+}
+
+/// The log on standard error: filtered by `TRUSTPLANE_LOG`, as text or JSON lines, without
+/// colour codes unless a person is watching a terminal.
+fn init_log(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRUSTPLANE_LOG")
+        .unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => builder.json().with_current_span(false).init(),
+    }
+}
+
+/// What an operator checks first in a log after a start.
+fn log_start_facts(settings: &config::Settings, public_url: &str, database: &str) {
+    tracing::info!(%database, "store opened");
+    tracing::info!(%public_url, "sign-in pages at {public_url}/login");
+    if settings.detection_rules.is_empty() {
+        tracing::info!("no detection rules folder: only Trustplane's built-in rules run");
+    } else {
+        let folders: Vec<String> = settings
+            .detection_rules
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        tracing::info!(folders = %folders.join(", "), "detection rules loaded");
+    }
+    tracing::info!(
+        trusted_proxies = settings.trusted_proxies.len(),
+        geoip = settings.geoip_database.is_some(),
+        checkpoint_interval_secs = settings.checkpoint_interval_secs,
+        "background jobs started: audit checkpoints, PIM expiry and reconciliation, scheduled scans, log-source polling, notifications"
+    );
+}
+
+/// A database URL fit for a log: the password, if any, replaced.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn database_passwords_stay_out_of_the_log() {
+        assert_eq!(
+            without_password("postgres://tp:s3cret@db:5432/tp"),
+            "postgres://tp:***@db:5432/tp"
+        );
+        assert_eq!(
+            without_password("postgres://tp@db/tp"),
+            "postgres://tp@db/tp"
+        );
+        assert_eq!(
+            without_password("sqlite://data/trustplane.db?mode=rwc"),
+            "sqlite://data/trustplane.db?mode=rwc"
+        );
+    }
 }

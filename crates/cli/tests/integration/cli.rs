@@ -23,10 +23,28 @@ async fn bootstrap_prints_credentials_once_and_the_token_works(db: Db) {
         .map(|t| t.trim().to_string())
         .expect("token line");
     assert!(token.starts_with("tp_") && token.len() >= 40, "{token}");
+    // Where to sign in, and how to save the token for the CLI.
+    let public = node.base.replace("127.0.0.1", "localhost");
+    assert!(
+        banner.contains(&format!("sign in at:         {public}/login")),
+        "{banner}"
+    );
+    assert!(
+        banner.contains(&format!(
+            "trustplane admin --url {public} --token <token> login"
+        )),
+        "{banner}"
+    );
     let (status, me) = call(&node, reqwest::Method::GET, "/api/v1/me", None, &token).await;
     assert_eq!(status, 200);
     assert_eq!(me["roles"][0], "Global Administrator");
     drop(node);
+    // The log is plain text without colour codes when not on a terminal, and states the
+    // start-up facts at info level.
+    let log = std::fs::read_to_string(db.dir.path().join("server.log")).unwrap();
+    assert!(!log.contains('\u{1b}'), "colour codes in the log: {log}");
+    assert!(log.contains("store opened"), "{log}");
+    assert!(log.contains("/login"), "{log}");
     // A second start prints nothing of the kind, and the first token still works.
     let node = Node::start(&db, &[], &[]).await;
     assert!(node.banner.is_empty(), "{:?}", node.banner);
@@ -393,4 +411,35 @@ async fn policy_commands_manage_the_servers_conditional_access(db: Db) {
             .len(),
         count
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_logs_one_json_object_per_line_when_asked() {
+    let Some(db) = Db::new(Backend::Sqlite).await else {
+        return;
+    };
+    let node = Node::start(
+        &db,
+        &["--log-format", "json"],
+        &[("TRUSTPLANE_BOOTSTRAP_ADMIN_TOKEN", TOKEN)],
+    )
+    .await;
+    drop(node);
+    let log = std::fs::read_to_string(db.dir.path().join("server.log")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let store = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "store opened")
+        .unwrap_or_else(|| panic!("no start-up line: {log}"));
+    assert_eq!(store["level"], "INFO");
+    assert!(store["fields"]["database"]
+        .as_str()
+        .is_some_and(|d| d.starts_with("sqlite://")));
+    // A value clap does not know is refused before anything starts.
+    let (code, _, err) = cli(None, &["serve", "--log-format", "yaml"]);
+    assert_eq!(code, 2, "{err}");
 }
