@@ -33,6 +33,7 @@ pub mod gate;
 pub mod password;
 pub mod recovery;
 pub mod session;
+pub mod tap;
 pub mod throttle;
 pub mod totp;
 pub mod webauthn;

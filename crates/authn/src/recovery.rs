@@ -23,11 +23,19 @@ pub fn generate_recovery_codes() -> Vec<String> {
 }
 
 fn generate_code() -> String {
-    // 64 random bits; the low 50 become ten 5-bit symbols.
-    let mut bits = OsRng.next_u64();
-    let mut code = String::with_capacity(CODE_CHARS + 1);
-    for i in 0..CODE_CHARS {
-        if i == CODE_CHARS / 2 {
+    random_symbols(CODE_CHARS, CODE_CHARS / 2)
+}
+
+/// `count` random symbols of the alphabet (5 bits each), a dash after every `group`.
+pub(crate) fn random_symbols(count: usize, group: usize) -> String {
+    let mut code = String::with_capacity(count + count / group.max(1));
+    let mut bits = 0_u64;
+    for i in 0..count {
+        // 64 random bits give twelve 5-bit symbols.
+        if i % 12 == 0 {
+            bits = OsRng.next_u64();
+        }
+        if i > 0 && group > 0 && i % group == 0 {
             code.push('-');
         }
         code.push(char::from(ALPHABET[(bits & 0x1f) as usize]));

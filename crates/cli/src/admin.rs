@@ -347,6 +347,93 @@ async fn users(client: &Client, c: UsersCommand, out: Output) -> Result<()> {
                 .await?;
             output::done(out, &format!("deleted user {id}"));
         }
+        UsersCommand::SetPassword {
+            id,
+            password_stdin,
+            generate,
+            permanent,
+        } => {
+            let password = if generate {
+                trustplane_server::random_secret(15)?
+            } else {
+                debug_assert!(password_stdin);
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_string()
+            };
+            let body = json!({"passwordProfile": {
+                "password": password,
+                "forceChangePasswordNextSignIn": !permanent,
+            }});
+            let user = client
+                .patch(&format!("/api/v1/users/{}", enc(&id)), &body)
+                .await?;
+            let upn = user["userPrincipalName"]
+                .as_str()
+                .unwrap_or(&id)
+                .to_string();
+            match (out, generate) {
+                (Output::Json, _) => output::one(
+                    out,
+                    &json!({
+                        "userPrincipalName": upn,
+                        "password": generate.then_some(password),
+                        "forceChangePasswordNextSignIn": !permanent,
+                    }),
+                ),
+                (Output::Table, true) => {
+                    println!("password for {upn} (shown once): {password}");
+                    if !permanent {
+                        println!("{upn} must change it at the next sign-in");
+                    }
+                }
+                (Output::Table, false) => output::done(out, &format!("password set for {upn}")),
+            }
+        }
+        UsersCommand::Tap {
+            id,
+            lifetime_minutes,
+            reusable,
+            start,
+        } => {
+            let mut body = json!({
+                "lifetimeInMinutes": lifetime_minutes,
+                "isUsableOnce": !reusable,
+            });
+            if let Some(start) = start {
+                body["startDateTime"] = Value::String(start);
+            }
+            let pass = client
+                .post(
+                    &format!(
+                        "/api/v1/users/{}/authentication/temporaryAccessPassMethods",
+                        enc(&id)
+                    ),
+                    &body,
+                )
+                .await?
+                .unwrap_or(Value::Null);
+            match out {
+                Output::Json => output::one(out, &pass),
+                Output::Table => {
+                    println!(
+                        "temporary access pass for {} (shown once): {}",
+                        pass["userPrincipalName"].as_str().unwrap_or(&id),
+                        pass["temporaryAccessPass"].as_str().unwrap_or_default()
+                    );
+                    println!(
+                        "valid from {} for {} minutes, {}",
+                        pass["startDateTime"].as_str().unwrap_or_default(),
+                        pass["lifetimeInMinutes"],
+                        if pass["isUsableOnce"] == Value::Bool(true) {
+                            "once"
+                        } else {
+                            "any number of times"
+                        }
+                    );
+                }
+            }
+        }
         UsersCommand::Methods { id } => {
             let items = client
                 .list(

@@ -734,6 +734,38 @@ pub enum UsersCommand {
     Delete { id: String },
     /// Authentication methods of a user.
     Methods { id: String },
+    /// Set or reset a user's password: read from standard input, or generated and printed once.
+    /// The person must change it at the next sign-in unless `--permanent`.
+    SetPassword {
+        id: String,
+        /// Read the new password from standard input (never from the command line).
+        #[arg(
+            long,
+            conflicts_with = "generate",
+            required_unless_present = "generate"
+        )]
+        password_stdin: bool,
+        /// Generate a random password and print it once.
+        #[arg(long)]
+        generate: bool,
+        /// Do not ask for a change at the next sign-in.
+        #[arg(long)]
+        permanent: bool,
+    },
+    /// Issue a temporary access pass: a code that signs the person in (counting as MFA) so
+    /// that they can register their methods. It replaces any earlier pass and is shown once.
+    Tap {
+        id: String,
+        /// Minutes the pass stays valid (10 to 43200).
+        #[arg(long, default_value_t = 60)]
+        lifetime_minutes: u32,
+        /// Usable more than once within its lifetime (default: once).
+        #[arg(long)]
+        reusable: bool,
+        /// When it becomes valid (RFC 3339; default: now).
+        #[arg(long)]
+        start: Option<String>,
+    },
     /// Remove an authentication method of a user (a lost device).
     RemoveMethod { id: String, method_id: String },
     /// Sessions of a user.

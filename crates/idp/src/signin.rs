@@ -14,7 +14,9 @@ use trustplane_authn::{
     Throttled, TotpSecret,
 };
 use trustplane_model::{Actor, Event, Outcome, Target, User};
-use trustplane_store::{NewSession, Session, Store, StoreError, StoredMethod};
+use trustplane_store::{
+    NewSession, Session, Store, StoreError, StoredMethod, TEMPORARY_ACCESS_PASS,
+};
 
 use crate::ca::{CaDecision, ConditionalAccess, PORTAL_APP_ID};
 use crate::{ClientApp, RequestContext};
@@ -432,7 +434,7 @@ impl SignIn {
         let methods = self.store.list_auth_methods(user_id, None).await?;
         let mut kinds: Vec<String> = methods
             .iter()
-            .filter(|m| m.kind != "recoveryCode" || m.used_at.is_none())
+            .filter(|m| m.is_second_factor())
             .map(|m| m.kind.clone())
             .collect();
         kinds.sort();
@@ -522,9 +524,17 @@ impl SignIn {
             .await?;
             return Err(SignInError::InvalidCredentials);
         };
+        let password_valid = check.as_ref().is_some_and(|c| c.valid);
+        if !throttled && !password_valid && user.account_enabled && client != ClientApp::Other {
+            if let Some(method_id) = self.temporary_access_pass(&user, password).await? {
+                return self
+                    .with_temporary_access_pass(ctx, client, &user, &method_id)
+                    .await;
+            }
+        }
         let reason = if throttled {
             Some("account temporarily locked after repeated failures")
-        } else if !check.as_ref().is_some_and(|c| c.valid) {
+        } else if !password_valid {
             Some("invalid password")
         } else if !user.account_enabled {
             Some("account disabled")
@@ -628,6 +638,115 @@ impl SignIn {
             )
             .await?;
         Ok(FirstStep::SecondFactor { handle, methods })
+    }
+
+    /// The id of the user's temporary access pass when `typed` is it and it may be used now;
+    /// a single-use pass is spent here, so two sign-ins cannot both use it.
+    async fn temporary_access_pass(
+        &self,
+        user: &User,
+        typed: &str,
+    ) -> Result<Option<String>, SignInError> {
+        let now = self.now();
+        for m in self
+            .store
+            .list_auth_methods(&user.id, Some(TEMPORARY_ACCESS_PASS))
+            .await?
+        {
+            let Some(terms) = authn::tap::verify_pass(typed, &m.secret) else {
+                continue;
+            };
+            if !terms.usable_at(now) {
+                continue;
+            }
+            if terms.usable_once {
+                if !self.store.spend_temporary_access_pass(&m.id).await? {
+                    continue;
+                }
+            } else {
+                self.store.touch_auth_method(&m.id).await?;
+            }
+            return Ok(Some(m.id));
+        }
+        Ok(None)
+    }
+
+    /// Completes a sign-in made with a temporary access pass. The pass proves more than a
+    /// password (an administrator handed it over for this person, for a short while), so it
+    /// satisfies an MFA requirement, as in Entra ID; conditional access still decides.
+    async fn with_temporary_access_pass(
+        &self,
+        ctx: &RequestContext,
+        client: ClientApp,
+        user: &User,
+        method_id: &str,
+    ) -> Result<FirstStep, SignInError> {
+        self.refund_ip(ctx);
+        let methods = ["temporaryAccessPass"];
+        let decision = self
+            .ca
+            .decide(user, client, ctx, PORTAL_APP_ID, &["mfa"])
+            .await?;
+        if decision.outcome == CaOutcome::Block || !decision.mfa_satisfies() {
+            return Err(self.refuse(ctx, client, user, &methods, &decision).await?);
+        }
+        tracing::info!(user = %user.user_principal_name, method = %method_id, "signed in with a temporary access pass");
+        let issued = self
+            .issue(
+                user,
+                ctx,
+                client,
+                vec![TAP_AMR.into()],
+                true,
+                &methods,
+                None,
+                Some(&decision.log),
+            )
+            .await?;
+        Ok(FirstStep::Done(Box::new(issued)))
+    }
+
+    /// Gives `user` a temporary access pass, replacing any they had; returns the pass (shown
+    /// once) and its terms. `lifetime_minutes` is 10 minutes to 30 days, as in Entra ID.
+    pub async fn create_temporary_access_pass(
+        &self,
+        actor: &Actor,
+        user: &User,
+        start_ms: Option<i64>,
+        lifetime_minutes: i64,
+        usable_once: bool,
+    ) -> Result<(String, authn::tap::PassTerms), SignInError> {
+        if !(TAP_MIN_MINUTES..=TAP_MAX_MINUTES).contains(&lifetime_minutes) {
+            return Err(SignInError::BadRequest(format!(
+                "lifetimeInMinutes must be {TAP_MIN_MINUTES} to {TAP_MAX_MINUTES}"
+            )));
+        }
+        let now = self.now();
+        let start_ms = start_ms.unwrap_or(now);
+        if start_ms < now - 60_000 || start_ms > now + TAP_MAX_MINUTES * 60_000 {
+            return Err(SignInError::BadRequest(
+                "startDateTime must be now or within the next 30 days".into(),
+            ));
+        }
+        let terms = authn::tap::PassTerms {
+            start_ms,
+            end_ms: start_ms + lifetime_minutes * 60_000,
+            usable_once,
+        };
+        let pass = authn::tap::new_pass();
+        let label = format!(
+            "Temporary access pass ({lifetime_minutes} min{})",
+            if usable_once { ", once" } else { "" }
+        );
+        self.store
+            .replace_temporary_access_pass(
+                actor,
+                &user.id,
+                &authn::tap::seal_pass(&pass, terms),
+                &label,
+            )
+            .await?;
+        Ok((pass, terms))
     }
 
     async fn rehash(&self, user: &User, password: &str) -> Result<(), SignInError> {
@@ -1202,6 +1321,12 @@ impl SignIn {
         Ok(codes)
     }
 }
+
+/// The `amr` value of a sign-in with a temporary access pass.
+pub const TAP_AMR: &str = "tap";
+/// Bounds of a temporary access pass's lifetime, in minutes (Entra ID's).
+const TAP_MIN_MINUTES: i64 = 10;
+const TAP_MAX_MINUTES: i64 = 30 * 24 * 60;
 
 /// A session restriction: only registering a second factor is allowed.
 pub const RESTRICTED_TO_MFA_REGISTRATION: &str = "mfaRegistration";

@@ -25,7 +25,7 @@ impl std::fmt::Debug for BootstrapCredentials {
 }
 
 /// `bytes` random bytes from the operating system, base64url-encoded.
-pub(crate) fn random_secret(bytes: usize) -> Result<String, StoreError> {
+pub fn random_secret(bytes: usize) -> Result<String, StoreError> {
     let mut buf = vec![0_u8; bytes];
     getrandom::getrandom(&mut buf)
         .map_err(|e| StoreError::Corrupt(format!("no randomness available: {e}")))?;

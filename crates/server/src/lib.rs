@@ -26,7 +26,7 @@ pub mod saml;
 mod server;
 mod web;
 
-pub use bootstrap::{recover_admin, BootstrapCredentials};
+pub use bootstrap::{random_secret, recover_admin, BootstrapCredentials};
 pub use context::ClientApp;
 pub use error::ApiError;
 pub use server::{

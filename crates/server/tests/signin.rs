@@ -1144,6 +1144,9 @@ mod hardening;
 /// Protected principals and the last way in (`tests/protected/`).
 mod protected;
 
+/// Temporary access passes (`tests/temporary_access/`).
+mod temporary_access;
+
 /// Bounded password hashing, and the limits on guessing codes and current passwords.
 mod throttling;
 

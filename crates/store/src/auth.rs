@@ -21,7 +21,7 @@ pub struct StoredMethod {
     pub id: String,
     /// Owner.
     pub user_id: String,
-    /// `totp`, `passkey` or `recoveryCode`.
+    /// `totp`, `passkey`, `recoveryCode` or `temporaryAccessPass`.
     pub kind: String,
     /// Label.
     pub label: String,
@@ -37,6 +37,18 @@ pub struct StoredMethod {
     pub created_at: Timestamp,
     /// Last used.
     pub last_used_at: Option<Timestamp>,
+}
+
+impl StoredMethod {
+    /// Whether it can prove a second factor now: a registered app or passkey, or a recovery
+    /// code not yet spent. A temporary access pass is a way in, not a second factor.
+    pub fn is_second_factor(&self) -> bool {
+        match self.kind.as_str() {
+            TEMPORARY_ACCESS_PASS => false,
+            "recoveryCode" => self.used_at.is_none(),
+            _ => true,
+        }
+    }
 }
 
 impl std::fmt::Debug for StoredMethod {
@@ -188,6 +200,9 @@ fn auth_event(actor: &Actor, activity: &str, user_id: &str, detail: Option<Strin
     }
 }
 
+/// The kind of a temporary access pass: a way in, not a second factor.
+pub const TEMPORARY_ACCESS_PASS: &str = "temporaryAccessPass";
+
 impl Store {
     /// The facts the password step needs, by id or user principal name, in one query.
     pub async fn sign_in_facts(&self, username: &str) -> Result<Option<SignInFacts>> {
@@ -200,6 +215,7 @@ impl Store {
                  u.password_must_change AS password_must_change, \
                  COALESCE(t.failures, 0) AS failures, COALESCE(t.last_failure_at, 0) AS last_failure_at, \
                  (SELECT COUNT(*) FROM auth_methods m WHERE m.user_id = u.id \
+                    AND m.kind <> 'temporaryAccessPass' \
                     AND (m.kind <> 'recoveryCode' OR m.used_at IS NULL)) AS factors \
                  FROM users u LEFT JOIN account_throttle t ON t.user_id = u.id \
                  WHERE u.id = $1 OR u.upn_key = $2",
@@ -291,6 +307,79 @@ impl Store {
             user_id,
             Some(format!("{} codes", hashes.len())),
         ))
+        .await?;
+        tx.commit().await
+    }
+
+    /// Gives a user a temporary access pass (its sealed record), replacing any they had: a
+    /// person holds at most one.
+    pub async fn replace_temporary_access_pass(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        record: &str,
+        label: &str,
+    ) -> Result<String> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        tx.execute(
+            "DELETE FROM auth_methods WHERE user_id = $1 AND kind = $2",
+            &[
+                Bind::Text(user_id.into()),
+                Bind::Text(TEMPORARY_ACCESS_PASS.into()),
+            ],
+        )
+        .await?;
+        let id = new_id();
+        tx.execute(
+            "INSERT INTO auth_methods (id, user_id, kind, label, secret, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                Bind::Text(id.clone()),
+                Bind::Text(user_id.into()),
+                Bind::Text(TEMPORARY_ACCESS_PASS.into()),
+                Bind::Text(label.into()),
+                Bind::Text(record.into()),
+                Bind::Int(now),
+            ],
+        )
+        .await?;
+        tx.audit(auth_event(
+            actor,
+            "authMethod.temporaryAccessPass.create",
+            user_id,
+            Some(label.to_string()),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Spends a single-use temporary access pass; false if it was spent (or removed) before,
+    /// here or on another node.
+    pub async fn spend_temporary_access_pass(&self, method_id: &str) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let n = tx
+            .execute(
+                "DELETE FROM auth_methods WHERE id = $1 AND kind = $2",
+                &[
+                    Bind::Text(method_id.into()),
+                    Bind::Text(TEMPORARY_ACCESS_PASS.into()),
+                ],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Records that a method was used now.
+    pub async fn touch_auth_method(&self, method_id: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        tx.execute(
+            "UPDATE auth_methods SET last_used_at = $1 WHERE id = $2",
+            &[Bind::Int(now), Bind::Text(method_id.into())],
+        )
         .await?;
         tx.commit().await
     }

@@ -37,7 +37,7 @@ mod tokens;
 
 pub use alerts::{level_rank, Alert, NewHit, ResponsePolicy};
 pub use audit::{AuditAnchor, AuditKey, AuditQuery, ChainProblem, VerifyReport};
-pub use auth::{NewSession, Session, SignInFacts, StoredMethod};
+pub use auth::{NewSession, Session, SignInFacts, StoredMethod, TEMPORARY_ACCESS_PASS};
 pub use cloud::{
     CloudAccount, CloudScan, LogSource, NewCloudAccount, NewLogSource, DEFAULT_SCAN_INTERVAL_SECS,
 };

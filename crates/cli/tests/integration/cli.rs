@@ -161,6 +161,69 @@ async fn cli_manages_the_directory_and_audit_verify_names_an_edited_entry(db: Db
         "mobileAppsAndDesktopClients"
     );
 
+    // The administrator gives her a way in without curl: a password, then a temporary access
+    // pass; each is shown once and works.
+    let set = cli_json(
+        &node,
+        &[
+            "admin",
+            "users",
+            "set-password",
+            "ada@example.com",
+            "--generate",
+            "--permanent",
+        ],
+    );
+    let password = set["password"].as_str().unwrap();
+    let tap = cli_json(
+        &node,
+        &[
+            "admin",
+            "users",
+            "tap",
+            "ada@example.com",
+            "--lifetime-minutes",
+            "30",
+        ],
+    );
+    assert_eq!(tap["isUsableOnce"], true);
+    let pass = tap["temporaryAccessPass"].as_str().unwrap();
+    let sign_in = |secret: &str| {
+        http()
+            .post(node.url("/api/v1/auth/signIn"))
+            .json(&serde_json::json!({"username": "ada@example.com", "password": secret}))
+            .send()
+    };
+    // She holds a role through the group, so the password alone is not enough for the API
+    // until she registers a second factor; the pass counts as MFA.
+    let r = sign_in(password).await.unwrap();
+    assert_eq!(r.status(), 403);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("register a method"),
+        "{body}"
+    );
+    let r = sign_in(pass).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "signedIn", "{body}");
+    let (code, _, err) = cli(
+        Some(&node),
+        &[
+            "admin",
+            "users",
+            "tap",
+            "ada@example.com",
+            "--lifetime-minutes",
+            "5",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("lifetimeInMinutes"), "{err}");
+
     let (code, report) = audit_verify(&db);
     assert_eq!(code, 0, "{report}");
     assert!(report.contains("intact"), "{report}");

@@ -436,9 +436,7 @@ async fn authorize(
         CaOutcome::Allow => {}
         CaOutcome::Grant if decision.mfa_satisfies() => {
             let has_factor = match state.store.list_auth_methods(&user.id, None).await {
-                Ok(methods) => methods
-                    .iter()
-                    .any(|m| m.kind != "recoveryCode" || m.used_at.is_none()),
+                Ok(methods) => methods.iter().any(|m| m.is_second_factor()),
                 Err(e) => return flow.server_error(e.into()),
             };
             if checked.prompt_none || !has_factor {

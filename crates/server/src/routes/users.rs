@@ -39,6 +39,10 @@ pub fn router() -> Router<AppState> {
             "/api/v1/users/{id}/authenticationMethods/{method_id}",
             axum::routing::delete(delete_method),
         )
+        .route(
+            "/api/v1/users/{id}/authentication/temporaryAccessPassMethods",
+            axum::routing::post(create_temporary_access_pass),
+        )
         .route("/api/v1/users/{id}/sessions", get(list_sessions))
         .route(
             "/api/v1/users/{id}/revokeSignInSessions",
@@ -316,6 +320,69 @@ pub async fn list_methods(
         .map(|m| m.info())
         .collect();
     Ok(axum::Json(serde_json::json!({ "value": methods })))
+}
+
+/// Body of `POST /api/v1/users/{id}/authentication/temporaryAccessPassMethods` (Graph's
+/// `temporaryAccessPassAuthenticationMethod`).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewTemporaryAccessPass {
+    /// When it becomes usable (RFC 3339); now when absent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub start_date_time: Option<time::OffsetDateTime>,
+    /// How long it stays usable: 10 to 43200 minutes; 60 when absent.
+    #[serde(default)]
+    pub lifetime_in_minutes: Option<i64>,
+    /// Spent by its first use; true when absent.
+    #[serde(default)]
+    pub is_usable_once: Option<bool>,
+}
+
+/// Gives a user a temporary access pass to sign in with and register their own methods (a
+/// new starter, a lost phone); replaces any they had. The pass is in this answer only.
+#[utoipa::path(post, path = "/api/v1/users/{id}/authentication/temporaryAccessPassMethods", tag = "users",
+    request_body = NewTemporaryAccessPass, params(("id" = String, Path)),
+    responses((status = 201, description = "the pass, shown once"), (status = 400), (status = 403, description = "someone in a higher tier"), (status = 404)))]
+pub async fn create_temporary_access_pass(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<NewTemporaryAccessPass>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&state, Permission::UsersWrite).await?;
+    let user = state.store.get_user(&id).await?;
+    // A way into the account: the same protection as its password.
+    caller
+        .require_tier_over(&state, &user, "authentication methods")
+        .await?;
+    if !user.account_enabled {
+        return Err(ApiError::bad_request(
+            "the account is disabled: enable it first",
+        ));
+    }
+    let start_ms = body
+        .start_date_time
+        .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX));
+    let lifetime = body.lifetime_in_minutes.unwrap_or(60);
+    let once = body.is_usable_once.unwrap_or(true);
+    let (pass, terms) = state
+        .signin
+        .create_temporary_access_pass(&caller.actor, &user, start_ms, lifetime, once)
+        .await?;
+    let start = trustplane_model::from_ms(terms.start_ms)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(serde_json::json!({
+            "temporaryAccessPass": pass,
+            "startDateTime": start,
+            "lifetimeInMinutes": lifetime,
+            "isUsableOnce": terms.usable_once,
+            "userPrincipalName": user.user_principal_name,
+        })),
+    ))
 }
 
 /// Removes one of a user's methods (for a lost device).

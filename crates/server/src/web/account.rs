@@ -78,7 +78,14 @@ pub(super) async fn signed_in(
             // step's page is reachable while the other is pending, or the two would send
             // the browser back and forth for ever.
             let changing_password = uri.path() == PASSWORD_PATH;
-            if !changing_password {
+            // Signed in with a temporary access pass, the person never typed the password
+            // and cannot change it by its current value: they register methods instead.
+            let with_pass = session
+                .info
+                .amr
+                .iter()
+                .any(|a| a == trustplane_idp::signin::TAP_AMR);
+            if !changing_password && !with_pass {
                 match state.signin.must_change_password(&user.id).await {
                     Ok(true) => return Err(see_other(PASSWORD_PATH)),
                     Ok(false) => {}
