@@ -11,7 +11,6 @@ mod bare_errors;
 mod bootstrap;
 pub mod cloud;
 mod context;
-pub mod detection;
 mod error;
 mod extract;
 mod jobs;
@@ -35,3 +34,5 @@ pub use server::{
 pub use trustplane_idp::SignInLimits;
 // The engine's modules under their old paths, so handlers read `crate::signin` as before.
 pub use trustplane_idp::{ca, ca_guard, signin};
+// The detection pipeline, where handlers and the CLI look for it.
+pub use trustplane_monitor as detection;
