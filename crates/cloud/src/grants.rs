@@ -1,4 +1,4 @@
-//! The server's [`CloudGrants`] over IAM Identity Center account assignments
+//! The [`CloudGrants`] port over IAM Identity Center account assignments
 //! (`trustplane_aws::identity_center`) and Azure RBAC role assignments
 //! (`trustplane_azure::rbac`), for just-in-time privileged access, and the revocation of IAM
 //! role sessions (`trustplane_aws::role_sessions`) when an activation ends early.
@@ -10,7 +10,7 @@ use trustplane_aws::identity_center::{
 };
 use trustplane_aws::role_sessions::{role_name, Revocation, RoleSessions};
 use trustplane_azure::rbac::Rbac;
-use trustplane_server::cloud::{
+use trustplane_cloudops::{
     BoxFuture, CloudGrants, GrantCall, Holder, ScanTarget, SessionRevocation,
 };
 

@@ -1,8 +1,8 @@
-//! The cloud side of a Trustplane node: the implementations of the server's
+//! The cloud side of a Trustplane node: the implementations of `trustplane-cloudops`'s
 //! [`CloudCollector`] and [`LogObjects`] traits over `trustplane-aws` (AWS SDK for Rust) and
 //! `trustplane-azure` (Resource Manager and Microsoft Graph over REST).
 //!
-//! The server crate stays free of the cloud SDKs; `trustplane serve` links this crate and
+//! The server and the engines stay free of the cloud SDKs; `trustplane serve` links this crate and
 //! starts the node with [`connectors`]:
 //!
 //! ```no_run
@@ -22,17 +22,17 @@ use std::sync::Arc;
 use futures::StreamExt;
 use tokio::sync::Mutex;
 use trustplane_aws::{CollectOptions, LogBucket, LogBucketOptions, S3Prefix};
-use trustplane_detect::ReadLimits;
-use trustplane_server::cloud::{
+use trustplane_cloudops::{
     BoxFuture, CloudCollector, CloudConnectors, LogLocation, LogObjects, ObjectFailure,
     ObjectReads, ScanTarget,
 };
+use trustplane_detect::ReadLimits;
 
 pub use grants::Grants;
 pub use trustplane_posture::ResourceDoc;
 
-/// The AWS and Azure implementations, for [`trustplane_server::start_with_cloud`] or
-/// [`trustplane_server::AppState::with_cloud`].
+/// The AWS and Azure implementations, for `trustplane_server::start_with_cloud` or
+/// `trustplane_server::AppState::with_cloud`.
 pub fn connectors() -> CloudConnectors {
     connectors_with(ReadLimits::OBJECT)
 }

@@ -9,7 +9,6 @@
 mod auth;
 mod bare_errors;
 mod bootstrap;
-pub mod cloud;
 mod context;
 mod error;
 mod extract;
@@ -36,3 +35,5 @@ pub use trustplane_idp::SignInLimits;
 pub use trustplane_idp::{ca, ca_guard, signin};
 // The detection pipeline, where handlers and the CLI look for it.
 pub use trustplane_monitor as detection;
+// Connected clouds, where handlers, jobs and PIM look for them.
+pub use trustplane_cloudops as cloud;

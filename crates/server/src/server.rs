@@ -177,7 +177,8 @@ impl AppState {
         let saml = crate::saml::Saml::new(store.clone(), sealer.clone(), origin);
         let pim = Arc::new(crate::pim::Pim::new(
             store.clone(),
-            cloud.clone(),
+            cloud.connections().clone(),
+            cloud.grants().cloned(),
             signin.clone(),
             ca.clone(),
         ));
@@ -208,7 +209,8 @@ impl AppState {
         self.cloud = Arc::new(self.cloud.with_connectors(connectors));
         self.pim = Arc::new(crate::pim::Pim::new(
             self.store.clone(),
-            self.cloud.clone(),
+            self.cloud.connections().clone(),
+            self.cloud.grants().cloned(),
             self.signin.clone(),
             self.ca.clone(),
         ));

@@ -225,7 +225,7 @@ impl Pim {
                 .map_err(|e| e.to_string()),
             _ => {
                 let (connection, call) = self.cloud_target(g).await?;
-                let grants = self.cloud.grants().ok_or(
+                let grants = self.grants.as_ref().ok_or(
                     "this node cannot grant cloud roles (it was not started by `trustplane serve`)",
                 )?;
                 grants.grant(&connection, &call).await
@@ -244,8 +244,8 @@ impl Pim {
             _ => {
                 let (connection, call) = self.cloud_target(g).await?;
                 let grants = self
-                    .cloud
-                    .grants()
+                    .grants
+                    .as_ref()
                     .ok_or("this node cannot remove cloud roles (it was not started by `trustplane serve`)")?;
                 grants.revoke(&connection, &call).await
             }
@@ -264,7 +264,7 @@ impl Pim {
         let call: GrantCall =
             serde_json::from_value(g.target.get("call").cloned().unwrap_or_default())
                 .map_err(|e| format!("the grant record is unreadable: {e}"))?;
-        let connection = self.cloud.connection(connection_id).await?;
+        let connection = self.connections.connection(connection_id).await?;
         Ok((connection, call))
     }
 

@@ -27,7 +27,7 @@ use trustplane_store::{NewMessage, RequestChange, Store, StoreError};
 use utoipa::ToSchema;
 
 use crate::ca::ConditionalAccess;
-use crate::cloud::{Cloud, GrantCall};
+use crate::cloud::{CloudGrants, Connections, GrantCall};
 use crate::context::{ClientApp, RequestContext};
 use crate::signin::{SecondFactor, SignIn, SignInError};
 
@@ -57,7 +57,10 @@ pub struct Channel<'a> {
 /// The PIM service of a node.
 pub struct Pim {
     store: Store,
-    cloud: Arc<Cloud>,
+    /// Reaches the connected accounts that cloud roles are granted in.
+    connections: Connections,
+    /// Grants cloud roles; `None` on a node started without the cloud implementations.
+    grants: Option<Arc<dyn CloudGrants>>,
     signin: Arc<SignIn>,
     ca: Arc<ConditionalAccess>,
 }
@@ -211,17 +214,19 @@ fn cloud_call(role: &RoleDefinition, user: &User) -> Result<Option<(String, Gran
 }
 
 impl Pim {
-    /// The service over a node's store, connected clouds, sign-in service and conditional
-    /// access.
+    /// The service over a node's store, its connected accounts and the port that grants
+    /// roles in them, its sign-in service and conditional access.
     pub fn new(
         store: Store,
-        cloud: Arc<Cloud>,
+        connections: Connections,
+        grants: Option<Arc<dyn CloudGrants>>,
         signin: Arc<SignIn>,
         ca: Arc<ConditionalAccess>,
     ) -> Self {
         Pim {
             store,
-            cloud,
+            connections,
+            grants,
             signin,
             ca,
         }

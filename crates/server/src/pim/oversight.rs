@@ -73,7 +73,7 @@ impl Pim {
             .collect();
         let now = self.now();
         let (mut found, mut unreadable) = (Vec::new(), Vec::new());
-        let Some(grants) = self.cloud.grants().cloned() else {
+        let Some(grants) = self.grants.clone() else {
             return Ok((found, vec!["this node cannot read cloud grants".into()]));
         };
         for role in self.store.list_role_definitions().await? {
@@ -106,7 +106,7 @@ impl Pim {
                 ),
                 _ => continue,
             };
-            let connection = match self.cloud.connection(connection_id).await {
+            let connection = match self.connections.connection(connection_id).await {
                 Ok(c) => c,
                 Err(e) => {
                     unreadable.push(format!("{}: {e}", role.display_name));

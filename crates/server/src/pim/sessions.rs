@@ -151,11 +151,11 @@ impl Pim {
         let revocation: SessionRevocation =
             serde_json::from_value(g.target.get("revocation").cloned().unwrap_or_default())
                 .map_err(|e| format!("the revocation record is unreadable: {e}"))?;
-        let connection = self.cloud.connection(connection_id).await?;
+        let connection = self.connections.connection(connection_id).await?;
         if !matches!(connection, ScanTarget::Aws { .. }) {
             return Err("an AWS role's sessions need an AWS connection".into());
         }
-        let grants = self.cloud.grants().ok_or(
+        let grants = self.grants.as_ref().ok_or(
             "this node cannot change AWS roles (it was not started by `trustplane serve`)",
         )?;
         if lift {
