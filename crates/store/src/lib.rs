@@ -20,6 +20,7 @@
 mod alerts;
 mod audit;
 mod auth;
+mod business_metrics;
 mod cloud;
 mod db;
 mod directory;
@@ -38,6 +39,7 @@ mod tokens;
 pub use alerts::{level_rank, Alert, NewHit, ResponsePolicy};
 pub use audit::{AuditAnchor, AuditKey, AuditQuery, ChainProblem, VerifyReport};
 pub use auth::{NewSession, Session, SignInFacts, StoredMethod, TEMPORARY_ACCESS_PASS};
+pub use business_metrics::describe_business_metrics;
 pub use cloud::{
     CloudAccount, CloudScan, LogSource, NewCloudAccount, NewLogSource, DEFAULT_SCAN_INTERVAL_SECS,
 };
