@@ -1100,6 +1100,85 @@ impl Store {
         Ok(role)
     }
 
+    /// Changes a role of the organisation's own: its name, description, or the cloud role it
+    /// stands for. The cloud role stays as it is while anyone holds or may activate the role,
+    /// since grants already made in the cloud are keyed by it.
+    pub async fn update_role_definition(
+        &self,
+        actor: &Actor,
+        id: &str,
+        patch: RoleDefinitionPatch,
+    ) -> Result<RoleDefinition> {
+        let _t = self.timer("roles.update");
+        let before = self.get_role_definition(id).await?;
+        if before.is_built_in {
+            return Err(StoreError::invalid(
+                "id",
+                "built-in roles cannot be changed",
+            ));
+        }
+        let mut role = before.clone();
+        if let Some(name) = patch.display_name {
+            if name.trim().is_empty() {
+                return Err(StoreError::invalid("displayName", "must not be empty"));
+            }
+            let taken = self
+                .list_role_definitions()
+                .await?
+                .into_iter()
+                .any(|r| r.id != role.id && r.display_name.eq_ignore_ascii_case(&name));
+            if taken {
+                return Err(StoreError::Conflict(format!(
+                    "a role named `{name}` exists already"
+                )));
+            }
+            role.display_name = name;
+        }
+        if let Some(description) = patch.description {
+            role.description = description;
+        }
+        let resource_changes = patch.resource.as_ref().is_some_and(|r| *r != role.resource);
+        if let Some(resource) = patch.resource {
+            if let Some(r) = &resource {
+                r.validate()
+                    .map_err(|(field, message)| StoreError::invalid(field, message))?;
+            }
+            role.resource = resource;
+        }
+        let mut tx = self.begin_write().await?;
+        if resource_changes {
+            let held = tx
+                .fetch_optional(
+                    "SELECT id FROM role_assignments WHERE role_definition_id = $1 LIMIT 1",
+                    &[Bind::Text(role.id.clone())],
+                )
+                .await?;
+            if held.is_some() {
+                return Err(StoreError::Conflict(
+                    "the role is assigned: remove its assignments before changing the cloud role it stands for".into(),
+                ));
+            }
+        }
+        tx.execute(
+            "UPDATE role_definitions SET body = $1 WHERE id = $2",
+            &[
+                Bind::Text(serde_json::to_string(&role)?),
+                Bind::Text(role.id.clone()),
+            ],
+        )
+        .await?;
+        tx.audit(change_event(
+            actor,
+            "roleDefinition.update",
+            target("roleDefinition", &role.id, &role.display_name),
+            to_value(&before),
+            to_value(&role),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(role)
+    }
+
     /// Removes a role of the organisation's own that nobody is assigned.
     pub async fn delete_role_definition(&self, actor: &Actor, id: &str) -> Result<()> {
         let role = self.get_role_definition(id).await?;
@@ -1550,4 +1629,15 @@ fn missing_as(e: StoreError, field: &'static str, id: &str) -> StoreError {
         },
         other => other,
     }
+}
+
+/// What to change of a role definition; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct RoleDefinitionPatch {
+    /// A new name.
+    pub display_name: Option<String>,
+    /// A new description.
+    pub description: Option<String>,
+    /// A new cloud role (`Some(None)` makes it a role of Trustplane alone).
+    pub resource: Option<Option<trustplane_model::RoleResource>>,
 }

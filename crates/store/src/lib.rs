@@ -46,7 +46,7 @@ pub use cloud::{
 pub use db::{Backend, Store, WriteTx};
 pub use directory::{
     AppPatch, GroupPatch, NewApplication, NewAssignment, NewGroup, NewUser, PasswordSignIns,
-    UserPatch,
+    RoleDefinitionPatch, UserPatch,
 };
 pub use error::{Result, StoreError};
 pub use findings::{ScanFinding, ScanSummary};
@@ -61,4 +61,4 @@ pub use pim::{
 pub use policies::CaKind;
 pub use protection::GroupProtection;
 pub use signing_keys::{NewKey, StoredKey};
-pub use tokens::TokenOwner;
+pub use tokens::{ApiTokenInfo, TokenOwner};
