@@ -682,8 +682,13 @@ impl Store {
     pub async fn get_group(&self, id: &str) -> Result<Group> {
         let _t = self.timer("groups.get");
         let sql = format!("SELECT {} FROM groups WHERE id = $1", GROUPS.columns);
+        if let Some(row) = self.fetch_optional(&sql, &[Bind::Text(id.into())]).await? {
+            return group_from_row(&row);
+        }
+        // Names are accepted where ids are; they are unique without regard to case.
+        let sql = format!("SELECT {} FROM groups WHERE name_key = $1", GROUPS.columns);
         let row = self
-            .fetch_optional(&sql, &[Bind::Text(id.into())])
+            .fetch_optional(&sql, &[Bind::Text(id.to_lowercase())])
             .await?
             .ok_or_else(|| StoreError::NotFound {
                 kind: "group",
@@ -941,6 +946,32 @@ impl Store {
                 id: id.into(),
             })?;
         app_from_row(&row)
+    }
+
+    /// Finds an application for an administrator: by object id, appId, or a name that only
+    /// one application has. Protocols use [`Store::get_application`], which takes no names.
+    pub async fn find_application(&self, id_or_name: &str) -> Result<Application> {
+        match self.get_application(id_or_name).await {
+            Err(StoreError::NotFound { .. }) => {}
+            found => return found,
+        }
+        let id = id_or_name;
+        // Names are not unique, and picking one of two could change or delete the wrong one.
+        let sql = format!(
+            "SELECT {} FROM applications WHERE LOWER(display_name) = LOWER($1) LIMIT 2",
+            APPS.columns
+        );
+        let rows = self.fetch_all(&sql, &[Bind::Text(id.into())]).await?;
+        match rows.as_slice() {
+            [row] => app_from_row(row),
+            [] => Err(StoreError::NotFound {
+                kind: "application",
+                id: id.into(),
+            }),
+            _ => Err(StoreError::Conflict(format!(
+                "several applications are named `{id}`: use the id or appId"
+            ))),
+        }
     }
 
     /// Lists applications.

@@ -6,6 +6,7 @@ mod harness;
 #[path = "../../../aws/tests/common/trail.rs"]
 mod trail;
 
+mod admin_cli;
 mod api;
 mod browser;
 mod cli;
