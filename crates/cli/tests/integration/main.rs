@@ -12,6 +12,7 @@ mod browser;
 mod cli;
 mod cloud;
 mod cluster;
+mod docs;
 mod durability;
 mod federation;
 mod offline;
