@@ -6,10 +6,11 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
 
 use crate::args::{
-    AdminArgs, AdminAuditCommand, AdminCommand, AlertsCommand, AppsCommand, AssignmentsCommand,
-    GroupsCommand, ListArgs, Output, RolesCommand, TokensCommand, UsersCommand,
+    AdminArgs, AdminAuditCommand, AdminCommand, AlertsCommand, AssignmentsCommand, GroupsCommand,
+    ListArgs, Output, UsersCommand,
 };
 use crate::client::{enc, profile_path, Client, Profile};
+use crate::names::{principal_id, user_id};
 use crate::output;
 
 const USER_COLUMNS: &[(&str, &str)] = &[
@@ -31,21 +32,11 @@ const MEMBER_COLUMNS: &[(&str, &str)] = &[
     ("displayName", "displayName"),
     ("userPrincipalName", "userPrincipalName"),
 ];
-const APP_COLUMNS: &[(&str, &str)] = &[
-    ("id", "id"),
-    ("appId", "appId"),
-    ("displayName", "displayName"),
-];
-const ROLE_COLUMNS: &[(&str, &str)] = &[
-    ("id", "id"),
-    ("displayName", "displayName"),
-    ("isBuiltIn", "isBuiltIn"),
-];
 const ASSIGNMENT_COLUMNS: &[(&str, &str)] = &[
     ("id", "id"),
-    ("principalId", "principalId"),
+    ("principal", "principalName"),
     ("principalType", "principalType"),
-    ("roleDefinitionId", "roleDefinitionId"),
+    ("role", "roleName"),
     ("scope", "directoryScopeId"),
     ("end", "endDateTime"),
 ];
@@ -106,7 +97,7 @@ const AUDIT_COLUMNS: &[(&str, &str)] = &[
 
 pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
     if let AdminCommand::Login = args.command {
-        return login(&args, out);
+        return login(&args, out).await;
     }
     if let AdminCommand::Recover {
         upn,
@@ -130,11 +121,10 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
         AdminCommand::Whoami => output::one(out, &client.get("/api/v1/me").await?),
         AdminCommand::Users(c) => users(&client, c, out).await?,
         AdminCommand::Groups(c) => groups(&client, c, out).await?,
-        AdminCommand::Applications(c) => apps(&client, c, out).await?,
-        AdminCommand::Roles(RolesCommand::List) => {
-            let roles = client.list("/api/v1/roleDefinitions", false).await?;
-            output::list(out, &roles, ROLE_COLUMNS);
-        }
+        AdminCommand::Applications(c) => crate::apps::apps(&client, c, out).await?,
+        AdminCommand::Roles(c) => crate::roles::roles(&client, c, out).await?,
+        AdminCommand::Keys(c) => crate::roles::keys(&client, c, out).await?,
+        AdminCommand::Tokens(c) => crate::tokens::tokens(&client, c, out).await?,
         AdminCommand::Assignments(c) => assignments(&client, c, out).await?,
         AdminCommand::Audit(c) => audit(&client, c, out).await?,
         AdminCommand::Alerts(c) => alerts(&client, c, out).await?,
@@ -174,28 +164,23 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
             let items = client.list(&path, false).await?;
             output::list(out, &items, SIGN_IN_COLUMNS);
         }
-        AdminCommand::Tokens(TokensCommand::Create {
-            user,
-            description,
-            expires_in_days,
-        }) => {
-            let body = json!({ "userId": user, "description": description, "expiresInDays": expires_in_days });
-            output::one(
-                out,
-                &client
-                    .post("/api/v1/apiTokens", &body)
-                    .await?
-                    .unwrap_or(Value::Null),
-            );
-        }
     }
     Ok(0)
 }
 
-fn login(args: &AdminArgs, out: Output) -> Result<i32> {
+async fn login(args: &AdminArgs, out: Output) -> Result<i32> {
     let (Some(url), Some(token)) = (&args.api.url, &args.api.token) else {
         bail!("login needs --url and --token");
     };
+    // Nothing is saved that does not work: the URL must answer and take the token.
+    let me = Client::new(&args.api)?
+        .get("/api/v1/me")
+        .await
+        .with_context(|| format!("not saved: {url} with this token did not work"))?;
+    let upn = me["user"]["userPrincipalName"]
+        .as_str()
+        .unwrap_or("(unknown)")
+        .to_string();
     let path = profile_path(&args.api).context("no profile path: set --profile or HOME")?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -210,7 +195,10 @@ fn login(args: &AdminArgs, out: Output) -> Result<i32> {
         Value::String(profile.token.unwrap_or_default())
     );
     write_private(&path, &text)?;
-    output::done(out, &format!("saved to {}", path.display()));
+    output::done(
+        out,
+        &format!("signed in as {upn}; saved to {}", path.display()),
+    );
     Ok(0)
 }
 
@@ -244,20 +232,6 @@ fn attributes(pairs: Vec<(String, String)>) -> Map<String, Value> {
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
         .collect()
-}
-
-/// A user id from an id or a UPN.
-async fn user_id(client: &Client, id_or_upn: &str) -> Result<String> {
-    if !id_or_upn.contains('@') {
-        return Ok(id_or_upn.to_string());
-    }
-    let user = client
-        .get(&format!("/api/v1/users/{}", enc(id_or_upn)))
-        .await?;
-    user.get("id")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .context("the server returned a user without an id")
 }
 
 async fn users(client: &Client, c: UsersCommand, out: Output) -> Result<()> {
@@ -543,7 +517,7 @@ async fn groups(client: &Client, c: GroupsCommand, out: Output) -> Result<()> {
             output::list(out, &items, MEMBER_COLUMNS);
         }
         GroupsCommand::AddMember { group, member } => {
-            let member_id = user_id(client, &member).await?;
+            let member_id = principal_id(client, &member).await?;
             let body = json!({ "@odata.id": format!("/api/v1/directoryObjects/{member_id}") });
             client
                 .post(
@@ -554,7 +528,7 @@ async fn groups(client: &Client, c: GroupsCommand, out: Output) -> Result<()> {
             output::done(out, &format!("added {member} to group {group}"));
         }
         GroupsCommand::RemoveMember { group, member } => {
-            let member_id = user_id(client, &member).await?;
+            let member_id = principal_id(client, &member).await?;
             client
                 .delete(&format!(
                     "/api/v1/groups/{}/members/{}/$ref",
@@ -568,59 +542,21 @@ async fn groups(client: &Client, c: GroupsCommand, out: Output) -> Result<()> {
     Ok(())
 }
 
-async fn apps(client: &Client, c: AppsCommand, out: Output) -> Result<()> {
-    match c {
-        AppsCommand::List(l) => {
-            let items = client
-                .list(&list_path("/api/v1/applications", &l), l.all)
-                .await?;
-            output::list(out, &items, APP_COLUMNS);
-        }
-        AppsCommand::Get { id } => output::one(
-            out,
-            &client
-                .get(&format!("/api/v1/applications/{}", enc(&id)))
-                .await?,
-        ),
-        AppsCommand::Create {
-            display_name,
-            description,
-            app_id,
-        } => {
-            let mut body = json!({ "displayName": display_name, "description": description });
-            if let Some(a) = app_id {
-                body["appId"] = Value::String(a);
-            }
-            output::one(
-                out,
-                &client
-                    .post("/api/v1/applications", &body)
-                    .await?
-                    .unwrap_or(Value::Null),
-            );
-        }
-        AppsCommand::Delete { id } => {
-            client
-                .delete(&format!("/api/v1/applications/{}", enc(&id)))
-                .await?;
-            output::done(out, &format!("deleted application {id}"));
-        }
-    }
-    Ok(())
-}
-
 async fn assignments(client: &Client, c: AssignmentsCommand, out: Output) -> Result<()> {
     match c {
         AssignmentsCommand::List { principal, top } => {
             let mut path = format!("/api/v1/roleAssignments?$top={top}");
             if let Some(p) = principal {
-                let id = user_id(client, &p).await?;
+                let id = principal_id(client, &p).await?;
                 path.push_str(&format!(
                     "&$filter={}",
                     enc(&format!("principalId eq '{id}'"))
                 ));
             }
-            let items = client.list(&path, false).await?;
+            let mut items = client.list(&path, false).await?;
+            if out == Output::Table {
+                crate::names::name_assignments(client, &mut items).await?;
+            }
             output::list(out, &items, ASSIGNMENT_COLUMNS);
         }
         AssignmentsCommand::Create {
@@ -630,7 +566,7 @@ async fn assignments(client: &Client, c: AssignmentsCommand, out: Output) -> Res
             end,
             kind,
         } => {
-            let principal_id = user_id(client, &principal).await?;
+            let principal_id = principal_id(client, &principal).await?;
             let mut body = json!({
                 "principalId": principal_id,
                 "roleDefinitionId": role,

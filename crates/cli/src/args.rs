@@ -120,6 +120,8 @@ pub enum PimCommand {
         #[arg(long, default_value = "/")]
         scope: String,
     },
+    /// Change a role's activation settings; only the flags given change.
+    SetSettings(PimSettingsArgs),
     /// PIM alerts.
     Alerts,
     /// Compare the clouds' grants with Trustplane's now.
@@ -127,6 +129,33 @@ pub enum PimCommand {
     /// Access reviews of who stays eligible.
     #[command(subcommand)]
     Review(PimReviewCommand),
+}
+
+#[derive(Args)]
+pub struct PimSettingsArgs {
+    /// The role (id or name).
+    pub role: String,
+    #[arg(long, default_value = "/")]
+    pub scope: String,
+    /// The longest activation, e.g. `8h` or `90m`.
+    #[arg(long)]
+    pub max_duration: Option<String>,
+    #[arg(long)]
+    pub require_mfa: Option<bool>,
+    #[arg(long)]
+    pub require_justification: Option<bool>,
+    #[arg(long)]
+    pub require_ticket: Option<bool>,
+    #[arg(long)]
+    pub require_approval: Option<bool>,
+    /// Who may approve: users (UPN or id) or groups (name or id); repeatable, replaces the list.
+    #[arg(long = "approver")]
+    pub approvers: Vec<String>,
+    #[arg(long)]
+    pub allow_extension: Option<bool>,
+    /// Mail addresses told about requests; repeatable, replaces the list.
+    #[arg(long = "notify")]
+    pub notification_recipients: Vec<String>,
 }
 
 #[derive(Args)]
@@ -564,7 +593,7 @@ pub enum AdminCommand {
     #[command(subcommand)]
     Groups(GroupsCommand),
     /// Application registrations.
-    #[command(subcommand, name = "apps")]
+    #[command(subcommand, name = "apps", visible_alias = "applications")]
     Applications(AppsCommand),
     /// Role definitions.
     #[command(subcommand)]
@@ -615,6 +644,9 @@ pub enum AdminCommand {
     /// Connected AWS accounts and Azure subscriptions, scanned on a schedule.
     #[command(subcommand)]
     Accounts(AccountsCommand),
+    /// The OIDC and SAML signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// S3 prefixes of CloudTrail objects that detection polls.
     #[command(subcommand)]
     LogSources(LogSourcesCommand),
@@ -662,10 +694,21 @@ pub enum AlertsCommand {
 
 #[derive(Subcommand)]
 pub enum TokensCommand {
-    /// Issue a token for a user (id or UPN); it is printed once.
-    Create {
+    /// Your tokens, or a user's, or everyone's (--all): never the tokens themselves.
+    List {
+        /// Whose (id or UPN); another user's need Global Administrator.
+        #[arg(long, conflicts_with = "all")]
+        user: Option<String>,
         #[arg(long)]
-        user: String,
+        all: bool,
+    },
+    /// Revoke a token by the id `tokens list` shows; it stops working at once.
+    Revoke { id: String },
+    /// Issue a token for a user (id or UPN; yourself by default); it is printed once.
+    Create {
+        /// Another user's token needs Global Administrator.
+        #[arg(long)]
+        user: Option<String>,
         #[arg(long)]
         description: String,
         #[arg(long)]
@@ -820,23 +863,129 @@ pub enum AppsCommand {
     List(ListArgs),
     /// Show an application.
     Get { id: String },
-    /// Register an application.
+    /// Register an application: an OIDC client (--redirect-uri), the AWS console
+    /// (--template aws-console), or a SAML service provider (--app-id ENTITY-ID --acs URL).
     Create {
         #[arg(long)]
         display_name: String,
         #[arg(long)]
         description: Option<String>,
+        /// Its appId: a SAML service provider's entity id.
         #[arg(long)]
         app_id: Option<String>,
+        #[command(flatten)]
+        protocol: AppProtocolArgs,
     },
+    /// Register a SAML service provider from its metadata document (a file, or - for
+    /// standard input).
+    ImportMetadata {
+        file: PathBuf,
+        #[arg(long)]
+        display_name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Change an application (id, appId or name): name, description, protocol settings.
+    Update {
+        id: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        protocol: AppProtocolArgs,
+    },
+    /// Add a client secret to an OIDC client; it is shown once.
+    AddSecret {
+        id: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// When it stops working (RFC 3339).
+        #[arg(long)]
+        end: Option<String>,
+    },
+    /// Remove a client secret by its key id (`applications get` lists them).
+    RemoveSecret { id: String, key_id: String },
     /// Delete an application.
     Delete { id: String },
+}
+
+/// Protocol settings of an application, as flags for the common cases or as the API's JSON.
+#[derive(Args, Default)]
+pub struct AppProtocolArgs {
+    /// SAML template: aws-console, aws-identity-center, or generic.
+    #[arg(long, value_parser = ["aws-console", "aws-identity-center", "generic"])]
+    pub template: Option<String>,
+    /// SAML: an assertion consumer service URL (repeatable; replaces the list).
+    #[arg(long = "acs")]
+    pub acs: Vec<String>,
+    /// AWS console: the session length asked for, in seconds.
+    #[arg(long)]
+    pub session_duration: Option<u32>,
+    /// AWS console: only roles in these accounts (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub aws_accounts: Vec<String>,
+    /// OIDC: a redirect URI (repeatable; replaces the list).
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// SAML settings as the API's JSON (`settings.saml`), from a file.
+    #[arg(long)]
+    pub saml_file: Option<PathBuf>,
+    /// OIDC settings as the API's JSON (`settings.oidc`), from a file.
+    #[arg(long)]
+    pub oidc_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
 pub enum RolesCommand {
     /// List role definitions.
     List,
+    /// Show a role definition (id or name).
+    Get { role: String },
+    /// Add a role of your own, such as a cloud role granted through PIM or federation; the
+    /// cloud role comes as JSON (`{"type": "awsSamlRole", ...}`, as in the API) from a file.
+    Create {
+        #[arg(long)]
+        display_name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A JSON file with the cloud role it stands for.
+        #[arg(long)]
+        resource_file: Option<PathBuf>,
+    },
+    /// Change a role of your own (id or name); built-in roles are fixed.
+    Update {
+        role: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// A JSON file with the cloud role it stands for.
+        #[arg(long, conflicts_with = "no_resource")]
+        resource_file: Option<PathBuf>,
+        /// Make it a role of Trustplane alone.
+        #[arg(long)]
+        no_resource: bool,
+    },
+    /// Remove a role of your own that nobody holds.
+    Delete { role: String },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Replace a signing key; the old one stays published for the overlap so that relying
+    /// parties pick up the new one first.
+    Rotate {
+        /// oidc (token signing) or saml (assertion signing).
+        #[arg(value_parser = ["oidc", "saml"])]
+        kind: String,
+        /// OIDC only: ES256 or RS256.
+        #[arg(long, default_value = "ES256")]
+        algorithm: String,
+        /// How long the old key stays published, in hours [default: a week].
+        #[arg(long)]
+        overlap_hours: Option<u32>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -146,6 +146,10 @@ impl Client {
             .unwrap_or(Value::Null))
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Option<Value>> {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
     pub async fn delete(&self, path: &str) -> Result<()> {
         self.call(Method::DELETE, path, None).await.map(|_| ())
     }

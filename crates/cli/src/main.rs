@@ -2,6 +2,7 @@
 //! one-line message and an exit code.
 
 mod admin;
+mod apps;
 mod args;
 mod audit;
 mod aws;
@@ -9,12 +10,15 @@ mod client;
 mod cloud;
 mod config;
 mod detect;
+mod names;
 mod output;
 mod pim;
 mod policy;
 mod progress;
+mod roles;
 mod scan;
 mod serve;
+mod tokens;
 
 use clap::Parser;
 

@@ -252,6 +252,37 @@ pub async fn run(args: PimArgs, out: Output) -> Result<i32> {
             let path = format!("/api/v1/pim/settings/{}?scope={}", enc(&role), enc(&scope));
             output::one(out, &client.get(&path).await?);
         }
+        PimCommand::SetSettings(a) => {
+            let path = format!(
+                "/api/v1/pim/settings/{}?scope={}",
+                enc(&a.role),
+                enc(&a.scope)
+            );
+            let mut settings = client.get(&path).await?;
+            if let Some(d) = &a.max_duration {
+                settings["maxActivationSeconds"] =
+                    json!(parse_duration(d).map_err(anyhow::Error::msg)?);
+            }
+            for (field, value) in [
+                ("requireMfa", a.require_mfa),
+                ("requireJustification", a.require_justification),
+                ("requireTicket", a.require_ticket),
+                ("requireApproval", a.require_approval),
+                ("allowExtension", a.allow_extension),
+            ] {
+                if let Some(v) = value {
+                    settings[field] = Value::Bool(v);
+                }
+            }
+            if !a.approvers.is_empty() {
+                settings["approvers"] = json!(a.approvers);
+            }
+            if !a.notification_recipients.is_empty() {
+                settings["notificationRecipients"] = json!(a.notification_recipients);
+            }
+            let saved = client.put(&path, &settings).await?;
+            output::one(out, &saved.unwrap_or(Value::Null));
+        }
         PimCommand::Alerts => {
             let items = client.list("/api/v1/pim/alerts", false).await?;
             output::list(out, &items, ALERT_COLUMNS);

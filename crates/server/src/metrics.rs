@@ -26,9 +26,24 @@ pub fn handle() -> PrometheusHandle {
             let handle = recorder.handle();
             // Fails only if another recorder was installed first; metrics then go there.
             let _ = metrics::set_global_recorder(recorder);
+            describe();
             handle
         })
         .clone()
+}
+
+/// `# HELP` lines for every metric the node exports.
+fn describe() {
+    metrics::describe_counter!(
+        "trustplane_http_requests_total",
+        "HTTP requests answered, by method, route template and status."
+    );
+    metrics::describe_histogram!(
+        "trustplane_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "HTTP request latency, by method and route template."
+    );
+    trustplane_store::describe_business_metrics();
 }
 
 /// Counts and times every request under its route template (never the raw path, which would

@@ -135,6 +135,8 @@ impl WriteTx {
         event.sequence = seq;
         event.activity_date_time = trustplane_model::from_ms(self.now);
         let body = serde_json::to_string(&event)?;
+        self.notable
+            .extend(crate::business_metrics::notable(&event));
         let hash =
             match (&self.audit_key, keyed_from) {
                 (Some(key), _) => key.hash(&prev_hash, &body),

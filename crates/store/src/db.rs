@@ -123,6 +123,7 @@ impl Store {
             backend: self.backend,
             now: self.clock.now_ms(),
             audit_key: self.audit_key.get().cloned(),
+            notable: Vec::new(),
             started: Instant::now(),
             _guard: guard,
         })
@@ -183,6 +184,8 @@ pub struct WriteTx {
     pub(crate) now: Timestamp,
     /// The audit chain's key, when the store has it.
     pub(crate) audit_key: Option<crate::audit::AuditKey>,
+    /// Audited entries to log and count once the change is committed.
+    pub(crate) notable: Vec<crate::business_metrics::Notable>,
     started: Instant,
     // Declared last so it is released after the transaction ends.
     _guard: Option<OwnedMutexGuard<()>>,
@@ -198,6 +201,7 @@ impl WriteTx {
     pub async fn commit(self) -> Result<()> {
         let started = self.started;
         self.tx.commit().await?;
+        crate::business_metrics::report(&self.notable);
         metrics::histogram!("trustplane_store_seconds", "op" => "write")
             .record(started.elapsed().as_secs_f64());
         Ok(())

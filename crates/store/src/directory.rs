@@ -682,8 +682,13 @@ impl Store {
     pub async fn get_group(&self, id: &str) -> Result<Group> {
         let _t = self.timer("groups.get");
         let sql = format!("SELECT {} FROM groups WHERE id = $1", GROUPS.columns);
+        if let Some(row) = self.fetch_optional(&sql, &[Bind::Text(id.into())]).await? {
+            return group_from_row(&row);
+        }
+        // Names are accepted where ids are; they are unique without regard to case.
+        let sql = format!("SELECT {} FROM groups WHERE name_key = $1", GROUPS.columns);
         let row = self
-            .fetch_optional(&sql, &[Bind::Text(id.into())])
+            .fetch_optional(&sql, &[Bind::Text(id.to_lowercase())])
             .await?
             .ok_or_else(|| StoreError::NotFound {
                 kind: "group",
@@ -943,6 +948,32 @@ impl Store {
         app_from_row(&row)
     }
 
+    /// Finds an application for an administrator: by object id, appId, or a name that only
+    /// one application has. Protocols use [`Store::get_application`], which takes no names.
+    pub async fn find_application(&self, id_or_name: &str) -> Result<Application> {
+        match self.get_application(id_or_name).await {
+            Err(StoreError::NotFound { .. }) => {}
+            found => return found,
+        }
+        let id = id_or_name;
+        // Names are not unique, and picking one of two could change or delete the wrong one.
+        let sql = format!(
+            "SELECT {} FROM applications WHERE LOWER(display_name) = LOWER($1) LIMIT 2",
+            APPS.columns
+        );
+        let rows = self.fetch_all(&sql, &[Bind::Text(id.into())]).await?;
+        match rows.as_slice() {
+            [row] => app_from_row(row),
+            [] => Err(StoreError::NotFound {
+                kind: "application",
+                id: id.into(),
+            }),
+            _ => Err(StoreError::Conflict(format!(
+                "several applications are named `{id}`: use the id or appId"
+            ))),
+        }
+    }
+
     /// Lists applications.
     pub async fn list_applications(&self, q: &ListQuery) -> Result<Page<Application>> {
         let _t = self.timer("applications.list");
@@ -1093,6 +1124,85 @@ impl Store {
             "roleDefinition.create",
             target("roleDefinition", &role.id, &role.display_name),
             None,
+            to_value(&role),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(role)
+    }
+
+    /// Changes a role of the organisation's own: its name, description, or the cloud role it
+    /// stands for. The cloud role stays as it is while anyone holds or may activate the role,
+    /// since grants already made in the cloud are keyed by it.
+    pub async fn update_role_definition(
+        &self,
+        actor: &Actor,
+        id: &str,
+        patch: RoleDefinitionPatch,
+    ) -> Result<RoleDefinition> {
+        let _t = self.timer("roles.update");
+        let before = self.get_role_definition(id).await?;
+        if before.is_built_in {
+            return Err(StoreError::invalid(
+                "id",
+                "built-in roles cannot be changed",
+            ));
+        }
+        let mut role = before.clone();
+        if let Some(name) = patch.display_name {
+            if name.trim().is_empty() {
+                return Err(StoreError::invalid("displayName", "must not be empty"));
+            }
+            let taken = self
+                .list_role_definitions()
+                .await?
+                .into_iter()
+                .any(|r| r.id != role.id && r.display_name.eq_ignore_ascii_case(&name));
+            if taken {
+                return Err(StoreError::Conflict(format!(
+                    "a role named `{name}` exists already"
+                )));
+            }
+            role.display_name = name;
+        }
+        if let Some(description) = patch.description {
+            role.description = description;
+        }
+        let resource_changes = patch.resource.as_ref().is_some_and(|r| *r != role.resource);
+        if let Some(resource) = patch.resource {
+            if let Some(r) = &resource {
+                r.validate()
+                    .map_err(|(field, message)| StoreError::invalid(field, message))?;
+            }
+            role.resource = resource;
+        }
+        let mut tx = self.begin_write().await?;
+        if resource_changes {
+            let held = tx
+                .fetch_optional(
+                    "SELECT id FROM role_assignments WHERE role_definition_id = $1 LIMIT 1",
+                    &[Bind::Text(role.id.clone())],
+                )
+                .await?;
+            if held.is_some() {
+                return Err(StoreError::Conflict(
+                    "the role is assigned: remove its assignments before changing the cloud role it stands for".into(),
+                ));
+            }
+        }
+        tx.execute(
+            "UPDATE role_definitions SET body = $1 WHERE id = $2",
+            &[
+                Bind::Text(serde_json::to_string(&role)?),
+                Bind::Text(role.id.clone()),
+            ],
+        )
+        .await?;
+        tx.audit(change_event(
+            actor,
+            "roleDefinition.update",
+            target("roleDefinition", &role.id, &role.display_name),
+            to_value(&before),
             to_value(&role),
         ))
         .await?;
@@ -1550,4 +1660,15 @@ fn missing_as(e: StoreError, field: &'static str, id: &str) -> StoreError {
         },
         other => other,
     }
+}
+
+/// What to change of a role definition; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct RoleDefinitionPatch {
+    /// A new name.
+    pub display_name: Option<String>,
+    /// A new description.
+    pub description: Option<String>,
+    /// A new cloud role (`Some(None)` makes it a role of Trustplane alone).
+    pub resource: Option<Option<trustplane_model::RoleResource>>,
 }

@@ -20,6 +20,7 @@
 mod alerts;
 mod audit;
 mod auth;
+mod business_metrics;
 mod cloud;
 mod db;
 mod directory;
@@ -38,13 +39,14 @@ mod tokens;
 pub use alerts::{level_rank, Alert, NewHit, ResponsePolicy};
 pub use audit::{AuditAnchor, AuditKey, AuditQuery, ChainProblem, VerifyReport};
 pub use auth::{NewSession, Session, SignInFacts, StoredMethod, TEMPORARY_ACCESS_PASS};
+pub use business_metrics::describe_business_metrics;
 pub use cloud::{
     CloudAccount, CloudScan, LogSource, NewCloudAccount, NewLogSource, DEFAULT_SCAN_INTERVAL_SECS,
 };
 pub use db::{Backend, Store, WriteTx};
 pub use directory::{
     AppPatch, GroupPatch, NewApplication, NewAssignment, NewGroup, NewUser, PasswordSignIns,
-    UserPatch,
+    RoleDefinitionPatch, UserPatch,
 };
 pub use error::{Result, StoreError};
 pub use findings::{ScanFinding, ScanSummary};
@@ -59,4 +61,4 @@ pub use pim::{
 pub use policies::CaKind;
 pub use protection::GroupProtection;
 pub use signing_keys::{NewKey, StoredKey};
-pub use tokens::TokenOwner;
+pub use tokens::{ApiTokenInfo, TokenOwner};

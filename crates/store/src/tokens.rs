@@ -16,7 +16,99 @@ pub struct TokenOwner {
     pub expires_at: Option<Timestamp>,
 }
 
+/// What is known of an API token: never the token, nor its full hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiTokenInfo {
+    /// A short id (the first 16 hex digits of the token's hash), enough to name it.
+    pub id: String,
+    /// The user it acts as.
+    pub user_id: String,
+    /// Their principal name.
+    pub user_principal_name: String,
+    /// What it is for.
+    pub description: String,
+    /// When it was issued.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_date_time: time::OffsetDateTime,
+    /// When it stops working, if ever.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expiration_date_time: Option<time::OffsetDateTime>,
+}
+
+/// Characters of the hash that make a token's id.
+const TOKEN_ID_LEN: usize = 16;
+
 impl Store {
+    /// API tokens, of one user or of everyone, oldest first.
+    pub async fn list_api_tokens(&self, user_id: Option<&str>) -> Result<Vec<ApiTokenInfo>> {
+        let _t = self.timer("tokens.list");
+        let (sql, binds) = match user_id {
+            Some(id) => (
+                "SELECT t.token_hash, t.user_id, u.upn, t.description, t.created_at, t.expires_at \
+                 FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = $1 \
+                 ORDER BY t.created_at, t.token_hash",
+                vec![Bind::Text(id.into())],
+            ),
+            None => (
+                "SELECT t.token_hash, t.user_id, u.upn, t.description, t.created_at, t.expires_at \
+                 FROM api_tokens t JOIN users u ON u.id = t.user_id \
+                 ORDER BY t.created_at, t.token_hash",
+                vec![],
+            ),
+        };
+        self.fetch_all(sql, &binds)
+            .await?
+            .iter()
+            .map(|r| {
+                let hash: String = r.try_get("token_hash")?;
+                Ok(ApiTokenInfo {
+                    id: hash.chars().take(TOKEN_ID_LEN).collect(),
+                    user_id: r.try_get("user_id")?,
+                    user_principal_name: r.try_get("upn")?,
+                    description: r.try_get("description")?,
+                    created_date_time: trustplane_model::from_ms(r.try_get("created_at")?),
+                    expiration_date_time: r
+                        .try_get::<Option<i64>, _>("expires_at")?
+                        .map(trustplane_model::from_ms),
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes the token with this id; audited. The token stops working at once.
+    pub async fn revoke_api_token(&self, actor: &Actor, id: &str) -> Result<ApiTokenInfo> {
+        let id = id.to_ascii_lowercase();
+        if id.len() != TOKEN_ID_LEN || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(crate::StoreError::invalid(
+                "id",
+                "a token id is 16 hexadecimal digits, as `admin tokens list` shows",
+            ));
+        }
+        let token = self
+            .list_api_tokens(None)
+            .await?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| crate::StoreError::NotFound {
+                kind: "apiToken",
+                id: id.clone(),
+            })?;
+        let user = self.get_user(&token.user_id).await?;
+        let mut tx = self.begin_write().await?;
+        // The id is a prefix of the hash; hex digits need no escaping in LIKE.
+        tx.execute(
+            "DELETE FROM api_tokens WHERE token_hash LIKE $1",
+            &[Bind::Text(format!("{id}%"))],
+        )
+        .await?;
+        let mut event = token_event(actor, &user, &token.description);
+        event.activity = "apiToken.revoke".into();
+        tx.audit(event).await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
     /// Stores a new API token for a user. `token_hash` is the hex SHA-256 of the token; the
     /// token itself is never stored. Tokens carry 256 random bits, so a fast hash suffices.
     pub async fn create_api_token(

@@ -332,6 +332,14 @@ async fn health_readiness_metrics_and_openapi(db: Db) {
         200
     );
     get(&node, "/api/v1/users").await;
+    // A wrong password: a business counter, with its help line.
+    let r = http()
+        .post(node.url("/api/v1/auth/signIn"))
+        .json(&serde_json::json!({"username": "admin@trustplane.local", "password": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
     let metrics = http()
         .get(node.url("/metrics"))
         .send()
@@ -354,6 +362,22 @@ async fn health_readiness_metrics_and_openapi(db: Db) {
         metrics.contains(r#"trustplane_store_seconds_count{op="users.list"}"#),
         "{metrics}"
     );
+    assert!(
+        metrics.contains(
+            r#"trustplane_sign_ins_total{result="failure",client="mobileAppsAndDesktopClients"} 1"#
+        ),
+        "{metrics}"
+    );
+    for name in [
+        "trustplane_sign_ins_total",
+        "trustplane_http_requests_total",
+        "trustplane_store_seconds",
+    ] {
+        assert!(
+            metrics.contains(&format!("# HELP {name} ")),
+            "{name}: {metrics}"
+        );
+    }
     let doc: Value = http()
         .get(node.url("/api/v1/openapi.json"))
         .send()
@@ -374,4 +398,14 @@ async fn health_readiness_metrics_and_openapi(db: Db) {
         );
     }
     assert!(doc["components"]["schemas"]["User"]["properties"]["userPrincipalName"].is_object());
+    // Every sign-in outcome reaches the operator's log at info level.
+    drop(node);
+    let log = std::fs::read_to_string(db.dir.path().join("server.log")).unwrap();
+    assert!(
+        log.lines().any(|l| l.contains("INFO")
+            && l.contains("activity=signIn")
+            && l.contains("failure")
+            && l.contains("invalid password")),
+        "{log}"
+    );
 }

@@ -6,11 +6,13 @@ mod harness;
 #[path = "../../../aws/tests/common/trail.rs"]
 mod trail;
 
+mod admin_cli;
 mod api;
 mod browser;
 mod cli;
 mod cloud;
 mod cluster;
+mod docs;
 mod durability;
 mod federation;
 mod offline;

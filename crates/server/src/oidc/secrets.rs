@@ -86,7 +86,7 @@ pub async fn add_password(
     caller
         .require(&state, Permission::ApplicationsWrite)
         .await?;
-    let app = state.store.get_application(&id).await?;
+    let app = state.store.find_application(&id).await?;
     let input = body.password_credential.unwrap_or_default();
     let now = state.store.clock().now_ms();
     let end_at = match input.end_date_time {
@@ -148,7 +148,7 @@ pub async fn remove_password(
     caller
         .require(&state, Permission::ApplicationsWrite)
         .await?;
-    let app = state.store.get_application(&id).await?;
+    let app = state.store.find_application(&id).await?;
     state
         .store
         .remove_client_secret(&caller.actor, &app.id, &body.key_id)

@@ -205,7 +205,7 @@ pub async fn get_application(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::DirectoryRead).await?;
-    Ok(axum::Json(state.store.get_application(&id).await?))
+    Ok(axum::Json(state.store.find_application(&id).await?))
 }
 
 /// Changes an application.
@@ -220,9 +220,9 @@ pub async fn update_application(
     caller
         .require(&state, Permission::ApplicationsWrite)
         .await?;
+    let app = state.store.find_application(&id).await?;
     let mut settings = body.settings;
     if let Some(settings) = settings.as_mut() {
-        let app = state.store.get_application(&id).await?;
         check_settings(&app.app_id, settings)?;
     }
     let patch = AppPatch {
@@ -233,7 +233,7 @@ pub async fn update_application(
     Ok(axum::Json(
         state
             .store
-            .update_application(&caller.actor, &id, patch)
+            .update_application(&caller.actor, &app.id, patch)
             .await?,
     ))
 }
@@ -249,6 +249,10 @@ pub async fn delete_application(
     caller
         .require(&state, Permission::ApplicationsWrite)
         .await?;
-    state.store.delete_application(&caller.actor, &id).await?;
+    let app = state.store.find_application(&id).await?;
+    state
+        .store
+        .delete_application(&caller.actor, &app.id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

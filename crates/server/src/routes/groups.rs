@@ -165,7 +165,8 @@ async fn members(
     transitive: bool,
 ) -> ApiResult<Value> {
     caller.require(state, Permission::DirectoryRead).await?;
-    let (users, groups) = state.store.list_members(id, transitive).await?;
+    let group = state.store.get_group(id).await?;
+    let (users, groups) = state.store.list_members(&group.id, transitive).await?;
     let mut value = Vec::with_capacity(users.len() + groups.len());
     for u in users {
         value.push(typed(

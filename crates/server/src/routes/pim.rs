@@ -333,7 +333,7 @@ pub async fn put_settings(
     caller: Caller,
     Path(role_id): Path<String>,
     Query(q): Query<ScopeQuery>,
-    Json(settings): Json<PimSettings>,
+    Json(mut settings): Json<PimSettings>,
 ) -> ApiResult<impl IntoResponse> {
     caller
         .require(&state, Permission::RoleAssignmentsWrite)
@@ -350,8 +350,14 @@ pub async fn put_settings(
         e.set_field(field);
         return Err(e);
     }
+    // Approvers are kept by id, whether named by id, UPN or group name.
+    let mut approvers = Vec::with_capacity(settings.approvers.len());
     for a in &settings.approvers {
-        if state.store.get_user(a).await.is_err() && state.store.get_group(a).await.is_err() {
+        if let Ok(user) = state.store.get_user(a).await {
+            approvers.push(user.id);
+        } else if let Ok(group) = state.store.get_group(a).await {
+            approvers.push(group.id);
+        } else {
             let mut e = ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Unknown reference",
@@ -361,6 +367,7 @@ pub async fn put_settings(
             return Err(e);
         }
     }
+    settings.approvers = approvers;
     state
         .store
         .put_pim_settings(&caller.actor, &role.id, &scope, &settings)

@@ -27,7 +27,9 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/api/v1/roleDefinitions/{id}",
-            get(get_role_definition).delete(delete_role_definition),
+            get(get_role_definition)
+                .patch(update_role_definition)
+                .delete(delete_role_definition),
         )
         .route(
             "/api/v1/roleAssignments",
@@ -124,6 +126,54 @@ pub async fn create_role_definition(
         .create_role_definition(&caller.actor, role)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(role)))
+}
+
+/// Body of `PATCH /api/v1/roleDefinitions/{id}`: only the fields to change; `resource: null`
+/// makes the role one of Trustplane alone.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateRoleDefinition {
+    display_name: Option<String>,
+    description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    resource: Option<Option<RoleResource>>,
+}
+
+/// Tells a field set to `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Changes a role of the organisation's own (built-in roles are fixed).
+#[utoipa::path(patch, path = "/api/v1/roleDefinitions/{id}", tag = "roles", params(("id" = String, Path)),
+    request_body = UpdateRoleDefinition,
+    responses((status = 200, body = RoleDefinition), (status = 400), (status = 404), (status = 409)))]
+pub async fn update_role_definition(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateRoleDefinition>,
+) -> ApiResult<impl IntoResponse> {
+    caller
+        .require(&state, Permission::RoleAssignmentsWrite)
+        .await?;
+    let role = state
+        .store
+        .update_role_definition(
+            &caller.actor,
+            &id,
+            trustplane_store::RoleDefinitionPatch {
+                display_name: body.display_name,
+                description: body.description,
+                resource: body.resource,
+            },
+        )
+        .await?;
+    Ok(axum::Json(role))
 }
 
 /// Removes a role of the organisation's own that nobody holds.

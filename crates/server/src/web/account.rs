@@ -85,15 +85,17 @@ pub(super) async fn signed_in(
                 .amr
                 .iter()
                 .any(|a| a == trustplane_idp::signin::TAP_AMR);
-            if !changing_password && !with_pass {
-                match state.signin.must_change_password(&user.id).await {
-                    Ok(true) => return Err(see_other(PASSWORD_PATH)),
-                    Ok(false) => {}
+            let must_change = !with_pass
+                && match state.signin.must_change_password(&user.id).await {
+                    Ok(must) => must,
                     Err(e) => return Err(ApiError::from(e).into_response()),
-                }
+                };
+            if must_change && !changing_password {
+                return Err(see_other(PASSWORD_PATH));
             }
+            // The password page belongs to the sequence only while a change is pending.
             if session.restriction.is_some()
-                && !changing_password
+                && !(changing_password && must_change)
                 && !REGISTERING_PATHS.contains(&uri.path())
             {
                 return Err(see_other(SECURITY_PATH));

@@ -892,3 +892,157 @@ async fn an_alert_response_by_hand_needs_the_same_tier_as_the_users_api() {
     assert_eq!(st, 200, "{out}");
     assert!(!s.store.get_user(&bob).await.unwrap().account_enabled);
 }
+
+#[tokio::test]
+async fn tokens_are_listed_and_revoked_by_their_owner_or_a_global_administrator() {
+    let s = server().await;
+    admin_token(&s).await;
+    let (ada, ada_token) = holder(&s, "ada@example.com", None).await;
+    let (_, bob_token) = holder(&s, "bob@example.com", None).await;
+
+    // Ada sees her own token, never the token itself.
+    let (st, _, mine) = call(&s, &ada_token, Method::GET, "/api/v1/apiTokens", None).await;
+    assert_eq!(st, 200, "{mine}");
+    let mine = mine["value"].as_array().unwrap().clone();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["userId"], ada.as_str());
+    assert!(!mine[0].to_string().contains(&ada_token));
+    let ada_token_id = mine[0]["id"].as_str().unwrap().to_string();
+
+    // Nobody's but her own, below Global Administrator.
+    for path in [
+        "/api/v1/apiTokens?userId=all",
+        "/api/v1/apiTokens?userId=bob@example.com",
+    ] {
+        refused(
+            &s,
+            &ada_token,
+            Method::GET,
+            path,
+            None,
+            403,
+            "Global Administrator",
+        )
+        .await;
+    }
+    let (_, _, bobs) = call(&s, &bob_token, Method::GET, "/api/v1/apiTokens", None).await;
+    let bob_token_id = bobs["value"][0]["id"].as_str().unwrap().to_string();
+    refused(
+        &s,
+        &ada_token,
+        Method::DELETE,
+        &format!("/api/v1/apiTokens/{bob_token_id}"),
+        None,
+        403,
+        "Global Administrator",
+    )
+    .await;
+    let (st, _, _) = call(&s, &bob_token, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(st, 200, "Bob's token survived Ada's attempt");
+
+    // A malformed id is a clear 400 for the administrator, an unknown one a 404.
+    let (st, bad) = api(&s, Method::DELETE, "/api/v1/apiTokens/not-an-id", None).await;
+    assert_eq!(st, 400, "{bad}");
+    let (st, _) = api(
+        &s,
+        Method::DELETE,
+        "/api/v1/apiTokens/0123456789abcdef",
+        None,
+    )
+    .await;
+    assert_eq!(st, 404);
+
+    // The administrator sees everyone's and revokes Bob's; Ada revokes her own.
+    let (st, all) = api(&s, Method::GET, "/api/v1/apiTokens?userId=all", None).await;
+    assert_eq!(st, 200);
+    assert!(all["value"].as_array().unwrap().len() >= 3, "{all}");
+    let (st, _) = api(
+        &s,
+        Method::DELETE,
+        &format!("/api/v1/apiTokens/{bob_token_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 204);
+    let (st, _, _) = call(&s, &bob_token, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(st, 401, "a revoked token stops working at once");
+    let (st, _, _) = call(
+        &s,
+        &ada_token,
+        Method::DELETE,
+        &format!("/api/v1/apiTokens/{ada_token_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 204);
+    let (st, _, _) = call(&s, &ada_token, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(st, 401);
+    let revoked: Vec<_> = audit_events(&s, "authentication")
+        .await
+        .into_iter()
+        .filter(|e| e["activity"] == "apiToken.revoke")
+        .collect();
+    assert_eq!(revoked.len(), 2);
+}
+
+#[tokio::test]
+async fn custom_roles_are_edited_by_role_administrators_and_built_in_roles_are_fixed() {
+    let s = server().await;
+    admin_token(&s).await;
+    let (_, reader_token) = holder(&s, "reader@example.com", Some("Security Reader")).await;
+    let (st, role) = api(
+        &s,
+        Method::POST,
+        "/api/v1/roleDefinitions",
+        Some(json!({"displayName": "Auditor (AWS)"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{role}");
+    let id = role["id"].as_str().unwrap().to_string();
+    refused(
+        &s,
+        &reader_token,
+        Method::PATCH,
+        &format!("/api/v1/roleDefinitions/{id}"),
+        Some(json!({"displayName": "Mine now"})),
+        403,
+        NEEDS_ROLE_WRITE,
+    )
+    .await;
+    // By name as by id; only the fields given change.
+    let (st, changed) = api(
+        &s,
+        Method::PATCH,
+        "/api/v1/roleDefinitions/auditor%20(aws)",
+        Some(json!({"description": "reads CloudTrail"})),
+    )
+    .await;
+    assert_eq!(st, 200, "{changed}");
+    assert_eq!(changed["displayName"], "Auditor (AWS)");
+    assert_eq!(changed["description"], "reads CloudTrail");
+    assert_eq!(changed["rolePermissions"], role["rolePermissions"]);
+    let (st, taken) = api(
+        &s,
+        Method::PATCH,
+        &format!("/api/v1/roleDefinitions/{id}"),
+        Some(json!({"displayName": "security reader"})),
+    )
+    .await;
+    assert_eq!(st, 409, "{taken}");
+    let (st, fixed) = api(
+        &s,
+        Method::PATCH,
+        &format!("/api/v1/roleDefinitions/{GLOBAL_ADMIN}"),
+        Some(json!({"description": "anything"})),
+    )
+    .await;
+    assert_eq!(st, 400, "{fixed}");
+    let (st, unknown) = api(
+        &s,
+        Method::PATCH,
+        &format!("/api/v1/roleDefinitions/{id}"),
+        Some(json!({"rolePermissions": [{"allowedResourceActions": ["trustplane.directory/users/write"]}]})),
+    )
+    .await;
+    assert_eq!(st, 400, "permissions are not editable: {unknown}");
+}
