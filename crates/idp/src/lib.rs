@@ -1,11 +1,15 @@
 //! Trustplane's identity provider engine, free of HTTP: the sign-in flow and its sessions,
-//! and conditional access evaluated at sign-in and when an application is opened. Protocol
-//! adapters (pages, the JSON API, OIDC and SAML endpoints) call it and only translate.
+//! conditional access evaluated at sign-in and when an application is opened, the OpenID
+//! Connect clients and signing keys, and the SAML applications' settings and assertion
+//! decisions. Protocol adapters (pages, the JSON API, OIDC and SAML endpoints) call it and
+//! only translate.
 #![deny(missing_docs)]
 
 pub mod ca;
 pub mod ca_guard;
 mod context;
+pub mod oidc;
+pub mod saml_app;
 pub mod signin;
 
 pub use context::{platform, source_ip, ClientApp, RequestContext};

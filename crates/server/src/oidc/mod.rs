@@ -12,16 +12,16 @@
 pub(crate) mod audit;
 pub(crate) mod authorize;
 pub(crate) mod client_auth;
-pub mod clients;
 pub(crate) mod discovery;
 pub(crate) mod error;
-pub mod jwt;
-pub mod keys;
 pub(crate) mod logout;
 pub(crate) mod secrets;
 pub(crate) mod token;
 pub(crate) mod tokens;
 pub(crate) mod userinfo;
+
+// Clients, keys and JWS live in the engine; the old paths stay for the endpoints.
+pub use trustplane_idp::oidc::{clients, jwt, keys};
 
 use axum::routing::{get, post};
 use axum::Router;

@@ -6,9 +6,7 @@
 //! and step-up pages without server-side state. Conditional access decides at every response;
 //! a refused person gets a status response without an assertion.
 
-pub(crate) mod assertion;
 pub mod keys;
-pub mod settings;
 pub(crate) mod sso;
 
 use std::sync::Arc;
@@ -21,7 +19,10 @@ use crate::server::AppState;
 use trustplane_keyring::KeyRing;
 use trustplane_keyring::Sealer;
 
-pub use settings::SamlSettings;
+// Settings and assertion decisions live in the engine; the old paths stay for handlers.
+pub(crate) use trustplane_idp::saml_app::assertion;
+pub use trustplane_idp::saml_app::settings;
+pub use trustplane_idp::saml_app::settings::SamlSettings;
 
 /// The identity provider's keys and names.
 pub struct Saml {

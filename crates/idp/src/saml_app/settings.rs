@@ -127,7 +127,8 @@ fn yes() -> bool {
 }
 
 /// Why settings are refused: the field and the reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct Invalid(pub String);
 
 const SIMPLE_SOURCES: &[&str] = &[

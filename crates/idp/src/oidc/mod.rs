@@ -1,0 +1,7 @@
+//! The OpenID Connect provider's engine parts that know nothing of HTTP: the client registry
+//! read from an application's `settings.oidc` ([`clients`]), the signing keys ([`keys`]) and
+//! compact JWS encoding and checking ([`jwt`]). The endpoints stay in the server.
+
+pub mod clients;
+pub mod jwt;
+pub mod keys;
