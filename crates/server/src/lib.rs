@@ -14,6 +14,8 @@ mod context;
 pub mod detection;
 mod error;
 mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 mod jobs;
 mod metrics;
 mod odata;

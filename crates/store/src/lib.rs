@@ -24,6 +24,7 @@ mod cloud;
 mod db;
 mod directory;
 mod error;
+mod filter;
 mod findings;
 mod lease;
 mod list;
@@ -47,6 +48,7 @@ pub use directory::{
     UserPatch,
 };
 pub use error::{Result, StoreError};
+pub use filter::{parse_filter, FilterError, MAX_CLAUSES};
 pub use findings::{ScanFinding, ScanSummary};
 pub use list::{Clause, ListQuery, Op, Page};
 pub use oidc::{
