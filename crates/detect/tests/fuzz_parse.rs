@@ -1,5 +1,5 @@
 //! The rule parser takes any text without panicking: random YAML-ish input, and mutations of
-//! real rules. (A cargo-fuzz target can call `parse_rule_text` the same way.)
+//! real rules. (The `sigma_rule` fuzz target in `crates/fuzz-targets` calls it the same way.)
 #![allow(clippy::unwrap_used)]
 
 mod common;

@@ -12,6 +12,8 @@ mod bootstrap;
 mod context;
 mod error;
 mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 mod jobs;
 mod metrics;
 mod odata;

@@ -25,6 +25,7 @@ mod cloud;
 mod db;
 mod directory;
 mod error;
+mod filter;
 mod findings;
 mod lease;
 mod list;
@@ -49,6 +50,7 @@ pub use directory::{
     RoleDefinitionPatch, UserPatch,
 };
 pub use error::{Result, StoreError};
+pub use filter::{parse_filter, FilterError, MAX_CLAUSES};
 pub use findings::{ScanFinding, ScanSummary};
 pub use list::{Clause, ListQuery, Op, Page};
 pub use oidc::{

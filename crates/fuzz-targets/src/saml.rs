@@ -1,10 +1,6 @@
-//! What each fuzz target does with one input. Shared by the cargo-fuzz targets and by
-//! `tests/fuzz_corpus.rs`, which replays the committed corpus on stable Rust.
-//!
-//! Every parser must return (never panic, never run away) on any input; when it accepts one,
-//! the signature checks that follow must return too.
-
-#![allow(dead_code)]
+//! The SAML targets: the HTTP-Redirect and HTTP-POST bindings of an AuthnRequest and SP
+//! metadata, through the functions the server's `/saml/sso` and the metadata import call.
+//! When a parser accepts an input, the signature check that follows must return too.
 
 use std::sync::OnceLock;
 
@@ -15,7 +11,7 @@ use trustplane_saml::{Certificate, SpMetadata};
 fn certificate() -> &'static [Certificate] {
     static CERT: OnceLock<Vec<Certificate>> = OnceLock::new();
     CERT.get_or_init(|| {
-        Certificate::from_pem(include_str!("../tests/data/aws-sp-cert.pem"))
+        Certificate::from_pem(include_str!("../../saml/tests/data/aws-sp-cert.pem"))
             .map(|c| vec![c])
             .unwrap_or_default()
     })
