@@ -227,20 +227,23 @@ impl Detection {
         }
         self.store.add_person_events(&timeline).await?;
         // Matching holds the rule set (correlation state included) briefly, with no await.
-        let hits: Vec<(trustplane_detect::Hit, Option<Person>, Value)> = {
+        type Matched = (trustplane_detect::Hit, Option<Person>, Value, Option<i64>);
+        let hits: Vec<Matched> = {
             let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
             enriched
                 .iter()
                 .flat_map(|(record, person)| {
+                    // When it happened, not when it reached us: logs arrive late and in batches.
+                    let at = ms_of(record.summary().time.as_deref());
                     rules
                         .process(record)
                         .into_iter()
-                        .map(move |h| (h, person.clone(), record.original.clone()))
+                        .map(move |h| (h, person.clone(), record.original.clone(), at))
                 })
                 .collect()
         };
         report.matches = hits.len();
-        for (hit, person, record) in hits {
+        for (hit, person, record, event_time) in hits {
             let (alert, created) = self
                 .store
                 .record_hit(
@@ -252,6 +255,7 @@ impl Detection {
                         person_id: person.as_ref().map(|p| p.0.clone()),
                         person_upn: person.as_ref().map(|p| p.1.clone()),
                         record,
+                        event_time,
                     },
                     DEDUP_WINDOW_MS,
                 )

@@ -89,9 +89,14 @@ async fn person(store: &Store, upn: &str) -> String {
 /// A CloudTrail `StopLogging` by a federated session named after the person: the test rule
 /// matches it.
 fn stop_logging_by(session_name: &str) -> Vec<u8> {
+    stop_logging_at(session_name, "2026-11-28T10:00:00Z")
+}
+
+/// The same, at an event time of its own.
+fn stop_logging_at(session_name: &str, event_time: &str) -> Vec<u8> {
     json!({"Records": [{
         "eventVersion": "1.08",
-        "eventTime": "2026-11-28T10:00:00Z",
+        "eventTime": event_time,
         "eventSource": "cloudtrail.amazonaws.com",
         "eventName": "StopLogging",
         "awsRegion": "eu-west-1",
@@ -141,26 +146,33 @@ async fn a_cloud_record_is_resolved_to_its_person_and_folded_into_one_alert_per_
         json!(false)
     );
 
-    // Within the hour the same rule and person fold into the open alert.
-    n.clock.advance_ms(HOUR_MS / 2);
+    // The alert is dated by the event, not by when the log arrived.
+    assert_eq!(alert.first_seen.to_string(), "2026-11-28 10:00:00.0 +00:00:00");
+
+    // Within the hour (of event time) the same rule and person fold into the open alert,
+    // which is last seen when the later event happened.
+    n.clock.advance_ms(3 * HOUR_MS);
     let again = n
         .detection
         .ingest(
-            stop_logging_by("ada@example.com"),
+            stop_logging_at("ada@example.com", "2026-11-28T10:30:00Z"),
             "trail.json",
             ReadLimits::PUSH,
         )
         .await
         .unwrap();
     assert!(again.new_alerts.is_empty(), "{again:?}");
-    assert_eq!(n.store.get_alert(&alert.id).await.unwrap().hits, 2);
+    let folded = n.store.get_alert(&alert.id).await.unwrap();
+    assert_eq!(folded.hits, 2);
+    assert_eq!(folded.last_seen.to_string(), "2026-11-28 10:30:00.0 +00:00:00");
+    assert_eq!(folded.first_seen, alert.first_seen);
 
-    // Past the window, a new one opens.
-    n.clock.advance_ms(HOUR_MS + 1);
+    // An event more than the window after the last one opens a new alert, however soon it
+    // arrives.
     let later = n
         .detection
         .ingest(
-            stop_logging_by("ada@example.com"),
+            stop_logging_at("ada@example.com", "2026-11-28T11:31:00Z"),
             "trail.json",
             ReadLimits::PUSH,
         )

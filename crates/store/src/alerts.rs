@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use trustplane_model::{from_ms, new_id, Actor, Event, Outcome, Target, Timestamp};
+use trustplane_model::{from_ms, new_id, to_ms, Actor, Event, Outcome, Target, Timestamp};
 
 use crate::db::{Bind, Store};
 use crate::error::{Result, StoreError};
@@ -64,6 +64,9 @@ pub struct NewHit {
     pub person_upn: Option<String>,
     /// The matching record.
     pub record: Value,
+    /// When the record's event happened (ms), if it says; the alert's first and last seen
+    /// follow event times, falling back to the time the record was processed.
+    pub event_time: Option<Timestamp>,
 }
 
 /// What to do about alerts.
@@ -152,26 +155,36 @@ impl Store {
             hit.person_id.clone().unwrap_or_default()
         );
         let mut tx = self.begin_write().await?;
-        let now = tx.now;
+        let now = hit.event_time.unwrap_or(tx.now);
+        // The same rule and person within the window of this event, before or after it (logs
+        // arrive out of order).
         let open = tx
             .fetch_optional(
-                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE dedup_key = $1 AND status <> 'resolved' AND last_seen >= $2 ORDER BY last_seen DESC LIMIT 1"),
-                &[Bind::Text(key.clone()), Bind::Int(now - window_ms)],
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE dedup_key = $1 AND status <> 'resolved' AND last_seen >= $2 AND first_seen <= $3 ORDER BY last_seen DESC LIMIT 1"),
+                &[
+                    Bind::Text(key.clone()),
+                    Bind::Int(now.saturating_sub(window_ms)),
+                    Bind::Int(now.saturating_add(window_ms)),
+                ],
             )
             .await?;
         let (alert, created) = match open {
             Some(row) => {
                 let mut alert = alert_from_row(&row)?;
                 alert.hits += 1;
-                alert.last_seen = from_ms(now);
+                let first = to_ms(alert.first_seen).min(now);
+                let last = to_ms(alert.last_seen).max(now);
+                alert.first_seen = from_ms(first);
+                alert.last_seen = from_ms(last);
                 if alert.records.len() < MAX_RECORDS {
                     alert.records.push(hit.record);
                 }
                 tx.execute(
-                    "UPDATE alerts SET hits = $1, last_seen = $2, records = $3 WHERE id = $4",
+                    "UPDATE alerts SET hits = $1, first_seen = $2, last_seen = $3, records = $4 WHERE id = $5",
                     &[
                         Bind::Int(alert.hits),
-                        Bind::Int(now),
+                        Bind::Int(first),
+                        Bind::Int(last),
                         Bind::Text(serde_json::to_string(&alert.records)?),
                         Bind::Text(alert.id.clone()),
                     ],

@@ -1747,6 +1747,7 @@ async fn alert_about(s: &Server, person: &str) -> String {
                 person_id: Some(person.into()),
                 person_upn: None,
                 record: json!({}),
+                event_time: None,
             },
             3_600_000,
         )
