@@ -1,0 +1,604 @@
+//! The SCIM `User` (with the enterprise extension) and `Group` resources (RFC 7643 §4), their
+//! JSON form, and their mapping to Trustplane's directory objects.
+
+use crate::canonical::{canonicalize, ReadOnly};
+use crate::error::{Result, ScimError};
+use crate::schema::{ResourceKind, ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use trustplane_model as model;
+
+/// Keys of a directory user's `attributes` that SCIM owns. Plain names, so claim mappings can
+/// read `department` and `employeeNumber` as they read any attribute.
+pub mod attribute_keys {
+    /// The provisioning client's id of the user.
+    pub const EXTERNAL_ID: &str = "externalId";
+    /// `name.formatted`.
+    pub const NAME_FORMATTED: &str = "nameFormatted";
+    /// Addresses other than the one kept in `mail`, as SCIM `emails` entries.
+    pub const OTHER_EMAILS: &str = "otherEmails";
+    /// Enterprise `employeeNumber`.
+    pub const EMPLOYEE_NUMBER: &str = "employeeNumber";
+    /// Enterprise `department`.
+    pub const DEPARTMENT: &str = "department";
+    /// Enterprise `manager.value`: the manager's user id.
+    pub const MANAGER: &str = "manager";
+}
+use attribute_keys as keys;
+
+/// Resource metadata (RFC 7643 §3.1), set by the service only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta {
+    /// `User` or `Group`.
+    pub resource_type: String,
+    /// When the resource was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    /// When the resource last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_modified: OffsetDateTime,
+    /// Weak entity tag derived from `lastModified`.
+    pub version: String,
+    /// The resource's URI.
+    pub location: String,
+}
+
+impl Meta {
+    /// Metadata of the resource `id` under the service's base URL (ending in `/scim/v2`).
+    pub fn new(
+        kind: ResourceKind,
+        base_url: &str,
+        id: &str,
+        created: OffsetDateTime,
+        last_modified: OffsetDateTime,
+    ) -> Self {
+        Meta {
+            resource_type: kind.name().into(),
+            created,
+            last_modified,
+            // The modification instant changes with every write, which is all an ETag needs.
+            version: format!("W/\"{}\"", last_modified.unix_timestamp_nanos()),
+            location: format!("{}{}/{id}", base_url.trim_end_matches('/'), kind.endpoint()),
+        }
+    }
+}
+
+/// The components of a user's name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Name {
+    /// The full name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formatted: Option<String>,
+    /// Last name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    /// First name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+}
+
+/// One mail address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Email {
+    /// The address.
+    pub value: String,
+    /// `work`, `home`, `other`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Whether this is the preferred address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+}
+
+/// A reference to a manager.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manager {
+    /// The manager's id.
+    pub value: String,
+}
+
+/// The enterprise User extension's attributes kept by the service.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnterpriseUser {
+    /// Employee number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_number: Option<String>,
+    /// Department.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// The user's manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<Manager>,
+}
+
+impl EnterpriseUser {
+    fn is_empty(&self) -> bool {
+        self == &EnterpriseUser::default()
+    }
+}
+
+/// A SCIM User.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// The service's id (absent in a create request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The client's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Sign-in name.
+    pub user_name: String,
+    /// Name components.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Name>,
+    /// Name shown to people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Mail addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<Email>,
+    /// Whether the account may sign in (absent means yes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Enterprise extension attributes.
+    #[serde(
+        default,
+        rename = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enterprise: Option<EnterpriseUser>,
+    /// Metadata, set by the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+}
+
+/// A member of a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    /// The member's id.
+    pub value: String,
+    /// The member's name, filled in by the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// The member's URI, filled in by the service.
+    #[serde(default, rename = "$ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// `User` or `Group`, filled in by the service.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// A SCIM Group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// The service's id (absent in a create request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The client's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Name shown to people.
+    pub display_name: String,
+    /// Direct members.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Member>,
+    /// Metadata, set by the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+}
+
+/// Reads a canonical JSON value into a typed resource; a missing or mistyped attribute is an
+/// `invalidValue`.
+fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T> {
+    serde_json::from_value(value).map_err(|e| ScimError::InvalidValue(e.to_string()))
+}
+
+/// Writes a resource as JSON with its `schemas` list in front.
+fn with_schemas<T: Serialize>(resource: &T, schemas: Vec<&str>) -> Value {
+    let mut out = Map::new();
+    out.insert(
+        "schemas".into(),
+        Value::Array(
+            schemas
+                .into_iter()
+                .map(|s| Value::String(s.into()))
+                .collect(),
+        ),
+    );
+    if let Ok(Value::Object(fields)) = serde_json::to_value(resource) {
+        out.extend(fields);
+    }
+    Value::Object(out)
+}
+
+/// Nulls (unassigned attributes, RFC 7643 §2.5) removed, so serde's defaults apply.
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
+/// Trims a value and treats an empty one as absent.
+fn present(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+impl User {
+    /// Reads a client's User JSON (create, replace, or the result of a PATCH). Read-only
+    /// attributes in it are ignored; `userName` is required.
+    pub fn from_json(body: &Value) -> Result<User> {
+        let mut v = canonicalize(ResourceKind::User, body, ReadOnly::Ignore)?;
+        drop_nulls(&mut v);
+        if let Some(map) = v.as_object_mut() {
+            map.remove("schemas");
+        }
+        let user: User = typed(v)?;
+        if user.user_name.trim().is_empty() {
+            return Err(ScimError::InvalidValue("'userName' is required".into()));
+        }
+        Ok(user)
+    }
+
+    /// The SCIM JSON of the user.
+    pub fn to_json(&self) -> Value {
+        let mut schemas = vec![USER_SCHEMA];
+        if self.enterprise.as_ref().is_some_and(|e| !e.is_empty()) {
+            schemas.push(ENTERPRISE_SCHEMA);
+        }
+        let mut v = with_schemas(self, schemas);
+        if self
+            .enterprise
+            .as_ref()
+            .is_some_and(EnterpriseUser::is_empty)
+        {
+            if let Some(map) = v.as_object_mut() {
+                map.remove(ENTERPRISE_SCHEMA);
+            }
+        }
+        v
+    }
+
+    /// The SCIM view of a directory user. `meta` comes from the caller, who knows the base URL
+    /// and when the user last changed.
+    pub fn from_model(user: &model::User, meta: Meta) -> User {
+        let text = |key: &str| {
+            user.attributes
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let mut emails = Vec::new();
+        if let Some(mail) = &user.mail {
+            emails.push(Email {
+                value: mail.clone(),
+                kind: Some("work".into()),
+                primary: Some(true),
+            });
+        }
+        if let Some(others) = user.attributes.get(keys::OTHER_EMAILS) {
+            // Stored by this crate; anything unreadable was not, and is left out.
+            if let Ok(others) = serde_json::from_value::<Vec<Email>>(others.clone()) {
+                emails.extend(others);
+            }
+        }
+        let name = Name {
+            formatted: text(keys::NAME_FORMATTED),
+            family_name: user.surname.clone(),
+            given_name: user.given_name.clone(),
+        };
+        let enterprise = EnterpriseUser {
+            employee_number: text(keys::EMPLOYEE_NUMBER),
+            department: text(keys::DEPARTMENT),
+            manager: text(keys::MANAGER).map(|value| Manager { value }),
+        };
+        User {
+            id: Some(user.id.clone()),
+            external_id: text(keys::EXTERNAL_ID),
+            user_name: user.user_principal_name.clone(),
+            name: (name != Name::default()).then_some(name),
+            display_name: Some(user.display_name.clone()),
+            emails,
+            active: Some(user.account_enabled),
+            enterprise: (!enterprise.is_empty()).then_some(enterprise),
+            meta: Some(meta),
+        }
+    }
+
+    /// A new directory user holding this SCIM user.
+    pub fn to_new_model(&self, id: String, created: OffsetDateTime) -> model::User {
+        let mut user = model::User {
+            id,
+            user_principal_name: String::new(),
+            display_name: String::new(),
+            mail: None,
+            given_name: None,
+            surname: None,
+            account_enabled: true,
+            attributes: Map::new(),
+            created_date_time: created,
+        };
+        self.apply_to(&mut user);
+        user
+    }
+
+    /// Writes this SCIM user over a directory user (a full replace of what SCIM owns); the id,
+    /// creation time and attributes SCIM does not own are kept.
+    pub fn apply_to(&self, user: &mut model::User) {
+        let name = self.name.clone().unwrap_or_default();
+        user.user_principal_name = self.user_name.trim().to_string();
+        user.given_name = present(&name.given_name);
+        user.surname = present(&name.family_name);
+        user.display_name = present(&self.display_name)
+            .or_else(|| present(&name.formatted))
+            .or_else(|| {
+                let parts: Vec<String> = [&user.given_name, &user.surname]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect();
+                (!parts.is_empty()).then(|| parts.join(" "))
+            })
+            .unwrap_or_else(|| user.user_principal_name.clone());
+        user.account_enabled = self.active.unwrap_or(true);
+
+        // `mail` holds the primary address, else the work one, else the first.
+        let main = self
+            .emails
+            .iter()
+            .position(|e| e.primary == Some(true))
+            .or_else(|| {
+                self.emails
+                    .iter()
+                    .position(|e| e.kind.as_deref() == Some("work"))
+            })
+            .or(if self.emails.is_empty() {
+                None
+            } else {
+                Some(0)
+            });
+        user.mail = main
+            .and_then(|i| self.emails.get(i))
+            .map(|e| e.value.clone());
+        let others: Vec<&Email> = self
+            .emails
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != main)
+            .map(|(_, e)| e)
+            .collect();
+
+        let enterprise = self.enterprise.clone().unwrap_or_default();
+        let attrs = &mut user.attributes;
+        let mut set = |key: &str, value: Option<Value>| match value {
+            Some(v) => {
+                attrs.insert(key.into(), v);
+            }
+            None => {
+                attrs.remove(key);
+            }
+        };
+        set(
+            keys::EXTERNAL_ID,
+            present(&self.external_id).map(Value::String),
+        );
+        set(
+            keys::NAME_FORMATTED,
+            present(&name.formatted).map(Value::String),
+        );
+        set(
+            keys::OTHER_EMAILS,
+            (!others.is_empty())
+                .then(|| serde_json::to_value(&others).ok())
+                .flatten(),
+        );
+        set(
+            keys::EMPLOYEE_NUMBER,
+            present(&enterprise.employee_number).map(Value::String),
+        );
+        set(
+            keys::DEPARTMENT,
+            present(&enterprise.department).map(Value::String),
+        );
+        set(
+            keys::MANAGER,
+            enterprise
+                .manager
+                .as_ref()
+                .map(|m| m.value.trim())
+                .filter(|v| !v.is_empty())
+                .map(|v| Value::String(v.into())),
+        );
+    }
+}
+
+impl Group {
+    /// Reads a client's Group JSON; `displayName` is required.
+    pub fn from_json(body: &Value) -> Result<Group> {
+        let mut v = canonicalize(ResourceKind::Group, body, ReadOnly::Ignore)?;
+        drop_nulls(&mut v);
+        if let Some(map) = v.as_object_mut() {
+            map.remove("schemas");
+        }
+        let group: Group = typed(v)?;
+        if group.display_name.trim().is_empty() {
+            return Err(ScimError::InvalidValue("'displayName' is required".into()));
+        }
+        Ok(group)
+    }
+
+    /// The SCIM JSON of the group.
+    pub fn to_json(&self) -> Value {
+        with_schemas(self, vec![GROUP_SCHEMA])
+    }
+
+    /// The SCIM view of a directory group. The store keeps the external id and the members
+    /// (already filled in with `display`, `$ref` and `type`).
+    pub fn from_model(
+        group: &model::Group,
+        external_id: Option<String>,
+        members: Vec<Member>,
+        meta: Meta,
+    ) -> Group {
+        Group {
+            id: Some(group.id.clone()),
+            external_id,
+            display_name: group.display_name.clone(),
+            members,
+            meta: Some(meta),
+        }
+    }
+
+    /// A new directory group holding this SCIM group (members are the store's to add).
+    pub fn to_new_model(&self, id: String, created: OffsetDateTime) -> model::Group {
+        model::Group {
+            id,
+            display_name: self.display_name.trim().to_string(),
+            description: None,
+            // Provisioned groups never hold roles: a provisioning client is not an admin.
+            is_assignable_to_role: false,
+            created_date_time: created,
+        }
+    }
+
+    /// The member ids, deduplicated, in the order given.
+    pub fn member_ids(&self) -> Vec<String> {
+        let mut seen = std::collections::BTreeSet::new();
+        self.members
+            .iter()
+            .filter(|m| seen.insert(m.value.clone()))
+            .map(|m| m.value.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    fn entra_create_body() -> Value {
+        json!({
+            "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
+            "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+            "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1",
+            "active": true,
+            "emails": [{"primary": true, "type": "work", "value": "Test_User_fd0ea19b@testuser.com"}],
+            "meta": {"resourceType": "User"},
+            "name": {"formatted": "givenName familyName", "familyName": "familyName",
+                     "givenName": "givenName"},
+            "roles": [],
+            ENTERPRISE_SCHEMA: {"employeeNumber": "701984", "department": "R&D",
+                                "manager": {"value": "m-1"}}
+        })
+    }
+
+    #[test]
+    fn user_round_trips_through_the_directory_model() {
+        let scim = User::from_json(&entra_create_body()).unwrap();
+        let created = datetime!(2026-12-07 12:00 UTC);
+        let model = scim.to_new_model("u-1".into(), created);
+        assert_eq!(
+            model.user_principal_name,
+            "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1"
+        );
+        assert_eq!(model.display_name, "givenName familyName");
+        assert_eq!(
+            model.mail.as_deref(),
+            Some("Test_User_fd0ea19b@testuser.com")
+        );
+        assert!(model.account_enabled);
+        assert_eq!(model.attributes["department"], "R&D");
+        assert_eq!(model.attributes["employeeNumber"], "701984");
+        assert_eq!(
+            model.attributes["externalId"],
+            "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"
+        );
+
+        let meta = Meta::new(
+            ResourceKind::User,
+            "https://tp/scim/v2/",
+            "u-1",
+            created,
+            created,
+        );
+        let back = User::from_model(&model, meta).to_json();
+        assert_eq!(back["schemas"], json!([USER_SCHEMA, ENTERPRISE_SCHEMA]));
+        assert_eq!(back["id"], "u-1");
+        assert_eq!(back["userName"], model.user_principal_name);
+        assert_eq!(back["name"]["formatted"], "givenName familyName");
+        assert_eq!(
+            back["emails"][0]["value"],
+            "Test_User_fd0ea19b@testuser.com"
+        );
+        assert_eq!(back[ENTERPRISE_SCHEMA]["manager"]["value"], "m-1");
+        assert_eq!(back["meta"]["location"], "https://tp/scim/v2/Users/u-1");
+        assert_eq!(back["meta"]["created"], "2026-12-07T12:00:00Z");
+        assert_eq!(back["meta"]["resourceType"], "User");
+    }
+
+    #[test]
+    fn other_emails_are_kept_and_primary_goes_to_mail() {
+        let scim = User::from_json(&json!({"userName": "a", "emails": [
+            {"value": "home@x", "type": "home"}, {"value": "work@x", "type": "work"}]}))
+        .unwrap();
+        let model = scim.to_new_model("u".into(), OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(model.mail.as_deref(), Some("work@x"));
+        assert_eq!(model.display_name, "a");
+        let meta = Meta::new(
+            ResourceKind::User,
+            "b",
+            "u",
+            model.created_date_time,
+            model.created_date_time,
+        );
+        let back = User::from_model(&model, meta);
+        assert_eq!(back.emails.len(), 2);
+        assert_eq!(back.emails[1].value, "home@x");
+    }
+
+    #[test]
+    fn user_name_is_required() {
+        let e = User::from_json(&json!({"displayName": "x"})).unwrap_err();
+        assert_eq!(e.scim_type(), Some("invalidValue"));
+        let e = User::from_json(&json!({"userName": " "})).unwrap_err();
+        assert_eq!(e.scim_type(), Some("invalidValue"));
+    }
+
+    #[test]
+    fn group_reads_members_and_maps() {
+        let g = Group::from_json(&json!({"schemas": [GROUP_SCHEMA], "externalId": "e",
+            "displayName": "Sales", "members": [{"value": "u1", "display": "x"}, {"value": "u1"}]}))
+        .unwrap();
+        assert_eq!(g.member_ids(), vec!["u1".to_string()]);
+        // `display` is the service's to set.
+        assert_eq!(g.members[0].display, None);
+        let model = g.to_new_model("g1".into(), OffsetDateTime::UNIX_EPOCH);
+        assert!(!model.is_assignable_to_role);
+        let meta = Meta::new(
+            ResourceKind::Group,
+            "b",
+            "g1",
+            model.created_date_time,
+            model.created_date_time,
+        );
+        let v = Group::from_model(&model, Some("e".into()), vec![], meta).to_json();
+        assert_eq!(v["schemas"], json!([GROUP_SCHEMA]));
+        assert_eq!(v["displayName"], "Sales");
+        assert_eq!(v["externalId"], "e");
+    }
+}
