@@ -13,3 +13,11 @@ pub fn coerce_bool(value: &Value) -> Option<bool> {
         _ => None,
     }
 }
+
+/// A PATCH operation name in any case (`add`, `Add`, `REPLACE`).
+pub fn parse_op(name: &str) -> Option<crate::patch::OpKind> {
+    use crate::patch::OpKind;
+    [OpKind::Add, OpKind::Replace, OpKind::Remove]
+        .into_iter()
+        .find(|k| k.as_str().eq_ignore_ascii_case(name))
+}
