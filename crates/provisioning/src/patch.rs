@@ -235,6 +235,30 @@ fn apply_one(kind: ResourceKind, root: &mut Map<String, Value>, op: &Operation) 
     let Some(path) = op.path.as_deref() else {
         return match (op.op, &op.value) {
             (OpKind::Remove, _) => Err(ScimError::NoTarget("remove needs a path".into())),
+            (_, Some(Value::Object(fields))) => {
+                // Keys that are paths through a value filter (`emails[type eq "work"].value`,
+                // as Entra may send) are applied as if each came with that path; the operation
+                // they form has a path, so this goes one level deep at most.
+                let mut plain = Map::new();
+                for (key, v) in fields {
+                    if !key.contains('[') {
+                        plain.insert(key.clone(), v.clone());
+                        continue;
+                    }
+                    if key.len() > MAX_PATH_LEN {
+                        return Err(ScimError::InvalidPath(format!(
+                            "path longer than {MAX_PATH_LEN} bytes"
+                        )));
+                    }
+                    let one = Operation {
+                        op: op.op,
+                        path: Some(key.clone()),
+                        value: Some(v.clone()),
+                    };
+                    apply_one(kind, root, &one)?;
+                }
+                merge_object(kind, root, &Value::Object(plain), op.op)
+            }
             (_, Some(value)) => merge_object(kind, root, value, op.op),
             (_, None) => Err(ScimError::InvalidValue("missing value".into())),
         };

@@ -373,22 +373,29 @@ pub fn resolve(kind: ResourceKind, path: &str) -> std::result::Result<AttrRef, S
     })
 }
 
-/// Splits a leading schema URI off a path. The URI ends at the last ':' (the URI itself holds
-/// dots, as in `2.0`, so the attribute part is split on '.' only afterwards).
+/// Splits a leading schema URI off a path. The URI is matched as a known prefix, because it
+/// holds dots itself (`2.0`); it is followed by ':' (RFC 7644 §3.10) or, as some clients send
+/// it, by '.'.
 fn split_urn(
     kind: ResourceKind,
     path: &str,
 ) -> std::result::Result<(Option<&'static SchemaDef>, &str), String> {
-    if path.len() < 4 || !path[..4].eq_ignore_ascii_case("urn:") {
+    if !path
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+    {
         return Ok((None, path));
     }
-    let (uri, rest) = path
-        .rsplit_once(':')
-        .ok_or_else(|| format!("bad schema URI in '{path}'"))?;
-    let schema = kind
-        .schema(uri)
-        .ok_or_else(|| format!("unknown schema '{uri}'"))?;
-    Ok((Some(schema), rest))
+    std::iter::once(kind.core())
+        .chain(kind.extensions().iter().copied())
+        .find_map(|s| {
+            let head = path.get(..s.id.len())?;
+            let rest = path.get(s.id.len() + 1..)?;
+            let sep = path.as_bytes().get(s.id.len())?;
+            (head.eq_ignore_ascii_case(s.id) && matches!(sep, b':' | b'.') && !rest.is_empty())
+                .then_some((Some(s), rest))
+        })
+        .ok_or_else(|| format!("unknown schema in '{path}'"))
 }
 
 #[cfg(test)]
@@ -413,6 +420,12 @@ mod tests {
         let r = resolve(ResourceKind::User, &format!("{USER_SCHEMA}:userName"))
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(r.extension.is_none());
+        let r = resolve(
+            ResourceKind::User,
+            &format!("{ENTERPRISE_SCHEMA}.department"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.leaf().name, "department");
     }
 
     #[test]
@@ -421,5 +434,7 @@ mod tests {
         assert!(resolve(ResourceKind::User, "name.middle").is_err());
         assert!(resolve(ResourceKind::Group, "urn:x:y:userName").is_err());
         assert!(resolve(ResourceKind::Group, "userName").is_err());
+        assert!(resolve(ResourceKind::User, ENTERPRISE_SCHEMA).is_err());
+        assert!(resolve(ResourceKind::User, &format!("{ENTERPRISE_SCHEMA}:")).is_err());
     }
 }
