@@ -207,7 +207,7 @@ mod tests {
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
                             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
                 "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
-                "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1",
+                "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1@testuser.com",
                 "active": true,
                 "emails": [{"primary": true, "type": "work",
                             "value": "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com"}],
@@ -223,13 +223,17 @@ mod tests {
 
         // The same userName again is a conflict.
         let e = dir
-            .post_user(&json!({"userName": "test_user_AB6490EE-1e48-479e-a20b-2d77186b5dd1"}))
+            .post_user(
+                &json!({"userName": "test_user_AB6490EE-1e48-479e-a20b-2d77186b5dd1@TestUser.com"}),
+            )
             .unwrap_err();
         assert_eq!((e.status(), e.scim_type()), (409, Some("uniqueness")));
 
         // Look-ups by filter: userName (case-insensitive), externalId (case-exact), none.
         let found = dir
-            .list_users(r#"userName eq "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1""#)
+            .list_users(
+                r#"userName eq "test_user_ab6490ee-1e48-479e-a20b-2d77186b5dd1@testuser.com""#,
+            )
             .unwrap();
         assert_eq!(found["totalResults"], 1);
         assert_eq!(found["Resources"][0]["id"], id.as_str());
@@ -381,7 +385,7 @@ mod tests {
     fn path_less_values_with_filtered_keys() {
         let mut dir = Directory::default();
         let u = dir
-            .post_user(&json!({"userName": "a@x",
+            .post_user(&json!({"userName": "a@x.com",
                                "emails": [{"type": "work", "value": "a@x", "primary": true}]}))
             .unwrap();
         let id = u["id"].as_str().unwrap().to_string();

@@ -360,6 +360,8 @@ fn set_attr(container: &mut Map<String, Value>, def: &AttrDef, value: Value, op:
                     }
                 }
             }
+            let newest_primary = items.iter().rposition(is_primary);
+            demote_primaries(&mut items, newest_primary);
             container.insert(def.name.into(), Value::Array(items));
         }
         // Replacing a complex attribute keeps the sub-attributes the value leaves out
@@ -516,7 +518,12 @@ fn with_filter(
             };
             let mut element = seed;
             element.extend(fields);
+            let primary = is_primary(&Value::Object(element.clone()));
             items.push(Value::Object(element));
+            if primary {
+                let newest = items.len() - 1;
+                demote_primaries(&mut items, Some(newest));
+            }
             return Ok(());
         }
         for &i in &matched {
@@ -524,11 +531,31 @@ fn with_filter(
                 o.extend(fields.clone());
             }
         }
+        if fields.get("primary") == Some(&Value::Bool(true)) {
+            demote_primaries(&mut items, matched.last().copied());
+        }
         Ok(())
     })();
     container.insert(attr.name.into(), Value::Array(items));
     drop_if_empty(container, attr.name);
     outcome
+}
+
+fn is_primary(v: &Value) -> bool {
+    v.get("primary") == Some(&Value::Bool(true))
+}
+
+/// At most one value may be primary (RFC 7643 §2.4): the one just set keeps it, as RFC 7644
+/// §3.5.2 asks, and the others lose it.
+fn demote_primaries(items: &mut [Value], keep: Option<usize>) {
+    let Some(keep) = keep else { return };
+    for (i, item) in items.iter_mut().enumerate() {
+        if i != keep && is_primary(item) {
+            if let Value::Object(o) = item {
+                o.insert("primary".into(), Value::Bool(false));
+            }
+        }
+    }
 }
 
 /// The `sub eq value` parts of a filter made only of them (joined by `and`), as an element.
@@ -573,7 +600,7 @@ mod tests {
 
     fn user() -> Value {
         json!({
-            "schemas": [USER_SCHEMA], "id": "u1", "userName": "a@x", "active": true,
+            "schemas": [USER_SCHEMA], "id": "u1", "userName": "a@x.com", "active": true,
             "name": {"givenName": "A", "familyName": "B"},
             "emails": [{"value": "a@x", "type": "work", "primary": true},
                        {"value": "a@home", "type": "home"}],
@@ -615,6 +642,42 @@ mod tests {
         assert_eq!(out["name"], json!({"givenName": "Z", "familyName": "B"}));
         assert_eq!(out["emails"].as_array().map(Vec::len), Some(3));
         assert_eq!(out[ENTERPRISE_SCHEMA]["department"], "Ops");
+    }
+
+    #[test]
+    fn a_new_primary_value_demotes_the_old_one() {
+        let out = run(json!([{"op": "add", "path": "emails",
+                              "value": [{"value": "n@x", "type": "other", "primary": true}]}]))
+        .unwrap();
+        assert_eq!(out["emails"][0]["primary"], false);
+        assert_eq!(out["emails"][2]["primary"], true);
+        let out = run(
+            json!([{"op": "replace", "path": "emails[type eq \"home\"].primary",
+                              "value": "True"}]),
+        )
+        .unwrap();
+        assert_eq!(out["emails"][0]["primary"], false);
+        assert_eq!(out["emails"][1]["primary"], true);
+        let before = User::from_json(&user()).unwrap();
+        let r =
+            req(json!([{"op": "add", "path": "emails[type eq \"home\"].primary", "value": true}]));
+        let after = patch_user(&before, &r).unwrap();
+        assert_eq!(
+            after
+                .emails
+                .iter()
+                .filter(|e| e.primary == Some(true))
+                .count(),
+            1
+        );
+        assert_eq!(after.emails[1].primary, Some(true));
+        // An element made through a filter still needs its value.
+        let r =
+            req(json!([{"op": "add", "path": "emails[type eq \"other\"].primary", "value": true}]));
+        assert_eq!(
+            patch_user(&before, &r).unwrap_err().scim_type(),
+            Some("invalidValue")
+        );
     }
 
     #[test]

@@ -246,9 +246,25 @@ impl User {
         if let Some(map) = v.as_object_mut() {
             map.remove("schemas");
         }
-        let user: User = typed(v)?;
-        if user.user_name.trim().is_empty() {
+        let mut user: User = typed(v)?;
+        user.user_name = user.user_name.trim().to_string();
+        if user.user_name.is_empty() {
             return Err(ScimError::InvalidValue("'userName' is required".into()));
+        }
+        // userName becomes the userPrincipalName: refused here, with a SCIM error, if the
+        // directory would refuse it.
+        model::normalise_upn(&user.user_name)
+            .map_err(|e| ScimError::InvalidValue(format!("'userName': {e}")))?;
+        if user
+            .emails
+            .iter()
+            .filter(|e| e.primary == Some(true))
+            .count()
+            > 1
+        {
+            return Err(ScimError::InvalidValue(
+                "at most one of 'emails' may be primary".into(),
+            ));
         }
         Ok(user)
     }
@@ -495,7 +511,7 @@ mod tests {
         json!({
             "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
             "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
-            "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1",
+            "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1@testuser.com",
             "active": true,
             "emails": [{"primary": true, "type": "work", "value": "Test_User_fd0ea19b@testuser.com"}],
             "meta": {"resourceType": "User"},
@@ -514,7 +530,7 @@ mod tests {
         let model = scim.to_new_model("u-1".into(), created);
         assert_eq!(
             model.user_principal_name,
-            "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1"
+            "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1@testuser.com"
         );
         assert_eq!(model.display_name, "givenName familyName");
         assert_eq!(
@@ -553,12 +569,12 @@ mod tests {
 
     #[test]
     fn other_emails_are_kept_and_primary_goes_to_mail() {
-        let scim = User::from_json(&json!({"userName": "a", "emails": [
+        let scim = User::from_json(&json!({"userName": "a@x.com", "emails": [
             {"value": "home@x", "type": "home"}, {"value": "work@x", "type": "work"}]}))
         .unwrap();
         let model = scim.to_new_model("u".into(), OffsetDateTime::UNIX_EPOCH);
         assert_eq!(model.mail.as_deref(), Some("work@x"));
-        assert_eq!(model.display_name, "a");
+        assert_eq!(model.display_name, "a@x.com");
         let meta = Meta::new(
             ResourceKind::User,
             "b",
@@ -575,8 +591,15 @@ mod tests {
     fn user_name_is_required() {
         let e = User::from_json(&json!({"displayName": "x"})).unwrap_err();
         assert_eq!(e.scim_type(), Some("invalidValue"));
-        let e = User::from_json(&json!({"userName": " "})).unwrap_err();
-        assert_eq!(e.scim_type(), Some("invalidValue"));
+        for bad in [
+            json!({"userName": " "}),
+            json!({"userName": "no-at-sign"}),
+            json!({"userName": "a@x.com", "emails": [{"value": "a@x", "primary": true},
+                                                    {"value": "b@x", "primary": "True"}]}),
+        ] {
+            let e = User::from_json(&bad).unwrap_err();
+            assert_eq!(e.scim_type(), Some("invalidValue"), "{bad}");
+        }
     }
 
     #[test]
