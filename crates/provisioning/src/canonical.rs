@@ -197,7 +197,7 @@ mod tests {
     fn names_are_respelled_and_unknowns_dropped() {
         let v = canonicalize(
             ResourceKind::User,
-            &json!({"USERNAME": "a@x", "Name": {"GIVENNAME": "A", "nick": "x"}, "title": "CEO",
+            &json!({"USERNAME": "a@x.com", "Name": {"GIVENNAME": "A", "nick": "x"}, "title": "CEO",
                     "active": "False", "id": "forged", "meta": {"created": "x"},
                     ENTERPRISE_SCHEMA: {"Department": "R&D"}}),
             ReadOnly::Ignore,
@@ -205,7 +205,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             v,
-            json!({"userName": "a@x", "name": {"givenName": "A"}, "active": false,
+            json!({"userName": "a@x.com", "name": {"givenName": "A"}, "active": false,
                    ENTERPRISE_SCHEMA: {"department": "R&D"}})
         );
     }

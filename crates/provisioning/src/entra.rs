@@ -386,17 +386,17 @@ mod tests {
         let mut dir = Directory::default();
         let u = dir
             .post_user(&json!({"userName": "a@x.com",
-                               "emails": [{"type": "work", "value": "a@x", "primary": true}]}))
+                               "emails": [{"type": "work", "value": "a@x.com", "primary": true}]}))
             .unwrap();
         let id = u["id"].as_str().unwrap().to_string();
         let out = dir
             .patch_user(
                 &id,
                 &ops(json!([{"op": "Replace", "value": {
-                    "emails[type eq \"work\"].value": "b@x", "name.familyName": "B"}}])),
+                    "emails[type eq \"work\"].value": "b@x.com", "name.familyName": "B"}}])),
             )
             .unwrap();
-        assert_eq!(out["emails"][0]["value"], "b@x");
+        assert_eq!(out["emails"][0]["value"], "b@x.com");
         assert_eq!(out["name"]["familyName"], "B");
     }
 

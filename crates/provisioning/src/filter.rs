@@ -342,7 +342,7 @@ impl Parser {
     }
 }
 
-/// A comparison on a complex attribute reads its `value` sub-attribute (`emails eq "a@x"`).
+/// A comparison on a complex attribute reads its `value` sub-attribute (`emails eq "a@x.com"`).
 fn default_to_value(operand: Operand) -> Result<Operand> {
     match operand {
         Operand::Attr(r) if r.leaf().ty == AttrType::Complex => {

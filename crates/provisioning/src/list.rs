@@ -306,7 +306,7 @@ mod tests {
     fn user() -> Value {
         json!({"schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA], "id": "1", "userName": "a",
                "name": {"givenName": "A", "familyName": "B"},
-               "emails": [{"value": "a@x", "type": "work"}, {"value": "a@y", "type": "home"}],
+               "emails": [{"value": "a@x.com", "type": "work"}, {"value": "a@y.com", "type": "home"}],
                "meta": {"resourceType": "User"},
                ENTERPRISE_SCHEMA: {"department": "D", "employeeNumber": "7"}})
     }
@@ -323,7 +323,7 @@ mod tests {
             p.apply(&user()),
             json!({"schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA], "id": "1", "userName": "a",
                    "name": {"familyName": "B"},
-                   "emails": [{"value": "a@x", "type": "work"}, {"value": "a@y", "type": "home"}],
+                   "emails": [{"value": "a@x.com", "type": "work"}, {"value": "a@y.com", "type": "home"}],
                    ENTERPRISE_SCHEMA: {"department": "D"}})
         );
     }

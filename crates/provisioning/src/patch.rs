@@ -602,8 +602,8 @@ mod tests {
         json!({
             "schemas": [USER_SCHEMA], "id": "u1", "userName": "a@x.com", "active": true,
             "name": {"givenName": "A", "familyName": "B"},
-            "emails": [{"value": "a@x", "type": "work", "primary": true},
-                       {"value": "a@home", "type": "home"}],
+            "emails": [{"value": "a@x.com", "type": "work", "primary": true},
+                       {"value": "a@home.org", "type": "home"}],
             "meta": {"resourceType": "User"}
         })
     }
@@ -617,16 +617,16 @@ mod tests {
         let out = run(json!([
             {"op": "replace", "path": "displayName", "value": "Alice"},
             {"op": "replace", "path": "name.familyName", "value": "C"},
-            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@x"}
+            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@x.com"}
         ]))
         .unwrap();
         assert_eq!(out["displayName"], "Alice");
         assert_eq!(out["name"], json!({"givenName": "A", "familyName": "C"}));
         assert_eq!(
             out["emails"][0],
-            json!({"value": "new@x", "type": "work", "primary": true})
+            json!({"value": "new@x.com", "type": "work", "primary": true})
         );
-        assert_eq!(out["emails"][1]["value"], "a@home");
+        assert_eq!(out["emails"][1]["value"], "a@home.org");
     }
 
     #[test]
@@ -634,7 +634,7 @@ mod tests {
         let out = run(json!([
             {"op": "replace", "value": {"active": false, "name": {"givenName": "Z"},
                                         "displayName": "Z B"}},
-            {"op": "add", "value": {"emails": [{"value": "z@other", "type": "other"}],
+            {"op": "add", "value": {"emails": [{"value": "z@other.org", "type": "other"}],
                                     ENTERPRISE_SCHEMA: {"department": "Ops"}}}
         ]))
         .unwrap();
@@ -647,7 +647,7 @@ mod tests {
     #[test]
     fn a_new_primary_value_demotes_the_old_one() {
         let out = run(json!([{"op": "add", "path": "emails",
-                              "value": [{"value": "n@x", "type": "other", "primary": true}]}]))
+                              "value": [{"value": "n@x.com", "type": "other", "primary": true}]}]))
         .unwrap();
         assert_eq!(out["emails"][0]["primary"], false);
         assert_eq!(out["emails"][2]["primary"], true);
@@ -682,9 +682,10 @@ mod tests {
 
     #[test]
     fn replace_of_multi_valued_without_filter_replaces_all() {
-        let out = run(json!([{"op": "replace", "path": "emails", "value": [{"value": "only@x"}]}]))
-            .unwrap();
-        assert_eq!(out["emails"], json!([{"value": "only@x"}]));
+        let out =
+            run(json!([{"op": "replace", "path": "emails", "value": [{"value": "only@x.com"}]}]))
+                .unwrap();
+        assert_eq!(out["emails"], json!([{"value": "only@x.com"}]));
     }
 
     #[test]
@@ -706,12 +707,15 @@ mod tests {
     #[test]
     fn add_through_a_filter_that_matches_nothing_creates_the_element() {
         let out = run(json!([
-            {"op": "add", "path": "emails[type eq \"other\"].value", "value": "o@x"}
+            {"op": "add", "path": "emails[type eq \"other\"].value", "value": "o@x.com"}
         ]))
         .unwrap();
-        assert_eq!(out["emails"][2], json!({"type": "other", "value": "o@x"}));
+        assert_eq!(
+            out["emails"][2],
+            json!({"type": "other", "value": "o@x.com"})
+        );
         let e = run(json!([
-            {"op": "replace", "path": "emails[type eq \"other\"].value", "value": "o@x"}
+            {"op": "replace", "path": "emails[type eq \"other\"].value", "value": "o@x.com"}
         ]))
         .unwrap_err();
         assert_eq!(e.scim_type(), Some("noTarget"));

@@ -229,6 +229,23 @@ fn drop_nulls(value: &mut Value) {
     }
 }
 
+/// Longest name the directory keeps (display, given and family names), in characters.
+pub const MAX_NAME_CHARS: usize = 256;
+/// Most mail addresses kept per user (one in `mail`, the rest in an attribute the directory
+/// bounds to 4 KiB).
+pub const MAX_EMAILS: usize = 10;
+
+/// Names are checked here against the directory's limit, so a long one is a SCIM
+/// `invalidValue` rather than a store failure.
+fn name_length(field: &str, value: Option<&str>) -> Result<()> {
+    match value {
+        Some(v) if v.trim().chars().count() > MAX_NAME_CHARS => Err(ScimError::InvalidValue(
+            format!("'{field}' must be at most {MAX_NAME_CHARS} characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Trims a value and treats an empty one as absent.
 fn present(s: &Option<String>) -> Option<String> {
     s.as_deref()
@@ -255,13 +272,33 @@ impl User {
         // directory would refuse it.
         model::normalise_upn(&user.user_name)
             .map_err(|e| ScimError::InvalidValue(format!("'userName': {e}")))?;
-        if user
+        let name = user.name.clone().unwrap_or_default();
+        for (field, value) in [
+            ("displayName", &user.display_name),
+            ("name.formatted", &name.formatted),
+            ("name.givenName", &name.given_name),
+            ("name.familyName", &name.family_name),
+        ] {
+            name_length(field, value.as_deref())?;
+        }
+        if user.emails.len() > MAX_EMAILS {
+            return Err(ScimError::InvalidValue(format!(
+                "at most {MAX_EMAILS} 'emails' are kept"
+            )));
+        }
+        // The chosen address becomes the directory's `mail`, which must be `local@domain`.
+        if let Some(bad) = user
             .emails
             .iter()
-            .filter(|e| e.primary == Some(true))
-            .count()
-            > 1
+            .find(|e| model::normalise_upn(e.value.trim()).is_err())
         {
+            return Err(ScimError::InvalidValue(format!(
+                "'{}' is not a mail address",
+                bad.value
+            )));
+        }
+        let primaries = user.emails.iter().filter(|e| e.primary == Some(true));
+        if primaries.count() > 1 {
             return Err(ScimError::InvalidValue(
                 "at most one of 'emails' may be primary".into(),
             ));
@@ -366,7 +403,8 @@ impl User {
                     .flatten()
                     .cloned()
                     .collect();
-                (!parts.is_empty()).then(|| parts.join(" "))
+                let joined = parts.join(" ");
+                (!parts.is_empty() && joined.chars().count() <= MAX_NAME_CHARS).then_some(joined)
             })
             .unwrap_or_else(|| user.user_principal_name.clone());
         user.account_enabled = self.active.unwrap_or(true);
@@ -453,6 +491,7 @@ impl Group {
         if group.display_name.trim().is_empty() {
             return Err(ScimError::InvalidValue("'displayName' is required".into()));
         }
+        name_length("displayName", Some(&group.display_name))?;
         Ok(group)
     }
 
@@ -570,10 +609,10 @@ mod tests {
     #[test]
     fn other_emails_are_kept_and_primary_goes_to_mail() {
         let scim = User::from_json(&json!({"userName": "a@x.com", "emails": [
-            {"value": "home@x", "type": "home"}, {"value": "work@x", "type": "work"}]}))
+            {"value": "home@x.com", "type": "home"}, {"value": "work@x.com", "type": "work"}]}))
         .unwrap();
         let model = scim.to_new_model("u".into(), OffsetDateTime::UNIX_EPOCH);
-        assert_eq!(model.mail.as_deref(), Some("work@x"));
+        assert_eq!(model.mail.as_deref(), Some("work@x.com"));
         assert_eq!(model.display_name, "a@x.com");
         let meta = Meta::new(
             ResourceKind::User,
@@ -584,7 +623,7 @@ mod tests {
         );
         let back = User::from_model(&model, meta);
         assert_eq!(back.emails.len(), 2);
-        assert_eq!(back.emails[1].value, "home@x");
+        assert_eq!(back.emails[1].value, "home@x.com");
     }
 
     #[test]
@@ -594,12 +633,30 @@ mod tests {
         for bad in [
             json!({"userName": " "}),
             json!({"userName": "no-at-sign"}),
-            json!({"userName": "a@x.com", "emails": [{"value": "a@x", "primary": true},
-                                                    {"value": "b@x", "primary": "True"}]}),
+            json!({"userName": "a@x.com", "displayName": "d".repeat(MAX_NAME_CHARS + 1)}),
+            json!({"userName": "a@x.com", "name": {"givenName": "g".repeat(MAX_NAME_CHARS + 1)}}),
+            json!({"userName": "a@x.com", "emails": [{"value": "not mail"}]}),
+            json!({"userName": "a@x.com",
+                   "emails": vec![json!({"value": "a@x.com"}); MAX_EMAILS + 1]}),
+            json!({"userName": "a@x.com", "emails": [{"value": "a@x.com", "primary": true},
+                                                    {"value": "b@x.com", "primary": "True"}]}),
         ] {
             let e = User::from_json(&bad).unwrap_err();
             assert_eq!(e.scim_type(), Some("invalidValue"), "{bad}");
         }
+    }
+
+    #[test]
+    fn display_name_falls_back_within_the_directory_limit() {
+        let long = "n".repeat(200);
+        let scim = User::from_json(&json!({"userName": "a@x.com",
+            "name": {"givenName": long, "familyName": long}}))
+        .unwrap();
+        let model = scim.to_new_model("u".into(), OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(model.display_name, "a@x.com");
+        let e =
+            Group::from_json(&json!({"displayName": "g".repeat(MAX_NAME_CHARS + 1)})).unwrap_err();
+        assert_eq!(e.scim_type(), Some("invalidValue"));
     }
 
     #[test]
