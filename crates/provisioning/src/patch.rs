@@ -282,6 +282,9 @@ fn apply_one(kind: ResourceKind, root: &mut Map<String, Value>, op: &Operation) 
             (_, None) => Err(ScimError::InvalidValue("missing value".into())),
         };
     }
+    if schema::is_unkept(kind, path) {
+        return Ok(());
+    }
     let Path { at, filter } = parse_path(kind, path)?;
     if !at.writable() {
         return Err(ScimError::Mutability(format!(
@@ -722,6 +725,21 @@ mod tests {
     }
 
     #[test]
+    fn standard_attributes_not_kept_are_skipped_not_refused() {
+        let out = run(json!([
+            {"op": "Add", "path": "title", "value": "CEO"},
+            {"op": "Replace", "path": "phoneNumbers[type eq \"work\"].value", "value": "+1"},
+            {"op": "Replace", "path": "addresses[type eq \"work\"].locality", "value": "Oslo"},
+            {"op": "Replace", "value": {"preferredLanguage": "nb-NO", "displayName": "D"}}
+        ]))
+        .unwrap();
+        assert_eq!(out["displayName"], "D");
+        assert!(out.get("title").is_none() && out.get("phoneNumbers").is_none());
+        let e = run(json!([{"op": "replace", "path": "password", "value": "x"}])).unwrap_err();
+        assert_eq!(e.scim_type(), Some("invalidPath"));
+    }
+
+    #[test]
     fn extension_paths() {
         let out = run(json!([
             {"op": "add", "path": format!("{ENTERPRISE_SCHEMA}:employeeNumber"), "value": "42"},
@@ -757,7 +775,7 @@ mod tests {
                 "mutability",
             ),
             (
-                json!([{"op": "replace", "path": "nickName", "value": "x"}]),
+                json!([{"op": "replace", "path": "favouriteColour", "value": "x"}]),
                 "invalidPath",
             ),
             (

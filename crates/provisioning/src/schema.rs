@@ -373,6 +373,43 @@ pub fn resolve(kind: ResourceKind, path: &str) -> std::result::Result<AttrRef, S
     })
 }
 
+/// RFC 7643 User attributes the service does not keep. A create drops them like any unknown
+/// attribute; a PATCH naming them is a no-op rather than `invalidPath`, because Microsoft
+/// Entra's default attribute mappings send several (`title`, `phoneNumbers`, `addresses`,
+/// `preferredLanguage`) and would otherwise fail every update. `password` is not among them:
+/// a client setting one must hear that it was not.
+const UNKEPT_USER: &[&str] = &[
+    "nickName",
+    "profileUrl",
+    "title",
+    "userType",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "phoneNumbers",
+    "ims",
+    "photos",
+    "addresses",
+    "entitlements",
+    "roles",
+    "x509Certificates",
+];
+const UNKEPT_ENTERPRISE: &[&str] = &["costCenter", "organization", "division"];
+
+/// Whether a path names a standard attribute the service does not keep (see [`UNKEPT_USER`]).
+pub fn is_unkept(kind: ResourceKind, path: &str) -> bool {
+    if kind != ResourceKind::User {
+        return false;
+    }
+    let (list, rest) = match split_urn(kind, path) {
+        Ok((Some(s), rest)) if s.id == ENTERPRISE_SCHEMA => (UNKEPT_ENTERPRISE, rest),
+        Ok((_, rest)) => (UNKEPT_USER, rest),
+        Err(_) => return false,
+    };
+    let name = rest.split(['.', '[']).next().unwrap_or_default();
+    list.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
 /// Splits a leading schema URI off a path. The URI is matched as a known prefix, because it
 /// holds dots itself (`2.0`); it is followed by ':' (RFC 7644 §3.10) or, as some clients send
 /// it, by '.'.
@@ -426,6 +463,26 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.leaf().name, "department");
+    }
+
+    #[test]
+    fn standard_attributes_not_kept_are_known() {
+        assert!(is_unkept(ResourceKind::User, "title"));
+        assert!(is_unkept(
+            ResourceKind::User,
+            r#"phoneNumbers[type eq "work"].value"#
+        ));
+        assert!(is_unkept(
+            ResourceKind::User,
+            "addresses[type eq \"work\"].locality"
+        ));
+        assert!(is_unkept(
+            ResourceKind::User,
+            &format!("{ENTERPRISE_SCHEMA}:costCenter")
+        ));
+        assert!(!is_unkept(ResourceKind::User, "password"));
+        assert!(!is_unkept(ResourceKind::User, "userName"));
+        assert!(!is_unkept(ResourceKind::Group, "title"));
     }
 
     #[test]
