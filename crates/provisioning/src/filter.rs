@@ -693,6 +693,57 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_token_soup_never_panics() {
+        // A fixed pseudo-random sequence, so a failure reproduces.
+        let pieces = [
+            "(",
+            ")",
+            "[",
+            "]",
+            " ",
+            "not",
+            "and",
+            "or",
+            "eq",
+            "pr",
+            "gt",
+            "co",
+            "\"x\"",
+            "\"",
+            "\\",
+            "emails",
+            "type",
+            "value",
+            "name.familyName",
+            "meta.lastModified",
+            "true",
+            "null",
+            "5",
+            "urn:ietf:params:scim:schemas:core:2.0:User:userName",
+            ".",
+            "é",
+        ];
+        let mut seed: u64 = 0x5eed;
+        for _ in 0..3_000 {
+            let mut text = String::new();
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = (seed >> 58) as usize + 1;
+            for _ in 0..len {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+                text.push(' ');
+            }
+            if let Ok(f) = parse(ResourceKind::User, &text) {
+                let _ = f.matches(&user());
+            }
+        }
+    }
+
+    #[test]
     fn entra_lookups_are_simple_equalities() {
         let f = parse(
             ResourceKind::User,

@@ -833,6 +833,77 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_operations_never_panic_and_fail_whole() {
+        let paths = [
+            Value::Null,
+            json!("emails"),
+            json!("emails[type eq \"work\"]"),
+            json!("emails[type eq \"work\"].value"),
+            json!("emails[value co \"@\" and not (type eq \"home\")].primary"),
+            json!("name"),
+            json!("name.givenName"),
+            json!("active"),
+            json!("userName"),
+            json!("meta.created"),
+            json!(format!("{ENTERPRISE_SCHEMA}:manager.value")),
+            json!(ENTERPRISE_SCHEMA),
+            json!("emails["),
+            json!("title"),
+        ];
+        let values = [
+            Value::Null,
+            json!("z@x.com"),
+            json!("False"),
+            json!(true),
+            json!(7),
+            json!([{"value": "q@x.com", "type": "work", "primary": true}]),
+            json!({"givenName": "G", "value": "v"}),
+            json!({"active": "True", "name.familyName": "F",
+                   "emails[type eq \"work\"].value": "w@x.com"}),
+        ];
+        let kinds = ["add", "Replace", "remove"];
+        let before = User::from_json(&user()).unwrap();
+        let mut seed: u64 = 0xfeed;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        let mut applied = 0;
+        for _ in 0..2_000 {
+            let count = next(4) + 1;
+            let ops: Vec<Value> = (0..count)
+                .map(|_| {
+                    let mut op = json!({"op": kinds[next(kinds.len())]});
+                    let path = &paths[next(paths.len())];
+                    if !path.is_null() {
+                        op["path"] = path.clone();
+                    }
+                    op["value"] = values[next(values.len())].clone();
+                    op
+                })
+                .collect();
+            let Ok(r) = PatchRequest::from_json(&json!({"Operations": ops})) else {
+                continue;
+            };
+            if let Ok(after) = patch_user(&before, &r) {
+                applied += 1;
+                assert_eq!(after.id, before.id);
+                assert!(
+                    after
+                        .emails
+                        .iter()
+                        .filter(|e| e.primary == Some(true))
+                        .count()
+                        <= 1
+                );
+            }
+        }
+        assert!(applied > 100, "only {applied} requests applied");
+    }
+
+    #[test]
     fn request_shape_and_bounds() {
         let op = json!({"op": "add", "path": "displayName", "value": "x"});
         let many = vec![op.clone(); MAX_PATCH_OPERATIONS + 1];
