@@ -396,7 +396,8 @@ const UNKEPT_USER: &[&str] = &[
 ];
 const UNKEPT_ENTERPRISE: &[&str] = &["costCenter", "organization", "division"];
 
-/// Whether a path names a standard attribute the service does not keep (see [`UNKEPT_USER`]).
+/// Whether a path names a standard attribute the service does not keep (`title`,
+/// `phoneNumbers`, ...: the lists above).
 pub fn is_unkept(kind: ResourceKind, path: &str) -> bool {
     if kind != ResourceKind::User {
         return false;
