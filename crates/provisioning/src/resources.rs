@@ -16,8 +16,9 @@ pub mod attribute_keys {
     pub const EXTERNAL_ID: &str = "externalId";
     /// `name.formatted`.
     pub const NAME_FORMATTED: &str = "nameFormatted";
-    /// Addresses other than the one kept in `mail`, as SCIM `emails` entries.
-    pub const OTHER_EMAILS: &str = "otherEmails";
+    /// All addresses as SCIM `emails` entries (type and primary kept); `mail` holds the main
+    /// one's value and wins if the two disagree.
+    pub const EMAILS: &str = "emails";
     /// Enterprise `employeeNumber`.
     pub const EMPLOYEE_NUMBER: &str = "employeeNumber";
     /// Enterprise `department`.
@@ -246,6 +247,20 @@ fn name_length(field: &str, value: Option<&str>) -> Result<()> {
     }
 }
 
+/// Which address the directory's `mail` holds: the primary one, else the work one, else the
+/// first.
+fn main_email(emails: &[Email]) -> Option<usize> {
+    emails
+        .iter()
+        .position(|e| e.primary == Some(true))
+        .or_else(|| {
+            emails
+                .iter()
+                .position(|e| e.kind.as_deref() == Some("work"))
+        })
+        .or(if emails.is_empty() { None } else { Some(0) })
+}
+
 /// Trims a value and treats an empty one as absent.
 fn present(s: &Option<String>) -> Option<String> {
     s.as_deref()
@@ -334,19 +349,33 @@ impl User {
                 .and_then(Value::as_str)
                 .map(str::to_string)
         };
-        let mut emails = Vec::new();
-        if let Some(mail) = &user.mail {
-            emails.push(Email {
-                value: mail.clone(),
-                kind: Some("work".into()),
-                primary: Some(true),
-            });
-        }
-        if let Some(others) = user.attributes.get(keys::OTHER_EMAILS) {
-            // Stored by this crate; anything unreadable was not, and is left out.
-            if let Ok(others) = serde_json::from_value::<Vec<Email>>(others.clone()) {
-                emails.extend(others);
+        // Stored by this crate; anything unreadable was not, and is left out.
+        let mut emails: Vec<Email> = user
+            .attributes
+            .get(keys::EMAILS)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
+        let main = main_email(&emails);
+        match (&user.mail, main) {
+            // `mail` changed elsewhere (the Graph-style API): it is the main address now.
+            (Some(mail), Some(i)) => {
+                if let Some(e) = emails.get_mut(i) {
+                    e.value = mail.clone();
+                }
             }
+            (Some(mail), None) => emails.insert(
+                0,
+                Email {
+                    value: mail.clone(),
+                    kind: Some("work".into()),
+                    primary: Some(true),
+                },
+            ),
+            // `mail` cleared elsewhere: the main address went with it.
+            (None, Some(i)) => {
+                emails.remove(i);
+            }
+            (None, None) => {}
         }
         let name = Name {
             formatted: text(keys::NAME_FORMATTED),
@@ -410,30 +439,10 @@ impl User {
         user.account_enabled = self.active.unwrap_or(true);
 
         // `mail` holds the primary address, else the work one, else the first.
-        let main = self
-            .emails
-            .iter()
-            .position(|e| e.primary == Some(true))
-            .or_else(|| {
-                self.emails
-                    .iter()
-                    .position(|e| e.kind.as_deref() == Some("work"))
-            })
-            .or(if self.emails.is_empty() {
-                None
-            } else {
-                Some(0)
-            });
+        let main = main_email(&self.emails);
         user.mail = main
             .and_then(|i| self.emails.get(i))
-            .map(|e| e.value.clone());
-        let others: Vec<&Email> = self
-            .emails
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != main)
-            .map(|(_, e)| e)
-            .collect();
+            .map(|e| e.value.trim().to_string());
 
         let enterprise = self.enterprise.clone().unwrap_or_default();
         let attrs = &mut user.attributes;
@@ -454,9 +463,9 @@ impl User {
             present(&name.formatted).map(Value::String),
         );
         set(
-            keys::OTHER_EMAILS,
-            (!others.is_empty())
-                .then(|| serde_json::to_value(&others).ok())
+            keys::EMAILS,
+            (!self.emails.is_empty())
+                .then(|| serde_json::to_value(&self.emails).ok())
                 .flatten(),
         );
         set(
@@ -621,9 +630,24 @@ mod tests {
             model.created_date_time,
             model.created_date_time,
         );
-        let back = User::from_model(&model, meta);
-        assert_eq!(back.emails.len(), 2);
-        assert_eq!(back.emails[1].value, "home@x.com");
+        let back = User::from_model(&model, meta.clone());
+        assert_eq!(back.emails, scim.emails, "types and order survive");
+
+        // `mail` changed or cleared outside SCIM wins over the stored list.
+        let mut changed = model.clone();
+        changed.mail = Some("moved@x.com".into());
+        let back = User::from_model(&changed, meta.clone());
+        assert_eq!(back.emails[1].value, "moved@x.com");
+        assert_eq!(back.emails[0].value, "home@x.com");
+        changed.mail = None;
+        let back = User::from_model(&changed, meta.clone());
+        assert_eq!(back.emails.len(), 1);
+        assert_eq!(back.emails[0].value, "home@x.com");
+        let mut fresh = model.clone();
+        fresh.attributes.clear();
+        let back = User::from_model(&fresh, meta);
+        assert_eq!(back.emails.len(), 1);
+        assert_eq!(back.emails[0].primary, Some(true));
     }
 
     #[test]
