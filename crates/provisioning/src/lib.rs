@@ -26,8 +26,9 @@ pub mod limits {
     pub const MAX_PATCH_OPERATIONS: usize = 1_000;
     /// Longest PATCH path, in bytes.
     pub const MAX_PATH_LEN: usize = 1024;
-    /// Longest string attribute value, in bytes.
-    pub const MAX_STRING_LEN: usize = 4 * 1024;
+    /// Longest string attribute value, in bytes. Below the directory's 4 KiB per attribute,
+    /// so a value kept in a user's attributes always fits there.
+    pub const MAX_STRING_LEN: usize = 1024;
     /// Most values of one multi-valued attribute (group members included).
     pub const MAX_MULTI_VALUES: usize = 10_000;
     /// Largest `count` a list request gets; larger asks are capped to it.

@@ -235,6 +235,8 @@ pub const MAX_NAME_CHARS: usize = 256;
 /// Most mail addresses kept per user (one in `mail`, the rest in an attribute the directory
 /// bounds to 4 KiB).
 pub const MAX_EMAILS: usize = 10;
+/// Largest `emails` list, as JSON, in bytes.
+pub const MAX_EMAILS_BYTES: usize = 3 * 1024;
 
 /// Names are checked here against the directory's limit, so a long one is a SCIM
 /// `invalidValue` rather than a store failure.
@@ -310,6 +312,13 @@ impl User {
             return Err(ScimError::InvalidValue(format!(
                 "'{}' is not a mail address",
                 bad.value
+            )));
+        }
+        // All of them are kept in one attribute, which the directory bounds to 4 KiB.
+        let size = serde_json::to_string(&user.emails).map_or(usize::MAX, |s| s.len());
+        if size > MAX_EMAILS_BYTES {
+            return Err(ScimError::InvalidValue(format!(
+                "'emails' take {size} bytes; at most {MAX_EMAILS_BYTES}"
             )));
         }
         let primaries = user.emails.iter().filter(|e| e.primary == Some(true));
@@ -660,6 +669,8 @@ mod tests {
             json!({"userName": "a@x.com", "displayName": "d".repeat(MAX_NAME_CHARS + 1)}),
             json!({"userName": "a@x.com", "name": {"givenName": "g".repeat(MAX_NAME_CHARS + 1)}}),
             json!({"userName": "a@x.com", "emails": [{"value": "not mail"}]}),
+            json!({"userName": "a@x.com",
+                   "emails": vec![json!({"value": "a@x.com", "type": "t".repeat(1000)}); 4]}),
             json!({"userName": "a@x.com",
                    "emails": vec![json!({"value": "a@x.com"}); MAX_EMAILS + 1]}),
             json!({"userName": "a@x.com", "emails": [{"value": "a@x.com", "primary": true},
