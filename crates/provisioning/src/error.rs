@@ -39,6 +39,18 @@ pub enum ScimError {
     /// The resource does not exist (404, no `scimType`).
     #[error("not found: {0}")]
     NotFound(String),
+    /// No valid bearer token (401, no `scimType`).
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// The connection may not touch this resource, e.g. a protected user (403, no `scimType`).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The body is larger than the service reads (413, no `scimType`).
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// The service failed; the detail must not say why to the client (500, no `scimType`).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ScimError {
@@ -48,6 +60,10 @@ impl ScimError {
             ScimError::Uniqueness(_) => 409,
             ScimError::InvalidVers(_) => 412,
             ScimError::NotFound(_) => 404,
+            ScimError::Unauthorized(_) => 401,
+            ScimError::Forbidden(_) => 403,
+            ScimError::TooLarge(_) => 413,
+            ScimError::Internal(_) => 500,
             _ => 400,
         }
     }
@@ -64,7 +80,11 @@ impl ScimError {
             ScimError::NoTarget(_) => "noTarget",
             ScimError::InvalidValue(_) => "invalidValue",
             ScimError::InvalidVers(_) => "invalidVers",
-            ScimError::NotFound(_) => return None,
+            ScimError::NotFound(_)
+            | ScimError::Unauthorized(_)
+            | ScimError::Forbidden(_)
+            | ScimError::TooLarge(_)
+            | ScimError::Internal(_) => return None,
         })
     }
 
@@ -80,7 +100,11 @@ impl ScimError {
             | ScimError::NoTarget(d)
             | ScimError::InvalidValue(d)
             | ScimError::InvalidVers(d)
-            | ScimError::NotFound(d) => d,
+            | ScimError::NotFound(d)
+            | ScimError::Unauthorized(d)
+            | ScimError::Forbidden(d)
+            | ScimError::TooLarge(d)
+            | ScimError::Internal(d) => d,
         }
     }
 
@@ -122,5 +146,15 @@ mod tests {
         assert_eq!(body["status"], "404");
         assert!(body.get("scimType").is_none());
         assert_eq!(ScimError::Uniqueness("x".into()).status(), 409);
+        for (e, status) in [
+            (ScimError::Unauthorized("x".into()), 401),
+            (ScimError::Forbidden("x".into()), 403),
+            (ScimError::TooLarge("x".into()), 413),
+            (ScimError::Internal("x".into()), 500),
+            (ScimError::InvalidVers("x".into()), 412),
+        ] {
+            assert_eq!(e.status(), status);
+            assert_eq!(e.to_body()["status"], status.to_string());
+        }
     }
 }
