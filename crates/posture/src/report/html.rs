@@ -71,7 +71,7 @@ h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 10px}h3{font-si
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:12px}
 .card{background:#fff;border:1px solid #dde2ea;border-radius:8px;padding:14px;min-width:0}
 .big{font-size:30px;font-weight:700}
-.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:12px}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:16px}
 svg{max-width:100%;height:auto;display:block}
 svg text{font-family:inherit}
 table{border-collapse:collapse;width:100%;table-layout:fixed;background:#fff}
@@ -318,18 +318,18 @@ fn bar_chart(h: &mut String, label: &str, rows: &[(String, usize, usize, usize)]
     let height = rows.len() * row_h + 8;
     let _ = write!(
         h,
-        "<svg viewBox=\"0 0 560 {height}\" width=\"560\" role=\"img\" aria-label=\"{}\">",
+        "<svg viewBox=\"0 0 620 {height}\" width=\"620\" role=\"img\" aria-label=\"{}\">",
         escape(label)
     );
     for (n, (name, passed, failed, error)) in rows.iter().enumerate() {
         let y = 4 + n * row_h;
         let score = pct(*passed, *failed);
-        let short: String = if name.chars().count() > 34 {
-            format!("{}…", name.chars().take(33).collect::<String>())
+        let short: String = if name.chars().count() > 30 {
+            format!("{}…", name.chars().take(29).collect::<String>())
         } else {
             name.clone()
         };
-        let w = 220.0 * score.unwrap_or(0.0);
+        let w = 200.0 * score.unwrap_or(0.0);
         let text = match score {
             Some(x) => format!("{:.0}% · {passed}/{}", x * 100.0, passed + failed),
             None => "n/a".into(),
@@ -341,7 +341,7 @@ fn bar_chart(h: &mut String, label: &str, rows: &[(String, usize, usize, usize)]
         };
         let _ = write!(
             h,
-            "<g><title>{full}: {text}{err}</title><text x=\"0\" y=\"{ty}\" font-size=\"12\">{short}</text><rect x=\"230\" y=\"{y}\" width=\"220\" height=\"16\" rx=\"3\" fill=\"#e3e7ee\"/><rect x=\"230\" y=\"{y}\" width=\"{w:.1}\" height=\"16\" rx=\"3\" fill=\"{c}\"/><text x=\"456\" y=\"{ty}\" font-size=\"12\">{text}{err}</text></g>",
+            "<g><title>{full}: {text}{err}</title><text x=\"0\" y=\"{ty}\" font-size=\"12\">{short}</text><rect x=\"210\" y=\"{y}\" width=\"200\" height=\"16\" rx=\"3\" fill=\"#e3e7ee\"/><rect x=\"210\" y=\"{y}\" width=\"{w:.1}\" height=\"16\" rx=\"3\" fill=\"{c}\"/><text x=\"416\" y=\"{ty}\" font-size=\"12\">{text}{err}</text></g>",
             full = escape(name),
             short = escape(&short),
             ty = y + 12,
