@@ -259,6 +259,10 @@ pub struct AwsConnectArgs {
 }
 
 #[derive(Args)]
+#[command(
+    override_usage = "trustplane scan aws [OPTIONS]\n       trustplane scan azure [OPTIONS]\n       trustplane scan --from-dir DIR [OPTIONS]",
+    after_help = "Examples:\n  trustplane scan aws --regions eu-west-1,us-east-1 --report posture.html\n  trustplane scan azure --subscriptions SUB_ID --fail-on high\n  trustplane scan --from-dir saved-scan --report posture.html"
+)]
 pub struct ScanArgs {
     /// Collect from a cloud first (otherwise give --from-dir).
     #[command(subcommand)]
@@ -271,22 +275,23 @@ pub struct ScanArgs {
     #[arg(long)]
     pub from_dir: Option<PathBuf>,
     /// Benchmark files (CIS JSON) [default: the four built in].
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub benchmarks: Option<PathBuf>,
-    /// Also write a self-contained HTML report here.
-    #[arg(long)]
+    /// Also write a self-contained HTML report here (written even when the scan fails, and
+    /// then marked as failed).
+    #[arg(long, global = true)]
     pub report: Option<PathBuf>,
     /// Exit with code 4 when a FAIL finding is at least this severe (low, medium, high, critical).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub fail_on: Option<String>,
     /// AWS accounts federated through Trustplane (repeatable).
-    #[arg(long = "federated-account")]
+    #[arg(long = "federated-account", global = true)]
     pub federated_accounts: Vec<String>,
     /// ARNs of the IAM SAML providers that point at Trustplane (repeatable).
-    #[arg(long = "trustplane-saml-provider")]
+    #[arg(long = "trustplane-saml-provider", global = true)]
     pub saml_providers: Vec<String>,
     /// Print findings as csv or html instead of a table or OCSF JSON.
-    #[arg(long, value_parser = ["csv", "html"])]
+    #[arg(long, global = true, value_parser = ["csv", "html"])]
     pub format: Option<String>,
 }
 

@@ -204,7 +204,8 @@ fn error_finding(
         severity: check.severity,
         message: Cow::Owned(format!(
             "collection of `{}` failed: {}",
-            e.service, e.message
+            e.service,
+            one_line(&e.message)
         )),
         evidence: compact_evidence(&json!({
             "service": e.service,
@@ -212,6 +213,12 @@ fn error_finding(
             "message": e.message,
         })),
     }
+}
+
+/// A recorded error message as one line: inventories saved by older collectors (or other
+/// tools) may hold multi-line dumps, and a finding's message is one line for people.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn to_finding(

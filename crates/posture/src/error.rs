@@ -34,6 +34,15 @@ pub enum InventoryError {
         /// What is wrong.
         reason: String,
     },
+    /// The directory holds no inventory documents: no `*.json`, `*.ndjson` or `*.jsonl` file,
+    /// or only empty ones. Assessing it would report a clean result for nothing.
+    #[error("no inventory documents in `{}`: {reason}", path.display())]
+    Empty {
+        /// The directory.
+        path: PathBuf,
+        /// What was found instead.
+        reason: String,
+    },
 }
 
 /// Loading a benchmark definition failed.

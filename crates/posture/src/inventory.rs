@@ -274,13 +274,15 @@ impl Inventory {
     }
 
     /// Loads every `*.json`, `*.ndjson` and `*.jsonl` file of a directory (not recursive),
-    /// in file-name order. Any malformed file fails the whole load.
+    /// in file-name order. Any malformed file fails the whole load, and so does a directory
+    /// that yields no document at all ([`InventoryError::Empty`]).
     pub fn load_dir(dir: &Path) -> Result<Inventory, InventoryError> {
         let entries = fs::read_dir(dir).map_err(|source| InventoryError::Io {
             path: dir.to_path_buf(),
             source,
         })?;
         let mut files: Vec<PathBuf> = Vec::new();
+        let mut others = 0usize;
         for e in entries {
             let e = e.map_err(|source| InventoryError::Io {
                 path: dir.to_path_buf(),
@@ -289,12 +291,27 @@ impl Inventory {
             let p = e.path();
             if p.is_file() && file_kind(&p).is_some() {
                 files.push(p);
+            } else {
+                others += 1;
             }
         }
         files.sort();
         let mut inv = Inventory::new();
-        for f in files {
-            inv.load_file(&f)?;
+        for f in &files {
+            inv.load_file(f)?;
+        }
+        if inv.is_empty() {
+            let reason = if !files.is_empty() {
+                format!("its {} JSON file(s) hold no documents", files.len())
+            } else if others > 0 {
+                format!("none of its {others} entries is a .json, .ndjson or .jsonl file")
+            } else {
+                "the directory is empty".to_string()
+            };
+            return Err(InventoryError::Empty {
+                path: dir.to_path_buf(),
+                reason,
+            });
         }
         Ok(inv)
     }

@@ -545,9 +545,10 @@ const EXPECTED: &[(&str, &str, Status)] = &[
         "arn:aws:iam::111111111111:user/alice",
         Fail,
     ),
+    // bob has no console access: out of scope. carol is a console user without keys.
     (
         "iam_user_no_setup_initial_access_key",
-        "arn:aws:iam::111111111111:user/bob",
+        "arn:aws:iam::222222222222:user/carol",
         Pass,
     ),
     ("iam_user_two_active_access_key", "333333333333", Error),
@@ -829,4 +830,168 @@ fn collection_errors_never_become_pass_or_fail() {
         .unwrap();
     assert!(e.message.contains("AccessDenied"));
     assert_eq!(e.controls.len(), 2);
+}
+
+fn row(account: &str, user: &str, raw: serde_json::Value) -> trustplane_posture::ResourceDoc {
+    let arn = format!("arn:aws:iam::{account}:user/{user}");
+    let mut raw = raw;
+    raw["user"] = user.into();
+    trustplane_posture::ResourceDoc::new(
+        trustplane_posture::Provider::Aws,
+        account,
+        "global",
+        "aws.iam.credential_report_row",
+        arn,
+        user,
+        raw,
+    )
+}
+
+fn global(account: &str, rtype: &str, raw: serde_json::Value) -> trustplane_posture::ResourceDoc {
+    trustplane_posture::ResourceDoc::new(
+        trustplane_posture::Provider::Aws,
+        account,
+        "global",
+        rtype,
+        format!("arn:aws:iam::{account}:{rtype}"),
+        rtype,
+        raw,
+    )
+}
+
+#[test]
+fn root_controls_fall_back_to_the_account_summary_when_the_report_has_no_root_row() {
+    let no_keys = serde_json::json!({"password_enabled": "false", "access_key_1_active": "false", "access_key_2_active": "false"});
+    let inv = Inventory::from_docs([
+        // 444: MFA on through a virtual device, no root keys.
+        row("444444444444", "ann", no_keys.clone()),
+        global(
+            "444444444444",
+            "aws.iam.account_summary",
+            serde_json::json!({"SummaryMap": {"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 0}}),
+        ),
+        global(
+            "444444444444",
+            "aws.iam.virtual_mfa_devices",
+            serde_json::json!({"VirtualMFADevices": [{"SerialNumber": "arn:aws:iam::444444444444:mfa/root-account-mfa-device", "User": {"Arn": "arn:aws:iam::444444444444:root"}}]}),
+        ),
+        // 555: no MFA, a root key, no virtual device.
+        row("555555555555", "ben", no_keys.clone()),
+        global(
+            "555555555555",
+            "aws.iam.account_summary",
+            serde_json::json!({"SummaryMap": {"AccountMFAEnabled": 0, "AccountAccessKeysPresent": 1}}),
+        ),
+        global(
+            "555555555555",
+            "aws.iam.virtual_mfa_devices",
+            serde_json::json!({"VirtualMFADevices": []}),
+        ),
+        // 666: neither a root row nor a summary: still an ERROR, never a silent PASS.
+        row("666666666666", "cy", no_keys),
+    ]);
+    let a = assess(
+        &inv,
+        &common::benchmarks(),
+        &Registry::builtin(),
+        &options(),
+    );
+    let t = table(&a);
+    let get =
+        |check: &str, account: &str| t.get(&(check.to_string(), account.to_string())).copied();
+    use Status::*;
+    assert_eq!(get("iam_no_root_access_key", "444444444444"), Some(Pass));
+    assert_eq!(get("iam_root_mfa_enabled", "444444444444"), Some(Pass));
+    assert_eq!(
+        get("iam_root_hardware_mfa_enabled", "444444444444"),
+        Some(Fail)
+    );
+    assert_eq!(get("iam_no_root_access_key", "555555555555"), Some(Fail));
+    assert_eq!(get("iam_root_mfa_enabled", "555555555555"), Some(Fail));
+    assert_eq!(
+        get("iam_root_hardware_mfa_enabled", "555555555555"),
+        Some(Fail)
+    );
+    for check in [
+        "iam_no_root_access_key",
+        "iam_root_mfa_enabled",
+        "iam_root_hardware_mfa_enabled",
+        "iam_avoid_root_usage",
+    ] {
+        assert_eq!(get(check, "666666666666"), Some(Error), "{check}");
+    }
+    // Root usage (1.7) needs the report's dates: the summary has none.
+    assert_eq!(get("iam_avoid_root_usage", "444444444444"), Some(Error));
+    let f = a
+        .findings
+        .iter()
+        .find(|f| &*f.check_id == "iam_root_mfa_enabled" && f.resource.account == "444444444444")
+        .unwrap();
+    assert_eq!(f.evidence_value()["source"], "GetAccountSummary");
+    assert_eq!(f.resource.resource_type, "aws.account");
+}
+
+#[test]
+fn initial_access_keys_judge_console_users_only_and_prefer_the_live_login_profile() {
+    let user = |name: &str, profile: serde_json::Value| {
+        trustplane_posture::ResourceDoc::new(
+            trustplane_posture::Provider::Aws,
+            "444444444444",
+            "global",
+            "aws.iam.user",
+            format!("arn:aws:iam::444444444444:user/{name}"),
+            name,
+            serde_json::json!({"UserName": name, "LoginProfile": profile}),
+        )
+    };
+    let inv = Inventory::from_docs([
+        // Console, no keys: compliant.
+        row(
+            "444444444444",
+            "ann",
+            serde_json::json!({"password_enabled": "true", "access_key_1_active": "false", "access_key_2_active": "false"}),
+        ),
+        // No console, a never-used key: out of scope.
+        row(
+            "444444444444",
+            "ben",
+            serde_json::json!({"password_enabled": "false", "access_key_1_active": "true", "access_key_1_last_used_date": "N/A", "access_key_2_active": "false"}),
+        ),
+        // The report (stale) says no console, the login profile says console: judged.
+        row(
+            "444444444444",
+            "cy",
+            serde_json::json!({"password_enabled": "false", "access_key_1_active": "true", "access_key_1_last_used_date": "N/A", "access_key_2_active": "false"}),
+        ),
+        user(
+            "cy",
+            serde_json::json!({"CreateDate": "2026-11-01T00:00:00Z"}),
+        ),
+        // The report says console, the login profile is gone: out of scope.
+        row(
+            "444444444444",
+            "dee",
+            serde_json::json!({"password_enabled": "true", "access_key_1_active": "true", "access_key_1_last_used_date": "N/A", "access_key_2_active": "false"}),
+        ),
+        user("dee", serde_json::Value::Null),
+    ]);
+    let a = assess(
+        &inv,
+        &common::benchmarks(),
+        &Registry::builtin(),
+        &options(),
+    );
+    let got: Vec<(String, Status)> = a
+        .findings
+        .iter()
+        .filter(|f| &*f.check_id == "iam_user_no_setup_initial_access_key")
+        .map(|f| (f.resource.name.clone(), f.status))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("ann".to_string(), Status::Pass),
+            ("cy".to_string(), Status::Fail)
+        ]
+    );
 }

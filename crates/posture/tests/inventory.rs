@@ -126,3 +126,26 @@ fn missing_directory_is_an_io_error_naming_it() {
     assert!(matches!(err, InventoryError::Io { .. }));
     assert!(err.to_string().contains("/nonexistent/trustplane-scan"));
 }
+
+#[test]
+fn a_directory_without_documents_is_an_empty_error_not_an_empty_inventory() {
+    let dir = common::tempdir("empty-dir");
+    let err = Inventory::load_dir(&dir).unwrap_err();
+    assert!(matches!(err, InventoryError::Empty { .. }), "{err:?}");
+    assert!(err.to_string().contains("the directory is empty"), "{err}");
+
+    // Another tool's output (CSV, HTML) is not an inventory either.
+    std::fs::write(dir.join("prowler-output.csv"), "a;b;c\n").unwrap();
+    std::fs::write(dir.join("report.html"), "<html></html>").unwrap();
+    let err = Inventory::load_dir(&dir).unwrap_err();
+    assert!(err.to_string().contains("none of its 2 entries"), "{err}");
+
+    // JSON files that parse but hold nothing.
+    std::fs::write(dir.join("a.json"), "[]").unwrap();
+    std::fs::write(dir.join("b.ndjson"), "\n\n").unwrap();
+    let err = Inventory::load_dir(&dir).unwrap_err();
+    assert!(
+        err.to_string().contains("2 JSON file(s) hold no documents"),
+        "{err}"
+    );
+}

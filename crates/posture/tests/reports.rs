@@ -4,8 +4,8 @@
 mod common;
 
 use trustplane_posture::report::{
-    control_summaries, fails_at, ocsf_findings, render_html, section_scores, write_csv,
-    write_ocsf_json,
+    control_summaries, fails_at, ocsf_findings, render_html, render_report, section_scores,
+    write_csv, write_ocsf_json, ReportMeta,
 };
 use trustplane_posture::{
     assess, AssessOptions, Assessment, Inventory, Registry, Severity, Status,
@@ -167,18 +167,103 @@ fn html_report_is_self_contained_and_escaped() {
     f.message = "a & b \"quoted\"".into();
     let html = render_html(&a, "Scan <2026-11-28>");
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert!(!html.contains("<script>"));
     assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
     assert!(html.contains("a &amp; b &quot;quoted&quot;"));
     assert!(html.contains("<title>Scan &lt;2026-11-28&gt;</title>"));
-    // Remediation text mentions URLs, but nothing is loaded from anywhere.
-    for external in [
-        "<link", "<script", "<img", "<iframe", "src=", "href=", "@import", "url(",
-    ] {
+    // One script, the page's own filters, inline; nothing is loaded from anywhere (links in
+    // remediation text are anchors a person may follow, not loads).
+    assert_eq!(html.matches("<script").count(), 1);
+    assert!(html.contains("<script>\n(function(){"));
+    for external in ["<link", "<img", "<iframe", "src=", "@import", "url("] {
         assert!(!html.contains(external), "{external}");
     }
-    assert!(html.contains("Compliance by section"));
-    assert!(html.contains("<details><summary>how to fix</summary>"));
+    assert!(html.contains("Compliance by benchmark"));
+    assert!(html.contains("<details><summary>How to fix</summary><div class=\"remediation\">"));
+}
+
+#[test]
+fn html_report_names_the_scan_and_sorts_findings_by_severity() {
+    let a = run();
+    let meta = ReportMeta {
+        title: "Posture".into(),
+        scanned_at: Some(NOW),
+        version: "9.9.9".into(),
+        source: "saved inventory".into(),
+        failure: None,
+    };
+    let html = render_report(&a, &meta);
+    assert!(
+        html.contains("<b id=\"scan-date\">2026-11-28 00:00 UTC</b>"),
+        "date"
+    );
+    assert!(html.contains("<b id=\"scan-version\">9.9.9</b>"));
+    let accounts = between(&html, "<b id=\"scan-accounts\">", "</b>");
+    assert_eq!(accounts, "111111111111, 222222222222, 333333333333");
+    assert!(between(&html, "<b id=\"scan-regions\">", "</b>").contains("eu-west-1"));
+    // Errors in the fixtures: the page says the scan is partial.
+    assert!(html.contains("data-state=\"partial\""));
+    // One SVG bar chart per section and per account for each benchmark with findings.
+    assert!(html.contains("aria-label=\"CIS AWS 3.0 score per section\""));
+    assert!(html.contains("aria-label=\"CIS AWS 3.0 score per account\""));
+
+    // Rows: FAIL and ERROR first, most severe first within them.
+    let rank = |s: &str| {
+        ["critical", "high", "medium", "low", "informational"]
+            .iter()
+            .position(|x| *x == s)
+            .unwrap()
+    };
+    let rows: Vec<(String, String)> = html
+        .split("<tr data-status=\"")
+        .skip(1)
+        .map(|r| {
+            let status = r[..r.find('"').unwrap()].to_string();
+            (status, between(r, "data-severity=\"", "\"").to_string())
+        })
+        .collect();
+    assert!(rows.len() > 100);
+    let bad = rows
+        .iter()
+        .take_while(|(s, _)| s == "FAIL" || s == "ERROR")
+        .count();
+    assert!(rows[bad..]
+        .iter()
+        .all(|(s, _)| s == "PASS" || s == "MANUAL"));
+    for w in rows[..bad].windows(2) {
+        assert!(rank(&w[0].1) <= rank(&w[1].1), "{w:?}");
+    }
+    assert_eq!(rows[0].1, "critical");
+
+    // Remediation is rendered from the benchmark's Markdown: no markers are left.
+    for raw in ["**", "```", "]("] {
+        assert!(!html.contains(raw), "raw Markdown {raw:?} in the report");
+    }
+    assert!(html.contains("<template id=\"rem-cis_3_0_aws-1_5\">"));
+    assert!(html.contains("data-rem=\"cis_3_0_aws-1_5 cis_7_0_aws-2_5\""));
+}
+
+#[test]
+fn html_report_marks_an_empty_or_failed_scan() {
+    let empty = trustplane_posture::Assessment::default();
+    let html = render_html(&empty, "Posture");
+    assert!(html.contains("data-state=\"empty\""), "{html}");
+    assert!(html.contains("This is not a clean result"));
+    assert!(!html.contains("id=\"findings\""));
+
+    let mut meta = ReportMeta::new("Posture");
+    meta.failure = Some("cannot read the inventory in /x: the directory is empty".into());
+    let html = render_report(&run(), &meta);
+    assert!(html.contains("data-state=\"failed\""));
+    assert!(html.contains("Scan failed: cannot read the inventory in /x: the directory is empty."));
+    assert!(
+        !html.contains("id=\"findings\""),
+        "no results on a failed scan"
+    );
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
+    let from = s.find(start).unwrap() + start.len();
+    &s[from..from + s[from..].find(end).unwrap()]
 }
 
 #[test]

@@ -237,3 +237,65 @@ async fn a_new_role_holder_with_a_set_password_gets_to_a_working_session() {
     assert_eq!(s, 201, "{a}");
     first_sign_in_in_chromium(&node, &db, "lin@example.com", "set by the helpdesk 7741");
 }
+
+/// The posture report of the AWS fixtures (FAIL, PASS, ERROR and MANUAL findings over three
+/// accounts) and of a failed scan, read in Chromium at 1280 px by `tests/browser/report.mjs`.
+#[test]
+fn the_posture_report_fits_the_window_filters_and_renders_remediation_in_chromium() {
+    if !browser_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("posture.html");
+    let failed = dir.path().join("failed.html");
+    let inventory = repo_root().join("crates/posture/tests/fixtures/aws");
+    let (code, _, err) = cli(
+        None,
+        &[
+            "scan",
+            "--from-dir",
+            inventory.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let empty = tempfile::tempdir().unwrap();
+    let (code, _, _) = cli(
+        None,
+        &[
+            "scan",
+            "--from-dir",
+            empty.path().to_str().unwrap(),
+            "--report",
+            failed.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "an empty folder is a failed scan");
+    let shots = dir.path().join("shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(repo_root().join("tests/browser/report.mjs"))
+        .arg(&report)
+        .arg(&failed)
+        .arg(&shots)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for shot in ["report.png", "report-full.png", "report-failed.png"] {
+        assert!(shots.join(shot).exists(), "{shot}");
+    }
+    // Keep the screenshot where a person can look at it after the run.
+    if let Ok(keep) = std::env::var("TRUSTPLANE_SCREENSHOTS") {
+        let _ = std::fs::create_dir_all(&keep);
+        let _ = std::fs::copy(
+            shots.join("report.png"),
+            std::path::Path::new(&keep).join("posture-report.png"),
+        );
+    }
+}

@@ -493,3 +493,150 @@ fn scan_aws_with_an_endpoint_that_is_down_fails_with_no_partial_report() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("AWS collection failed"));
 }
+
+#[test]
+fn scan_from_a_folder_it_cannot_use_fails_and_never_reports_a_clean_result() {
+    // Empty folder.
+    let empty = tempfile::tempdir().unwrap();
+    let report = empty.path().join("out").join("report.html");
+    let (code, out, err) = cli(
+        None,
+        &["scan", "--from-dir", empty.path().to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.is_empty(), "no table: {out}");
+    assert!(
+        err.contains("the directory is empty") && err.lines().count() == 1,
+        "{err}"
+    );
+
+    // Another tool's output: files that are not an inventory at all.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("prowler.csv"), "ACCOUNT;CHECK\n1;x\n").unwrap();
+    let (code, out, err) = cli(
+        None,
+        &["scan", "--from-dir", other.path().to_str().unwrap()],
+    );
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(err.contains("none of its 1 entries is a .json"), "{err}");
+
+    // Inventory-shaped documents no check reads: nothing assessed is not a pass.
+    std::fs::write(
+        other.path().join("x.json"),
+        r#"[{"provider":"aws","account":"1","region":"global","type":"aws.unknown.thing","id":"x"}]"#,
+    )
+    .unwrap();
+    let (code, out, err) = cli(
+        None,
+        &[
+            "--output",
+            "json",
+            "scan",
+            "--from-dir",
+            other.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(
+        err.contains("nothing was assessed") && err.contains("aws.unknown.thing"),
+        "{err}"
+    );
+
+    // With --report, the page says the scan failed rather than being missing or clean.
+    std::fs::create_dir_all(report.parent().unwrap()).unwrap();
+    let (code, _, _) = cli(
+        None,
+        &[
+            "scan",
+            "--from-dir",
+            other.path().to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("data-state=\"empty\""),
+        "marked as nothing assessed"
+    );
+}
+
+#[test]
+fn scan_help_names_the_clouds_and_options_work_after_the_cloud() {
+    let (code, help, _) = cli(None, &["scan", "--help"]);
+    assert_eq!(code, 0);
+    for want in [
+        "trustplane scan aws",
+        "trustplane scan azure",
+        "--from-dir DIR",
+        "aws ",
+        "azure ",
+    ] {
+        assert!(help.contains(want), "{want} missing from:\n{help}");
+    }
+    // `--report` and `--fail-on` after the subcommand are parsed (the collection then fails
+    // on the closed port, not on the arguments), and the failure still leaves a report.
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.html");
+    let out = std::process::Command::new(BIN)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args([
+            "scan",
+            "aws",
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+            "--regions",
+            "us-east-1",
+            "--report",
+            report.to_str().unwrap(),
+            "--fail-on",
+            "high",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("unexpected argument"), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: AWS collection failed"), "{err}");
+    // One readable line: no SDK debug structures.
+    assert!(
+        !last.contains("DispatchFailure") && !last.contains("{ "),
+        "{last}"
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("data-state=\"failed\"") && html.contains("AWS collection failed"));
+}
+
+#[test]
+fn scan_lists_failing_checks_by_severity_in_the_terminal() {
+    let inventory = repo_root()
+        .join("crates/posture/tests/fixtures/aws")
+        .display()
+        .to_string();
+    let (code, table, err) = cli(None, &["scan", "--from-dir", &inventory]);
+    assert_eq!(code, 0, "{err}");
+    let failing = table
+        .split("Failing checks, most severe first:")
+        .nth(1)
+        .expect("a failing checks table");
+    let order = ["critical", "high", "medium", "low", "informational"];
+    let sevs: Vec<usize> = failing
+        .split("Checks that could not run")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let cell = l.trim_start_matches('│').split('┆').next()?.trim();
+            order.iter().position(|s| *s == cell)
+        })
+        .collect();
+    assert!(sevs.len() > 10, "{failing}");
+    assert!(sevs.windows(2).all(|w| w[0] <= w[1]), "{failing}");
+    assert!(failing.contains("iam_no_root_access_key"), "{failing}");
+    assert!(table.contains("Checks that could not run (ERROR):"));
+    assert!(table.contains("AccessDenied: not authorized to perform iam:GenerateCredentialReport"));
+}

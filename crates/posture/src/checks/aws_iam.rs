@@ -15,6 +15,7 @@ use crate::inventory::Provider;
 use crate::registry::{CheckCtx, CheckDef, Outcome};
 
 const REPORT: &str = "aws.iam.credential_report_row";
+const SUMMARY: &str = "aws.iam.account_summary";
 const ROOT: &str = "<root_account>";
 /// Root activity more recent than this is a finding (CIS 1.7 asks for "no recent use").
 pub const ROOT_USAGE_DAYS: i64 = 90;
@@ -189,19 +190,60 @@ fn user_rows<'a>(
         .filter(|d| s(&d.raw, "/user") != Some(ROOT))
 }
 
+/// Accounts whose credential report was collected but has no root row.
+fn accounts_without_root_row(ctx: &CheckCtx<'_>) -> Vec<String> {
+    let have: std::collections::BTreeSet<&str> =
+        root_rows(ctx).map(|d| d.account.as_str()).collect();
+    collected_accounts(ctx, Provider::Aws, REPORT)
+        .into_iter()
+        .filter(|a| !have.contains(a.as_str()))
+        .collect()
+}
+
 /// Accounts whose credential report was collected but has no root row: an ERROR, never a
 /// silent omission.
 fn missing_root<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
-    let have: std::collections::BTreeSet<&str> =
-        root_rows(ctx).map(|d| d.account.as_str()).collect();
-    for a in collected_accounts(ctx, Provider::Aws, REPORT) {
-        if !have.contains(a.as_str()) {
-            out.push(missing(
+    for a in accounts_without_root_row(ctx) {
+        out.push(missing_root_outcome(&a));
+    }
+}
+
+fn missing_root_outcome<'a>(account: &str) -> Outcome<'a> {
+    missing(
+        Provider::Aws,
+        account,
+        crate::inventory::GLOBAL,
+        "aws.iam.credential_report_row (root)",
+    )
+}
+
+/// A flag of IAM GetAccountSummary's `SummaryMap` (0 or 1) for one account.
+fn summary_flag(ctx: &CheckCtx<'_>, account: &str, key: &str) -> Option<i64> {
+    ctx.inventory
+        .of_type(SUMMARY)
+        .find(|d| d.account == account)
+        .and_then(|d| i(&d.raw, &format!("/SummaryMap/{key}")))
+}
+
+/// For accounts whose credential report has no root row (some emulators and partitions
+/// leave it out), decides from GetAccountSummary instead; without a summary either, an
+/// ERROR. `decide` gets the account and returns `None` when its inputs are missing.
+fn root_from_summary<'a>(
+    ctx: &CheckCtx<'a>,
+    out: &mut Vec<Outcome<'a>>,
+    decide: impl Fn(&str) -> Option<(Status, &'static str, crate::finding::Evidence)>,
+) {
+    for a in accounts_without_root_row(ctx) {
+        match decide(&a) {
+            Some((st, msg, evidence)) => out.push(scope_outcome(
                 Provider::Aws,
                 &a,
                 crate::inventory::GLOBAL,
-                "aws.iam.credential_report_row (root)",
-            ));
+                st,
+                msg,
+                evidence,
+            )),
+            None => out.push(missing_root_outcome(&a)),
         }
     }
 }
@@ -223,7 +265,19 @@ fn root_access_key<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             ev!({"access_key_1_active": k1, "access_key_2_active": k2}),
         ));
     }
-    missing_root(ctx, out);
+    root_from_summary(ctx, out, |a| {
+        let present = summary_flag(ctx, a, "AccountAccessKeysPresent")?;
+        let msg = if present == 0 {
+            "root user has no access keys (account summary)"
+        } else {
+            "root user has an access key (account summary)"
+        };
+        Some((
+            pass_if(present == 0),
+            msg,
+            ev!({"source": "GetAccountSummary", "AccountAccessKeysPresent": present}),
+        ))
+    });
 }
 
 fn root_mfa<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
@@ -236,17 +290,55 @@ fn root_mfa<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
         };
         out.push(doc_outcome(d, pass_if(mfa), msg, ev!({"mfa_active": mfa})));
     }
-    missing_root(ctx, out);
+    root_from_summary(ctx, out, |a| {
+        let enabled = summary_flag(ctx, a, "AccountMFAEnabled")?;
+        let msg = if enabled == 1 {
+            "root user has MFA (account summary)"
+        } else {
+            "root user has no MFA (account summary)"
+        };
+        Some((
+            pass_if(enabled == 1),
+            msg,
+            ev!({"source": "GetAccountSummary", "AccountMFAEnabled": enabled}),
+        ))
+    });
+}
+
+/// Serial numbers of the virtual MFA devices assigned to the root user of an account, or
+/// `None` when the account's device list was not collected.
+fn virtual_root_devices<'a>(ctx: &CheckCtx<'a>, account: &str) -> Option<Vec<&'a str>> {
+    let devices = ctx
+        .inventory
+        .of_type("aws.iam.virtual_mfa_devices")
+        .find(|v| v.account == account)?;
+    // The root user's virtual device is assigned to the account's root ARN.
+    Some(
+        arr(&devices.raw, "/VirtualMFADevices")
+            .iter()
+            .filter(|v| {
+                s(v, "/User/Arn").is_some_and(|a| a.ends_with(":root"))
+                    || s(v, "/SerialNumber").is_some_and(|n| n.ends_with("root-account-mfa-device"))
+            })
+            .filter_map(|v| s(v, "/SerialNumber"))
+            .collect(),
+    )
+}
+
+fn hw_mfa_message(mfa: bool, virtual_root: &[&str]) -> &'static str {
+    if !mfa {
+        "root user has no MFA"
+    } else if !virtual_root.is_empty() {
+        "root user's MFA is a virtual device"
+    } else {
+        "root user has a hardware MFA device"
+    }
 }
 
 fn root_hw_mfa<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
     for d in root_rows(ctx) {
         let mfa = b(&d.raw, "/mfa_active").unwrap_or(false);
-        let devices = ctx
-            .inventory
-            .of_type("aws.iam.virtual_mfa_devices")
-            .find(|v| v.account == d.account);
-        let Some(devices) = devices else {
+        let Some(virtual_root) = virtual_root_devices(ctx, &d.account) else {
             out.push(missing(
                 Provider::Aws,
                 &d.account,
@@ -255,31 +347,23 @@ fn root_hw_mfa<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             ));
             continue;
         };
-        // The root user's virtual device is assigned to the account's root ARN.
-        let virtual_root: Vec<&str> = arr(&devices.raw, "/VirtualMFADevices")
-            .iter()
-            .filter(|v| {
-                s(v, "/User/Arn").is_some_and(|a| a.ends_with(":root"))
-                    || s(v, "/SerialNumber").is_some_and(|n| n.ends_with("root-account-mfa-device"))
-            })
-            .filter_map(|v| s(v, "/SerialNumber"))
-            .collect();
         let st = pass_if(mfa && virtual_root.is_empty());
-        let msg = if !mfa {
-            "root user has no MFA"
-        } else if !virtual_root.is_empty() {
-            "root user's MFA is a virtual device"
-        } else {
-            "root user has a hardware MFA device"
-        };
         out.push(doc_outcome(
             d,
             st,
-            msg,
+            hw_mfa_message(mfa, &virtual_root),
             ev!({"mfa_active": mfa, "virtual_root_devices": virtual_root}),
         ));
     }
-    missing_root(ctx, out);
+    root_from_summary(ctx, out, |a| {
+        let mfa = summary_flag(ctx, a, "AccountMFAEnabled")? == 1;
+        let virtual_root = virtual_root_devices(ctx, a)?;
+        Some((
+            pass_if(mfa && virtual_root.is_empty()),
+            hw_mfa_message(mfa, &virtual_root),
+            ev!({"source": "GetAccountSummary", "AccountMFAEnabled": mfa, "virtual_root_devices": virtual_root}),
+        ))
+    });
 }
 
 fn root_usage<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
@@ -358,21 +442,41 @@ fn active_keys(v: &Value) -> Vec<u8> {
         .collect()
 }
 
+/// CIS 1.11 is about console users only: one with no access key complies, one whose
+/// active key was never used does not; users without console access are not in scope.
+///
+/// Console access comes from the live login profile on the user document when the
+/// collector recorded one (`LoginProfile`, an object or null), else from the credential
+/// report's `password_enabled`, which AWS may have generated hours earlier.
 fn initial_key<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
+    // One map per run: a report row per user must not scan every user document.
+    let profiles: std::collections::HashMap<(&str, &str), bool> = ctx
+        .inventory
+        .of_type("aws.iam.user")
+        .filter_map(|u| {
+            let p = u.raw.get("LoginProfile")?;
+            Some(((u.account.as_str(), u.id.as_str()), !p.is_null()))
+        })
+        .collect();
     for d in user_rows(ctx) {
-        let console = b(&d.raw, "/password_enabled") == Some(true);
-        let keys = active_keys(&d.raw);
-        if keys.is_empty() {
+        let console = profiles
+            .get(&(d.account.as_str(), d.id.as_str()))
+            .copied()
+            .unwrap_or_else(|| b(&d.raw, "/password_enabled") == Some(true));
+        if !console {
             continue;
         }
+        let keys = active_keys(&d.raw);
         let never_used: Vec<u8> = keys
             .iter()
             .copied()
             .filter(|n| age_days(ctx, &d.raw, &format!("/access_key_{n}_last_used_date")).is_none())
             .collect();
-        let st = pass_if(!console || never_used.is_empty());
-        let msg = if st == Status::Pass {
-            "no never-used access key on a console user"
+        let st = pass_if(never_used.is_empty());
+        let msg = if keys.is_empty() {
+            "console user has no access keys"
+        } else if never_used.is_empty() {
+            "console user's access keys have been used"
         } else {
             "console user has an active access key that was never used"
         };
@@ -380,7 +484,7 @@ fn initial_key<'a>(ctx: &CheckCtx<'a>, out: &mut Vec<Outcome<'a>>) {
             d,
             st,
             msg,
-            ev!({"password_enabled": console, "active_keys": keys, "never_used_keys": never_used}),
+            ev!({"console_access": true, "active_keys": keys, "never_used_keys": never_used}),
         ));
     }
 }

@@ -10,10 +10,11 @@ use crate::finding::{Severity, Status};
 
 mod csv;
 mod html;
+mod markdown;
 mod ocsf;
 
 pub use self::csv::write_csv;
-pub use self::html::render_html;
+pub use self::html::{render_html, render_report, ReportMeta, HTML_FINDINGS_LIMIT};
 pub use self::ocsf::{ocsf_findings, write_ocsf_json};
 
 /// Counts and score of one benchmark section.
@@ -38,7 +39,7 @@ pub struct SectionScore {
 }
 
 /// Sort key for section titles such as `10 Miscellaneous`: by the leading number.
-fn section_key(s: &str) -> (u32, String) {
+pub(crate) fn section_key(s: &str) -> (u32, String) {
     let n = s
         .split(|c: char| !c.is_ascii_digit())
         .next()
