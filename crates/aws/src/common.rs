@@ -5,7 +5,7 @@ use std::error::Error;
 use std::future::Future;
 
 use aws_smithy_types::date_time::Format;
-use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::DateTime;
 use serde_json::Value;
 use trustplane_posture::{Provider, ResourceDoc, GLOBAL};
@@ -83,9 +83,49 @@ impl Scope {
     }
 }
 
-/// The full error text (the SDK's `Display` alone often says only "service error").
-pub(crate) fn msg<E: Error>(e: E) -> String {
-    DisplayErrorContext(e).to_string()
+/// One readable line for an SDK error: `Code: message` from the service when it answered,
+/// else the chain of causes (`dispatch failure: io error: ... Connection refused`). The
+/// SDK's own context formatter appends a `Debug` dump of the whole error, which is neither
+/// one line for a terminal nor fit for a finding's message.
+pub(crate) fn msg<E>(e: E) -> String
+where
+    E: Error + ProvideErrorMetadata,
+{
+    describe(&e)
+}
+
+/// [`msg`] for an error held by reference.
+pub(crate) fn describe<E>(e: &E) -> String
+where
+    E: Error + ProvideErrorMetadata,
+{
+    if let Some(code) = e.code() {
+        return match e.message().map(str::trim).filter(|m| !m.is_empty()) {
+            Some(m) => one_line(&format!("{code}: {m}")),
+            None => code.to_string(),
+        };
+    }
+    chain(e)
+}
+
+/// The `Display` of an error and of each of its sources, joined with `: `, one line.
+pub(crate) fn chain(e: &dyn Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&dyn Error> = Some(e);
+    while let Some(err) = cur {
+        let text = one_line(&err.to_string());
+        // Wrappers often repeat their source's text.
+        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
+
+/// Whitespace (newlines included) collapsed to single spaces.
+pub(crate) fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The service error code (`NoSuchEntity`, `AccessDenied`, ...) of an SDK error.

@@ -225,7 +225,8 @@ async fn users(c: &Client, s: &Scope) -> Result<Vec<ResourceDoc>, String> {
     Ok(docs)
 }
 
-/// Attached and inline policies, tags, access keys and MFA devices of one user.
+/// Login profile, attached and inline policies, tags, access keys and MFA devices of one
+/// user.
 async fn user_details(c: &Client, name: &str) -> Result<Value, String> {
     let attached = c
         .list_attached_user_policies()
@@ -272,7 +273,17 @@ async fn user_details(c: &Client, name: &str) -> Result<Value, String> {
         .try_collect()
         .await
         .map_err(msg)?;
+    // Console access as it is now (the credential report can be hours old); no profile is
+    // an answer (null), not a failure.
+    let login = match c.get_login_profile().user_name(name).send().await {
+        Ok(out) => out.login_profile().map_or(Value::Null, |p| {
+            json!({"CreateDate": ts(Some(p.create_date())), "PasswordResetRequired": p.password_reset_required()})
+        }),
+        Err(e) if code(&e) == Some("NoSuchEntity") => Value::Null,
+        Err(e) => return Err(msg(e)),
+    };
     Ok(json!({
+        "LoginProfile": login,
         "AttachedPolicies": attached.iter().map(|p| json!({"PolicyName": p.policy_name(), "PolicyArn": p.policy_arn()})).collect::<Vec<_>>(),
         "UserPolicyNames": inline,
         "Tags": tags(user_tags.iter().map(|t| (t.key(), t.value()))),

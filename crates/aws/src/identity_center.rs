@@ -49,7 +49,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::common::msg;
+use crate::common::describe;
 use crate::{client, AwsError, CollectOptions};
 
 /// The session name of the assumed role (shows in the CloudTrail of the Identity Center
@@ -554,7 +554,7 @@ where
                 (None, None) => format!("HTTP {} without an error code", s.raw().status()),
             }
         }
-        other => msg(other),
+        other => describe(other),
     };
     one_line(&reason)
 }

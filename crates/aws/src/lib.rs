@@ -51,7 +51,7 @@ pub use logs::{
 };
 pub use options::{CollectOptions, Progress, ProgressHook};
 
-use common::{msg, Scope, Task};
+use common::{describe, Scope, Task};
 
 /// Every resource type this collector writes (an account whose role cannot be assumed gets
 /// an error document for all of them).
@@ -178,7 +178,7 @@ where
         .as_service_error()
         .and_then(|s| s.code())
         .map(str::to_string);
-    let text = msg(&e);
+    let text = describe(&e);
     let credential_codes = [
         "InvalidClientTokenId",
         "SignatureDoesNotMatch",

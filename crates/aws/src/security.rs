@@ -4,7 +4,7 @@ use aws_config::SdkConfig;
 use serde_json::{json, Value};
 use trustplane_posture::ResourceDoc;
 
-use crate::common::{code, en, msg, task, ts, Scope, Task};
+use crate::common::{code, describe, en, msg, task, ts, Scope, Task};
 
 /// The Access Analyzer and Security Hub collections of one region.
 pub(crate) fn tasks(conf: &SdkConfig, scope: &Scope) -> Vec<Task> {
@@ -75,7 +75,8 @@ async fn security_hub(
         }),
         // "not subscribed to AWS Security Hub" is the answer for a region without a hub.
         Err(e)
-            if code(&e) == Some("InvalidAccessException") && msg(&e).contains("not subscribed") =>
+            if code(&e) == Some("InvalidAccessException")
+                && describe(&e).contains("not subscribed") =>
         {
             json!({ "HubArn": null })
         }

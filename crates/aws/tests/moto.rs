@@ -156,6 +156,34 @@ async fn seeded_account_assesses_exactly() {
             "securityhub us-east-1",
         ]
     );
+    // Recorded failures are one readable line (`Code: message`), never the SDK's dump.
+    for d in docs.iter().filter(|d| d.resource_type == COLLECTION_ERROR) {
+        let m = d.raw["message"].as_str().unwrap();
+        assert!(
+            !m.contains('\n')
+                && !m.contains("Error {")
+                && !m.contains("ServiceError")
+                && !m.starts_with("service error"),
+            "{m}"
+        );
+    }
+    // Console access from the live login profile: alice and bob have one, carol none.
+    let profile = |name: &str| {
+        docs.iter()
+            .find(|d| d.resource_type == "aws.iam.user" && d.name == name)
+            .map(|d| d.raw["LoginProfile"].clone())
+            .unwrap()
+    };
+    assert!(profile("alice")["CreateDate"].is_string());
+    assert!(profile("bob").is_object());
+    assert_eq!(profile("carol"), serde_json::Value::Null);
+    // moto's account summary backs the root controls its credential report cannot.
+    let summary = docs
+        .iter()
+        .find(|d| d.resource_type == "aws.iam.account_summary")
+        .unwrap();
+    assert_eq!(summary.raw["SummaryMap"]["AccountAccessKeysPresent"], 0);
+
     // The asymmetric key is collected but has no rotation status to judge.
     let asym = docs
         .iter()
@@ -315,6 +343,13 @@ async fn endpoint_down_is_a_clear_error() {
     assert!(
         err.to_string().starts_with("AWS endpoint unreachable"),
         "{err}"
+    );
+    // One line a person can read: the causes, not a Debug dump of the SDK's types.
+    let text = err.to_string();
+    assert!(text.contains("Connection refused"), "{text}");
+    assert!(
+        !text.contains("DispatchFailure") && !text.contains("ConnectorError"),
+        "{text}"
     );
 }
 
