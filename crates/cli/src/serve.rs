@@ -53,6 +53,8 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
         Arc::new(SystemClock),
         // Scheduled scans of connected accounts and S3 log sources use the real collectors.
         trustplane_cloud::connectors_with(settings.ingest_limits().object),
+        // Just-in-time cloud roles are granted through the real AWS and Azure APIs.
+        trustplane_cloud::grants(),
     )
     .await
     .context("cannot start")?;

@@ -1,4 +1,4 @@
-//! The [`CloudGrants`] port over IAM Identity Center account assignments
+//! `trustplane-pim`'s [`CloudGrants`] port over IAM Identity Center account assignments
 //! (`trustplane_aws::identity_center`) and Azure RBAC role assignments
 //! (`trustplane_azure::rbac`), for just-in-time privileged access, and the revocation of IAM
 //! role sessions (`trustplane_aws::role_sessions`) when an activation ends early.
@@ -10,9 +10,8 @@ use trustplane_aws::identity_center::{
 };
 use trustplane_aws::role_sessions::{role_name, Revocation, RoleSessions};
 use trustplane_azure::rbac::Rbac;
-use trustplane_cloudops::{
-    BoxFuture, CloudGrants, GrantCall, Holder, ScanTarget, SessionRevocation,
-};
+use trustplane_cloudops::{BoxFuture, ScanTarget};
+use trustplane_pim::{CloudGrants, GrantCall, Holder, SessionRevocation};
 
 use crate::azure_options;
 

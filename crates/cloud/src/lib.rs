@@ -8,7 +8,7 @@
 //! ```no_run
 //! # async fn run(config: trustplane_server::ServerConfig) -> Result<(), Box<dyn std::error::Error>> {
 //! let clock = std::sync::Arc::new(trustplane_model::SystemClock);
-//! let node = trustplane_server::start_with_cloud(config, clock, trustplane_cloud::connectors()).await?;
+//! let node = trustplane_server::start_with_cloud(config, clock, trustplane_cloud::connectors(), trustplane_cloud::grants()).await?;
 //! node.run().await?;
 //! # Ok(()) }
 //! ```
@@ -42,8 +42,12 @@ pub fn connectors_with(objects: ReadLimits) -> CloudConnectors {
     CloudConnectors {
         collector: Some(Arc::new(Collector)),
         log_objects: Some(Arc::new(S3Logs::new(objects))),
-        grants: Some(Arc::new(grants::Grants)),
     }
+}
+
+/// The grants of privileged roles in AWS and Azure ([`Grants`]), for PIM.
+pub fn grants() -> Option<Arc<dyn trustplane_pim::CloudGrants>> {
+    Some(Arc::new(grants::Grants))
 }
 
 /// Collects a connected account: `trustplane_aws::collect` for an AWS account (through the

@@ -71,7 +71,10 @@ async fn state(dir: &std::path::Path, clock: &ManualClock) -> (Store, AppState) 
     let state = AppState::new(store.clone(), &settings(dir), "http://localhost:8080")
         .await
         .unwrap()
-        .with_cloud(trustplane_cloud::connectors_with(OBJECT_LIMITS));
+        .with_cloud(
+            trustplane_cloud::connectors_with(OBJECT_LIMITS),
+            trustplane_cloud::grants(),
+        );
     (store, state)
 }
 

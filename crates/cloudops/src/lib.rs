@@ -15,14 +15,12 @@
 mod assess;
 mod checks;
 mod connections;
-mod grants;
 mod ports;
 mod scheduler;
 
 pub use assess::assess_and_record;
 pub use checks::{check_aws, check_guid, check_url};
 pub use connections::Connections;
-pub use grants::{CloudGrants, GrantCall, Holder, SessionRevocation};
 pub use ports::{
     BoxFuture, CloudCollector, CloudConnectors, LogLocation, LogObjects, ObjectFailure,
     ObjectReads, ScanTarget,

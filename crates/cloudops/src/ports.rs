@@ -7,8 +7,6 @@ use std::sync::Arc;
 
 use trustplane_posture::ResourceDoc;
 
-use crate::CloudGrants;
-
 /// A boxed future, so the traits can be used as `dyn`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -142,8 +140,6 @@ pub struct CloudConnectors {
     pub collector: Option<Arc<dyn CloudCollector>>,
     /// Reads CloudTrail objects for log sources.
     pub log_objects: Option<Arc<dyn LogObjects>>,
-    /// Grants privileged roles in the clouds.
-    pub grants: Option<Arc<dyn CloudGrants>>,
 }
 
 impl fmt::Debug for CloudConnectors {
@@ -151,7 +147,6 @@ impl fmt::Debug for CloudConnectors {
         f.debug_struct("CloudConnectors")
             .field("collector", &self.collector.is_some())
             .field("log_objects", &self.log_objects.is_some())
-            .field("grants", &self.grants.is_some())
             .finish()
     }
 }

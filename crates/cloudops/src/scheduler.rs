@@ -11,7 +11,7 @@ use trustplane_monitor::{Detection, IngestError};
 use trustplane_posture::{Inventory, Provider};
 use trustplane_store::{CloudAccount, CloudScan, LogSource, Store, StoreError};
 
-use crate::{CloudConnectors, CloudGrants, Connections, LogLocation, ObjectFailure, ScanTarget};
+use crate::{CloudConnectors, Connections, LogLocation, ObjectFailure, ScanTarget};
 
 /// Scan outcomes.
 pub const SUCCEEDED: &str = "SUCCEEDED";
@@ -189,11 +189,6 @@ impl Cloud {
             ));
         }
         Ok(inventory)
-    }
-
-    /// The node's cloud grant implementation.
-    pub fn grants(&self) -> Option<&Arc<dyn CloudGrants>> {
-        self.connectors.grants.as_ref()
     }
 
     /// How connected accounts are reached.

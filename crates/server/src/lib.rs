@@ -20,7 +20,6 @@ mod odata;
 pub mod oidc;
 mod openapi;
 mod panic_guard;
-pub mod pim;
 mod routes;
 pub mod saml;
 mod server;
@@ -39,3 +38,5 @@ pub use trustplane_idp::{ca, ca_guard, signin};
 pub use trustplane_monitor as detection;
 // Connected clouds, where handlers, jobs and PIM look for them.
 pub use trustplane_cloudops as cloud;
+// Privileged identity management, where routes, pages and jobs look for it.
+pub use trustplane_pim as pim;

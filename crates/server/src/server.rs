@@ -17,6 +17,7 @@ use crate::bootstrap::{self, BootstrapCredentials};
 use crate::ca::ConditionalAccess;
 use crate::cloud::{Cloud, CloudConnectors};
 use crate::detection::{Detection, IngestLimits};
+use crate::pim::CloudGrants;
 use crate::signin::{SignIn, SignInLimits};
 use crate::{jobs, metrics, routes};
 use trustplane_keyring::Sealer;
@@ -178,7 +179,7 @@ impl AppState {
         let pim = Arc::new(crate::pim::Pim::new(
             store.clone(),
             cloud.connections().clone(),
-            cloud.grants().cloned(),
+            None,
             signin.clone(),
             ca.clone(),
         ));
@@ -203,14 +204,18 @@ impl AppState {
         })
     }
 
-    /// The same state with these cloud implementations (the AWS and Azure collectors and the
-    /// S3 reader that `trustplane serve` links).
-    pub fn with_cloud(mut self, connectors: CloudConnectors) -> Self {
+    /// The same state with these cloud implementations (the AWS and Azure collectors, the
+    /// S3 reader and the grants of privileged cloud roles that `trustplane serve` links).
+    pub fn with_cloud(
+        mut self,
+        connectors: CloudConnectors,
+        grants: Option<Arc<dyn CloudGrants>>,
+    ) -> Self {
         self.cloud = Arc::new(self.cloud.with_connectors(connectors));
         self.pim = Arc::new(crate::pim::Pim::new(
             self.store.clone(),
             self.cloud.connections().clone(),
-            self.cloud.grants().cloned(),
+            grants,
             self.signin.clone(),
             self.ca.clone(),
         ));
@@ -270,14 +275,16 @@ pub async fn start(
     config: ServerConfig,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, StoreError> {
-    start_with_cloud(config, clock, CloudConnectors::default()).await
+    start_with_cloud(config, clock, CloudConnectors::default(), None).await
 }
 
-/// [`start`], with the cloud implementations that scheduled scans and S3 log sources use.
+/// [`start`], with the cloud implementations that scheduled scans and S3 log sources use, and
+/// the one that grants privileged cloud roles.
 pub async fn start_with_cloud(
     config: ServerConfig,
     clock: Arc<dyn Clock>,
     connectors: CloudConnectors,
+    grants: Option<Arc<dyn CloudGrants>>,
 ) -> Result<RunningServer, StoreError> {
     let store = Store::open(&config.database_url, clock).await?;
     let listener = TcpListener::bind(config.listen)
@@ -297,7 +304,7 @@ pub async fn start_with_cloud(
         .unwrap_or_else(|| format!("http://localhost:{}", local_addr.port()));
     let state = AppState::new(store.clone(), &config.sign_in, &public_url)
         .await?
-        .with_cloud(connectors);
+        .with_cloud(connectors, grants);
     let credentials = bootstrap::run(
         &store,
         &config.bootstrap_admin_upn,

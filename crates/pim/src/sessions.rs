@@ -15,9 +15,10 @@ use trustplane_model::{RoleResource, User};
 use trustplane_store::{ListQuery, PimGrant, StoreError};
 
 use super::Pim;
-use crate::cloud::{ScanTarget, SessionRevocation};
-use crate::saml::assertion::{values, Subject};
-use crate::saml::settings::{SamlSettings, Template};
+use crate::SessionRevocation;
+use trustplane_cloudops::ScanTarget;
+use trustplane_idp::saml_app::assertion::{values, Subject};
+use trustplane_idp::saml_app::{SamlSettings, Template};
 
 /// The kind of grant record that stands for a revocation of AWS role sessions.
 pub(super) const SESSION_DENY: &str = "awsSessionDeny";

@@ -10,8 +10,15 @@
 //! about. [`Pim::run_due`] (a background job under a lease, and once at start) converges the
 //! grants on what the active requests need: the latest end of all the requests that share a
 //! grant decides when it goes, so overlapping activations never cut each other short.
+//!
+//! The engine is free of HTTP: it takes the store, the connected accounts
+//! ([`trustplane_cloudops::Connections`]), the [`CloudGrants`] port that `trustplane-cloud`
+//! implements, and sign-in and conditional access from `trustplane-idp`. The server's routes,
+//! pages and job loops call it.
+#![deny(missing_docs)]
 
 mod converge;
+mod grants;
 mod oversight;
 mod sessions;
 
@@ -26,11 +33,13 @@ use trustplane_model::{
 use trustplane_store::{NewMessage, RequestChange, Store, StoreError};
 use utoipa::ToSchema;
 
-use crate::ca::ConditionalAccess;
-use crate::cloud::{CloudGrants, Connections, GrantCall};
-use crate::context::{ClientApp, RequestContext};
-use crate::signin::{SecondFactor, SignIn, SignInError};
+use trustplane_cloudops::Connections;
+use trustplane_idp::ca::ConditionalAccess;
+use trustplane_idp::signin::{SecondFactor, SignIn, SignInError};
+use trustplane_idp::{ClientApp, RequestContext};
 
+pub use converge::{ActivateError, RunReport};
+pub use grants::{CloudGrants, GrantCall, Holder, SessionRevocation};
 pub use oversight::{PimAlert, ReviewRequest};
 
 /// The user attribute holding a person's IAM Identity Center user id.

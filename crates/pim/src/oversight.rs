@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::PimError;
 use super::{cloud_key, Pim, REMOVE_OUTSIDE_SETTING};
-use crate::cloud::GrantCall;
+use crate::GrantCall;
 
 /// Permanent active holders of one role above which PIM raises an alert.
 const MAX_PERMANENT_HOLDERS: usize = 2;

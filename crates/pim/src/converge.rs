@@ -8,7 +8,7 @@ use trustplane_store::{PimGrant, RequestChange, StoreError};
 
 use super::sessions::SESSION_DENY;
 use super::{cloud_call, cloud_key, directory_key, Pim};
-use crate::cloud::GrantCall;
+use crate::GrantCall;
 
 /// Why an activation could not be recorded (a refusal by the cloud is not an error: the
 /// request ends `failed`).
@@ -255,7 +255,7 @@ impl Pim {
     async fn cloud_target(
         &self,
         g: &PimGrant,
-    ) -> Result<(crate::cloud::ScanTarget, GrantCall), String> {
+    ) -> Result<(trustplane_cloudops::ScanTarget, GrantCall), String> {
         let connection_id = g
             .target
             .get("connectionId")

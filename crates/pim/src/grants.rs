@@ -1,6 +1,6 @@
 //! The port privileged access grants cloud roles through.
 
-use crate::{BoxFuture, ScanTarget};
+use trustplane_cloudops::{BoxFuture, ScanTarget};
 
 /// A privileged role's grant in a cloud, for one principal of that cloud.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
