@@ -8,7 +8,7 @@
 # Findings land in $FUZZ_OUT/<target>/default/{crashes,hangs}/ (default /tmp/trustplane-fuzz):
 # fix the library, add a regression test, and copy the input to fuzz/regressions/<target>/.
 # With MERGE=1, the inputs AFL found are minimised together with the seeds (afl-cmin) and
-# the result replaces fuzz/corpus/<target>/ (check its size before committing).
+# the new ones under MAX_INPUT bytes (default 4096) are added to fuzz/corpus/<target>/.
 #
 # Runs at the lowest priority (nice 19) and one fuzzer at a time: machines here are shared.
 set -euo pipefail
@@ -64,6 +64,7 @@ if [ "${MERGE:-0}" = 1 ]; then
     # Seeds stay under their names; new inputs get a short content name.
     known="$(for f in "$seeds"/*; do sha1sum <"$f"; done)"
     for f in "$merged"/*; do
+        [ "$(stat -c %s "$f")" -lt "${MAX_INPUT:-4096}" ] || continue
         sum="$(sha1sum <"$f")"
         grep -qF "$sum" <<<"$known" || cp "$f" "$seeds/${sum:0:16}"
     done

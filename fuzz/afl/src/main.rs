@@ -11,6 +11,7 @@ fn main() {
         eprintln!("usage: trustplane-fuzz-afl <{}>", names.join("|"));
         std::process::exit(2);
     };
+    trustplane_fuzz_targets::warm_up();
     afl::fuzz!(|data: &[u8]| {
         (target.run)(data);
     });
