@@ -147,7 +147,10 @@ async fn a_cloud_record_is_resolved_to_its_person_and_folded_into_one_alert_per_
     );
 
     // The alert is dated by the event, not by when the log arrived.
-    assert_eq!(alert.first_seen.to_string(), "2026-11-28 10:00:00.0 +00:00:00");
+    assert_eq!(
+        alert.first_seen.to_string(),
+        "2026-11-28 10:00:00.0 +00:00:00"
+    );
 
     // Within the hour (of event time) the same rule and person fold into the open alert,
     // which is last seen when the later event happened.
@@ -164,7 +167,10 @@ async fn a_cloud_record_is_resolved_to_its_person_and_folded_into_one_alert_per_
     assert!(again.new_alerts.is_empty(), "{again:?}");
     let folded = n.store.get_alert(&alert.id).await.unwrap();
     assert_eq!(folded.hits, 2);
-    assert_eq!(folded.last_seen.to_string(), "2026-11-28 10:30:00.0 +00:00:00");
+    assert_eq!(
+        folded.last_seen.to_string(),
+        "2026-11-28 10:30:00.0 +00:00:00"
+    );
     assert_eq!(folded.first_seen, alert.first_seen);
 
     // An event more than the window after the last one opens a new alert, however soon it
