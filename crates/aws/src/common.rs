@@ -114,8 +114,9 @@ pub(crate) fn chain(e: &dyn Error) -> String {
     let mut cur: Option<&dyn Error> = Some(e);
     while let Some(err) = cur {
         let text = one_line(&err.to_string());
-        // Wrappers often repeat their source's text.
-        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
+        // Wrappers often repeat their source's text, or say nothing of their own.
+        let generic = matches!(text.as_str(), "service error" | "unhandled error");
+        if !text.is_empty() && !generic && !parts.last().is_some_and(|p| p.contains(&text)) {
             parts.push(text);
         }
         cur = err.source();
