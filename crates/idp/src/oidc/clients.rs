@@ -4,7 +4,9 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use subtle::ConstantTimeEq;
 use trustplane_model::Application;
+use trustplane_store::{Store, StoreError};
 
 use super::jwt::check_public_jwk;
 use super::keys::Alg;
@@ -319,6 +321,52 @@ impl Client {
             introspect_all: s.introspect_all_tokens,
         }))
     }
+}
+
+/// The client with this id, if it is an OIDC client. Only the `appId` is a client id (the
+/// object id also finds the application, but is not one). Stored settings that no longer
+/// parse are logged and count as no client.
+pub async fn find(store: &Store, client_id: &str) -> Result<Option<Client>, StoreError> {
+    if client_id.is_empty() || client_id.len() > 1024 {
+        return Ok(None);
+    }
+    let app = match store.get_application(client_id).await {
+        Ok(app) => app,
+        Err(StoreError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if app.app_id != client_id {
+        return Ok(None);
+    }
+    match Client::from_app(app) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            tracing::error!(client = client_id, error = %e, "stored OIDC settings do not parse");
+            Ok(None)
+        }
+    }
+}
+
+/// Whether `secret` is one of the client's secrets valid now.
+pub async fn secret_matches(
+    store: &Store,
+    client: &Client,
+    secret: &str,
+) -> Result<bool, StoreError> {
+    if secret.is_empty() || secret.len() > 512 {
+        return Ok(false);
+    }
+    // Secrets are stored hashed the way session tokens are.
+    let presented = trustplane_authn::hash_session_token(secret);
+    let now = store.clock().now_ms();
+    let mut found = false;
+    for s in store.client_secrets(&client.app.id).await? {
+        let current = s.start_at <= now && s.end_at.is_none_or(|end| end > now);
+        // Every stored hash is compared, so timing does not say which (or whether one) matched.
+        let same: bool = s.secret_hash.as_bytes().ct_eq(presented.as_bytes()).into();
+        found |= same && current;
+    }
+    Ok(found)
 }
 
 /// Checks `settings.oidc` of an application about to be stored.

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 
 use axum::http::{header, HeaderMap};
 use base64::Engine;
-use subtle::ConstantTimeEq;
 
 use super::clients::{AuthMethod, Client};
 use super::error::OAuthError;
@@ -197,7 +196,7 @@ pub async fn authenticate(
     match (client.auth_method, secret) {
         (AuthMethod::None, None) => Ok(client),
         (m, Some(secret)) if m.uses_secret() => {
-            if secret_matches(state, &client, &secret).await? {
+            if super::clients::secret_matches(&state.store, &client, &secret).await? {
                 Ok(client)
             } else {
                 Err(failed(is_basic))
@@ -205,26 +204,6 @@ pub async fn authenticate(
         }
         _ => Err(failed(is_basic)),
     }
-}
-
-async fn secret_matches(
-    state: &AppState,
-    client: &Client,
-    secret: &str,
-) -> Result<bool, OAuthError> {
-    if secret.is_empty() || secret.len() > 512 {
-        return Ok(false);
-    }
-    let presented = crate::auth::token_hash(secret);
-    let now = state.store.clock().now_ms();
-    let mut found = false;
-    for s in state.store.client_secrets(&client.app.id).await? {
-        let current = s.start_at <= now && s.end_at.is_none_or(|end| end > now);
-        // Every stored hash is compared, so timing does not say which (or whether one) matched.
-        let same: bool = s.secret_hash.as_bytes().ct_eq(presented.as_bytes()).into();
-        found |= same && current;
-    }
-    Ok(found)
 }
 
 async fn private_key_jwt(

@@ -29,7 +29,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 use tokio::sync::OnceCell;
-use trustplane_store::{Store, StoreError};
+use trustplane_store::Store;
 
 use self::clients::Client;
 use self::error::OAuthError;
@@ -207,25 +207,7 @@ impl Oidc {
 
     /// The client with this id, if it is an OIDC client.
     pub async fn client(&self, client_id: &str) -> Result<Option<Client>, OAuthError> {
-        if client_id.is_empty() || client_id.len() > 1024 {
-            return Ok(None);
-        }
-        let app = match self.store.get_application(client_id).await {
-            Ok(app) => app,
-            Err(StoreError::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        // The object id also finds the application; only the appId is a client id.
-        if app.app_id != client_id {
-            return Ok(None);
-        }
-        match Client::from_app(app) {
-            Ok(c) => Ok(c),
-            Err(e) => {
-                tracing::error!(client = client_id, error = %e, "stored OIDC settings do not parse");
-                Ok(None)
-            }
-        }
+        Ok(clients::find(&self.store, client_id).await?)
     }
 
     /// The `sub` a client sees for a user: the user's immutable id, or for pairwise clients a

@@ -10,13 +10,9 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use trustplane_access::Outcome as CaOutcome;
-use trustplane_model::{from_ms, SessionInfo, User};
-use trustplane_store::{
-    AuthCode, Authentication, CodeUse, Grant, NewRefreshToken, Session, StoreError,
-};
+use trustplane_model::User;
+use trustplane_store::{AuthCode, Authentication, CodeUse, Grant, NewRefreshToken, StoreError};
 
 use super::audit::{self, Record};
 use super::client_auth::{self, Params};
@@ -28,6 +24,7 @@ use crate::ca::CaDecision;
 use crate::context::{ClientApp, RequestContext};
 use crate::server::AppState;
 use crate::signin::{FirstStep, SignInError};
+use trustplane_idp::oidc::grant::{grant_session, pkce_ok, split_scopes};
 
 /// Longest life of a grant (its refresh tokens slide within it).
 const GRANT_MAX_TTL_MS: i64 = 90 * 24 * 3600 * 1000;
@@ -181,51 +178,6 @@ async fn refused(
         }
     }
     r.error.into_response()
-}
-
-fn split_scopes(s: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for part in s.split(' ').filter(|p| !p.is_empty()) {
-        if !out.iter().any(|x| x == part) {
-            out.push(part.to_string());
-        }
-    }
-    out
-}
-
-/// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) must equal the challenge.
-fn pkce_ok(verifier: &str, challenge: &str) -> bool {
-    let well_formed = (43..=128).contains(&verifier.len())
-        && verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-    let computed = super::jwt::b64(&Sha256::digest(verifier.as_bytes()));
-    well_formed && bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
-}
-
-/// A stand-in session for conditional access at refresh: the sign-in the grant came from.
-fn grant_session(g: &Grant, now: i64) -> Session {
-    let a = &g.authentication;
-    Session {
-        info: SessionInfo {
-            id: a
-                .session_id
-                .clone()
-                .unwrap_or_else(|| format!("grant:{}", g.id)),
-            user_id: a.user_id.clone(),
-            created_date_time: from_ms(a.auth_time),
-            last_seen_date_time: from_ms(now),
-            mfa_date_time: a.mfa_at.map(from_ms),
-            amr: a.amr.clone(),
-            ip_address: None,
-            user_agent: None,
-            client_app: a.client_app.clone(),
-        },
-        created_at: a.auth_time,
-        last_seen_at: now,
-        mfa_at: a.mfa_at,
-        restriction: None,
-    }
 }
 
 fn response(minted: &Minted, scopes: &[String], refresh: Option<&str>) -> Value {
@@ -769,28 +721,5 @@ impl Exchange<'_> {
             &scopes,
             refresh.as_ref().map(|(t, _)| t.as_str()),
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pkce_matches_only_its_own_verifier() {
-        // The challenge computed by Python's hashlib: base64url(sha256(verifier)), unpadded.
-        let verifier = "dBjftJeZ4CVP-mJ0kLOi8hXCj1M5_4BrbcvF2Ds6JO8";
-        let challenge = "skSiCxC398Id4MT5rZ-KitpqgehHGwdD6ob1YXoO734";
-        assert!(pkce_ok(verifier, challenge));
-        assert!(!pkce_ok(&verifier.replace('d', "e"), challenge));
-        assert!(!pkce_ok("short", challenge));
-    }
-
-    #[test]
-    fn scopes_split_on_spaces_once_each() {
-        assert_eq!(
-            split_scopes(" openid  email openid "),
-            vec!["openid", "email"]
-        );
     }
 }

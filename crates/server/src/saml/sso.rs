@@ -1,4 +1,6 @@
-//! The HTTP side of the identity provider.
+//! The HTTP side of the identity provider: the bindings, the pending request sealed into
+//! the resume URL, signing and the auto-post form. What the assertion says is decided by
+//! [`trustplane_idp::saml_app::sso`].
 
 use std::time::Duration;
 
@@ -12,17 +14,15 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use trustplane_access::Outcome as CaOutcome;
 use trustplane_model::{
-    from_ms, to_ms, Actor, Application, Event, Outcome, Permission, RoleResource, Target, User,
+    from_ms, to_ms, Actor, Application, Event, Outcome, Permission, Target, User,
 };
 use trustplane_saml::{
     build_response, build_status_response, new_id, AuthnRequest, Certificate, IdpMetadata, Refusal,
     ResponseParams, StatusParams,
 };
-use trustplane_store::{Clause, ListQuery, Op, Session};
+use trustplane_store::Session;
 use utoipa::ToSchema;
 
-use super::assertion::{self, Subject};
-use super::settings::{url_origin, SamlSettings, Template, NAMEID_EMAIL, NAMEID_PERSISTENT};
 use crate::auth::Caller;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult};
@@ -30,6 +30,8 @@ use crate::extract::{Json, Path};
 use crate::server::AppState;
 use crate::web::html::{esc, page, see_other};
 use crate::web::login::{session_token, url_encode};
+use trustplane_idp::saml_app::settings::{url_origin, NAMEID_EMAIL, NAMEID_PERSISTENT};
+use trustplane_idp::saml_app::sso;
 
 /// A checked request waiting for the person, sealed into the URL they come back to.
 #[derive(Serialize, Deserialize)]
@@ -146,23 +148,7 @@ pub async fn sso_post(State(state): State<AppState>, Form(form): Form<SsoForm>) 
 }
 
 async fn find_sp(state: &AppState, entity_id: &str) -> Result<Option<Application>, ApiError> {
-    let query = ListQuery {
-        top: 1,
-        filter: vec![Clause {
-            field: "appId".into(),
-            op: Op::Eq,
-            value: entity_id.into(),
-        }],
-        ..Default::default()
-    };
-    Ok(state.store.list_applications(&query).await?.items.pop())
-}
-
-fn saml_settings(app: &Application) -> Option<SamlSettings> {
-    SamlSettings::from_app_settings(&app.settings)
-        .ok()
-        .flatten()
-        .and_then(|s| s.complete(&app.app_id).ok())
+    Ok(sso::find_sp(&state.store, entity_id).await?)
 }
 
 /// Checks an SP-initiated request and sends the browser on to `/saml/resume`. Nothing is
@@ -184,7 +170,7 @@ async fn accept(
         }
         Err(e) => return e.into_response(),
     };
-    let Some(settings) = saml_settings(&app) else {
+    let Some(settings) = sso::settings_of(&app) else {
         return refused(
             StatusCode::BAD_REQUEST,
             "The application is not set up for SAML sign-on.",
@@ -285,7 +271,7 @@ pub async fn idp_initiated(
     let Some(app) = found else {
         return refused(StatusCode::NOT_FOUND, "There is no such application.");
     };
-    let Some(settings) = saml_settings(&app) else {
+    let Some(settings) = sso::settings_of(&app) else {
         return refused(
             StatusCode::BAD_REQUEST,
             "The application is not set up for SAML sign-on.",
@@ -380,7 +366,7 @@ async fn respond(
     here: &str,
 ) -> Result<Response, ApiError> {
     let app = state.store.get_application(&pending.app).await?;
-    let Some(settings) = saml_settings(&app) else {
+    let Some(settings) = sso::settings_of(&app) else {
         return Ok(refused(
             StatusCode::BAD_REQUEST,
             "The application is no longer set up for SAML sign-on.",
@@ -415,69 +401,41 @@ async fn respond(
             .await;
         }
     }
-    let groups = state.store.member_of(&user.id, true).await?;
-    let mut roles = state.store.effective_roles(&user.id).await?;
-    if let Some(wanted) = &pending.aws_role {
-        roles.retain(|r| match &r.resource {
-            Some(RoleResource::AwsSamlRole { role_arn, .. }) => role_arn == wanted,
-            _ => true,
-        });
-    }
-    // An AWS role granted by an activation that ends within AWS's shortest session (900 s)
-    // is left out; the others cap SessionDuration at the time left in theirs.
-    let now_ms = state.store.clock().now_ms();
-    let ends = state.store.role_ends(&user.id).await?;
-    let time_left = |role: &trustplane_model::RoleDefinition| -> Option<i64> {
-        ends.get(&role.id)
-            .copied()
-            .flatten()
-            .map(|end| (end - now_ms) / 1000)
-    };
-    roles.retain(|r| match &r.resource {
-        Some(RoleResource::AwsSamlRole { .. }) => {
-            time_left(r).is_none_or(|left| left >= MIN_AWS_SESSION_SECS)
+    let assertion = match sso::decide(&state.store, user, &settings, pending.aws_role.as_deref())
+        .await?
+    {
+        sso::Decision::Issue(a) => a,
+        sso::Decision::Refuse(why @ sso::Refused::NoAwsRole) => {
+            let why = why.to_string();
+            refuse(
+                state,
+                ctx,
+                user,
+                &app,
+                pending,
+                Refusal::RequestDenied,
+                &why,
+            )
+            .await?;
+            return Ok(refused(
+                StatusCode::FORBIDDEN,
+                "You hold no AWS role that this application grants. Ask for one, or activate an eligible role first.",
+            ));
         }
-        _ => true,
-    });
-    let aws_time_left_secs = roles
-        .iter()
-        .filter(|r| matches!(r.resource, Some(RoleResource::AwsSamlRole { .. })))
-        .filter_map(time_left)
-        .min()
-        .map(|left| u32::try_from(left).unwrap_or(u32::MAX));
-    let subject = Subject {
-        user,
-        groups: &groups,
-        roles: &roles,
-        aws_time_left_secs,
-    };
-    let aws_roles: Vec<String> = assertion::aws_roles(&subject, &settings)
-        .into_iter()
-        .map(|(role, _, _)| role.to_string())
-        .collect();
-    if settings.template == Template::AwsConsole && aws_roles.is_empty() {
-        let why = "no AWS role is assigned to this person now";
-        refuse(state, ctx, user, &app, pending, Refusal::RequestDenied, why).await?;
-        return Ok(refused(
-            StatusCode::FORBIDDEN,
-            "You hold no AWS role that this application grants. Ask for one, or activate an eligible role first.",
-        ));
-    }
-    let Some((name_id_format, name_id_source, name_id)) = assertion::name_id(&subject, &settings)
-    else {
-        let why = "the person has no value for the application's NameID, or its source does not identify one person";
-        return refuse(state, ctx, user, &app, pending, Refusal::RequestDenied, why).await;
-    };
-    // A mail address two people share would name either of them: refuse rather than guess.
-    let session_name_from_mail = settings.template == Template::AwsConsole
-        && settings.role_session_name_source.as_deref() == Some("mail");
-    if name_id_source == "mail" || session_name_from_mail {
-        let mail = user.mail.as_deref().unwrap_or("");
-        if mail.is_empty() || state.store.users_with_mail(mail).await? != 1 {
-            let why = "the person's mail address, which names them to this application, is empty or shared with another user";
-            return refuse(state, ctx, user, &app, pending, Refusal::RequestDenied, why).await;
+        sso::Decision::Refuse(why) => {
+            let why = why.to_string();
+            return refuse(
+                state,
+                ctx,
+                user,
+                &app,
+                pending,
+                Refusal::RequestDenied,
+                &why,
+            )
+            .await;
         }
-    }
+    };
     // Each request is answered once: a replayed request id gets nothing.
     if let Some(id) = &pending.request_id {
         let once = format!("saml:{}:{id}", app.app_id);
@@ -495,7 +453,6 @@ async fn respond(
     let keys = state.saml.ring.current().await?;
     let now = state.store.clock().now_ms();
     let id = |_: ()| new_id().map_err(|e| ApiError::bad_request(e.to_string()));
-    let attributes = assertion::attributes(&subject, &settings);
     let params = ResponseParams {
         response_id: id(())?,
         assertion_id: id(())?,
@@ -504,12 +461,12 @@ async fn respond(
         destination: pending.acs.clone(),
         in_response_to: pending.request_id.clone(),
         audience: app.app_id.clone(),
-        name_id,
-        name_id_format,
+        name_id: assertion.name_id,
+        name_id_format: assertion.name_id_format,
         session_index: session_index(&session.info.id),
         // AWS also reads this as the end of the console session; with a time-bound role it
         // ends the session when the activation does, whatever DurationSeconds a CLI asks for.
-        session_not_on_or_after: subject
+        session_not_on_or_after: assertion
             .aws_time_left_secs
             .map(|left| from_ms(now + i64::from(left) * 1000)),
         authn_instant: from_ms(session.created_at),
@@ -521,7 +478,7 @@ async fn respond(
         // A minute of leeway for SP clocks that run behind.
         not_before: from_ms(now - 60_000),
         not_on_or_after: from_ms(now + i64::from(settings.assertion_lifetime_seconds) * 1000),
-        attributes,
+        attributes: assertion.attributes,
         sign_assertion: settings.sign_assertion,
         sign_response: settings.sign_response,
     };
@@ -541,16 +498,13 @@ async fn respond(
                 "inResponseTo": pending.request_id,
                 "assertionId": params.assertion_id,
                 "attributes": attribute_names,
-                "awsRoles": aws_roles,
+                "awsRoles": assertion.aws_roles,
                 "conditionalAccess": decision.log,
             }),
         ))
         .await?;
     post_form(&pending.acs, &xml, pending.relay_state.as_deref())
 }
-
-/// AWS's shortest role session: a role with less time left in its activation is not offered.
-const MIN_AWS_SESSION_SECS: i64 = 900;
 
 /// Posts a status response without an assertion, and records why.
 async fn refuse(
