@@ -20,7 +20,6 @@ use trustplane_keyring::KeyRing;
 use trustplane_keyring::Sealer;
 
 // Settings and assertion decisions live in the engine; the old paths stay for handlers.
-pub(crate) use trustplane_idp::saml_app::assertion;
 pub use trustplane_idp::saml_app::settings;
 pub use trustplane_idp::saml_app::settings::SamlSettings;
 
