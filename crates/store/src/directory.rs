@@ -541,6 +541,11 @@ impl Store {
         } else {
             None
         };
+        // Elevations end with the account: an active one is revoked and a pending one is
+        // cancelled here, and the PIM engine takes the grants back on its next convergence.
+        if disabled {
+            crate::pim::end_requests_of_disabled_tx(&mut tx, actor, &before.id).await?;
+        }
         if let Some(guard) = guard {
             guard.check(&mut tx).await?;
         }
@@ -577,6 +582,8 @@ impl Store {
         let user = self.get_user(id).await?;
         let mut tx = self.begin_write().await?;
         let guard = LastAdminGuard::take(&mut tx).await?;
+        // Their elevations end too; the PIM engine takes the grants back.
+        crate::pim::end_requests_of_disabled_tx(&mut tx, actor, &user.id).await?;
         tx.execute(
             "DELETE FROM group_members WHERE member_id = $1",
             &[Bind::Text(user.id.clone())],

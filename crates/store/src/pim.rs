@@ -978,6 +978,54 @@ fn review_target(review_id: &str, name: &str) -> Target {
     }
 }
 
+/// Ends every open request of a user whose account is being disabled: active ones are
+/// revoked now, pending and approved ones cancelled; each change is audited.
+pub(crate) async fn end_requests_of_disabled_tx(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<usize> {
+    let open = [
+        RequestState::Active,
+        RequestState::Approved,
+        RequestState::PendingApproval,
+    ];
+    let rows = tx
+        .fetch_all(
+            "SELECT id, state FROM pim_requests WHERE user_id = $1 AND state IN ($2, $3, $4)",
+            &[
+                Bind::Text(user_id.into()),
+                Bind::Text(open[0].as_str().into()),
+                Bind::Text(open[1].as_str().into()),
+                Bind::Text(open[2].as_str().into()),
+            ],
+        )
+        .await?;
+    let now = tx.now;
+    let mut ended = 0;
+    for row in rows {
+        let id: String = row.try_get("id")?;
+        let state: String = row.try_get("state")?;
+        let (change, activity) = if state == RequestState::Active.as_str() {
+            (
+                RequestChange {
+                    end_at: Some(now),
+                    ..RequestChange::to(RequestState::Revoked, Some("account disabled".into()))
+                },
+                "pim.activation.revoke",
+            )
+        } else {
+            (
+                RequestChange::to(RequestState::Cancelled, Some("account disabled".into())),
+                "pim.request.cancel",
+            )
+        };
+        transition_in(tx, actor, &id, &open, change, activity).await?;
+        ended += 1;
+    }
+    Ok(ended)
+}
+
 /// Moves a request inside a transaction (so that callers can change more with it).
 pub(crate) async fn transition_in(
     tx: &mut WriteTx,

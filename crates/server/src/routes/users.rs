@@ -237,6 +237,9 @@ pub async fn update_user(
             },
         )
         .await?;
+    if existing.account_enabled && !user.account_enabled {
+        take_back_grants(&state).await;
+    }
     Ok(axum::Json(user))
 }
 
@@ -254,7 +257,17 @@ pub async fn delete_user(
         .require_tier_over(&state, &user, "whole account (deleting it)")
         .await?;
     state.store.delete_user(&caller.actor, &user.id).await?;
+    take_back_grants(&state).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The store ended a disabled or deleted person's elevations; the grants they gave (the
+/// directory role, cloud roles) go now rather than at the next scheduled convergence. A
+/// failure here is retried by that job, so it does not fail the change already made.
+async fn take_back_grants(state: &AppState) {
+    if let Err(e) = state.pim.converge().await {
+        tracing::warn!(error = %e, "could not take back the grants of a disabled person yet");
+    }
 }
 
 async fn groups_of(

@@ -995,3 +995,71 @@ async fn guessed_mfa_codes_are_throttled_then_lock_the_account_and_the_right_cod
     assert_eq!(st, 201, "{p}");
     assert_eq!(p["state"], "active");
 }
+
+#[tokio::test]
+async fn disabling_or_deleting_a_person_ends_their_elevations_and_takes_the_grants_back_at_once() {
+    let (s, ada, token, otp) = ada_eligible_for(USER_ADMIN).await;
+    let body = json!({"roleDefinitionId": "User Administrator", "durationSeconds": 3600,
+                      "justification": "onboarding the new team", "mfaCode": code(&s, &otp)});
+    let (st, r) = call(&s, &token, Method::POST, "/api/v1/pim/requests", Some(body)).await;
+    assert_eq!(st, 201, "{r}");
+    assert_eq!(r["state"], "active");
+    let (_, grants) = api(&s, Method::GET, "/api/v1/pim/grants", None).await;
+    assert!(!grants["value"].as_array().unwrap().is_empty());
+
+    // Disabled: the activation is revoked and its grant gone without waiting for the job.
+    let (st, _) = api(
+        &s,
+        Method::PATCH,
+        &format!("/api/v1/users/{ada}"),
+        Some(json!({"accountEnabled": false})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (_, ended) = api(
+        &s,
+        Method::GET,
+        &format!("/api/v1/pim/requests/{}", r["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(ended["state"], "revoked", "{ended}");
+    let (_, grants) = api(&s, Method::GET, "/api/v1/pim/grants", None).await;
+    assert_eq!(grants["value"], json!([]), "nothing stays granted");
+    let roles = s.store.effective_roles(&ada).await.unwrap();
+    assert!(roles.is_empty(), "{roles:?}");
+
+    // Enabled again, nothing comes back by itself; a pending request of a deleted person is
+    // cancelled with them.
+    let (st, _) = api(
+        &s,
+        Method::PATCH,
+        &format!("/api/v1/users/{ada}"),
+        Some(json!({"accountEnabled": true})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert!(s.store.effective_roles(&ada).await.unwrap().is_empty());
+    let later = json!({"roleDefinitionId": "User Administrator", "durationSeconds": 3600,
+                       "justification": "tomorrow's change", "mfaCode": code(&s, &otp),
+                       "startDateTime": "2030-01-01T00:00:00Z"});
+    let (st, pending) = call(
+        &s,
+        &token,
+        Method::POST,
+        "/api/v1/pim/requests",
+        Some(later),
+    )
+    .await;
+    assert_eq!(st, 201, "{pending}");
+    let (st, _) = api(&s, Method::DELETE, &format!("/api/v1/users/{ada}"), None).await;
+    assert_eq!(st, 204);
+    let (_, gone) = api(
+        &s,
+        Method::GET,
+        &format!("/api/v1/pim/requests/{}", pending["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(gone["state"], "cancelled", "{gone}");
+}
