@@ -216,7 +216,8 @@ fn read_text(file: &Path) -> Result<String> {
     std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
 }
 
-fn read_object(file: &Path) -> Result<Value> {
+/// A JSON object from a file (or standard input for `-`).
+pub(crate) fn read_object(file: &Path) -> Result<Value> {
     let value: Value = serde_json::from_str(&read_text(file)?)
         .with_context(|| format!("{} is not JSON", file.display()))?;
     if !value.is_object() {

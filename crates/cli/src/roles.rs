@@ -1,9 +1,7 @@
 //! `trustplane admin roles ...` (role definitions) and `trustplane admin keys ...` (signing
 //! key rotation).
 
-use std::path::Path;
-
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde_json::{json, Value};
 
 use crate::args::{KeysCommand, Output, RolesCommand};
@@ -32,7 +30,7 @@ pub async fn roles(client: &Client, c: RolesCommand, out: Output) -> Result<()> 
         } => {
             let mut body = json!({"displayName": display_name, "description": description});
             if let Some(file) = resource_file {
-                body["resource"] = read_resource(&file)?;
+                body["resource"] = crate::apps::read_object(&file)?;
             }
             let role = client.post("/api/v1/roleDefinitions", &body).await?;
             output::one(out, &role.unwrap_or(Value::Null));
@@ -52,7 +50,7 @@ pub async fn roles(client: &Client, c: RolesCommand, out: Output) -> Result<()> 
                 body["description"] = Value::String(v);
             }
             if let Some(file) = resource_file {
-                body["resource"] = read_resource(&file)?;
+                body["resource"] = crate::apps::read_object(&file)?;
             }
             if no_resource {
                 body["resource"] = Value::Null;
@@ -110,15 +108,4 @@ pub async fn keys(client: &Client, c: KeysCommand, out: Output) -> Result<()> {
 
 fn role_path(role: &str) -> String {
     format!("/api/v1/roleDefinitions/{}", enc(role))
-}
-
-fn read_resource(file: &Path) -> Result<Value> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let value: Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
-    if !value.is_object() {
-        bail!("{} must hold a JSON object", file.display());
-    }
-    Ok(value)
 }

@@ -1184,18 +1184,10 @@ impl Store {
             role.resource = resource;
         }
         let mut tx = self.begin_write().await?;
-        if resource_changes {
-            let held = tx
-                .fetch_optional(
-                    "SELECT id FROM role_assignments WHERE role_definition_id = $1 LIMIT 1",
-                    &[Bind::Text(role.id.clone())],
-                )
-                .await?;
-            if held.is_some() {
-                return Err(StoreError::Conflict(
-                    "the role is assigned: remove its assignments before changing the cloud role it stands for".into(),
-                ));
-            }
+        if resource_changes && role_is_assigned_tx(&mut tx, &role.id).await? {
+            return Err(StoreError::Conflict(
+                "the role is assigned: remove its assignments before changing the cloud role it stands for".into(),
+            ));
         }
         tx.execute(
             "UPDATE role_definitions SET body = $1 WHERE id = $2",
@@ -1227,13 +1219,7 @@ impl Store {
             ));
         }
         let mut tx = self.begin_write().await?;
-        let held = tx
-            .fetch_optional(
-                "SELECT id FROM role_assignments WHERE role_definition_id = $1 LIMIT 1",
-                &[Bind::Text(role.id.clone())],
-            )
-            .await?;
-        if held.is_some() {
+        if role_is_assigned_tx(&mut tx, &role.id).await? {
             return Err(StoreError::Conflict(
                 "the role is still assigned; remove its assignments first".into(),
             ));
@@ -1678,4 +1664,15 @@ pub struct RoleDefinitionPatch {
     pub description: Option<String>,
     /// A new cloud role (`Some(None)` makes it a role of Trustplane alone).
     pub resource: Option<Option<trustplane_model::RoleResource>>,
+}
+
+/// Whether anyone holds, or may activate, the role (active and eligible assignments alike).
+async fn role_is_assigned_tx(tx: &mut crate::db::WriteTx, role_id: &str) -> Result<bool> {
+    Ok(tx
+        .fetch_optional(
+            "SELECT id FROM role_assignments WHERE role_definition_id = $1 LIMIT 1",
+            &[Bind::Text(role_id.into())],
+        )
+        .await?
+        .is_some())
 }
