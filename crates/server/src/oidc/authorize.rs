@@ -564,7 +564,7 @@ impl Flow<'_> {
         self.reply.error(code, why)
     }
 
-    fn server_error(&self, e: super::error::OAuthError) -> Response {
+    fn server_error(&self, e: trustplane_idp::oidc::OAuthError) -> Response {
         tracing::error!(error = %e, "authorization failed");
         self.reply.error(
             "server_error",

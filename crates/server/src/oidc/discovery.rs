@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::clients::USER_SCOPES;
-use super::error::OAuthError;
+use super::reply::OAuthReply;
 use super::tokens::{ACR_MFA, ACR_SINGLE};
 use super::{
     AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, LOGOUT_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
@@ -76,6 +76,6 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
             );
             r
         }
-        Err(e) => OAuthError::from(e).into_response(),
+        Err(e) => OAuthReply(e.into()).into_response(),
     }
 }

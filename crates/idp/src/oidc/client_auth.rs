@@ -5,13 +5,13 @@
 
 use std::collections::HashMap;
 
-use axum::http::{header, HeaderMap};
 use base64::Engine;
+use sha2::{Digest, Sha256};
 
 use super::clients::{AuthMethod, Client};
 use super::error::OAuthError;
 use super::jwt::Jws;
-use crate::server::AppState;
+use super::Oidc;
 
 /// The only assertion type accepted.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -79,12 +79,21 @@ pub fn repeated_error(name: &str) -> OAuthError {
     OAuthError::invalid_request(format!("parameter `{name}` is repeated"))
 }
 
+/// What a client's request to the token, revocation or introspection endpoint carries: its
+/// `Authorization` and `Content-Type` headers (when readable as text) and its body.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientRequest<'a> {
+    /// The `Authorization` header.
+    pub authorization: Option<&'a str>,
+    /// The `Content-Type` header.
+    pub content_type: Option<&'a str>,
+    /// The form body.
+    pub body: &'a [u8],
+}
+
 /// Checks the body is a form: OAuth endpoints take nothing else.
-pub fn require_form(headers: &HeaderMap) -> Result<(), OAuthError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+pub fn require_form(content_type: Option<&str>) -> Result<(), OAuthError> {
+    let ct = content_type.unwrap_or_default();
     if ct.split(';').next().is_some_and(|m| {
         m.trim()
             .eq_ignore_ascii_case("application/x-www-form-urlencoded")
@@ -105,8 +114,8 @@ fn failed(basic: bool) -> OAuthError {
 }
 
 /// The client id a request names, however it authenticates (for audit of refusals).
-pub fn claimed_client_id(headers: &HeaderMap, params: &Params) -> Option<String> {
-    if let Some((id, _)) = basic_credentials(headers) {
+pub fn claimed_client_id(authorization: Option<&str>, params: &Params) -> Option<String> {
+    if let Some((id, _)) = basic_credentials(authorization) {
         return Some(id);
     }
     if let Some(id) = params.get("client_id") {
@@ -127,9 +136,8 @@ fn form_decode(s: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, rest) = value.split_once(' ')?;
+fn basic_credentials(authorization: Option<&str>) -> Option<(String, String)> {
+    let (scheme, rest) = authorization?.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
@@ -144,16 +152,17 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 /// Authenticates the client of a request to `endpoint` (its absolute URL, an accepted
 /// assertion audience besides the issuer and the token endpoint).
 pub async fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
+    oidc: &Oidc,
+    authorization: Option<&str>,
     params: &Params,
     endpoint: &str,
 ) -> Result<Client, OAuthError> {
-    let basic_header = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case("basic "));
-    let basic = basic_credentials(headers);
+    let basic_header = authorization.is_some_and(|v| {
+        v.get(..6)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic "))
+            && v.len() > 6
+    });
+    let basic = basic_credentials(authorization);
     if basic_header && basic.is_none() {
         return Err(failed(true));
     }
@@ -168,7 +177,7 @@ pub async fn authenticate(
         ));
     }
     if let Some(a) = assertion {
-        return private_key_jwt(state, params, a, endpoint).await;
+        return private_key_jwt(oidc, params, a, endpoint).await;
     }
     let (client_id, secret, is_basic) = match (&basic, form_secret) {
         (Some((id, secret)), _) => {
@@ -188,15 +197,14 @@ pub async fn authenticate(
             false,
         ),
     };
-    let client = state
-        .oidc
+    let client = oidc
         .client(&client_id)
         .await?
         .ok_or_else(|| failed(is_basic))?;
     match (client.auth_method, secret) {
         (AuthMethod::None, None) => Ok(client),
         (m, Some(secret)) if m.uses_secret() => {
-            if super::clients::secret_matches(&state.store, &client, &secret).await? {
+            if super::clients::secret_matches(oidc.store(), &client, &secret).await? {
                 Ok(client)
             } else {
                 Err(failed(is_basic))
@@ -207,7 +215,7 @@ pub async fn authenticate(
 }
 
 async fn private_key_jwt(
-    state: &AppState,
+    oidc: &Oidc,
     params: &Params,
     assertion: &str,
     endpoint: &str,
@@ -223,7 +231,7 @@ async fn private_key_jwt(
     if c["sub"].as_str() != Some(iss) || params.get("client_id").is_some_and(|id| id != iss) {
         return Err(failed(false));
     }
-    let client = state.oidc.client(iss).await?.ok_or_else(|| failed(false))?;
+    let client = oidc.client(iss).await?.ok_or_else(|| failed(false))?;
     if client.auth_method != AuthMethod::PrivateKeyJwt {
         return Err(failed(false));
     }
@@ -238,7 +246,6 @@ async fn private_key_jwt(
     if !verified {
         return Err(failed(false));
     }
-    let oidc = &state.oidc;
     let audiences = [
         oidc.issuer().to_string(),
         oidc.url(super::TOKEN_PATH),
@@ -252,7 +259,7 @@ async fn private_key_jwt(
             .any(|a| audiences.iter().any(|x| x == a)),
         _ => false,
     };
-    let now = super::tokens::secs(state.store.clock().now_ms());
+    let now = super::tokens::secs(oidc.store().clock().now_ms());
     let exp = c["exp"].as_i64().ok_or_else(|| failed(false))?;
     let not_before_ok = c["nbf"].as_i64().is_none_or(|nbf| nbf <= now + SKEW_S)
         && c["iat"].as_i64().is_none_or(|iat| iat <= now + SKEW_S);
@@ -268,10 +275,10 @@ async fn private_key_jwt(
     // Each assertion works once, until it would have expired anyway.
     let once = format!(
         "oidc-assertion:{}",
-        crate::auth::token_hash(&format!("{iss}\0{jti}"))
+        hex::encode(Sha256::digest(format!("{iss}\0{jti}").as_bytes()))
     );
-    if !state
-        .store
+    if !oidc
+        .store()
         .use_once(&once, exp.saturating_mul(1000))
         .await?
     {

@@ -5,26 +5,21 @@
 //! Every answer is recorded: what was issued (token ids, the grant, the user's roles, the
 //! conditional-access decision) or why it was refused.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use trustplane_access::Outcome as CaOutcome;
 use trustplane_model::User;
 use trustplane_store::{AuthCode, Authentication, CodeUse, Grant, NewRefreshToken, StoreError};
 
 use super::audit::{self, Record};
-use super::client_auth::{self, Params};
+use super::client_auth::{self, ClientRequest, Params};
 use super::clients::{Client, GrantType, USER_SCOPES};
-use super::error::{no_store, OAuthError};
+use super::error::OAuthError;
+use super::grant::{grant_session, pkce_ok, split_scopes};
 use super::tokens::{self, Minted};
-use super::TOKEN_PATH;
+use super::{Oidc, TOKEN_PATH};
 use crate::ca::CaDecision;
-use crate::context::{ClientApp, RequestContext};
-use crate::server::AppState;
-use crate::signin::{FirstStep, SignInError};
-use trustplane_idp::oidc::grant::{grant_session, pkce_ok, split_scopes};
+use crate::signin::{FirstStep, SignIn, SignInError};
+use crate::{ClientApp, RequestContext};
 
 /// Longest life of a grant (its refresh tokens slide within it).
 const GRANT_MAX_TTL_MS: i64 = 90 * 24 * 3600 * 1000;
@@ -74,50 +69,48 @@ struct IssuedTokens<'a> {
 
 /// One token request.
 struct Exchange<'a> {
-    state: &'a AppState,
+    oidc: &'a Oidc,
+    signin: &'a SignIn,
     ctx: &'a RequestContext,
     params: &'a Params,
     client: &'a Client,
     now: i64,
 }
 
-/// `POST /oauth2/token`.
-pub async fn token(
-    State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let parsed = client_auth::require_form(&headers).and_then(|()| Params::parse(&body));
+/// A request to the token endpoint (`POST /oauth2/token`): authenticates the client, runs the
+/// grant and answers the token response's JSON body. Every answer, issued or refused, is in the
+/// audit trail before it is returned.
+pub async fn exchange(
+    oidc: &Oidc,
+    signin: &SignIn,
+    ctx: &RequestContext,
+    req: ClientRequest<'_>,
+) -> Result<Value, OAuthError> {
+    let parsed = client_auth::require_form(req.content_type).and_then(|()| Params::parse(req.body));
     let params = match parsed {
         Ok(p) => p,
-        Err(e) => return refused(&state, &ctx, None, None, "", e.into()).await,
+        Err(e) => return Err(refused(oidc, ctx, None, None, "", e.into()).await),
     };
     let grant_type = params.get("grant_type").unwrap_or_default().to_string();
-    let claimed = client_auth::claimed_client_id(&headers, &params);
+    let claimed = client_auth::claimed_client_id(req.authorization, &params);
     let client =
-        match client_auth::authenticate(&state, &headers, &params, &state.oidc.url(TOKEN_PATH))
+        match client_auth::authenticate(oidc, req.authorization, &params, &oidc.url(TOKEN_PATH))
             .await
         {
             Ok(c) => c,
             Err(e) => {
-                return refused(
-                    &state,
-                    &ctx,
-                    None,
-                    claimed.as_deref(),
-                    &grant_type,
-                    e.into(),
+                return Err(
+                    refused(oidc, ctx, None, claimed.as_deref(), &grant_type, e.into()).await,
                 )
-                .await
             }
         };
     let x = Exchange {
-        state: &state,
-        ctx: &ctx,
+        oidc,
+        signin,
+        ctx,
         params: &params,
         client: &client,
-        now: state.store.clock().now_ms(),
+        now: oidc.store().clock().now_ms(),
     };
     let result = match grant_type.as_str() {
         "authorization_code" => x.authorization_code().await,
@@ -131,27 +124,23 @@ pub async fn token(
         .into()),
     };
     match result {
-        Ok(body) => {
-            let mut r = axum::Json(body).into_response();
-            no_store(&mut r);
-            r
-        }
-        Err(e) => refused(&state, &ctx, Some(&client), None, &grant_type, e).await,
+        Ok(body) => Ok(body),
+        Err(e) => Err(refused(oidc, ctx, Some(&client), None, &grant_type, e).await),
     }
 }
 
-/// Records a refusal (unless already recorded) and answers it.
+/// Records a refusal (unless already recorded) and gives the error to answer.
 async fn refused(
-    state: &AppState,
+    oidc: &Oidc,
     ctx: &RequestContext,
     client: Option<&Client>,
     claimed: Option<&str>,
     grant_type: &str,
     r: Refused,
-) -> Response {
+) -> OAuthError {
     if !r.recorded {
         let roles = match &r.user {
-            Some(u) => audit::roles_of(&state.store, &u.id)
+            Some(u) => audit::roles_of(oidc.store(), &u.id)
                 .await
                 .unwrap_or_default(),
             None => Vec::new(),
@@ -172,12 +161,12 @@ async fn refused(
                 "conditionalAccess": r.decision.as_ref().map(audit::decision_json),
             }),
         });
-        if let Err(e) = state.oidc.audit.record(event).await {
+        if let Err(e) = oidc.audit.record(event).await {
             tracing::error!(error = %e, "cannot record a refused token request");
-            return OAuthError::server_error().into_response();
+            return OAuthError::server_error();
         }
     }
-    r.error.into_response()
+    r.error
 }
 
 fn response(minted: &Minted, scopes: &[String], refresh: Option<&str>) -> Value {
@@ -200,7 +189,7 @@ fn response(minted: &Minted, scopes: &[String], refresh: Option<&str>) -> Value 
 
 impl Exchange<'_> {
     async fn user(&self, user_id: &str) -> Result<User, Refused> {
-        match self.state.store.get_user(user_id).await {
+        match self.oidc.store().get_user(user_id).await {
             Ok(u) if u.account_enabled => Ok(u),
             Ok(u) => {
                 Err(Refused::from(OAuthError::invalid_grant("the user is disabled")).with_user(&u))
@@ -230,7 +219,7 @@ impl Exchange<'_> {
         user: &User,
         what: IssuedTokens<'_>,
     ) -> Result<trustplane_model::Event, Refused> {
-        let roles = audit::roles_of(&self.state.store, &user.id).await?;
+        let roles = audit::roles_of(self.oidc.store(), &user.id).await?;
         Ok(audit::event(Record {
             activity: "oidc.token.issue",
             client: Some(self.client),
@@ -280,8 +269,8 @@ impl Exchange<'_> {
             })
         };
         let code = match self
-            .state
-            .store
+            .oidc
+            .store()
             .use_code(&code_hash, &self.client.app.id, on_replay)
             .await?
         {
@@ -332,7 +321,7 @@ impl Exchange<'_> {
         let user = self.user(&code.authentication.user_id).await?;
         let scopes = split_scopes(&code.scope);
         let minted = tokens::mint(
-            self.state,
+            self.oidc,
             tokens::Request {
                 client: self.client,
                 user: Some(&user),
@@ -371,8 +360,8 @@ impl Exchange<'_> {
             )
             .await?;
         if !self
-            .state
-            .store
+            .oidc
+            .store()
             .start_grant(&grant, refresh.as_ref().map(|(_, r)| r), event)
             .await?
         {
@@ -397,7 +386,7 @@ impl Exchange<'_> {
         }
         let presented = self.params.require("refresh_token")?;
         let old_hash = trustplane_authn::hash_session_token(presented);
-        let Some((old, grant)) = self.state.store.refresh_token(&old_hash).await? else {
+        let Some((old, grant)) = self.oidc.store().refresh_token(&old_hash).await? else {
             return Err(OAuthError::invalid_grant("the refresh token is not valid").into());
         };
         if grant.application_id != self.client.app.id {
@@ -430,7 +419,6 @@ impl Exchange<'_> {
         // The same policies as at sign-in, for the sign-in this grant came from.
         let session = grant_session(&grant, self.now);
         let decision = self
-            .state
             .signin
             .authorize_app(&session, &user, self.client.client_id(), self.ctx)
             .await?;
@@ -452,7 +440,7 @@ impl Exchange<'_> {
             });
         }
         let minted = tokens::mint(
-            self.state,
+            self.oidc,
             tokens::Request {
                 client: self.client,
                 user: Some(&user),
@@ -478,15 +466,15 @@ impl Exchange<'_> {
             )
             .await?;
         if !self
-            .state
-            .store
+            .oidc
+            .store()
             .rotate_refresh_token(&old_hash, &grant.id, &new, event)
             .await?
         {
             // Revoked meanwhile (its sessions ended, say), or rotated by a concurrent request.
             if self
-                .state
-                .store
+                .oidc
+                .store()
                 .grant(&grant.id)
                 .await?
                 .is_none_or(|g| g.revoked_at.is_some())
@@ -516,8 +504,8 @@ impl Exchange<'_> {
             }),
         });
         match self
-            .state
-            .store
+            .oidc
+            .store()
             .revoke_grant(&grant.id, "refresh token reused", event)
             .await
         {
@@ -548,7 +536,7 @@ impl Exchange<'_> {
         }
         // Policies that target this application's service identity apply.
         let decision = self
-            .state
+            .signin
             .ca
             .decide_workload(&self.client.app.id, self.client.client_id(), self.ctx)
             .await?;
@@ -564,7 +552,7 @@ impl Exchange<'_> {
             });
         }
         let minted = tokens::mint(
-            self.state,
+            self.oidc,
             tokens::Request {
                 client: self.client,
                 user: None,
@@ -588,7 +576,7 @@ impl Exchange<'_> {
                 "conditionalAccess": audit::decision_json(&decision),
             }),
         });
-        self.state.oidc.audit.record(event).await?;
+        self.oidc.audit.record(event).await?;
         Ok(response(&minted, &scopes, None))
     }
 
@@ -612,7 +600,6 @@ impl Exchange<'_> {
             .into());
         }
         let issued = match self
-            .state
             .signin
             .password(self.ctx, ClientApp::Other, username, password)
             .await
@@ -625,25 +612,16 @@ impl Exchange<'_> {
                 .into())
             }
             Err(SignInError::Store(e)) => return Err(e.into()),
-            Err(e @ SignInError::Busy { .. }) => {
-                return Err(OAuthError {
-                    status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    code: "temporarily_unavailable",
-                    description: e.to_string(),
-                    basic_challenge: false,
-                }
-                .into())
-            }
+            Err(e @ SignInError::Busy { .. }) => return Err(OAuthError::busy(e.to_string()).into()),
             Err(e @ SignInError::Blocked(_)) => {
                 return Err(OAuthError::invalid_grant(e.to_string()).into())
             }
             Err(e) => return Err(OAuthError::invalid_grant(e.to_string()).into()),
         };
         // The legacy sign-in's session is not kept: nobody holds its cookie.
-        self.state.signin.sign_out(&issued.token).await?;
+        self.signin.sign_out(&issued.token).await?;
         let user = issued.user;
         let decision = self
-            .state
             .signin
             .authorize_app(&issued.session, &user, self.client.client_id(), self.ctx)
             .await?;
@@ -677,7 +655,7 @@ impl Exchange<'_> {
             revoked_at: None,
         };
         let minted = tokens::mint(
-            self.state,
+            self.oidc,
             tokens::Request {
                 client: self.client,
                 user: Some(&user),
@@ -706,8 +684,8 @@ impl Exchange<'_> {
             )
             .await?;
         if !self
-            .state
-            .store
+            .oidc
+            .store()
             .start_grant(&grant, refresh.as_ref().map(|(_, r)| r), event)
             .await?
         {

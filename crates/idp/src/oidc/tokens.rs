@@ -10,8 +10,8 @@ use trustplane_store::{Authentication, StoreError};
 use super::clients::Client;
 use super::error::OAuthError;
 use super::keys::Alg;
+use super::Oidc;
 use super::{jwt, ID_TOKEN_TTL_MS};
-use crate::server::AppState;
 
 /// `acr` of a sign-in that proved a second factor.
 pub const ACR_MFA: &str = "urn:trustplane:acr:mfa";
@@ -53,7 +53,7 @@ pub fn secs(ms: i64) -> i64 {
 
 /// The claims `scopes` release about a user (beyond `sub`).
 pub async fn user_claims(
-    state: &AppState,
+    store: &trustplane_store::Store,
     user: &User,
     scopes: &[String],
 ) -> Result<Map<String, Value>, StoreError> {
@@ -75,7 +75,7 @@ pub async fn user_claims(
         }
     }
     if has("groups") {
-        let mut groups = state.store.group_ids_of(&user.id, true).await?;
+        let mut groups = store.group_ids_of(&user.id, true).await?;
         groups.sort();
         claims.insert("groups".into(), json!(groups));
     }
@@ -88,9 +88,8 @@ fn at_hash(access_token: &str) -> String {
 }
 
 /// Mints the access token and, for `openid` user grants, the ID token.
-pub async fn mint(state: &AppState, r: Request<'_>) -> Result<Minted, OAuthError> {
-    let oidc = &state.oidc;
-    let now = state.store.clock().now_ms();
+pub async fn mint(oidc: &Oidc, r: Request<'_>) -> Result<Minted, OAuthError> {
+    let now = oidc.store().clock().now_ms();
     let client = r.client;
     let sub = match r.user {
         Some(u) => oidc.subject(client, &u.id).await?,
@@ -136,7 +135,7 @@ pub async fn mint(state: &AppState, r: Request<'_>) -> Result<Minted, OAuthError
             if let Some(sid) = &auth.session_id {
                 claims["sid"] = json!(sid);
             }
-            let extra = user_claims(state, user, r.scopes).await?;
+            let extra = user_claims(oidc.store(), user, r.scopes).await?;
             if let Some(obj) = claims.as_object_mut() {
                 obj.extend(extra);
             }
@@ -179,34 +178,35 @@ impl Inactive {
 
 /// A good access token's claims.
 pub async fn check_access_token(
-    state: &AppState,
+    oidc: &Oidc,
     token: &str,
 ) -> Result<Result<Value, Inactive>, OAuthError> {
-    let Ok(jws) = state.oidc.verify_own(token).await else {
+    let store = oidc.store();
+    let Ok(jws) = oidc.verify_own(token).await else {
         return Ok(Err(Inactive::Invalid));
     };
     if jws.header["typ"].as_str() != Some("at+jwt")
-        || jws.claims["iss"].as_str() != Some(state.oidc.issuer())
+        || jws.claims["iss"].as_str() != Some(oidc.issuer())
     {
         return Ok(Err(Inactive::Invalid));
     }
     let claims = jws.claims;
-    let now = secs(state.store.clock().now_ms());
+    let now = secs(store.clock().now_ms());
     if claims["exp"].as_i64().is_none_or(|exp| exp <= now) {
         return Ok(Err(Inactive::Expired));
     }
     let jti = claims["jti"].as_str().unwrap_or_default();
-    if state.store.access_token_revoked(jti).await? {
+    if store.access_token_revoked(jti).await? {
         return Ok(Err(Inactive::Revoked));
     }
     if let Some(gid) = claims["gid"].as_str() {
-        let Some(grant) = state.store.grant(gid).await? else {
+        let Some(grant) = store.grant(gid).await? else {
             return Ok(Err(Inactive::Revoked));
         };
         if grant.revoked_at.is_some() {
             return Ok(Err(Inactive::Revoked));
         }
-        match state.store.get_user(&grant.authentication.user_id).await {
+        match store.get_user(&grant.authentication.user_id).await {
             Ok(u) if u.account_enabled => {}
             Ok(_) | Err(StoreError::NotFound { .. }) => return Ok(Err(Inactive::UserGone)),
             Err(e) => return Err(e.into()),

@@ -13,7 +13,7 @@ use trustplane_store::{Store, StoreError};
 use super::clients::Client;
 use super::error::OAuthError;
 use crate::ca::CaDecision;
-use crate::context::RequestContext;
+use crate::RequestContext;
 
 /// Audit category of everything the provider records.
 pub const CATEGORY: &str = "federation";

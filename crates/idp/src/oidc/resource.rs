@@ -1,49 +1,62 @@
 //! Userinfo (OIDC Core §5.3), revocation (RFC 7009) and introspection (RFC 7662).
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use trustplane_store::StoreError;
 
 use super::audit::{self, Record};
-use super::client_auth::{self, Params};
+use super::client_auth::{self, ClientRequest, Params};
 use super::clients::Client;
-use super::error::{no_store, BearerError, OAuthError};
+use super::error::{BearerError, OAuthError};
 use super::tokens::{self, check_access_token};
-use super::{INTROSPECT_PATH, REVOKE_PATH};
-use crate::context::RequestContext;
-use crate::server::AppState;
+use super::{Oidc, INTROSPECT_PATH, REVOKE_PATH};
+use crate::RequestContext;
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
+/// Why userinfo answers no claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserinfoError {
+    /// The bearer token is missing, not good, or lacks the scope (RFC 6750).
+    Bearer(BearerError),
+    /// Our side failed.
+    OAuth(OAuthError),
+}
+
+impl From<OAuthError> for UserinfoError {
+    fn from(e: OAuthError) -> Self {
+        UserinfoError::OAuth(e)
+    }
+}
+
+impl From<StoreError> for UserinfoError {
+    fn from(e: StoreError) -> Self {
+        UserinfoError::OAuth(e.into())
+    }
+}
+
+fn bearer(authorization: Option<&str>) -> Option<&str> {
+    let (scheme, token) = authorization?.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
 }
 
-/// `GET` or `POST /oauth2/userinfo` with `Authorization: Bearer`.
-pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(token) = bearer(&headers) else {
-        return BearerError {
+/// Userinfo for the request's `Authorization: Bearer` access token: the claims its scopes
+/// release about its user, with `sub` as the token's client sees it.
+pub async fn userinfo(oidc: &Oidc, authorization: Option<&str>) -> Result<Value, UserinfoError> {
+    let Some(token) = bearer(authorization) else {
+        return Err(UserinfoError::Bearer(BearerError {
             code: "invalid_request",
             description: "send the access token as Authorization: Bearer",
-        }
-        .into_response();
+        }));
     };
-    let claims = match check_access_token(&state, token).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(inactive)) => {
-            return BearerError {
+    let claims = match check_access_token(oidc, token).await? {
+        Ok(c) => c,
+        Err(inactive) => {
+            return Err(UserinfoError::Bearer(BearerError {
                 code: "invalid_token",
                 description: inactive.describe(),
-            }
-            .into_response()
+            }))
         }
-        Err(e) => return e.into_response(),
     };
     let scopes: Vec<String> = claims["scope"]
         .as_str()
@@ -51,44 +64,33 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         .split(' ')
         .map(str::to_string)
         .collect();
+    let store = oidc.store();
     let grant = match claims["gid"].as_str() {
-        Some(gid) => match state.store.grant(gid).await {
-            Ok(g) => g,
-            Err(e) => return OAuthError::from(e).into_response(),
-        },
+        Some(gid) => store.grant(gid).await?,
         None => None,
     };
     let (Some(grant), true) = (grant, scopes.iter().any(|s| s == "openid")) else {
-        return BearerError {
+        return Err(UserinfoError::Bearer(BearerError {
             code: "insufficient_scope",
             description: "userinfo needs a user's token with the openid scope",
-        }
-        .into_response();
+        }));
     };
-    let user = match state.store.get_user(&grant.authentication.user_id).await {
-        Ok(u) => u,
-        Err(e) => return OAuthError::from(e).into_response(),
-    };
-    let mut body = match tokens::user_claims(&state, &user, &scopes).await {
-        Ok(c) => c,
-        Err(e) => return OAuthError::from(e).into_response(),
-    };
+    let user = store.get_user(&grant.authentication.user_id).await?;
+    let mut body = tokens::user_claims(store, &user, &scopes).await?;
     body.insert("sub".into(), claims["sub"].clone());
-    let mut r = axum::Json(Value::Object(body)).into_response();
-    no_store(&mut r);
-    r
+    Ok(Value::Object(body))
 }
 
 /// Parses an authenticated client request of the revocation or introspection endpoint.
 async fn client_request(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: &[u8],
+    oidc: &Oidc,
+    req: ClientRequest<'_>,
     path: &str,
 ) -> Result<(Client, Params), OAuthError> {
-    client_auth::require_form(headers)?;
-    let params = Params::parse(body)?;
-    let client = client_auth::authenticate(state, headers, &params, &state.oidc.url(path)).await?;
+    client_auth::require_form(req.content_type)?;
+    let params = Params::parse(req.body)?;
+    let client =
+        client_auth::authenticate(oidc, req.authorization, &params, &oidc.url(path)).await?;
     params.require("token")?;
     Ok((client, params))
 }
@@ -100,47 +102,47 @@ enum Found {
     Nothing,
 }
 
-async fn find(state: &AppState, token: &str) -> Result<Found, OAuthError> {
+async fn find(oidc: &Oidc, token: &str) -> Result<Found, OAuthError> {
     if token.matches('.').count() == 2 {
-        return Ok(match check_access_token(state, token).await? {
+        return Ok(match check_access_token(oidc, token).await? {
             Ok(claims) => Found::Access(claims),
             Err(_) => Found::Nothing,
         });
     }
     let hash = trustplane_authn::hash_session_token(token);
-    Ok(match state.store.refresh_token(&hash).await? {
+    Ok(match oidc.store().refresh_token(&hash).await? {
         Some(found) => Found::Refresh(Box::new(found)),
         None => Found::Nothing,
     })
 }
 
-/// `POST /oauth2/revoke` (RFC 7009). Answers 200 whether or not the token was known, valid or
-/// the caller's (revealing nothing); a refresh token takes its whole grant with it.
+/// Revocation (`POST /oauth2/revoke`, RFC 7009). Succeeds whether or not the token was known,
+/// valid or the caller's (revealing nothing); a refresh token takes its whole grant with it.
 pub async fn revoke(
-    State(state): State<AppState>,
-    ctx: RequestContext,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (client, params) = match client_request(&state, &headers, &body, REVOKE_PATH).await {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
+    oidc: &Oidc,
+    ctx: &RequestContext,
+    req: ClientRequest<'_>,
+) -> Result<(), OAuthError> {
+    let (client, params) = client_request(oidc, req, REVOKE_PATH).await?;
     let token = params.get("token").unwrap_or_default();
-    let outcome: Result<(), OAuthError> = async {
-        match find(&state, token).await? {
+    let store = oidc.store();
+    {
+        match find(oidc, token).await? {
             Found::Access(claims) if claims["client_id"].as_str() == Some(client.client_id()) => {
                 let jti = claims["jti"].as_str().unwrap_or_default();
-                let exp = claims["exp"].as_i64().unwrap_or_default().saturating_mul(1000);
+                let exp = claims["exp"]
+                    .as_i64()
+                    .unwrap_or_default()
+                    .saturating_mul(1000);
                 let event = audit::event(Record {
                     activity: "oidc.token.revoke",
                     client: Some(&client),
                     client_id: None,
-                    actor: audit::client_actor(Some(&client), None, &ctx),
+                    actor: audit::client_actor(Some(&client), None, ctx),
                     failure: None,
                     details: json!({ "tokenType": "access_token", "jti": jti, "grantId": claims["gid"] }),
                 });
-                state.store.revoke_access_token(jti, exp, event).await?;
+                store.revoke_access_token(jti, exp, event).await?;
             }
             Found::Refresh(found) if found.1.application_id == client.app.id => {
                 let grant = &found.1;
@@ -148,12 +150,11 @@ pub async fn revoke(
                     activity: "oidc.token.revoke",
                     client: Some(&client),
                     client_id: None,
-                    actor: audit::client_actor(Some(&client), None, &ctx),
+                    actor: audit::client_actor(Some(&client), None, ctx),
                     failure: None,
                     details: json!({ "tokenType": "refresh_token", "grantId": grant.id }),
                 });
-                state
-                    .store
+                store
                     .revoke_grant(&grant.id, "revoked by the client", event)
                     .await?;
             }
@@ -161,32 +162,17 @@ pub async fn revoke(
         }
         Ok(())
     }
-    .await;
-    match outcome {
-        Ok(()) => {
-            let mut r = StatusCode::OK.into_response();
-            no_store(&mut r);
-            r
-        }
-        Err(e) => e.into_response(),
-    }
 }
 
-/// `POST /oauth2/introspect` (RFC 7662). A client learns about tokens issued to it (or any
-/// token, with `introspectAllTokens`); everything else is `{"active": false}`.
-pub async fn introspect(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (client, params) = match client_request(&state, &headers, &body, INTROSPECT_PATH).await {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
+/// Introspection (`POST /oauth2/introspect`, RFC 7662). A client learns about tokens issued
+/// to it (or any token, with `introspectAllTokens`); everything else is `{"active": false}`.
+pub async fn introspect(oidc: &Oidc, req: ClientRequest<'_>) -> Result<Value, OAuthError> {
+    let (client, params) = client_request(oidc, req, INTROSPECT_PATH).await?;
     let token = params.get("token").unwrap_or_default();
-    let answer: Result<Value, OAuthError> = async {
+    let store = oidc.store();
+    {
         let inactive = json!({ "active": false });
-        Ok(match find(&state, token).await? {
+        Ok(match find(oidc, token).await? {
             Found::Access(claims) => {
                 if claims["client_id"].as_str() != Some(client.client_id())
                     && !client.introspect_all
@@ -208,8 +194,8 @@ pub async fn introspect(
                     out["scope"] = s.clone();
                 }
                 if let Some(gid) = claims["gid"].as_str() {
-                    if let Some(grant) = state.store.grant(gid).await? {
-                        match state.store.get_user(&grant.authentication.user_id).await {
+                    if let Some(grant) = store.grant(gid).await? {
+                        match store.get_user(&grant.authentication.user_id).await {
                             Ok(u) => out["username"] = json!(u.user_principal_name),
                             Err(StoreError::NotFound { .. }) => {}
                             Err(e) => return Err(e.into()),
@@ -220,18 +206,18 @@ pub async fn introspect(
             }
             Found::Refresh(found) => {
                 let (r, grant) = *found;
-                let now = state.store.clock().now_ms();
+                let now = store.clock().now_ms();
                 let own = grant.application_id == client.app.id;
                 let live = r.rotated_at.is_none()
                     && grant.revoked_at.is_none()
                     && now < r.expires_at
                     && now < grant.expires_at;
-                let user = match state.store.get_user(&grant.authentication.user_id).await {
+                let user = match store.get_user(&grant.authentication.user_id).await {
                     Ok(u) if u.account_enabled => Some(u),
                     Ok(_) | Err(StoreError::NotFound { .. }) => None,
                     Err(e) => return Err(e.into()),
                 };
-                let owner = match state.store.get_application(&grant.application_id).await {
+                let owner = match store.get_application(&grant.application_id).await {
                     Ok(app) => app,
                     Err(StoreError::NotFound { .. }) => return Ok(inactive),
                     Err(e) => return Err(e.into()),
@@ -240,7 +226,7 @@ pub async fn introspect(
                     (Some(user), true) => {
                         let owner_client = Client::from_app(owner).ok().flatten();
                         let sub = match &owner_client {
-                            Some(c) => state.oidc.subject(c, &user.id).await?,
+                            Some(c) => oidc.subject(c, &user.id).await?,
                             None => user.id.clone(),
                         };
                         json!({
@@ -250,7 +236,7 @@ pub async fn introspect(
                             "sub": sub,
                             "username": user.user_principal_name,
                             "scope": grant.scope,
-                            "iss": state.oidc.issuer(),
+                            "iss": oidc.issuer(),
                             "exp": tokens::secs(r.expires_at),
                         })
                     }
@@ -259,14 +245,5 @@ pub async fn introspect(
             }
             Found::Nothing => inactive,
         })
-    }
-    .await;
-    match answer {
-        Ok(v) => {
-            let mut r = axum::Json(v).into_response();
-            no_store(&mut r);
-            r
-        }
-        Err(e) => e.into_response(),
     }
 }
