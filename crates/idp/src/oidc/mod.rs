@@ -11,12 +11,14 @@
 //! provider tracks, so userinfo and introspection answer for them exactly.
 
 pub mod audit;
+pub mod authorize;
 pub mod client_auth;
 pub mod clients;
 pub mod error;
 pub mod grant;
 pub mod jwt;
 pub mod keys;
+pub mod logout;
 mod provider;
 pub mod resource;
 pub mod token;

@@ -19,7 +19,7 @@ pub struct Oidc {
     store: Store,
     /// Entries that go with no other change, written with group commit.
     pub audit: audit::AuditWriter,
-    sealer: Sealer,
+    pub(crate) sealer: Sealer,
     issuer: String,
     es256: KeyRing<Es256>,
     rs256: KeyRing<Rs256>,
