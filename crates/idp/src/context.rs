@@ -123,3 +123,17 @@ mod tests {
         );
     }
 }
+
+/// Percent-encodes a path or query value for a URL this server builds (`/` is kept, so a
+/// path handed on as `next=` stays readable).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -12,5 +12,5 @@ pub mod oidc;
 pub mod saml_app;
 pub mod signin;
 
-pub use context::{platform, source_ip, ClientApp, RequestContext};
+pub use context::{platform, source_ip, url_encode, ClientApp, RequestContext};
 pub use signin::SignInLimits;

@@ -143,6 +143,17 @@ impl From<KeyRingError> for ApiError {
     }
 }
 
+impl From<trustplane_idp::saml_app::SamlError> for ApiError {
+    fn from(e: trustplane_idp::saml_app::SamlError) -> Self {
+        use trustplane_idp::saml_app::SamlError;
+        match e {
+            SamlError::Store(e) => e.into(),
+            SamlError::Keys(e) => e.into(),
+            SamlError::Build(message) => ApiError::bad_request(message),
+        }
+    }
+}
+
 impl From<SignInError> for ApiError {
     fn from(e: SignInError) -> Self {
         let retry = e.retry_after_secs();

@@ -120,17 +120,7 @@ fn query_next(next: &str) -> String {
     url_encode(next)
 }
 
-pub fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+pub use trustplane_idp::url_encode;
 
 fn login_form(csrf: &str, next: &str, error: Option<&str>) -> String {
     format!(
