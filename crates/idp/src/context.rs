@@ -83,6 +83,20 @@ pub fn platform(ua: &str) -> &'static str {
     }
 }
 
+/// Percent-encodes a path or query value for a URL this server builds (`/` is kept, so a
+/// path handed on as `next=` stays readable).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,18 +136,4 @@ mod tests {
             "windows"
         );
     }
-}
-
-/// Percent-encodes a path or query value for a URL this server builds (`/` is kept, so a
-/// path handed on as `next=` stays readable).
-pub fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
