@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod ca;
+pub mod ca_admin;
 pub mod ca_guard;
 mod context;
 pub mod oidc;

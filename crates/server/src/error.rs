@@ -154,6 +154,25 @@ impl From<trustplane_idp::saml_app::SamlError> for ApiError {
     }
 }
 
+impl From<trustplane_idp::ca_admin::PolicyChangeError> for ApiError {
+    fn from(e: trustplane_idp::ca_admin::PolicyChangeError) -> Self {
+        use trustplane_idp::ca_admin::PolicyChangeError;
+        match e {
+            PolicyChangeError::Invalid { detail, field } => {
+                let mut err = ApiError::bad_request(detail);
+                if let Some(f) = field {
+                    err.set_field(&f);
+                }
+                err
+            }
+            PolicyChangeError::WouldLockOut(message) => {
+                ApiError::new(StatusCode::CONFLICT, "Conflict", message)
+            }
+            PolicyChangeError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<SignInError> for ApiError {
     fn from(e: SignInError) -> Self {
         let retry = e.retry_after_secs();
