@@ -16,6 +16,7 @@ mod assess;
 mod checks;
 mod connections;
 mod ports;
+mod requests;
 mod scheduler;
 
 pub use assess::assess_and_record;
@@ -25,4 +26,5 @@ pub use ports::{
     BoxFuture, CloudCollector, CloudConnectors, LogLocation, LogObjects, ObjectFailure,
     ObjectReads, ScanTarget,
 };
+pub use requests::{ConnectAccount, CreateLogSource};
 pub use scheduler::{Cloud, PollReport, ERROR, MAX_OBJECT_ATTEMPTS, PARTIAL, SUCCEEDED};

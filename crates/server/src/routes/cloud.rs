@@ -10,10 +10,10 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 use trustplane_model::Permission;
-use trustplane_store::{NewCloudAccount, NewLogSource, StoreError};
+use trustplane_store::StoreError;
 
 use crate::auth::Caller;
-use crate::cloud::{check_aws, check_guid, check_url};
+use crate::cloud::{ConnectAccount, CreateLogSource};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::server::AppState;
@@ -67,122 +67,6 @@ pub fn router() -> Router<AppState> {
 )]
 pub struct CloudApi;
 
-/// A connection to make: an AWS account (`accountId`, optional `roleArn`, `regions`,
-/// `endpointUrl`) or an Azure subscription (`subscriptionId`, `tenantId`, `clientId`,
-/// `clientSecret`, optional endpoints).
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ConnectAccount {
-    /// `aws` or `azure`.
-    provider: String,
-    /// A readable name [default: the account or subscription id].
-    display_name: Option<String>,
-    /// Scanned on the schedule [default: true].
-    enabled: Option<bool>,
-    /// AWS: the 12-digit account id.
-    account_id: Option<String>,
-    /// AWS: a role of that account to assume; without it the node's own credentials are used.
-    role_arn: Option<String>,
-    /// AWS: regions to scan [default: every enabled region].
-    regions: Option<Vec<String>>,
-    /// AWS: another endpoint (a VPC endpoint, an emulator).
-    endpoint_url: Option<String>,
-    /// Azure: the subscription id.
-    subscription_id: Option<String>,
-    /// Azure: the directory (tenant) id.
-    tenant_id: Option<String>,
-    /// Azure: the service principal's application (client) id.
-    client_id: Option<String>,
-    /// Azure: its client secret (stored sealed, never returned).
-    client_secret: Option<String>,
-    /// Azure: Resource Manager endpoint.
-    arm_endpoint: Option<String>,
-    /// Azure: Microsoft Graph endpoint.
-    graph_endpoint: Option<String>,
-    /// Azure: token endpoint.
-    login_endpoint: Option<String>,
-}
-
-fn field_error(field: &'static str, message: &str) -> ApiError {
-    ApiError::from(StoreError::Invalid {
-        field,
-        message: message.to_string(),
-    })
-}
-
-/// Validates a connection and turns it into what the store keeps (the secret sealed).
-fn new_account(state: &AppState, b: ConnectAccount) -> ApiResult<NewCloudAccount> {
-    let only = |present: bool, field: &'static str, provider: &str| {
-        if present {
-            Err(field_error(
-                field,
-                &format!("is not a setting of {provider}"),
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    match b.provider.as_str() {
-        "aws" => {
-            only(b.subscription_id.is_some(), "subscriptionId", "aws")?;
-            only(b.tenant_id.is_some(), "tenantId", "aws")?;
-            only(b.client_id.is_some(), "clientId", "aws")?;
-            only(b.client_secret.is_some(), "clientSecret", "aws")?;
-            only(b.arm_endpoint.is_some(), "armEndpoint", "aws")?;
-            only(b.graph_endpoint.is_some(), "graphEndpoint", "aws")?;
-            only(b.login_endpoint.is_some(), "loginEndpoint", "aws")?;
-            let account = b
-                .account_id
-                .ok_or_else(|| field_error("accountId", "is required for aws"))?;
-            let regions = b.regions.unwrap_or_default();
-            check_aws(
-                &account,
-                b.role_arn.as_deref(),
-                &regions,
-                b.endpoint_url.as_deref(),
-            )?;
-            Ok(NewCloudAccount {
-                provider: "aws".into(),
-                display_name: b.display_name.unwrap_or_else(|| account.clone()),
-                settings: json!({ "roleArn": b.role_arn, "regions": regions, "endpointUrl": b.endpoint_url }),
-                account,
-                sealed_secret: None,
-                enabled: b.enabled.unwrap_or(true),
-            })
-        }
-        "azure" => {
-            only(b.account_id.is_some(), "accountId", "azure")?;
-            only(b.role_arn.is_some(), "roleArn", "azure")?;
-            only(b.regions.is_some(), "regions", "azure")?;
-            only(b.endpoint_url.is_some(), "endpointUrl", "azure")?;
-            let required = |v: Option<String>, field: &'static str| {
-                v.filter(|s| !s.is_empty())
-                    .ok_or_else(|| field_error(field, "is required for azure"))
-            };
-            let subscription = required(b.subscription_id, "subscriptionId")?.to_lowercase();
-            let tenant = required(b.tenant_id, "tenantId")?.to_lowercase();
-            let client = required(b.client_id, "clientId")?.to_lowercase();
-            let secret = required(b.client_secret, "clientSecret")?;
-            check_guid("subscriptionId", &subscription)?;
-            check_guid("tenantId", &tenant)?;
-            check_guid("clientId", &client)?;
-            check_url("armEndpoint", b.arm_endpoint.as_deref())?;
-            check_url("graphEndpoint", b.graph_endpoint.as_deref())?;
-            check_url("loginEndpoint", b.login_endpoint.as_deref())?;
-            let sealed = state.cloud.seal_secret("azure", &subscription, &secret)?;
-            Ok(NewCloudAccount {
-                provider: "azure".into(),
-                display_name: b.display_name.unwrap_or_else(|| subscription.clone()),
-                settings: json!({ "tenantId": tenant, "clientId": client, "armEndpoint": b.arm_endpoint, "graphEndpoint": b.graph_endpoint, "loginEndpoint": b.login_endpoint }),
-                account: subscription,
-                sealed_secret: Some(sealed),
-                enabled: b.enabled.unwrap_or(true),
-            })
-        }
-        _ => Err(field_error("provider", "must be aws or azure")),
-    }
-}
-
 /// Connected AWS accounts and Azure subscriptions, with their last scan.
 #[utoipa::path(get, path = "/api/v1/posture/accounts", tag = "posture", responses((status = 200)))]
 pub async fn list_accounts(
@@ -205,7 +89,7 @@ pub async fn create_account(
     Json(body): Json<ConnectAccount>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::AlertsWrite).await?;
-    let new = new_account(&state, body)?;
+    let new = state.cloud.new_account(body)?;
     let account = state.store.create_cloud_account(&caller.actor, new).await?;
     Ok((StatusCode::CREATED, axum::Json(account)))
 }
@@ -310,48 +194,6 @@ pub async fn set_schedule(
     Ok(axum::Json(body))
 }
 
-/// An S3 prefix of CloudTrail objects to poll.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateLogSource {
-    /// A readable name [default: s3://bucket/prefix].
-    display_name: Option<String>,
-    /// The bucket.
-    bucket: String,
-    /// The key prefix, e.g. `AWSLogs/123456789012/CloudTrail/eu-west-1/`. Keys are read in
-    /// order after the last one read: give one prefix per region (CloudTrail's keys grow in
-    /// order within one region's prefix).
-    #[serde(default)]
-    prefix: String,
-    /// The bucket's region.
-    region: String,
-    /// A role to assume for reading.
-    role_arn: Option<String>,
-    /// Another endpoint (a VPC endpoint, an emulator).
-    endpoint_url: Option<String>,
-    /// Seconds between polls [default: 60; at least 10].
-    poll_interval_secs: Option<i64>,
-    /// Polled at all [default: true].
-    enabled: Option<bool>,
-}
-
-fn check_bucket(bucket: &str) -> ApiResult<()> {
-    let ok = (3..=63).contains(&bucket.len())
-        && bucket
-            .bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
-        && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(field_error(
-            "bucket",
-            "must be an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)",
-        ))
-    }
-}
-
 /// S3 log sources with their cursor, counts and last error.
 #[utoipa::path(get, path = "/api/v1/detect/sources", tag = "detection", responses((status = 200)))]
 pub async fn list_sources(
@@ -374,55 +216,8 @@ pub async fn create_source(
     Json(b): Json<CreateLogSource>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::AlertsWrite).await?;
-    check_bucket(&b.bucket)?;
-    if b.prefix.len() > 1024 {
-        return Err(field_error("prefix", "is longer than an S3 key can be"));
-    }
-    // The region and role follow the same rules as a connected AWS account's.
-    let account = b
-        .role_arn
-        .as_deref()
-        .and_then(|a| a.split(':').nth(4))
-        .unwrap_or("000000000000")
-        .to_string();
-    check_aws(
-        &account,
-        b.role_arn.as_deref(),
-        std::slice::from_ref(&b.region),
-        b.endpoint_url.as_deref(),
-    )
-    .map_err(|e| match e {
-        StoreError::Invalid {
-            field: "accountId",
-            message,
-        } => ApiError::from(StoreError::Invalid {
-            field: "roleArn",
-            message: format!("not an IAM role ARN ({message})"),
-        }),
-        StoreError::Invalid {
-            field: "regions",
-            message,
-        } => field_error("region", &message),
-        other => ApiError::from(other),
-    })?;
-    let source = state
-        .store
-        .create_log_source(
-            &caller.actor,
-            NewLogSource {
-                display_name: b
-                    .display_name
-                    .unwrap_or_else(|| format!("s3://{}/{}", b.bucket, b.prefix)),
-                bucket: b.bucket,
-                prefix: b.prefix,
-                region: b.region,
-                role_arn: b.role_arn,
-                endpoint_url: b.endpoint_url,
-                poll_interval_secs: b.poll_interval_secs.unwrap_or(60),
-                enabled: b.enabled.unwrap_or(true),
-            },
-        )
-        .await?;
+    let new = b.into_new_source()?;
+    let source = state.store.create_log_source(&caller.actor, new).await?;
     Ok((StatusCode::CREATED, axum::Json(source)))
 }
 
