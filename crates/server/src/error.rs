@@ -173,6 +173,16 @@ impl From<trustplane_idp::ca_admin::PolicyChangeError> for ApiError {
     }
 }
 
+impl From<trustplane_idp::app_settings::SettingsError> for ApiError {
+    fn from(e: trustplane_idp::app_settings::SettingsError) -> Self {
+        let mut err = ApiError::bad_request(e.message);
+        if let Some(field) = e.field {
+            err.set_field(&field);
+        }
+        err
+    }
+}
+
 impl From<SignInError> for ApiError {
     fn from(e: SignInError) -> Self {
         let retry = e.retry_after_secs();

@@ -7,16 +7,16 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use trustplane_idp::app_settings;
 use trustplane_model::{Application, Permission};
 use trustplane_store::{AppPatch, NewApplication};
 use utoipa::ToSchema;
 
 use super::nullable;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Json, Path, Query};
 use crate::odata::{collection, ListParams};
-use crate::saml::SamlSettings;
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -61,16 +61,6 @@ pub struct UpdateApplication {
     settings: Option<Map<String, Value>>,
 }
 
-/// Protocol settings are checked before anything is stored (`settings.oidc`: the OpenID
-/// Connect client).
-fn check_oidc_settings(settings: &Map<String, Value>) -> ApiResult<()> {
-    crate::oidc::clients::validate_settings(settings).map_err(|e| {
-        let mut err = ApiError::bad_request(e.to_string());
-        err.set_field(format!("settings.oidc.{}", e.field).trim_end_matches('.'));
-        err
-    })
-}
-
 /// Lists applications; `$filter` on `displayName`, `appId`.
 #[utoipa::path(get, path = "/api/v1/applications", tag = "applications",
     params(("$filter" = Option<String>, Query), ("$top" = Option<usize>, Query), ("$skiptoken" = Option<String>, Query)),
@@ -100,21 +90,7 @@ pub async fn create_application(
     caller
         .require(&state, Permission::ApplicationsWrite)
         .await?;
-    let mut settings = body.settings;
-    let mut app_id = body.app_id;
-    if app_id.is_none() && saml_template(&settings) == Some("awsConsole") {
-        app_id = Some(crate::saml::settings::AWS_ENTITY_ID.into());
-    }
-    if let Some(id) = &app_id {
-        check_settings(id, &mut settings)?;
-    } else {
-        check_oidc_settings(&settings)?;
-    }
-    if app_id.is_none() && settings.contains_key("saml") {
-        return Err(ApiError::bad_request(
-            "appId: a SAML application's appId is its SP entity id",
-        ));
-    }
+    let (app_id, settings) = app_settings::for_new_application(body.app_id, body.settings)?;
     let app = state
         .store
         .create_application(
@@ -128,25 +104,6 @@ pub async fn create_application(
         )
         .await?;
     Ok((StatusCode::CREATED, axum::Json(app)))
-}
-
-fn saml_template(settings: &Map<String, Value>) -> Option<&str> {
-    settings.get("saml")?.get("template")?.as_str()
-}
-
-/// Checks protocol settings before they are stored, and stores them completed (the defaults a
-/// template implies written out), so what an admin reads back is what sign-on uses.
-fn check_settings(app_id: &str, settings: &mut Map<String, Value>) -> Result<(), ApiError> {
-    check_oidc_settings(settings)?;
-    let saml = SamlSettings::from_app_settings(settings)
-        .and_then(|s| s.map(|s| s.complete(app_id)).transpose())
-        .map_err(|e| ApiError::bad_request(e.0))?;
-    if let Some(saml) = saml {
-        let value =
-            serde_json::to_value(&saml).map_err(|e| ApiError::bad_request(e.to_string()))?;
-        settings.insert("saml".into(), value);
-    }
-    Ok(())
 }
 
 /// Body of `POST /api/v1/applications/fromSamlMetadata`.
@@ -171,16 +128,7 @@ pub async fn create_from_saml_metadata(
     caller
         .require(&state, Permission::ApplicationsWrite)
         .await?;
-    let sp = trustplane_saml::SpMetadata::parse(&body.metadata_xml)
-        .map_err(|e| ApiError::bad_request(format!("metadataXml: {e}")))?;
-    let saml = SamlSettings::from_metadata(&sp)
-        .complete(&sp.entity_id)
-        .map_err(|e| ApiError::bad_request(e.0))?;
-    let mut settings = Map::new();
-    settings.insert(
-        "saml".into(),
-        serde_json::to_value(&saml).map_err(|e| ApiError::bad_request(e.to_string()))?,
-    );
+    let (app_id, settings) = app_settings::from_saml_metadata(&body.metadata_xml)?;
     let app = state
         .store
         .create_application(
@@ -188,7 +136,7 @@ pub async fn create_from_saml_metadata(
             NewApplication {
                 display_name: body.display_name,
                 description: body.description,
-                app_id: Some(sp.entity_id),
+                app_id: Some(app_id),
                 settings,
             },
         )
@@ -223,7 +171,7 @@ pub async fn update_application(
     let app = state.store.find_application(&id).await?;
     let mut settings = body.settings;
     if let Some(settings) = settings.as_mut() {
-        check_settings(&app.app_id, settings)?;
+        app_settings::complete(&app.app_id, settings)?;
     }
     let patch = AppPatch {
         display_name: body.display_name,
