@@ -17,6 +17,7 @@
 //! pages and job loops call it.
 #![deny(missing_docs)]
 
+mod configure;
 mod converge;
 mod grants;
 mod oversight;
@@ -38,6 +39,7 @@ use trustplane_idp::ca::ConditionalAccess;
 use trustplane_idp::signin::{SecondFactor, SignIn, SignInError};
 use trustplane_idp::{ClientApp, RequestContext};
 
+pub use configure::Configuration;
 pub use converge::{ActivateError, RunReport};
 pub use grants::{CloudGrants, GrantCall, Holder, SessionRevocation};
 pub use oversight::{PimAlert, ReviewRequest};
@@ -133,6 +135,14 @@ pub enum PimError {
     /// The request contradicts what is held already.
     #[error("{0}")]
     Conflict(String),
+    /// A field names something that does not exist.
+    #[error("{detail}")]
+    UnknownReference {
+        /// The field at fault, as the API names it.
+        field: &'static str,
+        /// What it names.
+        detail: String,
+    },
     /// Proving the second factor failed otherwise (throttled, locked, busy).
     #[error(transparent)]
     SignIn(#[from] SignInError),

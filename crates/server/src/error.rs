@@ -231,6 +231,15 @@ impl From<crate::pim::PimError> for ApiError {
                 ApiError::new(StatusCode::UNAUTHORIZED, "MFA required", detail)
             }
             PimError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, "Conflict", detail),
+            PimError::UnknownReference { field, detail } => {
+                let mut error = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Unknown reference",
+                    detail,
+                );
+                error.set_field(field);
+                error
+            }
             PimError::SignIn(e) => e.into(),
             PimError::Store(e) => e.into(),
         }

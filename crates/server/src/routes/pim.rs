@@ -15,9 +15,7 @@ use crate::auth::Caller;
 use crate::context::{ClientApp, RequestContext};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
-use crate::pim::{
-    Channel, NewRequest, ReviewRequest, SessionMfa, REMOVE_OUTSIDE_SETTING, WEBHOOK_SETTING,
-};
+use crate::pim::{Channel, Configuration, NewRequest, ReviewRequest, SessionMfa};
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -333,58 +331,17 @@ pub async fn put_settings(
     caller: Caller,
     Path(role_id): Path<String>,
     Query(q): Query<ScopeQuery>,
-    Json(mut settings): Json<PimSettings>,
+    Json(settings): Json<PimSettings>,
 ) -> ApiResult<impl IntoResponse> {
     caller
         .require(&state, Permission::RoleAssignmentsWrite)
         .await?;
-    let role = state.store.get_role_definition(&role_id).await?;
     let scope = q.scope.unwrap_or_else(|| "/".into());
-    if !scope.starts_with('/') {
-        let mut e = ApiError::bad_request("scope must start with `/`");
-        e.set_field("scope");
-        return Err(e);
-    }
-    if let Err((field, message)) = settings.validate() {
-        let mut e = ApiError::bad_request(format!("{field}: {message}"));
-        e.set_field(field);
-        return Err(e);
-    }
-    // Approvers are kept by id, whether named by id, UPN or group name.
-    let mut approvers = Vec::with_capacity(settings.approvers.len());
-    for a in &settings.approvers {
-        if let Ok(user) = state.store.get_user(a).await {
-            approvers.push(user.id);
-        } else if let Ok(group) = state.store.get_group(a).await {
-            approvers.push(group.id);
-        } else {
-            let mut e = ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Unknown reference",
-                format!("approvers refers to `{a}`, which is neither a user nor a group"),
-            );
-            e.set_field("approvers");
-            return Err(e);
-        }
-    }
-    settings.approvers = approvers;
-    state
-        .store
-        .put_pim_settings(&caller.actor, &role.id, &scope, &settings)
+    let stored = state
+        .pim
+        .put_settings(&caller.actor, &role_id, &scope, settings)
         .await?;
-    Ok(axum::Json(settings))
-}
-
-/// Node-wide PIM configuration.
-#[derive(Deserialize, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Configuration {
-    /// Where notifications are posted as JSON; none when absent.
-    #[serde(default)]
-    webhook_url: Option<String>,
-    /// Whether reconciliation removes cloud grants made outside Trustplane.
-    #[serde(default)]
-    remove_outside_grants: bool,
+    Ok(axum::Json(stored))
 }
 
 /// The webhook URL and the reconciliation mode.
@@ -395,19 +352,7 @@ pub async fn get_configuration(
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::DirectoryRead).await?;
-    Ok(axum::Json(Configuration {
-        webhook_url: state
-            .store
-            .setting(WEBHOOK_SETTING)
-            .await?
-            .filter(|u| !u.is_empty()),
-        remove_outside_grants: state
-            .store
-            .setting(REMOVE_OUTSIDE_SETTING)
-            .await?
-            .as_deref()
-            == Some("true"),
-    }))
+    Ok(axum::Json(state.pim.configuration().await?))
 }
 
 /// Sets the webhook URL and the reconciliation mode.
@@ -421,24 +366,7 @@ pub async fn put_configuration(
     caller
         .require(&state, Permission::RoleAssignmentsWrite)
         .await?;
-    if let Some(url) = &c.webhook_url {
-        crate::cloud::check_url("webhookUrl", Some(url)).map_err(ApiError::from)?;
-    }
-    state
-        .store
-        .put_setting(WEBHOOK_SETTING, c.webhook_url.as_deref().unwrap_or(""))
-        .await?;
-    state
-        .store
-        .put_setting(
-            REMOVE_OUTSIDE_SETTING,
-            if c.remove_outside_grants {
-                "true"
-            } else {
-                "false"
-            },
-        )
-        .await?;
+    state.pim.set_configuration(&c).await?;
     Ok(axum::Json(c))
 }
 
