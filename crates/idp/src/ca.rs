@@ -12,7 +12,7 @@ use trustplane_access::{
     NamedLocation, Outcome, PolicySet, SignInContext,
 };
 use trustplane_model::{Actor, User};
-use trustplane_store::{CaKind, Store, StoreError};
+use trustplane_store::{CaKind, Store, StoreError, Topic};
 
 use crate::{ClientApp, RequestContext};
 
@@ -51,8 +51,28 @@ impl CaDecision {
 /// The policy engine of a node.
 pub struct ConditionalAccess {
     store: Store,
-    cache: RwLock<Option<(String, Arc<PolicySet>)>>,
+    cache: RwLock<Option<CachedSet>>,
     geoip: Option<MaxMindCountryLookup>,
+}
+
+/// How long a cached read may be used without asking the store whether it changed: the
+/// longest a change made by another process can go unseen when its notification is lost.
+pub const CACHE_FRESH_MS: i64 = 1000;
+
+/// The compiled policy set and when it was last known current.
+struct CachedSet {
+    version: String,
+    generation: u64,
+    checked_at: i64,
+    set: Arc<PolicySet>,
+}
+
+impl CachedSet {
+    fn fresh(&self, generation: u64, now: i64) -> bool {
+        self.generation == generation
+            && now >= self.checked_at
+            && now - self.checked_at < CACHE_FRESH_MS
+    }
 }
 
 impl ConditionalAccess {
@@ -80,11 +100,25 @@ impl ConditionalAccess {
     }
 
     /// The compiled set for the stored version, compiled again only when it changed.
+    ///
+    /// The stored version is read at most once a second ([`CACHE_FRESH_MS`]) and whenever a
+    /// policy change was committed here or announced by another node, so evaluations in
+    /// between cost no database round trip.
     pub async fn policy_set(&self) -> Result<Arc<PolicySet>, StoreError> {
+        // Taken before reading, so a change committed meanwhile is read next time.
+        let generation = self.store.changes().generation(Topic::Policies);
+        let now = self.store.clock().now_ms();
+        if let Some(c) = self.cache.read().await.as_ref() {
+            if c.fresh(generation, now) {
+                return Ok(c.set.clone());
+            }
+        }
         let version = self.store.ca_version().await?;
-        if let Some((v, set)) = self.cache.read().await.as_ref() {
-            if *v == version {
-                return Ok(set.clone());
+        if let Some(c) = self.cache.write().await.as_mut() {
+            if c.version == version {
+                c.generation = generation;
+                c.checked_at = now;
+                return Ok(c.set.clone());
             }
         }
         let policies: Vec<ConditionalAccessPolicy> = self
@@ -111,15 +145,20 @@ impl ConditionalAccess {
                 // Every policy was validated on the way in, so this means stored data changed
                 // behind our back. Keep the last good set rather than fail open or closed.
                 tracing::error!(error = %e, "stored policies do not compile; keeping the previous set");
-                if let Some((_, set)) = self.cache.read().await.as_ref() {
-                    return Ok(set.clone());
+                if let Some(c) = self.cache.read().await.as_ref() {
+                    return Ok(c.set.clone());
                 }
                 return Err(StoreError::Corrupt(format!(
                     "stored policies do not compile: {e}"
                 )));
             }
         };
-        *self.cache.write().await = Some((version, set.clone()));
+        *self.cache.write().await = Some(CachedSet {
+            version,
+            generation,
+            checked_at: now,
+            set: set.clone(),
+        });
         Ok(set)
     }
 

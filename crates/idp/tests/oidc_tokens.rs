@@ -24,6 +24,8 @@ const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
 
 struct Provider {
     _dir: tempfile::TempDir,
+    url: String,
+    clock: ManualClock,
     store: Store,
     oidc: Oidc,
     signin: Arc<SignIn>,
@@ -34,7 +36,7 @@ async fn provider() -> Provider {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);
     let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-    let store = Store::open(&url, Arc::new(clock)).await.unwrap();
+    let store = Store::open(&url, Arc::new(clock.clone())).await.unwrap();
     let sealer = Sealer::from_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
     let ca = Arc::new(ConditionalAccess::new(store.clone(), None).unwrap());
     let relying = Relying::new("id.example.com", ISSUER, "Trustplane").unwrap();
@@ -83,6 +85,8 @@ async fn provider() -> Provider {
     Provider {
         oidc: Oidc::new(store.clone(), sealer, ISSUER),
         _dir: dir,
+        url,
+        clock,
         store,
         signin,
         secret,
@@ -231,4 +235,65 @@ async fn a_body_that_is_not_a_form_or_repeats_a_parameter_is_refused() {
     .await
     .unwrap_err();
     assert_eq!(err.code, "invalid_scope");
+}
+
+async fn client_credentials(p: &Provider, secret: &str) -> Result<serde_json::Value, String> {
+    let auth = basic("reporter", secret);
+    token::exchange(
+        &p.oidc,
+        &p.signin,
+        &ctx(),
+        ClientRequest {
+            authorization: Some(&auth),
+            content_type: FORM,
+            body: b"grant_type=client_credentials",
+        },
+    )
+    .await
+    .map_err(|e| e.code.to_string())
+}
+
+#[tokio::test]
+async fn a_removed_secret_stops_working_at_once_and_another_process_is_seen_within_a_second() {
+    let p = provider().await;
+    let app = p.store.find_application("reporter").await.unwrap();
+    // Read once, so the client and its secrets are cached.
+    client_credentials(&p, &p.secret).await.unwrap();
+
+    // A change made through this node's store is seen by the next request.
+    p.store
+        .remove_client_secret(&Actor::system(), &app.id, "k1")
+        .await
+        .unwrap();
+    assert_eq!(
+        client_credentials(&p, &p.secret).await.unwrap_err(),
+        "invalid_client"
+    );
+
+    // Another process on the same SQLite file is not heard; the cache's age bounds it.
+    let other = Store::open(&p.url, Arc::new(p.clock.clone()))
+        .await
+        .unwrap();
+    let (fresh, fresh_hash) = trustplane_authn::new_session_token();
+    other
+        .add_client_secret(
+            &Actor::system(),
+            NewClientSecret {
+                key_id: "k2".into(),
+                application_id: app.id.clone(),
+                secret_hash: fresh_hash,
+                hint: fresh.chars().take(3).collect(),
+                display_name: None,
+                start_at: T0,
+                end_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        client_credentials(&p, &fresh).await.unwrap_err(),
+        "invalid_client"
+    );
+    p.clock.advance_ms(trustplane_idp::ca::CACHE_FRESH_MS);
+    client_credentials(&p, &fresh).await.unwrap();
 }

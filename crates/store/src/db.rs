@@ -30,6 +30,8 @@ pub struct Store {
     write_lock: Arc<Mutex<()>>,
     /// The audit chain's key, once a holder of the master key has given it; shared by clones.
     pub(crate) audit_key: Arc<std::sync::OnceLock<crate::audit::AuditKey>>,
+    /// Generations of what caches keep; shared by clones.
+    changes: Arc<crate::changes::Changes>,
 }
 
 impl std::fmt::Debug for Store {
@@ -83,7 +85,11 @@ impl Store {
             clock,
             write_lock: Arc::new(Mutex::new(())),
             audit_key: Arc::new(std::sync::OnceLock::new()),
+            changes: Arc::default(),
         };
+        if backend == Backend::Postgres {
+            crate::changes::listen(url.to_string(), &store.changes);
+        }
         crate::migrate::run(&store).await?;
         store.ensure_builtin_roles().await?;
         Ok(store)
@@ -97,6 +103,11 @@ impl Store {
     /// The store's clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// Generations of what caches keep ([`crate::Topic`]).
+    pub fn changes(&self) -> &crate::changes::Changes {
+        &self.changes
     }
 
     /// Checks that the database answers.
@@ -124,6 +135,8 @@ impl Store {
             now: self.clock.now_ms(),
             audit_key: self.audit_key.get().cloned(),
             notable: Vec::new(),
+            touched: Vec::new(),
+            changes: self.changes.clone(),
             started: Instant::now(),
             _guard: guard,
         })
@@ -186,6 +199,9 @@ pub struct WriteTx {
     pub(crate) audit_key: Option<crate::audit::AuditKey>,
     /// Audited entries to log and count once the change is committed.
     pub(crate) notable: Vec<crate::business_metrics::Notable>,
+    /// What caches must read again once the change is committed.
+    touched: Vec<crate::changes::Topic>,
+    changes: Arc<crate::changes::Changes>,
     started: Instant,
     // Declared last so it is released after the transaction ends.
     _guard: Option<OwnedMutexGuard<()>>,
@@ -201,9 +217,32 @@ impl WriteTx {
     pub async fn commit(self) -> Result<()> {
         let started = self.started;
         self.tx.commit().await?;
+        for topic in &self.touched {
+            self.changes.bump(*topic);
+        }
         crate::business_metrics::report(&self.notable);
         metrics::histogram!("trustplane_store_seconds", "op" => "write")
             .record(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// Marks the change as one caches of `topic` must see. On PostgreSQL the other nodes are
+    /// told when (and only if) it commits.
+    pub(crate) async fn touch(&mut self, topic: crate::changes::Topic) -> Result<()> {
+        if self.touched.contains(&topic) {
+            return Ok(());
+        }
+        if self.backend == Backend::Postgres {
+            self.execute(
+                "SELECT pg_notify($1, $2)",
+                &[
+                    Bind::Text(crate::changes::CHANNEL.into()),
+                    Bind::Text(self.changes.payload(topic)),
+                ],
+            )
+            .await?;
+        }
+        self.touched.push(topic);
         Ok(())
     }
 

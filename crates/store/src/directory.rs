@@ -1,6 +1,7 @@
 //! The directory: users, groups (nested), applications, role definitions and assignments.
 //! Every change validates its input, writes, and appends its audit event in one transaction.
 
+use crate::changes::Topic;
 use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -926,6 +927,7 @@ impl Store {
         )
         .await
         .map_err(|e| conflict_as(e, "an application with this appId already exists"))?;
+        tx.touch(Topic::Applications).await?;
         tx.audit(change_event(
             actor,
             "application.create",
@@ -1018,6 +1020,7 @@ impl Store {
             ],
         )
         .await?;
+        tx.touch(Topic::Applications).await?;
         tx.audit(change_event(
             actor,
             "application.update",
@@ -1040,6 +1043,7 @@ impl Store {
             &[Bind::Text(app.id.clone())],
         )
         .await?;
+        tx.touch(Topic::Applications).await?;
         tx.audit(change_event(
             actor,
             "application.delete",

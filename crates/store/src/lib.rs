@@ -21,6 +21,7 @@ mod alerts;
 mod audit;
 mod auth;
 mod business_metrics;
+mod changes;
 mod cloud;
 mod db;
 mod directory;
@@ -41,6 +42,7 @@ pub use alerts::{level_rank, Alert, NewHit, ResponsePolicy};
 pub use audit::{AuditAnchor, AuditKey, AuditQuery, ChainProblem, VerifyReport};
 pub use auth::{NewSession, Session, SignInFacts, StoredMethod, TEMPORARY_ACCESS_PASS};
 pub use business_metrics::describe_business_metrics;
+pub use changes::{Changes, Topic};
 pub use cloud::{
     CloudAccount, CloudScan, LogSource, NewCloudAccount, NewLogSource, DEFAULT_SCAN_INTERVAL_SECS,
 };

@@ -260,6 +260,7 @@ impl Store {
             ],
         )
         .await?;
+        tx.touch(crate::changes::Topic::Applications).await?;
         tx.audit(secret_event(
             actor,
             "application.addPassword",
@@ -291,6 +292,7 @@ impl Store {
                 id: key_id.into(),
             });
         }
+        tx.touch(crate::changes::Topic::Applications).await?;
         tx.audit(secret_event(
             actor,
             "application.removePassword",

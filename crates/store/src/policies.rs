@@ -65,6 +65,7 @@ fn ca_event(
 }
 
 async fn bump_version(tx: &mut WriteTx) -> Result<()> {
+    tx.touch(crate::changes::Topic::Policies).await?;
     tx.execute(
         "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
         &[Bind::Text(VERSION.into()), Bind::Text(new_id())],

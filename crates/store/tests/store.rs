@@ -8,7 +8,8 @@ use std::sync::Arc;
 use sqlx::Connection;
 use trustplane_model::{Actor, AssignmentKind, BuiltinRole, ManualClock};
 use trustplane_store::{
-    AuditKey, Clause, ListQuery, NewAssignment, NewGroup, NewKey, NewUser, Op, Store, StoreError,
+    AuditKey, Backend, Clause, ListQuery, NewApplication, NewAssignment, NewGroup, NewKey, NewUser,
+    Op, Store, StoreError, Topic,
 };
 
 const T0: i64 = 1_790_000_000_000;
@@ -101,6 +102,7 @@ both_backends!(
     a_one_time_value_is_accepted_once_until_it_expires,
     oidc_a_replayed_code_or_a_reused_refresh_token_revokes_the_grant,
     oidc_grants_end_with_the_sign_ins_they_came_from,
+    changes_move_at_commit_here_and_reach_other_nodes_on_postgres,
 );
 
 async fn reopening_migrates_once_and_keeps_data(db: Db) {
@@ -1219,4 +1221,57 @@ async fn oidc_grants_end_with_the_sign_ins_they_came_from(db: Db) {
         .unwrap()
         .first_problem
         .is_none());
+}
+
+async fn changes_move_at_commit_here_and_reach_other_nodes_on_postgres(db: Db) {
+    let clock = ManualClock::new(T0);
+    let node_a = open(&db, &clock).await;
+    let node_b = open(&db, &clock).await;
+    let postgres = node_a.backend() == Backend::Postgres;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while postgres && !(node_a.changes().listening() && node_b.changes().listening()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node b never listened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let app = |name: &str| NewApplication {
+        display_name: name.into(),
+        description: None,
+        app_id: Some("wiki".into()),
+        settings: Default::default(),
+    };
+    let a0 = node_a.changes().generation(Topic::Applications);
+    let b0 = node_b.changes().generation(Topic::Applications);
+    let p0 = node_a.changes().generation(Topic::Policies);
+    node_a
+        .create_application(&admin(), app("Wiki"))
+        .await
+        .unwrap();
+    // Here: at once, and only for the topic written.
+    assert!(node_a.changes().generation(Topic::Applications) > a0);
+    assert_eq!(node_a.changes().generation(Topic::Policies), p0);
+    if postgres {
+        // There: once the notification arrives.
+        let sent = std::time::Instant::now();
+        while node_b.changes().generation(Topic::Applications) == b0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "node b never heard of the change"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        eprintln!("change reached the other node after {:?}", sent.elapsed());
+    } else {
+        // Another process on the same SQLite file is not told; caches bound how long that lasts.
+        assert_eq!(node_b.changes().generation(Topic::Applications), b0);
+    }
+    // A write that fails changes nothing, so it moves nothing.
+    let a1 = node_a.changes().generation(Topic::Applications);
+    assert!(node_a
+        .create_application(&admin(), app("Again"))
+        .await
+        .is_err());
+    assert_eq!(node_a.changes().generation(Topic::Applications), a1);
 }

@@ -197,15 +197,16 @@ pub async fn authenticate(
             false,
         ),
     };
-    let client = oidc
-        .client(&client_id)
+    let cached = oidc
+        .cached_client(&client_id)
         .await?
         .ok_or_else(|| failed(is_basic))?;
-    match (client.auth_method, secret) {
-        (AuthMethod::None, None) => Ok(client),
+    match (cached.client.auth_method, secret) {
+        (AuthMethod::None, None) => Ok(cached.client),
         (m, Some(secret)) if m.uses_secret() => {
-            if super::clients::secret_matches(oidc.store(), &client, &secret).await? {
-                Ok(client)
+            let now = oidc.store().clock().now_ms();
+            if super::clients::matches_one_of(&cached.secrets, now, &secret) {
+                Ok(cached.client)
             } else {
                 Err(failed(is_basic))
             }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 use trustplane_model::Application;
-use trustplane_store::{Store, StoreError};
+use trustplane_store::{ClientSecret, Store, StoreError};
 
 use super::jwt::check_public_jwk;
 use super::keys::Alg;
@@ -356,17 +356,25 @@ pub async fn secret_matches(
     if secret.is_empty() || secret.len() > 512 {
         return Ok(false);
     }
+    let secrets = store.client_secrets(&client.app.id).await?;
+    Ok(matches_one_of(&secrets, store.clock().now_ms(), secret))
+}
+
+/// Whether `secret` is one of `secrets` valid at `now`.
+pub fn matches_one_of(secrets: &[ClientSecret], now: i64, secret: &str) -> bool {
+    if secret.is_empty() || secret.len() > 512 {
+        return false;
+    }
     // Secrets are stored hashed the way session tokens are.
     let presented = trustplane_authn::hash_session_token(secret);
-    let now = store.clock().now_ms();
     let mut found = false;
-    for s in store.client_secrets(&client.app.id).await? {
+    for s in secrets {
         let current = s.start_at <= now && s.end_at.is_none_or(|end| end > now);
         // Every stored hash is compared, so timing does not say which (or whether one) matched.
         let same: bool = s.secret_hash.as_bytes().ct_eq(presented.as_bytes()).into();
         found |= same && current;
     }
-    Ok(found)
+    found
 }
 
 /// Checks `settings.oidc` of an application about to be stored.

@@ -1,12 +1,17 @@
 //! The provider itself: its issuer, its two signing key rings, the pairwise-subject secret and
 //! the group-committing audit writer every endpoint records through.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 use tokio::sync::OnceCell;
 use trustplane_keyring::{KeyRing, KeyRingError, Sealer};
-use trustplane_store::Store;
+use trustplane_store::{ClientSecret, Store, Topic};
+
+use crate::ca::CACHE_FRESH_MS;
 
 use super::audit;
 use super::clients::{self, Client};
@@ -24,6 +29,21 @@ pub struct Oidc {
     es256: KeyRing<Es256>,
     rs256: KeyRing<Rs256>,
     pairwise_key: OnceCell<Vec<u8>>,
+    /// Clients and their secrets as last read, so a token request costs no read for them.
+    clients: RwLock<HashMap<String, CachedClient>>,
+}
+
+/// Most clients kept; past that the cache starts over (ids that name no client are never
+/// kept, so unknown ids cannot fill it).
+const MAX_CACHED_CLIENTS: usize = 4096;
+
+/// A client and its secrets, and when they were last known current.
+#[derive(Clone)]
+pub(crate) struct CachedClient {
+    generation: u64,
+    read_at: i64,
+    pub(crate) client: Client,
+    pub(crate) secrets: Arc<Vec<ClientSecret>>,
 }
 
 /// The stored (sealed) secret pairwise subjects are computed with.
@@ -40,6 +60,7 @@ impl Oidc {
             sealer,
             issuer: issuer.trim_end_matches('/').to_string(),
             pairwise_key: OnceCell::new(),
+            clients: RwLock::new(HashMap::new()),
         }
     }
 
@@ -133,7 +154,43 @@ impl Oidc {
 
     /// The client with this id, if it is an OIDC client.
     pub async fn client(&self, client_id: &str) -> Result<Option<Client>, OAuthError> {
-        Ok(clients::find(&self.store, client_id).await?)
+        Ok(self.cached_client(client_id).await?.map(|c| c.client))
+    }
+
+    /// The client and its secrets: as last read while no application changed here or on
+    /// another node and for at most [`CACHE_FRESH_MS`], else read again.
+    pub(crate) async fn cached_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<CachedClient>, OAuthError> {
+        // Taken before reading, so a change committed meanwhile is read next time.
+        let generation = self.store.changes().generation(Topic::Applications);
+        let now = self.store.clock().now_ms();
+        if let Ok(map) = self.clients.read() {
+            if let Some(c) = map.get(client_id) {
+                let age = now - c.read_at;
+                if c.generation == generation && (0..CACHE_FRESH_MS).contains(&age) {
+                    return Ok(Some(c.clone()));
+                }
+            }
+        }
+        let Some(client) = clients::find(&self.store, client_id).await? else {
+            return Ok(None);
+        };
+        let secrets = Arc::new(self.store.client_secrets(&client.app.id).await?);
+        let cached = CachedClient {
+            generation,
+            read_at: now,
+            client,
+            secrets,
+        };
+        if let Ok(mut map) = self.clients.write() {
+            if map.len() >= MAX_CACHED_CLIENTS {
+                map.clear();
+            }
+            map.insert(client_id.to_string(), cached.clone());
+        }
+        Ok(Some(cached))
     }
 
     /// The `sub` a client sees for a user: the user's immutable id, or for pairwise clients a
