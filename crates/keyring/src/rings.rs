@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::RwLock;
 use trustplane_model::Actor;
-use trustplane_store::{NewKey, Store, StoreError, StoredKey};
+use trustplane_store::{NewKey, Store, StoreError, StoredKey, Topic};
 
 use crate::sealer::Sealer;
 
@@ -67,7 +67,8 @@ pub struct LoadedKeys<S> {
 }
 
 /// Keys as loaded, and when.
-type Cached<S> = (Instant, Arc<LoadedKeys<S>>);
+/// When the keys were read, the signing-key generation then, and the keys.
+type Cached<S> = (Instant, u64, Arc<LoadedKeys<S>>);
 
 /// One purpose and algorithm's keys.
 pub struct KeyRing<K: KeyKind> {
@@ -90,8 +91,11 @@ impl<K: KeyKind> KeyRing<K> {
 
     /// The current keys, making the first one if there is none yet.
     pub async fn current(&self) -> Result<Arc<LoadedKeys<K::Signer>>, KeyRingError> {
-        if let Some((at, keys)) = self.cache.read().await.as_ref() {
-            if at.elapsed() < RELOAD_AFTER {
+        // A rotation here or on another node (announced on PostgreSQL) reloads at once; the
+        // age bound covers a missed announcement.
+        let generation = self.store.changes().generation(Topic::SigningKeys);
+        if let Some((at, seen, keys)) = self.cache.read().await.as_ref() {
+            if *seen == generation && at.elapsed() < RELOAD_AFTER {
                 return Ok(keys.clone());
             }
         }
@@ -103,7 +107,7 @@ impl<K: KeyKind> KeyRing<K> {
             stored = self.stored().await?;
         }
         let keys = Arc::new(self.load(&stored)?);
-        *cache = Some((Instant::now(), keys.clone()));
+        *cache = Some((Instant::now(), generation, keys.clone()));
         Ok(keys)
     }
 
@@ -239,7 +243,10 @@ mod tests {
             .collect();
         assert_eq!(
             published,
-            vec![(new_id, true), (first.signing_id.clone(), false)]
+            vec![(new_id.clone(), true), (first.signing_id.clone(), false)]
         );
+        // The other ring read its keys before the rotation; it signs with the new key and
+        // publishes it at once, not a minute later.
+        assert_eq!(other.current().await.unwrap().signing_id, new_id);
     }
 }

@@ -21,15 +21,18 @@ pub enum Topic {
     Applications,
     /// Conditional-access policies and named locations.
     Policies,
+    /// Signing keys (a rotation, or the first key of a purpose).
+    SigningKeys,
 }
 
 impl Topic {
-    const ALL: [Topic; 2] = [Topic::Applications, Topic::Policies];
+    const ALL: [Topic; 3] = [Topic::Applications, Topic::Policies, Topic::SigningKeys];
 
     fn index(self) -> usize {
         match self {
             Topic::Applications => 0,
             Topic::Policies => 1,
+            Topic::SigningKeys => 2,
         }
     }
 
@@ -37,6 +40,7 @@ impl Topic {
         match self {
             Topic::Applications => "applications",
             Topic::Policies => "policies",
+            Topic::SigningKeys => "signingKeys",
         }
     }
 
@@ -48,7 +52,7 @@ impl Topic {
 /// The generations of every topic.
 #[derive(Debug)]
 pub struct Changes {
-    generations: [AtomicU64; 2],
+    generations: [AtomicU64; 3],
     listening: AtomicBool,
     /// Names this store in its notifications, so it does not count its own twice.
     origin: String,

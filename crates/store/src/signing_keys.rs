@@ -86,6 +86,7 @@ impl Store {
             )
             .await?;
         if inserted == 1 {
+            tx.touch(crate::changes::Topic::SigningKeys).await?;
             tx.audit(key_event(&Actor::system(), &key, "signingKey.create", None))
                 .await?;
         }
@@ -120,6 +121,7 @@ impl Store {
             &key_binds(&key, now),
         )
         .await?;
+        tx.touch(crate::changes::Topic::SigningKeys).await?;
         tx.audit(key_event(
             actor,
             &key,
