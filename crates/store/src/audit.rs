@@ -113,10 +113,39 @@ pub struct AuditAnchor {
     pub keyed_from: Option<i64>,
 }
 
+/// One chained entry, ready to insert.
+struct ChainedEntry {
+    seq: i64,
+    category: String,
+    activity: String,
+    actor_id: String,
+    target_id: Option<String>,
+    body: String,
+    prev_hash: String,
+    hash: String,
+}
+
+/// Entries inserted by one statement when several are appended at once (9 values each, well
+/// under SQLite's and PostgreSQL's bound-parameter limits).
+const ROWS_PER_INSERT: usize = 100;
+
 impl WriteTx {
     /// Appends `event` to the audit trail as part of this transaction and returns its
     /// sequence number. The event's time is set to the transaction's time.
-    pub async fn audit(&mut self, mut event: Event) -> Result<i64> {
+    pub async fn audit(&mut self, event: Event) -> Result<i64> {
+        let seqs = self.audit_many(vec![event]).await?;
+        seqs.first()
+            .copied()
+            .ok_or_else(|| StoreError::Corrupt("no sequence number was assigned".into()))
+    }
+
+    /// Appends `events` in order as part of this transaction and returns their sequence
+    /// numbers: the head is read and moved once, and the entries go in a few multi-row
+    /// statements, so a group of entries costs about as many round trips as one.
+    pub async fn audit_many(&mut self, events: Vec<Event>) -> Result<Vec<i64>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
         // Locking the head row orders appends across connections and nodes.
         let head_sql = match self.backend {
             Backend::Postgres => {
@@ -128,17 +157,18 @@ impl WriteTx {
             .fetch_optional(head_sql, &[])
             .await?
             .ok_or_else(|| StoreError::Corrupt("the audit head row is missing".into()))?;
-        let prev_seq: i64 = head.try_get("seq")?;
-        let prev_hash: String = head.try_get("hash")?;
+        let mut seq: i64 = head.try_get("seq")?;
+        let mut prev_hash: String = head.try_get("hash")?;
         let keyed_from: Option<i64> = head.try_get("keyed_from")?;
-        let seq = prev_seq + 1;
-        event.sequence = seq;
-        event.activity_date_time = trustplane_model::from_ms(self.now);
-        let body = serde_json::to_string(&event)?;
-        self.notable
-            .extend(crate::business_metrics::notable(&event));
-        let hash =
-            match (&self.audit_key, keyed_from) {
+        let mut entries = Vec::with_capacity(events.len());
+        for mut event in events {
+            seq += 1;
+            event.sequence = seq;
+            event.activity_date_time = trustplane_model::from_ms(self.now);
+            let body = serde_json::to_string(&event)?;
+            self.notable
+                .extend(crate::business_metrics::notable(&event));
+            let hash = match (&self.audit_key, keyed_from) {
                 (Some(key), _) => key.hash(&prev_hash, &body),
                 (None, None) => entry_hash(&prev_hash, &body),
                 // An entry hashed without the key would break a keyed chain: refuse the change.
@@ -147,28 +177,60 @@ impl WriteTx {
                     "the audit chain is keyed: changes need the store opened with the master key",
                 )),
             };
-        self.execute(
-            "INSERT INTO audit_log (seq, at, category, activity, actor_id, target_id, body, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[
-                Bind::Int(seq),
-                Bind::Int(self.now),
-                Bind::Text(event.category.clone()),
-                Bind::Text(event.activity.clone()),
-                Bind::Text(event.initiated_by.id.clone()),
-                Bind::OptText(event.target.as_ref().map(|t| t.id.clone())),
-                Bind::Text(body),
-                Bind::Text(prev_hash),
-                Bind::Text(hash.clone()),
-            ],
-        )
-        .await?;
+            entries.push(ChainedEntry {
+                seq,
+                category: event.category,
+                activity: event.activity,
+                actor_id: event.initiated_by.id,
+                target_id: event.target.map(|t| t.id),
+                body,
+                prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+                hash,
+            });
+        }
+        let seqs = entries.iter().map(|e| e.seq).collect();
+        for chunk in entries.chunks(ROWS_PER_INSERT) {
+            let mut sql = String::from(
+                "INSERT INTO audit_log (seq, at, category, activity, actor_id, target_id, body, prev_hash, hash) VALUES ",
+            );
+            let mut binds = Vec::with_capacity(chunk.len() * 9);
+            for (i, e) in chunk.iter().enumerate() {
+                let n = i * 9;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6,
+                    n + 7,
+                    n + 8,
+                    n + 9
+                ));
+                binds.extend([
+                    Bind::Int(e.seq),
+                    Bind::Int(self.now),
+                    Bind::Text(e.category.clone()),
+                    Bind::Text(e.activity.clone()),
+                    Bind::Text(e.actor_id.clone()),
+                    Bind::OptText(e.target_id.clone()),
+                    Bind::Text(e.body.clone()),
+                    Bind::Text(e.prev_hash.clone()),
+                    Bind::Text(e.hash.clone()),
+                ]);
+            }
+            self.execute(&sql, &binds).await?;
+        }
         self.execute(
             "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
-            &[Bind::Int(seq), Bind::Text(hash)],
+            &[Bind::Int(seq), Bind::Text(prev_hash)],
         )
         .await?;
-        Ok(seq)
+        Ok(seqs)
     }
 }
 

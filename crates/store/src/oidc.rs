@@ -584,10 +584,7 @@ impl Store {
     pub async fn record_events(&self, events: Vec<Event>) -> Result<Vec<i64>> {
         let _t = self.timer("audit.group");
         let mut tx = self.begin_write().await?;
-        let mut seqs = Vec::with_capacity(events.len());
-        for event in events {
-            seqs.push(tx.audit(event).await?);
-        }
+        let seqs = tx.audit_many(events).await?;
         tx.commit().await?;
         Ok(seqs)
     }

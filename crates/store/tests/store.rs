@@ -103,6 +103,7 @@ both_backends!(
     oidc_a_replayed_code_or_a_reused_refresh_token_revokes_the_grant,
     oidc_grants_end_with_the_sign_ins_they_came_from,
     changes_move_at_commit_here_and_reach_other_nodes_on_postgres,
+    a_group_of_entries_chains_like_single_appends_and_a_tamper_is_found,
 );
 
 async fn reopening_migrates_once_and_keeps_data(db: Db) {
@@ -1274,4 +1275,42 @@ async fn changes_move_at_commit_here_and_reach_other_nodes_on_postgres(db: Db) {
         .await
         .is_err());
     assert_eq!(node_a.changes().generation(Topic::Applications), a1);
+}
+
+async fn a_group_of_entries_chains_like_single_appends_and_a_tamper_is_found(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    let before = store
+        .record_events(vec![oidc_event("single")])
+        .await
+        .unwrap()[0];
+    // More than one multi-row statement's worth, between single appends.
+    let group: Vec<_> = (0..250).map(|_| oidc_event("grouped")).collect();
+    let seqs = store.record_events(group).await.unwrap();
+    assert_eq!(seqs.len(), 250);
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
+    assert_eq!(seqs[0], before + 1);
+    let after = store
+        .record_events(vec![oidc_event("single")])
+        .await
+        .unwrap()[0];
+    assert_eq!(after, seqs[249] + 1);
+    let report = store.verify_audit_chain().await.unwrap();
+    assert!(report.first_problem.is_none(), "{:?}", report.first_problem);
+    // An entry in the middle of the group, altered, is named.
+    let target = seqs[150];
+    raw(
+        &db,
+        &format!(
+            "UPDATE audit_log SET body = REPLACE(body, 'grouped', 'changed') WHERE seq = {target}"
+        ),
+    )
+    .await;
+    let problem = store
+        .verify_audit_chain()
+        .await
+        .unwrap()
+        .first_problem
+        .unwrap();
+    assert_eq!(problem.sequence, target);
 }
