@@ -62,6 +62,7 @@ fn settings(dir: &std::path::Path) -> NodeSettings {
 const OBJECT_LIMITS: ReadLimits = ReadLimits {
     max_inflated_bytes: 1024 * 1024,
     max_records: 1000,
+    ..ReadLimits::OBJECT
 };
 
 /// The state of a node on the database in `dir` (a second call is a restarted node).
