@@ -10,9 +10,10 @@
 //!   parsed; a single item larger than `max_record_bytes` stops the object with
 //!   [`ReadError::RecordTooLarge`].
 //!
-//! Which of the two it is: content starting with `[` is a document; content starting with `{`
-//! is NDJSON when its first line is a complete JSON value other than an envelope, else a
-//! document (an envelope, a record over several lines, one line too long for a record).
+//! Which of the two it is: content starting with `[` or `{"Records": [` is a document;
+//! other content starting with `{` is NDJSON when its first line is a complete JSON value
+//! other than an envelope, else a document (a record over several lines, one line too long
+//! for a record).
 
 use std::cell::Cell;
 use std::fmt;
@@ -247,6 +248,7 @@ fn stream_plain<R: Read>(
     let mut line = Vec::new();
     match first {
         b'[' => return document(input, gz, &mut ctx),
+        b'{' if starts_envelope(input.buffer()) => return document(input, gz, &mut ctx),
         b'{' => {
             let kind = next_line(&mut input, &mut line, max_line, true).map_err(|e| map_io(e, gz))?;
             // NDJSON when the first line is one complete record (or not JSON at all).
@@ -393,6 +395,31 @@ fn take_envelope(map: &mut serde_json::Map<String, Value>) -> Option<Vec<Value>>
 }
 
 const ENVELOPE_KEYS: [&str; 2] = ["Records", "records"];
+
+/// Whether `buf` starts as an envelope does: `{"Records": [` (CloudTrail writes that key
+/// first) or `{"records": [`, whitespace allowed. Such a document is streamed item by item at
+/// once instead of being looked at line by line.
+fn starts_envelope(buf: &[u8]) -> bool {
+    fn skip_ws(b: &[u8]) -> &[u8] {
+        let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+        &b[n..]
+    }
+    let Some(rest) = buf.strip_prefix(b"{") else {
+        return false;
+    };
+    let rest = skip_ws(rest);
+    let Some(rest) = ENVELOPE_KEYS.iter().find_map(|k| {
+        rest.strip_prefix(b"\"")
+            .and_then(|r| r.strip_prefix(k.as_bytes()))
+            .and_then(|r| r.strip_prefix(b"\""))
+    }) else {
+        return false;
+    };
+    let Some(rest) = skip_ws(rest).strip_prefix(b":") else {
+        return false;
+    };
+    skip_ws(rest).starts_with(b"[")
+}
 
 /// One or more whitespace-separated JSON documents, walked item by item.
 fn document<R: Read>(input: R, gz: bool, ctx: &mut Ctx<'_>) -> Result<(), ReadError> {
