@@ -794,7 +794,8 @@ async fn push_file(client: &Client, file: &std::path::Path, source: &str) -> Res
         }
         Ok(malformed)
     });
-    let mut total = json!({"records": 0, "malformed": 0, "resolved": 0, "matches": 0, "newAlerts": []});
+    let mut total =
+        json!({"records": 0, "malformed": 0, "resolved": 0, "matches": 0, "newAlerts": []});
     let mut batches = 0_u64;
     while let Some(batch) = rx.recv().await {
         let answer = client

@@ -192,7 +192,8 @@ impl Printer {
                     for (key, value) in map.iter() {
                         write!(self.writer, ",\n  {}: ", Value::String(key.clone()))?;
                         let text = serde_json::to_string_pretty(value)?;
-                        self.writer.write_all(text.replace('\n', "\n  ").as_bytes())?;
+                        self.writer
+                            .write_all(text.replace('\n', "\n  ").as_bytes())?;
                     }
                 }
                 self.writer.write_all(b"\n}\n")?;
@@ -237,10 +238,11 @@ async fn hunt(args: &DetectArgs, printer: Arc<Mutex<Printer>>) -> Result<HuntRep
     let sink = move |m: Match| {
         printer.lock().unwrap_or_else(|e| e.into_inner()).accept(m);
     };
-    let mut hunter =
-        Hunter::new(&args.rules, &EngineOptions::default())?.with_sink(Box::new(sink));
+    let mut hunter = Hunter::new(&args.rules, &EngineOptions::default())?.with_sink(Box::new(sink));
     let limits = |default: ReadLimits| ReadLimits {
-        max_inflated_bytes: args.max_inflated_bytes.unwrap_or(default.max_inflated_bytes),
+        max_inflated_bytes: args
+            .max_inflated_bytes
+            .unwrap_or(default.max_inflated_bytes),
         max_records: args.max_records.unwrap_or(default.max_records),
         max_record_bytes: args.max_record_bytes,
     };

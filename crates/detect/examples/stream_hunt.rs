@@ -21,13 +21,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::io::stdout(),
     )));
     let sink_out = Arc::clone(&out);
-    let mut hunter = Hunter::new(&[rules], &EngineOptions::default())?.with_sink(Box::new(
-        move |m| {
+    let mut hunter =
+        Hunter::new(&[rules], &EngineOptions::default())?.with_sink(Box::new(move |m| {
             let mut w = sink_out.lock().unwrap_or_else(|e| e.into_inner());
             let _ = serde_json::to_writer(&mut *w, &m);
             let _ = w.write_all(b"\n");
-        },
-    ));
+        }));
     for file in trustplane_detect::list_log_files(&files)? {
         hunter.read_file(&file, &ReadLimits::FILE);
     }

@@ -12,9 +12,9 @@ use crate::engine::{CorrelationDetail, EngineOptions, RuleCheck, RuleSet};
 use crate::error::DetectError;
 use crate::limits::{ReadError, ReadLimits};
 use crate::reader::{list_log_files, FileRecords, MalformedRecord};
-use crate::stream::{stream_records, Item};
 use crate::record::{EventSummary, Record, RecordOrigin};
 use crate::rules::RuleInfo;
+use crate::stream::{stream_records, Item};
 
 /// What to hunt with and over.
 #[derive(Debug, Clone, Default)]

@@ -66,5 +66,5 @@ pub use reader::{
     decode_bytes, list_log_files, parse_bytes, read_file, FileRecords, MalformedRecord,
 };
 pub use record::{Actor, EventSummary, Outcome, Provider, Record, RecordOrigin};
-pub use stream::{stream_bytes, stream_records, Item};
 pub use rules::{parse_rule_text, ParsedRules, RuleInfo, RuleKind, RuleLoadError};
+pub use stream::{stream_bytes, stream_records, Item};

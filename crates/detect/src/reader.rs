@@ -5,10 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use crate::error::DetectError;
 use crate::limits::{decode_limited, read_file_limited, ReadError, ReadLimits};
 use crate::record::Record;
+use serde::Serialize;
 
 /// A record (or a whole file) that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

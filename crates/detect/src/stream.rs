@@ -30,6 +30,9 @@ use crate::reader::MalformedRecord;
 use crate::record::{Record, RecordOrigin};
 
 /// One item read from log data.
+// Items are handed to the sink one at a time, never stored side by side: boxing the record
+// would only add an allocation per record.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Item {
     /// A record, ready for matching.
@@ -250,7 +253,8 @@ fn stream_plain<R: Read>(
         b'[' => return document(input, gz, &mut ctx),
         b'{' if starts_envelope(input.buffer()) => return document(input, gz, &mut ctx),
         b'{' => {
-            let kind = next_line(&mut input, &mut line, max_line, true).map_err(|e| map_io(e, gz))?;
+            let kind =
+                next_line(&mut input, &mut line, max_line, true).map_err(|e| map_io(e, gz))?;
             // NDJSON when the first line is one complete record (or not JSON at all).
             let ndjson = kind != Line::TooLong
                 && match serde_json::from_slice::<Value>(line.trim_ascii()) {

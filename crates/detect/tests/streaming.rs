@@ -222,7 +222,12 @@ fn an_over_long_line_or_record_is_refused_and_reading_goes_on_where_it_can() {
 
     // In an envelope (one long line, as CloudTrail writes it): the items before are handed
     // over, then the object stops with the limit.
-    let envelope = format!(r#"{{"Records":[{},{},{huge},{}]}}"#, small("A"), small("B"), small("C"));
+    let envelope = format!(
+        r#"{{"Records":[{},{},{huge},{}]}}"#,
+        small("A"),
+        small("B"),
+        small("C")
+    );
     let (items, result) = collect(envelope.as_bytes(), &limits);
     assert_eq!(result, Err(ReadError::RecordTooLarge { max: 1024 }));
     assert_eq!(names(&items), ["A", "B"]);
@@ -296,20 +301,19 @@ fn gzip_is_inflated_and_parsed_as_it_streams() {
         };
         // How much of the gzipped input had been taken when each record came out.
         let mut taken_at = Vec::new();
-        stream_records(
-            reader,
-            Path::new(shape),
-            &ReadLimits::FILE,
-            &mut |item| {
-                assert!(matches!(item, Item::Record(_)), "{shape}");
-                taken_at.push(*read.lock().unwrap());
-            },
-        )
+        stream_records(reader, Path::new(shape), &ReadLimits::FILE, &mut |item| {
+            assert!(matches!(item, Item::Record(_)), "{shape}");
+            taken_at.push(*read.lock().unwrap());
+        })
         .unwrap();
         assert_eq!(taken_at.len(), all.len(), "{shape}");
         // The first record came out after a small part of the input was read, and the reads
         // went on record after record: nothing waited for the whole object.
-        assert!(taken_at[0] < total / 10, "{shape}: {} of {total}", taken_at[0]);
+        assert!(
+            taken_at[0] < total / 10,
+            "{shape}: {} of {total}",
+            taken_at[0]
+        );
         assert!(taken_at[all.len() / 2] < total, "{shape}");
         assert_eq!(*read.lock().unwrap(), total, "{shape}");
     }
