@@ -742,22 +742,23 @@ async fn push_logs(client: &Client, path: &std::path::Path, out: Output) -> Resu
     Ok(())
 }
 
-/// Records per pushed batch, and bytes: well within the server's push limits
-/// (`ReadLimits::PUSH`), so that no batch of a file that reads cleanly is refused.
+/// Records per pushed batch, well within the server's push limit (`ReadLimits::PUSH`).
 const PUSH_BATCH_RECORDS: usize = 5000;
-const PUSH_BATCH_BYTES: usize = 8 * 1024 * 1024;
+/// Bytes per pushed batch: the server's request body limit (`trustplane_server::app`). It
+/// is also the largest record pushed.
+const PUSH_BATCH_BYTES: usize = 1024 * 1024;
 
 /// Pushes one file as it streams: its records (gzipped or not, any shape `detect` reads) are
 /// read on a blocking thread and posted as NDJSON batches of at most [`PUSH_BATCH_RECORDS`]
 /// records and [`PUSH_BATCH_BYTES`] bytes, so neither side holds the file. A first pass reads
 /// the file to its end without keeping anything, so a file that cannot be read (damaged gzip,
-/// a record over `ReadLimits::PUSH.max_record_bytes`) is refused before anything is pushed.
+/// a record over [`PUSH_BATCH_BYTES`]) is refused before anything is pushed.
 /// The answer sums the batches' answers, with the records the client could not read counted
 /// as malformed.
 async fn push_file(client: &Client, file: &std::path::Path, source: &str) -> Result<Value> {
     use trustplane_detect::{stream_records, Item, ReadLimits};
     let limits = ReadLimits {
-        max_record_bytes: ReadLimits::PUSH.max_record_bytes,
+        max_record_bytes: PUSH_BATCH_BYTES as u64 - 1,
         ..ReadLimits::FILE
     };
     let open = |path: &std::path::Path| {
@@ -770,20 +771,26 @@ async fn push_file(client: &Client, file: &std::path::Path, source: &str) -> Res
         stream_records(first, &path, &limits, &mut |_| {})
             .with_context(|| format!("cannot read {}", path.display()))?;
         let mut batch = Vec::new();
+        let mut line = Vec::new();
         let mut in_batch = 0_usize;
         let mut malformed = 0_u64;
         let mut sending = true;
         stream_records(open(&path)?, &path, &limits, &mut |item| match item {
             Item::Record(record) if sending => {
-                if serde_json::to_writer(&mut batch, &record.original).is_ok() {
-                    batch.push(b'\n');
-                    in_batch += 1;
+                line.clear();
+                if serde_json::to_writer(&mut line, &record.original).is_err() {
+                    return;
                 }
-                if in_batch >= PUSH_BATCH_RECORDS || batch.len() >= PUSH_BATCH_BYTES {
+                line.push(b'\n');
+                let full =
+                    in_batch >= PUSH_BATCH_RECORDS || batch.len() + line.len() > PUSH_BATCH_BYTES;
+                if full && !batch.is_empty() {
                     // A closed channel: a push failed and the error is being reported.
                     sending = tx.blocking_send(std::mem::take(&mut batch)).is_ok();
                     in_batch = 0;
                 }
+                batch.extend_from_slice(&line);
+                in_batch += 1;
             }
             Item::Record(_) => {}
             Item::Malformed(_) => malformed += 1,

@@ -94,7 +94,7 @@ impl Printer {
 
     fn accept(&mut self, m: Match) {
         if let Some(min) = self.min_level {
-            if !RuleLevel::parse(m.rule.level.as_deref()).is_some_and(|l| l >= min) {
+            if RuleLevel::parse(m.rule.level.as_deref()).is_none_or(|l| l < min) {
                 return;
             }
         }
