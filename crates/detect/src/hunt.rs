@@ -86,7 +86,8 @@ pub fn check_rules(dirs: &[PathBuf]) -> Result<RuleCheck, DetectError> {
     RuleSet::load(dirs, &EngineOptions::default()).map(|set| set.check().clone())
 }
 
-/// Runs every rule over every record of the inputs.
+/// Runs every rule over every record of the inputs, streaming each file within
+/// [`ReadLimits::FILE`] (memory bounded by one record, whatever the file size).
 pub fn hunt(options: &HuntOptions) -> Result<HuntReport, DetectError> {
     hunt_with_progress(options, &mut |_| {})
 }
@@ -99,7 +100,7 @@ pub fn hunt_with_progress(
     let mut hunter = Hunter::new(&options.rules, &options.engine)?;
     let files = list_log_files(&options.inputs)?;
     for (done, file) in files.iter().enumerate() {
-        hunter.read_file(file, &ReadLimits::OBJECT);
+        hunter.read_file(file, &ReadLimits::FILE);
         progress(HuntProgress {
             files_done: done + 1,
             files_total: files.len(),
