@@ -276,6 +276,14 @@ fn stream_plain<R: Read>(
         _ => {}
     }
     loop {
+        // A line wholly in the read-ahead is parsed where it is, without a copy.
+        let avail = input.fill_buf().map_err(|e| map_io(e, gz))?;
+        if let Some(end) = memchr::memchr(b'\n', avail).filter(|end| *end <= max_line) {
+            ndjson_line(&avail[..end], line_index, &mut ctx)?;
+            input.consume(end + 1);
+            line_index += 1;
+            continue;
+        }
         match next_line(&mut input, &mut line, max_line, false).map_err(|e| map_io(e, gz))? {
             Line::Eof => return Ok(()),
             Line::Complete => ndjson_line(&line, line_index, &mut ctx)?,
@@ -363,7 +371,17 @@ fn ndjson_line(line: &[u8], index: usize, ctx: &mut Ctx<'_>) -> Result<(), ReadE
     if line.is_empty() {
         return Ok(());
     }
-    match serde_json::from_slice::<Value>(line) {
+    // One UTF-8 check of the whole line is cheaper than one per string, which is what
+    // `from_slice` does.
+    let parsed = match std::str::from_utf8(line) {
+        Ok(text) => serde_json::from_str::<Value>(text),
+        Err(_) => {
+            ctx.count()?;
+            ctx.malformed(Some(index), "invalid JSON: the line is not UTF-8".into());
+            return Ok(());
+        }
+    };
+    match parsed {
         Ok(Value::Object(mut map)) => match take_envelope(&mut map) {
             Some(items) => {
                 for item in items {
