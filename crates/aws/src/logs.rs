@@ -9,7 +9,7 @@ use std::fmt;
 
 use aws_config::SdkConfig;
 use futures::{Stream, StreamExt};
-use trustplane_detect::{inflate_bounded, ReadError, ReadLimits};
+use trustplane_detect::ReadError;
 
 use crate::common::msg;
 use crate::{classify, client, AwsError, CollectOptions};
@@ -114,10 +114,9 @@ pub struct LogBucketOptions {
     pub concurrency: usize,
     /// Attempts per call (throttling and transient errors are retried with backoff).
     pub max_attempts: u32,
-    /// Objects larger than this as stored are not read.
+    /// Objects larger than this as stored are not read. (How far they may inflate is for
+    /// the reader that parses them: `trustplane_detect::ReadLimits`.)
     pub max_object_bytes: u64,
-    /// Objects that inflate to more than this are not read.
-    pub max_inflated_bytes: u64,
     /// Keys per ListObjectsV2 page (S3's maximum and default is 1000).
     pub page_size: i32,
 }
@@ -131,7 +130,6 @@ impl Default for LogBucketOptions {
             concurrency: 8,
             max_attempts: 6,
             max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
-            max_inflated_bytes: ReadLimits::OBJECT.max_inflated_bytes,
             page_size: 1000,
         }
     }
@@ -225,8 +223,9 @@ impl LogBucket {
         Ok(out)
     }
 
-    /// The content of one object, gunzipped when it is gzipped, within the size limits: the
-    /// body is counted as it streams in and the inflated content is capped as it inflates.
+    /// The content of one object as stored (gzipped, as CloudTrail writes it), within the
+    /// stored-size limit: the body is counted as it streams in. It is inflated as it is
+    /// parsed (`trustplane_detect::stream_records`), so the inflated content is never held.
     pub async fn read(&self, key: &str) -> Result<Vec<u8>, ObjectReadError> {
         let max = self.options.max_object_bytes;
         let too_large = || ObjectReadError::Refused(ReadError::TooLarge { max });
@@ -258,10 +257,7 @@ impl LogBucket {
             }
             bytes.extend_from_slice(&chunk);
         }
-        inflate_bounded(bytes, self.options.max_inflated_bytes).map_err(|e| match e {
-            ReadError::BadGzip(_) | ReadError::Io(_) => ObjectReadError::Failed(e.to_string()),
-            _ => ObjectReadError::Refused(e),
-        })
+        Ok(bytes)
     }
 
     /// Reads `keys` with at most `concurrency` requests at once, yielding each object's

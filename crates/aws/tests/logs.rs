@@ -100,13 +100,22 @@ async fn objects_are_listed_in_key_order_across_pages_and_read_gzipped_or_not() 
             assert!(err.to_string().contains("NoSuchKey"), "{key}: {err}");
             continue;
         }
-        let doc: serde_json::Value = serde_json::from_slice(body.as_ref().unwrap()).unwrap();
-        assert_eq!(doc["Records"][0]["eventName"], "StopLogging", "{key}");
+        // As stored (gzipped); the records come out as they are parsed.
+        let read = trustplane_detect::decode_limited(
+            body.clone().unwrap(),
+            std::path::Path::new(key),
+            &trustplane_detect::ReadLimits::OBJECT,
+        )
+        .unwrap();
+        assert_eq!(
+            read.records[0].original["eventName"], "StopLogging",
+            "{key}"
+        );
     }
 
     // A decompression bomb: 8 MiB of one record repeated compresses to a few KiB. Over the
-    // inflate cap it is refused (not retried) without inflating it whole; over the stored
-    // size cap it is refused before it is inflated at all.
+    // inflate cap its parsing stops there without inflating it whole; over the stored size
+    // cap it is refused (not retried) before it is read at all.
     let record = String::from_utf8(envelope(&[stop_logging(
         "a@example.com",
         ACCOUNT,
@@ -117,7 +126,7 @@ async fn objects_are_listed_in_key_order_across_pages_and_read_gzipped_or_not() 
     assert!(bomb.len() < 256 * 1024, "{}", bomb.len());
     let bomb_key = format!("{region_prefix}zz-bomb.json.gz");
     trail::put(&conf, BUCKET, &bomb_key, bomb.clone()).await;
-    let capped = |max_object_bytes, max_inflated_bytes| {
+    let capped = |max_object_bytes| {
         let moto = &moto;
         async move {
             let location = S3Prefix::parse(&format!("s3://{BUCKET}/AWSLogs/{ACCOUNT}/")).unwrap();
@@ -125,7 +134,6 @@ async fn objects_are_listed_in_key_order_across_pages_and_read_gzipped_or_not() 
                 location,
                 LogBucketOptions {
                     max_object_bytes,
-                    max_inflated_bytes,
                     ..options(moto)
                 },
             )
@@ -133,31 +141,33 @@ async fn objects_are_listed_in_key_order_across_pages_and_read_gzipped_or_not() 
             .unwrap()
         }
     };
-    let small = capped(1024 * 1024, 1024 * 1024).await;
-    let err = small.read(&bomb_key).await.unwrap_err();
-    assert!(err.is_refused(), "{err}");
+    // Objects come as stored; the inflate cap applies as the records are parsed, which
+    // stops at it without inflating the rest.
+    let small = capped(1024 * 1024).await;
+    let stored = small.read(&bomb_key).await.unwrap();
+    assert_eq!(stored, bomb);
+    let inflate_cap = trustplane_detect::ReadLimits {
+        max_inflated_bytes: 1024 * 1024,
+        ..trustplane_detect::ReadLimits::OBJECT
+    };
+    let mut records = 0;
+    let err = trustplane_detect::stream_records(
+        stored.as_slice(),
+        std::path::Path::new(&bomb_key),
+        &inflate_cap,
+        &mut |_| records += 1,
+    )
+    .unwrap_err();
     assert!(
         err.to_string()
             .contains("larger than 1048576 bytes once decompressed"),
         "{err}"
     );
-    let err = capped(1024, 1 << 30)
-        .await
-        .read(&bomb_key)
-        .await
-        .unwrap_err();
+    assert!(err.is_over_limit());
+    let err = capped(1024).await.read(&bomb_key).await.unwrap_err();
     assert!(err.is_refused(), "{err}");
     // Ordinary objects still read under the same caps.
     assert!(small.read(&keys[0]).await.is_ok());
-    assert_eq!(
-        capped(1024 * 1024, 16 * 1024 * 1024)
-            .await
-            .read(&bomb_key)
-            .await
-            .unwrap()
-            .len(),
-        record.repeat(8 * 1024 * 1024 / record.len()).len()
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -670,8 +670,8 @@ async fn alerts(client: &Client, c: AlertsCommand, out: Output) -> Result<()> {
     Ok(())
 }
 
-/// `admin alerts push`: one file, or every log file of a folder (as `detect` reads them), each
-/// pushed as its own batch. A folder's answer is one row per file and the totals.
+/// `admin alerts push`: one file, or every log file of a folder (as `detect` reads them). A
+/// folder's answer is one row per file and the totals.
 async fn push_logs(client: &Client, path: &std::path::Path, out: Output) -> Result<()> {
     let files = trustplane_detect::list_log_files(&[path.to_path_buf()])?;
     if files.is_empty() {
@@ -684,17 +684,11 @@ async fn push_logs(client: &Client, path: &std::path::Path, out: Output) -> Resu
     let bar = crate::progress::Bar::new(files.len() as u64, "files");
     let mut rows = Vec::new();
     for file in &files {
-        let bytes =
-            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         let source = file
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut report = client
-            .post_bytes(
-                &format!("/api/v1/detect/ingest?source={}", enc(&source)),
-                bytes,
-            )
+        let mut report = push_file(client, file, &source)
             .await
             .with_context(|| format!("pushing {}", file.display()))?;
         if single {
@@ -746,6 +740,93 @@ async fn push_logs(client: &Client, path: &std::path::Path, out: Output) -> Resu
         }
     }
     Ok(())
+}
+
+/// Records per pushed batch, well within the server's push limit (`ReadLimits::PUSH`).
+const PUSH_BATCH_RECORDS: usize = 5000;
+/// Bytes per pushed batch: the server's request body limit (`trustplane_server::app`). It
+/// is also the largest record pushed.
+const PUSH_BATCH_BYTES: usize = 1024 * 1024;
+
+/// Pushes one file as it streams: its records (gzipped or not, any shape `detect` reads) are
+/// read on a blocking thread and posted as NDJSON batches of at most [`PUSH_BATCH_RECORDS`]
+/// records and [`PUSH_BATCH_BYTES`] bytes, so neither side holds the file. A first pass reads
+/// the file to its end without keeping anything, so a file that cannot be read (damaged gzip,
+/// a record over [`PUSH_BATCH_BYTES`]) is refused before anything is pushed.
+/// The answer sums the batches' answers, with the records the client could not read counted
+/// as malformed.
+async fn push_file(client: &Client, file: &std::path::Path, source: &str) -> Result<Value> {
+    use trustplane_detect::{stream_records, Item, ReadLimits};
+    let limits = ReadLimits {
+        max_record_bytes: PUSH_BATCH_BYTES as u64 - 1,
+        ..ReadLimits::FILE
+    };
+    let open = |path: &std::path::Path| {
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let path = file.to_path_buf();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+    let first = open(&path)?;
+    let reader = tokio::task::spawn_blocking(move || -> Result<u64> {
+        stream_records(first, &path, &limits, &mut |_| {})
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let mut batch = Vec::new();
+        let mut line = Vec::new();
+        let mut in_batch = 0_usize;
+        let mut malformed = 0_u64;
+        let mut sending = true;
+        stream_records(open(&path)?, &path, &limits, &mut |item| match item {
+            Item::Record(record) if sending => {
+                line.clear();
+                if serde_json::to_writer(&mut line, &record.original).is_err() {
+                    return;
+                }
+                line.push(b'\n');
+                let full =
+                    in_batch >= PUSH_BATCH_RECORDS || batch.len() + line.len() > PUSH_BATCH_BYTES;
+                if full && !batch.is_empty() {
+                    // A closed channel: a push failed and the error is being reported.
+                    sending = tx.blocking_send(std::mem::take(&mut batch)).is_ok();
+                    in_batch = 0;
+                }
+                batch.extend_from_slice(&line);
+                in_batch += 1;
+            }
+            Item::Record(_) => {}
+            Item::Malformed(_) => malformed += 1,
+        })
+        .with_context(|| format!("cannot read {}", path.display()))?;
+        if sending && !batch.is_empty() {
+            let _ = tx.blocking_send(batch);
+        }
+        Ok(malformed)
+    });
+    let mut total =
+        json!({"records": 0, "malformed": 0, "resolved": 0, "matches": 0, "newAlerts": []});
+    let mut batches = 0_u64;
+    while let Some(batch) = rx.recv().await {
+        let answer = client
+            .post_bytes(
+                &format!("/api/v1/detect/ingest?source={}", enc(source)),
+                batch,
+            )
+            .await?;
+        batches += 1;
+        for key in ["records", "malformed", "resolved", "matches"] {
+            let sum = total[key].as_u64().unwrap_or(0) + answer[key].as_u64().unwrap_or(0);
+            total[key] = json!(sum);
+        }
+        if let (Some(all), Some(new)) = (
+            total["newAlerts"].as_array_mut(),
+            answer["newAlerts"].as_array(),
+        ) {
+            all.extend(new.iter().cloned());
+        }
+    }
+    let unread = reader.await.context("the reader stopped")??;
+    total["malformed"] = json!(total["malformed"].as_u64().unwrap_or(0) + unread);
+    total["batches"] = json!(batches);
+    Ok(total)
 }
 
 /// `admin recover`: break-glass recovery straight on the database, for when no administrator

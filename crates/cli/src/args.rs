@@ -472,13 +472,20 @@ pub struct DetectArgs {
     /// For s3:// inputs: the buckets' region.
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
-    /// Files and objects that inflate to more bytes than this are skipped (counted as
-    /// unreadable) [default: 1 GiB].
-    #[arg(long, default_value_t = trustplane_detect::ReadLimits::OBJECT.max_inflated_bytes)]
-    pub max_inflated_bytes: u64,
-    /// Files and objects holding more records than this are skipped [default: 2000000].
-    #[arg(long, default_value_t = trustplane_detect::ReadLimits::OBJECT.max_records)]
-    pub max_records: usize,
+    /// Reading a file or object stops once it has inflated to more bytes than this: the
+    /// records before that point are matched and it is reported as unreadable [default: no
+    /// limit for files, which are read as they stream; 1 GiB for S3 objects].
+    #[arg(long)]
+    pub max_inflated_bytes: Option<u64>,
+    /// Reading a file or object stops after this many records, in the same way [default: no
+    /// limit for files; 2000000 for S3 objects].
+    #[arg(long)]
+    pub max_records: Option<usize>,
+    /// The largest record (one NDJSON line, one item of a CloudTrail object) read: a longer
+    /// NDJSON line is skipped and counted as malformed, a longer item stops its object. This
+    /// bounds memory, whatever the size of the input [default: 16 MiB].
+    #[arg(long, default_value_t = trustplane_detect::ReadLimits::FILE.max_record_bytes)]
+    pub max_record_bytes: u64,
     /// Show only matches of rules at this level or above.
     #[arg(long, value_enum)]
     pub min_level: Option<RuleLevel>,

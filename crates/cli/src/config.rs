@@ -66,10 +66,12 @@ impl Settings {
             push: ReadLimits {
                 max_inflated_bytes: self.ingest_max_inflated_bytes,
                 max_records: self.ingest_max_records,
+                ..ReadLimits::PUSH
             },
             object: ReadLimits {
                 max_inflated_bytes: self.log_object_max_inflated_bytes,
                 max_records: self.log_object_max_records,
+                ..ReadLimits::OBJECT
             },
         }
     }

@@ -2,15 +2,17 @@
 //! and CloudTrail objects under S3 prefixes, and `--check-rules` to report each rule that
 //! cannot be loaded.
 
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Stdout, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use trustplane_aws::{LogBucket, LogBucketOptions, S3Prefix};
 use trustplane_detect::{
-    check_rules, decode_limited, list_log_files, read_file_limited, EngineOptions, HuntReport,
-    Hunter, ReadLimits,
+    check_rules, list_log_files, EngineOptions, HuntReport, Hunter, Match, ReadLimits,
 };
 
 use crate::args::{DetectArgs, MatchOrder, Output, RuleLevel};
@@ -47,81 +49,204 @@ pub async fn run(args: DetectArgs, out: Option<Output>) -> Result<i32> {
     if args.rules.is_empty() || args.inputs.is_empty() {
         bail!("give --rules DIR and at least one input file, folder or s3:// prefix (or --check-rules DIR)");
     }
-    let mut report = hunt(&args).await?;
-    select_and_order(&mut report, args.min_level, args.sort);
-    match out {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Output::Table => {
-            let rows: Vec<Value> = report
-                .matches
-                .iter()
-                .map(|m| {
-                    let s = serde_json::to_value(&m.summary).unwrap_or_default();
-                    json!({
-                        "time": s["time"],
-                        "rule": m.rule.title,
-                        "level": m.rule.level,
-                        // The Detection Rule License asks that the author be credited with every match.
-                        "author": m.rule.author,
-                        "action": s["action"],
-                        "who": s["actor"]["arn"].as_str().or(s["actor"]["upn"].as_str()).or(s["actor"]["caller"].as_str()),
-                        "ip": s["sourceIp"].as_str(),
-                    })
-                })
-                .collect();
-            output::list(
-                out,
-                &rows,
-                &[
-                    ("time", "time"),
-                    ("rule", "rule"),
-                    ("level", "level"),
-                    ("author", "author"),
-                    ("action", "action"),
-                    ("who", "who"),
-                    ("ip", "ip"),
-                ],
-            );
-            println!(
-                "{} records in {} files, {} matches, {} malformed records, {} rules failed to load",
-                report.records,
-                report.files,
-                report.matches.len(),
-                report.malformed.len(),
-                report.rules.failures.len()
-            );
-        }
-    }
+    let printer = Arc::new(Mutex::new(Printer::new(out, args.min_level, args.sort)));
+    let report = hunt(&args, Arc::clone(&printer)).await?;
+    let mut printer = printer.lock().unwrap_or_else(|e| e.into_inner());
+    printer.finish(report)?;
     Ok(0)
 }
 
-/// Keeps the matches at `min_level` or above and orders them; the per-rule counts follow.
-fn select_and_order(report: &mut HuntReport, min_level: Option<RuleLevel>, order: MatchOrder) {
-    let level = |m: &trustplane_detect::Match| RuleLevel::parse(m.rule.level.as_deref());
-    if let Some(min) = min_level {
-        report
-            .matches
-            .retain(|m| level(m).is_some_and(|l| l >= min));
-        report.counts.clear();
-        for m in &report.matches {
-            *report.counts.entry(m.rule.title.clone()).or_default() += 1;
+/// Rows of one table when matches are shown as tables: each block of this many matches is
+/// printed as soon as it is complete, so a long hunt shows its matches as it goes and holds
+/// no more than this many.
+const TABLE_BLOCK: usize = 1000;
+
+/// Prints matches as the hunt finds them: JSON (the report's `matches` array, one match per
+/// line, written before the rest of the report) or tables of [`TABLE_BLOCK`] rows. Only
+/// `--sort severity` holds matches (not records) until the end, to order them.
+struct Printer {
+    out: Output,
+    min_level: Option<RuleLevel>,
+    order: MatchOrder,
+    writer: BufWriter<Stdout>,
+    /// Matches shown (after `--min-level`) and their counts per rule.
+    shown: usize,
+    counts: BTreeMap<String, usize>,
+    held: Vec<Match>,
+    rows: Vec<Value>,
+    error: Option<std::io::Error>,
+}
+
+impl Printer {
+    fn new(out: Output, min_level: Option<RuleLevel>, order: MatchOrder) -> Self {
+        Printer {
+            out,
+            min_level,
+            order,
+            writer: BufWriter::with_capacity(256 * 1024, std::io::stdout()),
+            shown: 0,
+            counts: BTreeMap::new(),
+            held: Vec::new(),
+            rows: Vec::new(),
+            error: None,
         }
     }
-    if order == MatchOrder::Severity {
-        // Stable: within a level the matches keep their time order.
-        report.matches.sort_by_key(|m| std::cmp::Reverse(level(m)));
+
+    fn accept(&mut self, m: Match) {
+        if let Some(min) = self.min_level {
+            if RuleLevel::parse(m.rule.level.as_deref()).is_none_or(|l| l < min) {
+                return;
+            }
+        }
+        match self.counts.get_mut(&m.rule.title) {
+            Some(n) => *n += 1,
+            None => {
+                self.counts.insert(m.rule.title.clone(), 1);
+            }
+        }
+        if self.order == MatchOrder::Severity {
+            self.held.push(m);
+        } else {
+            self.show(&m);
+        }
     }
+
+    fn show(&mut self, m: &Match) {
+        if self.error.is_some() {
+            return;
+        }
+        let written = match self.out {
+            Output::Json => {
+                let lead: &[u8] = if self.shown == 0 {
+                    b"{\n  \"matches\": [\n    "
+                } else {
+                    b",\n    "
+                };
+                self.writer
+                    .write_all(lead)
+                    .and_then(|()| serde_json::to_writer(&mut self.writer, m).map_err(Into::into))
+            }
+            Output::Table => {
+                self.rows.push(row(m));
+                if self.rows.len() >= TABLE_BLOCK {
+                    self.flush_table()
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        self.shown += 1;
+        if let Err(e) = written {
+            self.error = Some(e);
+        }
+    }
+
+    fn flush_table(&mut self) -> std::io::Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.rows);
+        let table = output::table(
+            &rows,
+            &[
+                ("time", "time"),
+                ("rule", "rule"),
+                ("level", "level"),
+                ("author", "author"),
+                ("action", "action"),
+                ("who", "who"),
+                ("ip", "ip"),
+            ],
+        );
+        writeln!(self.writer, "{table}")
+    }
+
+    /// Shows what is held, then the rest of the report.
+    fn finish(&mut self, mut report: HuntReport) -> Result<()> {
+        if self.order == MatchOrder::Severity {
+            let mut held = std::mem::take(&mut self.held);
+            // Stable: within a level the matches keep their time order.
+            held.sort_by_key(|m| std::cmp::Reverse(RuleLevel::parse(m.rule.level.as_deref())));
+            for m in &held {
+                self.show(m);
+            }
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e).context("cannot write the matches");
+        }
+        report.match_count = self.shown;
+        if self.min_level.is_some() {
+            report.counts = std::mem::take(&mut self.counts);
+        }
+        match self.out {
+            Output::Json => {
+                if self.shown == 0 {
+                    self.writer.write_all(b"{\n  \"matches\": [")?;
+                } else {
+                    self.writer.write_all(b"\n  ")?;
+                }
+                self.writer.write_all(b"]")?;
+                let mut rest = serde_json::to_value(&report)?;
+                if let Some(map) = rest.as_object_mut() {
+                    map.remove("matches");
+                    for (key, value) in map.iter() {
+                        write!(self.writer, ",\n  {}: ", Value::String(key.clone()))?;
+                        let text = serde_json::to_string_pretty(value)?;
+                        self.writer
+                            .write_all(text.replace('\n', "\n  ").as_bytes())?;
+                    }
+                }
+                self.writer.write_all(b"\n}\n")?;
+            }
+            Output::Table => {
+                self.flush_table()?;
+                writeln!(
+                    self.writer,
+                    "{} records in {} files, {} matches, {} malformed records, {} rules failed to load",
+                    report.records,
+                    report.files,
+                    self.shown,
+                    report.malformed_count,
+                    report.rules.failures.len()
+                )?;
+            }
+        }
+        self.writer.flush()?;
+        Ok(())
+    }
+}
+
+fn row(m: &Match) -> Value {
+    let s = &m.summary;
+    let a = &s.actor;
+    json!({
+        "time": s.time,
+        "rule": m.rule.title,
+        "level": m.rule.level,
+        // The Detection Rule License asks that the author be credited with every match.
+        "author": m.rule.author,
+        "action": s.action,
+        "who": a.arn.as_deref().or(a.upn.as_deref()).or(a.caller.as_deref()),
+        "ip": s.source_ip,
+    })
 }
 
 /// Reads every local file, then every object under the S3 prefixes, through one hunt. An
 /// input that cannot be listed (a missing folder, a bucket that cannot be reached) stops the
 /// hunt; one file or object that cannot be read is counted as malformed and the hunt goes on.
-async fn hunt(args: &DetectArgs) -> Result<HuntReport> {
-    let mut hunter = Hunter::new(&args.rules, &EngineOptions::default())?;
-    let limits = ReadLimits {
-        max_inflated_bytes: args.max_inflated_bytes,
-        max_records: args.max_records,
+async fn hunt(args: &DetectArgs, printer: Arc<Mutex<Printer>>) -> Result<HuntReport> {
+    let sink = move |m: Match| {
+        printer.lock().unwrap_or_else(|e| e.into_inner()).accept(m);
     };
+    let mut hunter = Hunter::new(&args.rules, &EngineOptions::default())?.with_sink(Box::new(sink));
+    let limits = |default: ReadLimits| ReadLimits {
+        max_inflated_bytes: args
+            .max_inflated_bytes
+            .unwrap_or(default.max_inflated_bytes),
+        max_records: args.max_records.unwrap_or(default.max_records),
+        max_record_bytes: args.max_record_bytes,
+    };
+    let (file_limits, object_limits) = (limits(ReadLimits::FILE), limits(ReadLimits::OBJECT));
     let (remote, local): (Vec<&PathBuf>, Vec<&PathBuf>) = args
         .inputs
         .iter()
@@ -137,7 +262,6 @@ async fn hunt(args: &DetectArgs) -> Result<HuntReport> {
             LogBucketOptions {
                 endpoint_url: args.endpoint_url.clone(),
                 region: args.region.clone(),
-                max_inflated_bytes: args.max_inflated_bytes,
                 ..Default::default()
             },
         )
@@ -152,22 +276,19 @@ async fn hunt(args: &DetectArgs) -> Result<HuntReport> {
     let total = files.len() + buckets.iter().map(|(_, k)| k.len()).sum::<usize>();
     let bar = Bar::new(total as u64, "files");
     for file in &files {
-        match read_file_limited(file, &limits) {
-            Ok(records) => hunter.add(records),
-            Err(e) => hunter.add_unreadable(file, e.to_string()),
-        }
+        hunter.read_file(file, &file_limits);
         bar.step();
         bar.message(format!("{} records", hunter.records()));
     }
     for (bucket, keys) in &buckets {
+        // Objects arrive as stored (gzipped): they are inflated as they are parsed.
         let mut objects = bucket.read_all(keys.clone());
         while let Some((key, read)) = objects.next().await {
             let name = bucket.location().object_url(&key);
             match read {
-                Ok(bytes) => match decode_limited(bytes, Path::new(&name), &limits) {
-                    Ok(records) => hunter.add(records),
-                    Err(e) => hunter.add_unreadable(Path::new(&name), e.to_string()),
-                },
+                Ok(bytes) => {
+                    let _ = hunter.read(bytes.as_slice(), Path::new(&name), &object_limits);
+                }
                 Err(reason) => hunter.add_unreadable(Path::new(&name), reason.to_string()),
             }
             bar.step();

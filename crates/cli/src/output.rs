@@ -13,16 +13,19 @@ pub fn list(output: Output, items: &[Value], columns: &[(&str, &str)]) {
             "{}",
             serde_json::to_string_pretty(items).unwrap_or_default()
         ),
-        Output::Table => {
-            let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED);
-            table.set_header(columns.iter().map(|(h, _)| *h));
-            for item in items {
-                table.add_row(columns.iter().map(|(_, f)| cell(item, f)));
-            }
-            println!("{table}");
-        }
+        Output::Table => println!("{}", table(items, columns)),
     }
+}
+
+/// `items` as a table of `columns` (header, JSON field).
+pub fn table(items: &[Value], columns: &[(&str, &str)]) -> Table {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header(columns.iter().map(|(h, _)| *h));
+    for item in items {
+        table.add_row(columns.iter().map(|(_, f)| cell(item, f)));
+    }
+    table
 }
 
 /// Prints one object as a two-column table, or as JSON.

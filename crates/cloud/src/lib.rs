@@ -37,7 +37,8 @@ pub fn connectors() -> CloudConnectors {
     connectors_with(ReadLimits::OBJECT)
 }
 
-/// [`connectors`], with S3 log objects inflated no further than `objects` allows.
+/// [`connectors`], with S3 log objects read no larger as stored than `objects` allows once
+/// inflated (the node applies `objects` in full as it parses them).
 pub fn connectors_with(objects: ReadLimits) -> CloudConnectors {
     CloudConnectors {
         collector: Some(Arc::new(Collector)),
@@ -131,8 +132,9 @@ pub struct S3Logs {
 }
 
 impl S3Logs {
-    /// A reader whose objects inflate to at most `limits.max_inflated_bytes` (the records cap
-    /// is applied when the node parses them).
+    /// A reader of objects no larger as stored than `limits.max_inflated_bytes` (nor than
+    /// [`trustplane_aws::DEFAULT_MAX_OBJECT_BYTES`]); they are handed over as stored and
+    /// the node inflates and parses them as they stream, within `limits`.
     pub fn new(limits: ReadLimits) -> Self {
         S3Logs {
             buckets: Mutex::default(),
@@ -161,7 +163,10 @@ impl S3Logs {
                 endpoint_url: location.endpoint_url.clone(),
                 region: location.region.clone(),
                 role_arn: location.role_arn.clone(),
-                max_inflated_bytes: self.limits.max_inflated_bytes,
+                max_object_bytes: self
+                    .limits
+                    .max_inflated_bytes
+                    .min(LogBucketOptions::default().max_object_bytes),
                 ..LogBucketOptions::default()
             },
         )

@@ -124,8 +124,10 @@ pub trait LogObjects: Send + Sync {
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<String>, String>>;
 
-    /// The content of each of `keys` (gunzipped, within the reader's size limits), in the
-    /// order of `keys`; an object that cannot be read is an `Err` for that object alone.
+    /// The content of each of `keys` as stored (gzipped or not, within the reader's size
+    /// limit), in the order of `keys`; an object that cannot be read is an `Err` for that
+    /// object alone. The node inflates and parses each as it streams
+    /// (`trustplane_monitor::Detection::ingest`), so the inflated content is never held.
     fn read<'a>(
         &'a self,
         location: &'a LogLocation,

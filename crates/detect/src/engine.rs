@@ -283,24 +283,18 @@ impl RuleSet {
 
     /// Detection results from the evaluators that apply to the record's product.
     fn evaluate(&self, event: &JsonEvent<'_>, record: &Record) -> Vec<EvaluationResult> {
-        let product = record
-            .logsource
-            .product
-            .as_ref()
-            .map(|p| p.to_ascii_lowercase());
-        let service = record
-            .logsource
-            .service
-            .as_ref()
-            .map(|s| s.to_ascii_lowercase());
+        // Compared without lower-casing copies: this runs for every record.
+        let product = record.logsource.product.as_deref();
+        let service = record.logsource.service.as_deref();
         let mut results = Vec::new();
         for (rules_product, group) in &self.engines {
-            if rules_product.is_some() && product.is_some() && *rules_product != product {
-                continue;
+            if let (Some(rules), Some(product)) = (rules_product.as_deref(), product) {
+                if !rules.eq_ignore_ascii_case(product) {
+                    continue;
+                }
             }
-            let conflicts = service
-                .as_ref()
-                .is_some_and(|s| group.services.iter().any(|r| r != s));
+            let conflicts =
+                service.is_some_and(|s| group.services.iter().any(|r| !r.eq_ignore_ascii_case(s)));
             if conflicts {
                 // Conflict-based pruning: skip rules written for another service.
                 results.extend(group.engine.evaluate_pruned(event, &record.logsource));

@@ -2,10 +2,14 @@
 //!
 //! The pipeline, in the order data flows:
 //!
-//! - [`read_file`] / [`list_log_files`] read CloudTrail and Azure exports (envelopes, arrays,
-//!   NDJSON, gzipped or not) into [`Record`]s, counting what cannot be read
-//!   ([`MalformedRecord`]) instead of failing, within [`ReadLimits`] (inflated size and
-//!   records per object: [`decode_limited`], [`read_file_limited`], [`inflate_bounded`]).
+//! - [`stream_records`] reads CloudTrail and Azure exports (envelopes, arrays, NDJSON,
+//!   gzipped or not) from any reader and hands over one [`Item`] at a time: a [`Record`], or a
+//!   [`MalformedRecord`] counted instead of failing, within [`ReadLimits`] (inflated size,
+//!   records per object, bytes per record), so memory stays bounded whatever the input size.
+//!   [`read_file`] / [`decode_limited`] / [`read_file_limited`] collect the same records;
+//!   [`list_log_files`] walks folders.
+//! - [`Hunter`] matches records as they stream and hands matches to a sink
+//!   ([`Hunter::with_sink`]), which is what `trustplane detect` runs.
 //! - Each [`Record`] keeps the original JSON and the Sigma log source it belongs to, and gives
 //!   a normalised [`EventSummary`] (time, provider, action, [`Actor`], source IP, outcome,
 //!   region, account), built on first use so that records no rule matches do not pay for it.
@@ -50,12 +54,14 @@ mod pipeline;
 mod reader;
 mod record;
 mod rules;
+mod stream;
 
 pub use builtin::builtin_rules;
 pub use engine::{CorrelationDetail, EngineOptions, Hit, RuleCheck, RuleSet};
 pub use error::DetectError;
 pub use hunt::{
     check_rules, hunt, hunt_with_progress, HuntOptions, HuntProgress, HuntReport, Hunter, Match,
+    MALFORMED_KEPT,
 };
 pub use limits::{
     decode_limited, inflate_bounded, inflate_reader, read_bounded, read_file_limited, ReadError,
@@ -66,3 +72,4 @@ pub use reader::{
 };
 pub use record::{Actor, EventSummary, Outcome, Provider, Record, RecordOrigin};
 pub use rules::{parse_rule_text, ParsedRules, RuleInfo, RuleKind, RuleLoadError};
+pub use stream::{stream_bytes, stream_records, Item};

@@ -19,6 +19,14 @@ pub struct ReadLimits {
     pub max_inflated_bytes: u64,
     /// Records (array items, envelope items, NDJSON lines).
     pub max_records: usize,
+    /// Bytes of one record (one NDJSON line, one item of an envelope or array): the most
+    /// that is ever held in memory at once, whatever the size of the object.
+    #[serde(default = "default_max_record_bytes")]
+    pub max_record_bytes: u64,
+}
+
+fn default_max_record_bytes() -> u64 {
+    ReadLimits::OBJECT.max_record_bytes
 }
 
 impl ReadLimits {
@@ -27,12 +35,22 @@ impl ReadLimits {
     pub const OBJECT: ReadLimits = ReadLimits {
         max_inflated_bytes: 1024 * 1024 * 1024,
         max_records: 2_000_000,
+        max_record_bytes: 16 * 1024 * 1024,
     };
 
     /// For one push to the ingest API, parsed while the request waits.
     pub const PUSH: ReadLimits = ReadLimits {
         max_inflated_bytes: 64 * 1024 * 1024,
         max_records: 200_000,
+        max_record_bytes: 4 * 1024 * 1024,
+    };
+
+    /// For local files named by the person running `trustplane detect`: read as they stream,
+    /// so memory is bounded by the record limit alone, whatever the size of the file.
+    pub const FILE: ReadLimits = ReadLimits {
+        max_inflated_bytes: u64::MAX,
+        max_records: usize::MAX,
+        max_record_bytes: 16 * 1024 * 1024,
     };
 }
 
@@ -58,6 +76,12 @@ pub enum ReadError {
         /// The limit.
         max: usize,
     },
+    /// One record (an NDJSON line, an item of a document) is larger than allowed.
+    #[error("a record is larger than {max} bytes")]
+    RecordTooLarge {
+        /// The limit.
+        max: u64,
+    },
     /// The gzip stream is damaged.
     #[error("bad gzip data: {0}")]
     BadGzip(String),
@@ -71,7 +95,9 @@ impl ReadError {
     pub fn is_over_limit(&self) -> bool {
         matches!(
             self,
-            ReadError::TooLarge { .. } | ReadError::TooManyRecords { .. }
+            ReadError::TooLarge { .. }
+                | ReadError::TooManyRecords { .. }
+                | ReadError::RecordTooLarge { .. }
         )
     }
 }
@@ -127,24 +153,37 @@ pub fn inflate_bounded(bytes: Vec<u8>, max: u64) -> Result<Vec<u8>, ReadError> {
 }
 
 /// Inflates (when gzipped) and splits one object of log data into records within `limits`.
-/// `name` is recorded as the records' origin.
+/// `name` is recorded as the records' origin. The records are collected: use
+/// [`crate::stream_records`] to hand them over one at a time instead.
 pub fn decode_limited(
     bytes: Vec<u8>,
     name: &Path,
     limits: &ReadLimits,
 ) -> Result<crate::FileRecords, ReadError> {
-    let plain = inflate_bounded(bytes, limits.max_inflated_bytes)?;
-    crate::reader::parse_limited(&plain, name, limits.max_records)
+    collect(bytes.as_slice(), name, limits)
 }
 
-/// Reads one file within `limits`, inflating it as it streams from disk.
+/// Reads one file within `limits`, inflating it as it streams from disk, and collects its
+/// records (see [`crate::stream_records`] to hand them over one at a time instead).
 pub fn read_file_limited(
     path: &Path,
     limits: &ReadLimits,
 ) -> Result<crate::FileRecords, ReadError> {
     let file = std::fs::File::open(path).map_err(|e| ReadError::Io(e.to_string()))?;
-    let plain = inflate_reader(file, limits.max_inflated_bytes)?;
-    crate::reader::parse_limited(&plain, path, limits.max_records)
+    collect(file, path, limits)
+}
+
+fn collect<R: Read>(
+    reader: R,
+    name: &Path,
+    limits: &ReadLimits,
+) -> Result<crate::FileRecords, ReadError> {
+    let mut out = crate::FileRecords::default();
+    crate::stream::stream_records(reader, name, limits, &mut |item| match item {
+        crate::Item::Record(r) => out.records.push(r),
+        crate::Item::Malformed(m) => out.malformed.push(m),
+    })?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -172,6 +211,7 @@ mod tests {
             &ReadLimits {
                 max_inflated_bytes: 1024 * 1024,
                 max_records: 10,
+                ..ReadLimits::PUSH
             },
         )
         .unwrap_err();
@@ -199,6 +239,7 @@ mod tests {
         let limits = ReadLimits {
             max_inflated_bytes: 1000,
             max_records: 2,
+            ..ReadLimits::PUSH
         };
         let out = decode_limited(two, Path::new("t"), &limits).unwrap();
         assert_eq!(out.records.len(), 2);
@@ -210,6 +251,7 @@ mod tests {
         let limits = ReadLimits {
             max_inflated_bytes: 1 << 20,
             max_records: 2,
+            ..ReadLimits::PUSH
         };
         let shapes = [
             format!("[{a},{a},{a}]"),

@@ -5,12 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-use serde_json::Value;
-
 use crate::error::DetectError;
 use crate::limits::{decode_limited, read_file_limited, ReadError, ReadLimits};
-use crate::record::{Record, RecordOrigin};
+use crate::record::Record;
+use serde::Serialize;
 
 /// A record (or a whole file) that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -112,104 +110,16 @@ pub(crate) fn parse_limited(
     path: &Path,
     max_records: usize,
 ) -> Result<FileRecords, ReadError> {
-    let mut out = FileRecords::default();
-    let mut seen = 0_usize;
-    let mut count = |n: usize| {
-        seen = seen.saturating_add(n);
-        if seen > max_records {
-            Err(ReadError::TooManyRecords { max: max_records })
-        } else {
-            Ok(())
-        }
+    let limits = ReadLimits {
+        max_records,
+        ..ReadLimits::FILE
     };
-    let trimmed = bytes.trim_ascii_start();
-    if trimmed.first().is_some_and(|b| *b == b'{' || *b == b'[') {
-        // One JSON document: an envelope, an array or a single record. If it does not parse as
-        // one document it is NDJSON (or damaged), handled line by line below.
-        if let Ok(doc) = serde_json::from_slice::<Value>(trimmed) {
-            let items = match doc {
-                Value::Object(mut map) => match take_envelope(&mut map) {
-                    Some(items) => items,
-                    None => vec![Value::Object(map)],
-                },
-                Value::Array(items) => items,
-                _ => Vec::new(),
-            };
-            count(items.len())?;
-            for (index, item) in items.into_iter().enumerate() {
-                push(&mut out, item, path, index);
-            }
-            return Ok(out);
-        }
-    }
-    for (index, line) in bytes.split(|b| *b == b'\n').enumerate() {
-        let line = line.trim_ascii();
-        if line.is_empty() {
-            continue;
-        }
-        match serde_json::from_slice::<Value>(line) {
-            Ok(Value::Object(mut map)) => {
-                // An NDJSON line may itself be a CloudTrail envelope.
-                match take_envelope(&mut map) {
-                    Some(items) => {
-                        count(items.len())?;
-                        items
-                            .into_iter()
-                            .for_each(|item| push(&mut out, item, path, index))
-                    }
-                    None => {
-                        count(1)?;
-                        push(&mut out, Value::Object(map), path, index)
-                    }
-                }
-            }
-            Ok(_) => {
-                count(1)?;
-                out.malformed.push(MalformedRecord {
-                    path: path.to_path_buf(),
-                    index: Some(index),
-                    reason: "line is not a JSON object".into(),
-                })
-            }
-            Err(e) => {
-                count(1)?;
-                out.malformed.push(MalformedRecord {
-                    path: path.to_path_buf(),
-                    index: Some(index),
-                    reason: format!("invalid JSON: {e}"),
-                })
-            }
-        }
-    }
+    let mut out = FileRecords::default();
+    crate::stream::stream_bytes(bytes, path, &limits, &mut |item| match item {
+        crate::stream::Item::Record(r) => out.records.push(r),
+        crate::stream::Item::Malformed(m) => out.malformed.push(m),
+    })?;
     Ok(out)
-}
-
-/// `{"Records": [...]}` (CloudTrail) or `{"records": [...]}` (Azure diagnostic export).
-fn take_envelope(map: &mut serde_json::Map<String, Value>) -> Option<Vec<Value>> {
-    for key in ["Records", "records"] {
-        if matches!(map.get(key), Some(Value::Array(_))) {
-            if let Some(Value::Array(items)) = map.remove(key) {
-                return Some(items);
-            }
-        }
-    }
-    None
-}
-
-fn push(out: &mut FileRecords, item: Value, path: &Path, index: usize) {
-    if item.is_object() {
-        let origin = RecordOrigin {
-            path: path.to_path_buf(),
-            index,
-        };
-        out.records.push(Record::from_json(item, origin));
-    } else {
-        out.malformed.push(MalformedRecord {
-            path: path.to_path_buf(),
-            index: Some(index),
-            reason: "record is not a JSON object".into(),
-        });
-    }
 }
 
 #[cfg(test)]

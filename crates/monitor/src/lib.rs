@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 use trustplane_detect::{
-    decode_limited, EngineOptions, Provider, ReadError, ReadLimits, Record, RecordOrigin, RuleSet,
+    stream_bytes, EngineOptions, Item, Provider, ReadError, ReadLimits, Record, RecordOrigin,
+    RuleSet,
 };
 use trustplane_keyring::Sealer;
 use trustplane_model::Timestamp;
@@ -22,6 +23,13 @@ use trustplane_store::{AuditQuery, NewHit, Store, StoreError};
 
 /// Matches of one rule for one person within this window fold into one alert.
 const DEDUP_WINDOW_MS: i64 = 60 * 60 * 1000;
+
+/// Records handed from the parser to the pipeline at a time: what is held of an object
+/// besides its bytes as stored (gzipped).
+const INGEST_BATCH: usize = 1000;
+
+/// Directory users by lower-cased id and alias.
+type Names = HashMap<String, (String, String)>;
 
 /// What one batch did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -121,8 +129,11 @@ impl Detection {
 
     /// Reads log data (CloudTrail `{"Records":[...]}`, Azure `{"records":[...]}`, arrays or
     /// NDJSON, gzipped or not) within `limits` and runs it through the pipeline. Data over a
-    /// limit is refused whole, before any of it is processed. Inflating and parsing run on a
-    /// blocking thread, so a large object does not hold up other requests.
+    /// limit is refused whole, before any of it is processed: a first pass over the data
+    /// checks the limits without keeping anything. The second pass streams: records are
+    /// inflated and parsed on a blocking thread and reach the pipeline [`INGEST_BATCH`] at a
+    /// time, so besides `bytes` (as stored, gzipped) memory holds a few batches whatever the
+    /// size of the data once inflated.
     pub async fn ingest(
         &self,
         bytes: Vec<u8>,
@@ -130,12 +141,42 @@ impl Detection {
         limits: ReadLimits,
     ) -> Result<IngestReport, IngestError> {
         let name = PathBuf::from(source);
-        let parsed = tokio::task::spawn_blocking(move || decode_limited(bytes, &name, &limits))
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Value>>(2);
+        let reader = tokio::task::spawn_blocking(move || -> Result<usize, ReadError> {
+            stream_bytes(&bytes, &name, &limits, &mut |_| {})?;
+            let mut batch = Vec::with_capacity(INGEST_BATCH);
+            let mut malformed = 0_usize;
+            let mut open = true;
+            stream_bytes(&bytes, &name, &limits, &mut |item| match item {
+                Item::Record(record) if open => {
+                    batch.push(record.original);
+                    if batch.len() >= INGEST_BATCH {
+                        // A closed channel: the pipeline stopped (a store error).
+                        open = tx.blocking_send(std::mem::take(&mut batch)).is_ok();
+                    }
+                }
+                Item::Record(_) => {}
+                Item::Malformed(_) => malformed += 1,
+            })?;
+            if open && !batch.is_empty() {
+                let _ = tx.blocking_send(batch);
+            }
+            Ok(malformed)
+        });
+        let names = self.names().await?;
+        let mut report = IngestReport::default();
+        while let Some(values) = rx.recv().await {
+            let part = self
+                .process_with(&names, values, source, report.records)
+                .await?;
+            report.records += part.records;
+            report.resolved += part.resolved;
+            report.matches += part.matches;
+            report.new_alerts.extend(part.new_alerts);
+        }
+        report.malformed = reader
             .await
             .map_err(|e| ReadError::Io(format!("the reader stopped: {e}")))??;
-        let values: Vec<Value> = parsed.records.into_iter().map(|r| r.original).collect();
-        let mut report = self.process(values, source).await?;
-        report.malformed = parsed.malformed.len();
         Ok(report)
     }
 
@@ -177,14 +218,31 @@ impl Detection {
         values: Vec<Value>,
         source: &str,
     ) -> Result<IngestReport, StoreError> {
+        let names = self.names().await?;
+        self.process_with(&names, values, source, 0).await
+    }
+
+    async fn names(&self) -> Result<Names, StoreError> {
         let index = self.store.identity_index().await?;
-        let mut names: HashMap<String, (String, String)> = HashMap::new();
+        let mut names: Names = HashMap::new();
         for (id, upn, aliases) in index {
             names.insert(id.to_lowercase(), (id.clone(), upn.clone()));
             for a in aliases {
                 names.insert(a, (id.clone(), upn.clone()));
             }
         }
+        Ok(names)
+    }
+
+    /// [`Detection::process`] with the directory's names read once for all the batches of
+    /// one object; `first` is the index of the first record in the object.
+    async fn process_with(
+        &self,
+        names: &Names,
+        values: Vec<Value>,
+        source: &str,
+        first: usize,
+    ) -> Result<IngestReport, StoreError> {
         let mut report = IngestReport {
             records: values.len(),
             ..Default::default()
@@ -194,10 +252,10 @@ impl Detection {
         for (i, mut value) in values.into_iter().enumerate() {
             let origin = RecordOrigin {
                 path: PathBuf::from(source),
-                index: i,
+                index: first + i,
             };
             let probe = Record::from_json(value.clone(), origin.clone());
-            let person = resolve(&probe, &value, &names);
+            let person = resolve(&probe, &value, names);
             let summary = probe.summary().clone();
             let mut seen_ip = Value::Null;
             if let Some((id, _)) = &person {

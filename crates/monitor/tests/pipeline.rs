@@ -278,6 +278,7 @@ async fn data_over_a_limit_is_refused_whole_and_leaves_nothing_behind() {
     let tight = ReadLimits {
         max_inflated_bytes: 1024 * 1024,
         max_records: 2,
+        ..ReadLimits::PUSH
     };
     let mut three = Vec::new();
     for _ in 0..3 {

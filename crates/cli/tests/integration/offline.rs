@@ -640,3 +640,94 @@ fn scan_lists_failing_checks_by_severity_in_the_terminal() {
     assert!(table.contains("Checks that could not run (ERROR):"));
     assert!(table.contains("AccessDenied: not authorized to perform iam:GenerateCredentialReport"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_streams_a_large_file_in_batches_and_refuses_an_unreadable_one_before_sending() {
+    use std::io::Write;
+    let Some(db) = Db::new(Backend::Sqlite).await else {
+        return;
+    };
+    let rules = data("sigma/rules/cloud/aws");
+    let node = Node::start(
+        &db,
+        &["--detection-rules", &rules],
+        &[("TRUSTPLANE_BOOTSTRAP_ADMIN_TOKEN", TOKEN)],
+    )
+    .await;
+    let stop: Value = serde_json::from_str(
+        &std::fs::read_to_string(data(
+            "logs/stratus-red-team/aws.defense-evasion.cloudtrail-stop.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let stop = stop[0].clone();
+    assert_eq!(stop["eventName"], "StopLogging");
+    let gzip = |bytes: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+
+    // Refused before anything is sent: damaged gzip, and a record larger than one request
+    // may be (1 MiB) after one that would raise an alert.
+    let mut damaged = gzip(format!("{stop}\n").repeat(50).as_bytes());
+    damaged.truncate(damaged.len() / 2);
+    let damaged_path = dir.path().join("damaged.json.gz");
+    std::fs::write(&damaged_path, damaged).unwrap();
+    let huge = serde_json::json!({"eventSource": "s3.amazonaws.com", "eventName": "x", "pad": "x".repeat(5 * 1024 * 1024)});
+    let huge_path = dir.path().join("huge.json");
+    std::fs::write(
+        &huge_path,
+        serde_json::to_vec(&serde_json::json!({"Records": [stop, huge]})).unwrap(),
+    )
+    .unwrap();
+    for (path, why) in [
+        (&damaged_path, "bad gzip data"),
+        (&huge_path, "a record is larger than 1048575 bytes"),
+    ] {
+        let (code, _, err) = cli(
+            Some(&node),
+            &["admin", "alerts", "push", path.to_str().unwrap()],
+        );
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(why), "{err}");
+    }
+    let alerts = cli_json(&node, &["admin", "alerts", "list"]);
+    assert_eq!(alerts.as_array().unwrap().len(), 0, "{alerts}");
+
+    // 12,001 records (2.3 MB), gzipped: at least three batches (5,000 records and 1 MiB at
+    // most each, the server's request limit), the last of which holds the StopLogging record.
+    let mut ndjson = String::new();
+    for i in 0..12_000 {
+        let quiet = serde_json::json!({
+            "eventVersion": "1.08",
+            "eventSource": "ec2.amazonaws.com",
+            "eventName": "DescribeRegions",
+            "awsRegion": "eu-west-1",
+            "eventID": format!("quiet-{i}"),
+            "userIdentity": {"type": "IAMUser", "userName": "nobody"},
+        });
+        ndjson.push_str(&quiet.to_string());
+        ndjson.push('\n');
+    }
+    ndjson.push_str(&stop.to_string());
+    ndjson.push_str("\nnot json\n");
+    let big = dir.path().join("big.ndjson.gz");
+    std::fs::write(&big, gzip(ndjson.as_bytes())).unwrap();
+    let report = cli_json(&node, &["admin", "alerts", "push", big.to_str().unwrap()]);
+    assert_eq!(report["records"], 12_001, "{report}");
+    assert!(report["batches"].as_u64().unwrap() >= 3, "{report}");
+    assert_eq!(report["malformed"], 1, "{report}");
+    assert!(report["matches"].as_u64().unwrap() >= 1, "{report}");
+    let alerts = cli_json(&node, &["admin", "alerts", "list"]);
+    assert!(
+        alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["ruleTitle"] == "AWS CloudTrail Important Change"),
+        "{alerts}"
+    );
+}
