@@ -117,6 +117,11 @@ impl WriteTx {
     /// Appends `event` to the audit trail as part of this transaction and returns its
     /// sequence number. The event's time is set to the transaction's time.
     pub async fn audit(&mut self, mut event: Event) -> Result<i64> {
+        if let Some(category) = self.category {
+            if event.category == "directory" {
+                event.category = category.into();
+            }
+        }
         // Locking the head row orders appends across connections and nodes.
         let head_sql = match self.backend {
             Backend::Postgres => {

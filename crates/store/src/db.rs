@@ -124,6 +124,7 @@ impl Store {
             now: self.clock.now_ms(),
             audit_key: self.audit_key.get().cloned(),
             notable: Vec::new(),
+            category: None,
             started: Instant::now(),
             _guard: guard,
         })
@@ -186,6 +187,9 @@ pub struct WriteTx {
     pub(crate) audit_key: Option<crate::audit::AuditKey>,
     /// Audited entries to log and count once the change is committed.
     pub(crate) notable: Vec<crate::business_metrics::Notable>,
+    /// When set, directory events of this change are recorded under this category instead
+    /// (a change made by a provisioning connection is `provisioning`).
+    pub(crate) category: Option<&'static str>,
     started: Instant,
     // Declared last so it is released after the transaction ends.
     _guard: Option<OwnedMutexGuard<()>>,
