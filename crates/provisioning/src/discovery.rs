@@ -25,8 +25,8 @@ pub fn service_provider_config(base_url: &str) -> Value {
         "filter": {"supported": true, "maxResults": MAX_PAGE_SIZE},
         "changePassword": {"supported": false},
         "sort": {"supported": false},
-        // meta.version is returned, but If-Match is not yet honoured.
-        "etag": {"supported": false},
+        // meta.version is the ETag; If-Match is honoured on PUT, PATCH and DELETE (412).
+        "etag": {"supported": true},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "Bearer token",
