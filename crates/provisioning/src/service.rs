@@ -41,7 +41,11 @@ pub struct Reply {
 impl Reply {
     fn resource(status: u16, body: Value) -> Reply {
         let meta = body.get("meta");
-        let text = |k: &str| meta.and_then(|m| m.get(k)).and_then(Value::as_str).map(str::to_string);
+        let text = |k: &str| {
+            meta.and_then(|m| m.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
         Reply {
             status,
             version: text("version"),
@@ -86,7 +90,12 @@ fn check_version(if_match: Option<&str>, version: &str) -> Result<()> {
     let Some(header) = if_match else {
         return Ok(());
     };
-    let bare = |t: &str| t.trim().trim_start_matches("W/").trim_matches('"').to_string();
+    let bare = |t: &str| {
+        t.trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .to_string()
+    };
     let current = bare(version);
     if header
         .split(',')
@@ -474,7 +483,12 @@ impl<'a> Service<'a> {
         self.recorded(result).await
     }
 
-    async fn write_group(&self, before: &ProvisionedGroup, current: &Group, after: &Group) -> Result<Reply> {
+    async fn write_group(
+        &self,
+        before: &ProvisionedGroup,
+        current: &Group,
+        after: &Group,
+    ) -> Result<Reply> {
         let (add, remove) = patch::member_changes(current, after);
         let updated = self
             .store

@@ -434,7 +434,10 @@ async fn resource_type(
 }
 
 async fn schemas(State(state): State<AppState>, _client: ScimClient) -> ScimResult {
-    Ok(scim_json(StatusCode::OK, &discovery::schemas(&base_url(&state))))
+    Ok(scim_json(
+        StatusCode::OK,
+        &discovery::schemas(&base_url(&state)),
+    ))
 }
 
 async fn schema(
