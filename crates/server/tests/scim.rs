@@ -616,6 +616,82 @@ async fn entra_sequence_create_group_update_disable_delete() {
     assert_eq!(status, 404);
     assert!(s.store.get_user(&id).await.unwrap().account_enabled);
 
+    // Entra removes members with a value list.
+    let (status, v) = s
+        .send(
+            "PATCH",
+            &format!("/scim/v2/Groups/{gid}"),
+            &token,
+            json!({"schemas": [PATCH_OP], "Operations": [
+                {"op": "Remove", "path": "members", "value": [{"value": id}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(s
+        .store
+        .list_members(&gid, false)
+        .await
+        .unwrap()
+        .0
+        .is_empty());
+    let (status, _) = s
+        .send(
+            "PATCH",
+            &format!("/scim/v2/Groups/{gid}"),
+            &token,
+            json!({"schemas": [PATCH_OP], "Operations": [
+                {"op": "Add", "path": "members", "value": [{"value": id}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // A provisioned person who has since been given a directory role is the administrators'.
+    let (_, made) = s
+        .send(
+            "POST",
+            "/scim/v2/Users",
+            &token,
+            entra_user("ops@example.com", "ext-ops"),
+        )
+        .await;
+    let ops = made["id"].as_str().unwrap().to_string();
+    s.store
+        .create_role_assignment(
+            &Actor::system(),
+            NewAssignment {
+                principal_id: ops.clone(),
+                role_definition_id: BuiltinRole::SecurityReader.id().into(),
+                directory_scope_id: "/".into(),
+                assignment_type: trustplane_model::AssignmentKind::Active,
+                start: None,
+                end: None,
+            },
+        )
+        .await
+        .unwrap();
+    for (method, body) in [
+        (
+            "PATCH",
+            json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": false}]}),
+        ),
+        ("PUT", entra_user("ops@example.com", "ext-ops")),
+    ] {
+        let (status, v) = s
+            .send(method, &format!("/scim/v2/Users/{ops}"), &token, body)
+            .await;
+        assert_eq!(status, 403, "{method} {v}");
+    }
+    let (status, _, _) = s
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/scim/v2/Users/{ops}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert!(s.store.get_user(&ops).await.unwrap().account_enabled);
+
     // Disable (Entra: path-less replace, boolean as a string) ends the person's session.
     let session = s
         .store
