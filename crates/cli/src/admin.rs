@@ -125,6 +125,7 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
         AdminCommand::Roles(c) => crate::roles::roles(&client, c, out).await?,
         AdminCommand::Keys(c) => crate::roles::keys(&client, c, out).await?,
         AdminCommand::Tokens(c) => crate::tokens::tokens(&client, c, out).await?,
+        AdminCommand::Provisioning(c) => crate::provisioning::provisioning(&client, c, out).await?,
         AdminCommand::Assignments(c) => assignments(&client, c, out).await?,
         AdminCommand::Audit(c) => audit(&client, c, out).await?,
         AdminCommand::Alerts(c) => alerts(&client, c, out).await?,

@@ -619,6 +619,9 @@ pub enum AdminCommand {
     /// Admin API tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Provisioning: SCIM inbound connections (Global Administrator).
+    #[command(subcommand)]
+    Provisioning(ProvisioningCommand),
     /// Break-glass recovery when no administrator can sign in: works on the database directly
     /// (no server, no token). Enables (or creates) the user, prints a one-time password, and
     /// gives them Global Administrator; audited as a recovery.
@@ -702,6 +705,36 @@ pub enum AlertsCommand {
     /// Push a log file, or every log file of a folder (CloudTrail, Azure export, NDJSON;
     /// gzipped or not), into the pipeline.
     Push { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+pub enum ProvisioningCommand {
+    /// Provisioning connections.
+    #[command(subcommand)]
+    Connections(ProvisioningConnectionsCommand),
+}
+
+#[derive(Subcommand)]
+pub enum ProvisioningConnectionsCommand {
+    /// Create a connection; a scimInbound connection's bearer token is printed once.
+    Create {
+        /// scimInbound (awsIdentityStore and awsScim are not yet supported).
+        #[arg(long = "type", default_value = "scimInbound")]
+        kind: String,
+        /// A readable name, unique without regard to case.
+        #[arg(long)]
+        display_name: String,
+    },
+    /// Every connection.
+    List,
+    /// One connection (id or name).
+    Show { id: String },
+    /// Run a connection now (id or name); a scimInbound connection has nothing to run.
+    Run { id: String },
+    /// Its last run, changes, failures and drift (id or name).
+    Status { id: String },
+    /// Delete a connection (id or name): its token stops working; its users and groups stay.
+    Delete { id: String },
 }
 
 #[derive(Subcommand)]

@@ -15,6 +15,7 @@ mod output;
 mod pim;
 mod policy;
 mod progress;
+mod provisioning;
 mod roles;
 mod scan;
 mod serve;

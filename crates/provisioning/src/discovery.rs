@@ -3,7 +3,7 @@
 //! service says it does is what it does.
 
 use crate::error::{Result, ScimError};
-use crate::limits::{MAX_PAGE_SIZE, MAX_PATCH_OPERATIONS};
+use crate::limits::MAX_PAGE_SIZE;
 use crate::list::{list_response, Page};
 use crate::schema::{AttrDef, AttrType, ResourceKind, SchemaDef, ENTERPRISE_USER, GROUP, USER};
 use serde_json::{json, Value};
@@ -20,13 +20,13 @@ fn base(base_url: &str) -> &str {
 pub fn service_provider_config(base_url: &str) -> Value {
     json!({
         "schemas": [SPC_SCHEMA],
-        "patch": {"supported": true, "maxOperations": MAX_PATCH_OPERATIONS},
+        "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_PAGE_SIZE},
         "changePassword": {"supported": false},
         "sort": {"supported": false},
-        // meta.version is returned, but If-Match is not yet honoured.
-        "etag": {"supported": false},
+        // meta.version is the ETag; If-Match is honoured on PUT, PATCH and DELETE (412).
+        "etag": {"supported": true},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "Bearer token",
@@ -100,7 +100,13 @@ fn attribute_doc(a: &AttrDef) -> Value {
             map.insert("subAttributes".into(), Value::Array(subs));
         }
         if a.ty == AttrType::Reference {
-            map.insert("referenceTypes".into(), json!(["User", "Group", "uri"]));
+            // `meta.location` is a URI; `$ref` (members, manager) points at a resource.
+            let kinds = if a.name == "$ref" {
+                json!(["User", "Group"])
+            } else {
+                json!(["uri"])
+            };
+            map.insert("referenceTypes".into(), kinds);
         }
     }
     doc
@@ -188,7 +194,13 @@ mod tests {
         let group = schema(BASE, GROUP.id).unwrap();
         let members = &group["attributes"][1];
         assert_eq!(members["subAttributes"][1]["name"], "$ref");
-        assert_eq!(members["subAttributes"][1]["mutability"], "readOnly");
+        assert_eq!(members["subAttributes"][1]["mutability"], "readWrite");
+        assert_eq!(
+            members["subAttributes"][1]["referenceTypes"],
+            json!(["User", "Group"])
+        );
+        let display = attrs.iter().find(|a| a["name"] == "displayName").unwrap();
+        assert_eq!(display["required"], true, "the directory always holds one");
         assert!(schema(BASE, "urn:nope").is_err());
     }
 }

@@ -45,6 +45,7 @@ mod tests {
     struct Directory {
         users: Vec<model::User>,
         groups: Vec<(model::Group, Option<String>, Vec<String>)>,
+        external_ids: std::collections::HashMap<String, String>,
         next: u32,
     }
 
@@ -56,7 +57,7 @@ mod tests {
 
         fn user_json(&self, u: &model::User) -> Value {
             let meta = Meta::new(ResourceKind::User, BASE, &u.id, u.created_date_time, T0);
-            User::from_model(u, meta).to_json()
+            User::from_model(u, self.external_ids.get(&u.id).cloned(), meta).to_json()
         }
 
         fn group_scim(&self, g: &(model::Group, Option<String>, Vec<String>)) -> Group {
@@ -97,6 +98,9 @@ mod tests {
             }
             let id = self.id();
             let user = scim.to_new_model(id, T0);
+            if let Some(e) = scim.external_id_value() {
+                self.external_ids.insert(user.id.clone(), e);
+            }
             let out = self.user_json(&user);
             self.users.push(user);
             Ok(out)
@@ -127,6 +131,10 @@ mod tests {
                 .find(|u| u.id == id)
                 .ok_or_else(|| ScimError::NotFound(id.into()))?;
             patched.apply_to(user);
+            match patched.external_id_value() {
+                Some(e) => self.external_ids.insert(id.to_string(), e),
+                None => self.external_ids.remove(id),
+            };
             self.get_user(id)
         }
 

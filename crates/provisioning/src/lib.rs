@@ -12,6 +12,7 @@ pub mod list;
 pub mod patch;
 pub mod resources;
 pub mod schema;
+pub mod service;
 
 pub use error::{Result, ScimError};
 pub use schema::ResourceKind;

@@ -406,6 +406,12 @@ fn at_path(
     match (filter, at.sub) {
         (Some(f), sub) => with_filter(container, attr, sub, f, op, value),
         (None, None) => match op {
+            // The directory always holds a required attribute (a display name, an enabled
+            // state): removing it would not leave it unassigned, so it is refused.
+            OpKind::Remove if attr.required => Err(ScimError::Mutability(format!(
+                "'{}' is required and cannot be removed",
+                attr.name
+            ))),
             OpKind::Remove => {
                 match value {
                     // `remove` of `members` with a value list (as Entra sends) removes those.
@@ -695,10 +701,14 @@ mod tests {
     fn remove_paths() {
         let out = run(json!([
             {"op": "remove", "path": "name.givenName"},
-            {"op": "remove", "path": "emails[type eq \"home\"]"},
-            {"op": "remove", "path": "displayName"}
+            {"op": "remove", "path": "emails[type eq \"home\"]"}
         ]))
         .unwrap();
+        // displayName and active are required: the directory always holds them.
+        for path in ["displayName", "active"] {
+            let e = run(json!([{"op": "remove", "path": path}])).unwrap_err();
+            assert_eq!(e.scim_type(), Some("mutability"), "{path}");
+        }
         assert_eq!(out["name"], json!({"familyName": "B"}));
         assert_eq!(out["emails"].as_array().map(Vec::len), Some(1));
         let out = run(json!([{"op": "remove", "path": "emails"}])).unwrap();
@@ -828,7 +838,7 @@ mod tests {
         let r = req(json!([{"op": "remove", "path": "userName"}]));
         assert_eq!(
             patch_user(&before, &r).unwrap_err().scim_type(),
-            Some("invalidValue")
+            Some("mutability")
         );
     }
 

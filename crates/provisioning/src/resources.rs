@@ -12,8 +12,6 @@ use trustplane_model as model;
 /// Keys of a directory user's `attributes` that SCIM owns. Plain names, so claim mappings can
 /// read `department` and `employeeNumber` as they read any attribute.
 pub mod attribute_keys {
-    /// The provisioning client's id of the user.
-    pub const EXTERNAL_ID: &str = "externalId";
     /// `name.formatted`.
     pub const NAME_FORMATTED: &str = "nameFormatted";
     /// All addresses as SCIM `emails` entries (type and primary kept); `mail` holds the main
@@ -92,6 +90,9 @@ pub struct Email {
     /// Whether this is the preferred address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
+    /// A name shown for the address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
 }
 
 /// A reference to a manager.
@@ -330,6 +331,11 @@ impl User {
         Ok(user)
     }
 
+    /// The external id to store: trimmed, and absent when empty.
+    pub fn external_id_value(&self) -> Option<String> {
+        present(&self.external_id)
+    }
+
     /// The SCIM JSON of the user.
     pub fn to_json(&self) -> Value {
         let mut schemas = vec![USER_SCHEMA];
@@ -349,9 +355,10 @@ impl User {
         v
     }
 
-    /// The SCIM view of a directory user. `meta` comes from the caller, who knows the base URL
-    /// and when the user last changed.
-    pub fn from_model(user: &model::User, meta: Meta) -> User {
+    /// The SCIM view of a directory user. The external id is the store's to keep (a column
+    /// of its own, indexed per connection); `meta` comes from the caller, who knows the base
+    /// URL and when the user last changed.
+    pub fn from_model(user: &model::User, external_id: Option<String>, meta: Meta) -> User {
         let text = |key: &str| {
             user.attributes
                 .get(key)
@@ -378,6 +385,7 @@ impl User {
                     value: mail.clone(),
                     kind: Some("work".into()),
                     primary: Some(true),
+                    display: None,
                 },
             ),
             // `mail` cleared elsewhere: the main address went with it.
@@ -398,7 +406,7 @@ impl User {
         };
         User {
             id: Some(user.id.clone()),
-            external_id: text(keys::EXTERNAL_ID),
+            external_id,
             user_name: user.user_principal_name.clone(),
             name: (name != Name::default()).then_some(name),
             display_name: Some(user.display_name.clone()),
@@ -427,7 +435,8 @@ impl User {
     }
 
     /// Writes this SCIM user over a directory user (a full replace of what SCIM owns); the id,
-    /// creation time and attributes SCIM does not own are kept.
+    /// creation time and attributes SCIM does not own are kept. The external id is not an
+    /// attribute: the caller stores [`User::external_id_value`] with the user.
     pub fn apply_to(&self, user: &mut model::User) {
         let name = self.name.clone().unwrap_or_default();
         user.user_principal_name = self.user_name.trim().to_string();
@@ -463,10 +472,6 @@ impl User {
                 attrs.remove(key);
             }
         };
-        set(
-            keys::EXTERNAL_ID,
-            present(&self.external_id).map(Value::String),
-        );
         set(
             keys::NAME_FORMATTED,
             present(&name.formatted).map(Value::String),
@@ -597,9 +602,14 @@ mod tests {
         assert!(model.account_enabled);
         assert_eq!(model.attributes["department"], "R&D");
         assert_eq!(model.attributes["employeeNumber"], "701984");
+        assert!(
+            model.attributes.get("externalId").is_none(),
+            "a column, not an attribute"
+        );
+        let external = scim.external_id_value();
         assert_eq!(
-            model.attributes["externalId"],
-            "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"
+            external.as_deref(),
+            Some("0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef")
         );
 
         let meta = Meta::new(
@@ -609,7 +619,7 @@ mod tests {
             created,
             created,
         );
-        let back = User::from_model(&model, meta).to_json();
+        let back = User::from_model(&model, external, meta).to_json();
         assert_eq!(back["schemas"], json!([USER_SCHEMA, ENTERPRISE_SCHEMA]));
         assert_eq!(back["id"], "u-1");
         assert_eq!(back["userName"], model.user_principal_name);
@@ -639,22 +649,22 @@ mod tests {
             model.created_date_time,
             model.created_date_time,
         );
-        let back = User::from_model(&model, meta.clone());
+        let back = User::from_model(&model, None, meta.clone());
         assert_eq!(back.emails, scim.emails, "types and order survive");
 
         // `mail` changed or cleared outside SCIM wins over the stored list.
         let mut changed = model.clone();
         changed.mail = Some("moved@x.com".into());
-        let back = User::from_model(&changed, meta.clone());
+        let back = User::from_model(&changed, None, meta.clone());
         assert_eq!(back.emails[1].value, "moved@x.com");
         assert_eq!(back.emails[0].value, "home@x.com");
         changed.mail = None;
-        let back = User::from_model(&changed, meta.clone());
+        let back = User::from_model(&changed, None, meta.clone());
         assert_eq!(back.emails.len(), 1);
         assert_eq!(back.emails[0].value, "home@x.com");
         let mut fresh = model.clone();
         fresh.attributes.clear();
-        let back = User::from_model(&fresh, meta);
+        let back = User::from_model(&fresh, None, meta);
         assert_eq!(back.emails.len(), 1);
         assert_eq!(back.emails[0].primary, Some(true));
     }

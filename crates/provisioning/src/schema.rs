@@ -174,8 +174,17 @@ static USER_ATTRS: &[AttrDef] = &[
         ],
         "The person's name.",
     ),
-    attr("displayName", Str, "Name shown to people."),
-    attr("active", Boolean, "Whether the account may sign in."),
+    // Required here because the directory always holds them: without a value sent, the name
+    // is derived (name.formatted, given and family names, userName) and the account enabled.
+    // Creation without them is still accepted; removing them is refused.
+    AttrDef {
+        required: true,
+        ..attr("displayName", Str, "Name shown to people.")
+    },
+    AttrDef {
+        required: true,
+        ..attr("active", Boolean, "Whether the account may sign in.")
+    },
     complex(
         "emails",
         true,
@@ -219,7 +228,8 @@ static GROUP_ATTRS: &[AttrDef] = &[
         true,
         &[
             exact(attr("value", Str, "The member's id.")),
-            read_only(exact(attr("$ref", Reference, "The member's URI."))),
+            // A client may name a member by its URI as well as by its id (the id decides).
+            exact(attr("$ref", Reference, "The member's URI.")),
             read_only(attr("display", Str, "The member's name.")),
             read_only(attr("type", Str, "User or Group.")),
         ],

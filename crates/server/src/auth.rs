@@ -96,7 +96,7 @@ fn actor_of(parts: &Parts, user: Option<&User>) -> Actor {
 /// Counts a call with a bearer token that is unknown, malformed or of a disabled user, and
 /// records it in the audit trail, at most a few times a minute per source address so that a
 /// flood of them cannot flood the trail (the metric still counts every one).
-async fn audit_invalid_token(
+pub(crate) async fn audit_invalid_token(
     state: &AppState,
     parts: &Parts,
     reason: &'static str,

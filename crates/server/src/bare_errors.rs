@@ -25,6 +25,7 @@ pub async fn shape_errors(req: Request, next: Next) -> Response {
     if content_type.starts_with("application/problem+json")
         || content_type.starts_with("text/html")
         || content_type.starts_with("application/json")
+        || content_type.starts_with(crate::routes::scim::SCIM_JSON)
     {
         return response;
     }

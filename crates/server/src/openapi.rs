@@ -64,5 +64,6 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::routes::cloud::CloudApi::openapi());
     doc.merge(crate::routes::pim::PimApi::openapi());
+    doc.merge(crate::routes::provisioning::ProvisioningApi::openapi());
     doc
 }

@@ -162,6 +162,11 @@ impl WriteTx {
         let keyed_from: Option<i64> = head.try_get("keyed_from")?;
         let mut entries = Vec::with_capacity(events.len());
         for mut event in events {
+            if let Some(category) = self.category {
+                if event.category == "directory" {
+                    event.category = category.into();
+                }
+            }
             seq += 1;
             event.sequence = seq;
             event.activity_date_time = trustplane_model::from_ms(self.now);

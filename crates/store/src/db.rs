@@ -137,6 +137,7 @@ impl Store {
             notable: Vec::new(),
             touched: Vec::new(),
             changes: self.changes.clone(),
+            category: None,
             started: Instant::now(),
             _guard: guard,
         })
@@ -202,6 +203,9 @@ pub struct WriteTx {
     /// What caches must read again once the change is committed.
     touched: Vec<crate::changes::Topic>,
     changes: Arc<crate::changes::Changes>,
+    /// When set, directory events of this change are recorded under this category instead
+    /// (a change made by a provisioning connection is `provisioning`).
+    pub(crate) category: Option<&'static str>,
     started: Instant,
     // Declared last so it is released after the transaction ends.
     _guard: Option<OwnedMutexGuard<()>>,

@@ -140,7 +140,7 @@ pub struct NewAssignment {
     pub end: Option<Timestamp>,
 }
 
-const USERS: Collection = Collection {
+pub(crate) const USERS: Collection = Collection {
     table: "users",
     columns:
         "id, upn, display_name, mail, given_name, surname, account_enabled, attributes, created_at",
@@ -154,7 +154,7 @@ const USERS: Collection = Collection {
     ],
 };
 
-const GROUPS: Collection = Collection {
+pub(crate) const GROUPS: Collection = Collection {
     table: "groups",
     columns: "id, display_name, description, is_assignable_to_role, created_at",
     fields: &[("displayName", "display_name"), ("id", "id")],
@@ -197,7 +197,7 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
     })
 }
 
-fn group_from_row(row: &AnyRow) -> Result<Group> {
+pub(crate) fn group_from_row(row: &AnyRow) -> Result<Group> {
     Ok(Group {
         id: row.try_get("id")?,
         display_name: row.try_get("display_name")?,
@@ -239,12 +239,12 @@ pub(crate) fn assignment_from_row(row: &AnyRow) -> Result<RoleAssignment> {
     })
 }
 
-fn to_value<T: serde::Serialize>(v: &T) -> Option<Value> {
+pub(crate) fn to_value<T: serde::Serialize>(v: &T) -> Option<Value> {
     serde_json::to_value(v).ok()
 }
 
 /// An audit event for a directory change.
-fn change_event(
+pub(crate) fn change_event(
     actor: &Actor,
     activity: &str,
     target: Target,
@@ -265,7 +265,7 @@ fn change_event(
     }
 }
 
-fn target(kind: &str, id: &str, name: &str) -> Target {
+pub(crate) fn target(kind: &str, id: &str, name: &str) -> Target {
     Target {
         kind: kind.into(),
         id: id.into(),
@@ -451,6 +451,18 @@ impl Store {
 
     /// Changes a user.
     pub async fn update_user(&self, actor: &Actor, id: &str, patch: UserPatch) -> Result<User> {
+        self.update_user_via(actor, id, patch, Via::default()).await
+    }
+
+    /// [`Store::update_user`], made by a provisioning connection when `via` names one: the
+    /// user must be the connection's, and the change is audited as `provisioning`.
+    pub(crate) async fn update_user_via(
+        &self,
+        actor: &Actor,
+        id: &str,
+        patch: UserPatch,
+        via: Via<'_>,
+    ) -> Result<User> {
         let _t = self.timer("users.update");
         let before = self.get_user(id).await?;
         let mut after = before.clone();
@@ -490,6 +502,7 @@ impl Store {
         }
         let key = after.user_principal_name.to_lowercase();
         let mut tx = self.begin_write().await?;
+        via.enter(&mut tx, "users", &before.id).await?;
         let guard = match patch.account_enabled {
             Some(false) => Some(LastAdminGuard::take(&mut tx).await?),
             _ => None,
@@ -522,6 +535,7 @@ impl Store {
                 id: id.into(),
             });
         }
+        via.set_external_id(&mut tx, "users", &before.id).await?;
         // A disabled account, or one whose password changed, loses its sessions and OIDC
         // grants in the same transaction: no window in which it is disabled (or the old
         // password's holder is still signed in) and tokens still work.
@@ -579,9 +593,20 @@ impl Store {
 
     /// Deletes a user with their memberships, role assignments and tokens.
     pub async fn delete_user(&self, actor: &Actor, id: &str) -> Result<()> {
+        self.delete_user_via(actor, id, Via::default()).await
+    }
+
+    /// [`Store::delete_user`], by a provisioning connection when `via` names one.
+    pub(crate) async fn delete_user_via(
+        &self,
+        actor: &Actor,
+        id: &str,
+        via: Via<'_>,
+    ) -> Result<()> {
         let _t = self.timer("users.delete");
         let user = self.get_user(id).await?;
         let mut tx = self.begin_write().await?;
+        via.enter(&mut tx, "users", &user.id).await?;
         let guard = LastAdminGuard::take(&mut tx).await?;
         // Their elevations end too; the PIM engine takes the grants back.
         crate::pim::end_requests_of_disabled_tx(&mut tx, actor, &user.id).await?;
@@ -658,8 +683,8 @@ impl Store {
             created_date_time: from_ms(tx.now),
         };
         tx.execute(
-            "INSERT INTO groups (id, display_name, name_key, description, is_assignable_to_role, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO groups (id, display_name, name_key, description, is_assignable_to_role, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
             &[
                 Bind::Text(group.id.clone()),
                 Bind::Text(group.display_name.clone()),
@@ -725,12 +750,14 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         tx.execute(
-            "UPDATE groups SET display_name = $1, name_key = $2, description = $3 WHERE id = $4",
+            "UPDATE groups SET display_name = $1, name_key = $2, description = $3, updated_at = $4 \
+             WHERE id = $5",
             &[
                 Bind::Text(after.display_name.clone()),
                 Bind::Text(after.display_name.to_lowercase()),
                 Bind::OptText(after.description.clone()),
-                Bind::Text(id.into()),
+                Bind::Int(tx.now),
+                Bind::Text(before.id.clone()),
             ],
         )
         .await
@@ -749,9 +776,20 @@ impl Store {
 
     /// Deletes a group, its memberships and its role assignments.
     pub async fn delete_group(&self, actor: &Actor, id: &str) -> Result<()> {
+        self.delete_group_via(actor, id, Via::default()).await
+    }
+
+    /// [`Store::delete_group`], by a provisioning connection when `via` names one.
+    pub(crate) async fn delete_group_via(
+        &self,
+        actor: &Actor,
+        id: &str,
+        via: Via<'_>,
+    ) -> Result<()> {
         let _t = self.timer("groups.delete");
         let group = self.get_group(id).await?;
         let mut tx = self.begin_write().await?;
+        via.enter(&mut tx, "groups", &group.id).await?;
         let guard = LastAdminGuard::take(&mut tx).await?;
         for sql in [
             "DELETE FROM group_members WHERE member_id = $1",
@@ -1485,7 +1523,7 @@ pub(crate) const TRANSITIVE_GROUPS: &str = "WITH RECURSIVE g(id) AS ( \
     UNION SELECT gm.group_id FROM group_members gm JOIN g ON gm.member_id = g.id) \
     SELECT id FROM g";
 
-async fn insert_user(
+pub(crate) async fn insert_user(
     tx: &mut WriteTx,
     user: &User,
     key: &str,
@@ -1574,7 +1612,7 @@ pub(crate) async fn assign_builtin_tx(
     Ok(())
 }
 
-async fn add_member_tx(
+pub(crate) async fn add_member_tx(
     tx: &mut WriteTx,
     actor: &Actor,
     group: &Group,
@@ -1642,7 +1680,7 @@ async fn add_member_tx(
     Ok(())
 }
 
-fn conflict_as(e: StoreError, message: &str) -> StoreError {
+pub(crate) fn conflict_as(e: StoreError, message: &str) -> StoreError {
     match e {
         StoreError::Conflict(_) => StoreError::Conflict(message.into()),
         other => other,
@@ -1679,4 +1717,62 @@ async fn role_is_assigned_tx(tx: &mut crate::db::WriteTx, role_id: &str) -> Resu
         )
         .await?
         .is_some())
+}
+
+/// Who makes a directory change: an administrator or the server (the default), or a
+/// provisioning connection, which may change only what it owns and is audited as
+/// `provisioning`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Via<'a> {
+    /// The connection, if the change is provisioned.
+    pub(crate) connection: Option<&'a str>,
+    /// The client's id of the object, to set (with `Some`) in the same change.
+    pub(crate) external_id: Option<Option<String>>,
+}
+
+impl Via<'_> {
+    /// Marks the transaction as the connection's and checks that it owns the object.
+    pub(crate) async fn enter(
+        &self,
+        tx: &mut WriteTx,
+        table: &'static str,
+        id: &str,
+    ) -> Result<()> {
+        let Some(connection) = self.connection else {
+            return Ok(());
+        };
+        tx.category = Some("provisioning");
+        let sql = format!("SELECT provisioned_by FROM {table} WHERE id = $1");
+        let owner: Option<String> = match tx.fetch_optional(&sql, &[Bind::Text(id.into())]).await? {
+            Some(row) => row.try_get("provisioned_by")?,
+            None => None,
+        };
+        if owner.as_deref() != Some(connection) {
+            return Err(StoreError::NotFound {
+                kind: if table == "users" { "user" } else { "group" },
+                id: id.into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes the external id, when the change sets one.
+    pub(crate) async fn set_external_id(
+        &self,
+        tx: &mut WriteTx,
+        table: &'static str,
+        id: &str,
+    ) -> Result<()> {
+        let (Some(_), Some(external_id)) = (self.connection, &self.external_id) else {
+            return Ok(());
+        };
+        let sql = format!("UPDATE {table} SET external_id = $1 WHERE id = $2");
+        tx.execute(
+            &sql,
+            &[Bind::OptText(external_id.clone()), Bind::Text(id.into())],
+        )
+        .await
+        .map_err(|e| conflict_as(e, "another object of this connection has this externalId"))?;
+        Ok(())
+    }
 }

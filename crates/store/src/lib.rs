@@ -35,6 +35,7 @@ mod oidc;
 mod pim;
 mod policies;
 mod protection;
+mod provisioning;
 mod signing_keys;
 mod tokens;
 
@@ -64,5 +65,9 @@ pub use pim::{
 };
 pub use policies::CaKind;
 pub use protection::GroupProtection;
+pub use provisioning::{
+    ConnectionStatus, GroupChange, LookupField, MemberRef, ProvisionedGroup, ProvisionedUser,
+    ProvisioningConnection, MAX_PROVISIONED_SCAN, SCIM_INBOUND,
+};
 pub use signing_keys::{NewKey, StoredKey};
 pub use tokens::{ApiTokenInfo, TokenOwner};

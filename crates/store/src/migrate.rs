@@ -57,6 +57,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "keyed audit chain",
         include_str!("../migrations/0012_audit_keying.sql"),
     ),
+    (
+        14,
+        "provisioning",
+        include_str!("../migrations/0014_provisioning.sql"),
+    ),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one

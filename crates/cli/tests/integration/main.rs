@@ -17,5 +17,6 @@ mod durability;
 mod federation;
 mod offline;
 mod pim;
+mod provisioning;
 mod recover;
 mod s3_detect;

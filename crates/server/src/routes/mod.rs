@@ -9,7 +9,9 @@ pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod pim;
 pub(crate) mod posture;
+pub(crate) mod provisioning;
 pub(crate) mod roles;
+pub(crate) mod scim;
 pub(crate) mod tokens;
 pub(crate) mod users;
 
@@ -32,6 +34,8 @@ pub fn router() -> Router<AppState> {
         .merge(crate::saml::router())
         .merge(cloud::router())
         .merge(pim::router())
+        .merge(provisioning::router())
+        .merge(scim::router())
         .merge(crate::web::router())
         .merge(crate::oidc::router())
         .route(

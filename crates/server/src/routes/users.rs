@@ -264,7 +264,7 @@ pub async fn delete_user(
 /// The store ended a disabled or deleted person's elevations; the grants they gave (the
 /// directory role, cloud roles) go now rather than at the next scheduled convergence. A
 /// failure here is retried by that job, so it does not fail the change already made.
-async fn take_back_grants(state: &AppState) {
+pub(crate) async fn take_back_grants(state: &AppState) {
     if let Err(e) = state.pim.converge().await {
         tracing::warn!(error = %e, "could not take back the grants of a disabled person yet");
     }

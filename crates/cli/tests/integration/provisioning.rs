@@ -1,0 +1,86 @@
+//! Provisioning connections from the CLI, by name: created with their SCIM token shown once,
+//! listed, shown, their status read, run refused with one line, deleted (the token then stops
+//! working at /scim/v2).
+
+use crate::both_backends;
+use crate::harness::*;
+
+both_backends!(an_administrator_manages_scim_connections_from_the_cli);
+
+async fn an_administrator_manages_scim_connections_from_the_cli(db: Db) {
+    let node = db.start().await;
+    let made = cli_json(
+        &node,
+        &[
+            "admin",
+            "provisioning",
+            "connections",
+            "create",
+            "--display-name",
+            "Entra ID",
+        ],
+    );
+    assert_eq!(made["type"], "scimInbound");
+    let token = made["token"].as_str().unwrap().to_string();
+    assert!(made["settings"]["baseUrl"]
+        .as_str()
+        .unwrap()
+        .ends_with("/scim/v2"));
+
+    let listed = cli_json(&node, &["admin", "provisioning", "connections", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert!(!listed.to_string().contains(&token));
+    let shown = cli_json(
+        &node,
+        &["admin", "provisioning", "connections", "show", "entra id"],
+    );
+    assert_eq!(shown["id"], made["id"]);
+    let status = cli_json(
+        &node,
+        &["admin", "provisioning", "connections", "status", "Entra ID"],
+    );
+    assert_eq!(status["changes"], 0);
+
+    // The token reaches SCIM, and SCIM only.
+    let (code, _) = call(&node, reqwest::Method::GET, "/scim/v2/Users", None, &token).await;
+    assert_eq!(code, 200);
+    let (code, _) = call(&node, reqwest::Method::GET, "/api/v1/users", None, &token).await;
+    assert_eq!(code, 401);
+
+    // Nothing to run for an inbound connection; not-yet-built kinds are refused, in one line.
+    let (code, _, err) = cli(
+        Some(&node),
+        &["admin", "provisioning", "connections", "run", "Entra ID"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("nothing to run"), "{err}");
+    let (code, _, err) = cli(
+        Some(&node),
+        &[
+            "admin",
+            "provisioning",
+            "connections",
+            "create",
+            "--type",
+            "awsIdentityStore",
+            "--display-name",
+            "AWS",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("not yet supported"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    let (code, _, err) = cli(
+        Some(&node),
+        &["admin", "provisioning", "connections", "delete", "Entra ID"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _) = call(&node, reqwest::Method::GET, "/scim/v2/Users", None, &token).await;
+    assert_eq!(code, 401);
+    let (code, _, _) = cli(
+        Some(&node),
+        &["admin", "provisioning", "connections", "show", "Entra ID"],
+    );
+    assert_ne!(code, 0);
+}
