@@ -26,6 +26,67 @@ pub struct CurrentState {
     pub group_name_holders: HashMap<String, Holder>,
 }
 
+impl CurrentState {
+    /// Applies a plan in memory: what the store does in its transaction, for the objects'
+    /// source records and memberships only.
+    pub fn apply(&mut self, plan: &Plan) {
+        let gone_users: HashSet<&str> = plan
+            .delete_users
+            .iter()
+            .map(|r| r.anchor.as_str())
+            .collect();
+        let gone_groups: HashSet<&str> = plan
+            .delete_groups
+            .iter()
+            .map(|r| r.anchor.as_str())
+            .collect();
+        self.users
+            .retain(|u| !gone_users.contains(u.anchor.as_str()));
+        self.groups
+            .retain(|g| !gone_groups.contains(g.anchor.as_str()));
+        self.memberships
+            .retain(|g, _| !gone_groups.contains(g.as_str()));
+        for members in self.memberships.values_mut() {
+            members.retain(|m| match m {
+                Member::User(a) => !gone_users.contains(a.as_str()),
+                Member::Group(a) => !gone_groups.contains(a.as_str()),
+            });
+        }
+        let changed = plan
+            .create_users
+            .iter()
+            .chain(plan.update_users.iter().map(|u| &u.user))
+            .chain(plan.disable_users.iter().map(|u| &u.user));
+        for user in changed {
+            match self.users.iter_mut().find(|u| u.anchor == user.anchor) {
+                Some(existing) => *existing = user.clone(),
+                None => self.users.push(user.clone()),
+            }
+        }
+        let changed = plan
+            .create_groups
+            .iter()
+            .chain(plan.update_groups.iter().map(|g| &g.group));
+        for group in changed {
+            match self.groups.iter_mut().find(|g| g.anchor == group.anchor) {
+                Some(existing) => *existing = group.clone(),
+                None => self.groups.push(group.clone()),
+            }
+        }
+        for m in &plan.remove_members {
+            if let Some(members) = self.memberships.get_mut(&m.group) {
+                members.remove(&m.member);
+            }
+        }
+        for m in &plan.add_members {
+            self.memberships
+                .entry(m.group.clone())
+                .or_default()
+                .insert(m.member.clone());
+        }
+    }
+}
+
 /// Who already holds a name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "type")]

@@ -1,0 +1,349 @@
+//! Real directory peers for the tests: a test CA (openssl), OpenLDAP `slapd` on free loopback
+//! ports, and a Samba Active Directory domain controller (fixed ports, one per test run).
+
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Whether the tests run in CI, where a missing peer is a failure, not a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Finds a program, or says why the test cannot run. In CI a missing peer fails the test.
+pub fn require(program: &str, candidates: &[&str]) -> Option<PathBuf> {
+    for c in candidates {
+        let p = Path::new(c);
+        if p.is_file() {
+            return Some(p.to_path_buf());
+        }
+    }
+    if in_ci() {
+        panic!("{program} is not installed; scripts/test.sh installs it (CI=true: a missing peer fails)");
+    }
+    eprintln!("skipping: {program} is not installed (outside CI)");
+    None
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Waits until something accepts connections on the port, or the process exits.
+pub fn wait_for_port(port: u16, child: &mut Child, what: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited before listening on {port}: {status}");
+        }
+        if Instant::now() > deadline {
+            panic!("{what} did not listen on {port} within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A CA and a server certificate for 127.0.0.1 and localhost.
+pub struct TestPki {
+    pub ca_pem: String,
+    pub ca_file: PathBuf,
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+pub fn make_pki(dir: &Path, name: &str) -> TestPki {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).expect("pki dir");
+    let ca_key = d.join("ca.key");
+    let ca_file = d.join("ca.pem");
+    let key_file = d.join("server.key");
+    let csr = d.join("server.csr");
+    let cert_file = d.join("server.pem");
+    let ext = d.join("ext.cnf");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext");
+    run(Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+        ])
+        .arg(format!("/CN=Trustplane test CA {name}"))
+        .args([
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+        ])
+        .arg(&ca_key)
+        .arg("-out")
+        .arg(&ca_file));
+    run(Command::new("openssl")
+        .args([
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+        ])
+        .arg(&key_file)
+        .arg("-out")
+        .arg(&csr));
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-in"])
+        .arg(&csr)
+        .arg("-CA")
+        .arg(&ca_file)
+        .arg("-CAkey")
+        .arg(&ca_key)
+        .args(["-CAcreateserial", "-extfile"])
+        .arg(&ext)
+        .arg("-out")
+        .arg(&cert_file));
+    // Samba refuses a private key that others can read.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    TestPki {
+        ca_pem: std::fs::read_to_string(&ca_file).expect("ca"),
+        ca_file,
+        cert_file,
+        key_file,
+    }
+}
+
+/// A fresh temporary directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> TempDir {
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let p = std::env::temp_dir().join(format!("{prefix}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A process stopped (by its own id) when dropped.
+pub struct Peer {
+    pub child: Child,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub const SLAPD_SUFFIX: &str = "dc=example,dc=test";
+pub const SLAPD_ROOT_DN: &str = "cn=admin,dc=example,dc=test";
+pub const SLAPD_ROOT_PW: &str = "slapd-root-secret";
+/// A reader whose paged searches may return 4 entries in all (`size.prtotal`), to make a
+/// search fail part way on a real server.
+pub const SLAPD_LIMITED_DN: &str = "cn=limited,dc=example,dc=test";
+pub const SLAPD_LIMITED_PW: &str = "limited-secret";
+
+/// OpenLDAP with its own configuration: plain and StartTLS on one port, LDAPS on another.
+pub struct Slapd {
+    pub ldap_port: u16,
+    pub ldaps_port: u16,
+    pub pki: TestPki,
+    _peer: Peer,
+    _dir: TempDir,
+}
+
+pub fn start_slapd() -> Option<Slapd> {
+    let slapd = require("slapd (Debian package slapd)", &["/usr/sbin/slapd"])?;
+    let dir = TempDir::new("trustplane-slapd");
+    let pki = make_pki(&dir.0, "slapd");
+    let db = dir.0.join("db");
+    std::fs::create_dir_all(&db).expect("db dir");
+    let conf = dir.0.join("slapd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "include /etc/ldap/schema/core.schema\n\
+             include /etc/ldap/schema/cosine.schema\n\
+             include /etc/ldap/schema/inetorgperson.schema\n\
+             modulepath /usr/lib/ldap\n\
+             moduleload back_mdb\n\
+             pidfile {dir}/slapd.pid\n\
+             TLSCACertificateFile {ca}\n\
+             TLSCertificateFile {cert}\n\
+             TLSCertificateKeyFile {key}\n\
+             database mdb\n\
+             maxsize 104857600\n\
+             suffix \"{SLAPD_SUFFIX}\"\n\
+             rootdn \"{SLAPD_ROOT_DN}\"\n\
+             rootpw {SLAPD_ROOT_PW}\n\
+             directory {db}\n\
+             limits dn.exact=\"{SLAPD_LIMITED_DN}\" size.prtotal=4\n\
+             access to attrs=userPassword by anonymous auth by * none\n\
+             access to * by users read by * none\n",
+            dir = dir.0.display(),
+            ca = pki.ca_file.display(),
+            cert = pki.cert_file.display(),
+            key = pki.key_file.display(),
+            db = db.display(),
+        ),
+    )
+    .expect("slapd.conf");
+    let ldap_port = free_port();
+    let ldaps_port = free_port();
+    let child = Command::new(slapd)
+        .arg("-h")
+        .arg(format!(
+            "ldap://127.0.0.1:{ldap_port}/ ldaps://127.0.0.1:{ldaps_port}/"
+        ))
+        .arg("-f")
+        .arg(&conf)
+        .args(["-d", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start slapd");
+    let mut peer = Peer { child };
+    wait_for_port(ldap_port, &mut peer.child, "slapd", Duration::from_secs(20));
+    wait_for_port(
+        ldaps_port,
+        &mut peer.child,
+        "slapd",
+        Duration::from_secs(20),
+    );
+    Some(Slapd {
+        ldap_port,
+        ldaps_port,
+        pki,
+        _peer: peer,
+        _dir: dir,
+    })
+}
+
+pub const AD_REALM: &str = "CORP.EXAMPLE.TEST";
+pub const AD_BASE: &str = "DC=corp,DC=example,DC=test";
+pub const AD_ADMIN_PW: &str = "Adm1n-Passw0rd!x";
+/// Samba binds fixed ports, so its folder is fixed too and one runs at a time.
+pub const SAMBA_DIR: &str = "/tmp/trustplane-test-samba-ad";
+
+/// A Samba AD domain controller provisioned into [`SAMBA_DIR`], LDAPS on 636 with the test CA.
+pub struct SambaAd {
+    pub dir: PathBuf,
+    pub pki: TestPki,
+    samba_tool: PathBuf,
+    _peer: Peer,
+}
+
+impl SambaAd {
+    /// Runs `samba-tool` against the domain's database.
+    pub fn tool(&self, args: &[&str]) -> String {
+        let sam = self.dir.join("private/sam.ldb");
+        run(Command::new(&self.samba_tool)
+            .args(args)
+            .arg("-H")
+            .arg(&sam)
+            .arg("-s")
+            .arg(self.dir.join("etc/smb.conf")))
+    }
+}
+
+pub fn start_samba() -> Option<SambaAd> {
+    let samba_tool = require(
+        "samba-tool (Debian package samba)",
+        &["/usr/bin/samba-tool"],
+    )?;
+    let samba = require("samba (Debian package samba)", &["/usr/sbin/samba"])?;
+    let dir = PathBuf::from(SAMBA_DIR);
+    // A previous run's domain controller may still hold the ports if it was killed hard.
+    if let Ok(pid) = std::fs::read_to_string(dir.join("run/samba.pid")) {
+        if let Ok(pid) = pid.trim().parse::<u32>() {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("run")).expect("samba dir");
+    let pki = make_pki(&dir, "tls");
+    run(Command::new(&samba_tool)
+        .args([
+            "domain",
+            "provision",
+            "--realm",
+            AD_REALM,
+            "--domain",
+            "CORP",
+            "--server-role=dc",
+            "--dns-backend=NONE",
+        ])
+        .arg(format!("--adminpass={AD_ADMIN_PW}"))
+        .arg(format!("--targetdir={}", dir.display()))
+        .args([
+            "--option=interfaces=lo",
+            "--option=bind interfaces only=yes",
+        ])
+        .arg(format!(
+            "--option=pid directory={}",
+            dir.join("run").display()
+        ))
+        .arg("--option=tls enabled=yes")
+        .arg(format!("--option=tls keyfile={}", pki.key_file.display()))
+        .arg(format!("--option=tls certfile={}", pki.cert_file.display()))
+        .arg(format!("--option=tls cafile={}", pki.ca_file.display())));
+    let child = Command::new(samba)
+        .args(["-i", "-M", "single", "-s"])
+        .arg(dir.join("etc/smb.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start samba");
+    let mut peer = Peer { child };
+    wait_for_port(636, &mut peer.child, "samba", Duration::from_secs(120));
+    Some(SambaAd {
+        dir,
+        pki,
+        samba_tool,
+        _peer: peer,
+    })
+}
