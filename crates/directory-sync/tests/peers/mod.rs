@@ -290,6 +290,17 @@ impl SambaAd {
     }
 }
 
+impl Drop for SambaAd {
+    fn drop(&mut self) {
+        let _ = self._peer.child.kill();
+        let _ = self._peer.child.wait();
+        if !std::thread::panicking() {
+            // Kept after a failure, with its samba.log, for a look.
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
 pub fn start_samba() -> Option<SambaAd> {
     let samba_tool = require(
         "samba-tool (Debian package samba)",
@@ -301,6 +312,11 @@ pub fn start_samba() -> Option<SambaAd> {
     if let Ok(pid) = std::fs::read_to_string(dir.join("run/samba.pid")) {
         if let Ok(pid) = pid.trim().parse::<u32>() {
             let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+    }
+    for port in [389, 636] {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            panic!("port {port} is taken on loopback; Samba AD needs it (another slapd or samba running?)");
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -331,11 +347,14 @@ pub fn start_samba() -> Option<SambaAd> {
         .arg(format!("--option=tls keyfile={}", pki.key_file.display()))
         .arg(format!("--option=tls certfile={}", pki.cert_file.display()))
         .arg(format!("--option=tls cafile={}", pki.ca_file.display())));
+    let log = std::fs::File::create(dir.join("samba.log")).expect("samba log");
     let child = Command::new(samba)
         .args(["-i", "-M", "single", "-s"])
         .arg(dir.join("etc/smb.conf"))
+        // Only the LDAP server: no SMB, Kerberos, DNS or winbindd (a separate package).
+        .arg("--option=server services=ldap")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("start samba");
     let mut peer = Peer { child };
