@@ -9,10 +9,12 @@
 //!   deletes everyone, a large share of removals waits for confirmation, conflicts are reported
 //!   per object and never merged).
 //!
-//! Applying a plan is the store's job, in one transaction.
+//! - [`service`]: connections kept in the store (bind password sealed), runs that read, plan
+//!   and apply the plan in one store transaction, or record why they changed nothing.
 
 pub mod plan;
 pub mod read;
+pub mod service;
 pub mod settings;
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +23,7 @@ pub use plan::{plan, CurrentState, Plan, PlanRefused, SafetyPolicy};
 pub use read::{
     read_directory, test_connection, ConnectionInfo, DirectoryRead, ReadError, ReadMode,
 };
+pub use service::{DirectorySync, NewConnection, ServiceError, SyncReport, SyncRequest};
 pub use settings::{ConnectionSettings, DirectoryType, SettingsError, Transport};
 
 /// A user as the directory holds it.

@@ -6,123 +6,13 @@ mod peers;
 
 use std::collections::HashSet;
 
-use ldap3::{LdapConnAsync, Mod};
+use ldap3::Mod;
 use peers::*;
 use trustplane_directory_sync::plan::Member;
 use trustplane_directory_sync::{
     plan, read_directory, test_connection, ConnectionSettings, CurrentState, DirectoryType,
     PlanRefused, ReadError, ReadMode, SafetyPolicy, Transport,
 };
-
-async fn admin(slapd: &Slapd) -> ldap3::Ldap {
-    let (conn, mut ldap) = LdapConnAsync::new(&format!("ldap://127.0.0.1:{}", slapd.ldap_port))
-        .await
-        .expect("connect");
-    ldap3::drive!(conn);
-    ldap.simple_bind(SLAPD_ROOT_DN, SLAPD_ROOT_PW)
-        .await
-        .expect("bind")
-        .success()
-        .expect("bind ok");
-    ldap
-}
-
-fn set(v: &[&str]) -> HashSet<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
-async fn add(ldap: &mut ldap3::Ldap, dn: &str, attrs: &[(&str, &[&str])]) {
-    let attrs: Vec<(String, HashSet<String>)> =
-        attrs.iter().map(|(k, v)| (k.to_string(), set(v))).collect();
-    ldap.add(dn, attrs)
-        .await
-        .expect("add")
-        .success()
-        .unwrap_or_else(|e| panic!("add {dn}: {e}"));
-}
-
-fn user_dn(n: u32) -> String {
-    format!("uid=user{n},ou=people,{SLAPD_SUFFIX}")
-}
-
-fn group_dn(name: &str) -> String {
-    format!("cn={name},ou=groups,{SLAPD_SUFFIX}")
-}
-
-async fn populate(slapd: &Slapd) {
-    let mut ldap = admin(slapd).await;
-    let suffix: &[(&str, &[&str])] = &[
-        ("objectClass", &["dcObject", "organization"]),
-        ("dc", &["example"]),
-        ("o", &["Example"]),
-    ];
-    add(&mut ldap, SLAPD_SUFFIX, suffix).await;
-    for ou in ["people", "groups"] {
-        add(
-            &mut ldap,
-            &format!("ou={ou},{SLAPD_SUFFIX}"),
-            &[("objectClass", &["organizationalUnit"]), ("ou", &[ou])],
-        )
-        .await;
-    }
-    add(
-        &mut ldap,
-        SLAPD_LIMITED_DN,
-        &[
-            (
-                "objectClass",
-                &["organizationalRole", "simpleSecurityObject"],
-            ),
-            ("cn", &["limited"]),
-            ("userPassword", &[SLAPD_LIMITED_PW]),
-        ],
-    )
-    .await;
-    let manager = user_dn(0);
-    for n in 0..7u32 {
-        let (uid, mail, cn) = (
-            [format!("user{n}")],
-            [format!("user{n}@example.test")],
-            [format!("User {n}")],
-        );
-        let (uid, mail, cn) = ([uid[0].as_str()], [mail[0].as_str()], [cn[0].as_str()]);
-        let mut attrs: Vec<(&str, &[&str])> = vec![
-            ("objectClass", &["inetOrgPerson"]),
-            ("uid", &uid),
-            ("mail", &mail),
-            ("cn", &cn),
-            ("sn", &["Tester"]),
-            ("departmentNumber", &["R&D"]),
-        ];
-        let manager_ref = [manager.as_str()];
-        if n > 0 {
-            attrs.push(("manager", &manager_ref));
-        }
-        add(&mut ldap, &user_dn(n), &attrs).await;
-    }
-    let (u0, u1, u2, devs) = (user_dn(0), user_dn(1), user_dn(2), group_dn("devs"));
-    add(
-        &mut ldap,
-        &devs,
-        &[
-            ("objectClass", &["groupOfNames"]),
-            ("cn", &["devs"]),
-            ("member", &[u1.as_str(), u2.as_str()]),
-        ],
-    )
-    .await;
-    add(
-        &mut ldap,
-        &group_dn("staff"),
-        &[
-            ("objectClass", &["groupOfNames"]),
-            ("cn", &["staff"]),
-            ("member", &[devs.as_str(), u0.as_str()]),
-        ],
-    )
-    .await;
-    let _ = ldap.unbind().await;
-}
 
 fn settings(slapd: &Slapd, transport: Transport) -> ConnectionSettings {
     let url = match transport {
@@ -147,7 +37,7 @@ fn settings(slapd: &Slapd, transport: Transport) -> ConnectionSettings {
 #[tokio::test]
 async fn reads_inet_org_people_and_nested_groups_over_plain_starttls_and_ldaps() {
     let Some(slapd) = start_slapd() else { return };
-    populate(&slapd).await;
+    populate_slapd(&slapd).await;
     for transport in [Transport::Plain, Transport::StartTls, Transport::Ldaps] {
         let s = settings(&slapd, transport);
         let info = test_connection(&s).await.expect("test connection");
@@ -209,7 +99,7 @@ async fn reads_inet_org_people_and_nested_groups_over_plain_starttls_and_ldaps()
 #[tokio::test]
 async fn deletions_and_changes_arrive_and_large_removals_wait_for_confirmation() {
     let Some(slapd) = start_slapd() else { return };
-    populate(&slapd).await;
+    populate_slapd(&slapd).await;
     let s = settings(&slapd, Transport::Plain);
     let mut state = CurrentState::default();
     let first = read_directory(&s, ReadMode::Full).await.expect("read");
@@ -222,7 +112,7 @@ async fn deletions_and_changes_arrive_and_large_removals_wait_for_confirmation()
         .expect("plan")
         .is_empty());
 
-    let mut ldap = admin(&slapd).await;
+    let mut ldap = slapd_admin(&slapd).await;
     ldap.delete(&user_dn(6))
         .await
         .expect("delete")
@@ -285,7 +175,7 @@ async fn deletions_and_changes_arrive_and_large_removals_wait_for_confirmation()
 #[tokio::test]
 async fn a_failed_or_partial_read_is_an_error_and_plans_nothing() {
     let Some(slapd) = start_slapd() else { return };
-    populate(&slapd).await;
+    populate_slapd(&slapd).await;
 
     // The limited reader may get 4 entries in all: the server stops the paged search part way.
     let mut s = settings(&slapd, Transport::Plain);

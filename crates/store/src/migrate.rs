@@ -57,6 +57,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "keyed audit chain",
         include_str!("../migrations/0012_audit_keying.sql"),
     ),
+    (
+        13,
+        "directory connections",
+        include_str!("../migrations/0013_directory_connections.sql"),
+    ),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one

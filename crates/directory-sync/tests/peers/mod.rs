@@ -3,7 +3,10 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+use std::collections::HashSet;
 use std::net::{TcpListener, TcpStream};
+
+use ldap3::LdapConnAsync;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -365,4 +368,116 @@ pub fn start_samba() -> Option<SambaAd> {
         samba_tool,
         _peer: peer,
     })
+}
+
+// ---- the generic LDAP directory's contents ----
+
+pub async fn slapd_admin(slapd: &Slapd) -> ldap3::Ldap {
+    let (conn, mut ldap) = LdapConnAsync::new(&format!("ldap://127.0.0.1:{}", slapd.ldap_port))
+        .await
+        .expect("connect");
+    ldap3::drive!(conn);
+    ldap.simple_bind(SLAPD_ROOT_DN, SLAPD_ROOT_PW)
+        .await
+        .expect("bind")
+        .success()
+        .expect("bind ok");
+    ldap
+}
+
+pub fn set(v: &[&str]) -> HashSet<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+pub async fn add(ldap: &mut ldap3::Ldap, dn: &str, attrs: &[(&str, &[&str])]) {
+    let attrs: Vec<(String, HashSet<String>)> =
+        attrs.iter().map(|(k, v)| (k.to_string(), set(v))).collect();
+    ldap.add(dn, attrs)
+        .await
+        .expect("add")
+        .success()
+        .unwrap_or_else(|e| panic!("add {dn}: {e}"));
+}
+
+pub fn user_dn(n: u32) -> String {
+    format!("uid=user{n},ou=people,{SLAPD_SUFFIX}")
+}
+
+pub fn group_dn(name: &str) -> String {
+    format!("cn={name},ou=groups,{SLAPD_SUFFIX}")
+}
+
+pub async fn populate_slapd(slapd: &Slapd) {
+    let mut ldap = slapd_admin(slapd).await;
+    let suffix: &[(&str, &[&str])] = &[
+        ("objectClass", &["dcObject", "organization"]),
+        ("dc", &["example"]),
+        ("o", &["Example"]),
+    ];
+    add(&mut ldap, SLAPD_SUFFIX, suffix).await;
+    for ou in ["people", "groups"] {
+        add(
+            &mut ldap,
+            &format!("ou={ou},{SLAPD_SUFFIX}"),
+            &[("objectClass", &["organizationalUnit"]), ("ou", &[ou])],
+        )
+        .await;
+    }
+    add(
+        &mut ldap,
+        SLAPD_LIMITED_DN,
+        &[
+            (
+                "objectClass",
+                &["organizationalRole", "simpleSecurityObject"],
+            ),
+            ("cn", &["limited"]),
+            ("userPassword", &[SLAPD_LIMITED_PW]),
+        ],
+    )
+    .await;
+    let manager = user_dn(0);
+    for n in 0..7u32 {
+        let (uid, mail, cn) = (
+            [format!("user{n}")],
+            [format!("user{n}@example.test")],
+            [format!("User {n}")],
+        );
+        let (uid, mail, cn) = ([uid[0].as_str()], [mail[0].as_str()], [cn[0].as_str()]);
+        let mut attrs: Vec<(&str, &[&str])> = vec![
+            ("objectClass", &["inetOrgPerson"]),
+            ("uid", &uid),
+            ("mail", &mail),
+            ("cn", &cn),
+            ("sn", &["Tester"]),
+            ("departmentNumber", &["R&D"]),
+        ];
+        let manager_ref = [manager.as_str()];
+        if n > 0 {
+            attrs.push(("manager", &manager_ref));
+        }
+        add(&mut ldap, &user_dn(n), &attrs).await;
+    }
+    let (u0, u1, u2, devs) = (user_dn(0), user_dn(1), user_dn(2), group_dn("devs"));
+    add(
+        &mut ldap,
+        &devs,
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["devs"]),
+            ("member", &[u1.as_str(), u2.as_str()]),
+        ],
+    )
+    .await;
+    add(
+        &mut ldap,
+        &group_dn("staff"),
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["staff"]),
+            ("member", &[devs.as_str(), u0.as_str()]),
+        ],
+    )
+    .await;
+    let _ = ldap.unbind().await;
 }
