@@ -77,7 +77,7 @@ pub enum ServiceError {
 
 /// How a run is asked for.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SyncRequest {
     /// Full reconciliation even where an incremental run is possible.
     #[serde(default)]
