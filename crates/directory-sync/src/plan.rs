@@ -298,7 +298,18 @@ pub fn plan(
         .collect();
 
     // Users: names held outside the connection, or twice inside the read, are conflicts.
-    let read_user_anchors: HashSet<&str> = read.users.iter().map(|u| u.anchor.as_str()).collect();
+    // Entries read but skipped (no UPN, a value too long) are still there: never removed.
+    let skipped: HashSet<&str> = read
+        .issues
+        .iter()
+        .filter_map(|i| i.anchor.as_deref())
+        .collect();
+    let read_user_anchors: HashSet<&str> = read
+        .users
+        .iter()
+        .map(|u| u.anchor.as_str())
+        .chain(skipped.iter().copied())
+        .collect();
     let mut taken: HashMap<String, Holder> = HashMap::new();
     if !read.full {
         // Users not read this time keep their names.
@@ -327,7 +338,12 @@ pub fn plan(
         "user",
         &mut plan.conflicts,
     );
-    let read_group_anchors: HashSet<&str> = read.groups.iter().map(|g| g.anchor.as_str()).collect();
+    let read_group_anchors: HashSet<&str> = read
+        .groups
+        .iter()
+        .map(|g| g.anchor.as_str())
+        .chain(skipped.iter().copied())
+        .collect();
     let mut taken_groups: HashMap<String, Holder> = HashMap::new();
     if !read.full {
         for g in &current.groups {
@@ -770,6 +786,19 @@ mod tests {
                 anchor: "u2".into()
             }
         );
+    }
+
+    #[test]
+    fn an_entry_skipped_by_the_read_is_not_deleted() {
+        let cur = state((0..20).map(user).collect());
+        let mut r = read(true, (1..20).map(user).collect(), vec![]);
+        r.issues.push(ObjectIssue::new(
+            &user(0).dn,
+            Some("u0"),
+            "no userPrincipalName",
+        ));
+        let p = plan(&cur, &r, SafetyPolicy::default()).expect("plan");
+        assert!(p.delete_users.is_empty(), "{:?}", p.delete_users);
     }
 
     #[test]

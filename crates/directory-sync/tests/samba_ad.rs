@@ -13,8 +13,9 @@ use ldap3::{LdapConnAsync, LdapConnSettings, Mod};
 use peers::*;
 use trustplane_directory_sync::plan::Member;
 use trustplane_directory_sync::{
-    plan, read_directory, test_connection, ConnectionSettings, CurrentState, DirectoryType,
-    PlanRefused, ReadError, ReadMode, SafetyPolicy, Transport,
+    plan, read_directory, test_connection, ConnectionSettings, CurrentState, DirectorySync,
+    DirectoryType, NewConnection, PlanRefused, ReadError, ReadMode, SafetyPolicy, SyncRequest,
+    Transport,
 };
 
 const PEOPLE: &str = "OU=People,DC=corp,DC=example,DC=test";
@@ -361,5 +362,84 @@ async fn active_directory_import_incremental_sync_deletions_and_safety() {
         read_directory(&gone, ReadMode::Full).await,
         Err(ReadError::Connect(_))
     ));
+
+    // Into a store: the domain's people arrive attributed to the connection; disabled in AD,
+    // the next (incremental) run disables them here, audited.
+    let dir = tempfile::tempdir().expect("dir");
+    let store = trustplane_store::Store::open(
+        &format!("sqlite://{}/t.db?mode=rwc", dir.path().display()),
+        std::sync::Arc::new(trustplane_model::ManualClock::new(1_790_000_000_000)),
+    )
+    .await
+    .expect("store");
+    let sealer =
+        trustplane_keyring::Sealer::load_or_create(&dir.path().join("master.key")).expect("key");
+    let sync = DirectorySync::new(store.clone(), sealer);
+    let actor = trustplane_model::Actor::system();
+    let conn = sync
+        .create(
+            &actor,
+            serde_json::from_value::<NewConnection>(serde_json::json!({
+                "type": "activeDirectory",
+                "displayName": "Corp AD",
+                "url": "ldaps://127.0.0.1",
+                "bindDn": ADMIN_DN,
+                "bindPassword": AD_ADMIN_PW,
+                "baseDn": PEOPLE,
+                "caCertificate": ad.pki.ca_pem,
+                "passThroughAuthentication": true,
+            }))
+            .expect("shape"),
+        )
+        .await
+        .expect("create");
+    let report = sync
+        .sync(&actor, &conn.id, SyncRequest::default())
+        .await
+        .expect("sync");
+    assert_eq!(report.result, "succeeded", "{report:?}");
+    assert_eq!(report.mode, "full", "the first run is full");
+    assert_eq!(report.counts["usersCreated"], 16);
+    let stored = store
+        .get_user("alice@corp.example.test")
+        .await
+        .expect("alice");
+    assert!(stored.account_enabled);
+    assert_eq!(stored.attributes["department"], "Research");
+    assert!(
+        !store
+            .get_user("dave@corp.example.test")
+            .await
+            .expect("dave")
+            .account_enabled
+    );
+    let engineers = store.get_group("Engineers").await.expect("group");
+    assert!(store
+        .group_ids_of(&stored.id, false)
+        .await
+        .expect("groups")
+        .contains(&engineers.id));
+
+    ad.tool(&["user", "disable", "alice"]);
+    let report = sync
+        .sync(&actor, &conn.id, SyncRequest::default())
+        .await
+        .expect("sync");
+    assert_eq!(report.mode, "incremental");
+    assert_eq!(report.counts["usersDisabled"], 1, "{report:?}");
+    assert!(
+        !store
+            .get_user(&stored.id)
+            .await
+            .expect("alice")
+            .account_enabled
+    );
+    let status = store
+        .get_directory_connection(&conn.id)
+        .await
+        .expect("conn")
+        .status;
+    assert_eq!(status.last_result.as_deref(), Some("succeeded"));
+    assert!(status.high_water_usn.is_some());
     let _ = ldap.unbind().await;
 }
