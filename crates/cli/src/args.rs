@@ -1159,9 +1159,10 @@ pub enum DirectoryConnectionsCommand {
         r#type: String,
         #[arg(long)]
         display_name: String,
-        /// `ldaps://host[:port]`, or `ldap://host[:port]` with StartTLS.
+        /// `ldaps://host[:port]`, or `ldap://host[:port]` with StartTLS (`--url` is the
+        /// Trustplane server's).
         #[arg(long)]
-        url: String,
+        ldap_url: String,
         #[arg(long)]
         bind_dn: String,
         /// Read the bind password from standard input (the only way to give it).

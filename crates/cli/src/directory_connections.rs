@@ -39,7 +39,7 @@ pub async fn run(client: &Client, c: DirectoryConnectionsCommand, out: Output) -
         DirectoryConnectionsCommand::Create {
             r#type,
             display_name,
-            url,
+            ldap_url,
             bind_dn,
             bind_password_stdin: _,
             base_dn,
@@ -70,7 +70,7 @@ pub async fn run(client: &Client, c: DirectoryConnectionsCommand, out: Output) -
                 None => None,
             };
             let body = json!({
-                "type": r#type, "displayName": display_name, "url": url, "bindDn": bind_dn,
+                "type": r#type, "displayName": display_name, "url": ldap_url, "bindDn": bind_dn,
                 "bindPassword": password, "baseDn": base_dn, "caCertificate": ca,
                 "userFilter": user_filter, "groupFilter": group_filter, "startTls": !no_start_tls,
                 "passThroughAuthentication": pass_through_authentication,

@@ -27,7 +27,7 @@ async fn directory_connections_through_the_cli(db: Db) {
             "ldap".into(),
             "--display-name".into(),
             "Corp LDAP".into(),
-            "--url".into(),
+            "--ldap-url".into(),
             url.into(),
             "--no-start-tls".into(),
             "--bind-dn".into(),
@@ -46,7 +46,7 @@ async fn directory_connections_through_the_cli(db: Db) {
     let (code, out, err) = cli_with_stdin(&node, &bad, "reader-secret-9\n");
     assert_eq!(code, 1, "{out}{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains("url"), "{err}");
+    assert!(err.contains("url") && err.contains("loopback"), "{err}");
     // No password on standard input: refused before calling the server.
     let good = create(&url);
     let good: Vec<&str> = good.iter().map(String::as_str).collect();
