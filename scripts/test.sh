@@ -10,7 +10,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 
 # Debian packages: PostgreSQL for the second backend, Chromium for the browser tests,
 # OpenSSL headers for webauthn-rs, xmlsec1 and openssl to check SAML signatures and certificates,
-# Node.js and a Python venv for the independent peers.
+# Node.js and a Python venv for the independent peers; slapd and samba for directory sources.
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
@@ -19,12 +19,24 @@ command -v python3 >/dev/null || need+=(python3 python3-venv)
 command -v npm >/dev/null || need+=(nodejs npm)
 command -v xmlsec1 >/dev/null || need+=(xmlsec1)
 command -v openssl >/dev/null || need+=(openssl)
+# Directory sources: OpenLDAP and a Samba Active Directory domain controller, started by the
+# directory-sync tests themselves.
+[ -x /usr/sbin/slapd ] || need+=(slapd)
+{ [ -x /usr/sbin/samba ] && [ -x /usr/bin/samba-tool ]; } || need+=(samba)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+
+# The packages' own services, where an init system started them, would hold the ports the tests'
+# directories use (Samba AD binds 389 and 636).
+for svc in slapd samba-ad-dc smbd nmbd; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl stop "$svc" || true
+  fi
+done
 
 # Builds are slow on small machines: keep the target folder outside the clone so that later
 # runs on the same machine reuse it.

@@ -153,6 +153,9 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
         }
         AdminCommand::Accounts(c) => crate::cloud::accounts(&client, c, out).await?,
         AdminCommand::LogSources(c) => crate::cloud::log_sources(&client, c, out).await?,
+        AdminCommand::DirectoryConnections(c) => {
+            crate::directory_connections::run(&client, c, out).await?
+        }
         AdminCommand::Signins { user, from, top } => {
             let mut path = format!("/api/v1/auditLogs/signIns?$top={top}");
             if let Some(u) = user {

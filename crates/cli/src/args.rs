@@ -665,6 +665,9 @@ pub enum AdminCommand {
     /// S3 prefixes of CloudTrail objects that detection polls.
     #[command(subcommand)]
     LogSources(LogSourcesCommand),
+    /// Active Directory and LDAP directories imported as sources of users and groups.
+    #[command(subcommand)]
+    DirectoryConnections(DirectoryConnectionsCommand),
     /// The sign-in log.
     Signins {
         /// Only this user's attempts (id).
@@ -1179,6 +1182,64 @@ pub enum AccountsCommand {
         #[arg(long)]
         interval_secs: Option<i64>,
     },
+}
+
+#[derive(Subcommand)]
+pub enum DirectoryConnectionsCommand {
+    /// List connections with their last run.
+    List,
+    /// Show one connection (id or name).
+    Show { id: String },
+    /// The last run: when, result, counts, error, high-water mark.
+    Status { id: String },
+    /// Connect a directory; the bind password is read from standard input.
+    Create {
+        /// `activeDirectory` or `ldap`.
+        #[arg(long = "type", value_parser = ["activeDirectory", "ldap"])]
+        r#type: String,
+        #[arg(long)]
+        display_name: String,
+        /// `ldaps://host[:port]`, or `ldap://host[:port]` with StartTLS (`--url` is the
+        /// Trustplane server's).
+        #[arg(long)]
+        ldap_url: String,
+        #[arg(long)]
+        bind_dn: String,
+        /// Read the bind password from standard input (the only way to give it).
+        #[arg(long, required = true)]
+        bind_password_stdin: bool,
+        #[arg(long)]
+        base_dn: String,
+        /// A PEM file with the CA certificate that signed the directory's certificate.
+        #[arg(long)]
+        ca_certificate: Option<PathBuf>,
+        /// An extra LDAP filter for users, e.g. `(department=Sales)`.
+        #[arg(long)]
+        user_filter: Option<String>,
+        /// An extra LDAP filter for groups.
+        #[arg(long)]
+        group_filter: Option<String>,
+        /// Plain `ldap://` without StartTLS (loopback only).
+        #[arg(long)]
+        no_start_tls: bool,
+        /// Check imported users' passwords by a bind to the directory at sign-in.
+        #[arg(long)]
+        pass_through_authentication: bool,
+    },
+    /// Connect and bind with the stored settings.
+    Test { id: String },
+    /// Sync now (incremental where possible; exit 1 when the run failed or waits).
+    Sync {
+        id: String,
+        /// A full reconciliation (deletions are found only by one).
+        #[arg(long)]
+        full: bool,
+        /// Apply removals over the safety share (10 % of the connection's users).
+        #[arg(long)]
+        confirm: bool,
+    },
+    /// Delete a connection; what it imported stays as local objects.
+    Delete { id: String },
 }
 
 #[derive(Subcommand)]

@@ -10,6 +10,7 @@ mod client;
 mod cloud;
 mod config;
 mod detect;
+mod directory_connections;
 mod names;
 mod output;
 mod pim;

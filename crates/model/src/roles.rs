@@ -26,6 +26,9 @@ pub enum Permission {
     PoliciesWrite,
     /// Push logs, handle alerts, take responses, manage response policies.
     AlertsWrite,
+    /// Create, sync and delete directory sources (Active Directory and LDAP connections).
+    /// Only Global Administrators hold it: a source writes users, groups and memberships.
+    DirectorySourcesWrite,
 }
 
 impl Permission {
@@ -41,6 +44,7 @@ impl Permission {
             Permission::ApiTokensWrite => "trustplane.apiTokens/write",
             Permission::PoliciesWrite => "trustplane.conditionalAccess/write",
             Permission::AlertsWrite => "trustplane.alerts/write",
+            Permission::DirectorySourcesWrite => "trustplane.directory/sources/write",
         }
     }
 }

@@ -1144,6 +1144,9 @@ mod hardening;
 /// Protected principals and the last way in (`tests/protected/`).
 mod protected;
 
+/// Directory sources over the API (`tests/directory_connections/`).
+mod directory_connections;
+
 /// Temporary access passes (`tests/temporary_access/`).
 mod temporary_access;
 

@@ -625,6 +625,11 @@ impl Store {
             &[Bind::Text(user.id.clone())],
         )
         .await?;
+        tx.execute(
+            "DELETE FROM directory_sources WHERE object_id = $1",
+            &[Bind::Text(user.id.clone())],
+        )
+        .await?;
         let n = tx
             .execute(
                 "DELETE FROM users WHERE id = $1",
@@ -796,6 +801,7 @@ impl Store {
             "DELETE FROM group_members WHERE group_id = $1",
             "DELETE FROM role_assignments WHERE principal_id = $1",
             "DELETE FROM groups WHERE id = $1",
+            "DELETE FROM directory_sources WHERE object_id = $1",
         ] {
             tx.execute(sql, &[Bind::Text(group.id.clone())]).await?;
         }

@@ -25,6 +25,7 @@ mod changes;
 mod cloud;
 mod db;
 mod directory;
+mod directory_sources;
 mod error;
 mod filter;
 mod findings;
@@ -51,6 +52,11 @@ pub use db::{Backend, Store, WriteTx};
 pub use directory::{
     AppPatch, GroupPatch, NewApplication, NewAssignment, NewGroup, NewUser, PasswordSignIns,
     RoleDefinitionPatch, UserPatch,
+};
+pub use directory_sources::{
+    DirectoryConnection, DirectorySyncChanges, DirectorySyncStatus, NameHolder,
+    NewDirectoryConnection, SourceAttribution, SourceObject, SourceSnapshot, SourcedGroup,
+    SourcedMembership, SourcedUser, DIRECTORY_SYNC_CATEGORY,
 };
 pub use error::{Result, StoreError};
 pub use filter::{parse_filter, FilterError, MAX_CLAUSES};

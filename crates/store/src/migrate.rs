@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0012_audit_keying.sql"),
     ),
     (
+        13,
+        "directory connections",
+        include_str!("../migrations/0013_directory_connections.sql"),
+    ),
+    (
         14,
         "provisioning",
         include_str!("../migrations/0014_provisioning.sql"),

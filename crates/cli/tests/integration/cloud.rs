@@ -16,7 +16,7 @@ use trustplane_aws::emulator as moto;
 both_backends!(connected_accounts_and_log_sources_through_the_cli);
 
 /// Runs the CLI with `input` on standard input.
-fn cli_with_stdin(node: &Node, args: &[&str], input: &str) -> (i32, String, String) {
+pub(crate) fn cli_with_stdin(node: &Node, args: &[&str], input: &str) -> (i32, String, String) {
     let mut child = Command::new(BIN)
         .args(args)
         .env("TRUSTPLANE_PROFILE", "/nonexistent/profile.toml")
@@ -42,7 +42,7 @@ fn cli_with_stdin(node: &Node, args: &[&str], input: &str) -> (i32, String, Stri
 }
 
 /// A command that must fail with exit code 1 and one line naming `needle`.
-fn refused(node: &Node, args: &[&str], needle: &str) {
+pub(crate) fn refused(node: &Node, args: &[&str], needle: &str) {
     let (code, out, err) = cli(Some(node), args);
     assert_eq!(code, 1, "trustplane {args:?}: {out}{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");

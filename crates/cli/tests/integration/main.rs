@@ -12,6 +12,7 @@ mod browser;
 mod cli;
 mod cloud;
 mod cluster;
+mod directory_connections;
 mod docs;
 mod durability;
 mod federation;

@@ -5,6 +5,7 @@ pub(crate) mod audit;
 pub(crate) mod cloud;
 pub(crate) mod conditional_access;
 pub(crate) mod detection;
+pub(crate) mod directory_connections;
 pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod pim;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(posture::router())
         .merge(crate::saml::router())
         .merge(cloud::router())
+        .merge(directory_connections::router())
         .merge(pim::router())
         .merge(provisioning::router())
         .merge(scim::router())

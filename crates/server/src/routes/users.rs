@@ -188,6 +188,43 @@ pub async fn update_user(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::UsersWrite).await?;
     let existing = state.store.get_user(&id).await?;
+    // What a directory source imported is changed there, not here.
+    if let Some(source) = state.store.object_source(&existing.id).await? {
+        let attribute_fields: Vec<String> = body
+            .attributes
+            .iter()
+            .flat_map(|a| a.keys().map(|k| format!("attributes.{k}")))
+            .collect();
+        let touched = [
+            ("userPrincipalName", body.user_principal_name.is_some()),
+            ("displayName", body.display_name.is_some()),
+            ("mail", body.mail.is_some()),
+            ("givenName", body.given_name.is_some()),
+            ("surname", body.surname.is_some()),
+            ("accountEnabled", body.account_enabled.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, present)| *present)
+        .map(|(f, _)| f)
+        .chain(attribute_fields.iter().map(String::as_str));
+        let owned = trustplane_directory_sync::source_owned_user_fields(touched);
+        if !owned.is_empty() {
+            let mut e = ApiError::new(
+                StatusCode::CONFLICT,
+                "Source-owned attribute",
+                format!(
+                    "{} of this user come from the directory connection \"{}\" ({}); change them in that directory",
+                    owned.join(", "),
+                    source.connection_name,
+                    source.connection_id
+                ),
+            );
+            if let Some(first) = owned.first() {
+                e.set_field(first);
+            }
+            return Err(e);
+        }
+    }
     // Names people see may change freely; whatever signs in, or decides where cloud grants
     // and assertions go (attributes), is protected by tier.
     let sensitive = body.password_profile.is_some()
