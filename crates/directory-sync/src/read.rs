@@ -95,17 +95,22 @@ pub struct ConnectionInfo {
 /// Connects, binds and reads the root DSE.
 pub async fn test_connection(settings: &ConnectionSettings) -> Result<ConnectionInfo, ReadError> {
     let transport = settings.validate()?;
-    let run = async {
-        let mut ldap = connect(settings, transport).await?;
-        let root = read_root_dse(&mut ldap, settings).await?;
-        let _ = ldap.unbind().await;
-        Ok(ConnectionInfo {
-            transport,
-            naming_contexts: root.get("namingContexts").cloned().unwrap_or_default(),
-            highest_committed_usn: first_u64(&root, "highestCommittedUSN"),
-        })
-    };
-    with_deadline(settings, run).await
+    let owned = settings.clone();
+    contained(async move {
+        let settings = &owned;
+        let run = async {
+            let mut ldap = connect(settings, transport).await?;
+            let root = read_root_dse(&mut ldap, settings).await?;
+            let _ = ldap.unbind().await;
+            Ok(ConnectionInfo {
+                transport,
+                naming_contexts: root.get("namingContexts").cloned().unwrap_or_default(),
+                highest_committed_usn: first_u64(&root, "highestCommittedUSN"),
+            })
+        };
+        with_deadline(settings, run).await
+    })
+    .await
 }
 
 /// Reads the users and groups in scope.
@@ -114,13 +119,32 @@ pub async fn read_directory(
     mode: ReadMode,
 ) -> Result<DirectoryRead, ReadError> {
     let transport = settings.validate()?;
-    let run = async {
-        let mut ldap = connect(settings, transport).await?;
-        let read = read_all(&mut ldap, settings, mode).await;
-        let _ = ldap.unbind().await;
-        read
-    };
-    with_deadline(settings, run).await
+    let owned = settings.clone();
+    contained(async move {
+        let settings = &owned;
+        let run = async {
+            let mut ldap = connect(settings, transport).await?;
+            let read = read_all(&mut ldap, settings, mode).await;
+            let _ = ldap.unbind().await;
+            read
+        };
+        with_deadline(settings, run).await
+    })
+    .await
+}
+
+/// Runs a read in its own task, so that a panic inside the LDAP client on a malformed answer
+/// (ldap3's entry parsing panics on some) fails this read instead of unwinding the caller.
+async fn contained<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, ReadError>> + Send + 'static,
+) -> Result<T, ReadError> {
+    match tokio::spawn(work).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => Err(ReadError::Unsupported(
+            "the directory sent an answer the LDAP client could not parse".into(),
+        )),
+        Err(e) => Err(ReadError::Unsupported(format!("the read was stopped: {e}"))),
+    }
 }
 
 async fn with_deadline<T>(
@@ -536,5 +560,27 @@ mod tests {
             Some("00112233-4455-6677-8899-aabbccddeeff")
         );
         assert_eq!(format_object_guid(&bytes[..15]), None);
+    }
+}
+
+#[cfg(test)]
+mod containment_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_inside_a_read_is_a_failed_read_not_an_unwind() {
+        let failed = contained(async {
+            let answer: Vec<u8> = Vec::new();
+            // What a malformed answer does inside the client: index past the end.
+            let byte = answer[usize::from(answer.is_empty())];
+            Ok::<u8, ReadError>(byte)
+        })
+        .await;
+        assert!(
+            matches!(failed, Err(ReadError::Unsupported(_))),
+            "{failed:?}"
+        );
+        let fine = contained(async { Ok::<u8, ReadError>(7) }).await;
+        assert_eq!(fine.unwrap(), 7);
     }
 }
