@@ -10,6 +10,7 @@ pub mod error;
 pub mod filter;
 pub mod list;
 pub mod patch;
+mod request;
 pub mod resources;
 pub mod schema;
 pub mod service;

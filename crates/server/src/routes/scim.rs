@@ -180,77 +180,6 @@ fn service<'a>(state: &'a AppState, client: &'a ScimClient) -> Service<'a> {
     )
 }
 
-/// The query parameters, by name (the last of repeated ones).
-fn params(raw: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect()
-}
-
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .rev()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-fn list_query(kind: ResourceKind, raw: Option<&str>) -> Result<ListQuery, ScimError> {
-    let p = params(raw);
-    ListQuery::from_query(
-        kind,
-        param(&p, "filter"),
-        param(&p, "startIndex"),
-        param(&p, "count"),
-        param(&p, "attributes"),
-        param(&p, "excludedAttributes"),
-    )
-}
-
-/// A `POST .search` body (RFC 7644 §3.4.3) read as the same list query as a GET's.
-fn search_query(kind: ResourceKind, body: &Value) -> Result<ListQuery, ScimError> {
-    let field = |name: &str| {
-        body.as_object()
-            .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
-            .map(|(_, v)| v)
-    };
-    let text = |name: &str| -> Result<Option<String>, ScimError> {
-        match field(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(Value::Array(items)) => Ok(Some(
-                items
-                    .iter()
-                    .map(|i| i.as_str().map(str::to_string))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| ScimError::InvalidValue(format!("'{name}' must list names")))?
-                    .join(","),
-            )),
-            Some(_) => Err(ScimError::InvalidValue(format!(
-                "'{name}' has the wrong type"
-            ))),
-        }
-    };
-    ListQuery::from_query(
-        kind,
-        text("filter")?.as_deref(),
-        text("startIndex")?.as_deref(),
-        text("count")?.as_deref(),
-        text("attributes")?.as_deref(),
-        text("excludedAttributes")?.as_deref(),
-    )
-}
-
-fn projection(kind: ResourceKind, raw: Option<&str>) -> Result<Projection, ScimError> {
-    let p = params(raw);
-    Projection::from_query(
-        kind,
-        param(&p, "attributes"),
-        param(&p, "excludedAttributes"),
-    )
-}
-
 /// Reads a JSON body within [`MAX_BODY_BYTES`]; the content type, when given, must be JSON.
 fn body_json(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Value, ScimError> {
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
@@ -313,7 +242,7 @@ async fn list_users(
     client: ScimClient,
     RawQuery(raw): RawQuery,
 ) -> ScimResult {
-    let query = list_query(ResourceKind::User, raw.as_deref())?;
+    let query = ListQuery::from_query_string(ResourceKind::User, raw.as_deref())?;
     let body = service(&state, &client).list_users(&query).await?;
     Ok(scim_json(StatusCode::OK, &body))
 }
@@ -325,8 +254,8 @@ async fn search_all(
     body: Result<Bytes, BytesRejection>,
 ) -> ScimResult {
     let body = body_json(&headers, body)?;
-    let users = search_query(ResourceKind::User, &body);
-    let groups = search_query(ResourceKind::Group, &body);
+    let users = ListQuery::from_search_body(ResourceKind::User, &body);
+    let groups = ListQuery::from_search_body(ResourceKind::Group, &body);
     let page = match (&users, &groups) {
         (Ok(q), _) | (_, Ok(q)) => q.page,
         // A filter neither kind can read is the client's error.
@@ -344,7 +273,7 @@ async fn search_users(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ScimResult {
-    let query = search_query(ResourceKind::User, &body_json(&headers, body)?)?;
+    let query = ListQuery::from_search_body(ResourceKind::User, &body_json(&headers, body)?)?;
     let body = service(&state, &client).list_users(&query).await?;
     Ok(scim_json(StatusCode::OK, &body))
 }
@@ -355,7 +284,7 @@ async fn get_user(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ScimResult {
-    let projection = projection(ResourceKind::User, raw.as_deref())?;
+    let projection = Projection::from_query_string(ResourceKind::User, raw.as_deref())?;
     let reply = service(&state, &client).get_user(&id, &projection).await?;
     Ok(respond(&state, reply).await)
 }
@@ -418,7 +347,7 @@ async fn list_groups(
     client: ScimClient,
     RawQuery(raw): RawQuery,
 ) -> ScimResult {
-    let query = list_query(ResourceKind::Group, raw.as_deref())?;
+    let query = ListQuery::from_query_string(ResourceKind::Group, raw.as_deref())?;
     let body = service(&state, &client).list_groups(&query).await?;
     Ok(scim_json(StatusCode::OK, &body))
 }
@@ -429,7 +358,7 @@ async fn search_groups(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ScimResult {
-    let query = search_query(ResourceKind::Group, &body_json(&headers, body)?)?;
+    let query = ListQuery::from_search_body(ResourceKind::Group, &body_json(&headers, body)?)?;
     let body = service(&state, &client).list_groups(&query).await?;
     Ok(scim_json(StatusCode::OK, &body))
 }
@@ -440,7 +369,7 @@ async fn get_group(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ScimResult {
-    let projection = projection(ResourceKind::Group, raw.as_deref())?;
+    let projection = Projection::from_query_string(ResourceKind::Group, raw.as_deref())?;
     let reply = service(&state, &client).get_group(&id, &projection).await?;
     Ok(respond(&state, reply).await)
 }
