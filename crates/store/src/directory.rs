@@ -1651,13 +1651,17 @@ pub(crate) async fn add_member_tx(
         let ancestors = tx
             .fetch_all(TRANSITIVE_GROUPS, &[Bind::Text(group.id.clone())])
             .await?;
+        let mut ancestor_ids = Vec::with_capacity(ancestors.len());
         for row in ancestors {
-            if row.try_get::<String, _>("id")? == member_id {
+            let id: String = row.try_get("id")?;
+            if id == member_id {
                 return Err(StoreError::Conflict(
                     "adding this group would make a membership cycle".into(),
                 ));
             }
+            ancestor_ids.push(id);
         }
+        refuse_outside_members_in_role_groups(tx, group, &ancestor_ids, member_id).await?;
         ObjectKind::Group
     } else {
         return Err(StoreError::MissingReference {
@@ -1683,6 +1687,58 @@ pub(crate) async fn add_member_tx(
         Some(serde_json::json!({ "memberId": member_id, "memberType": kind.as_str() })),
     ))
     .await?;
+    Ok(())
+}
+
+/// A group whose members are chosen outside Trustplane (imported from a directory source, or
+/// provisioned over SCIM), or that holds such a group, cannot be nested where membership grants
+/// roles: whoever controls
+/// the source (an on-premises domain admin, an HR system) would decide who holds them.
+/// Entra refuses synced groups as role-assignable for the same reason.
+async fn refuse_outside_members_in_role_groups(
+    tx: &mut WriteTx,
+    group: &Group,
+    ancestor_ids: &[String],
+    member_id: &str,
+) -> Result<()> {
+    // The group itself or any group nested in it, at any depth.
+    let sourced = tx
+        .fetch_optional(
+            "WITH RECURSIVE d(id) AS ( \
+               SELECT CAST($1 AS TEXT) \
+               UNION SELECT gm.member_id FROM group_members gm JOIN d ON gm.group_id = d.id \
+               WHERE gm.member_type = 'group') \
+             SELECT d.id FROM d WHERE \
+               EXISTS (SELECT 1 FROM directory_sources s WHERE s.object_id = d.id) \
+               OR EXISTS (SELECT 1 FROM groups g WHERE g.id = d.id AND g.provisioned_by IS NOT NULL) \
+             LIMIT 1",
+            &[Bind::Text(member_id.into())],
+        )
+        .await?
+        .is_some();
+    if !sourced {
+        return Ok(());
+    }
+    let mut grants_roles = group.is_assignable_to_role;
+    for id in ancestor_ids {
+        if grants_roles {
+            break;
+        }
+        grants_roles = tx
+            .fetch_optional(
+                "SELECT id FROM groups WHERE id = $1 AND is_assignable_to_role <> 0",
+                &[Bind::Text(id.clone())],
+            )
+            .await?
+            .is_some();
+    }
+    if grants_roles {
+        return Err(StoreError::Conflict(format!(
+            "the group's members come from outside Trustplane (a directory source or a \
+             provisioning connection), so it cannot be nested into `{}`, whose members hold roles",
+            group.display_name
+        )));
+    }
     Ok(())
 }
 

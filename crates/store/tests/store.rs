@@ -104,6 +104,7 @@ both_backends!(
     oidc_grants_end_with_the_sign_ins_they_came_from,
     changes_move_at_commit_here_and_reach_other_nodes_on_postgres,
     a_group_of_entries_chains_like_single_appends_and_a_tamper_is_found,
+    a_provisioned_group_cannot_be_nested_where_membership_grants_roles,
 );
 
 async fn reopening_migrates_once_and_keeps_data(db: Db) {
@@ -1313,4 +1314,62 @@ async fn a_group_of_entries_chains_like_single_appends_and_a_tamper_is_found(db:
         .first_problem
         .unwrap();
     assert_eq!(problem.sequence, target);
+}
+
+async fn a_provisioned_group_cannot_be_nested_where_membership_grants_roles(db: Db) {
+    let clock = ManualClock::new(T0);
+    let store = open(&db, &clock).await;
+    let a = admin();
+    let hr = store
+        .create_provisioning_connection(&a, "scimInbound", "HR", serde_json::json!({}), None)
+        .await
+        .unwrap();
+    let outside = store
+        .create_provisioned_group(&a, &hr.id, Some("g-1".into()), "Sales", &[])
+        .await
+        .unwrap()
+        .group;
+    let group = |name: &str, role_assignable: bool| NewGroup {
+        display_name: name.into(),
+        is_assignable_to_role: role_assignable,
+        ..Default::default()
+    };
+    let tier0 = store.create_group(&a, group("Tier 0", true)).await.unwrap();
+    let inner = store
+        .create_group(&a, group("Tier 0 EMEA", false))
+        .await
+        .unwrap();
+    store.add_member(&a, &tier0.id, &inner.id).await.unwrap();
+    let wrapper = store
+        .create_group(&a, group("Wrapper", false))
+        .await
+        .unwrap();
+    store
+        .add_member(&a, &wrapper.id, &outside.id)
+        .await
+        .unwrap();
+
+    // Straight in, under a nested group, or wrapped in a local group: all refused.
+    for (into, member) in [
+        (&tier0.id, &outside.id),
+        (&inner.id, &outside.id),
+        (&tier0.id, &wrapper.id),
+    ] {
+        let refused = store.add_member(&a, into, member).await;
+        assert!(
+            matches!(refused, Err(StoreError::Conflict(ref m)) if m.contains("outside Trustplane")),
+            "{refused:?}"
+        );
+    }
+    let (_, groups) = store.list_members(&tier0.id, true).await.unwrap();
+    assert!(!groups
+        .iter()
+        .any(|g| g.id == outside.id || g.id == wrapper.id));
+
+    // Where membership grants nothing, the group may be nested.
+    let plain = store
+        .create_group(&a, group("Newsletter", false))
+        .await
+        .unwrap();
+    store.add_member(&a, &plain.id, &outside.id).await.unwrap();
 }
