@@ -347,19 +347,6 @@ pub async fn find(store: &Store, client_id: &str) -> Result<Option<Client>, Stor
     }
 }
 
-/// Whether `secret` is one of the client's secrets valid now.
-pub async fn secret_matches(
-    store: &Store,
-    client: &Client,
-    secret: &str,
-) -> Result<bool, StoreError> {
-    if secret.is_empty() || secret.len() > 512 {
-        return Ok(false);
-    }
-    let secrets = store.client_secrets(&client.app.id).await?;
-    Ok(matches_one_of(&secrets, store.clock().now_ms(), secret))
-}
-
 /// Whether `secret` is one of `secrets` valid at `now`.
 pub fn matches_one_of(secrets: &[ClientSecret], now: i64, secret: &str) -> bool {
     if secret.is_empty() || secret.len() > 512 {

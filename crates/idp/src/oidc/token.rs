@@ -239,6 +239,53 @@ impl Exchange<'_> {
         }))
     }
 
+    /// Stores a new grant with its first refresh token (when the client may refresh) and the
+    /// audit entry of what was issued, and answers the token response. A sign-in that ended
+    /// meanwhile (signed out, revoked, the user disabled) gets nothing.
+    async fn begin_grant(
+        &self,
+        user: &User,
+        grant: &Grant,
+        scopes: &[String],
+        minted: &Minted,
+        grant_type: &'static str,
+        decision: Option<&CaDecision>,
+    ) -> Result<Value, Refused> {
+        let refresh = self
+            .client
+            .allows(GrantType::RefreshToken)
+            .then(|| self.new_refresh(grant.expires_at));
+        let event = self
+            .issued_event(
+                user,
+                IssuedTokens {
+                    grant_type,
+                    grant_id: &grant.id,
+                    scopes,
+                    minted,
+                    refresh: refresh.is_some(),
+                    decision,
+                },
+            )
+            .await?;
+        if !self
+            .oidc
+            .store()
+            .start_grant(grant, refresh.as_ref().map(|(_, r)| r), event)
+            .await?
+        {
+            return Err(Refused::from(OAuthError::invalid_grant(
+                "the sign-in has ended (signed out, revoked, a new password, or the user disabled)",
+            ))
+            .with_user(user));
+        }
+        Ok(response(
+            minted,
+            scopes,
+            refresh.as_ref().map(|(t, _)| t.as_str()),
+        ))
+    }
+
     async fn authorization_code(&self) -> Result<Value, Refused> {
         if !self.client.allows(GrantType::AuthorizationCode) {
             return Err(OAuthError::unauthorized_client(
@@ -342,39 +389,8 @@ impl Exchange<'_> {
             expires_at: self.now + GRANT_MAX_TTL_MS,
             revoked_at: None,
         };
-        let refresh = self
-            .client
-            .allows(GrantType::RefreshToken)
-            .then(|| self.new_refresh(grant.expires_at));
-        let event = self
-            .issued_event(
-                &user,
-                IssuedTokens {
-                    grant_type: "authorization_code",
-                    grant_id: &grant.id,
-                    scopes: &scopes,
-                    minted: &minted,
-                    refresh: refresh.is_some(),
-                    decision: None,
-                },
-            )
-            .await?;
-        if !self
-            .oidc
-            .store()
-            .start_grant(&grant, refresh.as_ref().map(|(_, r)| r), event)
-            .await?
-        {
-            return Err(Refused::from(OAuthError::invalid_grant(
-                "the sign-in has ended (signed out, revoked, a new password, or the user disabled)",
-            ))
-            .with_user(&user));
-        }
-        Ok(response(
-            &minted,
-            &scopes,
-            refresh.as_ref().map(|(t, _)| t.as_str()),
-        ))
+        self.begin_grant(&user, &grant, &scopes, &minted, "authorization_code", None)
+            .await
     }
 
     async fn refresh_token(&self) -> Result<Value, Refused> {
@@ -666,38 +682,7 @@ impl Exchange<'_> {
             },
         )
         .await?;
-        let refresh = self
-            .client
-            .allows(GrantType::RefreshToken)
-            .then(|| self.new_refresh(grant.expires_at));
-        let event = self
-            .issued_event(
-                &user,
-                IssuedTokens {
-                    grant_type: "password",
-                    grant_id: &grant.id,
-                    scopes: &scopes,
-                    minted: &minted,
-                    refresh: refresh.is_some(),
-                    decision: Some(&decision),
-                },
-            )
-            .await?;
-        if !self
-            .oidc
-            .store()
-            .start_grant(&grant, refresh.as_ref().map(|(_, r)| r), event)
-            .await?
-        {
-            return Err(Refused::from(OAuthError::invalid_grant(
-                "the sign-in has ended (signed out, revoked, a new password, or the user disabled)",
-            ))
-            .with_user(&user));
-        }
-        Ok(response(
-            &minted,
-            &scopes,
-            refresh.as_ref().map(|(t, _)| t.as_str()),
-        ))
+        self.begin_grant(&user, &grant, &scopes, &minted, "password", Some(&decision))
+            .await
     }
 }
