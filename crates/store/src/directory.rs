@@ -610,33 +610,7 @@ impl Store {
         let guard = LastAdminGuard::take(&mut tx).await?;
         // Their elevations end too; the PIM engine takes the grants back.
         crate::pim::end_requests_of_disabled_tx(&mut tx, actor, &user.id).await?;
-        tx.execute(
-            "DELETE FROM group_members WHERE member_id = $1",
-            &[Bind::Text(user.id.clone())],
-        )
-        .await?;
-        tx.execute(
-            "DELETE FROM role_assignments WHERE principal_id = $1",
-            &[Bind::Text(user.id.clone())],
-        )
-        .await?;
-        tx.execute(
-            "DELETE FROM api_tokens WHERE user_id = $1",
-            &[Bind::Text(user.id.clone())],
-        )
-        .await?;
-        tx.execute(
-            "DELETE FROM directory_sources WHERE object_id = $1",
-            &[Bind::Text(user.id.clone())],
-        )
-        .await?;
-        let n = tx
-            .execute(
-                "DELETE FROM users WHERE id = $1",
-                &[Bind::Text(user.id.clone())],
-            )
-            .await?;
-        if n == 0 {
+        if !delete_user_rows_tx(&mut tx, &user.id).await? {
             return Err(StoreError::NotFound {
                 kind: "user",
                 id: id.into(),
@@ -796,15 +770,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         via.enter(&mut tx, "groups", &group.id).await?;
         let guard = LastAdminGuard::take(&mut tx).await?;
-        for sql in [
-            "DELETE FROM group_members WHERE member_id = $1",
-            "DELETE FROM group_members WHERE group_id = $1",
-            "DELETE FROM role_assignments WHERE principal_id = $1",
-            "DELETE FROM groups WHERE id = $1",
-            "DELETE FROM directory_sources WHERE object_id = $1",
-        ] {
-            tx.execute(sql, &[Bind::Text(group.id.clone())]).await?;
-        }
+        delete_group_rows_tx(&mut tx, &group.id).await?;
         guard.check(&mut tx).await?;
         tx.audit(change_event(
             actor,
@@ -1738,6 +1704,37 @@ async fn refuse_outside_members_in_role_groups(
              provisioning connection), so it cannot be nested into `{}`, whose members hold roles",
             group.display_name
         )));
+    }
+    Ok(())
+}
+
+/// Removes a user with their memberships, role assignments, API tokens and source record;
+/// whether the user was there. Ending their sign-ins and elevations is the caller's.
+pub(crate) async fn delete_user_rows_tx(tx: &mut WriteTx, id: &str) -> Result<bool> {
+    for sql in [
+        "DELETE FROM group_members WHERE member_id = $1",
+        "DELETE FROM role_assignments WHERE principal_id = $1",
+        "DELETE FROM api_tokens WHERE user_id = $1",
+        "DELETE FROM directory_sources WHERE object_id = $1",
+    ] {
+        tx.execute(sql, &[Bind::Text(id.into())]).await?;
+    }
+    let n = tx
+        .execute("DELETE FROM users WHERE id = $1", &[Bind::Text(id.into())])
+        .await?;
+    Ok(n > 0)
+}
+
+/// Removes a group with its memberships both ways, its role assignments and source record.
+pub(crate) async fn delete_group_rows_tx(tx: &mut WriteTx, id: &str) -> Result<()> {
+    for sql in [
+        "DELETE FROM group_members WHERE member_id = $1",
+        "DELETE FROM group_members WHERE group_id = $1",
+        "DELETE FROM role_assignments WHERE principal_id = $1",
+        "DELETE FROM groups WHERE id = $1",
+        "DELETE FROM directory_sources WHERE object_id = $1",
+    ] {
+        tx.execute(sql, &[Bind::Text(id.into())]).await?;
     }
     Ok(())
 }

@@ -542,15 +542,7 @@ impl Store {
                 continue;
             };
             crate::pim::end_requests_of_disabled_tx(&mut tx, actor, &id).await?;
-            for sql in [
-                "DELETE FROM group_members WHERE member_id = $1",
-                "DELETE FROM role_assignments WHERE principal_id = $1",
-                "DELETE FROM api_tokens WHERE user_id = $1",
-                "DELETE FROM users WHERE id = $1",
-                "DELETE FROM directory_sources WHERE object_id = $1",
-            ] {
-                tx.execute(sql, &[Bind::Text(id.clone())]).await?;
-            }
+            crate::directory::delete_user_rows_tx(&mut tx, &id).await?;
             tx.audit(sync_event(
                 actor,
                 "user.delete",
@@ -569,15 +561,7 @@ impl Store {
             let Some(id) = ids.remove(&("group".to_string(), anchor.clone())) else {
                 continue;
             };
-            for sql in [
-                "DELETE FROM group_members WHERE member_id = $1",
-                "DELETE FROM group_members WHERE group_id = $1",
-                "DELETE FROM role_assignments WHERE principal_id = $1",
-                "DELETE FROM groups WHERE id = $1",
-                "DELETE FROM directory_sources WHERE object_id = $1",
-            ] {
-                tx.execute(sql, &[Bind::Text(id.clone())]).await?;
-            }
+            crate::directory::delete_group_rows_tx(&mut tx, &id).await?;
             tx.audit(sync_event(
                 actor,
                 "group.delete",
