@@ -5,6 +5,7 @@
 //! only translate.
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod app_settings;
 pub mod ca;
 pub mod ca_admin;

@@ -1154,13 +1154,7 @@ impl SignIn {
         let failures = self.may_try(ctx, &user.id).await?;
         match self.check_code(user, &factor).await? {
             Some(amr) => {
-                let mut refs = session.info.amr.clone();
-                for r in [amr, "mfa"] {
-                    if !refs.iter().any(|x| x == r) {
-                        refs.push(r.into());
-                    }
-                }
-                self.store.mark_session_mfa(&session.info.id, &refs).await?;
+                self.mark_second_factor(session, amr).await?;
                 self.second_factor_proven(ctx, &user.id, failures).await?;
                 Ok(())
             }
@@ -1484,6 +1478,29 @@ impl SignIn {
     /// Whether the user must choose a new password before doing anything else.
     pub async fn must_change_password(&self, user_id: &str) -> Result<bool, StoreError> {
         Ok(self.store.user_password(user_id).await?.1)
+    }
+
+    /// Whether the person behind `session` must change their password before anything else.
+    /// Signed in with a temporary access pass, they never typed the password and cannot
+    /// change it by its current value: they register methods instead.
+    pub async fn must_change_password_first(&self, session: &Session) -> Result<bool, StoreError> {
+        if session.info.amr.iter().any(|a| a == TAP_AMR) {
+            return Ok(false);
+        }
+        self.must_change_password(&session.info.user_id).await
+    }
+
+    /// Records in `session` that a second factor (`amr`, as RFC 8176 names it) was proven
+    /// now. Registering a factor counts as proving it: it also lifts a session's
+    /// registration-only restriction.
+    pub async fn mark_second_factor(&self, session: &Session, amr: &str) -> Result<(), StoreError> {
+        let mut refs = session.info.amr.clone();
+        for r in [amr, "mfa"] {
+            if !refs.iter().any(|x| x == r) {
+                refs.push(r.into());
+            }
+        }
+        self.store.mark_session_mfa(&session.info.id, &refs).await
     }
 }
 

@@ -46,11 +46,7 @@ pub async fn shape_errors(req: Request, next: Next) -> Response {
         crate::web::html::page(
             status,
             title,
-            &format!(
-                "<h1>{}</h1><p>{}.</p><p><a href=\"/\">Home</a></p>",
-                crate::web::html::esc(title),
-                crate::web::html::esc(&detail)
-            ),
+            &trustplane_console::protocol::route_error(title, &detail),
         )
     } else {
         ApiError::new(status, static_title(status), detail).into_response()

@@ -126,6 +126,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<trustplane_idp::admin::AccessError> for ApiError {
+    fn from(e: trustplane_idp::admin::AccessError) -> Self {
+        match e {
+            trustplane_idp::admin::AccessError::Denied(reason) => ApiError::forbidden(reason),
+            trustplane_idp::admin::AccessError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<KeyRingError> for ApiError {
     fn from(e: KeyRingError) -> Self {
         match e {

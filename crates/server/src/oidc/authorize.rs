@@ -10,8 +10,9 @@ use trustplane_idp::oidc::authorize::{self, Authorization};
 use crate::context::RequestContext;
 use crate::server::AppState;
 use crate::web::cookies::{self, SESSION};
-use crate::web::html::{esc, page, see_other};
+use crate::web::html::{page, see_other};
 use crate::web::login::url_encode;
+use trustplane_console::protocol as view;
 
 /// `GET /oauth2/authorize`.
 pub async fn authorize_get(
@@ -55,11 +56,7 @@ fn error_page(message: &str) -> Response {
     page(
         StatusCode::BAD_REQUEST,
         "Sign-in error",
-        &format!(
-            "<h1>This sign-in request cannot be completed</h1><p role=\"alert\">{}</p>\
-             <p>The application that sent you here is misconfigured or the link is broken.</p>",
-            esc(message)
-        ),
+        &view::authorize_error(message),
     )
 }
 
@@ -74,13 +71,5 @@ pub(crate) fn redirect_out(headers: &HeaderMap, url: &str) -> Response {
     if !from_our_page {
         return see_other(url);
     }
-    page(
-        StatusCode::OK,
-        "Continue",
-        &format!(
-            "<meta http-equiv=\"refresh\" content=\"0;url={u}\"><h1>Returning to the application</h1>\
-             <p><a id=\"continue\" href=\"{u}\">Continue to the application</a></p>",
-            u = esc(url)
-        ),
-    )
+    page(StatusCode::OK, "Continue", &view::continue_to(url))
 }

@@ -12,7 +12,8 @@ use super::LOGOUT_PATH;
 use crate::context::RequestContext;
 use crate::server::AppState;
 use crate::web::cookies::{self, SESSION};
-use crate::web::html::{csrf_field, esc, page};
+use crate::web::html::page;
+use trustplane_console::protocol as view;
 
 /// `GET /oauth2/logout`.
 pub async fn logout_get(
@@ -45,23 +46,8 @@ fn error_page(message: &str) -> Response {
     page(
         StatusCode::BAD_REQUEST,
         "Sign-out error",
-        &format!(
-            "<h1>This sign-out request cannot be completed</h1><p role=\"alert\">{}</p>",
-            esc(message)
-        ),
+        &view::logout_error(message),
     )
-}
-
-fn hidden(name: &str, value: Option<&str>) -> String {
-    value
-        .map(|v| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                esc(name),
-                esc(v)
-            )
-        })
-        .unwrap_or_default()
 }
 
 async fn logout(
@@ -90,21 +76,17 @@ async fn logout(
         .is_some_and(|(s, _)| request.hint_names_session(&s.info.id));
     if session.is_some() && !confirmed && !hint_is_this_session {
         let (csrf, fresh) = cookies::csrf_token(headers);
-        let body = format!(
-            "<h1>Sign out?</h1><p>{} asks to sign you out of Trustplane.</p>\
-             <form method=\"post\" action=\"{LOGOUT_PATH}\">{}{}{}{}{}\
-             <button type=\"submit\" name=\"confirm\" value=\"yes\">Sign out</button></form>",
-            esc(request
-                .client
-                .as_ref()
-                .map(|c| c.app.display_name.as_str())
-                .unwrap_or("An application")),
-            csrf_field(&csrf),
-            hidden("id_token_hint", params.get("id_token_hint")),
-            hidden("client_id", client_id),
-            hidden("post_logout_redirect_uri", request.target.as_deref()),
-            hidden("state", params.get("state")),
-        );
+        let app_name = request
+            .client
+            .as_ref()
+            .map_or("An application", |c| c.app.display_name.as_str());
+        let fields = view::LogoutFields {
+            id_token_hint: params.get("id_token_hint"),
+            client_id,
+            post_logout_redirect_uri: request.target.as_deref(),
+            state: params.get("state"),
+        };
+        let body = view::logout_confirm(LOGOUT_PATH, &csrf, app_name, &fields);
         return cookies::with_csrf(page(StatusCode::OK, "Sign out", &body), &csrf, fresh);
     }
     if let (Some(t), Some((s, user))) = (&token, &session) {
@@ -118,11 +100,7 @@ async fn logout(
     let mut response = match request.redirect_url() {
         Some(Ok(url)) => redirect_out(headers, &url),
         Some(Err(message)) => return error_page(&message),
-        None => page(
-            StatusCode::OK,
-            "Signed out",
-            "<h1>You are signed out</h1><p><a href=\"/login\">Sign in again</a></p>",
-        ),
+        None => page(StatusCode::OK, "Signed out", view::SIGNED_OUT),
     };
     cookies::clear(&mut response, SESSION);
     response.into_response()

@@ -84,7 +84,7 @@ pub async fn add_password(
     Json(body): Json<AddPassword>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::ApplicationsWrite)
+        .require(&state.store, Permission::ApplicationsWrite)
         .await?;
     let app = state.store.find_application(&id).await?;
     let input = body.password_credential.unwrap_or_default();
@@ -146,7 +146,7 @@ pub async fn remove_password(
     Json(body): Json<RemovePassword>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::ApplicationsWrite)
+        .require(&state.store, Permission::ApplicationsWrite)
         .await?;
     let app = state.store.find_application(&id).await?;
     state
@@ -165,7 +165,7 @@ pub async fn rotate_keys(
     Json(body): Json<RotateKeys>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::ApplicationsWrite)
+        .require(&state.store, Permission::ApplicationsWrite)
         .await?;
     let alg = Alg::parse(&body.algorithm).ok_or_else(|| {
         let mut e = ApiError::bad_request("algorithm must be ES256 or RS256");

@@ -70,7 +70,9 @@ pub async fn list_applications(
     caller: Caller,
     Query(params): Query<ListParams>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     let page = state.store.list_applications(&params.to_query()?).await?;
     Ok(axum::Json(collection(
         page,
@@ -88,7 +90,7 @@ pub async fn create_application(
     Json(body): Json<CreateApplication>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::ApplicationsWrite)
+        .require(&state.store, Permission::ApplicationsWrite)
         .await?;
     let (app_id, settings) = app_settings::for_new_application(body.app_id, body.settings)?;
     let app = state
@@ -126,7 +128,7 @@ pub async fn create_from_saml_metadata(
     Json(body): Json<FromSamlMetadata>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::ApplicationsWrite)
+        .require(&state.store, Permission::ApplicationsWrite)
         .await?;
     let (app_id, settings) = app_settings::from_saml_metadata(&body.metadata_xml)?;
     let app = state
@@ -152,7 +154,9 @@ pub async fn get_application(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(state.store.find_application(&id).await?))
 }
 
@@ -166,7 +170,7 @@ pub async fn update_application(
     Json(body): Json<UpdateApplication>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::ApplicationsWrite)
+        .require(&state.store, Permission::ApplicationsWrite)
         .await?;
     let app = state.store.find_application(&id).await?;
     let mut settings = body.settings;
@@ -195,7 +199,7 @@ pub async fn delete_application(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::ApplicationsWrite)
+        .require(&state.store, Permission::ApplicationsWrite)
         .await?;
     let app = state.store.find_application(&id).await?;
     state

@@ -73,7 +73,7 @@ pub async fn list_accounts(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AuditRead).await?;
+    caller.require(&state.store, Permission::AuditRead).await?;
     Ok(axum::Json(
         json!({ "value": state.store.list_cloud_accounts().await? }),
     ))
@@ -88,7 +88,9 @@ pub async fn create_account(
     caller: Caller,
     Json(body): Json<ConnectAccount>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AlertsWrite).await?;
+    caller
+        .require(&state.store, Permission::AlertsWrite)
+        .await?;
     let new = state.cloud.new_account(body)?;
     let account = state.store.create_cloud_account(&caller.actor, new).await?;
     Ok((StatusCode::CREATED, axum::Json(account)))
@@ -101,7 +103,7 @@ pub async fn get_account(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AuditRead).await?;
+    caller.require(&state.store, Permission::AuditRead).await?;
     Ok(axum::Json(state.store.get_cloud_account(&id).await?))
 }
 
@@ -112,7 +114,9 @@ pub async fn delete_account(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AlertsWrite).await?;
+    caller
+        .require(&state.store, Permission::AlertsWrite)
+        .await?;
     state.store.delete_cloud_account(&caller.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -127,7 +131,9 @@ pub async fn scan_account(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AlertsWrite).await?;
+    caller
+        .require(&state.store, Permission::AlertsWrite)
+        .await?;
     match state.cloud.scan(&caller.actor, &id).await? {
         Some(scan) => Ok(axum::Json(scan)),
         None => Err(ApiError::from(StoreError::Conflict(
@@ -152,7 +158,7 @@ pub async fn list_scans(
     Path(id): Path<String>,
     Query(p): Query<ScanParams>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AuditRead).await?;
+    caller.require(&state.store, Permission::AuditRead).await?;
     state.store.get_cloud_account(&id).await?;
     Ok(axum::Json(
         json!({ "value": state.store.list_cloud_scans(&id, p.top.unwrap_or(50)).await? }),
@@ -173,7 +179,7 @@ pub async fn get_schedule(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AuditRead).await?;
+    caller.require(&state.store, Permission::AuditRead).await?;
     Ok(axum::Json(Schedule {
         interval_secs: state.store.scan_interval_secs().await?,
     }))
@@ -186,7 +192,9 @@ pub async fn set_schedule(
     caller: Caller,
     Json(body): Json<Schedule>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AlertsWrite).await?;
+    caller
+        .require(&state.store, Permission::AlertsWrite)
+        .await?;
     state
         .store
         .set_scan_interval_secs(&caller.actor, body.interval_secs)
@@ -200,7 +208,7 @@ pub async fn list_sources(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AuditRead).await?;
+    caller.require(&state.store, Permission::AuditRead).await?;
     Ok(axum::Json(
         json!({ "value": state.store.list_log_sources().await? }),
     ))
@@ -215,7 +223,9 @@ pub async fn create_source(
     caller: Caller,
     Json(b): Json<CreateLogSource>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AlertsWrite).await?;
+    caller
+        .require(&state.store, Permission::AlertsWrite)
+        .await?;
     let new = b.into_new_source()?;
     let source = state.store.create_log_source(&caller.actor, new).await?;
     Ok((StatusCode::CREATED, axum::Json(source)))
@@ -228,7 +238,7 @@ pub async fn get_source(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AuditRead).await?;
+    caller.require(&state.store, Permission::AuditRead).await?;
     Ok(axum::Json(state.store.get_log_source(&id).await?))
 }
 
@@ -239,7 +249,9 @@ pub async fn delete_source(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AlertsWrite).await?;
+    caller
+        .require(&state.store, Permission::AlertsWrite)
+        .await?;
     state.store.delete_log_source(&caller.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -253,7 +265,9 @@ pub async fn poll_source(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AlertsWrite).await?;
+    caller
+        .require(&state.store, Permission::AlertsWrite)
+        .await?;
     match state.cloud.poll(&caller.actor, &id).await? {
         Some(report) => Ok(axum::Json(report)),
         None => Err(ApiError::from(StoreError::Conflict(

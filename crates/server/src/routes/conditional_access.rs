@@ -48,7 +48,9 @@ pub async fn list_policies(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(
         json!({ "value": state.store.list_ca(CaKind::Policy).await? }),
     ))
@@ -60,7 +62,9 @@ pub async fn get_policy(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(state.store.get_ca(CaKind::Policy, &id).await?))
 }
 
@@ -103,7 +107,9 @@ pub async fn create_policy(
     Query(params): Query<ChangeParams>,
     Json(body): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::PoliciesWrite).await?;
+    caller
+        .require(&state.store, Permission::PoliciesWrite)
+        .await?;
     let author = author(&caller, &req);
     let stored =
         ca_admin::create_policy(&state.ca, &state.store, &author, params.options(), body).await?;
@@ -119,7 +125,9 @@ pub async fn update_policy(
     Query(params): Query<ChangeParams>,
     Json(patch): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::PoliciesWrite).await?;
+    caller
+        .require(&state.store, Permission::PoliciesWrite)
+        .await?;
     let author = author(&caller, &req);
     let stored = ca_admin::update_policy(
         &state.ca,
@@ -139,7 +147,9 @@ pub async fn delete_policy(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::PoliciesWrite).await?;
+    caller
+        .require(&state.store, Permission::PoliciesWrite)
+        .await?;
     state
         .store
         .delete_ca(&caller.actor, CaKind::Policy, &id)
@@ -152,7 +162,9 @@ pub async fn list_locations(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(
         json!({ "value": state.store.list_ca(CaKind::NamedLocation).await? }),
     ))
@@ -164,7 +176,9 @@ pub async fn get_location(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(
         state.store.get_ca(CaKind::NamedLocation, &id).await?,
     ))
@@ -176,7 +190,9 @@ pub async fn create_location(
     caller: Caller,
     Json(body): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::PoliciesWrite).await?;
+    caller
+        .require(&state.store, Permission::PoliciesWrite)
+        .await?;
     let stored = ca_admin::create_location(&state.store, &caller.actor, body).await?;
     Ok((StatusCode::CREATED, axum::Json(stored)))
 }
@@ -188,7 +204,9 @@ pub async fn update_location(
     Path(id): Path<String>,
     Json(patch): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::PoliciesWrite).await?;
+    caller
+        .require(&state.store, Permission::PoliciesWrite)
+        .await?;
     Ok(axum::Json(
         ca_admin::update_location(&state.store, &caller.actor, &id, patch).await?,
     ))
@@ -200,7 +218,9 @@ pub async fn delete_location(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::PoliciesWrite).await?;
+    caller
+        .require(&state.store, Permission::PoliciesWrite)
+        .await?;
     state
         .store
         .delete_ca(&caller.actor, CaKind::NamedLocation, &id)
@@ -217,7 +237,9 @@ pub async fn evaluate(
     caller: Caller,
     Json(body): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(
         ca_admin::what_if(&state.ca, &state.store, &body).await?,
     ))

@@ -52,7 +52,9 @@ pub async fn ingest(
     Query(p): Query<IngestParams>,
     body: Bytes,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AlertsWrite).await?;
+    caller
+        .require(&state.store, Permission::AlertsWrite)
+        .await?;
     let source = p.source.unwrap_or_else(|| "push".into());
     let limits = state.detection.limits().push;
     match state.detection.ingest(body.to_vec(), &source, limits).await {
@@ -76,7 +78,9 @@ pub async fn own_events(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AlertsWrite).await?;
+    caller
+        .require(&state.store, Permission::AlertsWrite)
+        .await?;
     Ok(axum::Json(state.detection.process_own_events().await?))
 }
 
@@ -96,7 +100,7 @@ pub async fn list_alerts(
     caller: Caller,
     Query(p): Query<AlertParams>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AuditRead).await?;
+    caller.require(&state.store, Permission::AuditRead).await?;
     let person = match &p.person {
         Some(x) => Some(state.store.get_user(x).await?.id),
         None => None,
@@ -115,7 +119,7 @@ pub async fn get_alert(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AuditRead).await?;
+    caller.require(&state.store, Permission::AuditRead).await?;
     Ok(axum::Json(state.store.get_alert(&id).await?))
 }
 
@@ -126,7 +130,9 @@ pub async fn acknowledge(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AlertsWrite).await?;
+    caller
+        .require(&state.store, Permission::AlertsWrite)
+        .await?;
     Ok(axum::Json(
         state
             .store
@@ -142,7 +148,9 @@ pub async fn resolve(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AlertsWrite).await?;
+    caller
+        .require(&state.store, Permission::AlertsWrite)
+        .await?;
     Ok(axum::Json(
         state
             .store
@@ -169,7 +177,9 @@ pub async fn respond(
     Path(id): Path<String>,
     Json(body): Json<RespondBody>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AlertsWrite).await?;
+    caller
+        .require(&state.store, Permission::AlertsWrite)
+        .await?;
     let alert = state.store.get_alert(&id).await?;
     // Taken by hand, ending someone's sessions or disabling them is the same change as
     // through the users API, and so needs the same tier (alerts can be raised by pushed logs).
@@ -177,7 +187,7 @@ pub async fn respond(
     {
         if let Ok(user) = state.store.get_user(person).await {
             caller
-                .require_tier_over(&state, &user, "sessions or enabled state")
+                .require_tier_over(&state.store, &user, "sessions or enabled state")
                 .await?;
         }
     }
@@ -202,7 +212,7 @@ pub async fn list_policies(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AuditRead).await?;
+    caller.require(&state.store, Permission::AuditRead).await?;
     let policies: Vec<ResponsePolicy> = state
         .store
         .response_policies()
@@ -237,7 +247,9 @@ pub async fn create_policy(
     caller: Caller,
     Json(body): Json<CreateResponsePolicy>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AlertsWrite).await?;
+    caller
+        .require(&state.store, Permission::AlertsWrite)
+        .await?;
     if !["informational", "low", "medium", "high", "critical"].contains(&body.min_level.as_str()) {
         return Err(ApiError::bad_request(
             "minLevel must be informational, low, medium, high or critical",
@@ -288,7 +300,7 @@ pub async fn timeline(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AuditRead).await?;
+    caller.require(&state.store, Permission::AuditRead).await?;
     let user = state.store.get_user(&id).await?;
     Ok(axum::Json(
         json!({ "value": state.store.person_timeline(&user.id, 1000).await? }),

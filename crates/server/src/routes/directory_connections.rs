@@ -84,7 +84,9 @@ pub async fn list_connections(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(
         json!({ "value": state.store.list_directory_connections().await? }),
     ))
@@ -101,7 +103,7 @@ pub async fn create_connection(
     Json(body): Json<NewConnection>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::DirectorySourcesWrite)
+        .require(&state.store, Permission::DirectorySourcesWrite)
         .await?;
     let conn = engine(&state)
         .create(&caller.actor, body)
@@ -118,7 +120,9 @@ pub async fn get_connection(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(state.store.get_directory_connection(&id).await?))
 }
 
@@ -131,7 +135,7 @@ pub async fn delete_connection(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::DirectorySourcesWrite)
+        .require(&state.store, Permission::DirectorySourcesWrite)
         .await?;
     state
         .store
@@ -152,7 +156,7 @@ pub async fn sync_connection(
     body: axum::body::Bytes,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::DirectorySourcesWrite)
+        .require(&state.store, Permission::DirectorySourcesWrite)
         .await?;
     // The body is optional: none means an incremental run where one is possible.
     let request: SyncRequest = if body.iter().all(u8::is_ascii_whitespace) {
@@ -177,7 +181,7 @@ pub async fn test_connection(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::DirectorySourcesWrite)
+        .require(&state.store, Permission::DirectorySourcesWrite)
         .await?;
     let info = engine(&state).test(&id).await.map_err(api_error)?;
     Ok(axum::Json(info))
@@ -191,7 +195,9 @@ pub async fn connection_status(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(
         state.store.get_directory_connection(&id).await?.status,
     ))

@@ -76,7 +76,9 @@ pub async fn list_groups(
     caller: Caller,
     Query(params): Query<ListParams>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     let page = state.store.list_groups(&params.to_query()?).await?;
     Ok(axum::Json(collection(page, "/api/v1/groups", &params)))
 }
@@ -96,7 +98,7 @@ pub async fn create_group(
     } else {
         Permission::GroupsWrite
     };
-    caller.require(&state, needed).await?;
+    caller.require(&state.store, needed).await?;
     let group = state
         .store
         .create_group(
@@ -120,7 +122,9 @@ pub async fn get_group(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(state.store.get_group(&id).await?))
 }
 
@@ -133,7 +137,9 @@ pub async fn update_group(
     Path(id): Path<String>,
     Json(body): Json<UpdateGroup>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::GroupsWrite).await?;
+    caller
+        .require(&state.store, Permission::GroupsWrite)
+        .await?;
     let patch = GroupPatch {
         display_name: body.display_name,
         description: body.description,
@@ -151,9 +157,11 @@ pub async fn delete_group(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require_any_group_write(&state).await?;
+    caller.require_any_group_write(&state.store).await?;
     let group = state.store.get_group(&id).await?;
-    caller.require_membership_change(&state, &group).await?;
+    caller
+        .require_membership_change(&state.store, &group)
+        .await?;
     state.store.delete_group(&caller.actor, &group.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -164,7 +172,9 @@ async fn members(
     id: &str,
     transitive: bool,
 ) -> ApiResult<Value> {
-    caller.require(state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     let group = state.store.get_group(id).await?;
     let (users, groups) = state.store.list_members(&group.id, transitive).await?;
     let mut value = Vec::with_capacity(users.len() + groups.len());
@@ -221,9 +231,11 @@ pub async fn add_member(
     Path(id): Path<String>,
     Json(body): Json<MemberRef>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require_any_group_write(&state).await?;
+    caller.require_any_group_write(&state.store).await?;
     let group = state.store.get_group(&id).await?;
-    caller.require_membership_change(&state, &group).await?;
+    caller
+        .require_membership_change(&state.store, &group)
+        .await?;
     // Graph sends a URL ending in the member's id; a bare id is accepted too.
     let member = body
         .odata_id
@@ -247,9 +259,11 @@ pub async fn remove_member(
     caller: Caller,
     Path((id, member_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require_any_group_write(&state).await?;
+    caller.require_any_group_write(&state.store).await?;
     let group = state.store.get_group(&id).await?;
-    caller.require_membership_change(&state, &group).await?;
+    caller
+        .require_membership_change(&state.store, &group)
+        .await?;
     state
         .store
         .remove_member(&caller.actor, &group.id, &member_id)

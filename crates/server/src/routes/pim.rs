@@ -97,7 +97,9 @@ pub struct ForUser {
 async fn subject(state: &AppState, caller: &Caller, user_id: Option<&str>) -> ApiResult<String> {
     match user_id {
         Some(u) if u != caller.user.id => {
-            caller.require(state, Permission::DirectoryRead).await?;
+            caller
+                .require(&state.store, Permission::DirectoryRead)
+                .await?;
             Ok(state.store.get_user(u).await?.id)
         }
         _ => Ok(caller.user.id.clone()),
@@ -176,7 +178,9 @@ pub async fn list_requests(
         })?],
     };
     let user = if q.user_id.as_deref() == Some("*") {
-        caller.require(&state, Permission::DirectoryRead).await?;
+        caller
+            .require(&state.store, Permission::DirectoryRead)
+            .await?;
         None
     } else {
         Some(subject(&state, &caller, q.user_id.as_deref()).await?)
@@ -232,7 +236,9 @@ pub async fn get_request(
             .iter()
             .any(|a| a.id == id)
     {
-        caller.require(&state, Permission::DirectoryRead).await?;
+        caller
+            .require(&state.store, Permission::DirectoryRead)
+            .await?;
     }
     Ok(axum::Json(r))
 }
@@ -287,7 +293,7 @@ pub async fn act_on_request(
         }
         "revoke" => {
             caller
-                .require(&state, Permission::RoleAssignmentsWrite)
+                .require(&state.store, Permission::RoleAssignmentsWrite)
                 .await?;
             pim.end_early(user, actor, &id, true).await?
         }
@@ -316,7 +322,9 @@ pub async fn get_settings(
     Path(role_id): Path<String>,
     Query(q): Query<ScopeQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     let role = state.store.get_role_definition(&role_id).await?;
     let scope = q.scope.unwrap_or_else(|| "/".into());
     Ok(axum::Json(state.pim.settings(&role.id, &scope).await?))
@@ -334,7 +342,7 @@ pub async fn put_settings(
     Json(settings): Json<PimSettings>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::RoleAssignmentsWrite)
+        .require(&state.store, Permission::RoleAssignmentsWrite)
         .await?;
     let scope = q.scope.unwrap_or_else(|| "/".into());
     let stored = state
@@ -351,7 +359,9 @@ pub async fn get_configuration(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(state.pim.configuration().await?))
 }
 
@@ -364,7 +374,7 @@ pub async fn put_configuration(
     Json(c): Json<Configuration>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::RoleAssignmentsWrite)
+        .require(&state.store, Permission::RoleAssignmentsWrite)
         .await?;
     state.pim.set_configuration(&c).await?;
     Ok(axum::Json(c))
@@ -375,7 +385,9 @@ pub async fn put_configuration(
 #[utoipa::path(get, path = "/api/v1/pim/alerts", tag = "pim",
     responses((status = 200, body = Vec<crate::pim::PimAlert>)))]
 pub async fn alerts(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(json!({ "value": state.pim.alerts().await? })))
 }
 
@@ -387,7 +399,7 @@ pub async fn reconcile(
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::RoleAssignmentsWrite)
+        .require(&state.store, Permission::RoleAssignmentsWrite)
         .await?;
     let (found, unreadable) = state.pim.reconcile(&caller.actor).await?;
     Ok(axum::Json(
@@ -399,7 +411,9 @@ pub async fn reconcile(
 #[utoipa::path(get, path = "/api/v1/pim/grants", tag = "pim",
     responses((status = 200, description = "grant records")))]
 pub async fn grants(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(
         json!({ "value": state.store.pim_grants().await? }),
     ))
@@ -411,7 +425,7 @@ pub async fn grants(State(state): State<AppState>, caller: Caller) -> ApiResult<
     responses((status = 200, description = "what the round did")))]
 pub async fn run(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::RoleAssignmentsWrite)
+        .require(&state.store, Permission::RoleAssignmentsWrite)
         .await?;
     Ok(axum::Json(state.pim.run_due().await?))
 }
@@ -423,7 +437,9 @@ pub async fn list_reviews(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     let mut value = Vec::new();
     for id in state.store.pim_review_ids(None).await? {
         value.push(state.store.get_pim_review(&id).await?);
@@ -440,7 +456,7 @@ pub async fn create_review(
     Json(body): Json<ReviewRequest>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::RoleAssignmentsWrite)
+        .require(&state.store, Permission::RoleAssignmentsWrite)
         .await?;
     let review = state.pim.start_review(&caller.actor, body).await?;
     Ok((StatusCode::CREATED, axum::Json(review)))
@@ -456,7 +472,9 @@ pub async fn get_review(
 ) -> ApiResult<impl IntoResponse> {
     let review = state.store.get_pim_review(&id).await?;
     if !review.reviewers.contains(&caller.user.id) {
-        caller.require(&state, Permission::DirectoryRead).await?;
+        caller
+            .require(&state.store, Permission::DirectoryRead)
+            .await?;
     }
     Ok(axum::Json(review))
 }
@@ -502,7 +520,7 @@ pub async fn decide_review(
 #[utoipa::path(get, path = "/api/v1/pim/outbox", tag = "pim",
     responses((status = 200, description = "messages, newest first")))]
 pub async fn outbox(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::AuditRead).await?;
+    caller.require(&state.store, Permission::AuditRead).await?;
     Ok(axum::Json(
         json!({ "value": state.store.outbox(None, 500).await? }),
     ))

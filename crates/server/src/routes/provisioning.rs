@@ -76,8 +76,9 @@ pub struct CreateConnection {
 
 async fn manage(state: &AppState, caller: &Caller) -> ApiResult<()> {
     caller
-        .require_global(state, "manages provisioning connections")
-        .await
+        .require_global(&state.store, "manages provisioning connections")
+        .await?;
+    Ok(())
 }
 
 /// Creates a connection. A `scimInbound` connection's answer holds its bearer `token`, which

@@ -68,7 +68,9 @@ pub async fn list_role_definitions(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     let roles = state.store.list_role_definitions().await?;
     Ok(axum::Json(serde_json::json!({ "value": roles })))
 }
@@ -81,7 +83,9 @@ pub async fn get_role_definition(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(state.store.get_role_definition(&id).await?))
 }
 
@@ -106,7 +110,7 @@ pub async fn create_role_definition(
     Json(body): Json<CreateRoleDefinition>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::RoleAssignmentsWrite)
+        .require(&state.store, Permission::RoleAssignmentsWrite)
         .await?;
     let role = RoleDefinition {
         id: String::new(),
@@ -159,7 +163,7 @@ pub async fn update_role_definition(
     Json(body): Json<UpdateRoleDefinition>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::RoleAssignmentsWrite)
+        .require(&state.store, Permission::RoleAssignmentsWrite)
         .await?;
     let role = state
         .store
@@ -185,7 +189,7 @@ pub async fn delete_role_definition(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::RoleAssignmentsWrite)
+        .require(&state.store, Permission::RoleAssignmentsWrite)
         .await?;
     state
         .store
@@ -203,7 +207,9 @@ pub async fn list_role_assignments(
     caller: Caller,
     Query(params): Query<ListParams>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     let page = state
         .store
         .list_role_assignments(&params.to_query()?)
@@ -224,7 +230,7 @@ pub async fn create_role_assignment(
     Json(body): Json<CreateRoleAssignment>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::RoleAssignmentsWrite)
+        .require(&state.store, Permission::RoleAssignmentsWrite)
         .await?;
     let kind = body.assignment_type.unwrap_or(AssignmentKind::Active);
     let role = state
@@ -269,7 +275,9 @@ pub async fn get_role_assignment(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(state.store.get_role_assignment(&id).await?))
 }
 
@@ -282,7 +290,7 @@ pub async fn delete_role_assignment(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state, Permission::RoleAssignmentsWrite)
+        .require(&state.store, Permission::RoleAssignmentsWrite)
         .await?;
     state
         .store

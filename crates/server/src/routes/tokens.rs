@@ -44,7 +44,9 @@ pub async fn create_token(
     caller: Caller,
     Json(body): Json<CreateToken>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::ApiTokensWrite).await?;
+    caller
+        .require(&state.store, Permission::ApiTokensWrite)
+        .await?;
     if body.description.trim().is_empty() || body.description.len() > 256 {
         return Err(ApiError::bad_request(
             "description must be 1 to 256 characters",
@@ -55,7 +57,7 @@ pub async fn create_token(
         // A token for someone else is their identity: only the top tier may mint one.
         caller
             .require_global(
-                &state,
+                &state.store,
                 &format!(
                     "mints a token for another user (`{}`)",
                     user.user_principal_name
@@ -111,7 +113,7 @@ pub async fn list_tokens(
     };
     if whose.as_deref() != Some(caller.user.id.as_str()) {
         caller
-            .require_global(&state, "lists other users' API tokens")
+            .require_global(&state.store, "lists other users' API tokens")
             .await?;
     }
     let tokens = state.store.list_api_tokens(whose.as_deref()).await?;
@@ -136,7 +138,7 @@ pub async fn revoke_token(
         // Someone else's token, or none: the same answer to anyone below the top tier, so
         // that ids of others' tokens cannot be probed.
         caller
-            .require_global(&state, "revokes another user's API token")
+            .require_global(&state.store, "revokes another user's API token")
             .await?;
     }
     state.store.revoke_api_token(&caller.actor, &id).await?;

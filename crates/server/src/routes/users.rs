@@ -120,7 +120,9 @@ pub async fn list_users(
     caller: Caller,
     Query(params): Query<ListParams>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     let page = state.store.list_users(&params.to_query()?).await?;
     Ok(axum::Json(collection(page, "/api/v1/users", &params)))
 }
@@ -133,7 +135,7 @@ pub async fn create_user(
     caller: Caller,
     Json(body): Json<CreateUser>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::UsersWrite).await?;
+    caller.require(&state.store, Permission::UsersWrite).await?;
     let (password_hash, must_change) = match &body.password_profile {
         Some(p) => (
             Some(
@@ -173,7 +175,9 @@ pub async fn get_user(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     Ok(axum::Json(state.store.get_user(&id).await?))
 }
 
@@ -186,7 +190,7 @@ pub async fn update_user(
     Path(id): Path<String>,
     Json(body): Json<UpdateUser>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::UsersWrite).await?;
+    caller.require(&state.store, Permission::UsersWrite).await?;
     let existing = state.store.get_user(&id).await?;
     // What a directory source imported is changed there, not here.
     if let Some(source) = state.store.object_source(&existing.id).await? {
@@ -235,7 +239,7 @@ pub async fn update_user(
     if sensitive {
         caller
             .require_tier_over(
-                &state,
+                &state.store,
                 &existing,
                 "password, mail, sign-in name, enabled state or attributes",
             )
@@ -288,10 +292,10 @@ pub async fn delete_user(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::UsersWrite).await?;
+    caller.require(&state.store, Permission::UsersWrite).await?;
     let user = state.store.get_user(&id).await?;
     caller
-        .require_tier_over(&state, &user, "whole account (deleting it)")
+        .require_tier_over(&state.store, &user, "whole account (deleting it)")
         .await?;
     state.store.delete_user(&caller.actor, &user.id).await?;
     take_back_grants(&state).await;
@@ -313,7 +317,9 @@ async fn groups_of(
     id: &str,
     transitive: bool,
 ) -> ApiResult<Value> {
-    caller.require(state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     let user = state.store.get_user(id).await?;
     let groups = state.store.member_of(&user.id, transitive).await?;
     Ok(serde_json::json!({ "value": groups }))
@@ -360,7 +366,9 @@ pub async fn list_methods(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     let user = state.store.get_user(&id).await?;
     let methods: Vec<_> = state
         .store
@@ -400,11 +408,11 @@ pub async fn create_temporary_access_pass(
     Path(id): Path<String>,
     Json(body): Json<NewTemporaryAccessPass>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::UsersWrite).await?;
+    caller.require(&state.store, Permission::UsersWrite).await?;
     let user = state.store.get_user(&id).await?;
     // A way into the account: the same protection as its password.
     caller
-        .require_tier_over(&state, &user, "authentication methods")
+        .require_tier_over(&state.store, &user, "authentication methods")
         .await?;
     if !user.account_enabled {
         return Err(ApiError::bad_request(
@@ -443,10 +451,10 @@ pub async fn delete_method(
     caller: Caller,
     Path((id, method_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::UsersWrite).await?;
+    caller.require(&state.store, Permission::UsersWrite).await?;
     let user = state.store.get_user(&id).await?;
     caller
-        .require_tier_over(&state, &user, "authentication methods")
+        .require_tier_over(&state.store, &user, "authentication methods")
         .await?;
     state
         .store
@@ -463,7 +471,9 @@ pub async fn list_sessions(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller
+        .require(&state.store, Permission::DirectoryRead)
+        .await?;
     let user = state.store.get_user(&id).await?;
     let sessions: Vec<_> = state
         .store
@@ -483,9 +493,11 @@ pub async fn revoke_sessions(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::UsersWrite).await?;
+    caller.require(&state.store, Permission::UsersWrite).await?;
     let user = state.store.get_user(&id).await?;
-    caller.require_tier_over(&state, &user, "sessions").await?;
+    caller
+        .require_tier_over(&state.store, &user, "sessions")
+        .await?;
     let ended = state
         .store
         .revoke_all_sessions(&caller.actor, &user.id)
@@ -503,10 +515,10 @@ pub async fn reset_failures(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state, Permission::UsersWrite).await?;
+    caller.require(&state.store, Permission::UsersWrite).await?;
     let user = state.store.get_user(&id).await?;
     caller
-        .require_tier_over(&state, &user, "sign-in lockout")
+        .require_tier_over(&state.store, &user, "sign-in lockout")
         .await?;
     state.store.reset_account_failures(&user.id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -19,7 +19,7 @@ use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::server::AppState;
-use crate::web::html::{esc, page, see_other};
+use crate::web::html::{page, see_other};
 use crate::web::login::{session_token, url_encode};
 use trustplane_idp::saml_app::settings::{url_origin, NAMEID_EMAIL, NAMEID_PERSISTENT};
 use trustplane_idp::saml_app::{RequestSignature, SamlError, Step};
@@ -50,7 +50,7 @@ fn refused(status: StatusCode, why: &str) -> Response {
     page(
         status,
         "Sign-in refused",
-        &format!("<h1>This sign-in cannot go on</h1><p>{}</p>", esc(why)),
+        &trustplane_console::protocol::saml_refused(why),
     )
 }
 
@@ -205,7 +205,7 @@ pub async fn rotate_signing_key(
     Json(body): Json<RotateKey>,
 ) -> ApiResult<Response> {
     caller
-        .require(&state, Permission::ApplicationsWrite)
+        .require(&state.store, Permission::ApplicationsWrite)
         .await?;
     let hours = u64::from(body.overlap_hours.unwrap_or(168));
     let id = state

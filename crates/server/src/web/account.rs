@@ -11,7 +11,7 @@ use trustplane_model::{Actor, User};
 use trustplane_store::Session;
 
 use super::cookies::{self, SESSION};
-use super::html::{csrf_field, error_box, esc, page, see_other};
+use super::html::{page, see_other};
 use super::login::retry_after;
 use super::login::{safe_next, url_encode};
 use crate::context::RequestContext;
@@ -19,6 +19,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::server::AppState;
 use crate::signin::{SecondFactor, SignInError};
+use trustplane_console::html::message;
+use trustplane_console::portal::{self as view, SECURITY_PATH};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,18 +40,6 @@ pub fn router() -> Router<AppState> {
         .route("/account/sessions", get(sessions))
         .route("/account/sessions/{id}/revoke", post(revoke))
 }
-
-const PASSWORD_PATH: &str = "/account/password";
-const SECURITY_PATH: &str = "/account/security";
-/// What a session that must first register a second factor may open.
-const REGISTERING_PATHS: [&str; 6] = [
-    SECURITY_PATH,
-    "/account/totp/begin",
-    "/account/totp/confirm",
-    "/account/passkeys/begin",
-    "/account/passkeys/finish",
-    "/account/recovery-codes",
-];
 
 /// A signed-in user's session, record and audit identity.
 pub(super) struct SignedIn {
@@ -73,32 +63,12 @@ pub(super) async fn signed_in(
     };
     match state.signin.session(&token).await {
         Ok(Some((session, user))) => {
-            // A first sign-in goes one way: change the password that was set for the
-            // person, then register a second factor where one is required, then go on. Each
-            // step's page is reachable while the other is pending, or the two would send
-            // the browser back and forth for ever.
-            let changing_password = uri.path() == PASSWORD_PATH;
-            // Signed in with a temporary access pass, the person never typed the password
-            // and cannot change it by its current value: they register methods instead.
-            let with_pass = session
-                .info
-                .amr
-                .iter()
-                .any(|a| a == trustplane_idp::signin::TAP_AMR);
-            let must_change = !with_pass
-                && match state.signin.must_change_password(&user.id).await {
-                    Ok(must) => must,
-                    Err(e) => return Err(ApiError::from(e).into_response()),
-                };
-            if must_change && !changing_password {
-                return Err(see_other(PASSWORD_PATH));
-            }
-            // The password page belongs to the sequence only while a change is pending.
-            if session.restriction.is_some()
-                && !(changing_password && must_change)
-                && !REGISTERING_PATHS.contains(&uri.path())
-            {
-                return Err(see_other(SECURITY_PATH));
+            let must_change = match state.signin.must_change_password_first(&session).await {
+                Ok(must) => must,
+                Err(e) => return Err(ApiError::from(e).into_response()),
+            };
+            if let Some(to) = view::detour(uri.path(), must_change, session.restriction.is_some()) {
+                return Err(see_other(to));
             }
             let actor = Actor {
                 id: user.id.clone(),
@@ -135,28 +105,17 @@ pub(super) async fn signed_in_form(
     Ok(me)
 }
 
-/// The portal's links, on every page.
-pub(super) fn nav() -> &'static str {
-    "<nav><a href=\"/\">Home</a><a href=\"/account/security\">Security info</a><a href=\"/account/password\">Password</a><a href=\"/account/sessions\">Sessions</a><a href=\"/account/roles\">My roles</a><a href=\"/account/approvals\">Approvals</a></nav>"
-}
-
-fn sign_out_form(csrf: &str) -> String {
-    format!("<form method=\"post\" action=\"/logout\">{}<button type=\"submit\">Sign out</button></form>", csrf_field(csrf))
-}
-
 async fn home(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
     let me = match signed_in(&state, &headers, &uri).await {
         Ok(m) => m,
         Err(r) => return r,
     };
     let (csrf, fresh) = cookies::csrf_token(&headers);
-    let body = format!(
-        "{}<h1>Welcome, {}</h1><p>Signed in as <strong id=\"upn\">{}</strong> with {}.</p>{}",
-        nav(),
-        esc(&me.user.display_name),
-        esc(&me.user.user_principal_name),
-        esc(&me.session.info.amr.join(", ")),
-        sign_out_form(&csrf)
+    let body = view::home(
+        &csrf,
+        &me.user.display_name,
+        &me.user.user_principal_name,
+        &me.session.info.amr,
     );
     cookies::with_csrf(page(StatusCode::OK, "Home", &body), &csrf, fresh)
 }
@@ -171,37 +130,24 @@ async fn security(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
         Err(e) => return ApiError::from(e).into_response(),
     };
     let (csrf, fresh) = cookies::csrf_token(&headers);
-    let mut rows = String::new();
     let unused_codes = methods
         .iter()
         .filter(|m| m.kind == "recoveryCode" && m.used_at.is_none())
         .count();
-    for m in methods.iter().filter(|m| m.kind != "recoveryCode") {
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/account/methods/{}/remove\">{}<button type=\"submit\">Remove</button></form></td></tr>",
-            esc(&m.kind),
-            esc(&m.label),
-            esc(&m.id),
-            csrf_field(&csrf)
-        ));
-    }
-    let notice = if me.session.restriction.is_some() {
-        "<p class=\"notice\" id=\"mfa-required\">Your organisation requires a second factor for your account. \
-         Add an authenticator app or a passkey below to go on.</p>"
-    } else {
-        ""
-    };
-    let body = format!(
-        "{}<h1>Security info</h1>{notice}<table><tr><th>Method</th><th>Name</th><th></th></tr>\
-         <tr><td>password</td><td>Password</td><td></td></tr>{rows}</table>\
-         <p>Recovery codes left: {unused_codes}</p>\
-         <form method=\"post\" action=\"/account/totp/begin\">{c}<button type=\"submit\">Add an authenticator app</button></form>\
-         <form method=\"post\" action=\"/account/recovery-codes\">{c}<button type=\"submit\">Make new recovery codes</button></form>\
-         <p><button type=\"button\" id=\"passkey-register\" data-csrf=\"{}\">Add a passkey</button></p>\
-         <script src=\"/static/passkey.js\"></script>",
-        nav(),
-        esc(&csrf),
-        c = csrf_field(&csrf),
+    let listed: Vec<view::Method<'_>> = methods
+        .iter()
+        .filter(|m| m.kind != "recoveryCode")
+        .map(|m| view::Method {
+            id: &m.id,
+            kind: &m.kind,
+            label: &m.label,
+        })
+        .collect();
+    let body = view::security_info(
+        &csrf,
+        &listed,
+        unused_codes,
+        me.session.restriction.is_some(),
     );
     cookies::with_csrf(page(StatusCode::OK, "Security info", &body), &csrf, fresh)
 }
@@ -228,7 +174,7 @@ fn refusal_status(e: &SignInError) -> StatusCode {
 async fn require_step_up(state: &AppState, me: &SignedIn) -> Result<(), Response> {
     match state.signin.may_change_methods(&me.session).await {
         Ok(true) => Ok(()),
-        Ok(false) => Err(see_other("/account/verify")),
+        Ok(false) => Err(see_other(view::VERIFY_PATH)),
         Err(e) => Err(ApiError::from(e).into_response()),
     }
 }
@@ -242,37 +188,12 @@ fn refused() -> Response {
     page(
         StatusCode::FORBIDDEN,
         "Request refused",
-        "<h1>Request refused</h1><p>Missing or wrong CSRF token.</p>",
+        trustplane_console::html::csrf_refused(),
     )
 }
 
 fn verify_form(csrf: &str, error: Option<&str>) -> String {
-    verify_form_to(csrf, error, None)
-}
-
-/// The step-up form; `next` is where to go once verified (an authorization request, say).
-fn verify_form_to(csrf: &str, error: Option<&str>, next: Option<&str>) -> String {
-    let (why, hidden_next) = match next {
-        Some(n) => (
-            "Continuing needs a recent second factor.",
-            format!("<input type=\"hidden\" name=\"next\" value=\"{}\">", esc(n)),
-        ),
-        None => (
-            "Changing your security info needs a recent second factor.",
-            String::new(),
-        ),
-    };
-    format!(
-        "{}<h1>Verify it is you</h1><p>{why}</p>{}\
-         <form method=\"post\" action=\"/account/verify\">{}{hidden_next}\
-         <label><input type=\"radio\" name=\"method\" value=\"totp\" checked> Authenticator app code</label>\
-         <label><input type=\"radio\" name=\"method\" value=\"recoveryCode\"> Recovery code</label>\
-         <label for=\"code\">Code</label><input type=\"text\" id=\"code\" name=\"code\" autocomplete=\"one-time-code\" required>\
-         <button type=\"submit\">Verify</button></form>",
-        nav(),
-        error_box(error),
-        csrf_field(csrf)
-    )
+    view::verify_form(csrf, error, None)
 }
 
 /// A form page for a signed-in user, with its CSRF token.
@@ -321,7 +242,7 @@ async fn verify_page(
         page(
             StatusCode::OK,
             "Verify",
-            &verify_form_to(&csrf, None, Some(&next)),
+            &view::verify_form(&csrf, None, Some(&next)),
         ),
         &csrf,
         fresh,
@@ -362,20 +283,20 @@ async fn verify_submit(
         Err(SignInError::InvalidCode) => page(
             StatusCode::UNAUTHORIZED,
             "Verify",
-            &verify_form_to(&f.csrf, Some("The code is not valid."), next.as_deref()),
+            &view::verify_form(&f.csrf, Some("The code is not valid."), next.as_deref()),
         ),
         Err(e) if throttled(&e) => retry_after(
             page(
                 refusal_status(&e),
                 "Verify",
-                &verify_form_to(&f.csrf, Some(&e.to_string()), next.as_deref()),
+                &view::verify_form(&f.csrf, Some(&e.to_string()), next.as_deref()),
             ),
             &e,
         ),
         Err(e) => page(
             StatusCode::SERVICE_UNAVAILABLE,
             "Error",
-            &format!("<p>{}</p>", esc(&e.to_string())),
+            &message(&e.to_string()),
         ),
     }
 }
@@ -397,32 +318,14 @@ async fn totp_begin(
         Ok((handle, uri, svg)) => page(
             StatusCode::OK,
             "Authenticator app",
-            &totp_page(&f.csrf, &handle, &uri, &svg, None),
+            &view::totp_setup(&f.csrf, &handle, &uri, &svg, None),
         ),
         Err(e) => page(
             StatusCode::SERVICE_UNAVAILABLE,
             "Error",
-            &format!("<p>{}</p>", esc(&e.to_string())),
+            &message(&e.to_string()),
         ),
     }
-}
-
-fn totp_page(csrf: &str, handle: &str, uri: &str, svg: &str, error: Option<&str>) -> String {
-    // The SVG is our own output from the QR encoder, not user input.
-    format!(
-        "{}<h1>Add an authenticator app</h1>{}<p>Scan this code with your authenticator app, or enter the key by hand.</p>\
-         <div aria-label=\"QR code\">{svg}</div><p>Set-up link: <code id=\"otpauth\">{}</code></p>\
-         <form method=\"post\" action=\"/account/totp/confirm\">{}\
-         <input type=\"hidden\" name=\"handle\" value=\"{}\"><input type=\"hidden\" name=\"uri\" value=\"{}\">\
-         <label for=\"code\">Code shown by the app</label><input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
-         <button type=\"submit\">Confirm</button></form>",
-        nav(),
-        error_box(error),
-        esc(uri),
-        csrf_field(csrf),
-        esc(handle),
-        esc(uri)
-    )
 }
 
 #[derive(Deserialize)]
@@ -450,13 +353,10 @@ async fn totp_confirm(
     {
         Ok(_) => {
             // Registering a first factor counts as proving it now.
-            let _ = state
-                .store
-                .mark_session_mfa(&me.session.info.id, &with_mfa(&me.session.info.amr, "otp"))
-                .await;
+            let _ = state.signin.mark_second_factor(&me.session, "otp").await;
             // A first sign-in that was held here for a second factor goes on now.
             if me.session.restriction.is_some() {
-                see_other("/")
+                see_other(view::HOME_PATH)
             } else {
                 see_other(SECURITY_PATH)
             }
@@ -466,7 +366,7 @@ async fn totp_confirm(
             page(
                 StatusCode::UNAUTHORIZED,
                 "Authenticator app",
-                &totp_page(
+                &view::totp_setup(
                     &f.csrf,
                     &f.handle,
                     &f.uri,
@@ -478,22 +378,9 @@ async fn totp_confirm(
         Err(e) => page(
             StatusCode::BAD_REQUEST,
             "Error",
-            &format!(
-                "<p>{}</p><p><a href=\"/account/security\">Back</a></p>",
-                esc(&e.to_string())
-            ),
+            &view::security_error(&e.to_string()),
         ),
     }
-}
-
-fn with_mfa(amr: &[String], method: &str) -> Vec<String> {
-    let mut refs = amr.to_vec();
-    for r in [method, "mfa"] {
-        if !refs.iter().any(|x| x == r) {
-            refs.push(r.to_string());
-        }
-    }
-    refs
 }
 
 async fn recovery_codes(
@@ -514,21 +401,15 @@ async fn recovery_codes(
         .regenerate_recovery_codes(&me.actor, &me.user)
         .await
     {
-        Ok(codes) => {
-            let list: String = codes
-                .iter()
-                .map(|c| format!("<li><code>{}</code></li>", esc(c)))
-                .collect();
-            page(
-                StatusCode::OK,
-                "Recovery codes",
-                &format!("{}<h1>Your recovery codes</h1><p>Each works once. Keep them somewhere safe: they are shown only now.</p><ol id=\"codes\">{list}</ol>", nav()),
-            )
-        }
+        Ok(codes) => page(
+            StatusCode::OK,
+            "Recovery codes",
+            &view::recovery_codes(&codes),
+        ),
         Err(e) => page(
             StatusCode::SERVICE_UNAVAILABLE,
             "Error",
-            &format!("<p>{}</p>", esc(&e.to_string())),
+            &message(&e.to_string()),
         ),
     }
 }
@@ -552,7 +433,7 @@ async fn remove_method(
         .delete_auth_method(&me.actor, &me.user.id, &id)
         .await
     {
-        Ok(()) => see_other("/account/security"),
+        Ok(()) => see_other(SECURITY_PATH),
         Err(e) => ApiError::from(e).into_response(),
     }
 }
@@ -614,10 +495,7 @@ async fn passkey_finish(
         .await
         .map_err(sign_in_api_error)?;
     // Registering a passkey proves it now, and lifts a registration-only restriction.
-    state
-        .store
-        .mark_session_mfa(&me.session.info.id, &with_mfa(&me.session.info.amr, "hwk"))
-        .await?;
+    state.signin.mark_second_factor(&me.session, "hwk").await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response())
 }
 
@@ -639,23 +517,17 @@ async fn sessions(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
         Err(e) => return ApiError::from(e).into_response(),
     };
     let (csrf, fresh) = cookies::csrf_token(&headers);
-    let mut rows = String::new();
-    for s in list {
-        let current = if s.info.id == me.session.info.id {
-            " (this one)"
-        } else {
-            ""
-        };
-        rows.push_str(&format!(
-            "<tr><td>{}{current}</td><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/account/sessions/{}/revoke\">{}<button type=\"submit\">End</button></form></td></tr>",
-            esc(&s.info.created_date_time.to_string()),
-            esc(s.info.ip_address.as_deref().unwrap_or("")),
-            esc(s.info.user_agent.as_deref().unwrap_or("")),
-            esc(&s.info.id),
-            csrf_field(&csrf)
-        ));
-    }
-    let body = format!("{}<h1>Your sessions</h1><table><tr><th>Signed in</th><th>From</th><th>Browser</th><th></th></tr>{rows}</table>", nav());
+    let rows: Vec<view::SessionRow<'_>> = list
+        .iter()
+        .map(|s| view::SessionRow {
+            id: &s.info.id,
+            signed_in: s.info.created_date_time.to_string(),
+            address: s.info.ip_address.as_deref().unwrap_or(""),
+            browser: s.info.user_agent.as_deref().unwrap_or(""),
+            current: s.info.id == me.session.info.id,
+        })
+        .collect();
+    let body = view::sessions(&csrf, &rows);
     cookies::with_csrf(page(StatusCode::OK, "Sessions", &body), &csrf, fresh)
 }
 
@@ -675,24 +547,13 @@ async fn revoke(
         .revoke_session(&me.actor, &me.user.id, &id)
         .await
     {
-        Ok(()) => see_other("/account/sessions"),
+        Ok(()) => see_other(view::SESSIONS_PATH),
         Err(e) => ApiError::from(e).into_response(),
     }
 }
 
 fn password_form(csrf: &str, error: Option<&str>) -> String {
-    format!(
-        "{}<h1>Change your password</h1>{}<p>At least 8 characters; long passphrases are welcome. \
-         Common passwords and your own name are refused.</p>\
-         <form method=\"post\" action=\"/account/password\">{}\
-         <label for=\"current\">Current password</label><input type=\"password\" id=\"current\" name=\"current\" autocomplete=\"current-password\" required>\
-         <label for=\"new\">New password</label><input type=\"password\" id=\"new\" name=\"new\" autocomplete=\"new-password\" minlength=\"8\" required>\
-         <label for=\"confirm\">New password again</label><input type=\"password\" id=\"confirm\" name=\"confirm\" autocomplete=\"new-password\" minlength=\"8\" required>\
-         <button type=\"submit\">Change password</button></form>",
-        nav(),
-        error_box(error),
-        csrf_field(csrf)
-    )
+    view::password_form(csrf, error, false)
 }
 
 async fn password_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
@@ -705,15 +566,7 @@ async fn password_page(State(state): State<AppState>, headers: HeaderMap, uri: U
         Err(e) => return ApiError::from(e).into_response(),
     };
     let (csrf, fresh) = cookies::csrf_token(&headers);
-    let mut body = password_form(&csrf, None);
-    if must_change {
-        body = body.replacen(
-            "</h1>",
-            "</h1><p class=\"notice\" id=\"must-change\">The password you signed in with was set for you. \
-             Choose your own before you go on.</p>",
-            1,
-        );
-    }
+    let body = view::password_form(&csrf, None, must_change);
     cookies::with_csrf(page(StatusCode::OK, "Password", &body), &csrf, fresh)
 }
 
@@ -772,7 +625,7 @@ async fn password_submit(
         Err(e) => page(
             StatusCode::SERVICE_UNAVAILABLE,
             "Error",
-            &format!("<p>{}</p>", esc(&e.to_string())),
+            &message(&e.to_string()),
         ),
     }
 }

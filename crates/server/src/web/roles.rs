@@ -13,18 +13,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-use serde_json::Value;
 use trustplane_model::{to_ms, ActivationRequest, RequestState};
 
-use super::account::{nav, signed_in, signed_in_form, SignedIn};
+use super::account::{signed_in, signed_in_form, SignedIn};
 use super::cookies;
-use super::html::{csrf_field, error_box, esc, page, see_other};
+use super::html::{page, see_other};
 use super::login::url_encode;
 use crate::context::{ClientApp, RequestContext};
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
 use crate::pim::{Channel, NewRequest, PimError, SessionMfa};
 use crate::server::AppState;
+use trustplane_console::roles::{
+    self as view, Draft, APPROVALS_PATH as APPROVALS, ROLES_PATH as ROLES,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,20 +36,6 @@ pub fn router() -> Router<AppState> {
         .route("/account/roles/{id}/cancel", post(cancel))
         .route("/account/approvals", get(approvals))
         .route("/account/approvals/{id}/{decision}", post(decide))
-}
-
-const ROLES: &str = "/account/roles";
-const APPROVALS: &str = "/account/approvals";
-
-/// A length of time for people: `1 h 29 min`, `45 min`, `30 s`.
-fn human(seconds: i64) -> String {
-    let (h, m) = (seconds / 3600, (seconds % 3600) / 60);
-    match (h, m) {
-        (0, 0) => format!("{} s", seconds.max(0)),
-        (0, m) => format!("{m} min"),
-        (h, 0) => format!("{h} h"),
-        (h, m) => format!("{h} h {m} min"),
-    }
 }
 
 /// Role ids to display names, for the roles a page mentions.
@@ -64,21 +52,6 @@ async fn role_names(state: &AppState, ids: impl Iterator<Item = &str>) -> HashMa
         names.insert(id.to_string(), name);
     }
     names
-}
-
-/// A one-button form posting to `action`, with an optional comment field.
-fn button_form(action: &str, csrf: &str, label: &str, comment: bool) -> String {
-    let comment = if comment {
-        "<input type=\"text\" name=\"comment\" aria-label=\"Comment\" placeholder=\"Comment\">"
-    } else {
-        ""
-    };
-    format!(
-        "<form method=\"post\" action=\"{}\">{}{comment}<button type=\"submit\">{}</button></form>",
-        esc(action),
-        csrf_field(csrf),
-        esc(label)
-    )
 }
 
 /// "My roles", with `error` (and its status) when the last action was refused.
@@ -131,110 +104,30 @@ async fn roles_page_with(
     .await;
     let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
 
-    let mut eligible_rows = String::new();
-    for e in &eligible {
-        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        let role_id = text(&e["roleDefinition"]["id"]);
-        let role_name = text(&e["roleDefinition"]["displayName"]);
-        let scope = text(&e["assignment"]["directoryScopeId"]);
-        let settings = &e["settings"];
-        let max_minutes = settings["maxActivationSeconds"].as_i64().unwrap_or(3600) / 60;
-        let drafted = Some(draft).filter(|d| d.role.as_deref() == Some(role_id.as_str()));
-        let flag = |k: &str| settings[k].as_bool().unwrap_or(false);
-        let mut needs = Vec::new();
-        if flag("requireMfa") {
-            needs.push("a second factor");
-        }
-        if flag("requireJustification") {
-            needs.push("a justification");
-        }
-        if flag("requireTicket") {
-            needs.push("a ticket number");
-        }
-        if flag("requireApproval") {
-            needs.push("approval");
-        }
-        let needs = if needs.is_empty() {
-            String::from("nothing more")
-        } else {
-            needs.join(", ")
-        };
-        eligible_rows.push_str(&format!(
-            "<section class=\"eligible\" data-role=\"{rid}\"><h3>{rname}</h3>\
-             <p>Scope {scope}; at most {max}; needs {needs}.</p>\
-             <form method=\"post\" action=\"/account/roles/activate\">{csrf}\
-             <input type=\"hidden\" name=\"role\" value=\"{rid}\"><input type=\"hidden\" name=\"scope\" value=\"{scope}\">\
-             <label>Minutes<input type=\"number\" name=\"minutes\" min=\"1\" max=\"{max_minutes}\" value=\"{minutes}\"></label>\
-             <label>Justification<input type=\"text\" name=\"justification\" maxlength=\"500\" value=\"{justification}\"></label>\
-             <label>Ticket number<input type=\"text\" name=\"ticket\" maxlength=\"100\" value=\"{ticket}\"></label>\
-             <button type=\"submit\">Activate</button></form></section>",
-            rid = esc(&role_id),
-            rname = esc(&role_name),
-            scope = esc(&scope),
-            max = esc(&human(max_minutes * 60)),
-            minutes = drafted
-                .and_then(|d| d.minutes.as_deref())
-                .and_then(|m| m.trim().parse::<i64>().ok())
-                .filter(|m| (1..=max_minutes).contains(m))
-                .unwrap_or(max_minutes),
-            justification = esc(drafted.and_then(|d| d.justification.as_deref()).unwrap_or("")),
-            ticket = esc(drafted.and_then(|d| d.ticket.as_deref()).unwrap_or("")),
-            csrf = csrf_field(&csrf),
-        ));
-    }
-    if eligible.is_empty() {
-        eligible_rows.push_str("<p>You are not eligible for any role.</p>");
-    }
-
-    let mut active_rows = String::new();
-    for r in &active {
-        let left = r.end_date_time.map(|e| ((to_ms(e) - now) / 1000).max(0));
-        active_rows.push_str(&format!(
-            "<tr class=\"active\" data-request=\"{id}\"><td>{}</td><td>{}</td><td class=\"remaining\" data-seconds=\"{}\">{}</td><td>{}</td></tr>",
-            esc(&name(&r.role_definition_id)),
-            esc(&r.directory_scope_id),
-            left.map(|l| l.to_string()).unwrap_or_default(),
-            esc(&left.map(human).unwrap_or_else(|| "until ended".into())),
-            button_form(&format!("{ROLES}/{}/deactivate", r.id), &csrf, "Deactivate", false),
-            id = esc(&r.id),
-        ));
-    }
-    let active_table = if active.is_empty() {
-        "<p>No role is active.</p>".to_string()
-    } else {
-        format!("<table><tr><th>Role</th><th>Scope</th><th>Time left</th><th></th></tr>{active_rows}</table>")
-    };
-
-    let mut pending_rows = String::new();
-    for r in &pending {
-        let state_text = match r.state {
-            RequestState::PendingApproval => "waiting for approval",
-            _ => "approved, waiting to start",
-        };
-        pending_rows.push_str(&format!(
-            "<tr class=\"pending\" data-request=\"{id}\"><td>{}</td><td>{}</td><td>{state_text}</td><td>{}</td></tr>",
-            esc(&name(&r.role_definition_id)),
-            esc(&human(r.duration_seconds)),
-            button_form(&format!("{ROLES}/{}/cancel", r.id), &csrf, "Cancel", false),
-            id = esc(&r.id),
-        ));
-    }
-    let pending_table = if pending.is_empty() {
-        "<p>No request is waiting.</p>".to_string()
-    } else {
-        format!("<table><tr><th>Role</th><th>For</th><th>State</th><th></th></tr>{pending_rows}</table>")
-    };
-
+    let eligible: Vec<view::Eligible> = eligible.iter().map(view::Eligible::from_graph).collect();
+    let active: Vec<view::Active> = active
+        .iter()
+        .map(|r| view::Active {
+            id: r.id.clone(),
+            role_name: name(&r.role_definition_id),
+            scope: r.directory_scope_id.clone(),
+            seconds_left: r.end_date_time.map(|e| ((to_ms(e) - now) / 1000).max(0)),
+        })
+        .collect();
+    let pending: Vec<view::Pending> = pending
+        .iter()
+        .map(|r| view::Pending {
+            id: r.id.clone(),
+            role_name: name(&r.role_definition_id),
+            duration_seconds: r.duration_seconds,
+            awaiting_approval: r.state == RequestState::PendingApproval,
+        })
+        .collect();
     let (status, message) = match &error {
         Some((s, m)) => (*s, Some(m.as_str())),
         None => (StatusCode::OK, None),
     };
-    let body = format!(
-        "{}<h1>My roles</h1>{}<h2>Active</h2>{active_table}<h2>Requests</h2>{pending_table}\
-         <h2>Eligible</h2>{eligible_rows}",
-        nav(),
-        error_box(message),
-    );
+    let body = view::my_roles(&csrf, message, &eligible, &active, &pending, draft);
     cookies::with_csrf(page(status, "My roles", &body), &csrf, fresh)
 }
 
@@ -250,35 +143,23 @@ async fn roles(
     }
 }
 
-/// What the person had typed into an activation form before a step-up, filled in again when
-/// they come back (`/account/roles?role=...&minutes=...`).
-#[derive(Deserialize, Default)]
-pub struct Draft {
-    role: Option<String>,
-    minutes: Option<String>,
-    justification: Option<String>,
-    ticket: Option<String>,
-}
-
-impl Draft {
-    /// The page to come back to with this draft.
-    fn next(role_id: &str, f: &ActivateForm) -> String {
-        let mut next = format!("{ROLES}?role={}", url_encode(role_id));
-        for (k, v) in [
-            ("minutes", &f.minutes),
-            ("justification", &f.justification),
-            ("ticket", &f.ticket),
-        ] {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                next.push_str(&format!("&{k}={}", url_encode(v)));
-            }
+/// The page to come back to after a step-up, with what the person typed (see `Draft`).
+fn draft_next(role_id: &str, f: &ActivateForm) -> String {
+    let mut next = format!("{ROLES}?role={}", url_encode(role_id));
+    for (k, v) in [
+        ("minutes", &f.minutes),
+        ("justification", &f.justification),
+        ("ticket", &f.ticket),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            next.push_str(&format!("&{k}={}", url_encode(v)));
         }
-        // The step-up page takes `next` up to 2048 characters; a draft never costs the way back.
-        if next.len() > 1500 {
-            next = format!("{ROLES}?role={}", url_encode(role_id));
-        }
-        next
     }
+    // The step-up page takes `next` up to 2048 characters; a draft never costs the way back.
+    if next.len() > 1500 {
+        next = format!("{ROLES}?role={}", url_encode(role_id));
+    }
+    next
 }
 
 /// The activation form.
@@ -369,7 +250,7 @@ async fn activate(
         // The role's settings or conditional access want a second factor: step up first.
         match state.pim.mfa_needed(&me.user, &role, &scope, channel).await {
             Ok(true) => {
-                let next = Draft::next(&role.id, &f);
+                let next = draft_next(&role.id, &f);
                 return see_other(&format!("/account/verify?next={}", url_encode(&next)));
             }
             Ok(false) => {}
@@ -453,36 +334,29 @@ async fn approvals_page(
     };
     let (csrf, fresh) = cookies::csrf_token(headers);
     let names = role_names(state, waiting.iter().map(|r| r.role_definition_id.as_str())).await;
-    let mut rows = String::new();
+    let mut rows = Vec::with_capacity(waiting.len());
     for r in &waiting {
         let who = match state.store.get_user(&r.principal_id).await {
             Ok(u) => u.user_principal_name,
             Err(_) => r.principal_id.clone(),
         };
-        rows.push_str(&format!(
-            "<tr class=\"approval\" data-request=\"{id}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
-            esc(&who),
-            esc(names.get(&r.role_definition_id).map_or(r.role_definition_id.as_str(), String::as_str)),
-            esc(&human(r.duration_seconds)),
-            esc(r.justification.as_deref().unwrap_or("")),
-            esc(r.ticket_number.as_deref().unwrap_or("")),
-            button_form(&format!("{APPROVALS}/{}/approve", r.id), &csrf, "Approve", true),
-            button_form(&format!("{APPROVALS}/{}/deny", r.id), &csrf, "Deny", true),
-            id = esc(&r.id),
-        ));
+        rows.push(view::Approval {
+            id: r.id.clone(),
+            who,
+            role_name: names
+                .get(&r.role_definition_id)
+                .cloned()
+                .unwrap_or_else(|| r.role_definition_id.clone()),
+            duration_seconds: r.duration_seconds,
+            justification: r.justification.clone().unwrap_or_default(),
+            ticket: r.ticket_number.clone().unwrap_or_default(),
+        });
     }
-    let table = if waiting.is_empty() {
-        "<p>Nothing is waiting for your approval.</p>".to_string()
-    } else {
-        format!(
-            "<table><tr><th>Who</th><th>Role</th><th>For</th><th>Justification</th><th>Ticket</th><th></th></tr>{rows}</table>"
-        )
-    };
     let (status, message) = match &error {
         Some((s, m)) => (*s, Some(m.as_str())),
         None => (StatusCode::OK, None),
     };
-    let body = format!("{}<h1>Approvals</h1>{}{table}", nav(), error_box(message));
+    let body = view::approvals(&csrf, message, &rows);
     cookies::with_csrf(page(status, "Approvals", &body), &csrf, fresh)
 }
 
