@@ -92,31 +92,9 @@ impl ObjectIssue {
     }
 }
 
-/// User fields a connection owns: the API refuses to edit them on an imported user.
-pub const SOURCE_OWNED_USER_FIELDS: &[&str] = &[
-    "userPrincipalName",
-    "displayName",
-    "givenName",
-    "surname",
-    "mail",
-    "accountEnabled",
-    "attributes.department",
-    "attributes.manager",
-    "attributes.sAMAccountName",
-];
-
-/// The source-owned fields among those a user update touches (`attributes.NAME` for each
-/// attribute), for the API to refuse them on an imported user.
-pub fn source_owned_user_fields<'a>(touched: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    touched
-        .into_iter()
-        .filter(|f| SOURCE_OWNED_USER_FIELDS.contains(f))
-        .map(str::to_string)
-        .collect()
-}
-
-/// Group fields a connection owns, membership included.
-pub const SOURCE_OWNED_GROUP_FIELDS: &[&str] = &["displayName", "description", "members"];
+pub use trustplane_store::{
+    source_owned_user_fields, SOURCE_OWNED_GROUP_FIELDS, SOURCE_OWNED_USER_FIELDS,
+};
 
 /// Normalises a DN for comparison: lower case, no blanks around `,` and `=`.
 pub fn normalize_dn(dn: &str) -> String {

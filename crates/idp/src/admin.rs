@@ -172,3 +172,26 @@ impl Admin {
         }
     }
 }
+
+/// The audit entry for a call whose bearer token was refused: `reason` is
+/// `unknown_token`, `disabled` or `malformed_token`; `request` is `METHOD path` (cut short).
+pub fn invalid_token_event(actor: Actor, request: &str, reason: &str) -> Event {
+    let why = match reason {
+        "unknown_token" => "the bearer token is unknown, expired or revoked",
+        "disabled" => "the token's user is disabled",
+        _ => "the Authorization header is not a bearer token",
+    };
+    let request: String = request.chars().take(264).collect();
+    Event {
+        sequence: 0,
+        activity_date_time: time::OffsetDateTime::UNIX_EPOCH,
+        category: "authorization".into(),
+        activity: "authorization.invalidToken".into(),
+        initiated_by: actor,
+        target: None,
+        result: Outcome::Failure,
+        result_reason: Some(format!("{request}: {why}")),
+        before: None,
+        after: None,
+    }
+}

@@ -11,6 +11,7 @@ pub mod ca;
 pub mod ca_admin;
 pub mod ca_guard;
 mod context;
+pub mod directory;
 pub mod oidc;
 pub mod saml_app;
 pub mod signin;

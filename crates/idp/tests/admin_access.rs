@@ -111,8 +111,12 @@ async fn a_user_administrator_manages_ordinary_people_only() {
 
     assert!(me.allows(Permission::UsersWrite));
     me.require(&store, Permission::UsersWrite).await.unwrap();
-    me.require_tier_over(&store, &plain, "password").await.unwrap();
-    me.require_tier_over(&store, &helpdesk, "password").await.unwrap();
+    me.require_tier_over(&store, &plain, "password")
+        .await
+        .unwrap();
+    me.require_tier_over(&store, &helpdesk, "password")
+        .await
+        .unwrap();
     assert!(denials(&store, &helpdesk.id).await.is_empty());
 
     // Resetting a Global Administrator's password would make the helpdesk one.
@@ -130,11 +134,15 @@ async fn a_user_administrator_manages_ordinary_people_only() {
     ));
     let refused = denials(&store, &helpdesk.id).await;
     assert_eq!(refused.len(), 3, "{refused:?}");
-    assert!(refused.iter().all(|r| r.starts_with("PATCH /api/v1/users/x")));
+    assert!(refused
+        .iter()
+        .all(|r| r.starts_with("PATCH /api/v1/users/x")));
 
     // The Global Administrator passes each of them.
     let top = admin(&store, &global).await;
-    top.require_tier_over(&store, &helpdesk, "password").await.unwrap();
+    top.require_tier_over(&store, &helpdesk, "password")
+        .await
+        .unwrap();
     top.require_global(&store, "mints a token").await.unwrap();
 }
 
@@ -151,7 +159,9 @@ async fn groups_that_grant_roles_need_role_assignment_rights() {
 
     let me = admin(&store, &helpdesk).await;
     me.require_any_group_write(&store).await.unwrap();
-    me.require_membership_change(&store, &ordinary).await.unwrap();
+    me.require_membership_change(&store, &ordinary)
+        .await
+        .unwrap();
     // The way from User Administrator to Global Administrator through a group is closed.
     assert!(matches!(
         me.require_membership_change(&store, &admins).await,
@@ -161,7 +171,9 @@ async fn groups_that_grant_roles_need_role_assignment_rights() {
 
     // A Privileged Role Administrator manages it without `groups/write`.
     let them = admin(&store, &pra).await;
-    them.require_membership_change(&store, &admins).await.unwrap();
+    them.require_membership_change(&store, &admins)
+        .await
+        .unwrap();
     them.require_any_group_write(&store).await.unwrap();
     assert!(matches!(
         them.require_membership_change(&store, &ordinary).await,

@@ -95,6 +95,102 @@ impl std::fmt::Debug for PasswordProfile {
     }
 }
 
+/// Body of `POST /api/v1/users`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateUser {
+    /// Sign-in name.
+    pub user_principal_name: String,
+    /// Name shown to people.
+    pub display_name: String,
+    /// Mail address.
+    pub mail: Option<String>,
+    /// First name.
+    pub given_name: Option<String>,
+    /// Last name.
+    pub surname: Option<String>,
+    /// Whether the account may sign in (yes unless said otherwise).
+    #[serde(default = "yes")]
+    pub account_enabled: bool,
+    /// The first password, if any.
+    pub password_profile: Option<PasswordProfile>,
+    /// Free attributes.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub attributes: Map<String, Value>,
+}
+
+/// Body of `PATCH /api/v1/users/{id}`: only the fields to change; `null` clears the
+/// optional ones.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateUser {
+    /// New sign-in name.
+    pub user_principal_name: Option<String>,
+    /// New display name.
+    pub display_name: Option<String>,
+    /// New mail address.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub mail: Option<Option<String>>,
+    /// New first name.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub given_name: Option<Option<String>>,
+    /// New last name.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub surname: Option<Option<String>>,
+    /// Enable or disable sign-in.
+    pub account_enabled: Option<bool>,
+    /// A password set by an administrator.
+    pub password_profile: Option<PasswordProfile>,
+    /// Attributes to set; a `null` value removes one.
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<Map<String, Value>>,
+}
+
+/// Body of `POST /api/v1/groups`. `members` holds user and group ids to add at once.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateGroup {
+    /// Name shown to people; unique without regard to case.
+    pub display_name: String,
+    /// What the group is for.
+    pub description: Option<String>,
+    /// Whether the group can hold directory roles.
+    #[serde(default)]
+    pub is_assignable_to_role: bool,
+    /// Users and groups to add.
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// Body of `PATCH /api/v1/groups/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateGroup {
+    /// New name.
+    pub display_name: Option<String>,
+    /// New description; `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A field that may be absent (leave it), `null` (clear it) or a value.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// A group; members are users and groups, and membership nests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

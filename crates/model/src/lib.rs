@@ -18,8 +18,9 @@ mod upn;
 pub use auth::{AuthMethodInfo, SessionInfo};
 pub use clock::{from_ms, to_ms, Clock, ManualClock, SystemClock, Timestamp};
 pub use directory::{
-    new_id, Application, AssignmentKind, Group, ObjectKind, PasswordProfile, RoleAssignment,
-    RoleDefinition, RolePermission, RoleResource, User,
+    new_id, nullable, Application, AssignmentKind, CreateGroup, CreateUser, Group, ObjectKind,
+    PasswordProfile, RoleAssignment, RoleDefinition, RolePermission, RoleResource, UpdateGroup,
+    UpdateUser, User,
 };
 pub use event::{Actor, Event, Outcome, Target};
 pub use pim::{ActivationRequest, PimSettings, RequestState};

@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 use trustplane_idp::admin::Admin;
-use trustplane_model::{Actor, Event, Outcome, User};
+use trustplane_model::{Actor, User};
 
 use crate::error::ApiError;
 use crate::server::AppState;
@@ -108,28 +108,8 @@ pub(crate) async fn audit_invalid_token(
     if state.invalid_token_audit.check(key, now).is_err() {
         return;
     }
-    let actor = actor_of(parts, user);
-    let event = Event {
-        sequence: 0,
-        activity_date_time: time::OffsetDateTime::UNIX_EPOCH,
-        category: "authorization".into(),
-        activity: "authorization.invalidToken".into(),
-        initiated_by: actor,
-        target: None,
-        result: Outcome::Failure,
-        result_reason: Some(format!(
-            "{} {}: {}",
-            parts.method,
-            parts.uri.path().chars().take(256).collect::<String>(),
-            match reason {
-                "unknown_token" => "the bearer token is unknown, expired or revoked",
-                "disabled" => "the token's user is disabled",
-                _ => "the Authorization header is not a bearer token",
-            }
-        )),
-        before: None,
-        after: None,
-    };
+    let request = format!("{} {}", parts.method, parts.uri.path());
+    let event = trustplane_idp::admin::invalid_token_event(actor_of(parts, user), &request, reason);
     if let Err(e) = state.store.record_event(event).await {
         tracing::warn!(error = %e, "could not audit a call with an invalid token");
     }

@@ -135,6 +135,49 @@ impl From<trustplane_idp::admin::AccessError> for ApiError {
     }
 }
 
+impl From<trustplane_idp::directory::DirectoryError> for ApiError {
+    fn from(e: trustplane_idp::directory::DirectoryError) -> Self {
+        use trustplane_idp::directory::DirectoryError;
+        match e {
+            DirectoryError::Access(e) => e.into(),
+            DirectoryError::Store(e) => e.into(),
+            DirectoryError::SignIn(e) => e.into(),
+            DirectoryError::Password(m) => ApiError::bad_request(m),
+            e @ DirectoryError::SourceOwned { .. } => {
+                let field = match &e {
+                    DirectoryError::SourceOwned { fields, .. } => fields.first().cloned(),
+                    _ => None,
+                };
+                let mut api = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "Source-owned attribute",
+                    e.to_string(),
+                );
+                if let Some(f) = field {
+                    api.set_field(&f);
+                }
+                api
+            }
+        }
+    }
+}
+
+impl From<trustplane_idp::oidc::credentials::CredentialError> for ApiError {
+    fn from(e: trustplane_idp::oidc::credentials::CredentialError) -> Self {
+        use trustplane_idp::oidc::credentials::CredentialError;
+        match e {
+            CredentialError::Access(e) => e.into(),
+            CredentialError::Store(e) => e.into(),
+            CredentialError::Keys(e) => e.into(),
+            CredentialError::Invalid { field, message } => {
+                let mut api = ApiError::bad_request(message);
+                api.set_field(field);
+                api
+            }
+        }
+    }
+}
+
 impl From<KeyRingError> for ApiError {
     fn from(e: KeyRingError) -> Self {
         match e {

@@ -8,6 +8,7 @@ use crate::routes::{
     applications, audit, conditional_access as ca, detection, groups, health, posture, roles,
     tokens, users,
 };
+use trustplane_idp::oidc::credentials;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,9 +38,9 @@ use crate::routes::{
         trustplane_model::RoleDefinition, trustplane_model::RolePermission, trustplane_model::RoleResource, trustplane_model::RoleAssignment,
         trustplane_model::Event, trustplane_model::Actor, trustplane_model::Target, trustplane_model::Outcome,
         trustplane_model::PasswordProfile, trustplane_model::AuthMethodInfo, trustplane_model::SessionInfo, trustplane_model::ObjectKind, trustplane_model::AssignmentKind,
-        users::CreateUser, users::UpdateUser, users::NewTemporaryAccessPass, groups::CreateGroup, groups::UpdateGroup, groups::MemberRef,
+        trustplane_model::CreateUser, trustplane_model::UpdateUser, users::NewTemporaryAccessPass, trustplane_model::CreateGroup, trustplane_model::UpdateGroup, groups::MemberRef,
         applications::CreateApplication, applications::UpdateApplication, applications::FromSamlMetadata, roles::CreateRoleAssignment, roles::CreateRoleDefinition, roles::UpdateRoleDefinition, tokens::CreateToken, crate::saml::sso::RotateKey, detection::RespondBody, detection::CreateResponsePolicy,
-        oidc::AddPassword, oidc::PasswordCredentialInput, oidc::PasswordCredential, oidc::RemovePassword, oidc::RotateKeys,
+        credentials::AddPassword, credentials::PasswordCredentialInput, credentials::PasswordCredential, credentials::RemovePassword, credentials::RotateKeys,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -103,6 +103,32 @@ pub struct SourceAttribution {
     pub anchor: String,
 }
 
+/// User fields a connection owns: the API refuses to edit them on an imported user.
+pub const SOURCE_OWNED_USER_FIELDS: &[&str] = &[
+    "userPrincipalName",
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "accountEnabled",
+    "attributes.department",
+    "attributes.manager",
+    "attributes.sAMAccountName",
+];
+
+/// The source-owned fields among those a user update touches (`attributes.NAME` for each
+/// attribute), for the API to refuse them on an imported user.
+pub fn source_owned_user_fields<'a>(touched: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    touched
+        .into_iter()
+        .filter(|f| SOURCE_OWNED_USER_FIELDS.contains(f))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Group fields a connection owns, membership included.
+pub const SOURCE_OWNED_GROUP_FIELDS: &[&str] = &["displayName", "description", "members"];
+
 /// A name (UPN or group name, lower case) and who holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameHolder {

@@ -54,9 +54,10 @@ pub use directory::{
     RoleDefinitionPatch, UserPatch,
 };
 pub use directory_sources::{
-    DirectoryConnection, DirectorySyncChanges, DirectorySyncStatus, NameHolder,
-    NewDirectoryConnection, SourceAttribution, SourceObject, SourceSnapshot, SourcedGroup,
-    SourcedMembership, SourcedUser, DIRECTORY_SYNC_CATEGORY,
+    source_owned_user_fields, DirectoryConnection, DirectorySyncChanges, DirectorySyncStatus,
+    NameHolder, NewDirectoryConnection, SourceAttribution, SourceObject, SourceSnapshot,
+    SourcedGroup, SourcedMembership, SourcedUser, DIRECTORY_SYNC_CATEGORY,
+    SOURCE_OWNED_GROUP_FIELDS, SOURCE_OWNED_USER_FIELDS,
 };
 pub use error::{Result, StoreError};
 pub use filter::{parse_filter, FilterError, MAX_CLAUSES};

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod authorize;
 pub mod client_auth;
 pub mod clients;
+pub mod credentials;
 pub mod error;
 pub mod grant;
 pub mod jwt;

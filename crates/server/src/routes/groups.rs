@@ -1,5 +1,10 @@
 //! `/api/v1/groups`: Graph's group resource and its `members` navigation.
 
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use crate::odata::{collection, ListParams};
+use crate::server::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -7,16 +12,9 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::Value;
-use trustplane_model::{Group, Permission};
-use trustplane_store::{GroupPatch, NewGroup};
+use trustplane_idp::directory;
+use trustplane_model::{CreateGroup, Group, Permission, UpdateGroup};
 use utoipa::ToSchema;
-
-use super::nullable;
-use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Path, Query};
-use crate::odata::{collection, ListParams};
-use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,28 +33,6 @@ pub fn router() -> Router<AppState> {
             "/api/v1/groups/{id}/members/{member_id}/$ref",
             delete(remove_member),
         )
-}
-
-/// Body of `POST /api/v1/groups`. `members` holds user and group ids to add at once.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateGroup {
-    display_name: String,
-    description: Option<String>,
-    #[serde(default)]
-    is_assignable_to_role: bool,
-    #[serde(default)]
-    members: Vec<String>,
-}
-
-/// Body of `PATCH /api/v1/groups/{id}`.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateGroup {
-    display_name: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    description: Option<Option<String>>,
 }
 
 /// Body of `POST /api/v1/groups/{id}/members/$ref`, as in Graph: the member's URL or id.
@@ -91,26 +67,7 @@ pub async fn create_group(
     caller: Caller,
     Json(body): Json<CreateGroup>,
 ) -> ApiResult<impl IntoResponse> {
-    // Members of a role-assignable group hold whatever roles it is given: creating one is as
-    // good as assigning them.
-    let needed = if body.is_assignable_to_role {
-        Permission::RoleAssignmentsWrite
-    } else {
-        Permission::GroupsWrite
-    };
-    caller.require(&state.store, needed).await?;
-    let group = state
-        .store
-        .create_group(
-            &caller.actor,
-            NewGroup {
-                display_name: body.display_name,
-                description: body.description,
-                is_assignable_to_role: body.is_assignable_to_role,
-                members: body.members,
-            },
-        )
-        .await?;
+    let group = directory::create_group(&state.store, &caller, body).await?;
     Ok((StatusCode::CREATED, axum::Json(group)))
 }
 
@@ -137,16 +94,8 @@ pub async fn update_group(
     Path(id): Path<String>,
     Json(body): Json<UpdateGroup>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::GroupsWrite)
-        .await?;
-    let patch = GroupPatch {
-        display_name: body.display_name,
-        description: body.description,
-    };
-    Ok(axum::Json(
-        state.store.update_group(&caller.actor, &id, patch).await?,
-    ))
+    let group = directory::update_group(&state.store, &caller, &id, body).await?;
+    Ok(axum::Json(group))
 }
 
 /// Deletes a group.
@@ -157,12 +106,7 @@ pub async fn delete_group(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require_any_group_write(&state.store).await?;
-    let group = state.store.get_group(&id).await?;
-    caller
-        .require_membership_change(&state.store, &group)
-        .await?;
-    state.store.delete_group(&caller.actor, &group.id).await?;
+    directory::delete_group(&state.store, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -231,11 +175,6 @@ pub async fn add_member(
     Path(id): Path<String>,
     Json(body): Json<MemberRef>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require_any_group_write(&state.store).await?;
-    let group = state.store.get_group(&id).await?;
-    caller
-        .require_membership_change(&state.store, &group)
-        .await?;
     // Graph sends a URL ending in the member's id; a bare id is accepted too.
     let member = body
         .odata_id
@@ -244,10 +183,7 @@ pub async fn add_member(
         .next()
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::bad_request("@odata.id must name a directory object"))?;
-    state
-        .store
-        .add_member(&caller.actor, &group.id, member)
-        .await?;
+    directory::change_membership(&state.store, &caller, &id, member, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -259,14 +195,6 @@ pub async fn remove_member(
     caller: Caller,
     Path((id, member_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require_any_group_write(&state.store).await?;
-    let group = state.store.get_group(&id).await?;
-    caller
-        .require_membership_change(&state.store, &group)
-        .await?;
-    state
-        .store
-        .remove_member(&caller.actor, &group.id, &member_id)
-        .await?;
+    directory::change_membership(&state.store, &caller, &id, &member_id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }

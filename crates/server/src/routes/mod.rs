@@ -50,14 +50,4 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value.
-pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
-}
-
-pub(crate) fn yes() -> bool {
-    true
-}
+pub(crate) use trustplane_model::nullable;

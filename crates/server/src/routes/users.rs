@@ -1,22 +1,19 @@
 //! `/api/v1/users`: Graph's user resource.
 
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use crate::odata::{collection, ListParams};
+use crate::server::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
-use serde_json::{Map, Value};
-use trustplane_model::{PasswordProfile, Permission, User};
-use trustplane_store::{NewUser, UserPatch};
-use utoipa::ToSchema;
-
-use super::{nullable, yes};
-use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Path, Query};
-use crate::odata::{collection, ListParams};
-use crate::server::AppState;
+use serde_json::Value;
+use trustplane_idp::directory;
+use trustplane_model::{CreateUser, Permission, UpdateUser, User};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -54,63 +51,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// Body of `POST /api/v1/users`.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateUser {
-    user_principal_name: String,
-    display_name: String,
-    mail: Option<String>,
-    given_name: Option<String>,
-    surname: Option<String>,
-    #[serde(default = "yes")]
-    account_enabled: bool,
-    password_profile: Option<PasswordProfile>,
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    attributes: Map<String, Value>,
-}
-
-/// Body of `PATCH /api/v1/users/{id}`: only the fields to change.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateUser {
-    user_principal_name: Option<String>,
-    display_name: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    mail: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    given_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    surname: Option<Option<String>>,
-    account_enabled: Option<bool>,
-    password_profile: Option<PasswordProfile>,
-    #[schema(value_type = Option<Object>)]
-    attributes: Option<Map<String, Value>>,
-}
-
-/// Checks and hashes a password set by an administrator (the same policy as self-service,
-/// and the node's bound on concurrent hashing).
-async fn hash_new_password(
-    state: &AppState,
-    profile: &PasswordProfile,
-    context: &[&str],
-) -> ApiResult<String> {
-    state
-        .signin
-        .new_password_hash(&profile.password, context)
-        .await
-        .map_err(|e| match e {
-            crate::signin::SignInError::BadRequest(m) => {
-                ApiError::bad_request(format!("passwordProfile.{m}"))
-            }
-            other => other.into(),
-        })
-}
-
 /// Lists users; `$filter` on `userPrincipalName`, `displayName`, `mail`, `givenName`, `surname`.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     params(("$filter" = Option<String>, Query), ("$top" = Option<usize>, Query), ("$skiptoken" = Option<String>, Query)),
@@ -135,34 +75,7 @@ pub async fn create_user(
     caller: Caller,
     Json(body): Json<CreateUser>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::UsersWrite).await?;
-    let (password_hash, must_change) = match &body.password_profile {
-        Some(p) => (
-            Some(
-                hash_new_password(&state, p, &[&body.user_principal_name, &body.display_name])
-                    .await?,
-            ),
-            p.force_change_password_next_sign_in,
-        ),
-        None => (None, false),
-    };
-    let user = state
-        .store
-        .create_user(
-            &caller.actor,
-            NewUser {
-                user_principal_name: body.user_principal_name,
-                display_name: body.display_name,
-                mail: body.mail,
-                given_name: body.given_name,
-                surname: body.surname,
-                account_enabled: body.account_enabled,
-                attributes: body.attributes,
-                password_hash,
-                password_must_change: must_change,
-            },
-        )
-        .await?;
+    let user = directory::create_user(&state.store, &state.signin, &caller, body).await?;
     Ok((StatusCode::CREATED, axum::Json(user)))
 }
 
@@ -190,98 +103,11 @@ pub async fn update_user(
     Path(id): Path<String>,
     Json(body): Json<UpdateUser>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::UsersWrite).await?;
-    let existing = state.store.get_user(&id).await?;
-    // What a directory source imported is changed there, not here.
-    if let Some(source) = state.store.object_source(&existing.id).await? {
-        let attribute_fields: Vec<String> = body
-            .attributes
-            .iter()
-            .flat_map(|a| a.keys().map(|k| format!("attributes.{k}")))
-            .collect();
-        let touched = [
-            ("userPrincipalName", body.user_principal_name.is_some()),
-            ("displayName", body.display_name.is_some()),
-            ("mail", body.mail.is_some()),
-            ("givenName", body.given_name.is_some()),
-            ("surname", body.surname.is_some()),
-            ("accountEnabled", body.account_enabled.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, present)| *present)
-        .map(|(f, _)| f)
-        .chain(attribute_fields.iter().map(String::as_str));
-        let owned = trustplane_directory_sync::source_owned_user_fields(touched);
-        if !owned.is_empty() {
-            let mut e = ApiError::new(
-                StatusCode::CONFLICT,
-                "Source-owned attribute",
-                format!(
-                    "{} of this user come from the directory connection \"{}\" ({}); change them in that directory",
-                    owned.join(", "),
-                    source.connection_name,
-                    source.connection_id
-                ),
-            );
-            if let Some(first) = owned.first() {
-                e.set_field(first);
-            }
-            return Err(e);
-        }
-    }
-    // Names people see may change freely; whatever signs in, or decides where cloud grants
-    // and assertions go (attributes), is protected by tier.
-    let sensitive = body.password_profile.is_some()
-        || body.mail.is_some()
-        || body.user_principal_name.is_some()
-        || body.account_enabled.is_some()
-        || body.attributes.is_some();
-    if sensitive {
-        caller
-            .require_tier_over(
-                &state.store,
-                &existing,
-                "password, mail, sign-in name, enabled state or attributes",
-            )
-            .await?;
-    }
-    let (password_hash, must_change) = match &body.password_profile {
-        Some(p) => {
-            let context = [
-                existing.user_principal_name.as_str(),
-                existing.display_name.as_str(),
-            ];
-            (
-                Some(hash_new_password(&state, p, &context).await?),
-                p.force_change_password_next_sign_in,
-            )
-        }
-        None => (None, false),
-    };
-    let user = state
-        .store
-        .update_user(
-            &caller.actor,
-            &existing.id,
-            UserPatch {
-                user_principal_name: body.user_principal_name,
-                display_name: body.display_name,
-                mail: body.mail,
-                given_name: body.given_name,
-                surname: body.surname,
-                account_enabled: body.account_enabled,
-                attributes: body.attributes,
-                password_hash,
-                password_must_change: must_change,
-                // An administrator's reset ends every sign-in of the user.
-                password_sign_ins: trustplane_store::PasswordSignIns::EndAll,
-            },
-        )
-        .await?;
-    if existing.account_enabled && !user.account_enabled {
+    let change = directory::update_user(&state.store, &state.signin, &caller, &id, body).await?;
+    if change.disabled() {
         take_back_grants(&state).await;
     }
-    Ok(axum::Json(user))
+    Ok(axum::Json(change.after))
 }
 
 /// Deletes a user.
@@ -292,12 +118,7 @@ pub async fn delete_user(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::UsersWrite).await?;
-    let user = state.store.get_user(&id).await?;
-    caller
-        .require_tier_over(&state.store, &user, "whole account (deleting it)")
-        .await?;
-    state.store.delete_user(&caller.actor, &user.id).await?;
+    directory::delete_user(&state.store, &caller, &id).await?;
     take_back_grants(&state).await;
     Ok(StatusCode::NO_CONTENT)
 }
