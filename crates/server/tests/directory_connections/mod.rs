@@ -7,7 +7,7 @@
 use super::conditional_access_support::{admin_token, api};
 use super::*;
 use reqwest::Method;
-use trustplane_store::{DirectorySyncChanges, SourcedUser};
+use trustplane_store::{DirectorySyncChanges, SourcedGroup, SourcedUser};
 
 const USER_ADMIN: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
 
@@ -234,6 +234,13 @@ async fn only_a_global_administrator_manages_directory_connections() {
                     )]),
                     manager_anchor: None,
                 }],
+                upsert_groups: vec![SourcedGroup {
+                    anchor: "5b0c0e1e-0000-4000-8000-0000000000aa".into(),
+                    dn: "cn=engineers,dc=corp,dc=test".into(),
+                    record: json!({}),
+                    display_name: "Engineers".into(),
+                    description: None,
+                }],
                 full: true,
                 counts: json!({}),
                 ..DirectorySyncChanges::default()
@@ -280,6 +287,37 @@ async fn only_a_global_administrator_manages_directory_connections() {
         "an attribute the source does not own stays editable: {body}"
     );
 
+    // An imported group: its name and its members are the directory's too.
+    let engineers = s.store.get_group("Engineers").await.unwrap();
+    let (st, problem) = api(
+        &s,
+        Method::PATCH,
+        &format!("/api/v1/groups/{}", engineers.id),
+        Some(json!({"displayName": "Admins"})),
+    )
+    .await;
+    assert_eq!(st, 409, "{problem}");
+    assert_eq!(problem["field"], "displayName");
+    let (st, problem) = api(
+        &s,
+        Method::POST,
+        &format!("/api/v1/groups/{}/members/$ref", engineers.id),
+        Some(json!({"@odata.id": ada.id})),
+    )
+    .await;
+    assert_eq!(st, 409, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("Corp LDAP"),
+        "{problem}"
+    );
+    assert!(s
+        .store
+        .list_members(&engineers.id, false)
+        .await
+        .unwrap()
+        .0
+        .is_empty());
+
     // Deleting the connection keeps what it imported, as local objects.
     let (st, _) = api(
         &s,
@@ -290,6 +328,14 @@ async fn only_a_global_administrator_manages_directory_connections() {
     .await;
     assert_eq!(st, 204);
     assert!(s.store.object_source(&ada.id).await.unwrap().is_none());
+    let (st, body) = api(
+        &s,
+        Method::PATCH,
+        &format!("/api/v1/groups/{}", engineers.id),
+        Some(json!({"displayName": "Engineering"})),
+    )
+    .await;
+    assert_eq!(st, 200, "a local group again: {body}");
     let (st, _) = api(
         &s,
         Method::PATCH,
