@@ -139,17 +139,8 @@ pub async fn create_role_definition(
 pub struct UpdateRoleDefinition {
     display_name: Option<String>,
     description: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::nullable")]
     resource: Option<Option<RoleResource>>,
-}
-
-/// Tells a field set to `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Changes a role of the organisation's own (built-in roles are fixed).
