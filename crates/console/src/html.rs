@@ -16,20 +16,29 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}\
+/// Where the style sheet is served: pages carry no inline style, so the policy needs no
+/// `unsafe-inline`.
+pub const STYLESHEET_PATH: &str = "/static/trustplane.css";
+
+/// The one style sheet.
+pub const STYLESHEET: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}\
 label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=password],input[type=email]{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}\
 button{margin-top:1rem;padding:.5rem 1rem;font-size:1rem}.error{color:#a00;border:1px solid #a00;padding:.5rem}\
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;text-align:left;padding:.3rem}\
-nav a{margin-right:1rem}code{font-size:1.1rem}";
+nav a{margin-right:1rem}code{font-size:1.1rem}\
+.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:1rem;padding:0;list-style:none}\
+.tiles a{display:block;border:1px solid #888;border-radius:.4rem;padding:1rem;color:#1b1b1b;text-decoration:none}\
+.tiles a:focus,.tiles a:hover{border-color:#1b1b1b;outline:2px solid #1b1b1b}.tiles small{display:block;color:#444}\
+.wide{max-width:72rem}.pager a{margin-right:1rem}.ok{color:#05610f}.bad{color:#a00}";
 
-/// The headers every page is served with: never cached, never framed, scripts and forms
-/// only from this origin (the style sheet is inline).
+/// The headers every page is served with: never cached, never framed, scripts, styles and
+/// forms only from this origin, nothing inline.
 pub const SECURITY_HEADERS: [(&str, &str); 6] = [
     ("content-type", "text/html; charset=utf-8"),
     ("cache-control", "no-store"),
     (
         "content-security-policy",
-        "default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     ),
     ("x-frame-options", "DENY"),
     ("referrer-policy", "no-referrer"),
@@ -41,7 +50,7 @@ pub fn document(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · Trustplane</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
+         <title>{} · Trustplane</title><link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\"></head><body><main>{body}</main></body></html>",
         esc(title)
     )
 }

@@ -46,10 +46,44 @@ fn sign_out_form(csrf: &str) -> String {
     format!("<form method=\"post\" action=\"/logout\">{}<button type=\"submit\">Sign out</button></form>", csrf_field(csrf))
 }
 
-/// The home page of a signed-in person.
-pub fn home(csrf: &str, display_name: &str, upn: &str, methods_used: &[String]) -> String {
+/// An application the person can open from My Apps.
+pub struct AppTile<'a> {
+    pub name: &'a str,
+    /// Which of the application's entries (an AWS role and account), if it has several.
+    pub detail: Option<&'a str>,
+    pub url: &'a str,
+}
+
+/// The home page of a signed-in person: who they are and My Apps.
+pub fn home(
+    csrf: &str,
+    display_name: &str,
+    upn: &str,
+    methods_used: &[String],
+    tiles: &[AppTile<'_>],
+) -> String {
+    let apps = if tiles.is_empty() {
+        "<p id=\"no-apps\">No application is assigned to you yet.</p>".to_string()
+    } else {
+        let items: String = tiles
+            .iter()
+            .map(|t| {
+                let detail = t
+                    .detail
+                    .map(|d| format!("<small>{}</small>", esc(d)))
+                    .unwrap_or_default();
+                format!(
+                    "<li><a class=\"tile\" href=\"{}\">{}{detail}</a></li>",
+                    esc(t.url),
+                    esc(t.name)
+                )
+            })
+            .collect();
+        format!("<ul class=\"tiles\" id=\"my-apps\">{items}</ul>")
+    };
     format!(
-        "{}<h1>Welcome, {}</h1><p>Signed in as <strong id=\"upn\">{}</strong> with {}.</p>{}",
+        "{}<h1>Welcome, {}</h1><p>Signed in as <strong id=\"upn\">{}</strong> with {}.</p>\
+         <h2>My Apps</h2>{apps}{}",
         nav(),
         esc(display_name),
         esc(upn),
@@ -256,6 +290,15 @@ mod tests {
         );
         assert!(list.contains("now (this one)") && list.contains("&lt;ip&gt;"));
         assert!(password_form("t", None, true).contains("id=\"must-change\""));
+        let tiles = [AppTile {
+            name: "AWS <prod>",
+            detail: Some("Admin (123456789012)"),
+            url: "/saml/start/a?role=arn%3Ax&y",
+        }];
+        let page = home("t", "A", "a@example.com", &[], &tiles);
+        assert!(page.contains("href=\"/saml/start/a?role=arn%3Ax&amp;y\""));
+        assert!(page.contains("AWS &lt;prod&gt;<small>Admin (123456789012)</small>"));
+        assert!(home("t", "A", "a@example.com", &[], &[]).contains("id=\"no-apps\""));
         assert!(!password_form("t", None, false).contains("must-change"));
     }
 }

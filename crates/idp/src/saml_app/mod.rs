@@ -7,6 +7,7 @@
 pub mod assertion;
 pub mod flow;
 pub mod keys;
+pub mod my_apps;
 pub mod settings;
 pub mod sso;
 

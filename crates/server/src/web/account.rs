@@ -110,12 +110,25 @@ async fn home(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Re
         Ok(m) => m,
         Err(r) => return r,
     };
+    let tiles = match trustplane_idp::saml_app::my_apps::my_apps(&state.store, &me.user).await {
+        Ok(t) => t,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let shown: Vec<view::AppTile<'_>> = tiles
+        .iter()
+        .map(|t| view::AppTile {
+            name: &t.name,
+            detail: t.detail.as_deref(),
+            url: &t.url,
+        })
+        .collect();
     let (csrf, fresh) = cookies::csrf_token(&headers);
     let body = view::home(
         &csrf,
         &me.user.display_name,
         &me.user.user_principal_name,
         &me.session.info.amr,
+        &shown,
     );
     cookies::with_csrf(page(StatusCode::OK, "Home", &body), &csrf, fresh)
 }

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/login/mfa", get(mfa_page).post(mfa_submit))
         .route("/logout", post(logout))
         .route("/static/passkey.js", get(passkey_script))
+        .route(trustplane_console::html::STYLESHEET_PATH, get(stylesheet))
         .route("/api/v1/auth/signIn", post(api_sign_in))
         .route("/api/v1/auth/secondFactor", post(api_second_factor))
         .route("/api/v1/auth/passkey/begin", post(api_passkey_begin))
@@ -240,6 +241,17 @@ async fn passkey_script() -> Response {
             (header::CACHE_CONTROL, "no-cache"),
         ],
         trustplane_console::PASSKEY_SCRIPT,
+    )
+        .into_response()
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        trustplane_console::html::STYLESHEET,
     )
         .into_response()
 }
