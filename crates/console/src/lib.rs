@@ -5,6 +5,7 @@
 //! status and security headers ([`html::SECURITY_HEADERS`]); nothing here knows HTTP, the
 //! store or a session, so the views are tested as plain functions.
 
+pub mod admin;
 pub mod html;
 pub mod next;
 pub mod portal;

@@ -299,3 +299,37 @@ pub async fn change_membership(
     }
     Ok(())
 }
+
+/// Ends every session of the user named by `id`; needs `users/write` and a tier at least the
+/// user's. Answers how many ended.
+pub async fn revoke_sessions(
+    store: &Store,
+    admin: &Admin,
+    id: &str,
+) -> Result<u64, DirectoryError> {
+    admin.require(store, Permission::UsersWrite).await?;
+    let user = store.get_user(id).await?;
+    admin.require_tier_over(store, &user, "sessions").await?;
+    Ok(store.revoke_all_sessions(&admin.actor, &user.id).await?)
+}
+
+/// Enables or disables sign-in of the user named by `id`, as a change of `accountEnabled`.
+pub async fn set_enabled(
+    store: &Store,
+    signin: &SignIn,
+    admin: &Admin,
+    id: &str,
+    enabled: bool,
+) -> Result<UserChange, DirectoryError> {
+    let body = UpdateUser {
+        user_principal_name: None,
+        display_name: None,
+        mail: None,
+        given_name: None,
+        surname: None,
+        account_enabled: Some(enabled),
+        password_profile: None,
+        attributes: None,
+    };
+    update_user(store, signin, admin, id, body).await
+}

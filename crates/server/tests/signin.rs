@@ -1144,6 +1144,9 @@ mod hardening;
 /// Protected principals and the last way in (`tests/protected/`).
 mod protected;
 
+/// The admin console (`tests/admin_pages/`).
+mod admin_pages;
+
 /// Directory sources over the API (`tests/directory_connections/`).
 mod directory_connections;
 

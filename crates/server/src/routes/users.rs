@@ -314,15 +314,7 @@ pub async fn revoke_sessions(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::UsersWrite).await?;
-    let user = state.store.get_user(&id).await?;
-    caller
-        .require_tier_over(&state.store, &user, "sessions")
-        .await?;
-    let ended = state
-        .store
-        .revoke_all_sessions(&caller.actor, &user.id)
-        .await?;
+    let ended = directory::revoke_sessions(&state.store, &caller, &id).await?;
     Ok(axum::Json(
         serde_json::json!({ "value": true, "sessionsEnded": ended }),
     ))

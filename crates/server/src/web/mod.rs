@@ -3,6 +3,7 @@
 //! They work without JavaScript except passkeys, which need the WebAuthn browser API.
 
 pub(crate) mod account;
+pub(crate) mod admin;
 pub(crate) mod cookies;
 pub(crate) mod html;
 pub(crate) mod login;
@@ -17,4 +18,5 @@ pub fn router() -> Router<AppState> {
         .merge(login::router())
         .merge(account::router())
         .merge(roles::router())
+        .merge(admin::router())
 }

@@ -1,0 +1,383 @@
+//! The admin console's pages. The signed-in person acts with the roles they hold now, through
+//! the same engine functions as the API (`idp::admin`, `idp::directory`): a page never
+//! allows more than the API would, and every refusal is audited by the engine.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use trustplane_console::admin::{self as view, USERS_PATH};
+use trustplane_idp::admin::{AccessError, Admin};
+use trustplane_idp::directory::{self, DirectoryError};
+use trustplane_model::Permission;
+use trustplane_store::{AuditQuery, Clause, ListQuery, Op};
+
+use super::account::{signed_in, signed_in_form, SignedIn};
+use super::cookies;
+use super::html::{page, see_other};
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
+use crate::server::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(overview))
+        .route("/admin/users", get(users))
+        .route("/admin/users/{id}", get(user))
+        .route("/admin/users/{id}/{action}", post(user_action))
+        .route("/admin/audit", get(audit))
+        .route("/admin/audit/verify", post(verify))
+}
+
+/// Most users a search shows.
+const SEARCH_LIMIT: usize = 50;
+/// Audit entries per page.
+const AUDIT_PAGE: usize = 100;
+/// Longest search or filter text read.
+const MAX_TEXT: usize = 256;
+
+/// The signed-in person as an administrator, with the roles they hold now.
+async fn admin_of(
+    state: &AppState,
+    me: SignedIn,
+    uri: &Uri,
+    method: &str,
+) -> Result<Admin, Response> {
+    let roles = match state.store.effective_roles(&me.user.id).await {
+        Ok(r) => r,
+        Err(e) => return Err(ApiError::from(e).into_response()),
+    };
+    Ok(Admin {
+        user: me.user,
+        roles,
+        actor: me.actor,
+        request: format!("{method} {}", uri.path()),
+    })
+}
+
+/// The console page for a refusal or failure of the engine.
+fn failure(e: impl Into<DirectoryError>) -> Response {
+    match e.into() {
+        DirectoryError::Access(AccessError::Denied(reason)) => page(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            &view::refused(&reason),
+        ),
+        other => ApiError::from(other).into_response(),
+    }
+}
+
+/// Signs in, then checks the caller may read the directory at all.
+async fn reader(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Admin, Response> {
+    let me = signed_in(state, headers, uri).await?;
+    let admin = admin_of(state, me, uri, "GET").await?;
+    admin
+        .require(&state.store, Permission::DirectoryRead)
+        .await
+        .map_err(failure)?;
+    Ok(admin)
+}
+
+async fn overview(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let admin = match reader(&state, &headers, &uri).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let roles: Vec<String> = admin.roles.iter().map(|r| r.display_name.clone()).collect();
+    let body = view::overview(&admin.user.user_principal_name, &roles);
+    page(StatusCode::OK, "Admin console", &body)
+}
+
+#[derive(Deserialize)]
+pub struct Search {
+    #[serde(default)]
+    search: String,
+}
+
+async fn users(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<Search>,
+) -> Response {
+    if let Err(r) = reader(&state, &headers, &uri).await {
+        return r;
+    }
+    let search: String = q.search.trim().chars().take(MAX_TEXT).collect();
+    let by = |field: &str| ListQuery {
+        filter: if search.is_empty() {
+            Vec::new()
+        } else {
+            vec![Clause {
+                field: field.into(),
+                op: Op::StartsWith,
+                value: search.clone(),
+            }]
+        },
+        top: SEARCH_LIMIT,
+        skip_token: None,
+    };
+    let mut found = Vec::new();
+    let mut more = false;
+    for field in ["userPrincipalName", "displayName"] {
+        match state.store.list_users(&by(field)).await {
+            Ok(page) => {
+                more |= page.next.is_some();
+                found.extend(page.items);
+            }
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+        if search.is_empty() {
+            break;
+        }
+    }
+    found.sort_by(|a, b| a.user_principal_name.cmp(&b.user_principal_name));
+    found.dedup_by(|a, b| a.id == b.id);
+    let rows: Vec<view::UserRow<'_>> = found
+        .iter()
+        .map(|u| view::UserRow {
+            id: &u.id,
+            upn: &u.user_principal_name,
+            display_name: &u.display_name,
+            enabled: u.account_enabled,
+        })
+        .collect();
+    page(StatusCode::OK, "Users", &view::users(&search, &rows, more))
+}
+
+/// A user's page with `error` (and its status) from the last action.
+async fn user_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let loaded = async {
+        let user = state.store.get_user(id).await?;
+        let groups = state.store.member_of(&user.id, false).await?;
+        let roles = state.store.effective_roles(&user.id).await?;
+        let sessions = state.store.list_sessions(&user.id).await?.len();
+        Ok::<_, trustplane_store::StoreError>((user, groups, roles, sessions))
+    };
+    let (user, groups, roles, sessions) = match loaded.await {
+        Ok(l) => l,
+        Err(trustplane_store::StoreError::NotFound { .. }) => {
+            return page(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                &view::refused("There is no such user."),
+            )
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let detail = view::UserDetail {
+        id: &user.id,
+        upn: &user.user_principal_name,
+        display_name: &user.display_name,
+        mail: user.mail.as_deref().unwrap_or(""),
+        enabled: user.account_enabled,
+        groups: groups.iter().map(|g| g.display_name.as_str()).collect(),
+        roles: roles.iter().map(|r| r.display_name.as_str()).collect(),
+        sessions,
+    };
+    let (csrf, fresh) = cookies::csrf_token(headers);
+    let (status, message) = match &error {
+        Some((s, m)) => (*s, Some(m.as_str())),
+        None => (StatusCode::OK, None),
+    };
+    let body = view::user_detail(&csrf, &detail, message);
+    cookies::with_csrf(page(status, &user.display_name, &body), &csrf, fresh)
+}
+
+async fn user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = reader(&state, &headers, &uri).await {
+        return r;
+    }
+    user_page(&state, &headers, &id, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn user_action(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((id, action)): Path<(String, String)>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let admin = match admin_of(&state, me, &uri, "POST").await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let done = match action.as_str() {
+        "disable" | "enable" => {
+            let enabled = action == "enable";
+            match directory::set_enabled(&state.store, &state.signin, &admin, &id, enabled).await {
+                Ok(change) => {
+                    if change.disabled() {
+                        crate::routes::users::take_back_grants(&state).await;
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        "revoke" => directory::revoke_sessions(&state.store, &admin, &id)
+            .await
+            .map(|_| ()),
+        _ => {
+            return page(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                &view::refused("There is no such action."),
+            )
+        }
+    };
+    match done {
+        Ok(()) => see_other(&format!("{USERS_PATH}/{}", trustplane_idp::url_encode(&id))),
+        Err(DirectoryError::Access(AccessError::Denied(reason))) => {
+            user_page(&state, &headers, &id, Some((StatusCode::FORBIDDEN, reason))).await
+        }
+        Err(e) => {
+            let e = ApiError::from(e);
+            user_page(
+                &state,
+                &headers,
+                &id,
+                Some((e.status(), e.detail().to_string())),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct AuditParams {
+    #[serde(default)]
+    activity: String,
+    #[serde(default)]
+    category: String,
+    after: Option<i64>,
+}
+
+/// The audit page, with the chain check's outcome when one was asked for.
+async fn audit_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: &AuditParams,
+    check: Option<&view::ChainCheck>,
+) -> Response {
+    let text = |s: &str| -> String { s.trim().chars().take(MAX_TEXT).collect() };
+    let (activity, category) = (text(&q.activity), text(&q.category));
+    let query = AuditQuery {
+        activity: Some(activity.clone()).filter(|a| !a.is_empty()),
+        category: Some(category.clone()).filter(|c| !c.is_empty()),
+        top: AUDIT_PAGE,
+        after: q.after,
+        ..AuditQuery::default()
+    };
+    let entries = match state.store.list_audit(&query).await {
+        Ok(p) => p.items,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let rows: Vec<view::AuditRow<'_>> = entries
+        .iter()
+        .map(|e| view::AuditRow {
+            sequence: e.sequence,
+            time: e.activity_date_time.to_string(),
+            activity: &e.activity,
+            actor: e
+                .initiated_by
+                .display_name
+                .as_deref()
+                .unwrap_or(&e.initiated_by.id),
+            target: e
+                .target
+                .as_ref()
+                .map_or("", |t| t.display_name.as_deref().unwrap_or(t.id.as_str())),
+            success: e.result == trustplane_model::Outcome::Success,
+            reason: e.result_reason.as_deref().unwrap_or(""),
+        })
+        .collect();
+    let next = (entries.len() == AUDIT_PAGE)
+        .then(|| entries.last().map(|e| e.sequence))
+        .flatten()
+        .map(|after| {
+            format!(
+                "/admin/audit?activity={}&category={}&after={after}",
+                trustplane_idp::url_encode(&activity),
+                trustplane_idp::url_encode(&category)
+            )
+        });
+    let (csrf, fresh) = cookies::csrf_token(headers);
+    let filter = view::AuditFilter {
+        activity: &activity,
+        category: &category,
+    };
+    let body = view::audit(&csrf, &filter, &rows, next.as_deref(), check);
+    cookies::with_csrf(page(StatusCode::OK, "Audit", &body), &csrf, fresh)
+}
+
+/// Signs in, then checks the caller may read the audit trail.
+async fn auditor(state: &AppState, me: SignedIn, uri: &Uri, method: &str) -> Result<(), Response> {
+    let admin = admin_of(state, me, uri, method).await?;
+    admin
+        .require(&state.store, Permission::AuditRead)
+        .await
+        .map_err(failure)
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<AuditParams>,
+) -> Response {
+    let me = match signed_in(&state, &headers, &uri).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    if let Err(r) = auditor(&state, me, &uri, "GET").await {
+        return r;
+    }
+    audit_page(&state, &headers, &q, None).await
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    if let Err(r) = auditor(&state, me, &uri, "POST").await {
+        return r;
+    }
+    let report = match state.store.verify_audit_chain().await {
+        Ok(r) => r,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let check = view::ChainCheck {
+        entries: report.entries_checked,
+        problem: report.first_problem.map(|p| (p.sequence, p.reason)),
+    };
+    audit_page(&state, &headers, &AuditParams::default(), Some(&check)).await
+}
