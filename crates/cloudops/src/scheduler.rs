@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::Serialize;
 use trustplane_keyring::Sealer;
@@ -333,5 +334,42 @@ impl Cloud {
             }
         }
         Ok(report)
+    }
+}
+
+impl Cloud {
+    /// Starts the node's share of the cloud work: scheduled scans of connected accounts
+    /// every 30 s and polls of log sources every 10 s, each under its own lease.
+    pub fn spawn_jobs(self: &Arc<Self>, store: Store, node_id: String) {
+        let cloud = self.clone();
+        trustplane_store::jobs::spawn_leased(
+            store.clone(),
+            "cloud-scans",
+            node_id.clone(),
+            Duration::from_secs(30),
+            move || {
+                let cloud = cloud.clone();
+                async move {
+                    if let Err(e) = cloud.scan_due().await {
+                        tracing::warn!(error = %e, "scheduled cloud scans failed");
+                    }
+                }
+            },
+        );
+        let cloud = self.clone();
+        trustplane_store::jobs::spawn_leased(
+            store,
+            "log-sources",
+            node_id,
+            Duration::from_secs(10),
+            move || {
+                let cloud = cloud.clone();
+                async move {
+                    if let Err(e) = cloud.poll_due().await {
+                        tracing::warn!(error = %e, "log source polls failed");
+                    }
+                }
+            },
+        );
     }
 }

@@ -2,6 +2,8 @@
 //! the audit trail (filters, chain verification). What a view offers is what the caller's
 //! roles allow; the engine checks again on every action.
 
+use trustplane_model::{Event, Group, Outcome, RoleDefinition, User};
+
 use crate::html::{button_form, error_box, esc};
 
 pub const ADMIN_PATH: &str = "/admin";
@@ -36,14 +38,6 @@ pub fn refused(reason: &str) -> String {
     )
 }
 
-/// One user in a list.
-pub struct UserRow<'a> {
-    pub id: &'a str,
-    pub upn: &'a str,
-    pub display_name: &'a str,
-    pub enabled: bool,
-}
-
 fn enabled_text(enabled: bool) -> &'static str {
     if enabled {
         "<span class=\"ok\">enabled</span>"
@@ -53,16 +47,16 @@ fn enabled_text(enabled: bool) -> &'static str {
 }
 
 /// Users, found by the start of their sign-in or display name.
-pub fn users(search: &str, rows: &[UserRow<'_>], more: bool) -> String {
-    let rows: String = rows
+pub fn users(search: &str, found: &[User], more: bool) -> String {
+    let rows: String = found
         .iter()
         .map(|u| {
             format!(
                 "<tr><td><a href=\"/admin/users/{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
-                esc(u.id),
-                esc(u.upn),
-                esc(u.display_name),
-                enabled_text(u.enabled)
+                esc(&u.id),
+                esc(&u.user_principal_name),
+                esc(&u.display_name),
+                enabled_text(u.account_enabled)
             )
         })
         .collect();
@@ -81,21 +75,16 @@ pub fn users(search: &str, rows: &[UserRow<'_>], more: bool) -> String {
     )
 }
 
-/// One user in detail.
-pub struct UserDetail<'a> {
-    pub id: &'a str,
-    pub upn: &'a str,
-    pub display_name: &'a str,
-    pub mail: &'a str,
-    pub enabled: bool,
-    pub groups: Vec<&'a str>,
-    pub roles: Vec<&'a str>,
-    pub sessions: usize,
-}
-
 /// A user's page, with the actions; `error` is the last action's refusal, shown in place.
-pub fn user_detail(csrf: &str, u: &UserDetail<'_>, error: Option<&str>) -> String {
-    let list = |items: &[&str], none: &str| {
+pub fn user_detail(
+    csrf: &str,
+    u: &User,
+    groups: &[Group],
+    roles: &[RoleDefinition],
+    sessions: usize,
+    error: Option<&str>,
+) -> String {
+    let list = |items: Vec<&str>, none: &str| {
         if items.is_empty() {
             format!("<p>{none}</p>")
         } else {
@@ -107,7 +96,7 @@ pub fn user_detail(csrf: &str, u: &UserDetail<'_>, error: Option<&str>) -> Strin
         }
     };
     let base = format!("{USERS_PATH}/{}", u.id);
-    let toggle = if u.enabled {
+    let toggle = if u.account_enabled {
         button_form(&format!("{base}/disable"), csrf, "Disable sign-in", false)
     } else {
         button_form(&format!("{base}/enable"), csrf, "Enable sign-in", false)
@@ -117,27 +106,22 @@ pub fn user_detail(csrf: &str, u: &UserDetail<'_>, error: Option<&str>) -> Strin
          <dt>State</dt><dd id=\"state\">{}</dd><dt>Sessions</dt><dd id=\"sessions\">{}</dd></dl>\
          <h2>Groups</h2>{}<h2>Roles held now</h2>{}<h2>Actions</h2>{toggle}{}",
         nav(),
-        esc(u.display_name),
+        esc(&u.display_name),
         error_box(error),
-        esc(u.upn),
-        esc(u.mail),
-        enabled_text(u.enabled),
-        u.sessions,
-        list(&u.groups, "No group."),
-        list(&u.roles, "No role."),
+        esc(&u.user_principal_name),
+        esc(u.mail.as_deref().unwrap_or("")),
+        enabled_text(u.account_enabled),
+        sessions,
+        list(
+            groups.iter().map(|g| g.display_name.as_str()).collect(),
+            "No group."
+        ),
+        list(
+            roles.iter().map(|r| r.display_name.as_str()).collect(),
+            "No role."
+        ),
         button_form(&format!("{base}/revoke"), csrf, "End all sessions", false),
     )
-}
-
-/// One audit entry.
-pub struct AuditRow<'a> {
-    pub sequence: i64,
-    pub time: String,
-    pub activity: &'a str,
-    pub actor: &'a str,
-    pub target: &'a str,
-    pub success: bool,
-    pub reason: &'a str,
 }
 
 /// What the audit page was asked for.
@@ -157,22 +141,26 @@ pub struct ChainCheck {
 pub fn audit(
     csrf: &str,
     filter: &AuditFilter<'_>,
-    rows: &[AuditRow<'_>],
+    entries: &[Event],
     next: Option<&str>,
     check: Option<&ChainCheck>,
 ) -> String {
-    let rows: String = rows
+    let rows: String = entries
         .iter()
         .map(|e| {
+            let by = &e.initiated_by;
+            let target = e.target.as_ref().map_or("", |t| {
+                t.display_name.as_deref().unwrap_or(t.id.as_str())
+            });
             format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 e.sequence,
-                esc(&e.time),
-                esc(e.activity),
-                esc(e.actor),
-                esc(e.target),
-                if e.success { "success" } else { "failure" },
-                esc(e.reason)
+                esc(&e.activity_date_time.to_string()),
+                esc(&e.activity),
+                esc(by.display_name.as_deref().unwrap_or(&by.id)),
+                esc(target),
+                if e.result == Outcome::Success { "success" } else { "failure" },
+                esc(e.result_reason.as_deref().unwrap_or(""))
             )
         })
         .collect();
@@ -212,22 +200,23 @@ pub fn audit(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_disabled_user_offers_enabling_and_values_are_escaped() {
-        let u = UserDetail {
-            id: "u1",
-            upn: "<a>@example.com",
-            display_name: "Ada",
-            mail: "",
-            enabled: false,
-            groups: vec!["Wiki <editors>"],
-            roles: vec![],
-            sessions: 2,
-        };
-        let page = user_detail("t", &u, Some("no"));
+        let u: User = serde_json::from_value(serde_json::json!({
+            "id": "u1", "userPrincipalName": "<a>@example.com", "displayName": "Ada",
+            "accountEnabled": false, "createdDateTime": "2026-12-07T00:00:00Z"
+        }))
+        .unwrap();
+        let g: Group = serde_json::from_value(serde_json::json!({
+            "id": "g1", "displayName": "Wiki <editors>", "isAssignableToRole": false,
+            "createdDateTime": "2026-12-07T00:00:00Z"
+        }))
+        .unwrap();
+        let page = user_detail("t", &u, &[g], &[], 2, Some("no"));
         assert!(page.contains("action=\"/admin/users/u1/enable\""));
         assert!(!page.contains("/disable"));
         assert!(page.contains("&lt;a&gt;@example.com") && page.contains("Wiki &lt;editors&gt;"));

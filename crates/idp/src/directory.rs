@@ -7,8 +7,8 @@ use trustplane_model::{
     CreateGroup, CreateUser, Group, PasswordProfile, Permission, UpdateGroup, UpdateUser, User,
 };
 use trustplane_store::{
-    source_owned_user_fields, GroupPatch, NewGroup, NewUser, PasswordSignIns, Store, StoreError,
-    UserPatch, SOURCE_OWNED_GROUP_FIELDS,
+    source_owned_user_fields, Clause, GroupPatch, ListQuery, NewGroup, NewUser, Op,
+    PasswordSignIns, Store, StoreError, UserPatch, SOURCE_OWNED_GROUP_FIELDS,
 };
 
 use crate::admin::{AccessError, Admin};
@@ -332,4 +332,74 @@ pub async fn set_enabled(
         attributes: None,
     };
     update_user(store, signin, admin, id, body).await
+}
+
+/// Users whose sign-in or display name starts with `text` (all users when it is empty), in
+/// sign-in name order, at most `limit`; `true` when more match. Needs `directory/read`.
+pub async fn find_users(
+    store: &Store,
+    admin: &Admin,
+    text: &str,
+    limit: usize,
+) -> Result<(Vec<User>, bool), DirectoryError> {
+    admin.require(store, Permission::DirectoryRead).await?;
+    let fields: &[&str] = if text.is_empty() {
+        &[""]
+    } else {
+        &["userPrincipalName", "displayName"]
+    };
+    let mut found = Vec::new();
+    let mut more = false;
+    for field in fields {
+        let filter = if field.is_empty() {
+            Vec::new()
+        } else {
+            vec![Clause {
+                field: (*field).into(),
+                op: Op::StartsWith,
+                value: text.into(),
+            }]
+        };
+        let query = ListQuery {
+            filter,
+            top: limit,
+            skip_token: None,
+        };
+        let page = store.list_users(&query).await?;
+        more |= page.next.is_some();
+        found.extend(page.items);
+    }
+    found.sort_by(|a, b| a.user_principal_name.cmp(&b.user_principal_name));
+    found.dedup_by(|a, b| a.id == b.id);
+    more |= found.len() > limit;
+    found.truncate(limit);
+    Ok((found, more))
+}
+
+/// What an administrator sees of one user.
+pub struct UserOverview {
+    /// The user.
+    pub user: User,
+    /// Their direct groups.
+    pub groups: Vec<Group>,
+    /// The roles they hold now.
+    pub roles: Vec<trustplane_model::RoleDefinition>,
+    /// How many sessions they have.
+    pub sessions: usize,
+}
+
+/// The user named by `id` with their groups, roles and sessions. Needs `directory/read`.
+pub async fn user_overview(
+    store: &Store,
+    admin: &Admin,
+    id: &str,
+) -> Result<UserOverview, DirectoryError> {
+    admin.require(store, Permission::DirectoryRead).await?;
+    let user = store.get_user(id).await?;
+    Ok(UserOverview {
+        groups: store.member_of(&user.id, false).await?,
+        roles: store.effective_roles(&user.id).await?,
+        sessions: store.list_sessions(&user.id).await?.len(),
+        user,
+    })
 }

@@ -363,3 +363,26 @@ fn resolve(
 
 /// Shared by the server.
 pub type SharedDetection = Arc<Detection>;
+
+impl Detection {
+    /// Starts the node's share of detection over Trustplane's own events: every few seconds
+    /// the lease holder runs the new sign-in and audit events through the pipeline.
+    pub fn spawn_own_event_detection(self: &Arc<Self>, store: Store, node_id: String) {
+        let detection = self.clone();
+        let period = std::time::Duration::from_secs(5);
+        trustplane_store::jobs::spawn_leased(
+            store,
+            "own-event-detection",
+            node_id,
+            period,
+            move || {
+                let detection = detection.clone();
+                async move {
+                    if let Err(e) = detection.process_own_events().await {
+                        tracing::warn!(error = %e, "detection over own events failed");
+                    }
+                }
+            },
+        );
+    }
+}

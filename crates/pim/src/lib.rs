@@ -845,3 +845,48 @@ impl From<converge::ActivateError> for PimError {
         }
     }
 }
+
+impl Pim {
+    /// Starts the node's share of privileged identity management: every few seconds the
+    /// lease holder starts due activations, expires ended ones and takes their grants back,
+    /// completes reviews past their deadline and delivers webhooks; every quarter hour it
+    /// reconciles the clouds' grants with Trustplane's. Both run at once when the node
+    /// starts, so an expiry missed while no node was up happens straight away.
+    pub fn spawn_jobs(self: &Arc<Self>, store: Store, node_id: String) {
+        use std::time::Duration;
+        use trustplane_store::jobs::spawn_leased;
+        let pim = self.clone();
+        spawn_leased(
+            store.clone(),
+            "pim",
+            node_id.clone(),
+            Duration::from_secs(5),
+            move || {
+                let pim = pim.clone();
+                async move {
+                    if let Err(e) = pim.run_due().await {
+                        tracing::warn!(error = %e, "PIM round failed");
+                    }
+                }
+            },
+        );
+        let pim = self.clone();
+        let quarter_hour = Duration::from_secs(15 * 60);
+        spawn_leased(store, "pim-reconcile", node_id, quarter_hour, move || {
+            let pim = pim.clone();
+            async move {
+                match pim.reconcile(&trustplane_model::Actor::system()).await {
+                    Ok((found, unreadable)) if !found.is_empty() || !unreadable.is_empty() => {
+                        tracing::warn!(
+                            outside = found.len(),
+                            unreadable = unreadable.len(),
+                            "PIM reconciliation found grants made outside Trustplane or could not read a cloud"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "PIM reconciliation failed"),
+                }
+            }
+        });
+    }
+}

@@ -14,7 +14,6 @@ mod error;
 mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
-mod jobs;
 mod metrics;
 mod odata;
 pub mod oidc;

@@ -19,7 +19,7 @@ use crate::cloud::{Cloud, CloudConnectors};
 use crate::detection::{Detection, IngestLimits};
 use crate::pim::CloudGrants;
 use crate::signin::{SignIn, SignInLimits};
-use crate::{jobs, metrics, routes};
+use crate::{metrics, routes};
 use trustplane_keyring::Sealer;
 
 /// What a node needs to start.
@@ -311,19 +311,17 @@ pub async fn start_with_cloud(
         config.bootstrap_admin_token.as_deref(),
     )
     .await?;
-    jobs::spawn_audit_checkpoints(
-        store.clone(),
-        config.node_id.clone(),
+    let node = config.node_id.clone();
+    store.spawn_audit_checkpoints(
+        node.clone(),
         config.checkpoint_interval,
         config.audit_anchor_file.clone(),
     );
-    jobs::spawn_own_event_detection(
-        store.clone(),
-        state.detection.clone(),
-        config.node_id.clone(),
-    );
-    jobs::spawn_cloud_jobs(store.clone(), state.cloud.clone(), config.node_id.clone());
-    jobs::spawn_pim_jobs(store.clone(), state.pim.clone(), config.node_id.clone());
+    state
+        .detection
+        .spawn_own_event_detection(store.clone(), node.clone());
+    state.cloud.spawn_jobs(store.clone(), node.clone());
+    state.pim.spawn_jobs(store.clone(), node);
     Ok(RunningServer {
         local_addr,
         bootstrap: credentials,

@@ -29,6 +29,7 @@ mod directory_sources;
 mod error;
 mod filter;
 mod findings;
+pub mod jobs;
 mod lease;
 mod list;
 mod migrate;

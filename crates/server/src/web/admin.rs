@@ -12,7 +12,7 @@ use trustplane_console::admin::{self as view, USERS_PATH};
 use trustplane_idp::admin::{AccessError, Admin};
 use trustplane_idp::directory::{self, DirectoryError};
 use trustplane_model::Permission;
-use trustplane_store::{AuditQuery, Clause, ListQuery, Op};
+use trustplane_store::AuditQuery;
 
 use super::account::{signed_in, signed_in_form, SignedIn};
 use super::cookies;
@@ -102,93 +102,43 @@ async fn users(
     uri: Uri,
     Query(q): Query<Search>,
 ) -> Response {
-    if let Err(r) = reader(&state, &headers, &uri).await {
-        return r;
-    }
-    let search: String = q.search.trim().chars().take(MAX_TEXT).collect();
-    let by = |field: &str| ListQuery {
-        filter: if search.is_empty() {
-            Vec::new()
-        } else {
-            vec![Clause {
-                field: field.into(),
-                op: Op::StartsWith,
-                value: search.clone(),
-            }]
-        },
-        top: SEARCH_LIMIT,
-        skip_token: None,
+    let admin = match reader(&state, &headers, &uri).await {
+        Ok(a) => a,
+        Err(r) => return r,
     };
-    let mut found = Vec::new();
-    let mut more = false;
-    for field in ["userPrincipalName", "displayName"] {
-        match state.store.list_users(&by(field)).await {
-            Ok(page) => {
-                more |= page.next.is_some();
-                found.extend(page.items);
-            }
-            Err(e) => return ApiError::from(e).into_response(),
-        }
-        if search.is_empty() {
-            break;
-        }
+    let search: String = q.search.trim().chars().take(MAX_TEXT).collect();
+    match directory::find_users(&state.store, &admin, &search, SEARCH_LIMIT).await {
+        Ok((found, more)) => page(StatusCode::OK, "Users", &view::users(&search, &found, more)),
+        Err(e) => failure(e),
     }
-    found.sort_by(|a, b| a.user_principal_name.cmp(&b.user_principal_name));
-    found.dedup_by(|a, b| a.id == b.id);
-    let rows: Vec<view::UserRow<'_>> = found
-        .iter()
-        .map(|u| view::UserRow {
-            id: &u.id,
-            upn: &u.user_principal_name,
-            display_name: &u.display_name,
-            enabled: u.account_enabled,
-        })
-        .collect();
-    page(StatusCode::OK, "Users", &view::users(&search, &rows, more))
 }
 
 /// A user's page with `error` (and its status) from the last action.
 async fn user_page(
     state: &AppState,
     headers: &HeaderMap,
+    admin: &Admin,
     id: &str,
     error: Option<(StatusCode, String)>,
 ) -> Response {
-    let loaded = async {
-        let user = state.store.get_user(id).await?;
-        let groups = state.store.member_of(&user.id, false).await?;
-        let roles = state.store.effective_roles(&user.id).await?;
-        let sessions = state.store.list_sessions(&user.id).await?.len();
-        Ok::<_, trustplane_store::StoreError>((user, groups, roles, sessions))
-    };
-    let (user, groups, roles, sessions) = match loaded.await {
-        Ok(l) => l,
-        Err(trustplane_store::StoreError::NotFound { .. }) => {
+    let o = match directory::user_overview(&state.store, admin, id).await {
+        Ok(o) => o,
+        Err(DirectoryError::Store(trustplane_store::StoreError::NotFound { .. })) => {
             return page(
                 StatusCode::NOT_FOUND,
                 "Not found",
                 &view::refused("There is no such user."),
             )
         }
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let detail = view::UserDetail {
-        id: &user.id,
-        upn: &user.user_principal_name,
-        display_name: &user.display_name,
-        mail: user.mail.as_deref().unwrap_or(""),
-        enabled: user.account_enabled,
-        groups: groups.iter().map(|g| g.display_name.as_str()).collect(),
-        roles: roles.iter().map(|r| r.display_name.as_str()).collect(),
-        sessions,
+        Err(e) => return failure(e),
     };
     let (csrf, fresh) = cookies::csrf_token(headers);
     let (status, message) = match &error {
         Some((s, m)) => (*s, Some(m.as_str())),
         None => (StatusCode::OK, None),
     };
-    let body = view::user_detail(&csrf, &detail, message);
-    cookies::with_csrf(page(status, &user.display_name, &body), &csrf, fresh)
+    let body = view::user_detail(&csrf, &o.user, &o.groups, &o.roles, o.sessions, message);
+    cookies::with_csrf(page(status, &o.user.display_name, &body), &csrf, fresh)
 }
 
 async fn user(
@@ -197,10 +147,11 @@ async fn user(
     uri: Uri,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = reader(&state, &headers, &uri).await {
-        return r;
-    }
-    user_page(&state, &headers, &id, None).await
+    let admin = match reader(&state, &headers, &uri).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    user_page(&state, &headers, &admin, &id, None).await
 }
 
 #[derive(Deserialize)]
@@ -251,13 +202,21 @@ async fn user_action(
     match done {
         Ok(()) => see_other(&format!("{USERS_PATH}/{}", trustplane_idp::url_encode(&id))),
         Err(DirectoryError::Access(AccessError::Denied(reason))) => {
-            user_page(&state, &headers, &id, Some((StatusCode::FORBIDDEN, reason))).await
+            user_page(
+                &state,
+                &headers,
+                &admin,
+                &id,
+                Some((StatusCode::FORBIDDEN, reason)),
+            )
+            .await
         }
         Err(e) => {
             let e = ApiError::from(e);
             user_page(
                 &state,
                 &headers,
+                &admin,
                 &id,
                 Some((e.status(), e.detail().to_string())),
             )
@@ -295,25 +254,6 @@ async fn audit_page(
         Ok(p) => p.items,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let rows: Vec<view::AuditRow<'_>> = entries
-        .iter()
-        .map(|e| view::AuditRow {
-            sequence: e.sequence,
-            time: e.activity_date_time.to_string(),
-            activity: &e.activity,
-            actor: e
-                .initiated_by
-                .display_name
-                .as_deref()
-                .unwrap_or(&e.initiated_by.id),
-            target: e
-                .target
-                .as_ref()
-                .map_or("", |t| t.display_name.as_deref().unwrap_or(t.id.as_str())),
-            success: e.result == trustplane_model::Outcome::Success,
-            reason: e.result_reason.as_deref().unwrap_or(""),
-        })
-        .collect();
     let next = (entries.len() == AUDIT_PAGE)
         .then(|| entries.last().map(|e| e.sequence))
         .flatten()
@@ -329,7 +269,7 @@ async fn audit_page(
         activity: &activity,
         category: &category,
     };
-    let body = view::audit(&csrf, &filter, &rows, next.as_deref(), check);
+    let body = view::audit(&csrf, &filter, &entries, next.as_deref(), check);
     cookies::with_csrf(page(StatusCode::OK, "Audit", &body), &csrf, fresh)
 }
 
