@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::odata::ListParams;
 use crate::saml::sso::SsoForm;
-use crate::web::{account, login, roles};
+use crate::web::{account, admin, cookies, login, roles};
 
 /// Decodes `body` as every HTML form the server accepts (a POST with the form content type,
 /// through axum's `Form`), and runs each `next` field through the redirect check the sign-in
@@ -21,8 +21,8 @@ pub fn decode_forms(body: &[u8]) -> usize {
     let decoders: [fn(&[u8]) -> bool; 11] = [
         form::<login::LoginForm>,
         form::<login::MfaForm>,
-        form::<login::CsrfForm>,
-        form::<account::CsrfForm>,
+        form::<cookies::CsrfForm>,
+        form::<admin::Search>,
         form::<account::CodeForm>,
         form::<account::TotpConfirm>,
         form::<account::PasswordForm>,

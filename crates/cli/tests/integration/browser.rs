@@ -299,3 +299,101 @@ fn the_posture_report_fits_the_window_filters_and_renders_remediation_in_chromiu
         );
     }
 }
+
+/// Where the console test leaves its screenshots for review: under the build's `target/`.
+fn screenshot_dir(name: &str) -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let dir = target.join("screenshots").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_console_and_my_apps_work_and_pass_axe_in_chromium() {
+    if !browser_ready() {
+        return;
+    }
+    let Some(db) = Db::new(Backend::Sqlite).await else {
+        return;
+    };
+    let node = db.start().await;
+    let password = "a long and unusual passphrase";
+    let mut ids = Vec::new();
+    for (upn, name) in [
+        ("helpdesk@example.com", "Helen Desk"),
+        ("bob@example.com", "Bob Builder"),
+        ("ada@example.com", "Ada Lovelace"),
+    ] {
+        let (s, u) = post(
+            &node,
+            "/api/v1/users",
+            json!({"userPrincipalName": upn, "displayName": name,
+                   "passwordProfile": {"password": password}}),
+        )
+        .await;
+        assert_eq!(s, 201, "{u}");
+        ids.push(u["id"].as_str().unwrap().to_string());
+    }
+    // User Administrator.
+    let (s, a) = post(
+        &node,
+        "/api/v1/roleAssignments",
+        json!({"principalId": ids[0], "roleDefinitionId": "fe930be7-5e62-47db-91af-98c3a49a38b1"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    let (s, app) = post(
+        &node,
+        "/api/v1/applications",
+        json!({"displayName": "AWS", "settings": {"saml": {"template": "awsConsole"}}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{app}");
+    for name in ["Admin", "ReadOnly"] {
+        let (s, role) = post(
+            &node,
+            "/api/v1/roleDefinitions",
+            json!({"displayName": format!("AWS {name}"), "resource": {
+                "type": "awsSamlRole", "accountId": "111111111111",
+                "roleArn": format!("arn:aws:iam::111111111111:role/{name}"),
+                "samlProviderArn": "arn:aws:iam::111111111111:saml-provider/Trustplane",
+                "maxSessionDuration": 3600}}),
+        )
+        .await;
+        assert_eq!(s, 201, "{role}");
+        let (s, a) = post(
+            &node,
+            "/api/v1/roleAssignments",
+            json!({"principalId": ids[2], "roleDefinitionId": role["id"]}),
+        )
+        .await;
+        assert_eq!(s, 201, "{a}");
+    }
+    let base = node.base.replace("127.0.0.1", "localhost");
+    let shots = screenshot_dir("console");
+    let out = Command::new("node")
+        .arg(repo_root().join("tests/browser/console.mjs"))
+        .args([
+            base.as_str(),
+            "helpdesk@example.com",
+            "bob@example.com",
+            "ada@example.com",
+            password,
+        ])
+        .arg(&shots)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for page in ["admin-overview", "admin-users", "admin-user", "my-apps"] {
+        assert!(shots.join(format!("{page}.png")).exists(), "{page}");
+    }
+    let (_, bob) = get(&node, &format!("/api/v1/users/{}", ids[1])).await;
+    assert_eq!(bob["accountEnabled"], false, "disabled through the console");
+}

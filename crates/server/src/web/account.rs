@@ -1,7 +1,8 @@
 //! The user portal: home, security info (methods, with step-up), and sessions.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -10,7 +11,7 @@ use serde_json::{json, Value};
 use trustplane_model::{Actor, User};
 use trustplane_store::Session;
 
-use super::cookies::{self, SESSION};
+use super::cookies::{self, CsrfForm, SESSION};
 use super::html::{page, see_other};
 use super::login::retry_after;
 use super::login::{safe_next, url_encode};
@@ -41,75 +42,70 @@ pub fn router() -> Router<AppState> {
         .route("/account/sessions/{id}/revoke", post(revoke))
 }
 
-/// A signed-in user's session, record and audit identity.
+/// A signed-in user's session, record and audit identity. As an extractor it answers a
+/// redirect to the sign-in page (which comes back here) when there is no session, and the
+/// detour a first sign-in must take first (see `console::portal::detour`).
 pub(super) struct SignedIn {
     pub(super) session: Session,
     pub(super) user: User,
     pub(super) actor: Actor,
 }
 
-/// The signed-in user, or a redirect to the sign-in page that comes back here.
-pub(super) async fn signed_in(
-    state: &AppState,
-    headers: &HeaderMap,
-    uri: &Uri,
-) -> Result<SignedIn, Response> {
-    let back = || {
-        let here = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-        see_other(&format!("/login?next={}", url_encode(here)))
-    };
-    let Some(token) = cookies::get(headers, SESSION) else {
-        return Err(back());
-    };
-    match state.signin.session(&token).await {
-        Ok(Some((session, user))) => {
-            let must_change = match state.signin.must_change_password_first(&session).await {
-                Ok(must) => must,
-                Err(e) => return Err(ApiError::from(e).into_response()),
-            };
-            if let Some(to) = view::detour(uri.path(), must_change, session.restriction.is_some()) {
-                return Err(see_other(to));
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let uri = &parts.uri;
+        let back = || {
+            let here = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+            see_other(&format!("/login?next={}", url_encode(here)))
+        };
+        let Some(token) = cookies::get(&parts.headers, SESSION) else {
+            return Err(back());
+        };
+        let (session, user) = match state.signin.session(&token).await {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                let mut r = back();
+                cookies::clear(&mut r, SESSION);
+                return Err(r);
             }
-            let actor = Actor {
-                id: user.id.clone(),
-                display_name: Some(user.user_principal_name.clone()),
-                ip_address: session.info.ip_address.clone(),
-                user_agent: session.info.user_agent.clone(),
-            };
-            Ok(SignedIn {
-                session,
-                user,
-                actor,
-            })
+            Err(e) => return Err(ApiError::from(e).into_response()),
+        };
+        let must_change = state
+            .signin
+            .must_change_password_first(&session)
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?;
+        if let Some(to) = view::detour(uri.path(), must_change, session.restriction.is_some()) {
+            return Err(see_other(to));
         }
-        Ok(None) => {
-            let mut r = back();
-            cookies::clear(&mut r, SESSION);
-            Err(r)
-        }
-        Err(e) => Err(ApiError::from(e).into_response()),
+        let actor = Actor {
+            id: user.id.clone(),
+            display_name: Some(user.user_principal_name.clone()),
+            ip_address: session.info.ip_address.clone(),
+            user_agent: session.info.user_agent.clone(),
+        };
+        Ok(SignedIn {
+            session,
+            user,
+            actor,
+        })
     }
 }
 
-/// The signed-in user behind a form post whose CSRF token checks out.
-pub(super) async fn signed_in_form(
-    state: &AppState,
-    headers: &HeaderMap,
-    uri: &Uri,
-    csrf: &str,
-) -> Result<SignedIn, Response> {
-    let me = signed_in(state, headers, uri).await?;
-    if !cookies::csrf_ok(headers, csrf) {
-        return Err(refused());
+impl SignedIn {
+    /// Refuses a form post whose CSRF token does not check out.
+    pub(super) fn check_csrf(&self, headers: &HeaderMap, field: &str) -> Result<(), Response> {
+        if cookies::csrf_ok(headers, field) {
+            Ok(())
+        } else {
+            Err(refused())
+        }
     }
-    Ok(me)
 }
 
-async fn home(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    let me = match signed_in(&state, &headers, &uri).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+async fn home(State(state): State<AppState>, headers: HeaderMap, me: SignedIn) -> Response {
     let tiles = match trustplane_idp::saml_app::my_apps::my_apps(&state.store, &me.user).await {
         Ok(t) => t,
         Err(e) => return ApiError::from(e).into_response(),
@@ -133,11 +129,7 @@ async fn home(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Re
     cookies::with_csrf(page(StatusCode::OK, "Home", &body), &csrf, fresh)
 }
 
-async fn security(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    let me = match signed_in(&state, &headers, &uri).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+async fn security(State(state): State<AppState>, me: SignedIn, headers: HeaderMap) -> Response {
     let methods = match state.store.list_auth_methods(&me.user.id, None).await {
         Ok(m) => m,
         Err(e) => return ApiError::from(e).into_response(),
@@ -192,39 +184,11 @@ async fn require_step_up(state: &AppState, me: &SignedIn) -> Result<(), Response
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 fn refused() -> Response {
     page(
         StatusCode::FORBIDDEN,
         "Request refused",
         trustplane_console::html::csrf_refused(),
-    )
-}
-
-fn verify_form(csrf: &str, error: Option<&str>) -> String {
-    view::verify_form(csrf, error, None)
-}
-
-/// A form page for a signed-in user, with its CSRF token.
-async fn form_page(
-    state: &AppState,
-    headers: &HeaderMap,
-    uri: &Uri,
-    title: &str,
-    form: fn(&str, Option<&str>) -> String,
-) -> Response {
-    if let Err(r) = signed_in(state, headers, uri).await {
-        return r;
-    }
-    let (csrf, fresh) = cookies::csrf_token(headers);
-    cookies::with_csrf(
-        page(StatusCode::OK, title, &form(&csrf, None)),
-        &csrf,
-        fresh,
     )
 }
 
@@ -238,28 +202,11 @@ fn verify_next(next: Option<&str>) -> Option<String> {
     next.map(|n| safe_next(Some(n)))
 }
 
-async fn verify_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    Query(q): Query<VerifyParams>,
-) -> Response {
-    let Some(next) = verify_next(q.next.as_deref()) else {
-        return form_page(&state, &headers, &uri, "Verify", verify_form).await;
-    };
-    if let Err(r) = signed_in(&state, &headers, &uri).await {
-        return r;
-    }
+async fn verify_page(_me: SignedIn, headers: HeaderMap, Query(q): Query<VerifyParams>) -> Response {
+    let next = verify_next(q.next.as_deref());
     let (csrf, fresh) = cookies::csrf_token(&headers);
-    cookies::with_csrf(
-        page(
-            StatusCode::OK,
-            "Verify",
-            &view::verify_form(&csrf, None, Some(&next)),
-        ),
-        &csrf,
-        fresh,
-    )
+    let body = view::verify_form(&csrf, None, next.as_deref());
+    cookies::with_csrf(page(StatusCode::OK, "Verify", &body), &csrf, fresh)
 }
 
 #[derive(Deserialize)]
@@ -273,14 +220,13 @@ pub struct CodeForm {
 async fn verify_submit(
     State(state): State<AppState>,
     ctx: RequestContext,
+    me: SignedIn,
     headers: HeaderMap,
-    uri: Uri,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+        return r;
+    }
     let factor = if f.method == "recoveryCode" {
         SecondFactor::RecoveryCode(f.code)
     } else {
@@ -316,14 +262,13 @@ async fn verify_submit(
 
 async fn totp_begin(
     State(state): State<AppState>,
+    me: SignedIn,
     headers: HeaderMap,
-    uri: Uri,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+        return r;
+    }
     if let Err(r) = require_step_up(&state, &me).await {
         return r;
     }
@@ -351,14 +296,13 @@ pub struct TotpConfirm {
 
 async fn totp_confirm(
     State(state): State<AppState>,
+    me: SignedIn,
     headers: HeaderMap,
-    uri: Uri,
     Form(f): Form<TotpConfirm>,
 ) -> Response {
-    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+        return r;
+    }
     match state
         .signin
         .totp_confirm(&me.actor, &me.user, &f.handle, &f.code, "Authenticator app")
@@ -399,13 +343,12 @@ async fn totp_confirm(
 async fn recovery_codes(
     State(state): State<AppState>,
     headers: HeaderMap,
-    uri: Uri,
+    me: SignedIn,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+        return r;
+    }
     if let Err(r) = require_step_up(&state, &me).await {
         return r;
     }
@@ -430,14 +373,13 @@ async fn recovery_codes(
 async fn remove_method(
     State(state): State<AppState>,
     headers: HeaderMap,
-    uri: Uri,
+    me: SignedIn,
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+        return r;
+    }
     if let Err(r) = require_step_up(&state, &me).await {
         return r;
     }
@@ -458,13 +400,11 @@ pub struct JsonCsrf {
 
 async fn passkey_begin(
     State(state): State<AppState>,
+    me: Result<SignedIn, Response>,
     headers: HeaderMap,
-    uri: Uri,
     Json(body): Json<JsonCsrf>,
 ) -> ApiResult<Response> {
-    let me = signed_in(&state, &headers, &uri)
-        .await
-        .map_err(|_| ApiError::unauthorized())?;
+    let me = me.map_err(|_| ApiError::unauthorized())?;
     if !cookies::csrf_ok(&headers, &body.csrf) {
         return Err(ApiError::forbidden("missing or wrong CSRF token"));
     }
@@ -491,13 +431,11 @@ pub struct PasskeyFinish {
 
 async fn passkey_finish(
     State(state): State<AppState>,
+    me: Result<SignedIn, Response>,
     headers: HeaderMap,
-    uri: Uri,
     Json(body): Json<PasskeyFinish>,
 ) -> ApiResult<Response> {
-    let me = signed_in(&state, &headers, &uri)
-        .await
-        .map_err(|_| ApiError::unauthorized())?;
+    let me = me.map_err(|_| ApiError::unauthorized())?;
     if !cookies::csrf_ok(&headers, &body.csrf) {
         return Err(ApiError::forbidden("missing or wrong CSRF token"));
     }
@@ -520,11 +458,7 @@ fn sign_in_api_error(e: SignInError) -> ApiError {
     }
 }
 
-async fn sessions(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    let me = match signed_in(&state, &headers, &uri).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+async fn sessions(State(state): State<AppState>, headers: HeaderMap, me: SignedIn) -> Response {
     let list = match state.store.list_sessions(&me.user.id).await {
         Ok(l) => l,
         Err(e) => return ApiError::from(e).into_response(),
@@ -547,14 +481,13 @@ async fn sessions(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
 async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
-    uri: Uri,
+    me: SignedIn,
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+        return r;
+    }
     match state
         .store
         .revoke_session(&me.actor, &me.user.id, &id)
@@ -569,11 +502,11 @@ fn password_form(csrf: &str, error: Option<&str>) -> String {
     view::password_form(csrf, error, false)
 }
 
-async fn password_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    let me = match signed_in(&state, &headers, &uri).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+async fn password_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    me: SignedIn,
+) -> Response {
     let must_change = match state.signin.must_change_password(&me.user.id).await {
         Ok(m) => m,
         Err(e) => return ApiError::from(e).into_response(),
@@ -595,13 +528,12 @@ async fn password_submit(
     State(state): State<AppState>,
     ctx: RequestContext,
     headers: HeaderMap,
-    uri: Uri,
+    me: SignedIn,
     Form(f): Form<PasswordForm>,
 ) -> Response {
-    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+        return r;
+    }
     if f.new != f.confirm {
         return page(
             StatusCode::BAD_REQUEST,

@@ -14,8 +14,8 @@ use trustplane_idp::directory::{self, DirectoryError};
 use trustplane_model::Permission;
 use trustplane_store::AuditQuery;
 
-use super::account::{signed_in, signed_in_form, SignedIn};
-use super::cookies;
+use super::account::SignedIn;
+use super::cookies::{self, CsrfForm};
 use super::html::{page, see_other};
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
@@ -70,8 +70,7 @@ fn failure(e: impl Into<DirectoryError>) -> Response {
 }
 
 /// Signs in, then checks the caller may read the directory at all.
-async fn reader(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Admin, Response> {
-    let me = signed_in(state, headers, uri).await?;
+async fn reader(state: &AppState, me: SignedIn, uri: &Uri) -> Result<Admin, Response> {
     let admin = admin_of(state, me, uri, "GET").await?;
     admin
         .require(&state.store, Permission::DirectoryRead)
@@ -80,8 +79,8 @@ async fn reader(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Admi
     Ok(admin)
 }
 
-async fn overview(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    let admin = match reader(&state, &headers, &uri).await {
+async fn overview(State(state): State<AppState>, me: SignedIn, uri: Uri) -> Response {
+    let admin = match reader(&state, me, &uri).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -98,11 +97,11 @@ pub struct Search {
 
 async fn users(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    me: SignedIn,
     uri: Uri,
     Query(q): Query<Search>,
 ) -> Response {
-    let admin = match reader(&state, &headers, &uri).await {
+    let admin = match reader(&state, me, &uri).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -143,34 +142,29 @@ async fn user_page(
 
 async fn user(
     State(state): State<AppState>,
+    me: SignedIn,
     headers: HeaderMap,
     uri: Uri,
     Path(id): Path<String>,
 ) -> Response {
-    let admin = match reader(&state, &headers, &uri).await {
+    let admin = match reader(&state, me, &uri).await {
         Ok(a) => a,
         Err(r) => return r,
     };
     user_page(&state, &headers, &admin, &id, None).await
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 async fn user_action(
     State(state): State<AppState>,
+    me: SignedIn,
     headers: HeaderMap,
     uri: Uri,
     Path((id, action)): Path<(String, String)>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+        return r;
+    }
     let admin = match admin_of(&state, me, &uri, "POST").await {
         Ok(a) => a,
         Err(r) => return r,
@@ -284,14 +278,11 @@ async fn auditor(state: &AppState, me: SignedIn, uri: &Uri, method: &str) -> Res
 
 async fn audit(
     State(state): State<AppState>,
+    me: SignedIn,
     headers: HeaderMap,
     uri: Uri,
     Query(q): Query<AuditParams>,
 ) -> Response {
-    let me = match signed_in(&state, &headers, &uri).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
     if let Err(r) = auditor(&state, me, &uri, "GET").await {
         return r;
     }
@@ -300,14 +291,14 @@ async fn audit(
 
 async fn verify(
     State(state): State<AppState>,
+    me: SignedIn,
     headers: HeaderMap,
     uri: Uri,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+        return r;
+    }
     if let Err(r) = auditor(&state, me, &uri, "POST").await {
         return r;
     }

@@ -69,3 +69,10 @@ pub fn with_csrf(mut response: Response, token: &str, fresh: bool) -> Response {
     }
     response
 }
+
+/// A form whose only field is its CSRF token (a button).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}

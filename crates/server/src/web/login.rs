@@ -9,7 +9,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::cookies::{self, SESSION, SIGN_IN};
+use super::cookies::{self, CsrfForm, SESSION, SIGN_IN};
 use super::html::{page, see_other};
 use crate::context::{ClientApp, RequestContext};
 use crate::error::{ApiError, ApiResult};
@@ -209,11 +209,6 @@ async fn mfa_submit(
         ),
         Err(e) => server_error(e),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 async fn logout(

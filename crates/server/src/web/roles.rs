@@ -8,14 +8,14 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use trustplane_model::{to_ms, ActivationRequest, RequestState};
 
-use super::account::{signed_in, signed_in_form, SignedIn};
+use super::account::SignedIn;
 use super::cookies;
 use super::html::{page, see_other};
 use super::login::url_encode;
@@ -133,14 +133,11 @@ async fn roles_page_with(
 
 async fn roles(
     State(state): State<AppState>,
+    me: SignedIn,
     headers: HeaderMap,
-    uri: Uri,
     Query(draft): Query<Draft>,
 ) -> Response {
-    match signed_in(&state, &headers, &uri).await {
-        Ok(me) => roles_page_with(&state, &me, &headers, None, &draft).await,
-        Err(r) => r,
-    }
+    roles_page_with(&state, &me, &headers, None, &draft).await
 }
 
 /// The page to come back to after a step-up, with what the person typed (see `Draft`).
@@ -197,13 +194,12 @@ async fn activate(
     State(state): State<AppState>,
     ctx: RequestContext,
     headers: HeaderMap,
-    uri: Uri,
+    me: SignedIn,
     Form(f): Form<ActivateForm>,
 ) -> Response {
-    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+        return r;
+    }
     let minutes = match f
         .minutes
         .as_deref()
@@ -280,16 +276,15 @@ async fn activate(
 /// Ends one of the user's activations, or withdraws one of their requests.
 async fn own_request(
     state: &AppState,
+    me: SignedIn,
     headers: &HeaderMap,
-    uri: &Uri,
     id: &str,
     csrf: &str,
     cancel: bool,
 ) -> Response {
-    let me = match signed_in_form(state, headers, uri, csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    if let Err(r) = me.check_csrf(headers, csrf) {
+        return r;
+    }
     let done: Result<ActivationRequest, PimError> = if cancel {
         state.pim.cancel(&me.user, &me.actor, id).await
     } else {
@@ -303,22 +298,22 @@ async fn own_request(
 
 async fn deactivate(
     State(state): State<AppState>,
+    me: SignedIn,
     headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
     Form(f): Form<CommentForm>,
 ) -> Response {
-    own_request(&state, &headers, &uri, &id, &f.csrf, false).await
+    own_request(&state, me, &headers, &id, &f.csrf, false).await
 }
 
 async fn cancel(
     State(state): State<AppState>,
+    me: SignedIn,
     headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
     Form(f): Form<CommentForm>,
 ) -> Response {
-    own_request(&state, &headers, &uri, &id, &f.csrf, true).await
+    own_request(&state, me, &headers, &id, &f.csrf, true).await
 }
 
 /// "Approvals", with `error` when the last decision was refused.
@@ -360,24 +355,20 @@ async fn approvals_page(
     cookies::with_csrf(page(status, "Approvals", &body), &csrf, fresh)
 }
 
-async fn approvals(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    match signed_in(&state, &headers, &uri).await {
-        Ok(me) => approvals_page(&state, &me, &headers, None).await,
-        Err(r) => r,
-    }
+async fn approvals(State(state): State<AppState>, me: SignedIn, headers: HeaderMap) -> Response {
+    approvals_page(&state, &me, &headers, None).await
 }
 
 async fn decide(
     State(state): State<AppState>,
     headers: HeaderMap,
-    uri: Uri,
+    me: SignedIn,
     Path((id, decision)): Path<(String, String)>,
     Form(f): Form<CommentForm>,
 ) -> Response {
-    let me = match signed_in_form(&state, &headers, &uri, &f.csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+        return r;
+    }
     let approve = match decision.as_str() {
         "approve" => true,
         "deny" => false,
