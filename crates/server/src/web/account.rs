@@ -95,13 +95,9 @@ impl FromRequestParts<AppState> for SignedIn {
 }
 
 impl SignedIn {
-    /// Refuses a form post whose CSRF token does not check out.
-    pub(super) fn check_csrf(&self, headers: &HeaderMap, field: &str) -> Result<(), Response> {
-        if cookies::csrf_ok(headers, field) {
-            Ok(())
-        } else {
-            Err(refused())
-        }
+    /// The refusal of a form post whose CSRF token does not check out, if it does not.
+    pub(super) fn csrf_refusal(&self, headers: &HeaderMap, field: &str) -> Option<Response> {
+        (!cookies::csrf_ok(headers, field)).then(refused)
     }
 }
 
@@ -224,7 +220,7 @@ async fn verify_submit(
     headers: HeaderMap,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+    if let Some(r) = me.csrf_refusal(&headers, &f.csrf) {
         return r;
     }
     let factor = if f.method == "recoveryCode" {
@@ -266,7 +262,7 @@ async fn totp_begin(
     headers: HeaderMap,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+    if let Some(r) = me.csrf_refusal(&headers, &f.csrf) {
         return r;
     }
     if let Err(r) = require_step_up(&state, &me).await {
@@ -300,7 +296,7 @@ async fn totp_confirm(
     headers: HeaderMap,
     Form(f): Form<TotpConfirm>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+    if let Some(r) = me.csrf_refusal(&headers, &f.csrf) {
         return r;
     }
     match state
@@ -346,7 +342,7 @@ async fn recovery_codes(
     me: SignedIn,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+    if let Some(r) = me.csrf_refusal(&headers, &f.csrf) {
         return r;
     }
     if let Err(r) = require_step_up(&state, &me).await {
@@ -377,7 +373,7 @@ async fn remove_method(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+    if let Some(r) = me.csrf_refusal(&headers, &f.csrf) {
         return r;
     }
     if let Err(r) = require_step_up(&state, &me).await {
@@ -485,7 +481,7 @@ async fn revoke(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+    if let Some(r) = me.csrf_refusal(&headers, &f.csrf) {
         return r;
     }
     match state
@@ -531,7 +527,7 @@ async fn password_submit(
     me: SignedIn,
     Form(f): Form<PasswordForm>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+    if let Some(r) = me.csrf_refusal(&headers, &f.csrf) {
         return r;
     }
     if f.new != f.confirm {

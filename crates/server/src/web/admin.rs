@@ -162,7 +162,7 @@ async fn user_action(
     Path((id, action)): Path<(String, String)>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+    if let Some(r) = me.csrf_refusal(&headers, &f.csrf) {
         return r;
     }
     let admin = match admin_of(&state, me, &uri, "POST").await {
@@ -296,7 +296,7 @@ async fn verify(
     uri: Uri,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+    if let Some(r) = me.csrf_refusal(&headers, &f.csrf) {
         return r;
     }
     if let Err(r) = auditor(&state, me, &uri, "POST").await {

@@ -197,7 +197,7 @@ async fn activate(
     me: SignedIn,
     Form(f): Form<ActivateForm>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+    if let Some(r) = me.csrf_refusal(&headers, &f.csrf) {
         return r;
     }
     let minutes = match f
@@ -282,7 +282,7 @@ async fn own_request(
     csrf: &str,
     cancel: bool,
 ) -> Response {
-    if let Err(r) = me.check_csrf(headers, csrf) {
+    if let Some(r) = me.csrf_refusal(headers, csrf) {
         return r;
     }
     let done: Result<ActivationRequest, PimError> = if cancel {
@@ -366,7 +366,7 @@ async fn decide(
     Path((id, decision)): Path<(String, String)>,
     Form(f): Form<CommentForm>,
 ) -> Response {
-    if let Err(r) = me.check_csrf(&headers, &f.csrf) {
+    if let Some(r) = me.csrf_refusal(&headers, &f.csrf) {
         return r;
     }
     let approve = match decision.as_str() {
