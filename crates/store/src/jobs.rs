@@ -19,6 +19,21 @@ pub fn spawn_leased<F, Fut>(
     name: &'static str,
     node_id: String,
     period: Duration,
+    round: F,
+) where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    spawn_with_ttl(store, name, node_id, period, LEASE_TTL_MS, round);
+}
+
+/// As [`spawn_leased`], with the lease lasting `ttl_ms`.
+fn spawn_with_ttl<F, Fut>(
+    store: Store,
+    name: &'static str,
+    node_id: String,
+    period: Duration,
+    ttl_ms: i64,
     mut round: F,
 ) where
     F: FnMut() -> Fut + Send + 'static,
@@ -29,18 +44,18 @@ pub fn spawn_leased<F, Fut>(
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            under_lease(&store, name, &node_id, round()).await;
+            under_lease(&store, name, &node_id, ttl_ms, round()).await;
         }
     });
 }
 
 /// Runs `work` if this node holds (or takes) the lease `name`, renewing it every third of
 /// its lifetime; if a renewal fails, `work` is dropped where it stands.
-async fn under_lease<Fut>(store: &Store, name: &str, node_id: &str, work: Fut)
+async fn under_lease<Fut>(store: &Store, name: &str, node_id: &str, ttl_ms: i64, work: Fut)
 where
     Fut: Future<Output = ()>,
 {
-    match store.try_acquire_lease(name, node_id, LEASE_TTL_MS).await {
+    match store.try_acquire_lease(name, node_id, ttl_ms).await {
         Ok(true) => {}
         Ok(false) => return,
         Err(e) => {
@@ -49,10 +64,10 @@ where
         }
     }
     let renew = async {
-        let third = Duration::from_millis((LEASE_TTL_MS / 3).unsigned_abs());
+        let third = Duration::from_millis((ttl_ms / 3).unsigned_abs());
         loop {
             tokio::time::sleep(third).await;
-            match store.try_acquire_lease(name, node_id, LEASE_TTL_MS).await {
+            match store.try_acquire_lease(name, node_id, ttl_ms).await {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {

@@ -208,3 +208,149 @@ async fn postgres_restart_answers_503_then_recovers_without_a_restart() {
     let (s, _) = get(&node, "/api/v1/users/during@example.com").await;
     assert_eq!(s, 404, "the refused write left nothing behind");
 }
+
+/// Polls `check` every 10 ms until it holds; the time it took, or `None` after `limit`.
+async fn time_until<F, Fut>(limit: Duration, mut check: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check().await {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
+}
+
+async fn sign_in(node: &Node, upn: &str) -> (u16, serde_json::Value) {
+    let resp = http()
+        .post(node.url("/api/v1/auth/signIn"))
+        .json(&json!({"username": upn, "password": "a long and unusual passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_on_one_node_takes_effect_on_the_others_within_a_bound() {
+    let Some(db) = Db::new(Backend::Postgres).await else {
+        return;
+    };
+    let env = [("TRUSTPLANE_BOOTSTRAP_ADMIN_TOKEN", TOKEN)];
+    let a = Node::start(&db, &["--node-id", "node-a"], &env).await;
+    let b = Node::start(&db, &["--node-id", "node-b"], &env).await;
+    let c = Node::start(&db, &["--node-id", "node-c"], &env).await;
+    let bound = Duration::from_secs(3);
+    let mut ids = Vec::new();
+    for upn in ["dora@example.com", "pia@example.com", "sam@example.com"] {
+        let (s, u) = post(
+            &a,
+            "/api/v1/users",
+            json!({"userPrincipalName": upn, "displayName": upn,
+                   "passwordProfile": {"password": "a long and unusual passphrase"}}),
+        )
+        .await;
+        assert_eq!(s, 201, "{u}");
+        ids.push(u["id"].as_str().unwrap().to_string());
+    }
+    let mut took = Vec::new();
+
+    // A user disabled on node a can no longer sign in on nodes b and c.
+    for n in [&b, &c] {
+        assert_eq!(sign_in(n, "dora@example.com").await.0, 200);
+    }
+    let (s, _) = call(
+        &a,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/users/{}", ids[0]),
+        Some(json!({"accountEnabled": false})),
+        TOKEN,
+    )
+    .await;
+    assert_eq!(s, 200);
+    for n in [&b, &c] {
+        let t = time_until(bound, || async { sign_in(n, "dora@example.com").await.0 != 200 })
+            .await
+            .expect("the disabled user still signs in on another node");
+        took.push(("user disabled", t));
+    }
+
+    // A conditional-access policy written on node a blocks on nodes b and c.
+    let policy = json!({
+        "displayName": "Block Pia", "state": "enabled",
+        "conditions": {"users": {"includeUsers": [ids[1]]},
+                       "applications": {"includeApplications": ["All"]},
+                       "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+    });
+    for n in [&b, &c] {
+        assert_eq!(sign_in(n, "pia@example.com").await.0, 200);
+    }
+    let (s, p) = post(&a, "/api/v1/identity/conditionalAccess/policies", policy).await;
+    assert_eq!(s, 201, "{p}");
+    for n in [&b, &c] {
+        let t = time_until(bound, || async { sign_in(n, "pia@example.com").await.0 == 403 })
+            .await
+            .expect("the new policy does not block on another node");
+        took.push(("policy changed", t));
+    }
+
+    // A session revoked on node a is refused on node b.
+    let (s, signed) = sign_in(&b, "sam@example.com").await;
+    assert_eq!(s, 200, "{signed}");
+    let token = signed["sessionToken"].as_str().unwrap().to_string();
+    let session_ok = |n: &Node| {
+        let req = http()
+            .get(n.url("/api/v1/auth/session"))
+            .bearer_auth(token.clone());
+        async move { req.send().await.unwrap().status().as_u16() == 200 }
+    };
+    assert!(session_ok(&c).await);
+    let (s, _) = call(
+        &a,
+        reqwest::Method::POST,
+        &format!("/api/v1/users/{}/revokeSignInSessions", ids[2]),
+        None,
+        TOKEN,
+    )
+    .await;
+    assert_eq!(s, 200);
+    for n in [&b, &c] {
+        let t = time_until(bound, || async { !session_ok(n).await })
+            .await
+            .expect("the revoked session still works on another node");
+        took.push(("session revoked", t));
+    }
+
+    // A signing key rotated on node a is published by nodes b and c.
+    let (s, rotated) = post(&a, "/api/v1/oidc/keys/rotate", json!({"algorithm": "ES256"})).await;
+    assert_eq!(s, 200, "{rotated}");
+    let kid = rotated["keyId"].as_str().unwrap().to_string();
+    for n in [&b, &c] {
+        let t = time_until(bound, || async {
+            let jwks: serde_json::Value = http()
+                .get(n.url("/oauth2/jwks"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            jwks["keys"]
+                .as_array()
+                .is_some_and(|keys| keys.iter().any(|k| k["kid"] == kid.as_str()))
+        })
+        .await
+        .expect("the new key is not published by another node");
+        took.push(("signing key rotated", t));
+    }
+    // The figures for docs/scaling.md.
+    for (what, t) in &took {
+        eprintln!("propagation: {what}: {} ms", t.as_millis());
+    }
+}
