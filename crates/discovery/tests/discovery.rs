@@ -161,7 +161,10 @@ fn squid_log_shows_apps_with_their_users() {
     assert_eq!(app(&report, "web:chatgpt").users, vec!["carol"]);
     // No authenticated user: the client address stands in; the proxy refused it.
     let mega = app(&report, "web:mega");
-    assert_eq!((mega.users.clone(), mega.blocked), (vec!["10.0.0.8".into()], 1));
+    assert_eq!(
+        (mega.users.clone(), mega.blocked),
+        (vec!["10.0.0.8".into()], 1)
+    );
     // Two bad lines counted with their line numbers and text; the run went on after them.
     assert_eq!(report.unparsed.count, 2);
     let lines: Vec<Option<u64>> = report.unparsed.examples.iter().map(|e| e.line).collect();
@@ -181,7 +184,10 @@ fn cef_firewall_log() {
     let report = discover(&[data("firewall.cef")], DiscoveryOptions::default());
     assert_eq!(app(&report, "web:box").users, vec!["ada"]);
     let gpt = app(&report, "web:chatgpt");
-    assert_eq!((gpt.users.clone(), gpt.bytes), (vec!["carol".into()], 1_000_000));
+    assert_eq!(
+        (gpt.users.clone(), gpt.bytes),
+        (vec!["carol".into()], 1_000_000)
+    );
     assert_eq!(app(&report, "web:wetransfer").blocked, 1);
     assert_eq!(report.unparsed.count, 1);
     assert_eq!(report.sources[0].format, "cef");
@@ -241,7 +247,10 @@ fn scores_are_the_sum_of_visible_factors_and_reviews_count() {
     let names: Vec<&str> = gpt.risk.factors.iter().map(|f| f.factor.as_str()).collect();
     assert_eq!(names, vec!["review", "catalogueRisk", "sso"]);
     // Highest risk first.
-    assert!(r.apps.windows(2).all(|w| w[0].risk.score >= w[1].risk.score));
+    assert!(r
+        .apps
+        .windows(2)
+        .all(|w| w[0].risk.score >= w[1].risk.score));
 }
 
 const ACCT: &str = "111122223333";
@@ -272,27 +281,76 @@ fn inventory_access_paths() {
     let ours = format!("arn:aws:iam::{ACCT}:saml-provider/Trustplane");
     let gh = format!("arn:aws:iam::{ACCT}:oidc-provider/token.actions.githubusercontent.com");
     let inv = Inventory::from_docs([
-        doc("aws.iam.saml_provider", &okta, "Okta", json!({"Arn": okta,
-            "SAMLMetadataDocument": "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"http://www.okta.com/exk1\"/>"})),
-        doc("aws.iam.saml_provider", &ours, "Trustplane", json!({"Arn": ours,
-            "SAMLMetadataDocument": "<EntityDescriptor entityID=\"https://sso.example.com/saml/metadata\"/>"})),
-        doc("aws.iam.oidc_provider", &gh, "token.actions.githubusercontent.com",
-            json!({"Arn": gh, "Url": "token.actions.githubusercontent.com", "ClientIDList": ["sts.amazonaws.com"]})),
-        doc("aws.iam.role", &format!("arn:aws:iam::{ACCT}:role/OktaAdmin"), "OktaAdmin", json!({
-            "AssumeRolePolicyDocument": trust(json!({"Effect": "Allow", "Principal": {"Federated": okta}, "Action": "sts:AssumeRoleWithSAML"}))})),
-        doc("aws.iam.role", &format!("arn:aws:iam::{ACCT}:role/Deploy"), "Deploy", json!({
-            "AssumeRolePolicyDocument": trust(json!({"Effect": "Allow", "Principal": {"Federated": gh}, "Action": "sts:AssumeRoleWithWebIdentity"}))})),
-        doc("aws.iam.role", &format!("arn:aws:iam::{ACCT}:role/Vendor"), "Vendor", json!({
-            "AssumeRolePolicyDocument": trust(json!({"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::444455556666:root", format!("arn:aws:iam::{ACCT}:root")]}, "Action": "sts:AssumeRole"}))})),
-        doc("aws.iam.role", &format!("arn:aws:iam::{ACCT}:role/Local"), "Local", json!({
-            "AssumeRolePolicyDocument": {"Statement": {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}}})),
-        doc("aws.iam.user", &format!("arn:aws:iam::{ACCT}:user/alice"), "alice", json!({
+        doc(
+            "aws.iam.saml_provider",
+            &okta,
+            "Okta",
+            json!({"Arn": okta,
+            "SAMLMetadataDocument": "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"http://www.okta.com/exk1\"/>"}),
+        ),
+        doc(
+            "aws.iam.saml_provider",
+            &ours,
+            "Trustplane",
+            json!({"Arn": ours,
+            "SAMLMetadataDocument": "<EntityDescriptor entityID=\"https://sso.example.com/saml/metadata\"/>"}),
+        ),
+        doc(
+            "aws.iam.oidc_provider",
+            &gh,
+            "token.actions.githubusercontent.com",
+            json!({"Arn": gh, "Url": "token.actions.githubusercontent.com", "ClientIDList": ["sts.amazonaws.com"]}),
+        ),
+        doc(
+            "aws.iam.role",
+            &format!("arn:aws:iam::{ACCT}:role/OktaAdmin"),
+            "OktaAdmin",
+            json!({
+            "AssumeRolePolicyDocument": trust(json!({"Effect": "Allow", "Principal": {"Federated": okta}, "Action": "sts:AssumeRoleWithSAML"}))}),
+        ),
+        doc(
+            "aws.iam.role",
+            &format!("arn:aws:iam::{ACCT}:role/Deploy"),
+            "Deploy",
+            json!({
+            "AssumeRolePolicyDocument": trust(json!({"Effect": "Allow", "Principal": {"Federated": gh}, "Action": "sts:AssumeRoleWithWebIdentity"}))}),
+        ),
+        doc(
+            "aws.iam.role",
+            &format!("arn:aws:iam::{ACCT}:role/Vendor"),
+            "Vendor",
+            json!({
+            "AssumeRolePolicyDocument": trust(json!({"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::444455556666:root", format!("arn:aws:iam::{ACCT}:root")]}, "Action": "sts:AssumeRole"}))}),
+        ),
+        doc(
+            "aws.iam.role",
+            &format!("arn:aws:iam::{ACCT}:role/Local"),
+            "Local",
+            json!({
+            "AssumeRolePolicyDocument": {"Statement": {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}}}),
+        ),
+        doc(
+            "aws.iam.user",
+            &format!("arn:aws:iam::{ACCT}:user/alice"),
+            "alice",
+            json!({
             "LoginProfile": {"CreateDate": "2024-01-01T00:00:00Z"}, "PasswordLastUsed": "2024-05-01T10:00:00Z",
-            "AccessKeys": [{"AccessKeyId": "AKIAALICE", "Status": "Active", "CreateDate": "2024-01-01T00:00:00Z"}], "MFADevices": []})),
-        doc("aws.iam.user", &format!("arn:aws:iam::{ACCT}:user/bot"), "bot", json!({
-            "LoginProfile": null, "AccessKeys": [{"AccessKeyId": "AKIAOLD", "Status": "Inactive"}], "MFADevices": []})),
-        doc("aws.iam.credential_report_row", &format!("arn:aws:iam::{ACCT}:user/alice"), "alice", json!({
-            "access_key_1_last_used_date": "2024-06-01T00:00:00Z", "password_last_used": "N/A"})),
+            "AccessKeys": [{"AccessKeyId": "AKIAALICE", "Status": "Active", "CreateDate": "2024-01-01T00:00:00Z"}], "MFADevices": []}),
+        ),
+        doc(
+            "aws.iam.user",
+            &format!("arn:aws:iam::{ACCT}:user/bot"),
+            "bot",
+            json!({
+            "LoginProfile": null, "AccessKeys": [{"AccessKeyId": "AKIAOLD", "Status": "Inactive"}], "MFADevices": []}),
+        ),
+        doc(
+            "aws.iam.credential_report_row",
+            &format!("arn:aws:iam::{ACCT}:user/alice"),
+            "alice",
+            json!({
+            "access_key_1_last_used_date": "2024-06-01T00:00:00Z", "password_last_used": "N/A"}),
+        ),
     ]);
     let options = DiscoveryOptions {
         trustplane_issuers: vec!["https://sso.example.com".into()],
@@ -307,22 +365,30 @@ fn inventory_access_paths() {
     assert_eq!(okta_app.details["owner"], "other");
     assert_eq!(okta_app.details["vendor"], "Okta");
     assert_eq!(okta_app.details["trustingRoles"], json!(["OktaAdmin"]));
-    assert!(okta_app
-        .remediation
-        .as_deref()
-        .unwrap()
-        .contains(&format!("aws iam delete-saml-provider --saml-provider-arn {okta}")));
+    assert!(okta_app.remediation.as_deref().unwrap().contains(&format!(
+        "aws iam delete-saml-provider --saml-provider-arn {okta}"
+    )));
     let ours_app = app(&r, &format!("idp:{ours}"));
     assert_eq!(ours_app.details["owner"], "trustplane");
     assert!(!ours_app.bypasses_trustplane && ours_app.remediation.is_none());
     let gh_app = app(&r, &format!("idp:{gh}"));
     assert_eq!(gh_app.details["owner"], "githubActions");
     assert_eq!(gh_app.details["anySubject"], true);
-    assert!(gh_app.risk.factors.iter().any(|f| f.factor == "trustCondition"));
-    let vendor = app(&r, &format!("cross-account:arn:aws:iam::{ACCT}:role/Vendor"));
+    assert!(gh_app
+        .risk
+        .factors
+        .iter()
+        .any(|f| f.factor == "trustCondition"));
+    let vendor = app(
+        &r,
+        &format!("cross-account:arn:aws:iam::{ACCT}:role/Vendor"),
+    );
     assert_eq!(vendor.details["externalAccounts"], json!(["444455556666"]));
     assert_eq!(vendor.details["externalIdRequired"], false);
-    assert!(!r.apps.iter().any(|a| a.name == "Local" || a.name == "OktaAdmin"));
+    assert!(!r
+        .apps
+        .iter()
+        .any(|a| a.name == "Local" || a.name == "OktaAdmin"));
     let alice = app(&r, &format!("iam-user:arn:aws:iam::{ACCT}:user/alice"));
     assert_eq!(alice.details["consolePassword"], true);
     assert_eq!(alice.details["activeAccessKeys"], json!(["AKIAALICE"]));
@@ -336,9 +402,19 @@ fn inventory_access_paths() {
         .collect();
     assert_eq!(
         factors,
-        vec![("review", 20), ("sso", 25), ("mfa", 20), ("credentials", 15), ("credentials", 10)]
+        vec![
+            ("review", 20),
+            ("sso", 25),
+            ("mfa", 20),
+            ("credentials", 15),
+            ("credentials", 10)
+        ]
     );
-    assert!(alice.remediation.as_deref().unwrap().contains("aws iam delete-login-profile --user-name alice"));
+    assert!(alice
+        .remediation
+        .as_deref()
+        .unwrap()
+        .contains("aws iam delete-login-profile --user-name alice"));
     // A user with only an inactive key and no password is no door.
     assert!(!r.apps.iter().any(|a| a.name == "bot"));
 }
