@@ -385,30 +385,84 @@ impl Discoverer {
         }
     }
 
+    /// IAM users (and the root user) with a console password or an active access key: from
+    /// the user documents, or from the credential report where the documents do not say
+    /// (older inventories, the root user).
     fn iam_users(&mut self, inv: &Inventory) {
-        for d in inv.of_type("aws.iam.user") {
-            let console = d.raw.get("LoginProfile").is_some_and(|p| !p.is_null());
-            let keys: Vec<&Value> = d
-                .raw
-                .get("AccessKeys")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter(|k| k.get("Status").and_then(Value::as_str) == Some("Active"))
-                        .collect()
-                })
-                .unwrap_or_default();
-            if !console && keys.is_empty() {
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let users: Vec<&ResourceDoc> = inv.of_type("aws.iam.user").collect();
+        let rows: Vec<&ResourceDoc> = inv.of_type("aws.iam.credential_report_row").collect();
+        for d in users.iter().copied().chain(rows.iter().copied()) {
+            if !seen.insert(d.id.clone()) {
                 continue;
             }
-            let mfa = d
-                .raw
-                .get("MFADevices")
-                .and_then(Value::as_array)
-                .is_some_and(|a| !a.is_empty());
+            let user = users.iter().copied().find(|u| u.id == d.id);
             let row = credential_row(inv, &d.id);
-            let password_used =
-                raw_time(d, "PasswordLastUsed").or_else(|| row_time(row, "password_last_used"));
+            let flag =
+                |k: &str| row.and_then(|r| r.raw.get(k)).and_then(Value::as_str) == Some("true");
+            let console = match user.and_then(|u| u.raw.get("LoginProfile")) {
+                Some(p) => !p.is_null(),
+                None => flag("password_enabled"),
+            };
+            let (key_ids, key_count, oldest_key): (Vec<String>, usize, Option<i64>) = match user
+                .and_then(|u| u.raw.get("AccessKeys"))
+                .and_then(Value::as_array)
+            {
+                Some(a) => {
+                    let active: Vec<&Value> = a
+                        .iter()
+                        .filter(|k| k.get("Status").and_then(Value::as_str) == Some("Active"))
+                        .collect();
+                    (
+                        active
+                            .iter()
+                            .filter_map(|k| {
+                                k.get("AccessKeyId")
+                                    .and_then(Value::as_str)
+                                    .map(str::to_string)
+                            })
+                            .collect(),
+                        active.len(),
+                        active
+                            .iter()
+                            .filter_map(|k| {
+                                k.get("CreateDate")
+                                    .and_then(Value::as_str)
+                                    .and_then(crate::parse_time)
+                            })
+                            .min(),
+                    )
+                }
+                None => {
+                    let n = usize::from(flag("access_key_1_active"))
+                        + usize::from(flag("access_key_2_active"));
+                    let oldest = [
+                        flag("access_key_1_active")
+                            .then(|| row_time(row, "access_key_1_last_rotated"))
+                            .flatten(),
+                        flag("access_key_2_active")
+                            .then(|| row_time(row, "access_key_2_last_rotated"))
+                            .flatten(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                    (Vec::new(), n, oldest)
+                }
+            };
+            if !console && key_count == 0 {
+                continue;
+            }
+            let mfa = match user
+                .and_then(|u| u.raw.get("MFADevices"))
+                .and_then(Value::as_array)
+            {
+                Some(a) => !a.is_empty(),
+                None => flag("mfa_active"),
+            };
+            let password_used = user
+                .and_then(|u| raw_time(u, "PasswordLastUsed"))
+                .or_else(|| row_time(row, "password_last_used"));
             let key_used = [
                 row_time(row, "access_key_1_last_used_date"),
                 row_time(row, "access_key_2_last_used_date"),
@@ -416,45 +470,49 @@ impl Discoverer {
             .into_iter()
             .flatten()
             .max();
-            let oldest_key = keys
-                .iter()
-                .filter_map(|k| {
-                    k.get("CreateDate")
+            let user_name = user.map_or_else(
+                || {
+                    row.and_then(|r| r.raw.get("user"))
                         .and_then(Value::as_str)
-                        .and_then(crate::parse_time)
-                })
-                .min();
+                        .unwrap_or(&d.name)
+                        .to_string()
+                },
+                |u| u.name.clone(),
+            );
+            let root = d.id.ends_with(":root");
             let id = format!("iam-user:{}", d.id);
-            let name = d.name.clone();
             let account = d.account.clone();
+            let name = user_name.clone();
             let init = || Acc {
                 kind: Some(AppKind::IamUser),
                 name,
                 account: Some(account),
-                category: Some("IAM user".into()),
+                category: Some(if root { "root user" } else { "IAM user" }.into()),
                 ..Acc::default()
             };
-            let user_name = d.name.clone();
-            let key_ids: Vec<&str> = keys
-                .iter()
-                .filter_map(|k| k.get("AccessKeyId").and_then(Value::as_str))
-                .collect();
             let mut commands = Vec::new();
-            if console {
-                commands.push(format!(
-                    "aws iam delete-login-profile --user-name {user_name}"
-                ));
-            }
-            for k in &key_ids {
-                commands.push(format!(
-                    "aws iam update-access-key --user-name {user_name} --access-key-id {k} --status Inactive"
-                ));
+            if root {
+                commands.push("delete the root user's access keys in the console (Security credentials); root has no CLI for it".to_string());
+            } else {
+                if console {
+                    commands.push(format!(
+                        "aws iam delete-login-profile --user-name {user_name}"
+                    ));
+                }
+                if key_ids.is_empty() && key_count > 0 {
+                    commands.push(format!("aws iam list-access-keys --user-name {user_name}, then for each key: aws iam update-access-key --user-name {user_name} --access-key-id KEY --status Inactive"));
+                }
+                for k in &key_ids {
+                    commands.push(format!(
+                        "aws iam update-access-key --user-name {user_name} --access-key-id {k} --status Inactive"
+                    ));
+                }
             }
             let mut check = Vec::new();
             if console {
                 check.push("trustplane_federated_account_user_console_password");
             }
-            if !keys.is_empty() {
+            if key_count > 0 {
                 check.push("trustplane_federated_account_user_access_keys");
             }
             if let Some(acc) = self.entry(&id, init) {
@@ -464,6 +522,8 @@ impl Discoverer {
                 acc.details.insert("consolePassword".into(), json!(console));
                 acc.details
                     .insert("activeAccessKeys".into(), json!(key_ids));
+                acc.details
+                    .insert("activeAccessKeyCount".into(), json!(key_count));
                 acc.details.insert("mfa".into(), json!(mfa));
                 acc.details.insert(
                     "passwordLastUsed".into(),

@@ -25,6 +25,7 @@ mod error;
 mod inventory;
 mod logs;
 mod model;
+pub mod review;
 mod score;
 pub mod traffic;
 
@@ -40,6 +41,7 @@ pub use model::{
     AppKind, DiscoveredApp, DiscoveryReport, ReviewState, Risk, RiskFactor, SourceSummary,
     UncataloguedHost, Unparsed, UnparsedExample,
 };
+pub use review::{apply_patch, parse_import, with_review, Review, ReviewError};
 
 /// Parses an RFC 3339 time (or the credential report's `N/A`, `no_information`: `None`).
 pub fn parse_time(s: &str) -> Option<i64> {

@@ -17,7 +17,7 @@ pub(crate) fn score(
     catalog: Option<&CatalogApp>,
     options: &DiscoveryOptions,
 ) -> Risk {
-    let mut f: Vec<RiskFactor> = Vec::new();
+    let mut f: Vec<RiskFactor> = review_factor(review).into_iter().collect();
     let mut add = |factor: &str, points: u32, detail: String| {
         if points > 0 {
             f.push(RiskFactor {
@@ -27,12 +27,6 @@ pub(crate) fn score(
             });
         }
     };
-    match review {
-        Some(ReviewState::Sanctioned) => {}
-        Some(ReviewState::Monitored) => add("review", 10, "monitored, not sanctioned".into()),
-        Some(ReviewState::Unsanctioned) => add("review", 35, "unsanctioned".into()),
-        None => add("review", 20, "not reviewed".into()),
-    }
     let bool_detail = |k: &str| acc.details.get(k).and_then(Value::as_bool);
     if let Some(app) = catalog {
         let (p, w) = match app.risk {
@@ -80,9 +74,9 @@ pub(crate) fn score(
             }
             let keys = acc
                 .details
-                .get("activeAccessKeys")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
+                .get("activeAccessKeyCount")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
             if keys > 0 {
                 add("credentials", 15, format!("{keys} active long-lived access key(s)"));
                 let used = acc.last;
@@ -122,7 +116,32 @@ pub(crate) fn score(
     if acc.users.len() >= 50 {
         add("users", 5, format!("{} distinct users", acc.users.len()));
     }
-    let total: u32 = f.iter().map(|x| x.points).sum::<u32>().min(100);
+    let (score, level) = total(&f);
+    Risk {
+        score,
+        level: level.into(),
+        factors: f,
+    }
+}
+
+/// The `review` factor for a review state.
+pub(crate) fn review_factor(review: Option<ReviewState>) -> Option<RiskFactor> {
+    let (points, detail) = match review {
+        Some(ReviewState::Sanctioned) => return None,
+        Some(ReviewState::Monitored) => (10, "monitored, not sanctioned"),
+        Some(ReviewState::Unsanctioned) => (35, "unsanctioned"),
+        None => (20, "not reviewed"),
+    };
+    Some(RiskFactor {
+        factor: "review".into(),
+        points,
+        detail: detail.into(),
+    })
+}
+
+/// The score (sum of the points, at most 100) and its level.
+pub(crate) fn total(factors: &[RiskFactor]) -> (u32, &'static str) {
+    let total: u32 = factors.iter().map(|x| x.points).sum::<u32>().min(100);
     let level = if total >= 70 {
         "high"
     } else if total >= 40 {
@@ -130,9 +149,5 @@ pub(crate) fn score(
     } else {
         "low"
     };
-    Risk {
-        score: total,
-        level: level.into(),
-        factors: f,
-    }
+    (total, level)
 }

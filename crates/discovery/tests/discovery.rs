@@ -418,3 +418,35 @@ fn inventory_access_paths() {
     // A user with only an inactive key and no password is no door.
     assert!(!r.apps.iter().any(|a| a.name == "bot"));
 }
+
+#[test]
+fn credential_report_rows_stand_in_for_older_inventories() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../posture/tests/fixtures/aws");
+    let inv = Inventory::load_dir(&dir).unwrap();
+    // The fixture's user documents carry no LoginProfile/AccessKeys: the report says.
+    let expected: BTreeSet<String> = inv
+        .of_type("aws.iam.credential_report_row")
+        .filter(|d| {
+            [
+                "password_enabled",
+                "access_key_1_active",
+                "access_key_2_active",
+            ]
+            .iter()
+            .any(|k| d.raw[*k] == "true")
+        })
+        .map(|d| format!("iam-user:{}", d.id))
+        .collect();
+    assert!(!expected.is_empty());
+    let mut d = Discoverer::new(Catalog::builtin().unwrap(), DiscoveryOptions::default());
+    d.add_inventory(&inv);
+    let r = d.finish();
+    let got: BTreeSet<String> = r
+        .apps
+        .iter()
+        .filter(|a| a.kind == AppKind::IamUser)
+        .map(|a| a.id.clone())
+        .collect();
+    assert_eq!(got, expected);
+    assert!(r.apps.iter().all(|a| a.bypasses_trustplane));
+}

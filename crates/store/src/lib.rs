@@ -26,6 +26,7 @@ mod cloud;
 mod db;
 mod directory;
 mod directory_sources;
+mod discovery;
 mod error;
 mod filter;
 mod findings;
@@ -58,6 +59,7 @@ pub use directory_sources::{
     NewDirectoryConnection, SourceAttribution, SourceObject, SourceSnapshot, SourcedGroup,
     SourcedMembership, SourcedUser, DIRECTORY_SYNC_CATEGORY,
 };
+pub use discovery::{DiscoveryReview, StoredDiscoveredApp};
 pub use error::{Result, StoreError};
 pub use filter::{parse_filter, FilterError, MAX_CLAUSES};
 pub use findings::{ScanFinding, ScanSummary};
