@@ -5,8 +5,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::oidc::secrets as oidc;
 use crate::routes::{
-    applications, audit, conditional_access as ca, detection, discovery, groups, health, posture, roles,
-    tokens, users,
+    applications, audit, conditional_access as ca, detection, discovery, groups, health, posture,
+    roles, tokens, users,
 };
 
 #[derive(OpenApi)]

@@ -191,7 +191,10 @@ impl Store {
         };
         let name: String = before.try_get("name")?;
         let before = review_of(&before)?;
-        let by = actor.display_name.clone().unwrap_or_else(|| actor.id.clone());
+        let by = actor
+            .display_name
+            .clone()
+            .unwrap_or_else(|| actor.id.clone());
         tx.execute(
             "UPDATE discovery_apps SET state = $1, tags = $2, owner = $3, comment = $4, reviewed_at = $5, reviewed_by = $6 WHERE id = $7",
             &[
@@ -205,9 +208,7 @@ impl Store {
             ],
         )
         .await?;
-        let view = |s: &Option<String>, t: &Vec<String>, o: &Option<String>, c: &Option<String>| {
-            json!({"state": s, "tags": t, "owner": o, "comment": c})
-        };
+        let view = |s: &Option<String>, t: &Vec<String>, o: &Option<String>, c: &Option<String>| json!({"state": s, "tags": t, "owner": o, "comment": c});
         tx.audit(Event {
             sequence: 0,
             activity_date_time: time::OffsetDateTime::UNIX_EPOCH,
@@ -221,7 +222,12 @@ impl Store {
             }),
             result: Outcome::Success,
             result_reason: None,
-            before: Some(view(&before.state, &before.tags, &before.owner, &before.comment)),
+            before: Some(view(
+                &before.state,
+                &before.tags,
+                &before.owner,
+                &before.comment,
+            )),
             after: Some(view(&state, &tags, &owner, &comment)),
         })
         .await?;

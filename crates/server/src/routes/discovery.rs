@@ -32,11 +32,18 @@ pub fn router() -> Router<AppState> {
                 .post(import_apps)
                 .layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
         )
-        .route("/api/v1/discovery/apps/{id}", patch(review_app).get(get_app))
+        .route(
+            "/api/v1/discovery/apps/{id}",
+            patch(review_app).get(get_app),
+        )
 }
 
 fn invalid(e: ReviewError) -> ApiError {
-    let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid input", e.to_string());
+    let mut err = ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Invalid input",
+        e.to_string(),
+    );
     if let ReviewError::Invalid { field, .. } = &e {
         err.set_field(field);
     }
@@ -98,7 +105,11 @@ pub async fn list_apps(
         .await?;
     let mut list: Vec<Value> = rows.into_iter().map(view).collect();
     list.sort_by(|a, b| {
-        let score = |v: &Value| v.pointer("/risk/score").and_then(Value::as_u64).unwrap_or(0);
+        let score = |v: &Value| {
+            v.pointer("/risk/score")
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+        };
         score(b).cmp(&score(a))
     });
     Ok(axum::Json(json!({ "value": list })))
@@ -142,8 +153,7 @@ pub async fn import_apps(
                     .unwrap_or_default(),
                 name: a.name.clone(),
                 id: a.id.clone(),
-                body: serde_json::to_value(&a)
-                    .map_err(|e| ApiError::bad_request(e.to_string()))?,
+                body: serde_json::to_value(&a).map_err(|e| ApiError::bad_request(e.to_string()))?,
             })
         })
         .collect::<ApiResult<Vec<_>>>()?;
