@@ -291,7 +291,7 @@ mod tests {
     #[test]
     fn long_lines_are_skipped_whole() {
         let mut data = b"short\n".to_vec();
-        data.extend(std::iter::repeat(b'x').take(100));
+        data.extend(std::iter::repeat_n(b'x', 100));
         data.extend(b"\nlast");
         let mut r = std::io::BufReader::with_capacity(8, &data[..]);
         let mut buf = Vec::new();

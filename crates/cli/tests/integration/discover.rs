@@ -358,6 +358,15 @@ async fn reviews_through_the_api(db: Db) {
         .unwrap();
     assert_eq!(dropbox["before"]["state"], Value::Null);
     assert_eq!(dropbox["after"]["state"], "sanctioned");
+
+    let (_, doc) = get(&node, "/api/v1/openapi.json").await;
+    for p in ["/api/v1/discovery/apps", "/api/v1/discovery/apps/{id}"] {
+        assert!(
+            doc["paths"][p].is_object(),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["paths"]["/api/v1/discovery/apps/{id}"]["patch"].is_object());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
