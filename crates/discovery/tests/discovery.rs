@@ -450,3 +450,56 @@ fn credential_report_rows_stand_in_for_older_inventories() {
     assert_eq!(got, expected);
     assert!(r.apps.iter().all(|a| a.bypasses_trustplane));
 }
+
+#[test]
+fn federated_sign_ins_azure_activity_guests_and_service_principals() {
+    let mut d = Discoverer::new(Catalog::builtin().unwrap(), DiscoveryOptions::default());
+    let okta = format!("arn:aws:iam::{ACCT}:saml-provider/Okta");
+    for (user, t) in [
+        ("ada@corp", "2024-01-01T10:00:00Z"),
+        ("bob@corp", "2024-01-02T10:00:00Z"),
+    ] {
+        assert!(d.add_cloud_record(&json!({
+            "eventSource": "sts.amazonaws.com", "eventName": "AssumeRoleWithSAML", "eventTime": t,
+            "recipientAccountId": ACCT,
+            "userIdentity": {"type": "SAMLUser", "principalId": format!("x:{user}"), "userName": user, "identityProvider": okta}
+        })));
+    }
+    assert!(d.add_cloud_record(&json!({
+        "operationName": {"value": "MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE"},
+        "caller": "ada@corp.example", "time": "2024-02-01T00:00:00Z",
+        "resourceId": "/subscriptions/SUB-1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"
+    })));
+    assert!(!d.add_cloud_record(&json!({"category": "SignInLogs"})));
+    let tenant = "tenant-1";
+    let azure = |t: &str, id: &str, raw: Value| {
+        ResourceDoc::new(Provider::Azure, tenant, "global", t, id, id, raw)
+    };
+    d.add_inventory(&Inventory::from_docs([
+        azure("azure.entra.user", "u1", json!({"userType": "Guest", "userPrincipalName": "eve_partner.com#EXT#@corp.onmicrosoft.com"})),
+        azure("azure.entra.user", "u2", json!({"userType": "Member", "userPrincipalName": "ada@corp.example"})),
+        azure("azure.entra.service_principal", "sp1", json!({"appId": "app-1", "displayName": "Vendor CRM", "appOwnerOrganizationId": "other-tenant",
+            "oauth2PermissionGrants": [{"scope": "User.Read Mail.Read"}]})),
+    ]));
+    let r = d.finish();
+    let idp = app(&r, &format!("idp:{okta}"));
+    assert_eq!(idp.users, vec!["ada@corp", "bob@corp"]);
+    assert_eq!(
+        (idp.events, idp.last_seen.as_deref()),
+        (2, Some("2024-01-02T10:00:00Z"))
+    );
+    let rp = app(&r, "azure-rp:sub-1:microsoft.compute");
+    assert_eq!(
+        (rp.kind, rp.users.clone()),
+        (
+            AppKind::AzureResourceProvider,
+            vec!["ada@corp.example".to_string()]
+        )
+    );
+    let guest = app(&r, "azure-guest:tenant-1:u1");
+    assert_eq!(guest.kind, AppKind::Guest);
+    assert!(!r.apps.iter().any(|a| a.id == "azure-guest:tenant-1:u2"));
+    let sp = app(&r, "azure-sp:tenant-1:app-1");
+    assert_eq!(sp.details["thirdParty"], true);
+    assert!(sp.details["oauth2PermissionGrants"].is_array());
+}
