@@ -54,6 +54,35 @@ pub enum Command {
     Pim(PimArgs),
 }
 
+#[derive(Subcommand)]
+pub enum DiscoveryCommand {
+    /// The apps the server keeps, with their reviews, highest risk first.
+    List {
+        /// sanctioned, unsanctioned, monitored, or none (not reviewed).
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Import a run of `trustplane discover --output json` (reviews are kept).
+    Import { file: std::path::PathBuf },
+    /// One app, by id or name.
+    Get { id: String },
+    /// Review an app: its state, tags, owner and comment (options left out keep theirs).
+    Review {
+        /// The app (id or name).
+        id: String,
+        /// sanctioned, unsanctioned or monitored.
+        #[arg(long)]
+        state: Option<String>,
+        /// A tag (repeatable; replaces the tags).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+}
+
 #[derive(Args)]
 pub struct DiscoverArgs {
     /// A saved inventory (what `trustplane scan aws --save-dir DIR` writes).
@@ -687,6 +716,9 @@ pub enum AdminCommand {
     },
     /// Upload a saved inventory folder for the server to assess and keep.
     UploadScan { dir: PathBuf },
+    /// Discovered apps and access paths and their reviews.
+    #[command(subcommand)]
+    Discovery(DiscoveryCommand),
     /// Connected AWS accounts and Azure subscriptions, scanned on a schedule.
     #[command(subcommand)]
     Accounts(AccountsCommand),

@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use trustplane_discovery::{Catalog, Discoverer, DiscoveryOptions, DiscoveryReport, LogFormat};
 use trustplane_posture::Inventory;
 
-use crate::args::{DiscoverArgs, Output};
+use crate::args::{DiscoverArgs, DiscoveryCommand, Output};
+use crate::client::{enc, Client};
 use crate::output;
 
 pub async fn run(args: DiscoverArgs, out: Option<Output>) -> Result<i32> {
@@ -145,4 +146,75 @@ fn print_table(r: &DiscoveryReport) {
             println!("remediation for {} ({}): {rem}", a.name, a.id);
         }
     }
+}
+
+const APP_COLUMNS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("kind", "kind"),
+    ("name", "name"),
+    ("review", "review"),
+    ("risk", "risk.score"),
+    ("users", "userCount"),
+    ("lastSeen", "lastSeen"),
+    ("owner", "reviewDetails.owner"),
+    ("tags", "reviewDetails.tags"),
+];
+
+/// `trustplane admin discovery ...`: the server's discovered apps and their reviews.
+pub async fn admin(client: &Client, c: DiscoveryCommand, out: Output) -> Result<()> {
+    match c {
+        DiscoveryCommand::List { state } => {
+            let mut path = "/api/v1/discovery/apps?$top=5000".to_string();
+            if let Some(s) = state {
+                path.push_str(&format!("&state={}", enc(&s)));
+            }
+            output::list(out, &client.list(&path, false).await?, APP_COLUMNS);
+        }
+        DiscoveryCommand::Import { file } => {
+            let body =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            output::one(
+                out,
+                &client.post_bytes("/api/v1/discovery/apps", body).await?,
+            );
+        }
+        DiscoveryCommand::Get { id } => {
+            let app = client
+                .get(&format!("/api/v1/discovery/apps/{}", enc(&id)))
+                .await?;
+            output::one(out, &app);
+        }
+        DiscoveryCommand::Review {
+            id,
+            state,
+            tags,
+            owner,
+            comment,
+        } => {
+            let mut patch = serde_json::Map::new();
+            if let Some(s) = state {
+                patch.insert("state".into(), json!(s));
+            }
+            if !tags.is_empty() {
+                patch.insert("tags".into(), json!(tags));
+            }
+            if let Some(o) = owner {
+                patch.insert("owner".into(), json!(o));
+            }
+            if let Some(c) = comment {
+                patch.insert("comment".into(), json!(c));
+            }
+            if patch.is_empty() {
+                bail!("give at least one of --state, --tag, --owner and --comment");
+            }
+            let app = client
+                .patch(
+                    &format!("/api/v1/discovery/apps/{}", enc(&id)),
+                    &Value::Object(patch),
+                )
+                .await?;
+            output::one(out, &app);
+        }
+    }
+    Ok(())
 }

@@ -359,6 +359,61 @@ async fn reviews_through_the_api(db: Db) {
     assert_eq!(dropbox["before"]["state"], Value::Null);
     assert_eq!(dropbox["after"]["state"], "sanctioned");
 
+    // The same through `trustplane admin discovery`.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("run.json");
+    std::fs::write(&file, report.to_string()).unwrap();
+    let file = file.display().to_string();
+    let imported = cli_json(&node, &["admin", "discovery", "import", &file]);
+    assert_eq!(imported["new"], 0);
+    let reviewed = cli_json(
+        &node,
+        &[
+            "admin",
+            "discovery",
+            "review",
+            "Slack",
+            "--state",
+            "monitored",
+            "--tag",
+            "chat",
+        ],
+    );
+    assert_eq!(
+        (reviewed["id"].as_str(), reviewed["review"].as_str()),
+        (Some("web:slack"), Some("monitored"))
+    );
+    let listed = cli_json(
+        &node,
+        &["admin", "discovery", "list", "--state", "monitored"],
+    );
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["web:slack"]);
+    let one = cli_json(&node, &["admin", "discovery", "get", uid]);
+    assert_eq!(one["review"], "unsanctioned");
+    for args in [
+        vec!["admin", "discovery", "review", "Slack"],
+        vec![
+            "admin",
+            "discovery",
+            "review",
+            "web:nope",
+            "--state",
+            "monitored",
+        ],
+        vec!["admin", "discovery", "review", "Slack", "--state", "maybe"],
+    ] {
+        let (code, out, err) = cli(Some(&node), &args);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(out.is_empty(), "{out}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+
     let (_, doc) = get(&node, "/api/v1/openapi.json").await;
     for p in ["/api/v1/discovery/apps", "/api/v1/discovery/apps/{id}"] {
         assert!(
