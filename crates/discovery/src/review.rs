@@ -205,6 +205,15 @@ pub fn parse_import(body: &[u8]) -> Result<Vec<DiscoveredApp>, ReviewError> {
         .map(|(i, a)| {
             let app: DiscoveredApp = serde_json::from_value(a)
                 .map_err(|e| ReviewError::Shape(format!("app {i}: {e}")))?;
+            if app.users.len() > crate::MAX_USERS_PER_APP
+                || app.name.chars().count() > MAX_ID_CHARS
+                || app.risk.factors.len() > 64
+            {
+                return Err(ReviewError::Shape(format!(
+                    "app {i}: at most {} users, 64 risk factors and a name of {MAX_ID_CHARS} characters",
+                    crate::MAX_USERS_PER_APP
+                )));
+            }
             if app.id.chars().count() > MAX_ID_CHARS
                 || !ID_PREFIXES.iter().any(|p| app.id.starts_with(p) && app.id.len() > p.len())
             {
@@ -273,5 +282,26 @@ mod tests {
         assert!(parse_import(b"{}").is_err());
         assert!(parse_import(b"[]").is_err());
         assert!(parse_import(br#"[{"id": "web:x"}]"#).is_err());
+        let app = |id: &str, users: usize| {
+            json!({"id": id, "kind": "webApp", "name": "X", "account": null, "category": null,
+                "firstSeen": null, "lastSeen": null, "users": vec!["u"; users], "userCount": users,
+                "usersTruncated": false, "events": 1, "bytes": 0, "blocked": 0, "bypassesTrustplane": false,
+                "remediation": null, "details": {}, "review": null,
+                "risk": {"score": 20, "level": "low", "factors": [{"factor": "review", "points": 20, "detail": "not reviewed"}]}})
+        };
+        let ok = serde_json::to_vec(&json!([app("web:x", 1)])).unwrap();
+        assert_eq!(parse_import(&ok).unwrap().len(), 1);
+        for bad in [
+            json!([app("x", 1)]),
+            json!([app("web:", 1)]),
+            json!([app("web:x", crate::MAX_USERS_PER_APP + 1)]),
+        ] {
+            assert!(parse_import(&serde_json::to_vec(&bad).unwrap()).is_err());
+        }
+        // The review factor follows the review; the score stays the sum.
+        let a = parse_import(&ok).unwrap().remove(0);
+        let s = with_review(a.clone(), Some(ReviewState::Unsanctioned));
+        assert_eq!((s.risk.score, s.risk.factors[0].points), (35, 35));
+        assert_eq!(with_review(a, Some(ReviewState::Sanctioned)).risk.score, 0);
     }
 }
