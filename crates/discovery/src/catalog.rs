@@ -90,9 +90,9 @@ impl Catalog {
 
     /// Adds (or replaces, by id) the apps of a catalogue file.
     pub fn extend_from_file(&mut self, path: &Path) -> Result<(), DiscoveryError> {
-        let io = |source| DiscoveryError::Io {
+        let io = |error| DiscoveryError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let len = std::fs::metadata(path).map_err(io)?.len();
         if len > MAX_CATALOG_BYTES {

@@ -7,12 +7,12 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum DiscoveryError {
     /// A file or folder could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (in the message, not chained, so that it is shown once).
+        error: std::io::Error,
     },
     /// A log file is in none of the known formats.
     #[error("{path}: unknown log format; known formats: {known}")]

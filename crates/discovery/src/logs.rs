@@ -96,10 +96,24 @@ impl Discoverer {
         inputs: &[PathBuf],
         format: Option<LogFormat>,
     ) -> Result<(), DiscoveryError> {
-        let files = list_log_files(inputs).map_err(|e| DiscoveryError::Log {
-            path: inputs.first().cloned().unwrap_or_default(),
-            reason: e.to_string(),
-        })?;
+        let mut files = Vec::new();
+        for input in inputs {
+            // One input at a time, so that an error names the input at fault.
+            let found = list_log_files(std::slice::from_ref(input)).map_err(|e| match e {
+                trustplane_detect::DetectError::Io { path, source } => DiscoveryError::Io {
+                    path,
+                    error: source,
+                },
+                other => DiscoveryError::Log {
+                    path: input.clone(),
+                    reason: other.to_string(),
+                },
+            })?;
+            files.extend(found);
+            if files.len() > MAX_FILES {
+                break;
+            }
+        }
         if files.len() > MAX_FILES {
             return Err(DiscoveryError::TooLarge(format!(
                 "{} log files; at most {MAX_FILES} are read in one run",
@@ -122,9 +136,9 @@ impl Discoverer {
             plan.push((f, fmt));
         }
         for (f, fmt) in plan {
-            let file = File::open(&f).map_err(|source| DiscoveryError::Io {
+            let file = File::open(&f).map_err(|error| DiscoveryError::Io {
                 path: f.clone(),
-                source,
+                error,
             })?;
             self.read_log(file, &f, fmt);
         }
@@ -253,16 +267,16 @@ fn read_bounded_line<R: BufRead>(
 }
 
 fn read_head(path: &Path) -> Result<Vec<u8>, DiscoveryError> {
-    let file = File::open(path).map_err(|source| DiscoveryError::Io {
+    let file = File::open(path).map_err(|error| DiscoveryError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     file.take(SNIFF_BYTES as u64)
         .read_to_end(&mut head)
-        .map_err(|source| DiscoveryError::Io {
+        .map_err(|error| DiscoveryError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
     Ok(head)
 }
