@@ -41,7 +41,9 @@ pub use model::{
     AppKind, DiscoveredApp, DiscoveryReport, ReviewState, Risk, RiskFactor, SourceSummary,
     UncataloguedHost, Unparsed, UnparsedExample,
 };
-pub use review::{apply_patch, parse_import, with_review, Review, ReviewError};
+pub use review::{
+    apply_patch, parse_import, unsanctioned_in_use, with_review, Review, ReviewError,
+};
 
 /// Parses an RFC 3339 time (or the credential report's `N/A`, `no_information`: `None`).
 pub fn parse_time(s: &str) -> Option<i64> {

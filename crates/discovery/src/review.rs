@@ -241,6 +241,26 @@ pub fn with_review(mut app: DiscoveredApp, state: Option<ReviewState>) -> Discov
     app
 }
 
+/// The apps of an import used after they were marked unsanctioned: `unsanctioned` maps each
+/// unsanctioned app's id to when it was reviewed (seconds). An app whose last use is unknown
+/// (an access path from an inventory) is not counted: nothing shows it was used since.
+pub fn unsanctioned_in_use<'a>(
+    apps: &'a [DiscoveredApp],
+    unsanctioned: &std::collections::HashMap<String, i64>,
+) -> Vec<&'a DiscoveredApp> {
+    apps.iter()
+        .filter(|a| {
+            let Some(reviewed) = unsanctioned.get(&a.id) else {
+                return false;
+            };
+            a.last_seen
+                .as_deref()
+                .and_then(crate::parse_time)
+                .is_some_and(|t| t > *reviewed)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -302,6 +322,19 @@ mod tests {
         let a = parse_import(&ok).unwrap().remove(0);
         let s = with_review(a.clone(), Some(ReviewState::Unsanctioned));
         assert_eq!((s.risk.score, s.risk.factors[0].points), (35, 35));
-        assert_eq!(with_review(a, Some(ReviewState::Sanctioned)).risk.score, 0);
+        assert_eq!(
+            with_review(a.clone(), Some(ReviewState::Sanctioned))
+                .risk
+                .score,
+            0
+        );
+        let mut used = a.clone();
+        used.last_seen = Some("2024-01-02T00:00:00Z".into());
+        let apps = vec![a, used.clone()];
+        let after = |t: i64| std::collections::HashMap::from([("web:x".to_string(), t)]);
+        // 2024-01-01 review: the later use counts, the app with no known use does not.
+        assert_eq!(unsanctioned_in_use(&apps, &after(1_704_067_200)).len(), 1);
+        assert!(unsanctioned_in_use(&apps, &after(1_704_240_000)).is_empty());
+        assert!(unsanctioned_in_use(&apps, &Default::default()).is_empty());
     }
 }

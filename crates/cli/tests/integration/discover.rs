@@ -339,6 +339,50 @@ async fn reviews_through_the_api(db: Db) {
     )
     .await;
     assert_eq!((s, body["new"].as_u64()), (200, Some(0)));
+    // The unsanctioned IAM user was last used before its review: no alert.
+    assert_eq!(body["unsanctionedInUse"], 0);
+
+    // Use of an unsanctioned app after its review raises an alert naming it.
+    let (s, _) = call(
+        &node,
+        Method::PATCH,
+        "/api/v1/discovery/apps/web%3Achatgpt",
+        Some(json!({"state": "unsanctioned"})),
+        admin,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let mut later = report.clone();
+    for a in later["apps"].as_array_mut().unwrap() {
+        if a["id"] == "web:chatgpt" {
+            a["lastSeen"] = json!("2099-01-01T00:00:00Z");
+        }
+    }
+    let (s, body) = call(
+        &node,
+        Method::POST,
+        "/api/v1/discovery/apps",
+        Some(later),
+        admin,
+    )
+    .await;
+    assert_eq!(
+        (s, body["unsanctionedInUse"].as_u64()),
+        (200, Some(1)),
+        "{body}"
+    );
+    let (_, alerts) = call(&node, Method::GET, "/api/v1/alerts", None, admin).await;
+    let titles: Vec<&str> = alerts["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["ruleTitle"].as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        vec!["Unsanctioned app in use: ChatGPT (OpenAI)"],
+        "{alerts}"
+    );
     let (_, got) = call(&node, Method::GET, path, None, &reader).await;
     assert_eq!(got["review"], "sanctioned");
 
@@ -351,7 +395,7 @@ async fn reviews_through_the_api(db: Db) {
         .iter()
         .filter(|e| e["activity"] == "discovery.review")
         .collect();
-    assert_eq!(reviews.len(), 2, "{audit}");
+    assert_eq!(reviews.len(), 3, "{audit}");
     let dropbox = reviews
         .iter()
         .find(|e| e["target"]["id"] == "web:dropbox")

@@ -11,15 +11,19 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use trustplane_discovery::{
-    apply_patch, parse_import, with_review, DiscoveredApp, Review, ReviewError, ReviewState,
+    apply_patch, parse_import, unsanctioned_in_use, with_review, DiscoveredApp, Review,
+    ReviewError, ReviewState,
 };
 use trustplane_model::Permission;
-use trustplane_store::{DiscoveryReview, StoredDiscoveredApp};
+use trustplane_store::{DiscoveryReview, NewHit, StoredDiscoveredApp};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 use crate::server::AppState;
+
+/// Alerts of one unsanctioned app within a day fold into one.
+const DAY_MS: i64 = 86_400_000;
 
 /// Largest import body.
 const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
@@ -143,6 +147,18 @@ pub async fn import_apps(
     caller.require(&state, Permission::AlertsWrite).await?;
     let apps = parse_import(&body).map_err(invalid)?;
     let total = apps.len();
+    // Unsanctioned apps and when they were reviewed: use since then raises an alert.
+    let unsanctioned: std::collections::HashMap<String, i64> = state
+        .store
+        .list_discovered_apps(Some("unsanctioned"), 5000)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.reviewed_at.unwrap_or(0) / 1000))
+        .collect();
+    let used: Vec<DiscoveredApp> = unsanctioned_in_use(&apps, &unsanctioned)
+        .into_iter()
+        .cloned()
+        .collect();
     let stored = apps
         .into_iter()
         .map(|a| {
@@ -161,7 +177,29 @@ pub async fn import_apps(
         .store
         .import_discovered_apps(&caller.actor, stored)
         .await?;
-    Ok(axum::Json(json!({ "apps": total, "new": new })))
+    let mut alerts = 0;
+    for app in used {
+        let hit = NewHit {
+            // One alert per app (alerts fold by rule and person).
+            rule_id: Some(format!("trustplane.discovery.unsanctionedUse/{}", app.id)),
+            rule_title: format!("Unsanctioned app in use: {}", app.name),
+            rule_author: Some("Trustplane".into()),
+            level: "medium".into(),
+            person_id: None,
+            person_upn: None,
+            event_time: app
+                .last_seen
+                .as_deref()
+                .and_then(trustplane_discovery::parse_time)
+                .map(|t| t.saturating_mul(1000)),
+            record: serde_json::to_value(&app).unwrap_or_default(),
+        };
+        state.store.record_hit(hit, DAY_MS).await?;
+        alerts += 1;
+    }
+    Ok(axum::Json(
+        json!({ "apps": total, "new": new, "unsanctionedInUse": alerts }),
+    ))
 }
 
 /// Reviews a discovered app: `state` (sanctioned, unsanctioned, monitored, or null), `tags`,
