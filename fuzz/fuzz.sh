@@ -40,7 +40,7 @@ afl_dicts="$(ls -d "$HOME"/.local/share/afl.rs/AFLplusplus/dictionaries 2>/dev/n
 dict=()
 case "$target" in
     saml_*) dict=(-x "$root/fuzz/dict/saml.dict") ;;
-    ca_policy|cloudtrail|azure_logs) [ -n "$afl_dicts" ] && dict=(-x "$afl_dicts/json.dict") ;;
+    ca_policy|cloudtrail|azure_logs|discovery_input) [ -n "$afl_dicts" ] && dict=(-x "$afl_dicts/json.dict") ;;
     sigma_rule) [ -n "$afl_dicts" ] && dict=(-x "$afl_dicts/yaml.dict") ;;
     odata_filter|web_forms) [ -n "$afl_dicts" ] && dict=(-x "$afl_dicts/url.dict") ;;
 esac

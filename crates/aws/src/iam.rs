@@ -1,5 +1,6 @@
 //! IAM (global): credential report, password policy, account summary, MFA devices, users,
-//! roles, attached policies, server certificates, SAML providers.
+//! roles, attached policies, server certificates, SAML providers (with their metadata) and
+//! OpenID Connect providers.
 
 use aws_config::SdkConfig;
 use aws_sdk_iam::types::{EntityType, PolicyScopeType, ReportStateType};
@@ -51,6 +52,10 @@ pub(crate) fn tasks(conf: &SdkConfig, scope: &Scope) -> Vec<Task> {
         task(scope, "iam", &["aws.iam.saml_provider"], {
             let c = c.clone();
             |s| async move { saml_providers(&c, &s).await }
+        }),
+        task(scope, "iam", &["aws.iam.oidc_provider"], {
+            let c = c.clone();
+            |s| async move { oidc_providers(&c, &s).await }
         }),
     ]
 }
@@ -442,18 +447,70 @@ async fn server_certificates(c: &Client, s: &Scope) -> Result<Vec<ResourceDoc>, 
 
 async fn saml_providers(c: &Client, s: &Scope) -> Result<Vec<ResourceDoc>, String> {
     let out = c.list_saml_providers().send().await.map_err(msg)?;
-    Ok(out
-        .saml_provider_list()
-        .iter()
-        .map(|p| {
-            let arn = p.arn().unwrap_or_default();
-            let name = arn.rsplit('/').next().unwrap_or(arn);
-            s.doc(
-                "aws.iam.saml_provider",
-                arn,
-                name,
-                json!({"Arn": p.arn(), "ValidUntil": ts(p.valid_until()), "CreateDate": ts(p.create_date())}),
-            )
+    let docs = futures::stream::iter(out.saml_provider_list().to_vec())
+        .map(|p| async move {
+            let arn = p.arn().unwrap_or_default().to_string();
+            let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
+            // The metadata names the identity provider (its entityID): discovery tells
+            // Trustplane's own provider from others by it.
+            match c.get_saml_provider().saml_provider_arn(&arn).send().await {
+                Ok(detail) => s.doc(
+                    "aws.iam.saml_provider",
+                    &arn,
+                    &name,
+                    json!({
+                        "Arn": p.arn(),
+                        "ValidUntil": ts(p.valid_until()),
+                        "CreateDate": ts(p.create_date()),
+                        "SAMLMetadataDocument": detail.saml_metadata_document(),
+                    }),
+                ),
+                Err(e) => s.error("iam", &["aws.iam.saml_provider"], &msg(e), Some(&arn)),
+            }
         })
-        .collect())
+        .buffer_unordered(s.fan_out)
+        .collect::<Vec<_>>()
+        .await;
+    Ok(docs)
+}
+
+async fn oidc_providers(c: &Client, s: &Scope) -> Result<Vec<ResourceDoc>, String> {
+    let out = c
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .map_err(msg)?;
+    let docs = futures::stream::iter(out.open_id_connect_provider_list().to_vec())
+        .map(|p| async move {
+            let arn = p.arn().unwrap_or_default().to_string();
+            let name = arn
+                .split(":oidc-provider/")
+                .nth(1)
+                .unwrap_or(&arn)
+                .to_string();
+            match c
+                .get_open_id_connect_provider()
+                .open_id_connect_provider_arn(&arn)
+                .send()
+                .await
+            {
+                Ok(d) => s.doc(
+                    "aws.iam.oidc_provider",
+                    &arn,
+                    &name,
+                    json!({
+                        "Arn": arn,
+                        "Url": d.url(),
+                        "ClientIDList": d.client_id_list(),
+                        "ThumbprintList": d.thumbprint_list(),
+                        "CreateDate": ts(d.create_date()),
+                    }),
+                ),
+                Err(e) => s.error("iam", &["aws.iam.oidc_provider"], &msg(e), Some(&arn)),
+            }
+        })
+        .buffer_unordered(s.fan_out)
+        .collect::<Vec<_>>()
+        .await;
+    Ok(docs)
 }

@@ -151,6 +151,7 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
                 &client.post_bytes("/api/v1/posture/scans", body).await?,
             );
         }
+        AdminCommand::Discovery(c) => crate::discover::admin(&client, c, out).await?,
         AdminCommand::Accounts(c) => crate::cloud::accounts(&client, c, out).await?,
         AdminCommand::LogSources(c) => crate::cloud::log_sources(&client, c, out).await?,
         AdminCommand::DirectoryConnections(c) => {

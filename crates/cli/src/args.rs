@@ -44,11 +44,71 @@ pub enum Command {
     Detect(DetectArgs),
     /// Assess cloud resources against the CIS AWS and Azure Foundations benchmarks.
     Scan(ScanArgs),
+    /// Discover the apps, cloud services, identity providers and access paths in use, offline,
+    /// from a saved inventory and log files (CloudTrail, Azure activity, Squid, CEF).
+    Discover(DiscoverArgs),
     /// Connect AWS accounts to Trustplane's single sign-on.
     Aws(AwsArgs),
     /// Privileged identity management: activate eligible roles for a while, approve others'
     /// requests, review who stays eligible.
     Pim(PimArgs),
+}
+
+#[derive(Subcommand)]
+pub enum DiscoveryCommand {
+    /// The apps the server keeps, with their reviews, highest risk first.
+    List {
+        /// sanctioned, unsanctioned, monitored, or none (not reviewed).
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Import a run of `trustplane discover --output json` (reviews are kept).
+    Import { file: std::path::PathBuf },
+    /// One app, by id or name.
+    Get { id: String },
+    /// Review an app: its state, tags, owner and comment (options left out keep theirs).
+    Review {
+        /// The app (id or name).
+        id: String,
+        /// sanctioned, unsanctioned or monitored.
+        #[arg(long)]
+        state: Option<String>,
+        /// A tag (repeatable; replaces the tags).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+}
+
+#[derive(Args)]
+pub struct DiscoverArgs {
+    /// A saved inventory (what `trustplane scan aws --save-dir DIR` writes).
+    #[arg(long)]
+    pub from_dir: Option<std::path::PathBuf>,
+    /// Log files or folders: CloudTrail or Azure activity JSON, Squid access.log, CEF
+    /// (repeatable).
+    #[arg(long)]
+    pub logs: Vec<std::path::PathBuf>,
+    /// Read every log in this format instead of recognising it: cloudtrail, squid or cef.
+    #[arg(long)]
+    pub log_format: Option<String>,
+    /// More cloud apps, in the shape of the built-in catalogue; entries replace built-in
+    /// ones with the same id (repeatable).
+    #[arg(long)]
+    pub catalog: Vec<std::path::PathBuf>,
+    /// ARN of an IAM SAML provider that points at Trustplane (repeatable).
+    #[arg(long = "trustplane-saml-provider")]
+    pub saml_providers: Vec<String>,
+    /// Trustplane's public URL (its SAML entity id and OIDC issuer start with it), to
+    /// recognise its providers by their metadata (repeatable).
+    #[arg(long = "trustplane-issuer")]
+    pub issuers: Vec<String>,
+    /// Catalogue id of an app whose sign-in goes through Trustplane (repeatable).
+    #[arg(long = "sso-app")]
+    pub sso_apps: Vec<String>,
 }
 
 #[derive(Args)]
@@ -656,6 +716,9 @@ pub enum AdminCommand {
     },
     /// Upload a saved inventory folder for the server to assess and keep.
     UploadScan { dir: PathBuf },
+    /// Discovered apps and access paths and their reviews.
+    #[command(subcommand)]
+    Discovery(DiscoveryCommand),
     /// Connected AWS accounts and Azure subscriptions, scanned on a schedule.
     #[command(subcommand)]
     Accounts(AccountsCommand),

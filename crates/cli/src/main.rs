@@ -11,6 +11,7 @@ mod cloud;
 mod config;
 mod detect;
 mod directory_connections;
+mod discover;
 mod names;
 mod output;
 mod pim;
@@ -52,6 +53,7 @@ async fn run() {
         Command::Policy(a) => policy::run(a, cli.output).await,
         Command::Detect(a) => detect::run(a, cli.output).await,
         Command::Scan(a) => scan::run(a, cli.output).await,
+        Command::Discover(a) => discover::run(a, cli.output).await,
         Command::Aws(a) => aws::run(a, cli.output.unwrap_or(args::Output::Table)).await,
         Command::Pim(a) => pim::run(a, cli.output.unwrap_or(args::Output::Table)).await,
     };

@@ -61,7 +61,53 @@ pub const TARGETS: &[Target] = &[
         name: "web_forms",
         run: web_forms,
     },
+    Target {
+        name: "proxy_logs",
+        run: proxy_logs,
+    },
+    Target {
+        name: "discovery_input",
+        run: discovery_input,
+    },
 ];
+
+/// Proxy and firewall logs as `trustplane discover --logs` reads them: the format recognised
+/// from the start, then every line through the Squid and CEF parsers and the catalogue.
+fn proxy_logs(data: &[u8]) {
+    let Some(catalog) = discovery_catalog() else {
+        return;
+    };
+    let _ = trustplane_discovery::sniff(data);
+    for format in [
+        trustplane_discovery::LogFormat::Squid,
+        trustplane_discovery::LogFormat::Cef,
+    ] {
+        let mut d = trustplane_discovery::Discoverer::new(catalog.clone(), Default::default());
+        d.read_log(data, Path::new("fuzz"), format);
+        let report = d.finish();
+        assert!(report.unparsed.examples.len() <= trustplane_discovery::MAX_UNPARSED_EXAMPLES);
+    }
+}
+
+/// What `/api/v1/discovery/apps` takes: an import (a discovery report) and a review PATCH.
+fn discovery_input(data: &[u8]) {
+    if let Ok(apps) = trustplane_discovery::parse_import(data) {
+        for app in apps.into_iter().take(16) {
+            let _ = trustplane_discovery::with_review(app, None);
+        }
+    }
+    if let Ok(patch) = serde_json::from_slice::<serde_json::Value>(data) {
+        let _ = trustplane_discovery::apply_patch(&Default::default(), &patch);
+    }
+}
+
+/// The built-in catalogue (`None` would be a broken build, which the discovery tests catch).
+fn discovery_catalog() -> Option<&'static trustplane_discovery::Catalog> {
+    static CATALOG: OnceLock<Option<trustplane_discovery::Catalog>> = OnceLock::new();
+    CATALOG
+        .get_or_init(|| trustplane_discovery::Catalog::builtin().ok())
+        .as_ref()
+}
 
 /// Builds what the targets share (the built-in rules, the probe records and sign-ins, the
 /// certificate) before fuzzing starts, so the first input does not cover code later ones never
@@ -71,6 +117,7 @@ pub fn warm_up() {
     let _ = probe_records();
     let _ = probe_sign_ins();
     let _ = builtin_rules();
+    let _ = discovery_catalog();
 }
 
 /// The target called `name`.

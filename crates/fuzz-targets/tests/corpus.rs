@@ -58,6 +58,8 @@ fn every_target_has_a_test_here() {
         "cloudtrail",
         "azure_logs",
         "web_forms",
+        "proxy_logs",
+        "discovery_input",
     ];
     assert_eq!(names, listed);
 }
@@ -105,4 +107,14 @@ fn azure_logs() {
 #[test]
 fn web_forms() {
     replay("web_forms");
+}
+
+#[test]
+fn proxy_logs() {
+    replay("proxy_logs");
+}
+
+#[test]
+fn discovery_input() {
+    replay("discovery_input");
 }

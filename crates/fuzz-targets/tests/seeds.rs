@@ -89,3 +89,22 @@ fn form_and_filter_seeds_are_accepted() {
         .count();
     assert!(accepted >= 3);
 }
+
+#[test]
+fn every_proxy_log_seed_finds_apps_and_every_discovery_seed_is_accepted() {
+    for (path, data) in seeds("proxy_logs") {
+        let format = trustplane_discovery::sniff(&data).unwrap();
+        let mut d = trustplane_discovery::Discoverer::new(
+            trustplane_discovery::Catalog::builtin().unwrap(),
+            Default::default(),
+        );
+        d.read_log(&data[..], &path, format);
+        assert!(!d.finish().apps.is_empty(), "{}", path.display());
+    }
+    for (path, data) in seeds("discovery_input") {
+        let patch: serde_json::Value = serde_json::from_slice(&data).unwrap();
+        let accepted = trustplane_discovery::apply_patch(&Default::default(), &patch).is_ok()
+            || trustplane_discovery::parse_import(&data).is_ok();
+        assert!(accepted, "{} is accepted by neither", path.display());
+    }
+}

@@ -26,6 +26,7 @@ mod cloud;
 mod db;
 mod directory;
 mod directory_sources;
+mod discovery;
 mod error;
 mod filter;
 mod findings;
@@ -60,6 +61,7 @@ pub use directory_sources::{
     SourcedGroup, SourcedMembership, SourcedUser, DIRECTORY_SYNC_CATEGORY,
     SOURCE_OWNED_GROUP_FIELDS, SOURCE_OWNED_USER_FIELDS,
 };
+pub use discovery::{DiscoveryReview, StoredDiscoveredApp};
 pub use error::{Result, StoreError};
 pub use filter::{parse_filter, FilterError, MAX_CLAUSES};
 pub use findings::{ScanFinding, ScanSummary};

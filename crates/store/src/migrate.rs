@@ -67,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "provisioning",
         include_str!("../migrations/0014_provisioning.sql"),
     ),
+    (
+        15,
+        "discovery",
+        include_str!("../migrations/0015_discovery.sql"),
+    ),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one

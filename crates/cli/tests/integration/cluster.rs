@@ -274,9 +274,11 @@ async fn a_change_on_one_node_takes_effect_on_the_others_within_a_bound() {
     .await;
     assert_eq!(s, 200);
     for n in [&b, &c] {
-        let t = time_until(bound, || async { sign_in(n, "dora@example.com").await.0 != 200 })
-            .await
-            .expect("the disabled user still signs in on another node");
+        let t = time_until(bound, || async {
+            sign_in(n, "dora@example.com").await.0 != 200
+        })
+        .await
+        .expect("the disabled user still signs in on another node");
         took.push(("user disabled", t));
     }
 
@@ -294,9 +296,11 @@ async fn a_change_on_one_node_takes_effect_on_the_others_within_a_bound() {
     let (s, p) = post(&a, "/api/v1/identity/conditionalAccess/policies", policy).await;
     assert_eq!(s, 201, "{p}");
     for n in [&b, &c] {
-        let t = time_until(bound, || async { sign_in(n, "pia@example.com").await.0 == 403 })
-            .await
-            .expect("the new policy does not block on another node");
+        let t = time_until(bound, || async {
+            sign_in(n, "pia@example.com").await.0 == 403
+        })
+        .await
+        .expect("the new policy does not block on another node");
         took.push(("policy changed", t));
     }
 
@@ -328,7 +332,12 @@ async fn a_change_on_one_node_takes_effect_on_the_others_within_a_bound() {
     }
 
     // A signing key rotated on node a is published by nodes b and c.
-    let (s, rotated) = post(&a, "/api/v1/oidc/keys/rotate", json!({"algorithm": "ES256"})).await;
+    let (s, rotated) = post(
+        &a,
+        "/api/v1/oidc/keys/rotate",
+        json!({"algorithm": "ES256"}),
+    )
+    .await;
     assert_eq!(s, 200, "{rotated}");
     let kid = rotated["keyId"].as_str().unwrap().to_string();
     for n in [&b, &c] {

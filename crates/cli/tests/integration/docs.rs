@@ -102,6 +102,10 @@ fn fixtures(work: &Path, db: &Db) {
         &repo_root().join("crates/posture/tests/fixtures/aws"),
         &work.join("inventory"),
     );
+    link(
+        &repo_root().join("crates/discovery/tests/data/squid-access.log"),
+        &work.join("access.log"),
+    );
     std::fs::write(
         work.join("signin.json"),
         r#"{"userId": "11111111-1111-1111-1111-111111111111", "clientApp": "browser", "country": "NL"}"#,

@@ -13,6 +13,7 @@ mod cli;
 mod cloud;
 mod cluster;
 mod directory_connections;
+mod discover;
 mod docs;
 mod durability;
 mod federation;

@@ -6,6 +6,7 @@ pub(crate) mod cloud;
 pub(crate) mod conditional_access;
 pub(crate) mod detection;
 pub(crate) mod directory_connections;
+pub(crate) mod discovery;
 pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod pim;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(directory_connections::router())
         .merge(pim::router())
         .merge(provisioning::router())
+        .merge(discovery::router())
         .merge(scim::router())
         .merge(crate::web::router())
         .merge(crate::oidc::router())
