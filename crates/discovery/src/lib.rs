@@ -27,6 +27,7 @@ mod logs;
 mod model;
 pub mod review;
 mod score;
+pub mod service;
 pub mod traffic;
 
 pub use catalog::{Catalog, CatalogApp, CatalogRisk};

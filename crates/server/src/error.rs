@@ -178,6 +178,33 @@ impl From<trustplane_idp::oidc::credentials::CredentialError> for ApiError {
     }
 }
 
+impl From<trustplane_discovery::service::ServiceError> for ApiError {
+    fn from(e: trustplane_discovery::service::ServiceError) -> Self {
+        use trustplane_discovery::review::ReviewError;
+        use trustplane_discovery::service::ServiceError;
+        match e {
+            ServiceError::Invalid(e) => {
+                let field = match &e {
+                    ReviewError::Invalid { field, .. } => Some(field.to_string()),
+                    _ => None,
+                };
+                let mut api = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Invalid input",
+                    e.to_string(),
+                );
+                if let Some(f) = field {
+                    api.set_field(&f);
+                }
+                api
+            }
+            ServiceError::BadRequest(m) => ApiError::bad_request(m),
+            e @ ServiceError::NotFound(_) => ApiError::not_found(e.to_string()),
+            ServiceError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<KeyRingError> for ApiError {
     fn from(e: KeyRingError) -> Self {
         match e {
