@@ -44,7 +44,9 @@ pub use password::{
     check_password_policy, dummy_verify, hash_password, verify_password, PasswordCheck, PolicyError,
 };
 pub use recovery::{generate_recovery_codes, hash_recovery_code, verify_recovery_code};
-pub use session::{hash_session_token, new_session_token, SessionExpired, SessionPolicy};
+pub use session::{
+    hash_session_token, new_prefixed_token, new_session_token, SessionExpired, SessionPolicy,
+};
 pub use throttle::{AccountThrottle, IpRateLimiter, RetryAfterMs, Throttled};
 pub use totp::{TotpError, TotpSecret};
 pub use webauthn::{AuthenticatedPasskey, Relying, StoredPasskey};

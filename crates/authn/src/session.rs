@@ -19,6 +19,14 @@ pub fn new_session_token() -> (String, String) {
     (token, hash)
 }
 
+/// A new bearer secret whose `prefix` says what it is for (`tp_` for API tokens), with the
+/// hash to store: the same 256 random bits as a session token.
+pub fn new_prefixed_token(prefix: &str) -> (String, String) {
+    let token = format!("{prefix}{}", new_session_token().0);
+    let hash = hash_session_token(&token);
+    (token, hash)
+}
+
 /// The stored form of a token: lower-case hex SHA-256 of its text.
 pub fn hash_session_token(token: &str) -> String {
     HEXLOWER.encode(&Sha256::digest(token.as_bytes()))

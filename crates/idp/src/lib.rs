@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod api_tokens;
 pub mod app_settings;
 pub mod ca;
 pub mod ca_admin;

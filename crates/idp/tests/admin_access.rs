@@ -180,3 +180,66 @@ async fn groups_that_grant_roles_need_role_assignment_rights() {
         Err(AccessError::Denied(_))
     ));
 }
+
+#[tokio::test]
+async fn api_tokens_of_others_are_the_top_tier_s_alone() {
+    use trustplane_idp::api_tokens::{self, CreateToken, TokenError};
+    let (_dir, store) = store().await;
+    let global = user(&store, "global").await;
+    assign(&store, &global.id, BuiltinRole::GlobalAdministrator).await;
+    let reader = user(&store, "reader").await;
+    assign(&store, &reader.id, BuiltinRole::SecurityReader).await;
+    let top = admin(&store, &global).await;
+    let them = admin(&store, &reader).await;
+    let body = |user: &User, description: &str| CreateToken {
+        user_id: user.user_principal_name.clone(),
+        description: description.into(),
+        expires_in_days: Some(1),
+    };
+
+    assert!(matches!(
+        api_tokens::create(&store, &top, body(&reader, " ")).await,
+        Err(TokenError::Description)
+    ));
+    let (token, owner) = api_tokens::create(&store, &top, body(&reader, "ci"))
+        .await
+        .unwrap();
+    assert!(token.starts_with(api_tokens::API_TOKEN_PREFIX));
+    assert_eq!(owner.id, reader.id);
+    let found = store
+        .find_token_owner(&trustplane_authn::hash_session_token(&token))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.user.id, reader.id, "stored as its hash, found by it");
+
+    // Without `apiTokens/write` nobody mints, even for themselves.
+    assert!(matches!(
+        api_tokens::create(&store, &them, body(&reader, "mine")).await,
+        Err(TokenError::Access(AccessError::Denied(_)))
+    ));
+    // One's own tokens are listed; everyone's only for the top tier.
+    let mine = api_tokens::list(&store, &them, None).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert!(api_tokens::list(&store, &them, Some("all")).await.is_err());
+    assert_eq!(
+        api_tokens::list(&store, &top, Some("all"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Someone else's token cannot be revoked below the top tier; one's own can.
+    let (other, _) = api_tokens::create(&store, &top, body(&global, "own"))
+        .await
+        .unwrap();
+    let others = api_tokens::list(&store, &top, None).await.unwrap();
+    assert!(matches!(
+        api_tokens::revoke(&store, &them, &others[0].id).await,
+        Err(TokenError::Access(AccessError::Denied(_)))
+    ));
+    api_tokens::revoke(&store, &them, &mine[0].id)
+        .await
+        .unwrap();
+    assert!(!other.is_empty());
+}

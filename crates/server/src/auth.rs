@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
 use trustplane_idp::admin::Admin;
 use trustplane_model::{Actor, User};
 
@@ -21,11 +20,6 @@ impl std::ops::Deref for Caller {
     fn deref(&self) -> &Admin {
         &self.0
     }
-}
-
-/// The hex SHA-256 of a token: the only form in which tokens are stored or looked up.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -51,7 +45,11 @@ impl FromRequestParts<AppState> for Caller {
             return Err(ApiError::unauthorized());
         };
         // Looking the token up by its hash means no comparison of secrets happens here at all.
-        let Some(owner) = state.store.find_token_owner(&token_hash(token)).await? else {
+        let Some(owner) = state
+            .store
+            .find_token_owner(&trustplane_authn::hash_session_token(token))
+            .await?
+        else {
             audit_invalid_token(state, parts, "unknown_token", None).await;
             return Err(ApiError::unauthorized());
         };

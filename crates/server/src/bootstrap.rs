@@ -3,8 +3,6 @@
 use base64::Engine;
 use trustplane_store::{NewUser, Store, StoreError};
 
-use crate::auth::token_hash;
-
 /// What the first start prints, once.
 #[derive(Clone)]
 pub struct BootstrapCredentials {
@@ -59,7 +57,9 @@ pub(crate) async fn run(
         password_must_change: true,
         ..Default::default()
     };
-    let created = store.bootstrap(admin, &token_hash(&token)).await?;
+    let created = store
+        .bootstrap(admin, &trustplane_authn::hash_session_token(&token))
+        .await?;
     Ok(created.map(|user| BootstrapCredentials {
         user_principal_name: user.user_principal_name,
         one_time_password: password,

@@ -205,6 +205,17 @@ impl From<trustplane_discovery::service::ServiceError> for ApiError {
     }
 }
 
+impl From<trustplane_idp::api_tokens::TokenError> for ApiError {
+    fn from(e: trustplane_idp::api_tokens::TokenError) -> Self {
+        use trustplane_idp::api_tokens::TokenError;
+        match e {
+            TokenError::Access(e) => e.into(),
+            TokenError::Store(e) => e.into(),
+            e @ TokenError::Description => ApiError::bad_request(e.to_string()),
+        }
+    }
+}
+
 impl From<KeyRingError> for ApiError {
     fn from(e: KeyRingError) -> Self {
         match e {

@@ -40,7 +40,7 @@ use trustplane_idp::oidc::credentials;
         trustplane_model::Event, trustplane_model::Actor, trustplane_model::Target, trustplane_model::Outcome,
         trustplane_model::PasswordProfile, trustplane_model::AuthMethodInfo, trustplane_model::SessionInfo, trustplane_model::ObjectKind, trustplane_model::AssignmentKind,
         trustplane_model::CreateUser, trustplane_model::UpdateUser, users::NewTemporaryAccessPass, trustplane_model::CreateGroup, trustplane_model::UpdateGroup, groups::MemberRef,
-        applications::CreateApplication, applications::UpdateApplication, applications::FromSamlMetadata, roles::CreateRoleAssignment, roles::CreateRoleDefinition, roles::UpdateRoleDefinition, tokens::CreateToken, crate::saml::sso::RotateKey, detection::RespondBody, detection::CreateResponsePolicy,
+        applications::CreateApplication, applications::UpdateApplication, applications::FromSamlMetadata, roles::CreateRoleAssignment, roles::CreateRoleDefinition, roles::UpdateRoleDefinition, trustplane_idp::api_tokens::CreateToken, crate::saml::sso::RotateKey, detection::RespondBody, detection::CreateResponsePolicy,
         credentials::AddPassword, credentials::PasswordCredentialInput, credentials::PasswordCredential, credentials::RemovePassword, credentials::RotateKeys,
     )),
     modifiers(&BearerAuth),

@@ -11,8 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use trustplane_store::{StoreError, SCIM_INBOUND};
 
-use crate::auth::{token_hash, Caller};
-use crate::bootstrap::random_secret;
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::server::AppState;
@@ -110,7 +109,7 @@ pub async fn create_connection(
             field.chars().take(64).collect::<String>()
         )));
     }
-    let token = format!("{SCIM_TOKEN_PREFIX}{}", random_secret(32)?);
+    let (token, token_hash) = trustplane_authn::new_prefixed_token(SCIM_TOKEN_PREFIX);
     let connection = state
         .store
         .create_provisioning_connection(
@@ -118,7 +117,7 @@ pub async fn create_connection(
             SCIM_INBOUND,
             &body.display_name,
             json!({ "baseUrl": format!("{}/scim/v2", state.public_url) }),
-            Some(token_hash(&token)),
+            Some(token_hash),
         )
         .await?;
     let mut out = serde_json::to_value(&connection).unwrap_or_default();

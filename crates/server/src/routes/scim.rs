@@ -22,7 +22,6 @@ use trustplane_provisioning::service::{Reply, Service};
 use trustplane_provisioning::{discovery, ResourceKind, ScimError};
 use trustplane_store::ProvisioningConnection;
 
-use crate::auth::token_hash;
 use crate::extract::Path;
 use crate::routes::provisioning::SCIM_TOKEN_PREFIX;
 use crate::server::AppState;
@@ -143,7 +142,7 @@ impl FromRequestParts<AppState> for ScimClient {
         };
         let connection = state
             .store
-            .provisioning_connection_for_token(&token_hash(token))
+            .provisioning_connection_for_token(&trustplane_authn::hash_session_token(token))
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "could not look up a provisioning token");

@@ -6,12 +6,10 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
 use serde::Deserialize;
-use trustplane_model::Permission;
-use utoipa::ToSchema;
+use trustplane_idp::api_tokens::{self, CreateToken};
 
-use crate::auth::{token_hash, Caller};
-use crate::bootstrap::random_secret;
-use crate::error::{ApiError, ApiResult};
+use crate::auth::Caller;
+use crate::error::ApiResult;
 use crate::extract::Json;
 use crate::server::AppState;
 
@@ -25,18 +23,6 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Body of `POST /api/v1/apiTokens`.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateToken {
-    /// The user (id or UPN) the token acts as.
-    user_id: String,
-    /// What the token is for.
-    description: String,
-    /// Lifetime in days; the token never expires when absent.
-    expires_in_days: Option<u32>,
-}
-
-/// Issues a token for a user; the response holds the token, which is never shown again.
 #[utoipa::path(post, path = "/api/v1/apiTokens", tag = "tokens", request_body = CreateToken,
     responses((status = 201, description = "`{\"token\": ...}`"), (status = 403, description = "a token for another user needs Global Administrator"), (status = 404)))]
 pub async fn create_token(
@@ -44,45 +30,7 @@ pub async fn create_token(
     caller: Caller,
     Json(body): Json<CreateToken>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::ApiTokensWrite)
-        .await?;
-    if body.description.trim().is_empty() || body.description.len() > 256 {
-        return Err(ApiError::bad_request(
-            "description must be 1 to 256 characters",
-        ));
-    }
-    let user = state.store.get_user(&body.user_id).await?;
-    if user.id != caller.user.id {
-        // A token for someone else is their identity: only the top tier may mint one.
-        caller
-            .require_global(
-                &state.store,
-                &format!(
-                    "mints a token for another user (`{}`)",
-                    user.user_principal_name
-                ),
-            )
-            .await?;
-    }
-    let token = format!("tp_{}", random_secret(32)?);
-    let expires_at = body.expires_in_days.map(|d| {
-        state
-            .store
-            .clock()
-            .now_ms()
-            .saturating_add(i64::from(d) * 86_400_000)
-    });
-    state
-        .store
-        .create_api_token(
-            &caller.actor,
-            &user.id,
-            &token_hash(&token),
-            &body.description,
-            expires_at,
-        )
-        .await?;
+    let (token, user) = api_tokens::create(&state.store, &caller, body).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(serde_json::json!({ "token": token, "userId": user.id })),
@@ -106,17 +54,7 @@ pub async fn list_tokens(
     caller: Caller,
     Query(q): Query<TokenQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let whose = match q.user_id.as_deref() {
-        None => Some(caller.user.id.clone()),
-        Some("all") => None,
-        Some(id) => Some(state.store.get_user(id).await?.id),
-    };
-    if whose.as_deref() != Some(caller.user.id.as_str()) {
-        caller
-            .require_global(&state.store, "lists other users' API tokens")
-            .await?;
-    }
-    let tokens = state.store.list_api_tokens(whose.as_deref()).await?;
+    let tokens = api_tokens::list(&state.store, &caller, q.user_id.as_deref()).await?;
     Ok(axum::Json(serde_json::json!({ "value": tokens })))
 }
 
@@ -128,19 +66,6 @@ pub async fn revoke_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let own = state
-        .store
-        .list_api_tokens(Some(&caller.user.id))
-        .await?
-        .into_iter()
-        .any(|t| t.id.eq_ignore_ascii_case(&id));
-    if !own {
-        // Someone else's token, or none: the same answer to anyone below the top tier, so
-        // that ids of others' tokens cannot be probed.
-        caller
-            .require_global(&state.store, "revokes another user's API token")
-            .await?;
-    }
-    state.store.revoke_api_token(&caller.actor, &id).await?;
+    api_tokens::revoke(&state.store, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
