@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod canonical;
+pub mod connections;
 pub mod discovery;
 pub mod entra;
 pub mod error;

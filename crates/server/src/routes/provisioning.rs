@@ -7,22 +7,16 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
-use trustplane_store::{StoreError, SCIM_INBOUND};
+use serde_json::json;
+use trustplane_provisioning::connections::{self, CreateConnection};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Json, Path};
 use crate::server::AppState;
 
 /// The prefix of a provisioning connection's bearer token (API tokens start `tp_`), so that
 /// the two are told apart before any look-up.
-pub const SCIM_TOKEN_PREFIX: &str = "tpscim_";
-
-/// Outbound kinds named by the issue that this version does not yet build.
-const NOT_YET: &[&str] = &["awsIdentityStore", "awsScim"];
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
@@ -59,20 +53,6 @@ pub fn router() -> Router<AppState> {
 pub struct ProvisioningApi;
 
 /// A connection to create.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateConnection {
-    /// `scimInbound` (`awsIdentityStore` and `awsScim` are not yet supported).
-    #[serde(rename = "type")]
-    kind: String,
-    /// A readable name, unique without regard to case.
-    display_name: String,
-    /// Settings of other kinds; a `scimInbound` connection has none.
-    #[serde(flatten)]
-    #[schema(value_type = Object)]
-    rest: Map<String, Value>,
-}
-
 async fn manage(state: &AppState, caller: &Caller) -> ApiResult<()> {
     caller
         .require_global(&state.store, "manages provisioning connections")
@@ -90,41 +70,8 @@ pub async fn create_connection(
     Json(body): Json<CreateConnection>,
 ) -> ApiResult<impl IntoResponse> {
     manage(&state, &caller).await?;
-    if NOT_YET.contains(&body.kind.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "type `{}` is not yet supported by this version; only `scimInbound` connections can be created",
-            body.kind
-        )));
-    }
-    if body.kind != SCIM_INBOUND {
-        return Err(ApiError::from(StoreError::Invalid {
-            field: "type",
-            message: "must be scimInbound (awsIdentityStore and awsScim are not yet supported)"
-                .into(),
-        }));
-    }
-    if let Some(field) = body.rest.keys().next() {
-        return Err(ApiError::bad_request(format!(
-            "`{}` is not a setting of a scimInbound connection",
-            field.chars().take(64).collect::<String>()
-        )));
-    }
-    let (token, token_hash) = trustplane_authn::new_prefixed_token(SCIM_TOKEN_PREFIX);
-    let connection = state
-        .store
-        .create_provisioning_connection(
-            &caller.actor,
-            SCIM_INBOUND,
-            &body.display_name,
-            json!({ "baseUrl": format!("{}/scim/v2", state.public_url) }),
-            Some(token_hash),
-        )
-        .await?;
-    let mut out = serde_json::to_value(&connection).unwrap_or_default();
-    if let Some(map) = out.as_object_mut() {
-        map.insert("token".into(), Value::String(token));
-    }
-    Ok((StatusCode::CREATED, axum::Json(out)))
+    let made = connections::create(&state.store, &caller.actor, body, &state.public_url).await?;
+    Ok((StatusCode::CREATED, axum::Json(made)))
 }
 
 /// Every connection.
@@ -177,14 +124,7 @@ pub async fn connection_status(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     manage(&state, &caller).await?;
-    let c = state.store.get_provisioning_connection(&id).await?;
-    let mut out = serde_json::to_value(&c.status).unwrap_or_default();
-    if let Some(map) = out.as_object_mut() {
-        map.insert("id".into(), Value::String(c.id));
-        map.insert("type".into(), Value::String(c.kind));
-        map.insert("displayName".into(), Value::String(c.display_name));
-    }
-    Ok(axum::Json(out))
+    Ok(axum::Json(connections::status(&state.store, &id).await?))
 }
 
 /// Runs a connection now. An inbound SCIM connection has nothing to run (its client pushes
@@ -196,9 +136,6 @@ pub async fn run_connection(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     manage(&state, &caller).await?;
-    let c = state.store.get_provisioning_connection(&id).await?;
-    Err::<StatusCode, _>(ApiError::from(StoreError::Conflict(format!(
-        "`{}` is a {} connection: its SCIM client pushes every change, so there is nothing to run",
-        c.display_name, c.kind
-    ))))
+    connections::run(&state.store, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -23,8 +23,8 @@ use trustplane_provisioning::{discovery, ResourceKind, ScimError};
 use trustplane_store::ProvisioningConnection;
 
 use crate::extract::Path;
-use crate::routes::provisioning::SCIM_TOKEN_PREFIX;
 use crate::server::AppState;
+use trustplane_provisioning::connections::SCIM_TOKEN_PREFIX;
 
 /// The media type of every SCIM answer.
 pub const SCIM_JSON: &str = "application/scim+json";
