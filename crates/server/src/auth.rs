@@ -6,7 +6,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use trustplane_idp::admin::Admin;
-use trustplane_model::{Actor, User};
+use trustplane_model::{Actor, Permission, User};
 
 use crate::error::ApiError;
 use crate::server::AppState;
@@ -14,6 +14,13 @@ use crate::server::AppState;
 /// An authenticated caller of the admin API, with the roles they hold now. What they may do
 /// is decided by [`Admin`]'s checks.
 pub struct Caller(pub Admin);
+
+impl Caller {
+    /// [`Admin::require`] against the node's store, answering the API's error.
+    pub async fn require(&self, state: &AppState, permission: Permission) -> Result<(), ApiError> {
+        Ok(self.0.require(&state.store, permission).await?)
+    }
+}
 
 impl std::ops::Deref for Caller {
     type Target = Admin;

@@ -70,9 +70,7 @@ pub async fn list_applications(
     caller: Caller,
     Query(params): Query<ListParams>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     let page = state.store.list_applications(&params.to_query()?).await?;
     Ok(axum::Json(collection(
         page,
@@ -90,7 +88,7 @@ pub async fn create_application(
     Json(body): Json<CreateApplication>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::ApplicationsWrite)
+        .require(&state, Permission::ApplicationsWrite)
         .await?;
     let (app_id, settings) = app_settings::for_new_application(body.app_id, body.settings)?;
     let app = state
@@ -128,7 +126,7 @@ pub async fn create_from_saml_metadata(
     Json(body): Json<FromSamlMetadata>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::ApplicationsWrite)
+        .require(&state, Permission::ApplicationsWrite)
         .await?;
     let (app_id, settings) = app_settings::from_saml_metadata(&body.metadata_xml)?;
     let app = state
@@ -154,9 +152,7 @@ pub async fn get_application(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(state.store.find_application(&id).await?))
 }
 
@@ -170,7 +166,7 @@ pub async fn update_application(
     Json(body): Json<UpdateApplication>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::ApplicationsWrite)
+        .require(&state, Permission::ApplicationsWrite)
         .await?;
     let app = state.store.find_application(&id).await?;
     let mut settings = body.settings;
@@ -199,7 +195,7 @@ pub async fn delete_application(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::ApplicationsWrite)
+        .require(&state, Permission::ApplicationsWrite)
         .await?;
     let app = state.store.find_application(&id).await?;
     state

@@ -75,7 +75,7 @@ async fn audit_page(
     p: AuditParams,
     path: &str,
 ) -> ApiResult<axum::Json<Value>> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     let top = p.top.unwrap_or(100);
     if top == 0 || top > 1000 {
         return Err(ApiError::bad_request("$top must be 1 to 1000"));
@@ -131,6 +131,6 @@ pub async fn verify_audit(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     Ok(axum::Json(state.store.verify_audit_chain().await?))
 }

@@ -73,7 +73,7 @@ pub async fn list_accounts(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     Ok(axum::Json(
         json!({ "value": state.store.list_cloud_accounts().await? }),
     ))
@@ -88,9 +88,7 @@ pub async fn create_account(
     caller: Caller,
     Json(body): Json<ConnectAccount>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     let new = state.cloud.new_account(body)?;
     let account = state.store.create_cloud_account(&caller.actor, new).await?;
     Ok((StatusCode::CREATED, axum::Json(account)))
@@ -103,7 +101,7 @@ pub async fn get_account(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     Ok(axum::Json(state.store.get_cloud_account(&id).await?))
 }
 
@@ -114,9 +112,7 @@ pub async fn delete_account(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     state.store.delete_cloud_account(&caller.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -131,9 +127,7 @@ pub async fn scan_account(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     match state.cloud.scan(&caller.actor, &id).await? {
         Some(scan) => Ok(axum::Json(scan)),
         None => Err(ApiError::from(StoreError::Conflict(
@@ -158,7 +152,7 @@ pub async fn list_scans(
     Path(id): Path<String>,
     Query(p): Query<ScanParams>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     state.store.get_cloud_account(&id).await?;
     Ok(axum::Json(
         json!({ "value": state.store.list_cloud_scans(&id, p.top.unwrap_or(50)).await? }),
@@ -179,7 +173,7 @@ pub async fn get_schedule(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     Ok(axum::Json(Schedule {
         interval_secs: state.store.scan_interval_secs().await?,
     }))
@@ -192,9 +186,7 @@ pub async fn set_schedule(
     caller: Caller,
     Json(body): Json<Schedule>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     state
         .store
         .set_scan_interval_secs(&caller.actor, body.interval_secs)
@@ -208,7 +200,7 @@ pub async fn list_sources(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     Ok(axum::Json(
         json!({ "value": state.store.list_log_sources().await? }),
     ))
@@ -223,9 +215,7 @@ pub async fn create_source(
     caller: Caller,
     Json(b): Json<CreateLogSource>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     let new = b.into_new_source()?;
     let source = state.store.create_log_source(&caller.actor, new).await?;
     Ok((StatusCode::CREATED, axum::Json(source)))
@@ -238,7 +228,7 @@ pub async fn get_source(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     Ok(axum::Json(state.store.get_log_source(&id).await?))
 }
 
@@ -249,9 +239,7 @@ pub async fn delete_source(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     state.store.delete_log_source(&caller.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -265,9 +253,7 @@ pub async fn poll_source(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     match state.cloud.poll(&caller.actor, &id).await? {
         Some(report) => Ok(axum::Json(report)),
         None => Err(ApiError::from(StoreError::Conflict(

@@ -48,9 +48,7 @@ pub async fn list_policies(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(
         json!({ "value": state.store.list_ca(CaKind::Policy).await? }),
     ))
@@ -62,9 +60,7 @@ pub async fn get_policy(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(state.store.get_ca(CaKind::Policy, &id).await?))
 }
 
@@ -107,9 +103,7 @@ pub async fn create_policy(
     Query(params): Query<ChangeParams>,
     Json(body): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::PoliciesWrite)
-        .await?;
+    caller.require(&state, Permission::PoliciesWrite).await?;
     let author = author(&caller, &req);
     let stored =
         ca_admin::create_policy(&state.ca, &state.store, &author, params.options(), body).await?;
@@ -125,9 +119,7 @@ pub async fn update_policy(
     Query(params): Query<ChangeParams>,
     Json(patch): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::PoliciesWrite)
-        .await?;
+    caller.require(&state, Permission::PoliciesWrite).await?;
     let author = author(&caller, &req);
     let stored = ca_admin::update_policy(
         &state.ca,
@@ -147,9 +139,7 @@ pub async fn delete_policy(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::PoliciesWrite)
-        .await?;
+    caller.require(&state, Permission::PoliciesWrite).await?;
     state
         .store
         .delete_ca(&caller.actor, CaKind::Policy, &id)
@@ -162,9 +152,7 @@ pub async fn list_locations(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(
         json!({ "value": state.store.list_ca(CaKind::NamedLocation).await? }),
     ))
@@ -176,9 +164,7 @@ pub async fn get_location(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(
         state.store.get_ca(CaKind::NamedLocation, &id).await?,
     ))
@@ -190,9 +176,7 @@ pub async fn create_location(
     caller: Caller,
     Json(body): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::PoliciesWrite)
-        .await?;
+    caller.require(&state, Permission::PoliciesWrite).await?;
     let stored = ca_admin::create_location(&state.store, &caller.actor, body).await?;
     Ok((StatusCode::CREATED, axum::Json(stored)))
 }
@@ -204,9 +188,7 @@ pub async fn update_location(
     Path(id): Path<String>,
     Json(patch): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::PoliciesWrite)
-        .await?;
+    caller.require(&state, Permission::PoliciesWrite).await?;
     Ok(axum::Json(
         ca_admin::update_location(&state.store, &caller.actor, &id, patch).await?,
     ))
@@ -218,9 +200,7 @@ pub async fn delete_location(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::PoliciesWrite)
-        .await?;
+    caller.require(&state, Permission::PoliciesWrite).await?;
     state
         .store
         .delete_ca(&caller.actor, CaKind::NamedLocation, &id)
@@ -237,9 +217,7 @@ pub async fn evaluate(
     caller: Caller,
     Json(body): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(
         ca_admin::what_if(&state.ca, &state.store, &body).await?,
     ))

@@ -52,9 +52,7 @@ pub async fn ingest(
     Query(p): Query<IngestParams>,
     body: Bytes,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     let source = p.source.unwrap_or_else(|| "push".into());
     let limits = state.detection.limits().push;
     match state.detection.ingest(body.to_vec(), &source, limits).await {
@@ -78,9 +76,7 @@ pub async fn own_events(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     Ok(axum::Json(state.detection.process_own_events().await?))
 }
 
@@ -100,7 +96,7 @@ pub async fn list_alerts(
     caller: Caller,
     Query(p): Query<AlertParams>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     let person = match &p.person {
         Some(x) => Some(state.store.get_user(x).await?.id),
         None => None,
@@ -119,7 +115,7 @@ pub async fn get_alert(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     Ok(axum::Json(state.store.get_alert(&id).await?))
 }
 
@@ -130,9 +126,7 @@ pub async fn acknowledge(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     Ok(axum::Json(
         state
             .store
@@ -148,9 +142,7 @@ pub async fn resolve(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     Ok(axum::Json(
         state
             .store
@@ -177,9 +169,7 @@ pub async fn respond(
     Path(id): Path<String>,
     Json(body): Json<RespondBody>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     let alert = state.store.get_alert(&id).await?;
     // Taken by hand, ending someone's sessions or disabling them is the same change as
     // through the users API, and so needs the same tier (alerts can be raised by pushed logs).
@@ -212,7 +202,7 @@ pub async fn list_policies(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     let policies: Vec<ResponsePolicy> = state
         .store
         .response_policies()
@@ -247,9 +237,7 @@ pub async fn create_policy(
     caller: Caller,
     Json(body): Json<CreateResponsePolicy>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     if !["informational", "low", "medium", "high", "critical"].contains(&body.min_level.as_str()) {
         return Err(ApiError::bad_request(
             "minLevel must be informational, low, medium, high or critical",
@@ -300,7 +288,7 @@ pub async fn timeline(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     let user = state.store.get_user(&id).await?;
     Ok(axum::Json(
         json!({ "value": state.store.person_timeline(&user.id, 1000).await? }),

@@ -84,9 +84,7 @@ pub async fn list_connections(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(
         json!({ "value": state.store.list_directory_connections().await? }),
     ))
@@ -103,7 +101,7 @@ pub async fn create_connection(
     Json(body): Json<NewConnection>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::DirectorySourcesWrite)
+        .require(&state, Permission::DirectorySourcesWrite)
         .await?;
     let conn = engine(&state)
         .create(&caller.actor, body)
@@ -120,9 +118,7 @@ pub async fn get_connection(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(state.store.get_directory_connection(&id).await?))
 }
 
@@ -135,7 +131,7 @@ pub async fn delete_connection(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::DirectorySourcesWrite)
+        .require(&state, Permission::DirectorySourcesWrite)
         .await?;
     state
         .store
@@ -156,7 +152,7 @@ pub async fn sync_connection(
     body: axum::body::Bytes,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::DirectorySourcesWrite)
+        .require(&state, Permission::DirectorySourcesWrite)
         .await?;
     // The body is optional: none means an incremental run where one is possible.
     let request: SyncRequest = if body.iter().all(u8::is_ascii_whitespace) {
@@ -181,7 +177,7 @@ pub async fn test_connection(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::DirectorySourcesWrite)
+        .require(&state, Permission::DirectorySourcesWrite)
         .await?;
     let info = engine(&state).test(&id).await.map_err(api_error)?;
     Ok(axum::Json(info))
@@ -195,9 +191,7 @@ pub async fn connection_status(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(
         state.store.get_directory_connection(&id).await?.status,
     ))

@@ -51,7 +51,7 @@ pub async fn list_apps(
     caller: Caller,
     Query(p): Query<ListParams>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     let top = p.top.unwrap_or(1000);
     let list = service::list(&state.store, p.state.as_deref(), top).await?;
     Ok(axum::Json(json!({ "value": list })))
@@ -64,7 +64,7 @@ pub async fn get_app(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     Ok(axum::Json(service::get(&state.store, &id).await?))
 }
 
@@ -77,9 +77,7 @@ pub async fn import_apps(
     caller: Caller,
     body: Bytes,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     let done = service::import(&state.store, &caller.actor, &body).await?;
     Ok(axum::Json(json!({
         "apps": done.apps, "new": done.new, "unsanctionedInUse": done.unsanctioned_in_use
@@ -96,9 +94,7 @@ pub async fn review_app(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     Ok(axum::Json(
         service::review(&state.store, &caller.actor, &id, &body).await?,
     ))

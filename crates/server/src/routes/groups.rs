@@ -52,9 +52,7 @@ pub async fn list_groups(
     caller: Caller,
     Query(params): Query<ListParams>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     let page = state.store.list_groups(&params.to_query()?).await?;
     Ok(axum::Json(collection(page, "/api/v1/groups", &params)))
 }
@@ -79,9 +77,7 @@ pub async fn get_group(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(state.store.get_group(&id).await?))
 }
 
@@ -116,9 +112,7 @@ async fn members(
     id: &str,
     transitive: bool,
 ) -> ApiResult<Value> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     let group = state.store.get_group(id).await?;
     let (users, groups) = state.store.list_members(&group.id, transitive).await?;
     let mut value = Vec::with_capacity(users.len() + groups.len());

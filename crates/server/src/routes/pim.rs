@@ -97,9 +97,7 @@ pub struct ForUser {
 async fn subject(state: &AppState, caller: &Caller, user_id: Option<&str>) -> ApiResult<String> {
     match user_id {
         Some(u) if u != caller.user.id => {
-            caller
-                .require(&state.store, Permission::DirectoryRead)
-                .await?;
+            caller.require(&state, Permission::DirectoryRead).await?;
             Ok(state.store.get_user(u).await?.id)
         }
         _ => Ok(caller.user.id.clone()),
@@ -178,9 +176,7 @@ pub async fn list_requests(
         })?],
     };
     let user = if q.user_id.as_deref() == Some("*") {
-        caller
-            .require(&state.store, Permission::DirectoryRead)
-            .await?;
+        caller.require(&state, Permission::DirectoryRead).await?;
         None
     } else {
         Some(subject(&state, &caller, q.user_id.as_deref()).await?)
@@ -236,9 +232,7 @@ pub async fn get_request(
             .iter()
             .any(|a| a.id == id)
     {
-        caller
-            .require(&state.store, Permission::DirectoryRead)
-            .await?;
+        caller.require(&state, Permission::DirectoryRead).await?;
     }
     Ok(axum::Json(r))
 }
@@ -293,7 +287,7 @@ pub async fn act_on_request(
         }
         "revoke" => {
             caller
-                .require(&state.store, Permission::RoleAssignmentsWrite)
+                .require(&state, Permission::RoleAssignmentsWrite)
                 .await?;
             pim.end_early(user, actor, &id, true).await?
         }
@@ -322,9 +316,7 @@ pub async fn get_settings(
     Path(role_id): Path<String>,
     Query(q): Query<ScopeQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     let role = state.store.get_role_definition(&role_id).await?;
     let scope = q.scope.unwrap_or_else(|| "/".into());
     Ok(axum::Json(state.pim.settings(&role.id, &scope).await?))
@@ -342,7 +334,7 @@ pub async fn put_settings(
     Json(settings): Json<PimSettings>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::RoleAssignmentsWrite)
+        .require(&state, Permission::RoleAssignmentsWrite)
         .await?;
     let scope = q.scope.unwrap_or_else(|| "/".into());
     let stored = state
@@ -359,9 +351,7 @@ pub async fn get_configuration(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(state.pim.configuration().await?))
 }
 
@@ -374,7 +364,7 @@ pub async fn put_configuration(
     Json(c): Json<Configuration>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::RoleAssignmentsWrite)
+        .require(&state, Permission::RoleAssignmentsWrite)
         .await?;
     state.pim.set_configuration(&c).await?;
     Ok(axum::Json(c))
@@ -385,9 +375,7 @@ pub async fn put_configuration(
 #[utoipa::path(get, path = "/api/v1/pim/alerts", tag = "pim",
     responses((status = 200, body = Vec<crate::pim::PimAlert>)))]
 pub async fn alerts(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(json!({ "value": state.pim.alerts().await? })))
 }
 
@@ -399,7 +387,7 @@ pub async fn reconcile(
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::RoleAssignmentsWrite)
+        .require(&state, Permission::RoleAssignmentsWrite)
         .await?;
     let (found, unreadable) = state.pim.reconcile(&caller.actor).await?;
     Ok(axum::Json(
@@ -411,9 +399,7 @@ pub async fn reconcile(
 #[utoipa::path(get, path = "/api/v1/pim/grants", tag = "pim",
     responses((status = 200, description = "grant records")))]
 pub async fn grants(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(
         json!({ "value": state.store.pim_grants().await? }),
     ))
@@ -425,7 +411,7 @@ pub async fn grants(State(state): State<AppState>, caller: Caller) -> ApiResult<
     responses((status = 200, description = "what the round did")))]
 pub async fn run(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::RoleAssignmentsWrite)
+        .require(&state, Permission::RoleAssignmentsWrite)
         .await?;
     Ok(axum::Json(state.pim.run_due().await?))
 }
@@ -437,9 +423,7 @@ pub async fn list_reviews(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     let mut value = Vec::new();
     for id in state.store.pim_review_ids(None).await? {
         value.push(state.store.get_pim_review(&id).await?);
@@ -456,7 +440,7 @@ pub async fn create_review(
     Json(body): Json<ReviewRequest>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::RoleAssignmentsWrite)
+        .require(&state, Permission::RoleAssignmentsWrite)
         .await?;
     let review = state.pim.start_review(&caller.actor, body).await?;
     Ok((StatusCode::CREATED, axum::Json(review)))
@@ -472,9 +456,7 @@ pub async fn get_review(
 ) -> ApiResult<impl IntoResponse> {
     let review = state.store.get_pim_review(&id).await?;
     if !review.reviewers.contains(&caller.user.id) {
-        caller
-            .require(&state.store, Permission::DirectoryRead)
-            .await?;
+        caller.require(&state, Permission::DirectoryRead).await?;
     }
     Ok(axum::Json(review))
 }
@@ -520,7 +502,7 @@ pub async fn decide_review(
 #[utoipa::path(get, path = "/api/v1/pim/outbox", tag = "pim",
     responses((status = 200, description = "messages, newest first")))]
 pub async fn outbox(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     Ok(axum::Json(
         json!({ "value": state.store.outbox(None, 500).await? }),
     ))

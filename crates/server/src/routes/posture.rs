@@ -48,9 +48,7 @@ pub async fn upload_scan(
     caller: Caller,
     body: Bytes,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::AlertsWrite)
-        .await?;
+    caller.require(&state, Permission::AlertsWrite).await?;
     let docs = documents(&body)?;
     if docs.is_empty() {
         return Err(ApiError::bad_request("the inventory is empty"));
@@ -81,7 +79,7 @@ pub async fn list_findings(
     caller: Caller,
     Query(p): Query<FindingParams>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::AuditRead).await?;
+    caller.require(&state, Permission::AuditRead).await?;
     let list = state
         .store
         .list_findings(

@@ -68,9 +68,7 @@ pub async fn list_role_definitions(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     let roles = state.store.list_role_definitions().await?;
     Ok(axum::Json(serde_json::json!({ "value": roles })))
 }
@@ -83,9 +81,7 @@ pub async fn get_role_definition(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(state.store.get_role_definition(&id).await?))
 }
 
@@ -110,7 +106,7 @@ pub async fn create_role_definition(
     Json(body): Json<CreateRoleDefinition>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::RoleAssignmentsWrite)
+        .require(&state, Permission::RoleAssignmentsWrite)
         .await?;
     let role = RoleDefinition {
         id: String::new(),
@@ -154,7 +150,7 @@ pub async fn update_role_definition(
     Json(body): Json<UpdateRoleDefinition>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::RoleAssignmentsWrite)
+        .require(&state, Permission::RoleAssignmentsWrite)
         .await?;
     let role = state
         .store
@@ -180,7 +176,7 @@ pub async fn delete_role_definition(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::RoleAssignmentsWrite)
+        .require(&state, Permission::RoleAssignmentsWrite)
         .await?;
     state
         .store
@@ -198,9 +194,7 @@ pub async fn list_role_assignments(
     caller: Caller,
     Query(params): Query<ListParams>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     let page = state
         .store
         .list_role_assignments(&params.to_query()?)
@@ -221,7 +215,7 @@ pub async fn create_role_assignment(
     Json(body): Json<CreateRoleAssignment>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::RoleAssignmentsWrite)
+        .require(&state, Permission::RoleAssignmentsWrite)
         .await?;
     let kind = body.assignment_type.unwrap_or(AssignmentKind::Active);
     let role = state
@@ -266,9 +260,7 @@ pub async fn get_role_assignment(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(state.store.get_role_assignment(&id).await?))
 }
 
@@ -281,7 +273,7 @@ pub async fn delete_role_assignment(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     caller
-        .require(&state.store, Permission::RoleAssignmentsWrite)
+        .require(&state, Permission::RoleAssignmentsWrite)
         .await?;
     state
         .store

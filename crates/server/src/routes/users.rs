@@ -60,9 +60,7 @@ pub async fn list_users(
     caller: Caller,
     Query(params): Query<ListParams>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     let page = state.store.list_users(&params.to_query()?).await?;
     Ok(axum::Json(collection(page, "/api/v1/users", &params)))
 }
@@ -88,9 +86,7 @@ pub async fn get_user(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     Ok(axum::Json(state.store.get_user(&id).await?))
 }
 
@@ -138,9 +134,7 @@ async fn groups_of(
     id: &str,
     transitive: bool,
 ) -> ApiResult<Value> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     let user = state.store.get_user(id).await?;
     let groups = state.store.member_of(&user.id, transitive).await?;
     Ok(serde_json::json!({ "value": groups }))
@@ -187,9 +181,7 @@ pub async fn list_methods(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     let user = state.store.get_user(&id).await?;
     let methods: Vec<_> = state
         .store
@@ -229,7 +221,7 @@ pub async fn create_temporary_access_pass(
     Path(id): Path<String>,
     Json(body): Json<NewTemporaryAccessPass>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::UsersWrite).await?;
+    caller.require(&state, Permission::UsersWrite).await?;
     let user = state.store.get_user(&id).await?;
     // A way into the account: the same protection as its password.
     caller
@@ -272,7 +264,7 @@ pub async fn delete_method(
     caller: Caller,
     Path((id, method_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::UsersWrite).await?;
+    caller.require(&state, Permission::UsersWrite).await?;
     let user = state.store.get_user(&id).await?;
     caller
         .require_tier_over(&state.store, &user, "authentication methods")
@@ -292,9 +284,7 @@ pub async fn list_sessions(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller
-        .require(&state.store, Permission::DirectoryRead)
-        .await?;
+    caller.require(&state, Permission::DirectoryRead).await?;
     let user = state.store.get_user(&id).await?;
     let sessions: Vec<_> = state
         .store
@@ -328,7 +318,7 @@ pub async fn reset_failures(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&state.store, Permission::UsersWrite).await?;
+    caller.require(&state, Permission::UsersWrite).await?;
     let user = state.store.get_user(&id).await?;
     caller
         .require_tier_over(&state.store, &user, "sign-in lockout")

@@ -205,7 +205,7 @@ pub async fn rotate_signing_key(
     Json(body): Json<RotateKey>,
 ) -> ApiResult<Response> {
     caller
-        .require(&state.store, Permission::ApplicationsWrite)
+        .require(&state, Permission::ApplicationsWrite)
         .await?;
     let hours = u64::from(body.overlap_hours.unwrap_or(168));
     let id = state
