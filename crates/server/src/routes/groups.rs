@@ -112,7 +112,7 @@ async fn members(
     id: &str,
     transitive: bool,
 ) -> ApiResult<Value> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller.require(state, Permission::DirectoryRead).await?;
     let group = state.store.get_group(id).await?;
     let (users, groups) = state.store.list_members(&group.id, transitive).await?;
     let mut value = Vec::with_capacity(users.len() + groups.len());

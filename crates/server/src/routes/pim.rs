@@ -97,7 +97,7 @@ pub struct ForUser {
 async fn subject(state: &AppState, caller: &Caller, user_id: Option<&str>) -> ApiResult<String> {
     match user_id {
         Some(u) if u != caller.user.id => {
-            caller.require(&state, Permission::DirectoryRead).await?;
+            caller.require(state, Permission::DirectoryRead).await?;
             Ok(state.store.get_user(u).await?.id)
         }
         _ => Ok(caller.user.id.clone()),

@@ -134,7 +134,7 @@ async fn groups_of(
     id: &str,
     transitive: bool,
 ) -> ApiResult<Value> {
-    caller.require(&state, Permission::DirectoryRead).await?;
+    caller.require(state, Permission::DirectoryRead).await?;
     let user = state.store.get_user(id).await?;
     let groups = state.store.member_of(&user.id, transitive).await?;
     Ok(serde_json::json!({ "value": groups }))
