@@ -157,7 +157,7 @@ pub(crate) const USERS: Collection = Collection {
 pub(crate) const GROUPS: Collection = Collection {
     table: "groups",
     columns: "id, display_name, description, is_assignable_to_role, created_at",
-    fields: &[("displayName", "display_name"), ("id", "id")],
+    fields: &[("displayName", "name_key"), ("id", "id")],
 };
 
 const APPS: Collection = Collection {
@@ -371,7 +371,7 @@ impl Store {
         q: &ListQuery,
         map: fn(&AnyRow) -> Result<T>,
     ) -> Result<Page<T>> {
-        let (sql, binds, top) = list::build(c, q)?;
+        let (sql, binds, top) = list::build(c, q, self.backend)?;
         let rows = self.fetch_all(&sql, &binds).await?;
         page(rows, top, map)
     }

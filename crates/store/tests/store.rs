@@ -774,6 +774,46 @@ async fn listing_filters_and_pages(db: Db) {
         ..Default::default()
     };
     assert_eq!(store.list_users(&wild2).await.unwrap().items.len(), 0);
+    // Sign-in names by prefix (an index range on SQLite), whatever the case, wildcards literal.
+    let upn = |op: Op, value: &str| ListQuery {
+        top: 10,
+        filter: vec![Clause {
+            field: "userPrincipalName".into(),
+            op,
+            value: value.into(),
+        }],
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .list_users(&upn(Op::StartsWith, "USER"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        7
+    );
+    let bob = store
+        .list_users(&upn(Op::StartsWith, "Bob_1"))
+        .await
+        .unwrap();
+    assert_eq!(bob.items.len(), 1);
+    for none in ["bob%", "user_@", "userz", "%"] {
+        let q = upn(Op::StartsWith, none);
+        assert!(
+            store.list_users(&q).await.unwrap().items.is_empty(),
+            "{none}"
+        );
+    }
+    assert_eq!(
+        store
+            .list_users(&upn(Op::StartsWith, "user6@example.com"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
     let bad = ListQuery {
         top: 10,
         filter: vec![Clause {
