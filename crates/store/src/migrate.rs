@@ -67,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "provisioning",
         include_str!("../migrations/0014_provisioning.sql"),
     ),
+    (
+        16,
+        "identity risk",
+        include_str!("../migrations/0016_risk.sql"),
+    ),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one
