@@ -8,6 +8,7 @@ pub(crate) mod detection;
 pub(crate) mod directory_connections;
 pub(crate) mod groups;
 pub(crate) mod health;
+pub(crate) mod identity_protection;
 pub(crate) mod pim;
 pub(crate) mod posture;
 pub(crate) mod provisioning;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(directory_connections::router())
         .merge(pim::router())
         .merge(provisioning::router())
+        .merge(identity_protection::router())
         .merge(scim::router())
         .merge(crate::web::router())
         .merge(crate::oidc::router())
