@@ -46,7 +46,19 @@ impl MaxMindCountryLookup {
     /// The country and, from a City database, the coordinates of an address.
     pub fn point(&self, ip: IpAddr) -> Option<GeoPoint> {
         let result = self.reader.lookup(ip).ok()?;
-        let country = self.country(ip);
+        // One lookup for everything: the country where the address is used, else where it
+        // is registered.
+        let country = ["country", "registered_country"].iter().find_map(|field| {
+            let path = [
+                maxminddb::PathElement::Key(field),
+                maxminddb::PathElement::Key("iso_code"),
+            ];
+            result
+                .decode_path::<String>(&path)
+                .ok()
+                .flatten()
+                .map(|c| c.to_ascii_uppercase())
+        });
         let get = |a: &'static str, b: &'static str| -> Option<f64> {
             let path = [
                 maxminddb::PathElement::Key(a),

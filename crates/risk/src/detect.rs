@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::geo::{distance_km, Locator, Place};
 use crate::level::RiskLevel;
-use crate::network::{network_of, user_agent_family};
+use crate::network::{network_key, network_of, user_agent_family};
 
 /// What a detection found, in Microsoft Graph's `riskEventType` vocabulary where it has a
 /// name for it.
@@ -319,7 +319,7 @@ fn unfamiliar_features(
     let mut agents = BTreeSet::new();
     for a in &learnt {
         if let Some(ip) = a.ip {
-            networks.insert(network_of(ip));
+            networks.insert(network_key(ip));
             if let Some(c) = places.of(ip).and_then(|p| p.country) {
                 countries.insert(c);
             }
@@ -335,9 +335,8 @@ fn unfamiliar_features(
         }
     }
     if let Some(ip) = facts.ip {
-        let net = network_of(ip);
-        if !networks.is_empty() && !networks.contains(&net) {
-            unfamiliar.push(format!("network {net}"));
+        if !networks.is_empty() && !networks.contains(&network_key(ip)) {
+            unfamiliar.push(format!("network {}", network_of(ip)));
         }
     }
     if let Some(ua) = &facts.user_agent {
@@ -371,7 +370,7 @@ fn password_spray(
     settings: &Settings,
 ) -> Option<Detection> {
     let ip = facts.ip?;
-    let net = network_of(ip);
+    let key = network_key(ip);
     let accounts: BTreeSet<&str> = history
         .network_failures
         .iter()
@@ -380,10 +379,11 @@ fn password_spray(
             !a.success
                 && a.at_ms <= facts.at_ms
                 && facts.at_ms - a.at_ms <= settings.spray_window_ms
-                && a.ip.is_some_and(|i| network_of(i) == net)
+                && a.ip.is_some_and(|i| network_key(i) == key)
         })
         .map(|a| a.account.as_str())
         .collect();
+    let net = network_of(ip);
     let level = if accounts.len() >= settings.spray_accounts_high {
         RiskLevel::High
     } else if accounts.len() >= settings.spray_accounts_medium {

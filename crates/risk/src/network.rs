@@ -13,9 +13,22 @@ pub fn user_agent_family(ua: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// The network of an address as a number, for comparisons without formatting
+/// ([`network_of`] writes the same network as text).
+pub fn network_key(ip: IpAddr) -> (bool, u128) {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) => (false, u128::from(u32::from(v4) & 0xffff_ff00)),
+        IpAddr::V6(v6) => (true, u128::from(v6) & !((1u128 << 64) - 1)),
+    }
+}
+
 /// Whether two addresses are in the same network.
 pub fn same_network(a: IpAddr, b: IpAddr) -> bool {
-    network_of(a) == network_of(b)
+    network_key(a) == network_key(b)
 }
 
 #[cfg(test)]
@@ -52,5 +65,20 @@ mod tests {
             "2001:db8:1:2::1".parse().unwrap(),
             "2001:db8:1:3::1".parse().unwrap()
         ));
+        assert!(same_network(
+            "::ffff:192.0.2.1".parse().unwrap(),
+            "192.0.2.9".parse().unwrap()
+        ));
+        // The key and the text agree.
+        for (a, b) in [
+            ("192.0.2.1", "192.0.3.1"),
+            ("2001:db8::1", "2001:db8:0:1::1"),
+        ] {
+            let (a, b): (IpAddr, IpAddr) = (a.parse().unwrap(), b.parse().unwrap());
+            assert_eq!(
+                network_key(a) == network_key(b),
+                network_of(a) == network_of(b)
+            );
+        }
     }
 }
