@@ -642,7 +642,7 @@ async fn confirm_compromised_and_dismiss_change_user_risk_and_are_audited() {
     e.clock.advance_ms(MINUTE);
     let out = e
         .risk
-        .dismiss(&Actor::system(), &[ada.id.clone()])
+        .dismiss(&Actor::system(), std::slice::from_ref(&ada.id))
         .await
         .unwrap();
     assert_eq!(out[0].risk_level, RiskLevel::None);
@@ -698,7 +698,7 @@ async fn an_open_alert_resolved_to_a_person_raises_their_user_risk_until_dismiss
     // Dismissed: the alert seen before no longer counts.
     e.clock.advance_ms(MINUTE);
     e.risk
-        .dismiss(&Actor::system(), &[ada.id.clone()])
+        .dismiss(&Actor::system(), std::slice::from_ref(&ada.id))
         .await
         .unwrap();
     assert_eq!(
