@@ -20,4 +20,5 @@ mod offline;
 mod pim;
 mod provisioning;
 mod recover;
+mod risk;
 mod s3_detect;
