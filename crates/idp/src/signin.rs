@@ -1528,6 +1528,11 @@ impl SignIn {
             ..Default::default()
         };
         self.store.update_user(actor, &user.id, patch).await?;
+        // A person at risk who proved a second factor and changed their password has
+        // remediated their user risk (Entra's secure password change).
+        self.risk
+            .remediate_after_password_change(actor, user, self.second_factor_is_recent(session))
+            .await?;
         Ok(())
     }
 

@@ -207,9 +207,10 @@ impl RiskService {
     pub async fn user_risk(&self, user_id: &str) -> Result<UserRisk, StoreError> {
         let now = self.store.clock().now_ms();
         let decided = self.store.risky_user_state(user_id).await?;
+        // Dismissed or remediated: what was seen until then no longer counts.
         let dismissed_at = decided
             .as_ref()
-            .filter(|d| d.state == "dismissed")
+            .filter(|d| d.state == "dismissed" || d.state == "remediated")
             .map(|d| d.updated_at);
         let since = (now - USER_RISK_WINDOW_MS).max(dismissed_at.map_or(i64::MIN, |t| t + 1));
         let detections = self
@@ -262,11 +263,8 @@ impl RiskService {
             )
         } else if level > RiskLevel::None {
             ("atRisk".to_string(), why.unwrap_or_else(|| "none".into()))
-        } else if dismissed_at.is_some() {
-            (
-                "dismissed".to_string(),
-                "adminDismissedAllRiskForUser".to_string(),
-            )
+        } else if let Some(d) = decided.as_ref().filter(|_| dismissed_at.is_some()) {
+            (d.state.clone(), d.detail.clone())
         } else {
             ("none".to_string(), "none".to_string())
         };
@@ -391,6 +389,28 @@ impl RiskService {
             out.push(self.risky_user(&u.id).await?);
         }
         Ok(out)
+    }
+
+    /// After a person changed their own password: with a second factor proven recently
+    /// (`second_factor_recent`), their user risk is remediated (audited) and `true` returned.
+    /// Without one, or with no risk to remediate, nothing changes.
+    pub async fn remediate_after_password_change(
+        &self,
+        actor: &Actor,
+        user: &User,
+        second_factor_recent: bool,
+    ) -> Result<bool, StoreError> {
+        if !second_factor_recent {
+            return Ok(false);
+        }
+        let risk = self.user_risk(&user.id).await?;
+        if risk.level == RiskLevel::None {
+            return Ok(false);
+        }
+        self.store
+            .remediate_user_risk(actor, &user.id, &user.user_principal_name)
+            .await?;
+        Ok(true)
     }
 
     /// Dismisses users' risk; each audited. Every name is checked before anything changes.

@@ -706,3 +706,54 @@ async fn an_open_alert_resolved_to_a_person_raises_their_user_risk_until_dismiss
         RiskLevel::None
     );
 }
+
+#[tokio::test]
+async fn a_password_change_after_a_second_factor_remediates_user_risk() {
+    let e = env().await;
+    let ada = person(&e, "ada@example.com").await;
+    // No risk: nothing to remediate, nothing written.
+    assert!(!e
+        .risk
+        .remediate_after_password_change(&Actor::system(), &ada, true)
+        .await
+        .unwrap());
+    e.risk
+        .confirm_compromised(&Actor::system(), &["ada@example.com".into()])
+        .await
+        .unwrap();
+    e.clock.advance_ms(MINUTE);
+    // Without a recent second factor the change remediates nothing.
+    assert!(!e
+        .risk
+        .remediate_after_password_change(&Actor::system(), &ada, false)
+        .await
+        .unwrap());
+    assert_eq!(
+        e.risk.user_risk(&ada.id).await.unwrap().level,
+        RiskLevel::High
+    );
+    assert!(e
+        .risk
+        .remediate_after_password_change(&Actor::system(), &ada, true)
+        .await
+        .unwrap());
+    let risk = e.risk.user_risk(&ada.id).await.unwrap();
+    assert_eq!(
+        (risk.level, risk.state.as_str(), risk.detail.as_str()),
+        (
+            RiskLevel::None,
+            "remediated",
+            "userPerformedSecuredPasswordChange"
+        )
+    );
+    let audit = e
+        .store
+        .list_audit(&trustplane_store::AuditQuery {
+            activity: Some("riskyUser.remediate".into()),
+            top: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit.items.len(), 1);
+}

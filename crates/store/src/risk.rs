@@ -609,6 +609,42 @@ impl Store {
         .await?;
         tx.commit().await
     }
+
+    /// The person remediated their own risk (a password change after a second factor): open
+    /// and confirmed detections remediated, alerts seen until now no longer count; audited.
+    pub async fn remediate_user_risk(&self, actor: &Actor, user_id: &str, upn: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        upsert_state(
+            &mut tx,
+            user_id,
+            "remediated",
+            "none",
+            "userPerformedSecuredPasswordChange",
+        )
+        .await?;
+        let remediated = tx
+            .execute(
+                "UPDATE risk_detections SET state = 'remediated', updated_at = $1 \
+                 WHERE user_id = $2 AND state IN ('atRisk', 'confirmedCompromised')",
+                &[Bind::Int(now), Bind::Text(user_id.into())],
+            )
+            .await?;
+        tx.audit(risk_event(
+            actor,
+            "riskyUser.remediate",
+            user_id,
+            upn,
+            serde_json::json!({
+                "riskState": "remediated",
+                "riskLevel": "none",
+                "riskDetail": "userPerformedSecuredPasswordChange",
+                "detectionsRemediated": remediated,
+            }),
+        ))
+        .await?;
+        tx.commit().await
+    }
 }
 
 async fn upsert_state(

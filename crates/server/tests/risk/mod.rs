@@ -448,3 +448,95 @@ async fn only_security_roles_read_and_change_user_risk() {
     .await;
     assert_eq!(st, 400);
 }
+
+/// Changes the signed-in browser's password through the account page.
+async fn change_password(b: &mut Browser, new: &str) -> Page {
+    let form = b.get("/account/password").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let csrf = Browser::csrf(&form);
+    b.post(
+        "/account/password",
+        &[
+            ("current", PASSWORD),
+            ("new", new),
+            ("confirm", new),
+            ("csrf", &csrf),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_password_change_after_mfa_remediates_user_risk_and_one_without_does_not() {
+    let s = server().await;
+    admin_token(&s).await;
+    user(&s, "ada@example.com").await;
+    user(&s, "bob@example.com").await;
+    let mut b = Browser::new(&s);
+    b.sign_in("ada@example.com").await;
+    let uri = enrol_totp(&mut b, &s).await;
+    let confirm = "/api/v1/identityProtection/riskyUsers/confirmCompromised";
+    let (st, _) = api(
+        &s,
+        Method::POST,
+        confirm,
+        Some(json!({"userIds": ["ada@example.com", "bob@example.com"]})),
+    )
+    .await;
+    assert_eq!(st, 200);
+
+    // Bob signs in with his password only and changes it: his risk stays.
+    s.clock.advance_ms(MINUTE);
+    let mut bob = Browser::new(&s);
+    bob.sign_in("bob@example.com").await;
+    s.clock.advance_ms(11 * MINUTE);
+    let r = change_password(&mut bob, "quartz mountains over violet fields").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    // Ada proves her second factor, then changes her password: remediated.
+    s.clock.advance_ms(MINUTE);
+    let mut ada = Browser::new(&s);
+    let r = ada.password("ada@example.com", PASSWORD).await;
+    let mfa = ada.get(r.location.as_deref().unwrap()).await;
+    let csrf = Browser::csrf(&mfa);
+    let code = pyotp(&uri, s.clock.now_ms());
+    let ok = ada
+        .post(
+            "/login/mfa",
+            &[
+                ("method", "totp"),
+                ("code", &code),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let r = change_password(&mut ada, "seven amber lanterns by the harbour").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    let (_, risky) = api(
+        &s,
+        Method::GET,
+        "/api/v1/identityProtection/riskyUsers",
+        None,
+    )
+    .await;
+    let of = |upn: &str| {
+        risky["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["userPrincipalName"] == upn)
+            .cloned()
+            .unwrap_or_else(|| panic!("{risky}"))
+    };
+    assert_eq!(of("ada@example.com")["riskState"], "remediated", "{risky}");
+    assert_eq!(of("ada@example.com")["riskLevel"], "none");
+    assert_eq!(
+        of("ada@example.com")["riskDetail"],
+        "userPerformedSecuredPasswordChange"
+    );
+    assert_eq!(of("bob@example.com")["riskState"], "confirmedCompromised");
+    assert_eq!(of("bob@example.com")["riskLevel"], "high");
+}
