@@ -540,3 +540,82 @@ async fn a_password_change_after_mfa_remediates_user_risk_and_one_without_does_n
     assert_eq!(of("bob@example.com")["riskState"], "confirmedCompromised");
     assert_eq!(of("bob@example.com")["riskLevel"], "high");
 }
+
+#[tokio::test]
+async fn a_cloudtrail_alert_resolved_to_a_person_raises_their_user_risk_at_sign_in() {
+    let s = server().await;
+    admin_token(&s).await;
+    user(&s, "ada@example.com").await;
+    user(&s, "bob@example.com").await;
+    let r = login_from(&s, "ada@example.com", LONDON).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    // Her AWS role session (named after her) stops CloudTrail logging: SigmaHQ's rule matches
+    // and the pipeline resolves the record to her.
+    let line = format!("{}\n", super::detection::stop_logging_by("ada@example.com"));
+    let pushed = reqwest::Client::new()
+        .post(format!("{}/api/v1/detect/ingest", s.base))
+        .bearer_auth(super::conditional_access_support::ADMIN_TOKEN)
+        .body(line)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pushed.status(), 200);
+    let (_, alerts) = api(&s, Method::GET, "/api/v1/alerts", None).await;
+    let alert = &alerts["value"][0];
+    assert_eq!(alert["personUpn"], "ada@example.com", "{alerts}");
+    let level = alert["level"].as_str().unwrap().to_string();
+
+    let (_, risky) = api(
+        &s,
+        Method::GET,
+        "/api/v1/identityProtection/riskyUsers",
+        None,
+    )
+    .await;
+    assert_eq!(
+        risky["value"][0]["userPrincipalName"], "ada@example.com",
+        "{risky}"
+    );
+    assert_eq!(risky["value"][0]["riskState"], "atRisk");
+    assert!(risky["value"][0]["riskDetail"]
+        .as_str()
+        .unwrap()
+        .starts_with("alert: "));
+    let user_level = risky["value"][0]["riskLevel"].as_str().unwrap().to_string();
+    assert_ne!(
+        user_level, "none",
+        "an alert of level {level} raises user risk"
+    );
+
+    // A user-risk policy at that level now blocks her, and not Bob.
+    risk_policy(
+        &s,
+        "Block risky users",
+        "enabled",
+        json!({"userRiskLevels": [user_level]}),
+    )
+    .await;
+    s.clock.advance_ms(DAY);
+    let r = login_from(&s, "ada@example.com", LONDON).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("Block risky users"), "{}", r.body);
+    let log = last_sign_in_of(&s).await;
+    assert_eq!(
+        log["after"]["riskLevelAggregated"],
+        user_level.as_str(),
+        "{log}"
+    );
+    let r = login_from(&s, "bob@example.com", LONDON).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    // The record's source address is now tied to an alert: a sign-in from it is high risk.
+    let r = login_from(&s, "bob@example.com", "198.51.100.7").await;
+    assert_eq!(r.status, 303, "no policy on sign-in risk: {}", r.body);
+    let log = last_sign_in_of(&s).await;
+    assert_eq!(log["after"]["riskLevelDuringSignIn"], "high", "{log}");
+    assert!(log["after"]["riskEventTypes_v2"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("maliciousIPAddress")));
+}
