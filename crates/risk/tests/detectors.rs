@@ -622,7 +622,30 @@ async fn confirm_compromised_and_dismiss_change_user_risk_and_are_audited() {
             .unwrap_err(),
         RiskError::BadRequest(_)
     ));
-    // Confirmed by name: high.
+    // An elevation of hers is active.
+    let elevation = trustplane_model::ActivationRequest {
+        id: trustplane_model::new_id(),
+        principal_id: ada.id.clone(),
+        role_definition_id: "62e90394-69f5-4237-9190-012177145e10".into(),
+        directory_scope_id: "/".into(),
+        eligibility_id: "eligibility".into(),
+        state: trustplane_model::RequestState::Active,
+        reason: None,
+        justification: Some("incident 42".into()),
+        ticket_number: None,
+        duration_seconds: 3600,
+        requested_date_time: trustplane_model::from_ms(T0),
+        start_date_time: None,
+        activated_date_time: Some(trustplane_model::from_ms(T0)),
+        end_date_time: Some(trustplane_model::from_ms(T0 + HOUR)),
+        decided_by: None,
+        mfa: true,
+    };
+    e.store
+        .insert_pim_request(&Actor::system(), &elevation)
+        .await
+        .unwrap();
+    // Confirmed by name: high, and the elevation is revoked.
     let out = e
         .risk
         .confirm_compromised(&Actor::system(), &["ada@example.com".into()])
@@ -631,6 +654,9 @@ async fn confirm_compromised_and_dismiss_change_user_risk_and_are_audited() {
     assert_eq!(out[0].risk_level, RiskLevel::High);
     assert_eq!(out[0].risk_state, "confirmedCompromised");
     assert_eq!(out[0].risk_detail, "adminConfirmedUserCompromised");
+    let ended = e.store.get_pim_request(&elevation.id).await.unwrap();
+    assert_eq!(ended.state, trustplane_model::RequestState::Revoked);
+    assert_eq!(ended.reason.as_deref(), Some("user confirmed compromised"));
     let listed = e.risk.risky_users().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].user_principal_name, "ada@example.com");

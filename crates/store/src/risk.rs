@@ -528,6 +528,7 @@ impl Store {
     }
 
     /// Confirms a person compromised: risk high, every session and OIDC grant ended, their
+    /// privileged role requests ended (active ones revoked, pending ones cancelled), their
     /// open detections marked confirmed; audited. Returns the sessions ended.
     pub async fn confirm_user_compromised(
         &self,
@@ -558,6 +559,14 @@ impl Store {
             "user confirmed compromised",
         )
         .await?;
+        // Their elevations end too; the PIM engine takes the grants back.
+        let elevations = crate::pim::end_requests_of_user_tx(
+            &mut tx,
+            actor,
+            user_id,
+            "user confirmed compromised",
+        )
+        .await?;
         tx.audit(risk_event(
             actor,
             "riskyUser.confirmCompromised",
@@ -568,6 +577,7 @@ impl Store {
                 "riskLevel": "high",
                 "sessionsEnded": ended.sessions,
                 "grantsRevoked": ended.grants,
+                "elevationsEnded": elevations,
             }),
         ))
         .await?;
