@@ -1438,7 +1438,26 @@ impl SignIn {
             "other" => ClientApp::Other,
             _ => ClientApp::MobileAppsAndDesktopClients,
         };
-        let decision = self.ca.decide(user, client, ctx, app_id, satisfied).await?;
+        // The user's risk now (an alert may have raised it since the sign-in); the sign-in's
+        // own risk was judged at sign-in and is not judged again here.
+        let user_risk = self.risk.user_risk(&user.id).await?;
+        let no_sign_in_risk = trustplane_risk::Assessment {
+            level: trustplane_risk::RiskLevel::None,
+            detections: Vec::new(),
+            country: None,
+        };
+        let decision = self
+            .ca
+            .decide_with_risk(
+                user,
+                client,
+                ctx,
+                app_id,
+                satisfied,
+                &no_sign_in_risk,
+                &user_risk,
+            )
+            .await?;
         let outcome = match decision.outcome {
             CaOutcome::Block => "block",
             CaOutcome::Grant => "stepUp",

@@ -619,3 +619,55 @@ async fn a_cloudtrail_alert_resolved_to_a_person_raises_their_user_risk_at_sign_
         .unwrap()
         .contains(&json!("maliciousIPAddress")));
 }
+
+#[tokio::test]
+async fn user_risk_raised_after_sign_in_is_evaluated_when_an_application_is_opened() {
+    let s = server().await;
+    let ada = user(&s, "ada@example.com").await;
+    risk_policy(
+        &s,
+        "Keep risky users out of payroll",
+        "enabled",
+        json!({"userRiskLevels": ["high"], "applications": {"includeApplications": ["payroll"]}}),
+    )
+    .await;
+    let mut b = Browser::new(&s);
+    b.sign_in("ada@example.com").await;
+    let open = |b: &Browser| {
+        b.http
+            .post(format!("{}/api/v1/auth/authorize", b.base))
+            .json(&json!({"appId": "payroll"}))
+    };
+    let req = open(&b);
+    assert_eq!(b.send(req).await.status, 200, "no risk yet");
+    // The detection pipeline raises a high alert about her while she is signed in.
+    s.store
+        .record_hit(
+            trustplane_store::NewHit {
+                rule_id: Some("r1".into()),
+                rule_title: "AWS role session stopped CloudTrail logging".into(),
+                rule_author: None,
+                level: "high".into(),
+                person_id: Some(ada.clone()),
+                person_upn: Some("ada@example.com".into()),
+                record: json!({"eventName": "StopLogging"}),
+                event_time: None,
+            },
+            60 * MINUTE,
+        )
+        .await
+        .unwrap();
+    let req = open(&b);
+    let r = b.send(req).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body.contains("Keep risky users out of payroll"),
+        "{}",
+        r.body
+    );
+    let req = b
+        .http
+        .post(format!("{}/api/v1/auth/authorize", b.base))
+        .json(&json!({"appId": "wiki"}));
+    assert_eq!(b.send(req).await.status, 200, "other applications are open");
+}
