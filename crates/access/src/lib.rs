@@ -157,7 +157,7 @@ pub use enums::*;
 pub use error::{Error, ParseError, ValidationError, ValidationErrors};
 pub use evaluate::{AppliedPolicy, Decision, Outcome};
 #[cfg(feature = "geoip")]
-pub use geoip::MaxMindCountryLookup;
+pub use geoip::{GeoPoint, MaxMindCountryLookup};
 pub use location::{
     CountryLookup, CountryNamedLocation, IpNamedLocation, IpRange, NamedLocation,
     OtherNamedLocation, StaticCountryLookup,

@@ -129,6 +129,7 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
         AdminCommand::Assignments(c) => assignments(&client, c, out).await?,
         AdminCommand::Audit(c) => audit(&client, c, out).await?,
         AdminCommand::Alerts(c) => alerts(&client, c, out).await?,
+        AdminCommand::RiskyUsers(c) => crate::risk::risky_users(&client, c, out).await?,
         AdminCommand::Findings {
             status,
             account,

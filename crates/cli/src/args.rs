@@ -702,6 +702,9 @@ pub enum AdminCommand {
     /// Detection alerts.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// Identity protection: users at risk and the detections behind it.
+    #[command(subcommand, name = "risky-users")]
+    RiskyUsers(RiskyUsersCommand),
     /// Posture findings kept by the server across scans.
     Findings {
         /// PASS, FAIL, MANUAL, ERROR or RESOLVED.
@@ -801,6 +804,30 @@ pub enum ProvisioningConnectionsCommand {
     Status { id: String },
     /// Delete a connection (id or name): its token stops working; its users and groups stay.
     Delete { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum RiskyUsersCommand {
+    /// Users with a risk history and their risk now, highest first.
+    List,
+    /// Risk detections, newest first.
+    Detections {
+        /// Only this user's (id or UPN).
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        top: usize,
+    },
+    /// Confirm users compromised (ids or UPNs): risk high, every session ended.
+    ConfirmCompromised {
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
+    /// Dismiss users' risk (ids or UPNs).
+    Dismiss {
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -18,6 +18,7 @@ mod pim;
 mod policy;
 mod progress;
 mod provisioning;
+mod risk;
 mod roles;
 mod scan;
 mod serve;

@@ -99,6 +99,34 @@ impl ConditionalAccess {
         self.geoip.as_ref()
     }
 
+    /// Evaluates the policies for a user's request with the sign-in's and the user's risk
+    /// (`signInRiskLevels`, `userRiskLevels`); the log says what the levels were and why.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn decide_with_risk(
+        &self,
+        user: &User,
+        client: ClientApp,
+        req: &RequestContext,
+        app_id: &str,
+        satisfied: &[&str],
+        sign_in: &trustplane_risk::Assessment,
+        user_risk: &trustplane_risk::UserRisk,
+    ) -> Result<CaDecision, StoreError> {
+        let mut ctx = self.context(user, client, req, app_id, satisfied).await?;
+        ctx.sign_in_risk = Some(sign_in.level.to_access());
+        ctx.user_risk = Some(user_risk.level.to_access());
+        let mut decision = self.decide_context(&ctx).await?;
+        decision.log["riskLevelDuringSignIn"] = json!(sign_in.level);
+        decision.log["riskEventTypes_v2"] = json!(sign_in
+            .detections
+            .iter()
+            .map(|d| d.kind.as_str())
+            .collect::<Vec<_>>());
+        decision.log["riskLevelAggregated"] = json!(user_risk.level);
+        decision.log["riskState"] = json!(user_risk.state);
+        Ok(decision)
+    }
+
     /// The compiled set for the stored version, compiled again only when it changed.
     ///
     /// The stored version is read at most once a second ([`CACHE_FRESH_MS`]) and whenever a

@@ -22,6 +22,7 @@ use crate::ca::{CaDecision, ConditionalAccess, PORTAL_APP_ID};
 use crate::{ClientApp, RequestContext};
 use trustplane_access::Outcome as CaOutcome;
 use trustplane_keyring::Sealer;
+use trustplane_risk::{Locator, Place, RiskService};
 
 /// How long the gap between the first and the second factor may be.
 const PENDING_TTL_MS: i64 = 5 * 60 * 1000;
@@ -157,6 +158,17 @@ pub struct SignIn {
     pub(crate) relying: Relying,
     pub(crate) issuer: String,
     pub(crate) ca: Arc<ConditionalAccess>,
+    /// Sign-in and user risk, handed to conditional access.
+    pub(crate) risk: Arc<RiskService>,
+}
+
+/// Places addresses with the conditional-access engine's GeoIP database (one copy in memory).
+struct CaLocator(Arc<ConditionalAccess>);
+
+impl Locator for CaLocator {
+    fn locate(&self, ip: std::net::IpAddr) -> Option<Place> {
+        self.0.geoip().and_then(|g| g.locate(ip))
+    }
 }
 
 /// A handle and the hash under which its state is stored.
@@ -183,7 +195,14 @@ impl SignIn {
         ca: Arc<ConditionalAccess>,
         limits: SignInLimits,
     ) -> Arc<Self> {
+        let locator: Arc<dyn Locator> = Arc::new(CaLocator(ca.clone()));
+        let risk = Arc::new(RiskService::new(
+            store.clone(),
+            Some(locator),
+            trustplane_risk::Settings::default(),
+        ));
         Arc::new(SignIn {
+            risk,
             store,
             sealer,
             sessions,
@@ -205,6 +224,43 @@ impl SignIn {
 
     fn now(&self) -> i64 {
         self.store.clock().now_ms()
+    }
+
+    /// Sign-in and user risk of this node.
+    pub fn risk(&self) -> Arc<RiskService> {
+        self.risk.clone()
+    }
+
+    /// Conditional access for a sign-in of `user` that proved its first factor: the
+    /// sign-in's risk (from the sign-in history, before this attempt is logged) and the
+    /// user's risk are computed, the detections stored, and the policies evaluated with both.
+    /// A detection never refuses anything itself; only a policy does.
+    async fn decide_sign_in(
+        &self,
+        user: &User,
+        client: ClientApp,
+        ctx: &RequestContext,
+        satisfied: &[&str],
+    ) -> Result<CaDecision, StoreError> {
+        let assessment = self
+            .risk
+            .assess_sign_in(user, ctx.ip, ctx.user_agent.as_deref())
+            .await?;
+        if !assessment.detections.is_empty() {
+            self.risk.record(user, ctx.ip, &assessment).await?;
+        }
+        let user_risk = self.risk.user_risk(&user.id).await?;
+        self.ca
+            .decide_with_risk(
+                user,
+                client,
+                ctx,
+                PORTAL_APP_ID,
+                satisfied,
+                &assessment,
+                &user_risk,
+            )
+            .await
     }
 
     /// The gate every password hash and verification of this node goes through.
@@ -372,6 +428,9 @@ fn sign_in_event(
                 "appliedConditionalAccessPolicies": ca.map(|c| c["appliedConditionalAccessPolicies"].clone()),
                 "reportOnlyConditionalAccessPolicies": ca.map(|c| c["reportOnlyConditionalAccessPolicies"].clone()),
                 "country": ca.map(|c| c["country"].clone()),
+                "riskLevelDuringSignIn": ca.map(|c| c["riskLevelDuringSignIn"].clone()),
+                "riskEventTypes_v2": ca.map(|c| c["riskEventTypes_v2"].clone()),
+                "riskLevelAggregated": ca.map(|c| c["riskLevelAggregated"].clone()),
             })),
         }
     }
@@ -563,10 +622,7 @@ impl SignIn {
             self.rehash(&user, password).await?;
         }
         // Conditional access decides after the first factor.
-        let decision = self
-            .ca
-            .decide(&user, client, ctx, PORTAL_APP_ID, &[])
-            .await?;
+        let decision = self.decide_sign_in(&user, client, ctx, &[]).await?;
         if decision.outcome == CaOutcome::Block || !decision.mfa_satisfies() {
             return Err(self
                 .refuse(ctx, client, &user, &["password"], &decision)
@@ -683,10 +739,7 @@ impl SignIn {
     ) -> Result<FirstStep, SignInError> {
         self.refund_ip(ctx);
         let methods = ["temporaryAccessPass"];
-        let decision = self
-            .ca
-            .decide(user, client, ctx, PORTAL_APP_ID, &["mfa"])
-            .await?;
+        let decision = self.decide_sign_in(user, client, ctx, &["mfa"]).await?;
         if decision.outcome == CaOutcome::Block || !decision.mfa_satisfies() {
             return Err(self.refuse(ctx, client, user, &methods, &decision).await?);
         }
@@ -999,10 +1052,7 @@ impl SignIn {
                 self.store
                     .update_passkey(&method.id, sealed.as_deref())
                     .await?;
-                let decision = self
-                    .ca
-                    .decide(&user, client, ctx, PORTAL_APP_ID, &["mfa"])
-                    .await?;
+                let decision = self.decide_sign_in(&user, client, ctx, &["mfa"]).await?;
                 self.refund_ip(ctx);
                 if decision.outcome == CaOutcome::Block || !decision.required.is_empty() {
                     return Err(self
@@ -1382,7 +1432,26 @@ impl SignIn {
             "other" => ClientApp::Other,
             _ => ClientApp::MobileAppsAndDesktopClients,
         };
-        let decision = self.ca.decide(user, client, ctx, app_id, satisfied).await?;
+        // The user's risk now (an alert may have raised it since the sign-in); the sign-in's
+        // own risk was judged at sign-in and is not judged again here.
+        let user_risk = self.risk.user_risk(&user.id).await?;
+        let no_sign_in_risk = trustplane_risk::Assessment {
+            level: trustplane_risk::RiskLevel::None,
+            detections: Vec::new(),
+            country: None,
+        };
+        let decision = self
+            .ca
+            .decide_with_risk(
+                user,
+                client,
+                ctx,
+                app_id,
+                satisfied,
+                &no_sign_in_risk,
+                &user_risk,
+            )
+            .await?;
         let outcome = match decision.outcome {
             CaOutcome::Block => "block",
             CaOutcome::Grant => "stepUp",
@@ -1472,6 +1541,11 @@ impl SignIn {
             ..Default::default()
         };
         self.store.update_user(actor, &user.id, patch).await?;
+        // A person at risk who proved a second factor and changed their password has
+        // remediated their user risk (Entra's secure password change).
+        self.risk
+            .remediate_after_password_change(actor, user, self.second_factor_is_recent(session))
+            .await?;
         Ok(())
     }
 

@@ -68,5 +68,6 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::routes::directory_connections::DirectoryConnectionsApi::openapi());
     doc.merge(crate::routes::pim::PimApi::openapi());
     doc.merge(crate::routes::provisioning::ProvisioningApi::openapi());
+    doc.merge(crate::routes::identity_protection::IdentityProtectionApi::openapi());
     doc
 }

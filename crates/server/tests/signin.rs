@@ -2033,3 +2033,6 @@ mod posture {
         assert_eq!(st, 400);
     }
 }
+
+/// Identity risk at sign-in and the identity protection API (`tests/risk/`).
+mod risk;

@@ -161,6 +161,7 @@ impl WriteTx {
         let mut prev_hash: String = head.try_get("hash")?;
         let keyed_from: Option<i64> = head.try_get("keyed_from")?;
         let mut entries = Vec::with_capacity(events.len());
+        let mut attempts = Vec::new();
         for mut event in events {
             if let Some(category) = self.category {
                 if event.category == "directory" {
@@ -171,6 +172,9 @@ impl WriteTx {
             event.sequence = seq;
             event.activity_date_time = trustplane_model::from_ms(self.now);
             let body = serde_json::to_string(&event)?;
+            if let Some(attempt) = crate::risk::attempt_of(&event) {
+                attempts.push((seq, attempt));
+            }
             self.notable
                 .extend(crate::business_metrics::notable(&event));
             let hash = match (&self.audit_key, keyed_from) {
@@ -229,6 +233,10 @@ impl WriteTx {
                 ]);
             }
             self.execute(&sql, &binds).await?;
+        }
+        // Sign-in attempts are indexed for the risk detectors with their log entries.
+        for (seq, attempt) in attempts {
+            self.record_attempt(seq, attempt).await?;
         }
         self.execute(
             "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",

@@ -39,6 +39,7 @@ mod pim;
 mod policies;
 mod protection;
 mod provisioning;
+mod risk;
 mod signing_keys;
 mod tokens;
 
@@ -78,6 +79,9 @@ pub use protection::GroupProtection;
 pub use provisioning::{
     ConnectionStatus, GroupChange, LookupField, MemberRef, ProvisionedGroup, ProvisionedUser,
     ProvisioningConnection, MAX_PROVISIONED_SCAN, SCIM_INBOUND,
+};
+pub use risk::{
+    network_of, AlertRef, NewRiskDetection, RiskDetection, RiskyUserState, SignInAttempt,
 };
 pub use signing_keys::{NewKey, StoredKey};
 pub use tokens::{ApiTokenInfo, TokenOwner};

@@ -72,6 +72,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "discovery",
         include_str!("../migrations/0015_discovery.sql"),
     ),
+    (
+        16,
+        "identity risk",
+        include_str!("../migrations/0016_risk.sql"),
+    ),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one

@@ -985,6 +985,16 @@ pub(crate) async fn end_requests_of_disabled_tx(
     actor: &Actor,
     user_id: &str,
 ) -> Result<usize> {
+    end_requests_of_user_tx(tx, actor, user_id, "account disabled").await
+}
+
+/// [`end_requests_of_disabled_tx`] with the reason recorded on each request.
+pub(crate) async fn end_requests_of_user_tx(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    user_id: &str,
+    why: &str,
+) -> Result<usize> {
     let open = [
         RequestState::Active,
         RequestState::Approved,
@@ -1010,13 +1020,13 @@ pub(crate) async fn end_requests_of_disabled_tx(
             (
                 RequestChange {
                     end_at: Some(now),
-                    ..RequestChange::to(RequestState::Revoked, Some("account disabled".into()))
+                    ..RequestChange::to(RequestState::Revoked, Some(why.into()))
                 },
                 "pim.activation.revoke",
             )
         } else {
             (
-                RequestChange::to(RequestState::Cancelled, Some("account disabled".into())),
+                RequestChange::to(RequestState::Cancelled, Some(why.into())),
                 "pim.request.cancel",
             )
         };

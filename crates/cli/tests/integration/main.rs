@@ -21,4 +21,5 @@ mod offline;
 mod pim;
 mod provisioning;
 mod recover;
+mod risk;
 mod s3_detect;

@@ -9,6 +9,7 @@ pub(crate) mod directory_connections;
 pub(crate) mod discovery;
 pub(crate) mod groups;
 pub(crate) mod health;
+pub(crate) mod identity_protection;
 pub(crate) mod pim;
 pub(crate) mod posture;
 pub(crate) mod provisioning;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .merge(pim::router())
         .merge(provisioning::router())
         .merge(discovery::router())
+        .merge(identity_protection::router())
         .merge(scim::router())
         .merge(crate::web::router())
         .merge(crate::oidc::router())
