@@ -403,3 +403,24 @@ pub async fn user_overview(
         user,
     })
 }
+
+/// Succeeds if the caller may change the sign-in of every user named in `names` (ids or
+/// user principal names; see [`Admin::require_tier_over`]), `what` naming the change in the
+/// refusal. Names that match nobody are left to the change itself to refuse; at most
+/// `limit` names are looked at, the change refusing more.
+pub async fn require_tier_over_each(
+    store: &Store,
+    admin: &Admin,
+    names: &[String],
+    limit: usize,
+    what: &str,
+) -> Result<(), DirectoryError> {
+    for name in names.iter().take(limit) {
+        match store.get_user(name).await {
+            Ok(user) => admin.require_tier_over(store, &user, what).await?,
+            Err(StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}

@@ -22,4 +22,4 @@ pub use detect::{
 };
 pub use geo::{distance_km, Locator, Place};
 pub use level::RiskLevel;
-pub use service::{RiskError, RiskService, RiskyUser, UserRisk};
+pub use service::{RiskError, RiskService, RiskyUser, UserRisk, MAX_USER_IDS};

@@ -8,8 +8,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
+use trustplane_idp::directory;
 use trustplane_model::Permission;
-use trustplane_risk::RiskError;
+use trustplane_risk::{RiskError, MAX_USER_IDS};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -114,6 +115,10 @@ pub async fn confirm_compromised(
     Json(body): Json<UserIds>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::AlertsWrite).await?;
+    // Changing someone's risk changes their sign-in: their tier bounds who may.
+    let what = "risk (confirming them compromised ends their sessions and elevations)";
+    directory::require_tier_over_each(&state.store, &caller, &body.user_ids, MAX_USER_IDS, what)
+        .await?;
     let users = state
         .signin
         .risk()
@@ -133,6 +138,10 @@ pub async fn dismiss(
     Json(body): Json<UserIds>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(&state, Permission::AlertsWrite).await?;
+    // Changing someone's risk changes their sign-in: their tier bounds who may.
+    let what = "risk";
+    directory::require_tier_over_each(&state.store, &caller, &body.user_ids, MAX_USER_IDS, what)
+        .await?;
     let users = state
         .signin
         .risk()

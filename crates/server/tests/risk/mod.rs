@@ -434,9 +434,33 @@ async fn only_security_roles_read_and_change_user_risk() {
         json!([]),
         "refused requests changed nothing"
     );
-    // A Security Administrator can.
+    // A Security Administrator can, for people of their tier or below.
     let (st, out) = call(&s, &security, Method::POST, confirm, Some(body)).await;
     assert_eq!(st, 200, "{out}");
+    // Not for a Global Administrator: with a user-risk policy, that would lock them out.
+    token_for(
+        &s,
+        "the.global.admin@example.com",
+        Some(BuiltinRole::GlobalAdministrator),
+    )
+    .await;
+    let both = json!({"userIds": ["ada@example.com", "the.global.admin@example.com"]});
+    for path in [confirm, "/api/v1/identityProtection/riskyUsers/dismiss"] {
+        let (st, out) = call(&s, &security, Method::POST, path, Some(both.clone())).await;
+        assert_eq!(st, 403, "{path}: {out}");
+        assert!(
+            out["detail"]
+                .as_str()
+                .unwrap()
+                .contains("the.global.admin@example.com"),
+            "{out}"
+        );
+    }
+    let (_, risky) = call(&s, &reader, Method::GET, list, None).await;
+    assert!(
+        !risky.to_string().contains("the.global.admin@example.com"),
+        "the refused confirmation changed nothing: {risky}"
+    );
     // And bad paging is a 400.
     let (st, _) = call(
         &s,
