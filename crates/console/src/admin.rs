@@ -208,7 +208,7 @@ mod tests {
     fn a_disabled_user_offers_enabling_and_values_are_escaped() {
         let u: User = serde_json::from_value(serde_json::json!({
             "id": "u1", "userPrincipalName": "<a>@example.com", "displayName": "Ada",
-            "accountEnabled": false, "createdDateTime": "2026-12-07T00:00:00Z"
+            "accountEnabled": false, "attributes": {}, "createdDateTime": "2026-12-07T00:00:00Z"
         }))
         .unwrap();
         let g: Group = serde_json::from_value(serde_json::json!({
