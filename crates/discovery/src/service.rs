@@ -6,8 +6,10 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 use thiserror::Error;
-use trustplane_model::Actor;
-use trustplane_store::{DiscoveryReview, NewHit, Store, StoreError, StoredDiscoveredApp};
+use trustplane_model::{Actor, Application};
+use trustplane_store::{
+    DiscoveryReview, NewApplication, NewHit, Store, StoreError, StoredDiscoveredApp,
+};
 
 use crate::{
     apply_patch, parse_import, parse_time, unsanctioned_in_use, with_review, DiscoveredApp, Review,
@@ -31,6 +33,9 @@ pub enum ServiceError {
     /// No such app (404).
     #[error("no discovered app `{0}`")]
     NotFound(String),
+    /// The app is not in a state for this (409).
+    #[error("{0}")]
+    Conflict(String),
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -191,4 +196,45 @@ pub async fn review(
         .await?
         .ok_or_else(|| ServiceError::NotFound(id.into()))?;
     Ok(view(row))
+}
+
+/// Registers a sanctioned web app as a linked application: a My Apps tile that opens the
+/// app's own URL (from the catalogue). Apps that sign people in through Trustplane are
+/// registered as SAML or OIDC applications instead, with their metadata.
+pub async fn register_linked(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+) -> Result<Application, ServiceError> {
+    let row = store
+        .get_discovered_app(id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(id.into()))?;
+    let name = row.body["name"].as_str().unwrap_or(&row.id).to_string();
+    if row.state.as_deref() != Some(ReviewState::Sanctioned.as_str()) {
+        return Err(ServiceError::Conflict(format!(
+            "`{}` is not sanctioned: review it as sanctioned before registering it",
+            name
+        )));
+    }
+    let url = row
+        .body
+        .pointer("/details/catalogue/url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            ServiceError::Conflict(format!(
+                "`{}` has no URL in the catalogue to link to; register it as a SAML or OIDC application",
+                name
+            ))
+        })?;
+    let mut settings = serde_json::Map::new();
+    settings.insert("linked".into(), json!({ "url": url }));
+    Application::linked_url(&settings).map_err(ServiceError::BadRequest)?;
+    let new = NewApplication {
+        display_name: name,
+        description: Some(format!("Linked from cloud discovery ({})", row.id)),
+        app_id: None,
+        settings,
+    };
+    Ok(store.create_application(actor, new).await?)
 }

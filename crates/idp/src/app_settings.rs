@@ -26,7 +26,17 @@ fn refused(message: impl Into<String>) -> SettingsError {
     }
 }
 
+fn check_linked(settings: &Map<String, Value>) -> Result<(), SettingsError> {
+    trustplane_model::Application::linked_url(settings)
+        .map(|_| ())
+        .map_err(|message| SettingsError {
+            message,
+            field: Some("settings.linked.url".into()),
+        })
+}
+
 fn check_oidc(settings: &Map<String, Value>) -> Result<(), SettingsError> {
+    check_linked(settings)?;
     clients::validate_settings(settings).map_err(|e| SettingsError {
         message: e.to_string(),
         field: Some(

@@ -132,3 +132,38 @@ async fn the_aws_console_has_one_tile_per_role_held_in_its_accounts() {
     assert_eq!(tiles.len(), 1);
     assert_eq!(tiles[0].name, "Wiki");
 }
+
+#[tokio::test]
+async fn a_linked_application_is_a_tile_that_opens_its_own_url() {
+    let (_dir, store) = store().await;
+    let mut settings = Map::new();
+    settings.insert("linked".into(), json!({"url": "https://www.dropbox.com/"}));
+    let new = NewApplication {
+        display_name: "Dropbox".into(),
+        description: None,
+        app_id: None,
+        settings,
+    };
+    store
+        .create_application(&Actor::system(), new)
+        .await
+        .unwrap();
+    let ada = user(&store, "ada").await;
+    let tiles = my_apps(&store, &ada).await.unwrap();
+    assert_eq!(tiles.len(), 1);
+    assert_eq!(tiles[0].url, "https://www.dropbox.com/");
+    // What an administrator may store as one is checked.
+    for bad in [
+        json!({"url": "javascript:alert(1)"}),
+        json!({"url": "http://intranet/"}),
+        json!({"url": "https://"}),
+        json!({}),
+    ] {
+        let mut settings = Map::new();
+        settings.insert("linked".into(), bad.clone());
+        assert!(
+            trustplane_idp::app_settings::for_new_application(None, settings).is_err(),
+            "{bad}"
+        );
+    }
+}

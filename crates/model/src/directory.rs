@@ -230,6 +230,36 @@ pub struct Application {
     pub created_date_time: OffsetDateTime,
 }
 
+/// Longest linked sign-on URL.
+const MAX_LINK: usize = 2048;
+
+impl Application {
+    /// The URL of a linked application (`settings.linked.url`): My Apps opens it as it is,
+    /// and the application signs people in by itself. `Err` says what is wrong with one.
+    pub fn linked_url(settings: &Map<String, Value>) -> Result<Option<&str>, String> {
+        let Some(linked) = settings.get("linked") else {
+            return Ok(None);
+        };
+        let url = linked
+            .get("url")
+            .and_then(Value::as_str)
+            .ok_or("settings.linked.url: a linked application needs its https URL")?;
+        let host = url.strip_prefix("https://").unwrap_or_default();
+        let host = host.split(['/', '?', '#']).next().unwrap_or_default();
+        if url.len() > MAX_LINK
+            || host.is_empty()
+            || url
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+        {
+            return Err(format!(
+                "settings.linked.url: must be an https URL with a host, at most {MAX_LINK} characters"
+            ));
+        }
+        Ok(Some(url))
+    }
+}
+
 /// What a role allows, in Graph's `rolePermissions` shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -200,6 +200,7 @@ impl From<trustplane_discovery::service::ServiceError> for ApiError {
             }
             ServiceError::BadRequest(m) => ApiError::bad_request(m),
             e @ ServiceError::NotFound(_) => ApiError::not_found(e.to_string()),
+            ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "Conflict", m),
             ServiceError::Store(e) => e.into(),
         }
     }

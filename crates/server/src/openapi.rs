@@ -30,7 +30,7 @@ use trustplane_idp::oidc::credentials;
         detection::ingest, detection::own_events, detection::list_alerts, detection::get_alert, detection::acknowledge,
         detection::resolve, detection::respond, detection::list_policies, detection::create_policy, detection::timeline,
         posture::upload_scan, posture::list_findings,
-        discovery::list_apps, discovery::get_app, discovery::import_apps, discovery::review_app,
+        discovery::list_apps, discovery::get_app, discovery::import_apps, discovery::review_app, discovery::register,
         crate::saml::sso::rotate_signing_key, applications::create_from_saml_metadata,
         oidc::add_password, oidc::remove_password, oidc::rotate_keys,
     ),

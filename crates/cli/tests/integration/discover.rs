@@ -458,6 +458,71 @@ async fn reviews_through_the_api(db: Db) {
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
     }
 
+    // A sanctioned web app registered as a linked application is a tile in My Apps.
+    let register = |id: &str| format!("/api/v1/discovery/apps/{id}/register");
+    let (s, out) = call(&node, Method::POST, &register("web:slack"), None, admin).await;
+    assert_eq!(s, 409, "an unsanctioned app is not registered: {out}");
+    let (_, dropbox) = call(
+        &node,
+        Method::GET,
+        "/api/v1/discovery/apps/web:dropbox",
+        None,
+        admin,
+    )
+    .await;
+    assert_eq!(
+        dropbox["reviewDetails"]["state"], "sanctioned",
+        "reviewed above"
+    );
+    let (s, _) = call(&node, Method::POST, &register("web:dropbox"), None, &reader).await;
+    assert_eq!(
+        s, 403,
+        "registering an application needs applications/write"
+    );
+    let (s, app) = call(&node, Method::POST, &register("web:dropbox"), None, admin).await;
+    assert_eq!(s, 201, "{app}");
+    let url = app["settings"]["linked"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        url.starts_with("https://") && url.contains("dropbox"),
+        "{url}"
+    );
+    let (s, person) = post(
+        &node,
+        "/api/v1/users",
+        json!({"userPrincipalName": "worker@example.com", "displayName": "Worker",
+               "passwordProfile": {"password": "a long and unusual passphrase"}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{person}");
+    let signed: serde_json::Value = http()
+        .post(node.url("/api/v1/auth/signIn"))
+        .json(
+            &json!({"username": "worker@example.com", "password": "a long and unusual passphrase"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session = signed["sessionToken"].as_str().unwrap();
+    let home = http()
+        .get(node.url("/"))
+        .header("cookie", format!("tp_session={session}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains(&format!("href=\"{url}\"")) && home.contains("Dropbox"),
+        "{home}"
+    );
+
     let (_, doc) = get(&node, "/api/v1/openapi.json").await;
     for p in ["/api/v1/discovery/apps", "/api/v1/discovery/apps/{id}"] {
         assert!(

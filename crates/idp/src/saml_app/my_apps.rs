@@ -1,8 +1,8 @@
 //! My Apps: the applications a person can open from the portal, each a tile that starts an
-//! IdP-initiated sign-on. The AWS console gets one tile per AWS role the person holds now,
+//! IdP-initiated sign-on, or opens a linked application's own URL. The AWS console gets one tile per AWS role the person holds now,
 //! so a click lands in that role without AWS's role picker.
 
-use trustplane_model::{RoleResource, User};
+use trustplane_model::{Application, RoleResource, User};
 use trustplane_store::{ListQuery, Store, StoreError};
 
 use super::settings::{SamlSettings, Template};
@@ -18,7 +18,7 @@ pub struct Tile {
     pub name: String,
     /// What the tile opens, when one application has several (an AWS role and account).
     pub detail: Option<String>,
-    /// Where a click goes: this server's IdP-initiated start.
+    /// Where a click goes: this server's IdP-initiated start, or a linked application.
     pub url: String,
 }
 
@@ -34,6 +34,14 @@ pub async fn my_apps(store: &Store, user: &User) -> Result<Vec<Tile>, StoreError
     let mut roles = None;
     let mut tiles = Vec::new();
     for app in apps {
+        if let Ok(Some(url)) = Application::linked_url(&app.settings) {
+            tiles.push(Tile {
+                name: app.display_name.clone(),
+                detail: None,
+                url: url.to_string(),
+            });
+            continue;
+        }
         let Ok(Some(settings)) = SamlSettings::from_app_settings(&app.settings) else {
             continue;
         };

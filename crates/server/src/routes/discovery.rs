@@ -5,7 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::response::IntoResponse;
-use axum::routing::{get, patch};
+use axum::routing::{get, patch, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/discovery/apps/{id}",
             patch(review_app).get(get_app),
         )
+        .route("/api/v1/discovery/apps/{id}/register", post(register))
 }
 
 #[derive(Deserialize)]
@@ -98,4 +99,19 @@ pub async fn review_app(
     Ok(axum::Json(
         service::review(&state.store, &caller.actor, &id, &body).await?,
     ))
+}
+
+/// Registers a sanctioned web app as a linked application (a My Apps tile).
+#[utoipa::path(post, path = "/api/v1/discovery/apps/{id}/register", tag = "discovery",
+    responses((status = 201), (status = 404), (status = 409, description = "not sanctioned, or no URL")))]
+pub async fn register(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller
+        .require(&state, Permission::ApplicationsWrite)
+        .await?;
+    let app = service::register_linked(&state.store, &caller.actor, &id).await?;
+    Ok((axum::http::StatusCode::CREATED, axum::Json(app)))
 }
