@@ -6,9 +6,7 @@ use trustplane_model::{Event, Group, Outcome, RoleDefinition, User};
 
 use crate::html::{button_form, error_box, esc};
 
-pub const ADMIN_PATH: &str = "/admin";
 pub const USERS_PATH: &str = "/admin/users";
-pub const AUDIT_PATH: &str = "/admin/audit";
 
 /// The console's links, on every console page.
 pub fn nav() -> &'static str {

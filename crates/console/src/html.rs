@@ -29,7 +29,7 @@ nav a{margin-right:1rem}code{font-size:1.1rem}\
 .tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:1rem;padding:0;list-style:none}\
 .tiles a{display:block;border:1px solid #888;border-radius:.4rem;padding:1rem;color:#1b1b1b;text-decoration:none}\
 .tiles a:focus,.tiles a:hover{border-color:#1b1b1b;outline:2px solid #1b1b1b}.tiles small{display:block;color:#444}\
-.wide{max-width:72rem}.pager a{margin-right:1rem}.ok{color:#05610f}.bad{color:#a00}";
+.pager a{margin-right:1rem}.ok{color:#05610f}.bad{color:#a00}";
 
 /// The headers every page is served with: never cached, never framed, scripts, styles and
 /// forms only from this origin, nothing inline.

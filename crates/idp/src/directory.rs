@@ -343,23 +343,24 @@ pub async fn find_users(
     limit: usize,
 ) -> Result<(Vec<User>, bool), DirectoryError> {
     admin.require(store, Permission::DirectoryRead).await?;
-    let fields: &[&str] = if text.is_empty() {
-        &[""]
+    // Names match by either field: one query each, merged (the store ANDs clauses).
+    let filters: Vec<Vec<Clause>> = if text.is_empty() {
+        vec![Vec::new()]
     } else {
-        &["userPrincipalName", "displayName"]
+        ["userPrincipalName", "displayName"]
+            .into_iter()
+            .map(|field| {
+                vec![Clause {
+                    field: field.into(),
+                    op: Op::StartsWith,
+                    value: text.into(),
+                }]
+            })
+            .collect()
     };
     let mut found = Vec::new();
     let mut more = false;
-    for field in fields {
-        let filter = if field.is_empty() {
-            Vec::new()
-        } else {
-            vec![Clause {
-                field: (*field).into(),
-                op: Op::StartsWith,
-                value: text.into(),
-            }]
-        };
+    for filter in filters {
         let query = ListQuery {
             filter,
             top: limit,

@@ -12,7 +12,7 @@ use trustplane_model::{Actor, User};
 use trustplane_store::Session;
 
 use super::cookies::{self, CsrfForm, SESSION};
-use super::html::{page, see_other};
+use super::html::{csrf_refused, page, see_other};
 use super::login::retry_after;
 use super::login::{safe_next, url_encode};
 use crate::context::RequestContext;
@@ -97,7 +97,7 @@ impl FromRequestParts<AppState> for SignedIn {
 impl SignedIn {
     /// The refusal of a form post whose CSRF token does not check out, if it does not.
     pub(super) fn csrf_refusal(&self, headers: &HeaderMap, field: &str) -> Option<Response> {
-        (!cookies::csrf_ok(headers, field)).then(refused)
+        (!cookies::csrf_ok(headers, field)).then(csrf_refused)
     }
 }
 
@@ -178,14 +178,6 @@ async fn require_step_up(state: &AppState, me: &SignedIn) -> Result<(), Response
         Ok(false) => Err(see_other(view::VERIFY_PATH)),
         Err(e) => Err(ApiError::from(e).into_response()),
     }
-}
-
-fn refused() -> Response {
-    page(
-        StatusCode::FORBIDDEN,
-        "Request refused",
-        trustplane_console::html::csrf_refused(),
-    )
 }
 
 #[derive(Deserialize)]

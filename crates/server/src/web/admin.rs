@@ -69,7 +69,8 @@ fn failure(e: impl Into<DirectoryError>) -> Response {
     }
 }
 
-/// Signs in, then checks the caller may read the directory at all.
+/// The caller, if they may read the directory at all (the overview's check; the other pages'
+/// engine functions check for themselves).
 async fn reader(state: &AppState, me: SignedIn, uri: &Uri) -> Result<Admin, Response> {
     let admin = admin_of(state, me, uri, "GET").await?;
     admin
@@ -101,7 +102,7 @@ async fn users(
     uri: Uri,
     Query(q): Query<Search>,
 ) -> Response {
-    let admin = match reader(&state, me, &uri).await {
+    let admin = match admin_of(&state, me, &uri, "GET").await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -147,7 +148,7 @@ async fn user(
     uri: Uri,
     Path(id): Path<String>,
 ) -> Response {
-    let admin = match reader(&state, me, &uri).await {
+    let admin = match admin_of(&state, me, &uri, "GET").await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -172,15 +173,12 @@ async fn user_action(
     let done = match action.as_str() {
         "disable" | "enable" => {
             let enabled = action == "enable";
-            match directory::set_enabled(&state.store, &state.signin, &admin, &id, enabled).await {
-                Ok(change) => {
-                    if change.disabled() {
-                        crate::routes::users::take_back_grants(&state).await;
-                    }
-                    Ok(())
-                }
-                Err(e) => Err(e),
+            let change =
+                directory::set_enabled(&state.store, &state.signin, &admin, &id, enabled).await;
+            if change.as_ref().is_ok_and(|c| c.disabled()) {
+                crate::routes::users::take_back_grants(&state).await;
             }
+            change.map(|_| ())
         }
         "revoke" => directory::revoke_sessions(&state.store, &admin, &id)
             .await
@@ -195,16 +193,7 @@ async fn user_action(
     };
     match done {
         Ok(()) => see_other(&format!("{USERS_PATH}/{}", trustplane_idp::url_encode(&id))),
-        Err(DirectoryError::Access(AccessError::Denied(reason))) => {
-            user_page(
-                &state,
-                &headers,
-                &admin,
-                &id,
-                Some((StatusCode::FORBIDDEN, reason)),
-            )
-            .await
-        }
+        // A refusal (403 with the engine's reason) or a conflict, shown on the user's page.
         Err(e) => {
             let e = ApiError::from(e);
             user_page(

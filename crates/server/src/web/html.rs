@@ -25,3 +25,12 @@ pub fn see_other(location: &str) -> Response {
     }
     r
 }
+
+/// The refusal of a form this site did not send (missing or wrong CSRF token).
+pub fn csrf_refused() -> Response {
+    page(
+        StatusCode::FORBIDDEN,
+        "Request refused",
+        trustplane_console::html::csrf_refused(),
+    )
+}

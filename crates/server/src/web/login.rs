@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::cookies::{self, CsrfForm, SESSION, SIGN_IN};
-use super::html::{page, see_other};
+use super::html::{csrf_refused, page, see_other};
 use crate::context::{ClientApp, RequestContext};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
@@ -65,14 +65,6 @@ pub struct LoginForm {
     password: String,
     csrf: String,
     next: Option<String>,
-}
-
-fn csrf_refused() -> Response {
-    page(
-        StatusCode::FORBIDDEN,
-        "Request refused",
-        trustplane_console::html::csrf_refused(),
-    )
 }
 
 /// Sets the session cookie and redirects.
