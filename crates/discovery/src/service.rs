@@ -199,7 +199,7 @@ pub async fn review(
 }
 
 /// Registers a sanctioned web app as a linked application: a My Apps tile that opens the
-/// app's own URL (from the catalogue). Apps that sign people in through Trustplane are
+/// app's own URL (from the catalogue shipped with this node). Apps that sign people in through Trustplane are
 /// registered as SAML or OIDC applications instead, with their metadata.
 pub async fn register_linked(
     store: &Store,
@@ -217,14 +217,18 @@ pub async fn register_linked(
             name
         )));
     }
+    // The URL comes from the catalogue this node ships, never from the imported report: an
+    // import may say anything, and the tile is shown to everyone.
+    let catalog =
+        crate::catalog::Catalog::builtin().map_err(|e| ServiceError::BadRequest(e.to_string()))?;
     let url = row
-        .body
-        .pointer("/details/catalogue/url")
-        .and_then(Value::as_str)
+        .id
+        .strip_prefix("web:")
+        .and_then(|app| catalog.get(app))
+        .and_then(|app| app.url.clone())
         .ok_or_else(|| {
             ServiceError::Conflict(format!(
-                "`{}` has no URL in the catalogue to link to; register it as a SAML or OIDC application",
-                name
+                "`{name}` has no URL in the catalogue to link to; register it as a SAML or OIDC application"
             ))
         })?;
     let mut settings = serde_json::Map::new();

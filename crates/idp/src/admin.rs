@@ -148,7 +148,7 @@ impl Admin {
 
     /// Records a refusal in the audit trail. If it cannot be recorded, the error is the
     /// store's: the request still does nothing.
-    async fn deny(&self, store: &Store, reason: String, target: Option<Target>) -> AccessError {
+    pub async fn deny(&self, store: &Store, reason: String, target: Option<Target>) -> AccessError {
         let recorded = async {
             let mut tx = store.begin_write().await?;
             tx.audit(Event {

@@ -407,17 +407,23 @@ pub async fn user_overview(
 
 /// Succeeds if the caller may change the sign-in of every user named in `names` (ids or
 /// user principal names; see [`Admin::require_tier_over`]), `what` naming the change in the
-/// refusal. Names that match nobody are left to the change itself to refuse; at most
-/// `limit` names are looked at, the change refusing more.
+/// refusal; with `others_only`, the caller may not name themselves (clearing one's own risk
+/// would get one past the policy it feeds). Names that match nobody are left to the change
+/// itself to refuse; at most `limit` names are looked at, the change refusing more.
 pub async fn require_tier_over_each(
     store: &Store,
     admin: &Admin,
     names: &[String],
     limit: usize,
     what: &str,
+    others_only: bool,
 ) -> Result<(), DirectoryError> {
     for name in names.iter().take(limit) {
         match store.get_user(name).await {
+            Ok(user) if others_only && user.id == admin.user.id => {
+                let reason = format!("{} changes the caller's own {what}", admin.request);
+                return Err(admin.deny(store, reason, None).await.into());
+            }
             Ok(user) => admin.require_tier_over(store, &user, what).await?,
             Err(StoreError::NotFound { .. }) => {}
             Err(e) => return Err(e.into()),

@@ -370,7 +370,8 @@ impl<'a> Service<'a> {
                 .await
                 .map_err(scim_error)?;
             let mut reply = Reply::no_content();
-            reply.ended_access = true;
+            // A disabled person's grants went when they were disabled.
+            reply.ended_access = before.user.account_enabled;
             Ok(reply)
         }
         .await;

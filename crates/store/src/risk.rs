@@ -527,9 +527,10 @@ impl Store {
         .transpose()
     }
 
-    /// Confirms a person compromised: risk high, every session and OIDC grant ended, their
-    /// privileged role requests ended (active ones revoked, pending ones cancelled), their
-    /// open detections marked confirmed; audited. Returns the sessions ended.
+    /// Confirms a person compromised: risk high, every session, OIDC grant and API token
+    /// ended, their privileged role requests ended (active ones revoked, pending ones
+    /// cancelled), their open detections marked confirmed; audited. Returns the sessions
+    /// ended.
     pub async fn confirm_user_compromised(
         &self,
         actor: &Actor,
@@ -559,6 +560,13 @@ impl Store {
             "user confirmed compromised",
         )
         .await?;
+        // A token acts as its user: one the attacker holds would outlive the sessions.
+        let tokens = tx
+            .execute(
+                "DELETE FROM api_tokens WHERE user_id = $1",
+                &[Bind::Text(user_id.into())],
+            )
+            .await?;
         // Their elevations end too; the PIM engine takes the grants back.
         let elevations = crate::pim::end_requests_of_user_tx(
             &mut tx,
@@ -577,6 +585,7 @@ impl Store {
                 "riskLevel": "high",
                 "sessionsEnded": ended.sessions,
                 "grantsRevoked": ended.grants,
+                "apiTokensRevoked": tokens,
                 "elevationsEnded": elevations,
             }),
         ))

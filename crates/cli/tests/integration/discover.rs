@@ -474,6 +474,22 @@ async fn reviews_through_the_api(db: Db) {
         dropbox["reviewDetails"]["state"], "sanctioned",
         "reviewed above"
     );
+    // A report may say anything: a URL changed in an import is not what gets linked.
+    let mut tampered = report.clone();
+    for app in tampered["apps"].as_array_mut().unwrap() {
+        if app["id"] == "web:dropbox" {
+            app["details"]["catalogue"]["url"] = json!("https://evil.example/");
+        }
+    }
+    let (s, out) = call(
+        &node,
+        Method::POST,
+        "/api/v1/discovery/apps",
+        Some(tampered),
+        admin,
+    )
+    .await;
+    assert_eq!(s, 200, "{out}");
     let (s, _) = call(&node, Method::POST, &register("web:dropbox"), None, &reader).await;
     assert_eq!(
         s, 403,

@@ -17,7 +17,6 @@ use crate::error::ApiResult;
 use crate::extract::{Path, Query};
 use crate::server::AppState;
 
-/// Alerts of one unsanctioned app within a day fold into one.
 /// Largest discovery report imported at once.
 const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
 

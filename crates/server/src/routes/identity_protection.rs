@@ -117,8 +117,15 @@ pub async fn confirm_compromised(
     caller.require(&state, Permission::AlertsWrite).await?;
     // Changing someone's risk changes their sign-in: their tier bounds who may.
     let what = "risk (confirming them compromised ends their sessions and elevations)";
-    directory::require_tier_over_each(&state.store, &caller, &body.user_ids, MAX_USER_IDS, what)
-        .await?;
+    directory::require_tier_over_each(
+        &state.store,
+        &caller,
+        &body.user_ids,
+        MAX_USER_IDS,
+        what,
+        false,
+    )
+    .await?;
     let users = state
         .signin
         .risk()
@@ -140,8 +147,15 @@ pub async fn dismiss(
     caller.require(&state, Permission::AlertsWrite).await?;
     // Changing someone's risk changes their sign-in: their tier bounds who may.
     let what = "risk";
-    directory::require_tier_over_each(&state.store, &caller, &body.user_ids, MAX_USER_IDS, what)
-        .await?;
+    directory::require_tier_over_each(
+        &state.store,
+        &caller,
+        &body.user_ids,
+        MAX_USER_IDS,
+        what,
+        true,
+    )
+    .await?;
     let users = state
         .signin
         .risk()

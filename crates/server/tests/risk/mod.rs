@@ -456,6 +456,29 @@ async fn only_security_roles_read_and_change_user_risk() {
             "{out}"
         );
     }
+    // Nobody clears their own risk, and a confirmation takes the person's API tokens too.
+    let (st, out) = call(
+        &s,
+        &security,
+        Method::POST,
+        "/api/v1/identityProtection/riskyUsers/dismiss",
+        Some(json!({"userIds": ["secadmin@example.com"]})),
+    )
+    .await;
+    assert_eq!(st, 403, "{out}");
+    let (st, _) = call(&s, &nobody, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(st, 200, "the plain user's token works");
+    let (st, out) = call(
+        &s,
+        &security,
+        Method::POST,
+        confirm,
+        Some(json!({"userIds": ["plain.user@example.com"]})),
+    )
+    .await;
+    assert_eq!(st, 200, "{out}");
+    let (st, _) = call(&s, &nobody, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(st, 401, "a compromised person's API token no longer works");
     let (_, risky) = call(&s, &reader, Method::GET, list, None).await;
     assert!(
         !risky.to_string().contains("the.global.admin@example.com"),
