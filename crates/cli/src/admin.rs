@@ -56,6 +56,15 @@ const SESSION_COLUMNS: &[(&str, &str)] = &[
     ("ip", "ipAddress"),
     ("client", "clientApp"),
 ];
+const TIMELINE_COLUMNS: &[(&str, &str)] = &[
+    ("time", "time"),
+    ("source", "source"),
+    ("category", "category"),
+    ("activity", "activity"),
+    ("result", "result"),
+    ("ip", "ipAddress"),
+    ("summary", "summary"),
+];
 const SIGN_IN_COLUMNS: &[(&str, &str)] = &[
     ("time", "activityDateTime"),
     ("user", "after.userPrincipalName"),
@@ -130,6 +139,7 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
         AdminCommand::Audit(c) => audit(&client, c, out).await?,
         AdminCommand::Alerts(c) => alerts(&client, c, out).await?,
         AdminCommand::RiskyUsers(c) => crate::risk::risky_users(&client, c, out).await?,
+        AdminCommand::Incidents(c) => crate::incidents::run(&client, c, out).await?,
         AdminCommand::Findings {
             status,
             account,
@@ -461,6 +471,39 @@ async fn users(client: &Client, c: UsersCommand, out: Output) -> Result<()> {
                 )
                 .await?;
             output::done(out, &format!("unlocked {id}"));
+        }
+        UsersCommand::Timeline {
+            id,
+            from,
+            to,
+            source,
+            category,
+            top,
+            all,
+            export,
+        } => {
+            let mut path = format!("/api/v1/users/{}/timeline?top={top}", enc(&id));
+            for (name, value) in [
+                ("from", from),
+                ("to", to),
+                ("source", (!source.is_empty()).then(|| source.join(","))),
+                (
+                    "category",
+                    (!category.is_empty()).then(|| category.join(",")),
+                ),
+                ("format", export.clone()),
+            ] {
+                if let Some(v) = value {
+                    path.push_str(&format!("&{name}={}", enc(&v)));
+                }
+            }
+            if export.is_some() {
+                let mut stdout = std::io::stdout().lock();
+                client.get_to(&path, &mut stdout).await?;
+                return Ok(());
+            }
+            let items = client.list(&path, all).await?;
+            output::list(out, &items, TIMELINE_COLUMNS);
         }
         UsersCommand::Groups { id, transitive } => {
             let nav = if transitive {

@@ -705,6 +705,9 @@ pub enum AdminCommand {
     /// Identity protection: users at risk and the detections behind it.
     #[command(subcommand, name = "risky-users")]
     RiskyUsers(RiskyUsersCommand),
+    /// Incidents: alerts about the same person or address, grouped.
+    #[command(subcommand)]
+    Incidents(IncidentsCommand),
     /// Posture findings kept by the server across scans.
     Findings {
         /// PASS, FAIL, MANUAL, ERROR or RESOLVED.
@@ -804,6 +807,38 @@ pub enum ProvisioningConnectionsCommand {
     Status { id: String },
     /// Delete a connection (id or name): its token stops working; its users and groups stay.
     Delete { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum IncidentsCommand {
+    /// List incidents, the most recently active first.
+    List {
+        /// active, inProgress or resolved.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only incidents about this person (UPN or id).
+        #[arg(long)]
+        person: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        top: usize,
+    },
+    /// Show an incident with its alerts and their responses.
+    Show { id: String },
+    /// Change an incident's status or owner.
+    Update {
+        id: String,
+        /// active, inProgress or resolved (resolving resolves its alerts).
+        #[arg(long)]
+        status: Option<String>,
+        /// Who works on it (UPN or id).
+        #[arg(long, conflicts_with = "unassign")]
+        assign: Option<String>,
+        /// Clear the owner.
+        #[arg(long)]
+        unassign: bool,
+    },
+    /// Add a comment to an incident.
+    Comment { id: String, comment: String },
 }
 
 #[derive(Subcommand)]
@@ -961,6 +996,34 @@ pub enum UsersCommand {
         /// Include groups reached through nesting.
         #[arg(long)]
         transitive: bool,
+    },
+    /// A person's timeline across Trustplane, AWS and Azure, oldest first: sign-ins, tokens,
+    /// SAML responses, PIM steps, alerts and cloud activity.
+    Timeline {
+        /// The person (id or UPN).
+        id: String,
+        /// Entries at or after this time (RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Entries before this time (RFC 3339).
+        #[arg(long)]
+        to: Option<String>,
+        /// Only these sources: trustplane, aws, azure (comma-separated or repeated).
+        #[arg(long, value_delimiter = ',')]
+        source: Vec<String>,
+        /// Only these categories: signIn, federation, pim, detection, cloudActivity, ...
+        #[arg(long, value_delimiter = ',')]
+        category: Vec<String>,
+        /// Page size (1 to 1000).
+        #[arg(long, default_value_t = 100)]
+        top: usize,
+        /// Follow every page.
+        #[arg(long)]
+        all: bool,
+        /// Write the whole window to standard output as NDJSON lines: the entries (`ndjson`)
+        /// or OCSF events (`ocsf`).
+        #[arg(long, value_parser = ["ndjson", "ocsf"])]
+        export: Option<String>,
     },
 }
 

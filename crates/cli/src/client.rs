@@ -139,6 +139,33 @@ impl Client {
         Ok(text)
     }
 
+    /// GETs a long answer (an export) and copies it to `out` as it arrives.
+    pub async fn get_to(&self, path: &str, out: &mut dyn std::io::Write) -> Result<()> {
+        let mut resp = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .bearer_auth(&self.token)
+            // An export of a long window takes longer than an API call may.
+            .timeout(std::time::Duration::from_secs(3600))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.base))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let text = resp.text().await.unwrap_or_default();
+            return Err(problem(status, &text));
+        }
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .context("the answer was cut short; the export is incomplete")?
+        {
+            out.write_all(&chunk)?;
+        }
+        out.flush()?;
+        Ok(())
+    }
+
     pub async fn patch(&self, path: &str, body: &Value) -> Result<Value> {
         Ok(self
             .call(Method::PATCH, path, Some(body))

@@ -151,6 +151,7 @@ pub async fn import(store: &Store, actor: &Actor, body: &[u8]) -> Result<Importe
                 .and_then(parse_time)
                 .map(|t| t.saturating_mul(1000)),
             record: serde_json::to_value(app).unwrap_or_default(),
+            addresses: Vec::new(),
         };
         store.record_hit(hit, DAY_MS).await?;
     }

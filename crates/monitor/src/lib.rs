@@ -6,7 +6,10 @@
 //! events and the log-source polls of `trustplane-cloudops` all call [`Detection`].
 #![deny(missing_docs)]
 
+mod ocsf;
+mod privileged;
 mod respond;
+pub mod timeline;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -285,7 +288,13 @@ impl Detection {
         }
         self.store.add_person_events(&timeline).await?;
         // Matching holds the rule set (correlation state included) briefly, with no await.
-        type Matched = (trustplane_detect::Hit, Option<Person>, Value, Option<i64>);
+        type Matched = (
+            trustplane_detect::Hit,
+            Option<Person>,
+            Value,
+            Option<i64>,
+            Vec<String>,
+        );
         let hits: Vec<Matched> = {
             let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
             enriched
@@ -293,15 +302,17 @@ impl Detection {
                 .flat_map(|(record, person)| {
                     // When it happened, not when it reached us: logs arrive late and in batches.
                     let at = ms_of(record.summary().time.as_deref());
-                    rules
-                        .process(record)
-                        .into_iter()
-                        .map(move |h| (h, person.clone(), record.original.clone(), at))
+                    let addresses = addresses_of(record);
+                    rules.process(record).into_iter().map(move |h| {
+                        let original = record.original.clone();
+                        (h, person.clone(), original, at, addresses.clone())
+                    })
                 })
                 .collect()
         };
-        report.matches = hits.len();
-        for (hit, person, record, event_time) in hits {
+        let mut findings = self.privileged_findings(&enriched).await?;
+        report.matches = hits.len() + findings.len();
+        for (hit, person, record, event_time, addresses) in hits {
             let (alert, created) = self
                 .store
                 .record_hit(
@@ -314,6 +325,7 @@ impl Detection {
                         person_upn: person.as_ref().map(|p| p.1.clone()),
                         record,
                         event_time,
+                        addresses,
                     },
                     DEDUP_WINDOW_MS,
                 )
@@ -323,8 +335,63 @@ impl Detection {
                 self.respond_automatically(&alert).await?;
             }
         }
+        for hit in findings.drain(..) {
+            let (alert, created) = self.store.record_hit(hit, DEDUP_WINDOW_MS).await?;
+            if created {
+                report.new_alerts.push(alert.id.clone());
+                self.respond_automatically(&alert).await?;
+            }
+        }
         Ok(report)
     }
+
+    /// Privileged use outside an activation, and console access bypassing federation, among
+    /// `records` (see [`privileged`]), as hits of Trustplane's own rules.
+    async fn privileged_findings(
+        &self,
+        records: &[(Record, Option<Person>)],
+    ) -> Result<Vec<NewHit>, StoreError> {
+        let roles = privileged::PrivilegedRoles::load(&self.store).await?;
+        let mut hits = Vec::new();
+        for (record, person) in records {
+            let at = ms_of(record.summary().time.as_deref());
+            let id = person.as_ref().map(|p| p.0.as_str());
+            let Some(f) = privileged::check(&self.store, &roles, record, id, at).await? else {
+                continue;
+            };
+            let mut evidence = record.original.clone();
+            if let Some(t) = evidence
+                .get_mut("trustplane")
+                .and_then(Value::as_object_mut)
+            {
+                t.insert("privilegedUse".into(), f.detail);
+            }
+            hits.push(NewHit {
+                rule_id: Some(f.rule_id.into()),
+                rule_title: f.title.into(),
+                rule_author: Some("Trustplane".into()),
+                level: f.level.into(),
+                person_id: person.as_ref().map(|p| p.0.clone()),
+                person_upn: person.as_ref().map(|p| p.1.clone()),
+                record: evidence,
+                event_time: at,
+                addresses: addresses_of(record),
+            });
+        }
+        Ok(hits)
+    }
+}
+
+/// The network address a record came from, when it is one (CloudTrail puts a service's name
+/// there for calls AWS made on someone's behalf).
+fn addresses_of(record: &Record) -> Vec<String> {
+    record
+        .summary()
+        .source_ip
+        .as_deref()
+        .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+        .map(|ip| vec![ip.to_string()])
+        .unwrap_or_default()
 }
 
 /// The directory user a record is about: an AWS assumed-role session name or IAM user name,

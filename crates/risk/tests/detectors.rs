@@ -705,6 +705,7 @@ async fn an_open_alert_resolved_to_a_person_raises_their_user_risk_until_dismiss
                 person_upn: Some(ada.user_principal_name.clone()),
                 record: json!({"eventName": "CreateAccessKey", "sourceIPAddress": "198.51.100.66"}),
                 event_time: None,
+                addresses: Vec::new(),
             },
             HOUR,
         )

@@ -126,6 +126,19 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<trustplane_monitor::timeline::TimelineError> for ApiError {
+    fn from(e: trustplane_monitor::timeline::TimelineError) -> Self {
+        use trustplane_monitor::timeline::TimelineError;
+        match e {
+            TimelineError::Invalid { field, message } => ApiError {
+                field: Some(field.to_string()),
+                ..Self::bad_request(format!("{field}: {message}"))
+            },
+            TimelineError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<trustplane_idp::admin::AccessError> for ApiError {
     fn from(e: trustplane_idp::admin::AccessError) -> Self {
         match e {

@@ -5,8 +5,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::oidc::secrets as oidc;
 use crate::routes::{
-    applications, audit, conditional_access as ca, detection, discovery, groups, health, posture,
-    roles, tokens, users,
+    applications, audit, conditional_access as ca, detection, discovery, groups, health, incidents,
+    posture, roles, tokens, users,
 };
 use trustplane_idp::oidc::credentials;
 
@@ -29,6 +29,7 @@ use trustplane_idp::oidc::credentials;
         ca::list_locations, ca::get_location, ca::create_location, ca::update_location, ca::delete_location, ca::evaluate,
         detection::ingest, detection::own_events, detection::list_alerts, detection::get_alert, detection::acknowledge,
         detection::resolve, detection::respond, detection::list_policies, detection::create_policy, detection::timeline,
+        incidents::list_incidents, incidents::get_incident, incidents::update_incident, incidents::add_comment,
         posture::upload_scan, posture::list_findings,
         discovery::list_apps, discovery::get_app, discovery::import_apps, discovery::review_app, discovery::register,
         crate::saml::sso::rotate_signing_key, applications::create_from_saml_metadata,
@@ -40,7 +41,7 @@ use trustplane_idp::oidc::credentials;
         trustplane_model::Event, trustplane_model::Actor, trustplane_model::Target, trustplane_model::Outcome,
         trustplane_model::PasswordProfile, trustplane_model::AuthMethodInfo, trustplane_model::SessionInfo, trustplane_model::ObjectKind, trustplane_model::AssignmentKind,
         trustplane_model::CreateUser, trustplane_model::UpdateUser, users::NewTemporaryAccessPass, trustplane_model::CreateGroup, trustplane_model::UpdateGroup, groups::MemberRef,
-        applications::CreateApplication, applications::UpdateApplication, applications::FromSamlMetadata, roles::CreateRoleAssignment, roles::CreateRoleDefinition, roles::UpdateRoleDefinition, trustplane_idp::api_tokens::CreateToken, crate::saml::sso::RotateKey, detection::RespondBody, detection::CreateResponsePolicy,
+        applications::CreateApplication, applications::UpdateApplication, applications::FromSamlMetadata, roles::CreateRoleAssignment, roles::CreateRoleDefinition, roles::UpdateRoleDefinition, trustplane_idp::api_tokens::CreateToken, crate::saml::sso::RotateKey, detection::RespondBody, detection::CreateResponsePolicy, incidents::UpdateIncident, incidents::AddComment,
         credentials::AddPassword, credentials::PasswordCredentialInput, credentials::PasswordCredential, credentials::RemovePassword, credentials::RotateKeys,
     )),
     modifiers(&BearerAuth),

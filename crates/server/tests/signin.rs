@@ -1779,15 +1779,95 @@ mod detection {
         assert_eq!(one["hits"], 2);
 
         // The person's timeline shows the AWS activity; the audit trail shows alert and response.
-        let (_, timeline) = api(
+        let (st, timeline) = api(
             &s,
             reqwest::Method::GET,
-            "/api/v1/users/ada@example.com/timeline",
+            "/api/v1/users/ada@example.com/timeline?source=aws",
             None,
         )
         .await;
-        assert_eq!(timeline["value"][0]["provider"], "aws");
-        assert_eq!(timeline["value"][0]["action"], "StopLogging");
+        assert_eq!(st, 200, "{timeline}");
+        assert_eq!(timeline["value"][0]["source"], "aws");
+        assert_eq!(timeline["value"][0]["activity"], "StopLogging");
+        // The whole timeline, read in pages of one.
+        let mut link = "/api/v1/users/ada@example.com/timeline?top=1".to_string();
+        let mut activities = Vec::new();
+        while activities.len() < 100 {
+            let (st, page) = api(&s, reqwest::Method::GET, &link, None).await;
+            assert_eq!(st, 200, "{page}");
+            activities.extend(page["value"].as_array().unwrap().iter().map(|e| {
+                format!(
+                    "{}:{}",
+                    e["source"].as_str().unwrap(),
+                    e["activity"].as_str().unwrap()
+                )
+            }));
+            match page["@odata.nextLink"].as_str() {
+                Some(next) => link = next.to_string(),
+                None => break,
+            }
+        }
+        // Her account's creation, then her sign-in, then what the pushed record set off (its
+        // event time, in the test data, is earlier than the clock's).
+        assert_eq!(
+            activities[..3],
+            [
+                "trustplane:user.create",
+                "trustplane:signIn",
+                "trustplane:alert.create"
+            ],
+            "{activities:?}"
+        );
+        assert!(activities.contains(&"trustplane:response.endSessions".to_string()));
+        assert_eq!(
+            activities
+                .iter()
+                .filter(|a| *a == "aws:StopLogging")
+                .count(),
+            2,
+            "{activities:?}"
+        );
+        assert!(activities.contains(&"trustplane:alert.create".to_string()));
+        // Exported as OCSF: one event per line, her sign-in an Authentication logon.
+        let r = reqwest::Client::new()
+            .get(format!(
+                "{}/api/v1/users/ada@example.com/timeline?format=ocsf",
+                s.base
+            ))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+        let lines: Vec<Value> = r
+            .text()
+            .await
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), activities.len());
+        assert_eq!(lines[1]["type_uid"], 300201);
+        assert_eq!(lines[1]["user"]["name"], "ada@example.com");
+        // Bad parameters are refused with the parameter named, and change nothing.
+        for bad in [
+            "?from=soon",
+            "?source=gcp",
+            "?format=csv",
+            "?cursor=x",
+            "?top=5000",
+            "?colour=red",
+        ] {
+            let (st, problem) = api(
+                &s,
+                reqwest::Method::GET,
+                &format!("/api/v1/users/ada@example.com/timeline{bad}"),
+                None,
+            )
+            .await;
+            assert_eq!(st, 400, "{bad}: {problem}");
+        }
         let (_, audit) = api(
             &s,
             reqwest::Method::GET,

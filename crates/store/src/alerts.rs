@@ -67,6 +67,9 @@ pub struct NewHit {
     /// When the record's event happened (ms), if it says; the alert's first and last seen
     /// follow event times, falling back to the time the record was processed.
     pub event_time: Option<Timestamp>,
+    /// The addresses the record came from: with the person, what groups alerts into
+    /// incidents.
+    pub addresses: Vec<String>,
 }
 
 /// What to do about alerts.
@@ -156,6 +159,7 @@ impl Store {
         );
         let mut tx = self.begin_write().await?;
         let now = hit.event_time.unwrap_or(tx.now);
+        let addresses = hit.addresses.clone();
         // The same rule and person within the window of this event, before or after it (logs
         // arrive out of order).
         let open = tx
@@ -235,6 +239,8 @@ impl Store {
                 (alert, true)
             }
         };
+        // In the same transaction: an alert is never left outside an incident.
+        crate::incidents::correlate(&mut tx, &alert, &addresses, now).await?;
         tx.commit().await?;
         Ok((alert, created))
     }
@@ -414,22 +420,6 @@ impl Store {
             .await?;
         }
         tx.commit().await
-    }
-
-    /// A person's cross-cloud timeline, oldest first.
-    pub async fn person_timeline(&self, person: &str, top: usize) -> Result<Vec<Value>> {
-        self.fetch_all(
-            &format!("SELECT at, provider, summary FROM person_events WHERE person_id = $1 ORDER BY at, id LIMIT {}", top.clamp(1, 5000)),
-            &[Bind::Text(person.into())],
-        )
-        .await?
-        .iter()
-        .map(|r| {
-            let mut v: Value = serde_json::from_str(&r.try_get::<String, _>("summary")?)?;
-            v["provider"] = Value::String(r.try_get("provider")?);
-            Ok(v)
-        })
-        .collect()
     }
 
     /// Whether a person ever signed in to Trustplane from `ip`.

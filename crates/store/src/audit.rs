@@ -120,12 +120,25 @@ struct ChainedEntry {
     activity: String,
     actor_id: String,
     target_id: Option<String>,
+    subject_id: Option<String>,
     body: String,
     prev_hash: String,
     hash: String,
 }
 
-/// Entries inserted by one statement when several are appended at once (9 values each, well
+/// The person an entry is about when its actor and target do not say: the principal of a PIM
+/// request or assignment, or the person of an alert, in the entry's body.
+fn subject_of(event: &Event) -> Option<String> {
+    let after = event.after.as_ref()?;
+    let principal = ["principalId", "personId"]
+        .iter()
+        .find_map(|k| after.get(*k).and_then(|v| v.as_str()))?;
+    let by_actor_or_target = event.initiated_by.id == principal
+        || event.target.as_ref().is_some_and(|t| t.id == principal);
+    (!by_actor_or_target && !principal.is_empty()).then(|| principal.to_string())
+}
+
+/// Entries inserted by one statement when several are appended at once (10 values each, well
 /// under SQLite's and PostgreSQL's bound-parameter limits).
 const ROWS_PER_INSERT: usize = 100;
 
@@ -186,8 +199,10 @@ impl WriteTx {
                     "the audit chain is keyed: changes need the store opened with the master key",
                 )),
             };
+            let subject_id = subject_of(&event);
             entries.push(ChainedEntry {
                 seq,
+                subject_id,
                 category: event.category,
                 activity: event.activity,
                 actor_id: event.initiated_by.id,
@@ -200,16 +215,16 @@ impl WriteTx {
         let seqs = entries.iter().map(|e| e.seq).collect();
         for chunk in entries.chunks(ROWS_PER_INSERT) {
             let mut sql = String::from(
-                "INSERT INTO audit_log (seq, at, category, activity, actor_id, target_id, body, prev_hash, hash) VALUES ",
+                "INSERT INTO audit_log (seq, at, category, activity, actor_id, target_id, subject_id, body, prev_hash, hash) VALUES ",
             );
-            let mut binds = Vec::with_capacity(chunk.len() * 9);
+            let mut binds = Vec::with_capacity(chunk.len() * 10);
             for (i, e) in chunk.iter().enumerate() {
-                let n = i * 9;
+                let n = i * 10;
                 if i > 0 {
                     sql.push_str(", ");
                 }
                 sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
                     n + 1,
                     n + 2,
                     n + 3,
@@ -218,7 +233,8 @@ impl WriteTx {
                     n + 6,
                     n + 7,
                     n + 8,
-                    n + 9
+                    n + 9,
+                    n + 10
                 ));
                 binds.extend([
                     Bind::Int(e.seq),
@@ -227,6 +243,7 @@ impl WriteTx {
                     Bind::Text(e.activity.clone()),
                     Bind::Text(e.actor_id.clone()),
                     Bind::OptText(e.target_id.clone()),
+                    Bind::OptText(e.subject_id.clone()),
                     Bind::Text(e.body.clone()),
                     Bind::Text(e.prev_hash.clone()),
                     Bind::Text(e.hash.clone()),

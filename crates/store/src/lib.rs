@@ -30,6 +30,7 @@ mod discovery;
 mod error;
 mod filter;
 mod findings;
+mod incidents;
 pub mod jobs;
 mod lease;
 mod list;
@@ -41,6 +42,7 @@ mod protection;
 mod provisioning;
 mod risk;
 mod signing_keys;
+mod timeline;
 mod tokens;
 
 pub use alerts::{level_rank, Alert, NewHit, ResponsePolicy};
@@ -66,6 +68,10 @@ pub use discovery::{DiscoveryReview, StoredDiscoveredApp};
 pub use error::{Result, StoreError};
 pub use filter::{parse_filter, FilterError, MAX_CLAUSES};
 pub use findings::{ScanFinding, ScanSummary};
+pub use incidents::{
+    Incident, IncidentChange, CORRELATION_WINDOW_MS, INCIDENT_STATUSES, MAX_COMMENTS,
+    MAX_COMMENT_CHARS,
+};
 pub use list::{Clause, ListQuery, Op, Page};
 pub use oidc::{
     AuthCode, Authentication, ClientSecret, CodeUse, Grant, NewClientSecret, NewRefreshToken,
@@ -84,4 +90,5 @@ pub use risk::{
     network_of, AlertRef, NewRiskDetection, RiskDetection, RiskyUserState, SignInAttempt,
 };
 pub use signing_keys::{NewKey, StoredKey};
+pub use timeline::{PersonEvent, PersonEventPosition, TimeRange};
 pub use tokens::{ApiTokenInfo, TokenOwner};

@@ -77,6 +77,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity risk",
         include_str!("../migrations/0016_risk.sql"),
     ),
+    (
+        20,
+        "person timeline",
+        include_str!("../migrations/0020_timeline.sql"),
+    ),
+    (
+        21,
+        "incidents",
+        include_str!("../migrations/0021_incidents.sql"),
+    ),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use trustplane_model::{
     from_ms, new_id, to_ms, ActivationRequest, Actor, Event, Outcome, PimSettings, RequestState,
-    RoleAssignment, Target, Timestamp,
+    RoleAssignment, RoleDefinition, Target, Timestamp,
 };
 
 use crate::db::{Bind, Store, WriteTx};
@@ -1101,4 +1101,67 @@ pub(crate) async fn transition_in(
     event.result_reason = change.reason;
     tx.audit(event).await?;
     Ok(r)
+}
+
+/// What privileged-use checks read: which cloud roles PIM manages and who may hold them when.
+impl Store {
+    /// Cloud roles under PIM: the role definitions with a cloud resource that someone is
+    /// eligible for (directly or through a group).
+    pub async fn pim_managed_cloud_roles(&self) -> Result<Vec<RoleDefinition>> {
+        let rows = self
+            .fetch_all(
+                "SELECT d.body AS body FROM role_definitions d WHERE EXISTS (SELECT 1 FROM role_assignments a \
+                 WHERE a.role_definition_id = d.id AND a.assignment_type = 'eligible')",
+                &[],
+            )
+            .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let role: RoleDefinition = serde_json::from_str(&r.try_get::<String, _>("body")?)?;
+            if role.resource.is_some() {
+                out.push(role);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the user holds `role_id` without an end, directly or through a group: standing
+    /// access that no activation is needed for.
+    pub async fn holds_role_standing(&self, user_id: &str, role_id: &str) -> Result<bool> {
+        let sql = format!(
+            "SELECT 1 AS x FROM role_assignments a WHERE a.role_definition_id = $2 \
+             AND a.assignment_type = 'active' AND a.end_at IS NULL \
+             AND (a.principal_id = $1 OR a.principal_id IN ({TRANSITIVE_GROUPS}))"
+        );
+        Ok(self
+            .fetch_optional(
+                &sql,
+                &[Bind::Text(user_id.into()), Bind::Text(role_id.into())],
+            )
+            .await?
+            .is_some())
+    }
+
+    /// The user's activations of `role_id` that were ever active, the latest first (at most
+    /// `top`).
+    pub async fn activations_of(
+        &self,
+        user_id: &str,
+        role_id: &str,
+        top: usize,
+    ) -> Result<Vec<ActivationRequest>> {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM pim_requests WHERE user_id = $1 AND role_id = $2 \
+             AND activated_at IS NOT NULL ORDER BY activated_at DESC LIMIT {}",
+            top.clamp(1, 1000)
+        );
+        self.fetch_all(
+            &sql,
+            &[Bind::Text(user_id.into()), Bind::Text(role_id.into())],
+        )
+        .await?
+        .iter()
+        .map(request_from_row)
+        .collect()
+    }
 }

@@ -2,14 +2,15 @@
 //! cross-cloud timeline.
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 use trustplane_model::Permission;
+use trustplane_monitor::timeline::{self, ExportFormat, Subject, TimelineQuery};
 use trustplane_store::ResponsePolicy;
 
 use crate::auth::Caller;
@@ -282,15 +283,128 @@ pub async fn create_policy(
 }
 
 /// A person's activity across AWS, Azure and Trustplane, oldest first.
-#[utoipa::path(get, path = "/api/v1/users/{id}/timeline", tag = "detection", params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+/// Query of `GET /api/v1/users/{id}/timeline`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineParams {
+    /// Entries at or after this time (RFC 3339).
+    from: Option<String>,
+    /// Entries before this time (RFC 3339).
+    to: Option<String>,
+    /// Comma-separated sources: trustplane, aws, azure.
+    source: Option<String>,
+    /// Comma-separated categories: signIn, federation, pim, cloudActivity, ...
+    category: Option<String>,
+    /// Page size (1 to 1000).
+    top: Option<usize>,
+    /// The `next` of the previous page.
+    cursor: Option<String>,
+    /// Export every entry in the window instead of a page: `ndjson` or `ocsf`.
+    format: Option<String>,
+}
+
+/// A person's timeline across Trustplane, AWS and Azure, oldest first: a page, or with
+/// `format` the whole window streamed as NDJSON (timeline entries, or OCSF events).
+#[utoipa::path(get, path = "/api/v1/users/{id}/timeline", tag = "detection",
+    params(("id" = String, Path), ("from" = Option<String>, Query), ("to" = Option<String>, Query),
+        ("source" = Option<String>, Query), ("category" = Option<String>, Query),
+        ("top" = Option<usize>, Query), ("cursor" = Option<String>, Query), ("format" = Option<String>, Query)),
+    responses((status = 200, description = "value and next; or NDJSON with `format`"), (status = 400), (status = 404)))]
 pub async fn timeline(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<impl IntoResponse> {
+    Query(p): Query<TimelineParams>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<axum::response::Response> {
     caller.require(&state, Permission::AuditRead).await?;
     let user = state.store.get_user(&id).await?;
-    Ok(axum::Json(
-        json!({ "value": state.store.person_timeline(&user.id, 1000).await? }),
-    ))
+    let format = p
+        .format
+        .as_deref()
+        .map(ExportFormat::parse)
+        .transpose()
+        .map_err(ApiError::from)?;
+    let top = if format.is_some() {
+        Some(timeline::MAX_PAGE)
+    } else {
+        p.top
+    };
+    let query = TimelineQuery::parse(
+        p.from.as_deref(),
+        p.to.as_deref(),
+        p.source.as_deref(),
+        p.category.as_deref(),
+        top,
+        p.cursor,
+    )
+    .map_err(ApiError::from)?;
+    let Some(format) = format else {
+        let page = timeline::person_timeline(&state.store, &user.id, &query)
+            .await
+            .map_err(ApiError::from)?;
+        let mut body = json!({ "value": page.value });
+        if let Some(next) = page.next {
+            // The same query with the new cursor, as every collection of the API pages.
+            let mut pairs: Vec<&str> = raw
+                .as_deref()
+                .unwrap_or("")
+                .split('&')
+                .filter(|kv| !kv.is_empty() && !kv.starts_with("cursor="))
+                .collect();
+            let cursor = format!("cursor={next}");
+            pairs.push(&cursor);
+            body["@odata.nextLink"] = json!(format!(
+                "/api/v1/users/{}/timeline?{}",
+                user.id,
+                pairs.join("&")
+            ));
+        }
+        return Ok(axum::Json(body).into_response());
+    };
+    // The export streams page after page: memory stays at one page whatever the window holds.
+    let subject = Subject {
+        id: user.id.clone(),
+        upn: user.user_principal_name.clone(),
+    };
+    let store = state.store.clone();
+    let pages = futures_util::stream::unfold(Some(query), move |query| {
+        let (store, subject, person) = (store.clone(), subject.clone(), user.id.clone());
+        async move {
+            let mut query = query?;
+            match timeline::person_timeline(&store, &person, &query).await {
+                Ok(page) => {
+                    let lines = format.lines(&page.value, &subject);
+                    let next = page.next.map(|c| {
+                        query.cursor = Some(c);
+                        query
+                    });
+                    Some((Ok::<_, std::io::Error>(Bytes::from(lines)), next))
+                }
+                Err(e) => {
+                    // Headers are gone: cut the body short so the client sees an error.
+                    tracing::error!(error = %e, "timeline export failed");
+                    Some((
+                        Err(std::io::Error::other("the timeline export failed")),
+                        None,
+                    ))
+                }
+            }
+        }
+    });
+    let name = match format {
+        ExportFormat::Ndjson => "timeline.ndjson",
+        ExportFormat::Ocsf => "timeline.ocsf.ndjson",
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        axum::body::Body::from_stream(pages),
+    )
+        .into_response())
 }

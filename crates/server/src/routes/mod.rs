@@ -10,6 +10,7 @@ pub(crate) mod discovery;
 pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod identity_protection;
+pub(crate) mod incidents;
 pub(crate) mod pim;
 pub(crate) mod posture;
 pub(crate) mod provisioning;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(tokens::router())
         .merge(conditional_access::router())
         .merge(detection::router())
+        .merge(incidents::router())
         .merge(posture::router())
         .merge(crate::saml::router())
         .merge(cloud::router())

@@ -1748,6 +1748,7 @@ async fn alert_about(s: &Server, person: &str) -> String {
                 person_upn: None,
                 record: json!({}),
                 event_time: None,
+                addresses: Vec::new(),
             },
             3_600_000,
         )

@@ -699,6 +699,7 @@ async fn user_risk_raised_after_sign_in_is_evaluated_when_an_application_is_open
                 person_upn: Some("ada@example.com".into()),
                 record: json!({"eventName": "StopLogging"}),
                 event_time: None,
+                addresses: Vec::new(),
             },
             60 * MINUTE,
         )
@@ -717,4 +718,155 @@ async fn user_risk_raised_after_sign_in_is_evaluated_when_an_application_is_open
         .post(format!("{}/api/v1/auth/authorize", b.base))
         .json(&json!({"appId": "wiki"}));
     assert_eq!(b.send(req).await.status, 200, "other applications are open");
+}
+
+/// Incidents over the API: a person's alerts arrive grouped; security roles read them, only
+/// those who may act on alerts change them; bad input is refused and changes nothing.
+#[tokio::test]
+async fn incidents_group_a_persons_alerts_and_only_alert_writers_change_them() {
+    let s = server().await;
+    admin_token(&s).await;
+    user(&s, "ada@example.com").await;
+    let reader = token_for(&s, "reader@example.com", Some(BuiltinRole::SecurityReader)).await;
+    let user_admin = token_for(
+        &s,
+        "users@example.com",
+        Some(BuiltinRole::UserAdministrator),
+    )
+    .await;
+    let pushed = reqwest::Client::new()
+        .post(format!("{}/api/v1/detect/ingest", s.base))
+        .bearer_auth(super::conditional_access_support::ADMIN_TOKEN)
+        .body(super::detection::stop_logging_by("ada@example.com").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pushed.status(), 200);
+    let report: Value = pushed.json().await.unwrap();
+    let alerts = report["newAlerts"].as_array().unwrap().len();
+    assert!(alerts >= 2, "{report}");
+
+    let (st, list) = call(
+        &s,
+        &reader,
+        Method::GET,
+        "/api/v1/incidents?person=ada@example.com",
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{list}");
+    let incidents = list["value"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{list}");
+    assert_eq!(incidents[0]["alertCount"], alerts);
+    let id = incidents[0]["id"].as_str().unwrap().to_string();
+    let (st, one) = call(
+        &s,
+        &reader,
+        Method::GET,
+        &format!("/api/v1/incidents/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(one["alerts"].as_array().unwrap().len(), alerts);
+    assert_eq!(one["persons"][0]["userPrincipalName"], "ada@example.com");
+
+    // Readers and user administrators cannot change it; the refusal changes nothing.
+    for token in [&reader, &user_admin] {
+        let (st, _) = call(
+            &s,
+            token,
+            Method::PATCH,
+            &format!("/api/v1/incidents/{id}"),
+            Some(json!({"status": "resolved"})),
+        )
+        .await;
+        assert_eq!(st, 403);
+        let (st, _) = call(
+            &s,
+            token,
+            Method::POST,
+            &format!("/api/v1/incidents/{id}/comments"),
+            Some(json!({"comment": "x"})),
+        )
+        .await;
+        assert_eq!(st, 403);
+    }
+    let admin = super::conditional_access_support::ADMIN_TOKEN;
+    for (body, status) in [
+        (json!({"status": "closed"}), 400),
+        (json!({"assignedTo": "nobody@example.com"}), 404),
+        (json!({"colour": "red"}), 400),
+    ] {
+        let (st, problem) = call(
+            &s,
+            admin,
+            Method::PATCH,
+            &format!("/api/v1/incidents/{id}"),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(st, status, "{body}: {problem}");
+    }
+    let (st, _) = call(
+        &s,
+        admin,
+        Method::PATCH,
+        "/api/v1/incidents/no-such-incident",
+        Some(json!({"status": "resolved"})),
+    )
+    .await;
+    assert_eq!(st, 404);
+    let (_, unchanged) = call(
+        &s,
+        &reader,
+        Method::GET,
+        &format!("/api/v1/incidents/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(unchanged["status"], "active");
+    assert_eq!(unchanged["assignedTo"], Value::Null);
+
+    // An administrator takes it (by UPN), comments and resolves it: its alerts are resolved.
+    let (st, taken) = call(
+        &s,
+        admin,
+        Method::PATCH,
+        &format!("/api/v1/incidents/{id}"),
+        Some(json!({"assignedTo": "reader@example.com", "status": "inProgress"})),
+    )
+    .await;
+    assert_eq!(st, 200, "{taken}");
+    assert_eq!(taken["assignedTo"], "reader@example.com");
+    let (st, commented) = call(
+        &s,
+        admin,
+        Method::POST,
+        &format!("/api/v1/incidents/{id}/comments"),
+        Some(json!({"comment": "session ended, keys rotated"})),
+    )
+    .await;
+    assert_eq!(st, 200, "{commented}");
+    assert_eq!(
+        commented["comments"][0]["comment"],
+        "session ended, keys rotated"
+    );
+    let (st, resolved) = call(
+        &s,
+        admin,
+        Method::PATCH,
+        &format!("/api/v1/incidents/{id}"),
+        Some(json!({"status": "resolved"})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert!(
+        resolved["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["status"] == "resolved"),
+        "{resolved}"
+    );
 }
