@@ -23,3 +23,4 @@ mod provisioning;
 mod recover;
 mod risk;
 mod s3_detect;
+mod timeline;
