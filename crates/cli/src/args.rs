@@ -823,9 +823,13 @@ pub enum IncidentsCommand {
         top: usize,
     },
     /// Show an incident with its alerts and their responses.
-    Show { id: String },
+    Show {
+        /// The incident's id, or a person (UPN or id) for their latest incident.
+        id: String,
+    },
     /// Change an incident's status or owner.
     Update {
+        /// The incident's id, or a person (UPN or id) for their latest incident.
         id: String,
         /// active, inProgress or resolved (resolving resolves its alerts).
         #[arg(long)]
@@ -838,7 +842,11 @@ pub enum IncidentsCommand {
         unassign: bool,
     },
     /// Add a comment to an incident.
-    Comment { id: String, comment: String },
+    Comment {
+        /// The incident's id, or a person (UPN or id) for their latest incident.
+        id: String,
+        comment: String,
+    },
 }
 
 #[derive(Subcommand)]

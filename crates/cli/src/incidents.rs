@@ -18,6 +18,26 @@ const INCIDENT_COLUMNS: &[(&str, &str)] = &[
     ("last activity", "lastActivityDateTime"),
 ];
 
+/// An incident's id from what was typed: its id, or a person (UPN or id) for the most
+/// recently active incident about them.
+async fn incident_id(client: &Client, given: &str) -> Result<String> {
+    let looks_like_id =
+        given.len() == 36 && given.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if looks_like_id {
+        return Ok(given.to_string());
+    }
+    let found = client
+        .list(
+            &format!("/api/v1/incidents?person={}&$top=1", enc(given)),
+            false,
+        )
+        .await?;
+    match found.first().and_then(|i| i["id"].as_str()) {
+        Some(id) => Ok(id.to_string()),
+        None => bail!("no incident about {given}"),
+    }
+}
+
 pub async fn run(client: &Client, c: IncidentsCommand, out: Output) -> Result<()> {
     match c {
         IncidentsCommand::List {
@@ -36,6 +56,7 @@ pub async fn run(client: &Client, c: IncidentsCommand, out: Output) -> Result<()
             output::list(out, &items, INCIDENT_COLUMNS);
         }
         IncidentsCommand::Show { id } => {
+            let id = incident_id(client, &id).await?;
             let incident = client
                 .get(&format!("/api/v1/incidents/{}", enc(&id)))
                 .await?;
@@ -60,6 +81,7 @@ pub async fn run(client: &Client, c: IncidentsCommand, out: Output) -> Result<()
             if body.is_empty() {
                 bail!("nothing to change: give --status, --assign or --unassign");
             }
+            let id = incident_id(client, &id).await?;
             let incident = client
                 .patch(
                     &format!("/api/v1/incidents/{}", enc(&id)),
@@ -69,6 +91,7 @@ pub async fn run(client: &Client, c: IncidentsCommand, out: Output) -> Result<()
             output::one(out, &incident);
         }
         IncidentsCommand::Comment { id, comment } => {
+            let id = incident_id(client, &id).await?;
             let incident = client
                 .post(
                     &format!("/api/v1/incidents/{}/comments", enc(&id)),

@@ -106,6 +106,16 @@ fn fixtures(work: &Path, db: &Db) {
         &repo_root().join("crates/discovery/tests/data/squid-access.log"),
         &work.join("access.log"),
     );
+    // A call by Ada's role session, for the incident examples.
+    std::fs::write(
+        work.join("ada-cloudtrail.json"),
+        crate::trail::envelope(&[crate::trail::stop_logging(
+            "ada@example.com",
+            "111122223333",
+            "2026-11-28T10:00:00Z",
+        )]),
+    )
+    .unwrap();
     std::fs::write(
         work.join("signin.json"),
         r#"{"userId": "11111111-1111-1111-1111-111111111111", "clientApp": "browser", "country": "NL"}"#,
