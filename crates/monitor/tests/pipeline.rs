@@ -392,6 +392,29 @@ async fn audit(
         .unwrap();
 }
 
+/// The first record named `event` of a Stratus Red Team recording, as if `session` (a role
+/// session Trustplane issued) had made it at `at`.
+fn stratus_as(session: &str, file: &str, event: &str, at: i64) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/logs/stratus-red-team")
+        .join(file);
+    let records: Vec<Value> = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut record = records
+        .into_iter()
+        .find(|r| r["eventName"] == event)
+        .unwrap();
+    let account = record["recipientAccountId"].as_str().unwrap().to_string();
+    record["eventTime"] = json!(rfc3339(at));
+    record["userIdentity"] = json!({
+        "type": "AssumedRole",
+        "principalId": format!("AROAEXAMPLE:{session}"),
+        "arn": format!("arn:aws:sts::{account}:assumed-role/Admin/{session}"),
+        "accountId": account,
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": format!("arn:aws:iam::{account}:role/Admin"), "userName": "Admin"}}
+    });
+    json!({ "Records": [record] }).to_string().into_bytes()
+}
+
 fn rfc3339(ms: i64) -> String {
     trustplane_model::from_ms(ms)
         .format(&time::format_description::well_known::Rfc3339)
@@ -399,8 +422,8 @@ fn rfc3339(ms: i64) -> String {
 }
 
 /// Ada's day: a sign-in, a SAML response, a PIM activation the system started (the request is
-/// its target, Ada only its body's principal), two CloudTrail calls, and an administrator
-/// disabling her. Bob's sign-in in between is not hers.
+/// its target, Ada only its body's principal), two recorded attacks by her AWS role session,
+/// and an administrator disabling her. Bob's sign-in in between is not hers.
 async fn adas_day(n: &Node) -> (String, String) {
     let ada = person(&n.store, "ada@example.com").await;
     let bob = person(&n.store, "bob@example.com").await;
@@ -419,15 +442,19 @@ async fn adas_day(n: &Node) -> (String, String) {
         Some(request),
     )
     .await;
-    // The cloud calls happened 3 and 4 minutes after the sign-in.
-    for minute in [3, 4] {
-        let at = rfc3339(T0 + minute * 60_000);
+    // Stratus Red Team's recorded attacks, re-attributed to Ada's role session, 3 and 4
+    // minutes after her sign-in.
+    for (minute, file, event) in [
+        (3, "aws.defense-evasion.cloudtrail-stop.json", "StopLogging"),
+        (
+            4,
+            "aws.credential-access.secretsmanager-retrieve-secrets.json",
+            "ListSecrets",
+        ),
+    ] {
+        let record = stratus_as("ada@example.com", file, event, T0 + minute * 60_000);
         n.detection
-            .ingest(
-                stop_logging_at("ada@example.com", &at),
-                "trail.json",
-                ReadLimits::PUSH,
-            )
+            .ingest(record, "stratus.json", ReadLimits::PUSH)
             .await
             .unwrap();
     }
@@ -464,7 +491,7 @@ async fn a_timeline_merges_trustplane_and_cloud_in_time_order_with_only_the_pers
             ("trustplane", "saml.response"),
             ("trustplane", "pim.activation.start"),
             ("aws", "StopLogging"),
-            ("aws", "StopLogging"),
+            ("aws", "ListSecrets"),
             ("trustplane", "user.disable"),
         ]
     );
@@ -632,13 +659,13 @@ async fn a_timeline_exports_as_ocsf_events_of_the_matching_classes() {
             (3002, 300299),
             (3005, 300501),
             (6003, 600399),
-            (6003, 600399),
+            (6003, 600302),
             (6003, 600303),
         ]
     );
     assert_eq!(events[1]["user"]["name"], "ada@example.com");
     assert_eq!(events[4]["cloud"]["provider"], "AWS");
-    assert_eq!(events[4]["cloud"]["account"]["uid"], "111122223333");
+    assert_eq!(events[4]["cloud"]["account"]["uid"], "143434273843");
     assert_eq!(events[4]["api"]["operation"], "StopLogging");
     assert_eq!(events[3]["privileges"], json!(["aws-admin"]));
     assert!(events.iter().all(|e| e["metadata"]["version"] == "1.3.0"));
