@@ -10,7 +10,7 @@ pub const USERS_PATH: &str = "/admin/users";
 
 /// The console's links, on every console page.
 pub fn nav() -> &'static str {
-    "<nav aria-label=\"Admin console\"><a href=\"/admin\">Overview</a><a href=\"/admin/users\">Users</a><a href=\"/admin/audit\">Audit</a><a href=\"/\">My Apps</a></nav>"
+    "<nav aria-label=\"Admin console\"><a href=\"/admin\">Overview</a><a href=\"/admin/users\">Users</a><a href=\"/admin/incidents\">Incidents</a><a href=\"/admin/audit\">Audit</a><a href=\"/\">My Apps</a></nav>"
 }
 
 /// The overview: who is signed in and with which roles.
@@ -102,6 +102,7 @@ pub fn user_detail(
     format!(
         "{}<h1>{}</h1>{}<dl><dt>Sign-in name</dt><dd id=\"upn\">{}</dd><dt>Mail</dt><dd>{}</dd>\
          <dt>State</dt><dd id=\"state\">{}</dd><dt>Sessions</dt><dd id=\"sessions\">{}</dd></dl>\
+         <p><a href=\"{base}/timeline\" id=\"timeline-link\">Timeline across Trustplane, AWS and Azure</a></p>\
          <h2>Groups</h2>{}<h2>Roles held now</h2>{}<h2>Actions</h2>{toggle}{}",
         nav(),
         esc(&u.display_name),

@@ -6,6 +6,7 @@
 //! store or a session, so the views are tested as plain functions.
 
 pub mod admin;
+pub mod detection;
 pub mod html;
 pub mod next;
 pub mod portal;

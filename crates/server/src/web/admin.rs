@@ -257,7 +257,12 @@ async fn audit_page(
 }
 
 /// Signs in, then checks the caller may read the audit trail.
-async fn auditor(state: &AppState, me: SignedIn, uri: &Uri, method: &str) -> Result<(), Response> {
+pub(super) async fn auditor(
+    state: &AppState,
+    me: SignedIn,
+    uri: &Uri,
+    method: &str,
+) -> Result<(), Response> {
     let admin = admin_of(state, me, uri, method).await?;
     admin
         .require(&state.store, Permission::AuditRead)

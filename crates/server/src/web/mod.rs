@@ -4,6 +4,7 @@
 
 pub(crate) mod account;
 pub(crate) mod admin;
+pub(crate) mod admin_detection;
 pub(crate) mod cookies;
 pub(crate) mod html;
 pub(crate) mod login;
@@ -19,4 +20,5 @@ pub fn router() -> Router<AppState> {
         .merge(account::router())
         .merge(roles::router())
         .merge(admin::router())
+        .merge(admin_detection::router())
 }

@@ -82,9 +82,17 @@ async fn a_user_administrator_disables_ordinary_users_only() {
     assert!(refused.body.contains("role=\"alert\""), "{}", refused.body);
     assert!(enabled(&s, &gina).await);
 
-    // Reading the audit trail is not among a User Administrator's permissions.
+    // Reading the audit trail is not among a User Administrator's permissions, nor are the
+    // timelines and incidents built from it.
     let audit = b.get("/admin/audit").await;
     assert_eq!(audit.status, 403, "{}", audit.body);
+    for path in [
+        format!("/admin/users/{bob}/timeline"),
+        "/admin/incidents".to_string(),
+    ] {
+        let r = b.get(&path).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+    }
     let _ = ada;
 }
 
@@ -115,6 +123,25 @@ async fn a_security_reader_reads_everything_and_changes_nothing() {
         "both refusals are in the trail (and the filter echoes once): {}",
         audit.body
     );
+    // Bob's timeline shows his account's creation; the
+    // incidents page lists none yet.
+    let timeline = b.get(&format!("/admin/users/{bob}/timeline")).await;
+    assert_eq!(timeline.status, 200, "{}", timeline.body);
+    assert!(
+        timeline.body.contains("Timeline of bob@example.com"),
+        "{}",
+        timeline.body
+    );
+    assert!(timeline.body.contains("user.create"), "{}", timeline.body);
+    let incidents = b.get("/admin/incidents").await;
+    assert_eq!(incidents.status, 200, "{}", incidents.body);
+    assert!(
+        incidents.body.contains("No incident."),
+        "{}",
+        incidents.body
+    );
+    let missing = b.get("/admin/users/nobody@example.com/timeline").await;
+    assert_eq!(missing.status, 404);
     let csrf = Browser::csrf(&audit);
     let verified = b.post("/admin/audit/verify", &[("csrf", &csrf)]).await;
     assert_eq!(verified.status, 200, "{}", verified.body);
