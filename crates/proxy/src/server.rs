@@ -480,8 +480,14 @@ impl Proxy {
             assertion,
             on_upgrade.is_some(),
         ) {
-            Ok(r) => r,
-            Err(res) => return res,
+            Some(r) => r,
+            None => {
+                return page(
+                    StatusCode::BAD_REQUEST,
+                    "Bad request",
+                    "The request path cannot be forwarded.",
+                )
+            }
         };
         let timeout = Duration::from_secs(self.config.upstream_timeout_seconds);
         let mut res = match tokio::time::timeout(timeout, self.client.request(upstream_req)).await {
@@ -612,7 +618,7 @@ impl Proxy {
         who: &Allowed,
         assertion: Option<Arc<str>>,
         upgrade: bool,
-    ) -> Result<Request<ProxyBody>, Response<ProxyBody>> {
+    ) -> Option<Request<ProxyBody>> {
         let (mut parts, body) = req.into_parts();
         let upgrade_to = parts.headers.get(UPGRADE).cloned();
         guard::strip_request(&mut parts.headers);
@@ -650,13 +656,7 @@ impl Proxy {
         }
         let uri: Uri = format!("{}{}{target}", app.upstream_origin, app.upstream_base)
             .parse()
-            .map_err(|_| {
-                page(
-                    StatusCode::BAD_REQUEST,
-                    "Bad request",
-                    "The request path cannot be forwarded.",
-                )
-            })?;
+            .ok()?;
         parts.uri = uri;
         parts.version = Version::HTTP_11;
         let max = who
@@ -669,7 +669,7 @@ impl Proxy {
             Some(max) => Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX)).boxed(),
             None => body.map_err(|e| Box::new(e) as BoxError).boxed(),
         };
-        Ok(Request::from_parts(parts, body))
+        Some(Request::from_parts(parts, body))
     }
 
     /// The session's assertion, signed again when half its life is gone.
