@@ -49,7 +49,12 @@ async fn upstream() -> Upstream {
     let app = Router::new()
         .route(
             "/",
-            get(|| async { axum::response::Html("<h1>Wiki home</h1>") }),
+            get(|| async {
+                axum::response::Html(
+                    "<!doctype html><title>Wiki</title><h1>Wiki home</h1>\
+                     <a id=\"report\" href=\"/files/report.csv\">Salary report</a>",
+                )
+            }),
         )
         .route(
             "/admin",
@@ -307,13 +312,24 @@ async fn proxied_app(
 }
 
 async fn setup() -> Setup {
+    setup_on("127.0.0.1").await
+}
+
+/// [`setup`] with the proxy's and Trustplane's URLs on `host` (`localhost` for Chromium, which
+/// keeps Trustplane's Secure cookies over plain http only there).
+async fn setup_on(host: &str) -> Setup {
     let s = server().await;
     admin_token(&s).await;
     let ada = user(&s, "ada@example.com").await;
     let up = upstream().await;
     // The proxy binds first so that the applications can name its port.
     let port = closed_port().await;
-    let wiki = format!("http://127.0.0.1:{port}");
+    let wiki = format!("http://{host}:{port}");
+    let other_host = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        "localhost"
+    };
     let wiki_secret = proxied_app(
         &s,
         "wiki",
@@ -331,12 +347,12 @@ async fn setup() -> Setup {
         &s,
         "down",
         &format!("http://127.0.0.1:{}", closed_port().await),
-        &format!("http://localhost:{port}"),
+        &format!("http://{other_host}:{port}"),
         json!({}),
     )
     .await;
     let config = ProxyConfig {
-        trustplane_url: s.base.clone(),
+        trustplane_url: s.base.replace("127.0.0.1", host),
         listen: format!("127.0.0.1:{port}").parse().unwrap(),
         apps: vec![
             AppCredentials {
@@ -470,11 +486,11 @@ async fn a_person_signs_in_through_the_proxy_and_the_upstream_gets_a_verified_id
     assert!(found, "monitoring records reach the timeline");
 }
 
-#[tokio::test]
-async fn downloads_are_blocked_from_untrusted_locations_while_pages_still_load() {
-    let t = setup().await;
+/// A trusted named location (10.0.0.0/8) and a policy that blocks downloads from the wiki
+/// everywhere else.
+async fn block_downloads_outside_office(s: &Server) {
     let (st, office) = api(
-        &t.s,
+        s,
         reqwest::Method::POST,
         "/api/v1/identity/conditionalAccess/namedLocations",
         Some(json!({
@@ -487,7 +503,7 @@ async fn downloads_are_blocked_from_untrusted_locations_while_pages_still_load()
     .await;
     assert_eq!(st, 201, "{office}");
     let (st, p) = api(
-        &t.s,
+        s,
         reqwest::Method::POST,
         "/api/v1/identity/conditionalAccess/policies",
         Some(json!({
@@ -504,6 +520,12 @@ async fn downloads_are_blocked_from_untrusted_locations_while_pages_still_load()
     )
     .await;
     assert_eq!(st, 201, "{p}");
+}
+
+#[tokio::test]
+async fn downloads_are_blocked_from_untrusted_locations_while_pages_still_load() {
+    let t = setup().await;
+    block_downloads_outside_office(&t.s).await;
     let mut ada = Agent::new(OFFICE_IP);
     ada.open(&format!("{}/", t.wiki), "ada@example.com").await;
     let file = ada.get(&format!("{}/files/report.csv", t.wiki)).await;
@@ -733,4 +755,108 @@ async fn a_down_upstream_gives_a_clear_502_and_a_blocked_person_a_403_naming_the
             .status,
         200
     );
+}
+
+fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The issue's browser test: Chromium (Playwright) behind the proxy. The script asks this
+/// test to revoke sessions, move the clock and compute TOTP codes at the node's time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_chromium_a_download_is_blocked_from_a_cafe_a_revoked_session_signs_in_again_and_a_step_up_path_asks_for_totp(
+) {
+    use std::io::{BufRead, Write};
+    let script = repo_root().join("tests/browser/proxy.mjs");
+    let ready = std::path::Path::new("/usr/bin/chromium").exists()
+        && repo_root()
+            .join("tests/browser/node_modules/playwright-core")
+            .exists();
+    if !ready {
+        assert_eq!(
+            std::env::var("TRUSTPLANE_SKIP_BROWSER").as_deref(),
+            Ok("1"),
+            "Chromium or playwright-core is missing (scripts/test.sh installs them; TRUSTPLANE_SKIP_BROWSER=1 skips)"
+        );
+        return;
+    }
+    let t = setup_on("localhost").await;
+    block_downloads_outside_office(&t.s).await;
+    let shots = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new("node")
+        .arg(&script)
+        .args([
+            t.wiki.as_str(),
+            "ada@example.com",
+            PASSWORD,
+            OFFICE_IP,
+            CAFE_IP,
+        ])
+        .arg(shots.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if line.is_err() || tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut said = Vec::new();
+    // Three minutes at most: a script that stops talking fails the test instead of hanging it.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(180);
+    while let Ok(Some(line)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        let Some(question) = line.strip_prefix("ASK ") else {
+            said.push(line);
+            continue;
+        };
+        let (verb, arg) = question.split_once(' ').unwrap_or((question, ""));
+        let answer = match verb {
+            "REVOKE" => {
+                let (st, _) = api(
+                    &t.s,
+                    reqwest::Method::POST,
+                    &format!("/api/v1/users/{}/revokeSignInSessions", t.ada),
+                    None,
+                )
+                .await;
+                assert!(st < 300, "{st}");
+                t.s.clock.advance_ms(5_000);
+                "ok".to_string()
+            }
+            "ADVANCE" => {
+                t.s.clock.advance_ms(arg.parse().unwrap());
+                "ok".to_string()
+            }
+            "CODE" => pyotp(arg, t.s.clock.now_ms()),
+            "TRUSTPLANE" => t.s.base.replace("127.0.0.1", "localhost"),
+            other => panic!("the script asked {other}"),
+        };
+        writeln!(stdin, "{answer}").unwrap();
+    }
+    drop(stdin);
+    if tokio::time::Instant::now() >= deadline {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{}\n{}",
+        said.join("\n"),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shots.path().join("download-blocked.png").exists());
+    let events = proxy_events(&t.s).await;
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["activity"].as_str())
+        .collect();
+    assert!(kinds.contains(&"proxy.downloadBlocked"), "{kinds:?}");
+    assert!(kinds.contains(&"proxy.stepUp"), "{kinds:?}");
 }
