@@ -58,11 +58,14 @@ run() {
 import re, sys
 text = open(sys.argv[1]).read()
 def us(v):
-    n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
-    return float(n) * {"us": 1, "ms": 1000, "s": 1e6}[unit]
+    m = re.match(r"([\d.]+)(us|ms|s|m)", v)
+    if not m:
+        sys.exit(f"cannot read wrk's output:\n{text}")
+    n, unit = m.groups()
+    return float(n) * {"us": 1, "ms": 1000, "s": 1e6, "m": 6e7}[unit]
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-p50 = us(re.search(r"50%\s+(\S+)", text).group(1))
-p99 = us(re.search(r"99%\s+(\S+)", text).group(1))
+p50 = us(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
+p99 = us(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 if errors:
     sys.exit(f"non-2xx answers: {errors.group(1)}\n{text}")
