@@ -150,9 +150,17 @@ pub struct RunningProxy {
     records: mpsc::Receiver<(String, ProxyRecord)>,
 }
 
+/// The session table's key for a cookie (the table never holds the cookie itself); on every
+/// request, so hex without an allocation per byte.
 fn hash(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let d = Sha256::digest(s.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(64);
+    for b in d.iter() {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
 }
 
 fn header(v: &str) -> Option<HeaderValue> {
