@@ -141,6 +141,9 @@ impl AppProtocolArgs {
             || !self.redirect_uris.is_empty()
             || self.saml_file.is_some()
             || self.oidc_file.is_some()
+            || self.proxy_upstream.is_some()
+            || self.proxy_external_url.is_some()
+            || self.session_policy_file.is_some()
     }
 }
 
@@ -189,7 +192,47 @@ fn protocol_settings(
     if !p.redirect_uris.is_empty() {
         object_at(&mut settings, "oidc").insert("redirectUris".into(), json!(p.redirect_uris));
     }
+    proxy_settings(p, &mut settings)?;
     Ok(settings)
+}
+
+/// A proxied application: `settings.proxy` from the flags, and an OIDC client whose redirect
+/// URI is the proxy's callback (added when missing).
+fn proxy_settings(p: &AppProtocolArgs, settings: &mut Map<String, Value>) -> Result<()> {
+    if p.proxy_upstream.is_none()
+        && p.proxy_external_url.is_none()
+        && p.session_policy_file.is_none()
+    {
+        return Ok(());
+    }
+    let proxy = object_at(settings, "proxy");
+    if let Some(u) = &p.proxy_upstream {
+        proxy.insert("upstream".into(), json!(u));
+    }
+    if let Some(u) = &p.proxy_external_url {
+        proxy.insert("externalUrl".into(), json!(u.trim_end_matches('/')));
+    }
+    if let Some(file) = &p.session_policy_file {
+        proxy.insert("sessionPolicy".into(), read_object(file)?);
+    }
+    let Some(external) = proxy.get("externalUrl").and_then(Value::as_str) else {
+        bail!("a proxied application needs --proxy-external-url (and --proxy-upstream)");
+    };
+    let callback = format!(
+        "{}{}",
+        external.trim_end_matches('/'),
+        trustplane_model::PROXY_CALLBACK_PATH
+    );
+    let oidc = object_at(settings, "oidc");
+    let uris = oidc
+        .entry("redirectUris")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Some(list) = uris.as_array_mut() {
+        if !list.iter().any(|u| u.as_str() == Some(callback.as_str())) {
+            list.push(Value::String(callback));
+        }
+    }
+    Ok(())
 }
 
 fn object_at<'a>(settings: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {

@@ -34,6 +34,9 @@ pub enum Output {
 pub enum Command {
     /// Run a Trustplane node.
     Serve(ServeArgs),
+    /// Run the identity-aware proxy on its own, next to a Trustplane node: a settings file
+    /// (`--config`) or flags for one application.
+    Proxy(ProxyArgs),
     /// Manage the directory through the admin API.
     Admin(AdminArgs),
     /// Check the audit trail.
@@ -586,6 +589,33 @@ impl RuleLevel {
 pub enum MatchOrder {
     Time,
     Severity,
+}
+
+/// `trustplane proxy`: a settings file, or flags for one application (flags win).
+#[derive(Args, Debug, Default)]
+pub struct ProxyArgs {
+    /// Settings file (TOML): trustplane_url, listen, [[apps]] client_id and client_secret,
+    /// recheck_seconds, upstream_timeout_seconds, trusted_proxies, signing_key_file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Trustplane's URL.
+    #[arg(long)]
+    pub trustplane_url: Option<String>,
+    /// Address and port to listen on [default: 127.0.0.1:8443].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// The proxied application's client id (appId or the API's `appId`).
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Its client secret (better: TRUSTPLANE_PROXY_CLIENT_SECRET, which `ps` does not show).
+    #[arg(long, env = "TRUSTPLANE_PROXY_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// Seconds between checks of a session with Trustplane [default: 5].
+    #[arg(long)]
+    pub recheck_seconds: Option<u64>,
+    /// Log lines as text or JSON.
+    #[arg(long, env = "TRUSTPLANE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 /// Flags win over `TRUSTPLANE_*` variables, which win over the `--config` file.
@@ -1143,6 +1173,16 @@ pub struct AppProtocolArgs {
     /// OIDC settings as the API's JSON (`settings.oidc`), from a file.
     #[arg(long)]
     pub oidc_file: Option<PathBuf>,
+    /// Identity-aware proxy: the internal URL requests are forwarded to.
+    #[arg(long)]
+    pub proxy_upstream: Option<String>,
+    /// Identity-aware proxy: the URL people use (its host is what the proxy serves).
+    #[arg(long)]
+    pub proxy_external_url: Option<String>,
+    /// Identity-aware proxy: the session policy as the API's JSON
+    /// (`settings.proxy.sessionPolicy`), from a file.
+    #[arg(long)]
+    pub session_policy_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

@@ -56,6 +56,10 @@ pub struct Settings {
     /// A file each audit checkpoint is appended to (JSON lines), kept where the database's
     /// writers cannot change it; `trustplane audit verify --anchor FILE` checks against it.
     pub audit_anchor_file: Option<PathBuf>,
+    /// An identity-aware proxy run inside this node (the `[proxy]` table, as for
+    /// `trustplane proxy --config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<trustplane_proxy::ProxyConfig>,
 }
 
 impl Settings {
@@ -104,6 +108,7 @@ impl Default for Settings {
             log_object_max_inflated_bytes: trustplane_detect::ReadLimits::OBJECT.max_inflated_bytes,
             log_object_max_records: trustplane_detect::ReadLimits::OBJECT.max_records,
             audit_anchor_file: None,
+            proxy: None,
         }
     }
 }

@@ -19,6 +19,7 @@ mod pim;
 mod policy;
 mod progress;
 mod provisioning;
+mod proxy;
 mod risk;
 mod roles;
 mod scan;
@@ -50,6 +51,7 @@ async fn run() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(a) => serve::run(a).await,
+        Command::Proxy(a) => proxy::run(a).await,
         Command::Admin(a) => admin::run(a, cli.output.unwrap_or(args::Output::Table)).await,
         Command::Audit(a) => audit::run(a, cli.output.unwrap_or(args::Output::Table)).await,
         Command::Policy(a) => policy::run(a, cli.output).await,

@@ -49,6 +49,7 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
                 limits: config::sign_in_limits(&settings),
                 ingest_limits: settings.ingest_limits(),
             },
+            proxy: settings.proxy.clone(),
         },
         Arc::new(SystemClock),
         // Scheduled scans of connected accounts and S3 log sources use the real collectors.
@@ -86,7 +87,7 @@ pub async fn run(args: ServeArgs) -> Result<i32> {
 
 /// The log on standard error: filtered by `TRUSTPLANE_LOG`, as text or JSON lines, without
 /// colour codes unless a person is watching a terminal.
-fn init_log(format: LogFormat) {
+pub(crate) fn init_log(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRUSTPLANE_LOG")
         .unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt()

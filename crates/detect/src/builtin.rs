@@ -34,6 +34,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../rules/trustplane/mfa_removed.yml"),
     ),
     (
+        "proxy_transfer_blocked.yml",
+        include_str!("../rules/trustplane/proxy_transfer_blocked.yml"),
+    ),
+    (
         "role_assumption_burst_across_accounts.yml",
         include_str!("../rules/trustplane/role_assumption_burst_across_accounts.yml"),
     ),

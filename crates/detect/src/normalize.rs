@@ -54,11 +54,12 @@ pub(crate) fn classify(v: &Value) -> Provider {
 }
 
 /// Trustplane's own events: the audit trail's shape (`activityDateTime`, `activity`,
-/// `initiatedBy`) with the sign-in or authentication category.
+/// `initiatedBy`) with the sign-in, authentication or proxy (identity-aware proxy session)
+/// category.
 fn is_trustplane(v: &Value) -> bool {
     matches!(
         v.get("category").and_then(Value::as_str),
-        Some("signIn" | "authentication")
+        Some("signIn" | "authentication" | "proxy")
     ) && v.get("activity").is_some()
         && v.get("initiatedBy").is_some()
 }
@@ -66,6 +67,7 @@ fn is_trustplane(v: &Value) -> bool {
 pub(crate) fn trustplane_logsource(v: &Value) -> LogSource {
     let service = match v.get("category").and_then(Value::as_str) {
         Some("signIn") => "signin",
+        Some("proxy") => "proxy",
         _ => "audit",
     };
     LogSource {

@@ -16,8 +16,9 @@ pub enum Provider {
     /// Azure activity, Entra ID audit, sign-in or risk logs.
     Azure,
     /// Trustplane's own sign-in log (`category: signIn`) and authentication audit entries
-    /// (`category: authentication`); Sigma log source `product: trustplane`, `service: signin`
-    /// or `audit`.
+    /// (`category: authentication`), and the identity-aware proxy's session records
+    /// (`category: proxy`); Sigma log source `product: trustplane`, `service: signin`, `audit`
+    /// or `proxy`.
     Trustplane,
     /// Not recognised; rules of every log source are tried.
     Unknown,

@@ -35,8 +35,39 @@ fn check_linked(settings: &Map<String, Value>) -> Result<(), SettingsError> {
         })
 }
 
+/// A proxied application (`settings.proxy`) signs people in as an OIDC client whose redirect
+/// URI is the proxy's callback on its external URL.
+fn check_proxy(settings: &Map<String, Value>) -> Result<(), SettingsError> {
+    let Some(proxy) =
+        trustplane_model::ProxySettings::from_settings(settings).map_err(|message| {
+            SettingsError {
+                message,
+                field: Some("settings.proxy".into()),
+            }
+        })?
+    else {
+        return Ok(());
+    };
+    let callback = proxy.redirect_uri();
+    let registered = settings
+        .get("oidc")
+        .and_then(|o| o.get("redirectUris"))
+        .and_then(Value::as_array)
+        .is_some_and(|uris| uris.iter().any(|u| u.as_str() == Some(callback.as_str())));
+    if !registered {
+        return Err(SettingsError {
+            message: format!(
+                "a proxied application is an OIDC client with the redirect URI `{callback}`"
+            ),
+            field: Some("settings.oidc.redirectUris".into()),
+        });
+    }
+    Ok(())
+}
+
 fn check_oidc(settings: &Map<String, Value>) -> Result<(), SettingsError> {
     check_linked(settings)?;
+    check_proxy(settings)?;
     clients::validate_settings(settings).map_err(|e| SettingsError {
         message: e.to_string(),
         field: Some(

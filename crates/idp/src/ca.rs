@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tokio::sync::RwLock;
 use trustplane_access::{
     resolve_country, ClientAppType, ConditionalAccessPolicy, DevicePlatform, MaxMindCountryLookup,
-    NamedLocation, Outcome, PolicySet, SignInContext,
+    NamedLocation, Outcome, PolicySet, SessionOutcome, SignInContext,
 };
 use trustplane_model::{Actor, User};
 use trustplane_store::{CaKind, Store, StoreError, Topic};
@@ -30,6 +30,8 @@ pub struct CaDecision {
     pub required: Vec<Vec<String>>,
     /// The sign-in log's conditional-access part.
     pub log: Value,
+    /// The session controls of the enforced policies, strictest wins.
+    pub session: SessionOutcome,
 }
 
 impl CaDecision {
@@ -304,6 +306,7 @@ impl ConditionalAccess {
             blocking,
             required,
             log,
+            session: decision.session_controls().clone(),
         })
     }
 

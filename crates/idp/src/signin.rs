@@ -171,6 +171,15 @@ impl Locator for CaLocator {
     }
 }
 
+/// How a session's client talks to us, as its sign-in recorded it.
+fn session_client(session: &Session) -> ClientApp {
+    match session.info.client_app.as_str() {
+        "browser" => ClientApp::Browser,
+        "other" => ClientApp::Other,
+        _ => ClientApp::MobileAppsAndDesktopClients,
+    }
+}
+
 /// A handle and the hash under which its state is stored.
 fn new_handle() -> (String, String) {
     authn::new_session_token()
@@ -1413,9 +1422,55 @@ impl SignIn {
         Ok(SignInError::Blocked(why))
     }
 
+    /// A live session of a user by its id (not its token), as [`session`](Self::session)
+    /// judges it: expired sessions and disabled users give `None`. Nothing is recorded.
+    pub async fn session_by_id(
+        &self,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<Option<(Session, User)>, StoreError> {
+        let Some(session) = self
+            .store
+            .list_sessions(user_id)
+            .await?
+            .into_iter()
+            .find(|s| s.info.id == session_id)
+        else {
+            return Ok(None);
+        };
+        if self
+            .sessions
+            .check(session.created_at, session.last_seen_at, self.now())
+            .is_err()
+        {
+            return Ok(None);
+        }
+        match self.store.get_user(user_id).await {
+            Ok(u) if u.account_enabled => Ok(Some((session, u))),
+            Ok(_) | Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Conditional access for a signed-in session reaching an application: allowed, a
     /// step-up needed (the controls), or blocked. Each decision is recorded.
     pub async fn authorize_app(
+        &self,
+        session: &Session,
+        user: &User,
+        app_id: &str,
+        ctx: &RequestContext,
+    ) -> Result<CaDecision, StoreError> {
+        let decision = self.app_decision(session, user, app_id, ctx).await?;
+        self.record_app_access(session, user, app_id, ctx, &decision)
+            .await?;
+        Ok(decision)
+    }
+
+    /// [`authorize_app`](Self::authorize_app) without the record: for re-evaluating a
+    /// session already admitted (the identity-aware proxy's periodic checks), which records
+    /// only what changed.
+    pub async fn app_decision(
         &self,
         session: &Session,
         user: &User,
@@ -1427,11 +1482,7 @@ impl SignIn {
         } else {
             &[]
         };
-        let client = match session.info.client_app.as_str() {
-            "browser" => ClientApp::Browser,
-            "other" => ClientApp::Other,
-            _ => ClientApp::MobileAppsAndDesktopClients,
-        };
+        let client = session_client(session);
         // The user's risk now (an alert may have raised it since the sign-in); the sign-in's
         // own risk was judged at sign-in and is not judged again here.
         let user_risk = self.risk.user_risk(&user.id).await?;
@@ -1452,6 +1503,19 @@ impl SignIn {
                 &user_risk,
             )
             .await?;
+        Ok(decision)
+    }
+
+    /// Records a session's access to an application in the sign-in log (`appAccess`).
+    pub async fn record_app_access(
+        &self,
+        session: &Session,
+        user: &User,
+        app_id: &str,
+        ctx: &RequestContext,
+        decision: &CaDecision,
+    ) -> Result<(), StoreError> {
+        let client = session_client(session);
         let outcome = match decision.outcome {
             CaOutcome::Block => "block",
             CaOutcome::Grant => "stepUp",
@@ -1477,7 +1541,7 @@ impl SignIn {
             after["appId"] = Value::String(app_id.into());
         }
         self.store.record_sign_in(event).await?;
-        Ok(decision)
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@ mod clock;
 mod directory;
 mod event;
 mod pim;
+mod proxy;
 mod roles;
 mod tiers;
 mod upn;
@@ -24,6 +25,7 @@ pub use directory::{
 };
 pub use event::{Actor, Event, Outcome, Target};
 pub use pim::{ActivationRequest, PimSettings, RequestState};
+pub use proxy::{AppSessionPolicy, DownloadRule, ProxySettings, UploadRule, PROXY_CALLBACK_PATH};
 pub use roles::{builtin_roles, BuiltinRole, Permission};
 pub use tiers::{acting_tier, role_tier, tier_of, Tier};
 pub use upn::{normalise_upn, UpnError};

@@ -41,6 +41,8 @@ pub struct ServerConfig {
     pub audit_anchor_file: Option<PathBuf>,
     /// Sign-in settings.
     pub sign_in: NodeSettings,
+    /// An identity-aware proxy to run in this process, if any.
+    pub proxy: Option<trustplane_proxy::ProxyConfig>,
 }
 
 /// Settings of a node's services: sign-in, conditional access, detection.
@@ -268,6 +270,7 @@ pub struct RunningServer {
     pub bootstrap: Option<BootstrapCredentials>,
     listener: TcpListener,
     router: Router,
+    proxy: Option<trustplane_proxy::RunningProxy>,
 }
 
 /// Opens the store, bootstraps it if new, starts background jobs and binds the listener.
@@ -286,7 +289,7 @@ pub async fn start_with_cloud(
     connectors: CloudConnectors,
     grants: Option<Arc<dyn CloudGrants>>,
 ) -> Result<RunningServer, StoreError> {
-    let store = Store::open(&config.database_url, clock).await?;
+    let store = Store::open(&config.database_url, clock.clone()).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| StoreError::Invalid {
@@ -322,17 +325,32 @@ pub async fn start_with_cloud(
         .spawn_own_event_detection(store.clone(), node.clone());
     state.cloud.spawn_jobs(store.clone(), node.clone());
     state.pim.spawn_jobs(store.clone(), node);
+    let proxy = match config.proxy {
+        Some(p) => Some(trustplane_proxy::Proxy::bind(p, clock).await.map_err(|e| {
+            StoreError::Invalid {
+                field: "proxy",
+                message: e.to_string(),
+            }
+        })?),
+        None => None,
+    };
     Ok(RunningServer {
         local_addr,
         bootstrap: credentials,
         listener,
         router: app(state),
+        proxy,
     })
 }
 
 impl RunningServer {
     /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
     pub async fn run(self) -> std::io::Result<()> {
+        // The in-process proxy talks to this node over its public URL like any other proxy.
+        if let Some(p) = self.proxy {
+            tracing::info!(listen = %p.local_addr, "identity-aware proxy listening");
+            tokio::spawn(p.run());
+        }
         axum::serve(
             self.listener,
             self.router

@@ -1138,6 +1138,9 @@ mod oidc;
 /// Privileged identity management over the API (`tests/pim/`).
 mod pim;
 
+/// The identity-aware proxy in front of a real upstream (`tests/proxy/`).
+mod proxy;
+
 /// Hostile input and error shapes (`tests/hardening/`).
 mod hardening;
 

@@ -151,6 +151,8 @@ struct Checked {
     prompt_none: bool,
     prompt_login: bool,
     max_age_ms: Option<i64>,
+    /// `acr_values` asks for a second factor proven within the step-up window.
+    wants_mfa: bool,
 }
 
 fn check_request(params: &Params, client: &Client) -> Result<Checked, (&'static str, String)> {
@@ -256,11 +258,17 @@ fn check_request(params: &Params, client: &Client) -> Result<Checked, (&'static 
                 * 1000,
         ),
     };
+    let wants_mfa = params
+        .get("acr_values")
+        .unwrap_or_default()
+        .split(' ')
+        .any(|v| v == super::tokens::ACR_MFA);
     Ok(Checked {
         scopes,
         prompt_none,
         prompt_login: prompts.contains(&"login"),
         max_age_ms,
+        wants_mfa,
     })
 }
 
@@ -402,30 +410,12 @@ pub async fn authorize(
         Ok(d) => d,
         Err(e) => return flow.server_error(e.into()),
     };
-    match decision.outcome {
-        CaOutcome::Allow => {}
-        CaOutcome::Grant if decision.mfa_satisfies() => {
-            let has_factor = match store.list_auth_methods(&user.id, None).await {
-                Ok(methods) => methods.iter().any(|m| m.is_second_factor()),
-                Err(e) => return flow.server_error(e.into()),
-            };
-            if checked.prompt_none || !has_factor {
-                let why = if has_factor {
-                    "conditional access requires a second factor"
-                } else {
-                    "conditional access requires a second factor, and the person has none registered"
-                };
-                let code = if checked.prompt_none {
-                    "interaction_required"
-                } else {
-                    "access_denied"
-                };
-                return flow.refuse(Some(&user), code, why, Some(&decision)).await;
-            }
-            return Authorization::StepUp {
-                next: continuation(&params, false, None),
-            };
-        }
+    // A client asking for a recent second factor (the proxy's step-up paths) is treated as
+    // a conditional-access policy asking for one.
+    let step_up_asked = checked.wants_mfa && !signin.second_factor_is_recent(&session);
+    let step_up = match decision.outcome {
+        CaOutcome::Allow => step_up_asked,
+        CaOutcome::Grant if step_up_asked || decision.mfa_satisfies() => true,
         CaOutcome::Grant | CaOutcome::Block => {
             let why = if decision.blocking.is_empty() {
                 "conditional access requires controls this sign-in cannot satisfy".to_string()
@@ -439,6 +429,28 @@ pub async fn authorize(
                 .refuse(Some(&user), "access_denied", &why, Some(&decision))
                 .await;
         }
+    };
+    if step_up {
+        let has_factor = match store.list_auth_methods(&user.id, None).await {
+            Ok(methods) => methods.iter().any(|m| m.is_second_factor()),
+            Err(e) => return flow.server_error(e.into()),
+        };
+        if checked.prompt_none || !has_factor {
+            let why = if has_factor {
+                "conditional access requires a second factor"
+            } else {
+                "conditional access requires a second factor, and the person has none registered"
+            };
+            let code = if checked.prompt_none {
+                "interaction_required"
+            } else {
+                "access_denied"
+            };
+            return flow.refuse(Some(&user), code, why, Some(&decision)).await;
+        }
+        return Authorization::StepUp {
+            next: continuation(&params, false, None),
+        };
     }
 
     // A code.

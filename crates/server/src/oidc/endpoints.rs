@@ -17,7 +17,7 @@ fn text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn client_request<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> ClientRequest<'a> {
+pub(crate) fn client_request<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> ClientRequest<'a> {
     ClientRequest {
         authorization: text(headers, header::AUTHORIZATION),
         content_type: text(headers, header::CONTENT_TYPE),

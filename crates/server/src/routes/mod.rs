@@ -14,6 +14,7 @@ pub(crate) mod incidents;
 pub(crate) mod pim;
 pub(crate) mod posture;
 pub(crate) mod provisioning;
+pub(crate) mod proxy;
 pub(crate) mod roles;
 pub(crate) mod scim;
 pub(crate) mod tokens;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(directory_connections::router())
         .merge(pim::router())
         .merge(provisioning::router())
+        .merge(proxy::router())
         .merge(discovery::router())
         .merge(identity_protection::router())
         .merge(scim::router())
