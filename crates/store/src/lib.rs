@@ -30,6 +30,7 @@ mod discovery;
 mod error;
 mod filter;
 mod findings;
+mod identity_providers;
 pub mod jobs;
 mod lease;
 mod list;
@@ -66,6 +67,7 @@ pub use discovery::{DiscoveryReview, StoredDiscoveredApp};
 pub use error::{Result, StoreError};
 pub use filter::{parse_filter, FilterError, MAX_CLAUSES};
 pub use findings::{ScanFinding, ScanSummary};
+pub use identity_providers::{IdentityProvider, NewIdentityProvider, IDENTITY_PROVIDERS_CATEGORY};
 pub use list::{Clause, ListQuery, Op, Page};
 pub use oidc::{
     AuthCode, Authentication, ClientSecret, CodeUse, Grant, NewClientSecret, NewRefreshToken,

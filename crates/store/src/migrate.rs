@@ -77,6 +77,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity risk",
         include_str!("../migrations/0016_risk.sql"),
     ),
+    (
+        18,
+        "identity providers",
+        include_str!("../migrations/0018_identity_providers.sql"),
+    ),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one

@@ -10,6 +10,7 @@ pub(crate) mod discovery;
 pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod identity_protection;
+pub(crate) mod identity_providers;
 pub(crate) mod pim;
 pub(crate) mod posture;
 pub(crate) mod provisioning;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::saml::router())
         .merge(cloud::router())
         .merge(directory_connections::router())
+        .merge(identity_providers::router())
         .merge(pim::router())
         .merge(provisioning::router())
         .merge(discovery::router())
