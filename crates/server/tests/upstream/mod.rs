@@ -320,6 +320,12 @@ async fn upstream_sign_in_refuses_every_bad_token_and_creates_nothing() {
     assert_eq!(r.location.as_deref(), Some("/login?error=expired"));
     assert!(!stranger.cookies.contains_key("tp_session"));
 
+    // Each refusal above counted against the address (as failed passwords do): a minute on,
+    // it may try again.
+    let r = callback(&mut Browser::new(&s), "any-state").await;
+    assert_eq!(r.status, 429, "the address is limited after ten refusals");
+    s.clock.advance_ms(60_000);
+
     // The provider may not assert the name of a user it is not linked to (linkBy none).
     let local = user(&s, "ada@fed.example.test").await;
     let (mut b, state, nonce) = start(&s, &op, "ada@fed.example.test").await;
