@@ -460,7 +460,7 @@ async fn through_provider(authorization_url: &str) -> (String, String) {
         let next = url::Url::parse(&url).unwrap().join(&location).unwrap();
         if next.as_str().starts_with(ORIGIN) {
             let q: std::collections::HashMap<_, _> = next.query_pairs().into_owned().collect();
-            assert!(q.get("error").is_none(), "the provider refused: {q:?}");
+            assert!(!q.contains_key("error"), "the provider refused: {q:?}");
             return (q["state"].clone(), q["code"].clone());
         }
         url = next.into();

@@ -20,6 +20,9 @@ use trustplane_keyring::KeyKind;
 
 const SECRET: &str = "fake-provider-client-secret";
 
+/// A bad ID token for a sign-in's nonce.
+type TokenFor<'a> = Box<dyn Fn(&str) -> String + 'a>;
+
 #[derive(Default)]
 struct OpState {
     jwks: Value,
@@ -213,7 +216,7 @@ async fn upstream_sign_in_refuses_every_bad_token_and_creates_nothing() {
     let upn = "newbie@fed.example.test";
     let now = s.clock.now_ms();
     let (other_key, _) = keypair();
-    let mut cases: Vec<(&str, Box<dyn Fn(&str) -> String>)> = vec![
+    let mut cases: Vec<(&str, TokenFor)> = vec![
         (
             "signed by another key",
             Box::new(|n| sign(&claims(&op, n, upn, "s1", now), &other_key, "op-key-1")),
