@@ -299,7 +299,9 @@ async fn active_directory_people_sign_in_with_their_directory_password() {
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
     {
-        bench(&signin, n).await;
+        let dora = store.get_user("dora@corp.example.test").await.unwrap();
+        let anchor = store.object_source(&dora.id).await.unwrap().unwrap().anchor;
+        bench(&signin, &sync, &conn.id, &anchor, n).await;
     }
 
     // The directory goes down: the sign-in fails closed with its own answer, no session.
@@ -341,18 +343,20 @@ async fn ldaps(ad: &SambaAd) -> (ldap3::LdapConnAsync, ldap3::Ldap) {
     .unwrap()
 }
 
-/// `n` pass-through sign-ins of a person without a second factor (dora), 8 at a time.
-async fn bench(signin: &Arc<SignIn>, n: usize) {
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    for worker in 0..8u8 {
+/// Pass-through sign-ins of a person without a second factor (dora): `n` with 8 at a time and
+/// with one at a time, and the directory check alone, for what Trustplane adds to the bind.
+async fn bench(
+    signin: &Arc<SignIn>,
+    sync: &DirectorySync,
+    connection: &str,
+    anchor: &str,
+    n: usize,
+) {
+    for concurrency in [8u8, 1] {
         let signin = signin.clone();
-        let next = next.clone();
-        tasks.spawn(async move {
-            let mut latencies = Vec::new();
-            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
-                let t = Instant::now();
+        measure("sign-ins", n, concurrency, move |worker| {
+            let signin = signin.clone();
+            async move {
                 let r = signin
                     .password(
                         &ctx(100 + worker),
@@ -361,7 +365,44 @@ async fn bench(signin: &Arc<SignIn>, n: usize) {
                         AD_PW,
                     )
                     .await;
-                assert!(matches!(r, Ok(FirstStep::Done(_))), "bench sign-in failed");
+                matches!(r, Ok(FirstStep::Done(_)))
+            }
+        })
+        .await;
+    }
+    let (sync, connection, anchor) = (
+        Arc::new(sync.clone()),
+        Arc::<str>::from(connection),
+        Arc::<str>::from(anchor),
+    );
+    measure("directory checks alone", n, 8, move |_| {
+        let (sync, connection, anchor) = (sync.clone(), connection.clone(), anchor.clone());
+        async move {
+            let verdict = sync.check_password(&connection, &anchor, AD_PW).await;
+            matches!(
+                verdict,
+                Ok(Some(trustplane_directory_sync::Verdict::Accepted))
+            )
+        }
+    })
+    .await;
+}
+
+async fn measure<F, Fut>(what: &str, n: usize, concurrency: u8, one: F)
+where
+    F: Fn(u8) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for worker in 0..concurrency {
+        let (one, next) = (one.clone(), next.clone());
+        tasks.spawn(async move {
+            let mut latencies = Vec::new();
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
+                let t = Instant::now();
+                assert!(one(worker).await, "a bench call failed");
                 latencies.push(t.elapsed());
             }
             latencies
@@ -375,7 +416,7 @@ async fn bench(signin: &Arc<SignIn>, n: usize) {
     all.sort();
     let p = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
     println!(
-        "pass-through bench: {} sign-ins in {secs:.2} s = {:.1}/s; p50 {:?}, p99 {:?}",
+        "pass-through bench: {} {what}, {concurrency} at a time, in {secs:.2} s = {:.1}/s; p50 {:?}, p99 {:?}",
         all.len(),
         all.len() as f64 / secs,
         p(0.5),
