@@ -1,9 +1,7 @@
 //! `trustplane admin identity-providers ...`: upstream OpenID Connect providers through the
 //! admin API. The client secret is read from standard input, never from the command line.
 
-use std::io::BufRead;
-
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde_json::{json, Value};
 
 use crate::args::{IdentityProvidersCommand, Output};
@@ -44,12 +42,7 @@ pub async fn run(client: &Client, c: IdentityProvidersCommand, out: Output) -> R
             trust_mfa,
             jit_provisioning,
         } => {
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line)?;
-            let secret = line.trim_end_matches(['\r', '\n']);
-            if secret.is_empty() {
-                bail!("no client secret on standard input");
-            }
+            let secret = crate::client::secret_from_stdin("client secret")?;
             let mut mapping = serde_json::Map::new();
             if let Some(a) = anchor_claim {
                 mapping.insert("anchor".into(), Value::String(a));

@@ -569,15 +569,8 @@ async fn upstream_sign_in(
         .unwrap()
         .is_none());
 
-    let started = upstream
-        .start(&provider.id, Some("alice@corp.example.test"), "/apps")
-        .await
-        .unwrap();
-    let (state, code) = through_provider(&started.authorization_url).await;
-    let finished = upstream
-        .finish(signin, &ctx(20), &state, &code, Some(&started.binding))
-        .await
-        .unwrap();
+    let (finished, started, state, code) =
+        upstream_round(&upstream, signin, &provider.id, "/apps").await;
     assert_eq!(finished.next, "/apps");
     let FirstStep::Done(issued) = finished.step else {
         panic!("the provider's MFA is trusted: no local second factor");
@@ -604,8 +597,25 @@ async fn upstream_sign_in(
         return;
     };
     clock.advance_ms(31_000);
+    let (finished, ..) = upstream_round(&upstream, signin, &provider.id, "/").await;
+    assert!(matches!(finished.step, FirstStep::Done(_)));
+}
+
+/// Alice's sign-in through the provider, from the start to Trustplane's answer; also returns
+/// what the browser held (the started sign-in, the callback's state and code).
+async fn upstream_round(
+    upstream: &Upstream,
+    signin: &SignIn,
+    provider: &str,
+    next: &str,
+) -> (
+    trustplane_idp::upstream::Finished,
+    trustplane_idp::upstream::Started,
+    String,
+    String,
+) {
     let started = upstream
-        .start(&provider.id, Some("alice@corp.example.test"), "/")
+        .start(provider, Some("alice@corp.example.test"), next)
         .await
         .unwrap();
     let (state, code) = through_provider(&started.authorization_url).await;
@@ -613,5 +623,5 @@ async fn upstream_sign_in(
         .finish(signin, &ctx(20), &state, &code, Some(&started.binding))
         .await
         .unwrap();
-    assert!(matches!(finished.step, FirstStep::Done(_)));
+    (finished, started, state, code)
 }
