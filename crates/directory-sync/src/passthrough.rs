@@ -62,6 +62,19 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Whether the refusal is about the account rather than the password typed: disabled,
+    /// locked, expired, or not found in the directory.
+    pub fn is_account_state(&self) -> bool {
+        matches!(
+            self,
+            Refusal::NotFound
+                | Refusal::Disabled
+                | Refusal::Locked
+                | Refusal::AccountExpired
+                | Refusal::PasswordExpired
+        )
+    }
+
     /// The sign-in log's reason.
     pub fn reason(&self) -> &'static str {
         match self {

@@ -589,9 +589,13 @@ impl SignIn {
             _ => None,
         };
         let directory_refusal = match &directory {
-            Some(Verdict::Refused(r)) => Some(r.reason()),
+            Some(Verdict::Refused(r)) => Some(r),
             _ => None,
         };
+        // Disabled, locked or gone in the directory: not even a temporary access pass signs
+        // this person in through the password field.
+        let directory_refused_account = directory_refusal.is_some_and(|r| r.is_account_state());
+        let directory_refusal = directory_refusal.map(|r| r.reason());
         // The same hashing work on every other path: unknown user, no password, throttled
         // account; and all of it within the node's bound on concurrent hashing.
         let verified = match directory {
@@ -638,7 +642,12 @@ impl SignIn {
             return Err(SignInError::InvalidCredentials);
         };
         let password_valid = check.as_ref().is_some_and(|c| c.valid);
-        if !throttled && !password_valid && user.account_enabled && client != ClientApp::Other {
+        if !throttled
+            && !password_valid
+            && user.account_enabled
+            && !directory_refused_account
+            && client != ClientApp::Other
+        {
             if let Some(method_id) = self.temporary_access_pass(&user, password).await? {
                 return self
                     .with_temporary_access_pass(ctx, client, &user, &method_id)

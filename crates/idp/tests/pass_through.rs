@@ -264,6 +264,16 @@ async fn active_directory_people_sign_in_with_their_directory_password() {
             .account_enabled,
         "no sync ran: Trustplane still thinks bob is enabled"
     );
+    // Not even a temporary access pass typed in the password field gets past the directory.
+    let bob = store.get_user("bob@corp.example.test").await.unwrap();
+    let (pass, _) = signin
+        .create_temporary_access_pass(&actor, &bob, None, 60, false)
+        .await
+        .unwrap();
+    assert!(matches!(
+        refused(&signin, "bob@corp.example.test", &pass, 5).await,
+        SignInError::InvalidCredentials
+    ));
 
     // Locked out in AD by wrong binds made elsewhere: the right password is refused here.
     let erin_dn = format!("CN=erin,{PEOPLE}");

@@ -92,7 +92,7 @@ async fn identity_providers_through_the_cli(db: Db) {
     refused(
         &node,
         &["admin", "identity-providers", "test", "Corp"],
-        "identity provider",
+        "cannot connect",
     );
 
     let (code, out, err) = cli(
