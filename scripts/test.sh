@@ -55,6 +55,9 @@ export TRUSTPLANE_TEST_PYTHON="$venv/bin/python"
 # Playwright drives Debian's Chromium; it downloads no browser of its own.
 log "installing the browser test's packages"
 (cd "$root/tests/browser" && npm ci --no-audit --no-fund --silent)
+# The upstream OpenID Connect provider the sign-in-through-a-provider tests start.
+log "installing the test peers' packages (oidc-provider)"
+(cd "$root/tests/peers" && npm ci --no-audit --no-fund --silent)
 
 work=$(mktemp -d)
 chmod 755 "$work"

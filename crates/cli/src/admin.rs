@@ -168,6 +168,9 @@ pub async fn run(args: AdminArgs, out: Output) -> Result<i32> {
         AdminCommand::DirectoryConnections(c) => {
             crate::directory_connections::run(&client, c, out).await?
         }
+        AdminCommand::IdentityProviders(c) => {
+            crate::identity_providers::run(&client, c, out).await?
+        }
         AdminCommand::Signins { user, from, top } => {
             let mut path = format!("/api/v1/auditLogs/signIns?$top={top}");
             if let Some(u) = user {

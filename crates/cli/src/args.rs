@@ -767,6 +767,10 @@ pub enum AdminCommand {
     /// Active Directory and LDAP directories imported as sources of users and groups.
     #[command(subcommand)]
     DirectoryConnections(DirectoryConnectionsCommand),
+    /// Upstream OpenID Connect providers people sign in through (home-realm discovery by
+    /// domain).
+    #[command(subcommand)]
+    IdentityProviders(IdentityProvidersCommand),
     /// The sign-in log.
     Signins {
         /// Only this user's attempts (id).
@@ -1440,6 +1444,56 @@ pub enum DirectoryConnectionsCommand {
         confirm: bool,
     },
     /// Delete a connection; what it imported stays as local objects.
+    Delete { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum IdentityProvidersCommand {
+    /// List providers with their domains.
+    List,
+    /// Show one provider (id or name).
+    Show { id: String },
+    /// Add an OpenID Connect provider; the client secret is read from standard input.
+    Create {
+        /// `oidc`.
+        #[arg(long = "type", default_value = "oidc", value_parser = ["oidc"])]
+        r#type: String,
+        /// A readable name (default: the issuer's host).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// The issuer identifier, e.g. `https://login.microsoftonline.com/TENANT/v2.0`.
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        client_id: String,
+        /// Read the client secret from standard input (the only way to give it).
+        #[arg(long, required = true)]
+        client_secret_stdin: bool,
+        /// A sign-in domain whose people are sent to this provider (repeatable).
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+        /// Scopes to ask for (repeatable; default `openid profile email`).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// How a first sign-in finds its user.
+        #[arg(long, default_value = "none", value_parser = ["none", "userPrincipalName", "directoryAnchor"])]
+        link_by: String,
+        /// The claim that carries a directory anchor (for `--link-by directoryAnchor`).
+        #[arg(long)]
+        anchor_claim: Option<String>,
+        /// The claim used as the immutable subject (default: Entra's `tid`/`oid`, else `sub`).
+        #[arg(long)]
+        subject_claim: Option<String>,
+        /// The provider's MFA (`amr` with `mfa`) satisfies conditional access's MFA control.
+        #[arg(long)]
+        trust_mfa: bool,
+        /// Create users just in time (with no roles) for identities without one.
+        #[arg(long)]
+        jit_provisioning: bool,
+    },
+    /// Read the provider's discovery document and keys.
+    Test { id: String },
+    /// Delete a provider and its links; users it created stay as local users.
     Delete { id: String },
 }
 

@@ -216,6 +216,18 @@ fn problem(status: StatusCode, text: &str) -> anyhow::Error {
 }
 
 /// Percent-encodes a query or path value.
+/// One line of standard input holding a secret (`what` names it in the error when empty).
+pub fn secret_from_stdin(what: &str) -> Result<String> {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let secret = line.trim_end_matches(['\r', '\n']);
+    if secret.is_empty() {
+        anyhow::bail!("no {what} on standard input");
+    }
+    Ok(secret.to_string())
+}
+
 pub fn enc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {

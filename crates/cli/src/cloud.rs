@@ -1,9 +1,7 @@
 //! `trustplane admin accounts ...` and `trustplane admin log-sources ...`: connected clouds
 //! through the admin API.
 
-use std::io::BufRead;
-
-use anyhow::{bail, Result};
+use anyhow::Result;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -87,12 +85,7 @@ pub async fn accounts(client: &Client, c: AccountsCommand, out: Output) -> Resul
             display_name,
             disabled,
         } => {
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line)?;
-            let secret = line.trim_end_matches(['\r', '\n']);
-            if secret.is_empty() {
-                bail!("no client secret on standard input");
-            }
+            let secret = crate::client::secret_from_stdin("client secret")?;
             let body = json!({
                 "provider": "azure", "subscriptionId": subscription_id, "tenantId": tenant_id,
                 "clientId": client_id, "clientSecret": secret, "armEndpoint": arm_endpoint,

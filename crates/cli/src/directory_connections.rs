@@ -1,8 +1,6 @@
 //! `trustplane admin directory-connections ...`: Active Directory and LDAP sources through the
 //! admin API. The bind password is read from standard input, never from the command line.
 
-use std::io::BufRead;
-
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
@@ -49,12 +47,7 @@ pub async fn run(client: &Client, c: DirectoryConnectionsCommand, out: Output) -
             no_start_tls,
             pass_through_authentication,
         } => {
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line)?;
-            let password = line.trim_end_matches(['\r', '\n']);
-            if password.is_empty() {
-                bail!("no bind password on standard input");
-            }
+            let password = crate::client::secret_from_stdin("bind password")?;
             let ca = match ca_certificate {
                 Some(file) => {
                     let meta = std::fs::metadata(&file)

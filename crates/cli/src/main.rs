@@ -12,6 +12,7 @@ mod config;
 mod detect;
 mod directory_connections;
 mod discover;
+mod identity_providers;
 mod incidents;
 mod names;
 mod output;

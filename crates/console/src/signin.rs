@@ -11,7 +11,8 @@ pub fn login_form(csrf: &str, next: &str, error: Option<&str>) -> String {
          <label for=\"username\">User name</label>\
          <input type=\"email\" id=\"username\" name=\"username\" autocomplete=\"username webauthn\" required autofocus>\
          <label for=\"password\">Password</label>\
-         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+         <p id=\"password-hint\" class=\"hint\">Leave it empty if your organisation signs you in with its own identity provider: you will be sent there.</p>\
+         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" aria-describedby=\"password-hint\">\
          <button type=\"submit\">Sign in</button></form>\
          <p><button type=\"button\" id=\"passkey-sign-in\" data-next=\"{}\">Sign in with a passkey</button></p>\
          <script src=\"/static/passkey.js\"></script>",
@@ -51,6 +52,15 @@ pub fn blocked(reason: &str) -> String {
     )
 }
 
+/// Sign-in through an upstream identity provider did not succeed; the reason is in the
+/// sign-in log, the person gets this.
+pub fn federated_failed(message: &str) -> String {
+    format!(
+        "<h1>Sign-in failed</h1><p role=\"alert\">{}</p><p><a href=\"/login\">Start again</a></p>",
+        esc(message)
+    )
+}
+
 /// Sign-in cannot go on now (the store or the node failed); the details go to the log.
 pub const UNAVAILABLE: &str = "<h1>Sign-in is unavailable</h1><p>Try again shortly.</p>";
 
@@ -67,5 +77,6 @@ mod tests {
         assert!(form.contains("&lt;wrong&gt;"));
         assert!(mfa_form("t", "/", None).contains("action=\"/login/mfa\""));
         assert!(blocked("<policy>").contains("&lt;policy&gt;"));
+        assert!(federated_failed("<x>").contains("&lt;x&gt;"));
     }
 }

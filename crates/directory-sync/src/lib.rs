@@ -9,9 +9,11 @@
 //!   deletes everyone, a large share of removals waits for confirmation, conflicts are reported
 //!   per object and never merged).
 //!
+//! - [`passthrough`]: pass-through authentication, a password checked by a bind as the person;
 //! - [`service`]: connections kept in the store (bind password sealed), runs that read, plan
 //!   and apply the plan in one store transaction, or record why they changed nothing.
 
+pub mod passthrough;
 pub mod plan;
 pub mod read;
 pub mod service;
@@ -19,11 +21,14 @@ pub mod settings;
 
 use serde::{Deserialize, Serialize};
 
+pub use passthrough::{verify_password, Refusal, Verdict};
 pub use plan::{plan, CurrentState, Plan, PlanRefused, SafetyPolicy};
 pub use read::{
     read_directory, test_connection, ConnectionInfo, DirectoryRead, ReadError, ReadMode,
 };
-pub use service::{DirectorySync, NewConnection, ServiceError, SyncReport, SyncRequest};
+pub use service::{
+    pass_through_enabled, DirectorySync, NewConnection, ServiceError, SyncReport, SyncRequest,
+};
 pub use settings::{ConnectionSettings, DirectoryType, SettingsError, Transport};
 
 /// A user as the directory holds it.

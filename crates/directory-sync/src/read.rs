@@ -135,7 +135,7 @@ pub async fn read_directory(
 
 /// Runs a read in its own task, so that a panic inside the LDAP client on a malformed answer
 /// (ldap3's entry parsing panics on some) fails this read instead of unwinding the caller.
-async fn contained<T: Send + 'static>(
+pub(crate) async fn contained<T: Send + 'static>(
     work: impl std::future::Future<Output = Result<T, ReadError>> + Send + 'static,
 ) -> Result<T, ReadError> {
     match tokio::spawn(work).await {
@@ -157,7 +157,7 @@ async fn with_deadline<T>(
     }
 }
 
-/// Opens a bound connection. Public for pass-through binds to come.
+/// Opens a connection bound with the connection's own account.
 pub(crate) async fn connect(
     settings: &ConnectionSettings,
     transport: Transport,
@@ -401,7 +401,7 @@ fn values<'e>(entry: &'e SearchEntry, name: &str) -> Vec<&'e str> {
         .collect()
 }
 
-fn single(entry: &SearchEntry, name: &str) -> Result<Option<String>, ObjectIssue> {
+pub(crate) fn single(entry: &SearchEntry, name: &str) -> Result<Option<String>, ObjectIssue> {
     let vals = values(entry, name);
     match vals.first() {
         None => Ok(None),
@@ -415,7 +415,7 @@ fn single(entry: &SearchEntry, name: &str) -> Result<Option<String>, ObjectIssue
     }
 }
 
-fn raw_bytes(entry: &SearchEntry, name: &str) -> Option<Vec<u8>> {
+pub(crate) fn raw_bytes(entry: &SearchEntry, name: &str) -> Option<Vec<u8>> {
     entry
         .bin_attrs
         .iter()

@@ -12,6 +12,7 @@ use trustplane_store::{
     SourcedMembership, SourcedUser, Store, StoreError,
 };
 
+use crate::passthrough::Verdict;
 use crate::plan::{Conflict, Holder, Member, Plan};
 use crate::read::{ConnectionInfo, ReadError, ReadMode};
 use crate::settings::{ConnectionSettings, DirectoryType, SettingsError};
@@ -52,6 +53,14 @@ pub struct NewConnection {
     /// Check imported users' passwords with a bind to the directory at sign-in.
     #[serde(default)]
     pub pass_through_authentication: bool,
+}
+
+/// Whether a stored connection checks its people's passwords at sign-in.
+pub fn pass_through_enabled(conn: &DirectoryConnection) -> bool {
+    conn.settings
+        .get("passThroughAuthentication")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 fn yes() -> bool {
@@ -219,6 +228,24 @@ impl DirectorySync {
     pub async fn test(&self, id_or_name: &str) -> Result<ConnectionInfo, ServiceError> {
         let (_, settings) = self.settings(id_or_name).await?;
         Ok(crate::read::test_connection(&settings).await?)
+    }
+
+    /// Checks a person's password by a bind to the directory they were imported from
+    /// (pass-through authentication). `Ok(None)`: the connection does not check passwords.
+    /// `Err`: no answer could be had, and the sign-in must fail closed.
+    pub async fn check_password(
+        &self,
+        connection_id: &str,
+        anchor: &str,
+        password: &str,
+    ) -> Result<Option<Verdict>, ServiceError> {
+        let (conn, settings) = self.settings(connection_id).await?;
+        if !pass_through_enabled(&conn) {
+            return Ok(None);
+        }
+        Ok(Some(
+            crate::passthrough::verify_password(&settings, anchor, password).await?,
+        ))
     }
 
     /// Runs one sync: a failed read or a refused plan changes nothing and is recorded as such.

@@ -16,6 +16,7 @@ pub mod directory;
 pub mod oidc;
 pub mod saml_app;
 pub mod signin;
+pub mod upstream;
 
 pub use context::{platform, source_ip, url_encode, ClientApp, RequestContext};
 pub use signin::SignInLimits;

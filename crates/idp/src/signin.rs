@@ -21,6 +21,7 @@ use trustplane_store::{
 use crate::ca::{CaDecision, ConditionalAccess, PORTAL_APP_ID};
 use crate::{ClientApp, RequestContext};
 use trustplane_access::Outcome as CaOutcome;
+use trustplane_directory_sync::{DirectorySync, Verdict};
 use trustplane_keyring::Sealer;
 use trustplane_risk::{Locator, Place, RiskService};
 
@@ -66,6 +67,12 @@ pub enum SignInError {
     /// The request was malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// Pass-through authentication could not reach the person's directory: the sign-in fails
+    /// closed.
+    #[error(
+        "your organisation's directory cannot be reached to check the password; try again later"
+    )]
+    DirectoryUnavailable,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -160,6 +167,8 @@ pub struct SignIn {
     pub(crate) ca: Arc<ConditionalAccess>,
     /// Sign-in and user risk, handed to conditional access.
     pub(crate) risk: Arc<RiskService>,
+    /// Directory connections, for pass-through authentication.
+    pub(crate) directory: DirectorySync,
 }
 
 /// Places addresses with the conditional-access engine's GeoIP database (one copy in memory).
@@ -212,6 +221,7 @@ impl SignIn {
         ));
         Arc::new(SignIn {
             risk,
+            directory: DirectorySync::new(store.clone(), sealer.clone()),
             store,
             sealer,
             sessions,
@@ -244,7 +254,7 @@ impl SignIn {
     /// sign-in's risk (from the sign-in history, before this attempt is logged) and the
     /// user's risk are computed, the detections stored, and the policies evaluated with both.
     /// A detection never refuses anything itself; only a policy does.
-    async fn decide_sign_in(
+    pub(crate) async fn decide_sign_in(
         &self,
         user: &User,
         client: ClientApp,
@@ -279,7 +289,7 @@ impl SignIn {
 
     /// Takes one attempt from the address's allowance; [`refund_ip`](Self::refund_ip) gives
     /// it back when the attempt succeeds, so that only failures count.
-    fn limit_ip(&self, ctx: &RequestContext) -> Result<(), SignInError> {
+    pub(crate) fn limit_ip(&self, ctx: &RequestContext) -> Result<(), SignInError> {
         if let Some(ip) = ctx.ip {
             self.ip_limiter
                 .check(ip, self.now())
@@ -291,7 +301,7 @@ impl SignIn {
     }
 
     /// The attempt [`limit_ip`](Self::limit_ip) took succeeded (or was never judged).
-    fn refund_ip(&self, ctx: &RequestContext) {
+    pub(crate) fn refund_ip(&self, ctx: &RequestContext) {
         if let Some(ip) = ctx.ip {
             self.ip_limiter.refund(ip, self.now());
         }
@@ -336,7 +346,7 @@ impl SignIn {
 
     /// Writes one sign-in log entry (for attempts that create no session).
     #[allow(clippy::too_many_arguments)]
-    async fn log(
+    pub(crate) async fn log(
         &self,
         ctx: &RequestContext,
         client: ClientApp,
@@ -354,7 +364,7 @@ impl SignIn {
 
     /// [`log`](Self::log) with conditional access's part of the entry.
     #[allow(clippy::too_many_arguments)]
-    async fn log_with(
+    pub(crate) async fn log_with(
         &self,
         ctx: &RequestContext,
         client: ClientApp,
@@ -449,7 +459,7 @@ impl SignIn {
     /// Creates the session, its sign-in log entry and the reset of the failure count in one
     /// transaction: one commit on the hot path instead of three.
     #[allow(clippy::too_many_arguments)]
-    async fn issue(
+    pub(crate) async fn issue(
         &self,
         user: &User,
         ctx: &RequestContext,
@@ -498,7 +508,7 @@ impl SignIn {
     }
 
     /// Second-factor kinds the user has registered.
-    async fn second_factors(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+    pub(crate) async fn second_factors(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
         let methods = self.store.list_auth_methods(user_id, None).await?;
         let mut kinds: Vec<String> = methods
             .iter()
@@ -536,15 +546,16 @@ impl SignIn {
         }
         let facts = self.store.sign_in_facts(username).await?;
         let user = facts.as_ref().map(|f| f.user.clone());
-        let (hash, must_change, failures, last_failure, factor_count) = match facts {
+        let (hash, must_change, failures, last_failure, factor_count, source) = match facts {
             Some(f) => (
                 f.password_hash,
                 f.password_must_change,
                 f.failures,
                 f.last_failure_at,
                 f.second_factors,
+                f.source,
             ),
-            None => (None, false, 0, 0, 0),
+            None => (None, false, 0, 0, 0, None),
         };
         let throttled = self
             .throttle
@@ -554,13 +565,60 @@ impl SignIn {
                 self.now(),
             )
             .is_some();
-        // The same hashing work on every path: unknown user, no password, throttled account;
-        // and all of it within the node's bound on concurrent hashing.
-        let check = match self
-            .hashes
-            .verify(password, hash.filter(|_| !throttled))
-            .await
-        {
+        // Pass-through: the directory a person was imported from checks their password, when
+        // that connection says so; the local hash is not looked at. Throttled or disabled
+        // accounts are refused without asking the directory (no bind that could count against
+        // the account there).
+        let directory = match (&user, &source) {
+            (Some(u), Some((connection, anchor))) if !throttled && u.account_enabled => {
+                match self
+                    .directory
+                    .check_password(connection, anchor, password)
+                    .await
+                {
+                    Ok(verdict) => verdict,
+                    Err(e) => {
+                        // Fail closed: no answer is never a yes, and nothing cached stands in.
+                        self.refund_ip(ctx);
+                        tracing::warn!(user = %u.user_principal_name, error = %e, "pass-through authentication: no answer from the directory");
+                        self.log(
+                            ctx,
+                            client,
+                            Some(u),
+                            username,
+                            &["password"],
+                            Some("directory unavailable (pass-through authentication)"),
+                            None,
+                        )
+                        .await?;
+                        return Err(SignInError::DirectoryUnavailable);
+                    }
+                }
+            }
+            _ => None,
+        };
+        let directory_refusal = match &directory {
+            Some(Verdict::Refused(r)) => Some(r),
+            _ => None,
+        };
+        // Disabled, locked or gone in the directory: not even a temporary access pass signs
+        // this person in through the password field.
+        let directory_refused_account = directory_refusal.is_some_and(|r| r.is_account_state());
+        let directory_refusal = directory_refusal.map(|r| r.reason());
+        // The same hashing work on every other path: unknown user, no password, throttled
+        // account; and all of it within the node's bound on concurrent hashing.
+        let verified = match directory {
+            Some(verdict) => Ok(Some(authn::PasswordCheck {
+                valid: verdict == Verdict::Accepted,
+                needs_rehash: false,
+            })),
+            None => {
+                self.hashes
+                    .verify(password, hash.filter(|_| !throttled))
+                    .await
+            }
+        };
+        let check = match verified {
             Ok(check) => check,
             Err(GateError::Busy { retry_after_secs }) => {
                 // Not judged, so not a failure of the address.
@@ -593,7 +651,12 @@ impl SignIn {
             return Err(SignInError::InvalidCredentials);
         };
         let password_valid = check.as_ref().is_some_and(|c| c.valid);
-        if !throttled && !password_valid && user.account_enabled && client != ClientApp::Other {
+        if !throttled
+            && !password_valid
+            && user.account_enabled
+            && !directory_refused_account
+            && client != ClientApp::Other
+        {
             if let Some(method_id) = self.temporary_access_pass(&user, password).await? {
                 return self
                     .with_temporary_access_pass(ctx, client, &user, &method_id)
@@ -603,7 +666,7 @@ impl SignIn {
         let reason = if throttled {
             Some("account temporarily locked after repeated failures")
         } else if !password_valid {
-            Some("invalid password")
+            Some(directory_refusal.unwrap_or("invalid password"))
         } else if !user.account_enabled {
             Some("account disabled")
         } else {
@@ -632,10 +695,33 @@ impl SignIn {
         }
         // Conditional access decides after the first factor.
         let decision = self.decide_sign_in(&user, client, ctx, &[]).await?;
+        self.after_first_factor(
+            ctx,
+            client,
+            &user,
+            FirstFactor::PASSWORD,
+            &decision,
+            factor_count,
+        )
+        .await
+    }
+
+    /// After a proven first factor and conditional access's decision on it: refused, signed
+    /// in (no second factor registered; a registration-only session when MFA is required), or
+    /// on to the second factor. Passwords and upstream providers share it.
+    pub(crate) async fn after_first_factor(
+        &self,
+        ctx: &RequestContext,
+        client: ClientApp,
+        user: &User,
+        first: FirstFactor,
+        decision: &CaDecision,
+        factor_count: i64,
+    ) -> Result<FirstStep, SignInError> {
+        let methods = [first.method];
+        let username = user.user_principal_name.as_str();
         if decision.outcome == CaOutcome::Block || !decision.mfa_satisfies() {
-            return Err(self
-                .refuse(ctx, client, &user, &["password"], &decision)
-                .await?);
+            return Err(self.refuse(ctx, client, user, &methods, decision).await?);
         }
         if factor_count == 0 {
             let restriction = if decision.requires_mfa() {
@@ -644,9 +730,9 @@ impl SignIn {
                     self.log_with(
                         ctx,
                         client,
-                        Some(&user),
+                        Some(user),
                         username,
-                        &["password"],
+                        &methods,
                         Some(reason),
                         None,
                         Some(&decision.log),
@@ -663,12 +749,12 @@ impl SignIn {
             };
             let issued = self
                 .issue(
-                    &user,
+                    user,
                     ctx,
                     client,
-                    vec!["pwd".into()],
+                    vec![first.amr.into()],
                     false,
-                    &["password"],
+                    &methods,
                     restriction,
                     Some(&decision.log),
                 )
@@ -680,9 +766,9 @@ impl SignIn {
             self.log_with(
                 ctx,
                 client,
-                Some(&user),
+                Some(user),
                 username,
-                &["password"],
+                &methods,
                 Some(reason),
                 None,
                 Some(&decision.log),
@@ -690,9 +776,9 @@ impl SignIn {
             .await?;
             return Err(SignInError::Blocked(reason.into()));
         }
-        let methods = self.second_factors(&user.id).await?;
+        let kinds = self.second_factors(&user.id).await?;
         let (handle, handle_hash) = new_handle();
-        let data = json!({ "client": client.as_str() }).to_string();
+        let data = json!({ "client": client.as_str(), "first": first.method }).to_string();
         self.store
             .put_pending(
                 &handle_hash,
@@ -702,7 +788,10 @@ impl SignIn {
                 PENDING_TTL_MS,
             )
             .await?;
-        Ok(FirstStep::SecondFactor { handle, methods })
+        Ok(FirstStep::SecondFactor {
+            handle,
+            methods: kinds,
+        })
     }
 
     /// The id of the user's temporary access pass when `typed` is it and it may be used now;
@@ -898,6 +987,12 @@ impl SignIn {
         } else {
             ClientApp::Browser
         };
+        let first = FirstFactor::named(
+            serde_json::from_str::<Value>(&data)
+                .ok()
+                .as_ref()
+                .and_then(|d| d["first"].as_str()),
+        );
         let method_name = match factor {
             SecondFactor::Totp(_) => "totp",
             SecondFactor::RecoveryCode(_) => "recoveryCode",
@@ -924,7 +1019,7 @@ impl SignIn {
                 client,
                 Some(&user),
                 &user.user_principal_name,
-                &["password", method_name],
+                &[first.method, method_name],
                 Some("account disabled"),
                 None,
             )
@@ -948,9 +1043,9 @@ impl SignIn {
                         &user,
                         ctx,
                         client,
-                        vec!["pwd".into(), amr.into(), "mfa".into()],
+                        vec![first.amr.into(), amr.into(), "mfa".into()],
                         true,
-                        &["password", method_name],
+                        &[first.method, method_name],
                         None,
                         None,
                     )
@@ -964,7 +1059,7 @@ impl SignIn {
                     client,
                     Some(&user),
                     &user.user_principal_name,
-                    &["password", method_name],
+                    &[first.method, method_name],
                     Some("invalid or reused code"),
                     None,
                 )
@@ -1375,6 +1470,33 @@ impl SignIn {
     }
 }
 
+/// The first factor of a sign-in: its `amr` value and its name in the sign-in log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FirstFactor {
+    pub(crate) amr: &'static str,
+    pub(crate) method: &'static str,
+}
+
+impl FirstFactor {
+    /// A password (local or checked by the directory).
+    pub(crate) const PASSWORD: FirstFactor = FirstFactor {
+        amr: "pwd",
+        method: "password",
+    };
+    /// An upstream identity provider (`fed`, as Entra ID writes it).
+    pub(crate) const FEDERATED: FirstFactor = FirstFactor {
+        amr: "fed",
+        method: "federated",
+    };
+
+    fn named(method: Option<&str>) -> FirstFactor {
+        match method {
+            Some("federated") => FirstFactor::FEDERATED,
+            _ => FirstFactor::PASSWORD,
+        }
+    }
+}
+
 /// The `amr` value of a sign-in with a temporary access pass.
 pub const TAP_AMR: &str = "tap";
 /// Bounds of a temporary access pass's lifetime, in minutes (Entra ID's).
@@ -1386,7 +1508,7 @@ pub const RESTRICTED_TO_MFA_REGISTRATION: &str = "mfaRegistration";
 
 impl SignIn {
     /// Logs a conditional-access refusal and returns the error to answer with.
-    async fn refuse(
+    pub(crate) async fn refuse(
         &self,
         ctx: &RequestContext,
         client: ClientApp,
@@ -1576,6 +1698,11 @@ impl SignIn {
         current: &str,
         new: &str,
     ) -> Result<(), SignInError> {
+        if self.uses_pass_through(&user.id).await? {
+            return Err(SignInError::BadRequest(
+                "this password belongs to your organisation's directory: change it there".into(),
+            ));
+        }
         self.may_try(ctx, &user.id).await?;
         let (hash, _) = self.store.user_password(&user.id).await?;
         let valid = match self.hashes.verify(current, hash).await {
@@ -1611,6 +1738,18 @@ impl SignIn {
             .remediate_after_password_change(actor, user, self.second_factor_is_recent(session))
             .await?;
         Ok(())
+    }
+
+    /// Whether the person's password is checked by the directory they were imported from.
+    pub async fn uses_pass_through(&self, user_id: &str) -> Result<bool, StoreError> {
+        let Some(source) = self.store.object_source(user_id).await? else {
+            return Ok(false);
+        };
+        let conn = self
+            .store
+            .get_directory_connection(&source.connection_id)
+            .await?;
+        Ok(trustplane_directory_sync::pass_through_enabled(&conn))
     }
 
     /// Whether the user must choose a new password before doing anything else.

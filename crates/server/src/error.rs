@@ -310,6 +310,11 @@ impl From<SignInError> for ApiError {
             SignInError::Expired => {
                 ApiError::new(StatusCode::GONE, "Sign-in expired", e.to_string())
             }
+            SignInError::DirectoryUnavailable => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Directory unavailable",
+                e.to_string(),
+            ),
             SignInError::Blocked(_) => ApiError::forbidden(e.to_string()),
             SignInError::BadRequest(m) => ApiError::bad_request(m),
             SignInError::Store(s) => s.into(),

@@ -67,6 +67,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::routes::cloud::CloudApi::openapi());
     doc.merge(crate::routes::directory_connections::DirectoryConnectionsApi::openapi());
+    doc.merge(crate::routes::identity_providers::IdentityProvidersApi::openapi());
     doc.merge(crate::routes::pim::PimApi::openapi());
     doc.merge(crate::routes::provisioning::ProvisioningApi::openapi());
     doc.merge(crate::routes::identity_protection::IdentityProtectionApi::openapi());

@@ -98,6 +98,8 @@ pub struct AppState {
     pub oidc: Arc<crate::oidc::Oidc>,
     /// Privileged identity management.
     pub pim: Arc<crate::pim::Pim>,
+    /// Upstream identity providers people sign in through.
+    pub upstream: Arc<trustplane_idp::upstream::Upstream>,
     /// How often a source address's calls with an invalid bearer token are audited: each is
     /// counted, but a flood must not flood the audit trail.
     pub invalid_token_audit: Arc<trustplane_authn::IpRateLimiter>,
@@ -196,6 +198,11 @@ impl AppState {
             cloud,
             trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
             oidc: Arc::new(crate::oidc::Oidc::new(
+                store.clone(),
+                sealer.clone(),
+                origin,
+            )),
+            upstream: Arc::new(trustplane_idp::upstream::Upstream::new(
                 store.clone(),
                 sealer.clone(),
                 origin,

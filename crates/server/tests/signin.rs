@@ -1153,6 +1153,9 @@ mod admin_pages;
 /// Directory sources over the API (`tests/directory_connections/`).
 mod directory_connections;
 
+/// Sign-in through an upstream OpenID Connect provider (`tests/upstream/`).
+mod upstream;
+
 /// Temporary access passes (`tests/temporary_access/`).
 mod temporary_access;
 

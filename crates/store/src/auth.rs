@@ -127,6 +127,9 @@ pub struct SignInFacts {
     pub last_failure_at: Timestamp,
     /// How many usable second factors the user has.
     pub second_factors: i64,
+    /// The directory connection the user was imported from, and their anchor in it: where
+    /// pass-through authentication checks the password.
+    pub source: Option<(String, String)>,
 }
 
 impl std::fmt::Debug for SignInFacts {
@@ -216,8 +219,10 @@ impl Store {
                  COALESCE(t.failures, 0) AS failures, COALESCE(t.last_failure_at, 0) AS last_failure_at, \
                  (SELECT COUNT(*) FROM auth_methods m WHERE m.user_id = u.id \
                     AND m.kind <> 'temporaryAccessPass' \
-                    AND (m.kind <> 'recoveryCode' OR m.used_at IS NULL)) AS factors \
+                    AND (m.kind <> 'recoveryCode' OR m.used_at IS NULL)) AS factors, \
+                 s.connection_id AS source_connection, s.anchor AS source_anchor \
                  FROM users u LEFT JOIN account_throttle t ON t.user_id = u.id \
+                 LEFT JOIN directory_sources s ON s.object_id = u.id AND s.object_type = 'user' \
                  WHERE u.id = $1 OR u.upn_key = $2",
                 &[Bind::Text(username.into()), Bind::Text(username.to_lowercase())],
             )
@@ -230,6 +235,13 @@ impl Store {
             failures: r.try_get("failures")?,
             last_failure_at: r.try_get("last_failure_at")?,
             second_factors: r.try_get("factors")?,
+            source: match (
+                r.try_get::<Option<String>, _>("source_connection")?,
+                r.try_get::<Option<String>, _>("source_anchor")?,
+            ) {
+                (Some(connection), Some(anchor)) => Some((connection, anchor)),
+                _ => None,
+            },
         }))
     }
 

@@ -1716,6 +1716,9 @@ pub(crate) async fn delete_user_rows_tx(tx: &mut WriteTx, id: &str) -> Result<bo
         "DELETE FROM role_assignments WHERE principal_id = $1",
         "DELETE FROM api_tokens WHERE user_id = $1",
         "DELETE FROM directory_sources WHERE object_id = $1",
+        // An upstream identity linked to a deleted user links to nobody (never to a later
+        // user who takes the name).
+        "DELETE FROM external_identities WHERE user_id = $1",
     ] {
         tx.execute(sql, &[Bind::Text(id.into())]).await?;
     }

@@ -30,6 +30,7 @@ mod discovery;
 mod error;
 mod filter;
 mod findings;
+mod identity_providers;
 mod incidents;
 pub mod jobs;
 mod lease;
@@ -68,6 +69,7 @@ pub use discovery::{DiscoveryReview, StoredDiscoveredApp};
 pub use error::{Result, StoreError};
 pub use filter::{parse_filter, FilterError, MAX_CLAUSES};
 pub use findings::{ScanFinding, ScanSummary};
+pub use identity_providers::{IdentityProvider, NewIdentityProvider, IDENTITY_PROVIDERS_CATEGORY};
 pub use incidents::{
     Incident, IncidentChange, CORRELATION_WINDOW_MS, INCIDENT_STATUSES, MAX_COMMENTS,
     MAX_COMMENT_CHARS,

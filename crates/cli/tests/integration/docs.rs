@@ -1,8 +1,9 @@
 //! Every command in README.md and docs/*.md runs as written against a fresh server: the
 //! `sh` blocks are read, and each `trustplane`, `echo … | trustplane` or `curl` line is run
 //! by bash in a folder holding the files the examples name. Lines (or the rest of a block)
-//! marked "needs cloud credentials", "needs your database" or "needs your directory" (an
-//! Active Directory or LDAP server of one's own) are skipped, as are those that
+//! marked "needs cloud credentials", "needs your database", "needs your directory" (an
+//! Active Directory or LDAP server of one's own) or "needs your identity provider" (an
+//! OpenID Connect provider reachable from the server) are skipped, as are those that
 //! "run until stopped"; those marked "server stopped" run after the server is stopped.
 
 use std::path::{Path, PathBuf};
@@ -18,10 +19,11 @@ struct Example {
     after_stop: bool,
 }
 
-const SKIP_MARKS: [&str; 4] = [
+const SKIP_MARKS: [&str; 5] = [
     "needs cloud credentials",
     "needs your database",
     "needs your directory",
+    "needs your identity provider",
     "runs until stopped",
 ];
 

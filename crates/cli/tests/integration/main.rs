@@ -17,6 +17,7 @@ mod discover;
 mod docs;
 mod durability;
 mod federation;
+mod identity_providers;
 mod offline;
 mod pim;
 mod provisioning;

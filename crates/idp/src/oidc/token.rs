@@ -628,7 +628,9 @@ impl Exchange<'_> {
                 .into())
             }
             Err(SignInError::Store(e)) => return Err(e.into()),
-            Err(e @ SignInError::Busy { .. }) => return Err(OAuthError::busy(e.to_string()).into()),
+            Err(e @ (SignInError::Busy { .. } | SignInError::DirectoryUnavailable)) => {
+                return Err(OAuthError::busy(e.to_string()).into())
+            }
             Err(e @ SignInError::Blocked(_)) => {
                 return Err(OAuthError::invalid_grant(e.to_string()).into())
             }

@@ -10,6 +10,7 @@ pub(crate) mod discovery;
 pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod identity_protection;
+pub(crate) mod identity_providers;
 pub(crate) mod incidents;
 pub(crate) mod pim;
 pub(crate) mod posture;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::saml::router())
         .merge(cloud::router())
         .merge(directory_connections::router())
+        .merge(identity_providers::router())
         .merge(pim::router())
         .merge(provisioning::router())
         .merge(proxy::router())

@@ -17,11 +17,17 @@ use crate::extract::{Json, Query};
 use crate::server::AppState;
 use crate::signin::{FirstStep, Issued, SecondFactor, SignInError};
 use trustplane_console::signin::{self as signin_view, login_form, mfa_form};
+use trustplane_idp::upstream::{Finished, UpstreamError, BINDING_COOKIE};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login_submit))
         .route("/login/mfa", get(mfa_page).post(mfa_submit))
+        .route(
+            trustplane_idp::upstream::CALLBACK_PATH,
+            get(federated_callback),
+        )
+        .route("/login/federated/{provider}", get(federated_start))
         .route("/logout", post(logout))
         .route("/static/passkey.js", get(passkey_script))
         .route(trustplane_console::html::STYLESHEET_PATH, get(stylesheet))
@@ -94,6 +100,15 @@ async fn login_submit(
         return csrf_refused();
     }
     let next = safe_next(form.next.as_deref());
+    // Home-realm discovery: a domain that signs in elsewhere goes there; a password typed
+    // here is not looked at.
+    match state.upstream.home_realm(&form.username).await {
+        Ok(Some(provider)) => {
+            return federated_redirect(&state, &provider.id, Some(&form.username), &next).await
+        }
+        Ok(None) => {}
+        Err(e) => return federated_error(e),
+    }
     match state
         .signin
         .password(&ctx, ClientApp::Browser, &form.username, &form.password)
@@ -114,7 +129,7 @@ async fn login_submit(
             let body = login_form(&form.csrf, &next, Some(&e.to_string()));
             retry_after(page(status, "Sign in", &body), &e)
         }
-        Err(e @ SignInError::Busy { .. }) => {
+        Err(e @ (SignInError::Busy { .. } | SignInError::DirectoryUnavailable)) => {
             let body = login_form(&form.csrf, &next, Some(&e.to_string()));
             retry_after(page(StatusCode::SERVICE_UNAVAILABLE, "Sign in", &body), &e)
         }
@@ -123,6 +138,128 @@ async fn login_submit(
             page(StatusCode::FORBIDDEN, "Access blocked", &body)
         }
         Err(e) => server_error(e),
+    }
+}
+
+/// Starts a sign-in at an upstream provider: the browser goes there, bound by a cookie.
+async fn federated_redirect(
+    state: &AppState,
+    provider: &str,
+    login_hint: Option<&str>,
+    next: &str,
+) -> Response {
+    match state.upstream.start(provider, login_hint, next).await {
+        Ok(started) => {
+            let mut r = see_other(&started.authorization_url);
+            let ttl = trustplane_idp::upstream::STARTED_TTL_MS / 1000;
+            cookies::set(&mut r, BINDING_COOKIE, &started.binding, "Lax", Some(ttl));
+            r
+        }
+        Err(e) => federated_error(e),
+    }
+}
+
+/// `GET /login/federated/{provider}?next=`: "sign in with" a provider by id or name.
+async fn federated_start(
+    State(state): State<AppState>,
+    crate::extract::Path(provider): crate::extract::Path<String>,
+    Query(q): Query<NextParam>,
+) -> Response {
+    let next = safe_next(q.next.as_deref());
+    federated_redirect(&state, &provider, None, &next).await
+}
+
+#[derive(Deserialize)]
+pub struct CallbackParams {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+}
+
+/// The provider sends the browser back here with a code (or an error).
+async fn federated_callback(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    headers: HeaderMap,
+    Query(q): Query<CallbackParams>,
+) -> Response {
+    let binding = cookies::get(&headers, BINDING_COOKIE);
+    // Refused at the provider (an `error`, no code): the started sign-in still ends here,
+    // and the refusal is logged.
+    let code = match q.error {
+        Some(_) => String::new(),
+        None => q.code.unwrap_or_default(),
+    };
+    let result = state
+        .upstream
+        .finish(
+            &state.signin,
+            &ctx,
+            q.state.as_deref().unwrap_or_default(),
+            &code,
+            binding.as_deref(),
+        )
+        .await;
+    let mut r = match result {
+        Ok(Finished {
+            step: FirstStep::Done(issued),
+            next,
+        }) => signed_in(&issued, &next),
+        Ok(Finished {
+            step: FirstStep::SecondFactor { handle, .. },
+            next,
+        }) => {
+            let mut r = see_other(&format!("/login/mfa?next={}", query_next(&next)));
+            cookies::set(&mut r, SIGN_IN, &handle, "Lax", Some(300));
+            r
+        }
+        Err(e) => federated_error(e),
+    };
+    cookies::clear(&mut r, BINDING_COOKIE);
+    r
+}
+
+/// An upstream sign-in's failure as a page.
+fn federated_error(e: UpstreamError) -> Response {
+    match e {
+        UpstreamError::Expired => see_other("/login?error=expired"),
+        UpstreamError::Refused(_) => page(
+            StatusCode::UNAUTHORIZED,
+            "Sign-in failed",
+            &signin_view::federated_failed(&e.to_string()),
+        ),
+        UpstreamError::SignIn(e @ SignInError::Blocked(_)) => page(
+            StatusCode::FORBIDDEN,
+            "Access blocked",
+            &signin_view::blocked(&e.to_string()),
+        ),
+        UpstreamError::SignIn(e @ SignInError::RateLimited { .. }) => retry_after(
+            page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Sign-in failed",
+                &signin_view::federated_failed(&e.to_string()),
+            ),
+            &e,
+        ),
+        UpstreamError::Provider(m) => {
+            tracing::warn!(error = %m, "upstream identity provider unusable");
+            page(
+                StatusCode::BAD_GATEWAY,
+                "Sign-in failed",
+                &signin_view::federated_failed(
+                    "Your organisation's identity provider cannot be reached; try again later.",
+                ),
+            )
+        }
+        UpstreamError::SignIn(e) => server_error(e),
+        other => {
+            tracing::error!(error = %other, "upstream sign-in failed");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Unavailable",
+                signin_view::UNAVAILABLE,
+            )
+        }
     }
 }
 

@@ -318,6 +318,38 @@ async fn only_a_global_administrator_manages_directory_connections() {
         .0
         .is_empty());
 
+    // Pass-through authentication with the directory down fails closed, at the page and the
+    // API, even when a local password hash exists for the person: it is never a fallback.
+    let local = trustplane_authn::hash_password(PASSWORD).unwrap();
+    s.store
+        .update_user(
+            &Actor::system(),
+            &ada.id,
+            UserPatch {
+                password_hash: Some(local),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut b = Browser::new(&s);
+    let page = b.password("ada@corp.test", PASSWORD).await;
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(page.body.contains("cannot be reached"), "{}", page.body);
+    assert!(!b.cookies.contains_key("tp_session"), "no session");
+    let r = b
+        .post_json(
+            "/api/v1/auth/signIn",
+            &json!({"username": "ada@corp.test", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("Directory unavailable"), "{}", r.body);
+    assert!(
+        s.store.list_sessions(&ada.id).await.unwrap().is_empty(),
+        "no session"
+    );
+
     // Deleting the connection keeps what it imported, as local objects.
     let (st, _) = api(
         &s,
