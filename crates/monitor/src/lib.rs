@@ -31,6 +31,9 @@ const DEDUP_WINDOW_MS: i64 = 60 * 60 * 1000;
 /// besides its bytes as stored (gzipped).
 const INGEST_BATCH: usize = 1000;
 
+/// The source name of Trustplane's own audit entries run through the pipeline.
+const OWN_EVENTS_SOURCE: &str = "trustplane";
+
 /// Directory users by lower-cased id and alias.
 type Names = HashMap<String, (String, String)>;
 
@@ -208,7 +211,7 @@ impl Detection {
             .filter(|e| e.category == "signIn" || e.category == "authentication")
             .filter_map(|e| serde_json::to_value(e).ok())
             .collect();
-        let report = self.process(values, "trustplane").await?;
+        let report = self.process(values, OWN_EVENTS_SOURCE).await?;
         self.store
             .put_setting("detection_own_seq", &last.to_string())
             .await?;
@@ -286,7 +289,10 @@ impl Detection {
             }
             enriched.push((Record::from_json(value, origin), person));
         }
-        self.store.add_person_events(&timeline).await?;
+        // Trustplane's own audit entries are on the timeline already, read from the audit trail.
+        if source != OWN_EVENTS_SOURCE {
+            self.store.add_person_events(&timeline).await?;
+        }
         // Matching holds the rule set (correlation state included) briefly, with no await.
         type Matched = (
             trustplane_detect::Hit,

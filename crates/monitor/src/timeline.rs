@@ -50,6 +50,9 @@ impl Source {
 /// The category of every cloud record on a timeline.
 pub const CLOUD_ACTIVITY: &str = "cloudActivity";
 
+/// The category of the identity-aware proxy's monitoring records.
+const PROXY: &str = "proxy";
+
 /// The most entries one page holds.
 pub const MAX_PAGE: usize = 1000;
 
@@ -188,16 +191,24 @@ impl TimelineQuery {
         (!wanted.is_empty()).then_some(wanted)
     }
 
-    /// The cloud providers to read (none: no cloud records).
+    /// The record providers to read (none: no records): the clouds' `cloudActivity`, and
+    /// Trustplane's own records that are not audit entries (the proxy's monitoring, category
+    /// `proxy`).
     fn providers(&self) -> Vec<&'static str> {
-        if !self.categories.is_empty() && !self.categories.iter().any(|c| c == CLOUD_ACTIVITY) {
-            return Vec::new();
+        let asked = |c: &str| self.categories.is_empty() || self.categories.iter().any(|x| x == c);
+        let mut out = Vec::new();
+        if self.wants(Source::Trustplane) && asked(PROXY) {
+            out.push(Source::Trustplane.as_str());
         }
-        [Source::Aws, Source::Azure]
-            .into_iter()
-            .filter(|s| self.wants(*s))
-            .map(Source::as_str)
-            .collect()
+        if asked(CLOUD_ACTIVITY) {
+            out.extend(
+                [Source::Aws, Source::Azure]
+                    .into_iter()
+                    .filter(|s| self.wants(*s))
+                    .map(Source::as_str),
+            );
+        }
+        out
     }
 }
 
@@ -381,20 +392,25 @@ fn from_cloud(p: PersonEvent) -> TimelineEntry {
     let text = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_string);
     let activity = text("action").unwrap_or_else(|| "unknown".into());
     let service = text("source").unwrap_or_default();
-    let account = text("account");
-    let summary = match &account {
-        Some(acct) => format!("{service} {activity} in {acct}"),
-        None => format!("{service} {activity}"),
+    let (source, category) = match p.provider.as_str() {
+        "azure" => (Source::Azure, CLOUD_ACTIVITY.to_string()),
+        "aws" => (Source::Aws, CLOUD_ACTIVITY.to_string()),
+        // Trustplane's records outside the audit trail: their category leads the activity
+        // (`proxy.request`).
+        _ => (
+            Source::Trustplane,
+            activity.split('.').next().unwrap_or(PROXY).to_string(),
+        ),
+    };
+    let summary = match (&text("account"), source) {
+        (Some(acct), Source::Aws | Source::Azure) => format!("{service} {activity} in {acct}"),
+        _ => format!("{service} {activity}"),
     };
     TimelineEntry {
         time: rfc3339(p.at),
         at: p.at,
-        source: if p.provider == "azure" {
-            Source::Azure
-        } else {
-            Source::Aws
-        },
-        category: CLOUD_ACTIVITY.into(),
+        source,
+        category,
         activity,
         result: text("outcome").unwrap_or_else(|| "unknown".into()),
         ip_address: text("sourceIp"),

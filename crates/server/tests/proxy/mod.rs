@@ -476,7 +476,7 @@ async fn a_person_signs_in_through_the_proxy_and_the_upstream_gets_a_verified_id
         .await;
         if tl["value"]
             .as_array()
-            .is_some_and(|a| a.iter().any(|e| e["action"] == "proxy.request"))
+            .is_some_and(|a| a.iter().any(|e| e["activity"] == "proxy.request"))
         {
             found = true;
             break;
