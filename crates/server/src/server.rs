@@ -96,6 +96,8 @@ pub struct AppState {
     pub oidc: Arc<crate::oidc::Oidc>,
     /// Privileged identity management.
     pub pim: Arc<crate::pim::Pim>,
+    /// Outbound provisioning (IAM Identity Center).
+    pub outbound: Arc<trustplane_provisioning::outbound::Outbound>,
     /// How often a source address's calls with an invalid bearer token are audited: each is
     /// counted, but a flood must not flood the audit trail.
     pub invalid_token_audit: Arc<trustplane_authn::IpRateLimiter>,
@@ -183,8 +185,14 @@ impl AppState {
             signin.clone(),
             ca.clone(),
         ));
+        let outbound = Arc::new(trustplane_provisioning::outbound::Outbound::new(
+            store.clone(),
+            sealer.clone(),
+            None,
+        ));
         Ok(AppState {
             pim,
+            outbound,
             saml,
             store: store.clone(),
             metrics: metrics::handle(),
@@ -211,6 +219,11 @@ impl AppState {
         connectors: CloudConnectors,
         grants: Option<Arc<dyn CloudGrants>>,
     ) -> Self {
+        self.outbound = Arc::new(trustplane_provisioning::outbound::Outbound::new(
+            self.store.clone(),
+            self.sealer.clone(),
+            connectors.identity_store.clone(),
+        ));
         self.cloud = Arc::new(self.cloud.with_connectors(connectors));
         self.pim = Arc::new(crate::pim::Pim::new(
             self.store.clone(),
@@ -321,7 +334,14 @@ pub async fn start_with_cloud(
         .detection
         .spawn_own_event_detection(store.clone(), node.clone());
     state.cloud.spawn_jobs(store.clone(), node.clone());
-    state.pim.spawn_jobs(store.clone(), node);
+    state.pim.spawn_jobs(store.clone(), node.clone());
+    // Outbound provisioning: what changed goes out within seconds; the targets are read
+    // and their drift repaired hourly.
+    state.outbound.spawn_jobs(
+        node,
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(3600),
+    );
     Ok(RunningServer {
         local_addr,
         bootstrap: credentials,

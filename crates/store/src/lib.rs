@@ -37,6 +37,7 @@ mod migrate;
 mod oidc;
 mod pim;
 mod policies;
+mod outbound;
 mod protection;
 mod provisioning;
 mod risk;
@@ -74,11 +75,12 @@ pub use oidc::{
 pub use pim::{
     pim_event, Drift, NewMessage, OutboxMessage, PimGrant, RequestChange, Review, ReviewItem,
 };
+pub use outbound::{DirectorySnapshot, Membership, PushedObject, RunRecord};
 pub use policies::CaKind;
 pub use protection::GroupProtection;
 pub use provisioning::{
     ConnectionStatus, GroupChange, LookupField, MemberRef, ProvisionedGroup, ProvisionedUser,
-    ProvisioningConnection, MAX_PROVISIONED_SCAN, SCIM_INBOUND,
+    ProvisioningConnection, AWS_IDENTITY_STORE, AWS_SCIM, MAX_PROVISIONED_SCAN, SCIM_INBOUND,
 };
 pub use risk::{
     network_of, AlertRef, NewRiskDetection, RiskDetection, RiskyUserState, SignInAttempt,

@@ -77,6 +77,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity risk",
         include_str!("../migrations/0016_risk.sql"),
     ),
+    (
+        17,
+        "outbound provisioning",
+        include_str!("../migrations/0017_outbound_provisioning.sql"),
+    ),
 ];
 
 /// A constant key for PostgreSQL's advisory lock, so that nodes starting together migrate one

@@ -47,7 +47,8 @@ async fn an_administrator_manages_scim_connections_from_the_cli(db: Db) {
     let (code, _) = call(&node, reqwest::Method::GET, "/api/v1/users", None, &token).await;
     assert_eq!(code, 401);
 
-    // Nothing to run for an inbound connection; not-yet-built kinds are refused, in one line.
+    // Nothing to run for an inbound connection; an outbound one without its settings is
+    // refused with the field named, in one line.
     let (code, _, err) = cli(
         Some(&node),
         &["admin", "provisioning", "connections", "run", "Entra ID"],
@@ -68,7 +69,7 @@ async fn an_administrator_manages_scim_connections_from_the_cli(db: Db) {
         ],
     );
     assert_ne!(code, 0);
-    assert!(err.contains("not yet supported"), "{err}");
+    assert!(err.contains("identityStoreId"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 
     let (code, _, err) = cli(
