@@ -126,7 +126,12 @@ impl IdentityStore {
     }
 
     fn external(id: &str) -> Result<ExternalId, StoreFailure> {
-        built(ExternalId::builder().issuer(EXTERNAL_ID_ISSUER).id(id).build())
+        built(
+            ExternalId::builder()
+                .issuer(EXTERNAL_ID_ISSUER)
+                .id(id)
+                .build(),
+        )
     }
 
     /// A user by external id, then by user name.
@@ -159,7 +164,8 @@ impl IdentityStore {
         Ok(None)
     }
 
-    /// CreateUser; the new user's id.
+    /// CreateUser; the new user's id. (CreateUser takes no external id: a user created here
+    /// is matched again by its unique `userName`.)
     pub async fn create_user(&self, u: &StoreUser) -> Result<String, StoreFailure> {
         let mut req = self
             .client
@@ -174,10 +180,13 @@ impl IdentityStore {
                     .build(),
             );
         if let Some(mail) = &u.email {
-            req = req.emails(Email::builder().value(mail).r#type("work").primary(true).build());
-        }
-        if let Some(x) = &u.external_id {
-            req = req.external_ids(Self::external(x)?);
+            req = req.emails(
+                Email::builder()
+                    .value(mail)
+                    .r#type("work")
+                    .primary(true)
+                    .build(),
+            );
         }
         let out = req.send().await.map_err(|e| failure("CreateUser", &e))?;
         Ok(out.user_id().to_string())
@@ -376,8 +385,8 @@ impl IdentityStore {
                 .await
                 .map_err(|e| failure("ListGroupMembershipsForMember", &e))?;
             for m in page.group_memberships() {
-                if let (Some(g), Some(id)) = (m.group_id(), m.membership_id()) {
-                    out.push((g.to_string(), id.to_string()));
+                if let Some(g) = m.group_id() {
+                    out.push((g.to_string(), m.membership_id().to_string()));
                 }
             }
             match page.next_token() {
@@ -459,7 +468,11 @@ impl IdentityStore {
                         .and_then(|n| n.family_name())
                         .unwrap_or_default()
                         .to_string(),
-                    email: u.emails().first().and_then(|e| e.value()).map(str::to_string),
+                    email: u
+                        .emails()
+                        .first()
+                        .and_then(|e| e.value())
+                        .map(str::to_string),
                     external_id: u
                         .external_ids()
                         .iter()
@@ -519,8 +532,8 @@ impl IdentityStore {
                 .await
                 .map_err(|e| failure("ListGroupMemberships", &e))?;
             for m in page.group_memberships() {
-                if let (Some(MemberId::UserId(u)), Some(id)) = (m.member_id(), m.membership_id()) {
-                    out.push((u.clone(), id.to_string()));
+                if let Some(MemberId::UserId(u)) = m.member_id() {
+                    out.push((u.clone(), m.membership_id().to_string()));
                 }
             }
             match page.next_token() {

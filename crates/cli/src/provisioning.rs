@@ -113,7 +113,10 @@ pub async fn provisioning(client: &Client, c: ProvisioningCommand, out: Output) 
 fn read_token(path: &std::path::Path) -> Result<String> {
     let text = if path.as_os_str() == "-" {
         let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::Read::take(std::io::stdin(), 64 * 1024), &mut s)?;
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::io::stdin(), 64 * 1024),
+            &mut s,
+        )?;
         s
     } else {
         std::fs::read_to_string(path)

@@ -59,6 +59,7 @@ async fn main() {
                     display_name: format!("Group {g}"),
                     description: None,
                     is_assignable_to_role: false,
+                    ..Default::default()
                 },
             )
             .await
@@ -69,7 +70,10 @@ async fn main() {
     for i in 0..users {
         ids.push(add_user(&store, i, &groups).await);
     }
-    println!("seeded {users} users in {group_count} groups in {:.1?}", seeded.elapsed());
+    println!(
+        "seeded {users} users in {group_count} groups in {:.1?}",
+        seeded.elapsed()
+    );
 
     let outbound = Outbound::new(
         store.clone(),
@@ -80,9 +84,15 @@ async fn main() {
         "type": "awsIdentityStore", "displayName": "bench", "identityStoreId": "d-0000000001",
         "region": "us-east-1", "endpoint": moto, "deleteThresholdPercent": 100}))
     .unwrap();
-    let c = connections::create(&store, &outbound, &Actor::system(), body, "http://localhost")
-        .await
-        .unwrap();
+    let c = connections::create(
+        &store,
+        &outbound,
+        &Actor::system(),
+        body,
+        "http://localhost",
+    )
+    .await
+    .unwrap();
     let id = c["id"].as_str().unwrap();
 
     let t = Instant::now();

@@ -7,8 +7,6 @@
 //! and repaired; a wrong token stops the run and changes nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,118 +17,11 @@ use trustplane_provisioning::connections::{self, CreateConnection};
 use trustplane_provisioning::outbound::{Mode, Outbound, Retry, AWS_IDC_USER_ATTRIBUTE};
 use trustplane_store::{NewGroup, NewUser, Store, UserPatch};
 
+#[path = "support/scim_peer.rs"]
+mod scim_peer;
+use scim_peer::{peer, Peer, TOKEN};
+
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
-const TOKEN: &str = "peer-token-0123456789";
-
-struct Peer {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn peer() -> Peer {
-    let python = std::env::var("TRUSTPLANE_TEST_PYTHON")
-        .expect("TRUSTPLANE_TEST_PYTHON: a Python with scim2-server from tests/requirements.txt");
-    let port = free_port();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scim_peer.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .args([&port.to_string(), TOKEN])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the SCIM peer");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "ready");
-    Peer {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        http: reqwest::Client::new(),
-    }
-}
-
-impl Peer {
-    async fn get(&self, path: &str) -> Value {
-        self.http
-            .get(format!("{}/v2{path}", self.base))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn faults(&self, faults: Value) {
-        let r = self
-            .http
-            .post(format!("{}/faults", self.base))
-            .json(&faults)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 204);
-    }
-
-    async fn users(&self) -> Vec<Value> {
-        self.get("/Users?count=1000").await["Resources"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    async fn user(&self, user_name: &str) -> Value {
-        let all = self.users().await;
-        let found: Vec<&Value> = all.iter().filter(|u| u["userName"] == user_name).collect();
-        assert_eq!(found.len(), 1, "exactly one {user_name}: {all:?}");
-        found[0].clone()
-    }
-
-    async fn member_names(&self, group: &str) -> Vec<String> {
-        let groups = self.get("/Groups?count=1000").await;
-        let g = groups["Resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["displayName"] == group)
-            .cloned()
-            .unwrap_or_else(|| panic!("no group {group}: {groups}"));
-        let users = self.users().await;
-        let mut names: Vec<String> = g["members"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|m| {
-                users
-                    .iter()
-                    .find(|u| u["id"] == m["value"])
-                    .map(|u| u["userName"].as_str().unwrap().to_string())
-            })
-            .collect();
-        names.sort();
-        names
-    }
-}
 
 struct Dir {
     store: Store,
@@ -144,13 +35,12 @@ async fn directory() -> Dir {
     let store = Store::open(&url, Arc::new(ManualClock::new(1_790_000_000_000)))
         .await
         .unwrap();
-    let outbound = Outbound::new(store.clone(), Sealer::from_base64(KEY).unwrap(), None).with_retry(
-        Retry {
+    let outbound = Outbound::new(store.clone(), Sealer::from_base64(KEY).unwrap(), None)
+        .with_retry(Retry {
             attempts: 6,
             first: Duration::from_millis(5),
             max: Duration::from_millis(20),
-        },
-    );
+        });
     Dir {
         store,
         outbound,
@@ -177,7 +67,10 @@ async fn user(store: &Store, upn: &str, groups: &[&str]) -> String {
         .unwrap();
     for g in groups {
         let g = store.get_group(g).await.unwrap();
-        store.add_member(&Actor::system(), &g.id, &u.id).await.unwrap();
+        store
+            .add_member(&Actor::system(), &g.id, &u.id)
+            .await
+            .unwrap();
     }
     u.id
 }
@@ -203,10 +96,19 @@ async fn connect(d: &Dir, p: &Peer, name: &str, token: &str, scope: Value) -> St
         "type": "awsScim", "displayName": name, "url": format!("{}/v2", p.base),
         "token": token, "scopeGroups": scope}))
     .unwrap();
-    let made = connections::create(&d.store, &d.outbound, &Actor::system(), body, "http://localhost")
-        .await
-        .unwrap();
-    assert!(!made.to_string().contains(token), "the token is never returned: {made}");
+    let made = connections::create(
+        &d.store,
+        &d.outbound,
+        &Actor::system(),
+        body,
+        "http://localhost",
+    )
+    .await
+    .unwrap();
+    assert!(
+        !made.to_string().contains(token),
+        "the token is never returned: {made}"
+    );
     assert_eq!(made["settings"]["hasToken"], true);
     made["id"].as_str().unwrap().to_string()
 }
@@ -222,17 +124,28 @@ async fn the_chosen_groups_go_out_over_scim_and_stay_in_step() {
     user(&d.store, "bob@example.com", &["Engineering"]).await;
     let cy = user(&d.store, "cy@example.com", &["Operations"]).await;
     user(&d.store, "dee@example.com", &["Finance"]).await;
-    let id = connect(&d, &p, "AWS SCIM", TOKEN, json!(["engineering", "Operations"])).await;
+    let id = connect(
+        &d,
+        &p,
+        "AWS SCIM",
+        TOKEN,
+        json!(["engineering", "Operations"]),
+    )
+    .await;
 
     // Throttled at first, and one user refused: the others are done, the refusal listed with
     // the peer's reason.
-    p.faults(json!({"throttle": 3, "reject": "bob@example.com"})).await;
+    p.faults(json!({"throttle": 3, "reject": "bob@example.com"}))
+        .await;
     let report = d.outbound.run(&id, Mode::Changes).await.unwrap();
     assert_eq!(report["status"], "failed", "{report}");
     assert_eq!(report["failed"], 1, "{report}");
     let failure = &report["failures"][0];
     assert_eq!(failure["name"], "bob@example.com", "{report}");
-    assert!(failure["reason"].as_str().unwrap().contains("refuses"), "{report}");
+    assert!(
+        failure["reason"].as_str().unwrap().contains("refuses"),
+        "{report}"
+    );
     assert_eq!(p.users().await.len(), 2);
     let status = connections::status(&d.store, &id).await.unwrap();
     assert_eq!(status["lastStatus"], "failed");
@@ -250,7 +163,10 @@ async fn the_chosen_groups_go_out_over_scim_and_stay_in_step() {
         .map(|u| u["userName"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(names.len(), 3, "{names:?}");
-    assert!(!names.contains(&"dee@example.com".to_string()), "out of scope");
+    assert!(
+        !names.contains(&"dee@example.com".to_string()),
+        "out of scope"
+    );
     assert_eq!(
         p.member_names("Engineering").await,
         ["ada@example.com", "bob@example.com"]
@@ -301,14 +217,21 @@ async fn the_chosen_groups_go_out_over_scim_and_stay_in_step() {
     assert!(connections::status(&d.store, &id).await.unwrap()["held"].is_null());
     // Nothing held any more: a confirmation is refused.
     let again = connections::confirm(&d.store, &d.outbound, &Actor::system(), &id).await;
-    assert!(matches!(again, Err(trustplane_store::StoreError::Conflict(_))), "{again:?}");
+    assert!(
+        matches!(again, Err(trustplane_store::StoreError::Conflict(_))),
+        "{again:?}"
+    );
 
     // Drift: someone deleted bob at the target and renamed ada; a reconciliation finds both
     // and repairs them.
     let bob = p.user("bob@example.com").await;
     let r = p
         .http
-        .delete(format!("{}/v2/Users/{}", p.base, bob["id"].as_str().unwrap()))
+        .delete(format!(
+            "{}/v2/Users/{}",
+            p.base,
+            bob["id"].as_str().unwrap()
+        ))
         .bearer_auth(TOKEN)
         .send()
         .await
@@ -318,7 +241,11 @@ async fn the_chosen_groups_go_out_over_scim_and_stay_in_step() {
     ada_changed["displayName"] = json!("Someone Else");
     let r = p
         .http
-        .put(format!("{}/v2/Users/{}", p.base, ada_changed["id"].as_str().unwrap()))
+        .put(format!(
+            "{}/v2/Users/{}",
+            p.base,
+            ada_changed["id"].as_str().unwrap()
+        ))
         .bearer_auth(TOKEN)
         .json(&ada_changed)
         .send()
@@ -328,14 +255,19 @@ async fn the_chosen_groups_go_out_over_scim_and_stay_in_step() {
     let report = d.outbound.run(&id, Mode::Reconcile).await.unwrap();
     assert!(report["drift"].as_i64().unwrap() >= 2, "{report}");
     assert_eq!(report["status"], "succeeded", "{report}");
-    assert_eq!(p.user("ada@example.com").await["displayName"], "ada example.com");
+    assert_eq!(
+        p.user("ada@example.com").await["displayName"],
+        "ada example.com"
+    );
     p.user("bob@example.com").await;
     assert_eq!(
         p.member_names("Engineering").await,
         ["ada@example.com", "bob@example.com"]
     );
     assert_eq!(
-        connections::status(&d.store, &id).await.unwrap()["drift"].as_i64().unwrap(),
+        connections::status(&d.store, &id).await.unwrap()["drift"]
+            .as_i64()
+            .unwrap(),
         report["drift"].as_i64().unwrap()
     );
 }
@@ -348,28 +280,69 @@ async fn a_wrong_token_stops_the_run_and_bad_settings_are_refused_by_name() {
     let id = connect(&d, &p, "Wrong token", "not-the-token", json!([])).await;
     let report = d.outbound.run(&id, Mode::Changes).await.unwrap();
     assert_eq!(report["status"], "failed", "{report}");
-    assert!(report["stopped"].as_str().unwrap().contains("401"), "{report}");
+    assert!(
+        report["stopped"].as_str().unwrap().contains("401"),
+        "{report}"
+    );
     assert!(p.users().await.is_empty());
 
     for (body, field) in [
-        (json!({"type": "awsScim", "displayName": "a", "url": "http://scim.example.com/v2", "token": "t"}), "url"),
-        (json!({"type": "awsScim", "displayName": "b", "url": "https://scim.example.com/v2"}), "token"),
-        (json!({"type": "awsScim", "displayName": "c", "url": "https://scim.example.com/v2", "token": "a b"}), "token"),
-        (json!({"type": "awsIdentityStore", "displayName": "d", "identityStoreId": "d-12", "region": "eu-west-1"}), "identityStoreId"),
-        (json!({"type": "awsIdentityStore", "displayName": "e", "identityStoreId": "d-1234567890", "region": "moon"}), "region"),
-        (json!({"type": "awsIdentityStore", "displayName": "f", "identityStoreId": "d-1234567890", "region": "eu-west-1", "endpoint": "http://example.com"}), "endpoint"),
-        (json!({"type": "awsIdentityStore", "displayName": "g", "identityStoreId": "d-1234567890", "region": "eu-west-1", "scopeGroups": ["nobody"]}), "scopeGroups"),
-        (json!({"type": "awsIdentityStore", "displayName": "h", "identityStoreId": "d-1234567890", "region": "eu-west-1", "deleteThresholdPercent": 0}), "deleteThresholdPercent"),
-        (json!({"type": "awsIdentityStore", "displayName": "i", "identityStoreId": "d-1234567890", "region": "eu-west-1", "token": "x"}), "settings"),
+        (
+            json!({"type": "awsScim", "displayName": "a", "url": "http://scim.example.com/v2", "token": "t"}),
+            "url",
+        ),
+        (
+            json!({"type": "awsScim", "displayName": "b", "url": "https://scim.example.com/v2"}),
+            "token",
+        ),
+        (
+            json!({"type": "awsScim", "displayName": "c", "url": "https://scim.example.com/v2", "token": "a b"}),
+            "token",
+        ),
+        (
+            json!({"type": "awsIdentityStore", "displayName": "d", "identityStoreId": "d-12", "region": "eu-west-1"}),
+            "identityStoreId",
+        ),
+        (
+            json!({"type": "awsIdentityStore", "displayName": "e", "identityStoreId": "d-1234567890", "region": "moon"}),
+            "region",
+        ),
+        (
+            json!({"type": "awsIdentityStore", "displayName": "f", "identityStoreId": "d-1234567890", "region": "eu-west-1", "endpoint": "http://example.com"}),
+            "endpoint",
+        ),
+        (
+            json!({"type": "awsIdentityStore", "displayName": "g", "identityStoreId": "d-1234567890", "region": "eu-west-1", "scopeGroups": ["nobody"]}),
+            "scopeGroups",
+        ),
+        (
+            json!({"type": "awsIdentityStore", "displayName": "h", "identityStoreId": "d-1234567890", "region": "eu-west-1", "deleteThresholdPercent": 0}),
+            "deleteThresholdPercent",
+        ),
+        (
+            json!({"type": "awsIdentityStore", "displayName": "i", "identityStoreId": "d-1234567890", "region": "eu-west-1", "token": "x"}),
+            "settings",
+        ),
     ] {
         let parsed: CreateConnection = serde_json::from_value(body.clone()).unwrap();
-        let err = connections::create(&d.store, &d.outbound, &Actor::system(), parsed, "http://localhost")
-            .await
-            .unwrap_err();
+        let err = connections::create(
+            &d.store,
+            &d.outbound,
+            &Actor::system(),
+            parsed,
+            "http://localhost",
+        )
+        .await
+        .unwrap_err();
         match err {
-            trustplane_store::StoreError::Invalid { field: f, .. } => assert_eq!(f, field, "{body}"),
+            trustplane_store::StoreError::Invalid { field: f, .. } => {
+                assert_eq!(f, field, "{body}")
+            }
             other => panic!("{body}: {other:?}"),
         }
     }
-    assert_eq!(d.store.list_provisioning_connections().await.unwrap().len(), 1);
+    assert_eq!(
+        d.store.list_provisioning_connections().await.unwrap().len(),
+        1
+    );
 }

@@ -35,9 +35,9 @@ mod lease;
 mod list;
 mod migrate;
 mod oidc;
+mod outbound;
 mod pim;
 mod policies;
-mod outbound;
 mod protection;
 mod provisioning;
 mod risk;
@@ -72,10 +72,10 @@ pub use oidc::{
     AuthCode, Authentication, ClientSecret, CodeUse, Grant, NewClientSecret, NewRefreshToken,
     RefreshToken,
 };
+pub use outbound::{DirectorySnapshot, Membership, PushedObject, RunRecord};
 pub use pim::{
     pim_event, Drift, NewMessage, OutboxMessage, PimGrant, RequestChange, Review, ReviewItem,
 };
-pub use outbound::{DirectorySnapshot, Membership, PushedObject, RunRecord};
 pub use policies::CaKind;
 pub use protection::GroupProtection;
 pub use provisioning::{

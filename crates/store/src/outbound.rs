@@ -155,7 +155,10 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let users = tx
             .fetch_all(
-                &format!("SELECT {} FROM users ORDER BY created_at, id", USERS.columns),
+                &format!(
+                    "SELECT {} FROM users ORDER BY created_at, id",
+                    USERS.columns
+                ),
                 &[],
             )
             .await?
@@ -164,7 +167,10 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         let groups = tx
             .fetch_all(
-                &format!("SELECT {} FROM groups ORDER BY created_at, id", GROUPS.columns),
+                &format!(
+                    "SELECT {} FROM groups ORDER BY created_at, id",
+                    GROUPS.columns
+                ),
                 &[],
             )
             .await?
@@ -209,7 +215,10 @@ impl Store {
     }
 
     /// The last run's report and the run held back for confirmation, if any.
-    pub async fn outbound_report(&self, connection: &str) -> Result<(Option<Value>, Option<Value>)> {
+    pub async fn outbound_report(
+        &self,
+        connection: &str,
+    ) -> Result<(Option<Value>, Option<Value>)> {
         let row = self
             .fetch_optional(
                 "SELECT last_report, held FROM provisioning_connections WHERE id = $1",

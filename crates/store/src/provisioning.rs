@@ -234,8 +234,16 @@ impl Store {
         settings: Value,
         token_hash: Option<String>,
     ) -> Result<ProvisioningConnection> {
-        self.insert_connection(actor, new_id(), kind, display_name, settings, token_hash, None)
-            .await
+        self.insert_connection(
+            actor,
+            new_id(),
+            kind,
+            display_name,
+            settings,
+            token_hash,
+            None,
+        )
+        .await
     }
 
     /// Creates an outbound connection under an id chosen by the caller (its secret is sealed
@@ -408,7 +416,8 @@ impl Store {
         connection: &ProvisioningConnection,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        tx.audit(connection_event(actor, activity, connection)).await?;
+        tx.audit(connection_event(actor, activity, connection))
+            .await?;
         tx.commit().await
     }
 

@@ -1,12 +1,17 @@
-//! Outbound provisioning into IAM Identity Center end to end, against moto's Identity Store
-//! and Identity Center: a person created through inbound SCIM appears in the Identity Store
-//! with their group, their Identity Store id lands on the directory user by itself, and they
-//! are made eligible for and activate a permission set without any hand-typed id. Disabled
-//! through SCIM, they lose their sessions and grants in Trustplane and (the Identity Store
-//! keeps no `active` flag) are deleted from the Identity Store.
+//! Outbound provisioning into IAM Identity Center end to end, over both transports: moto's
+//! Identity Store (with moto's Identity Center for the permission set), and the `scim2-server`
+//! package standing in for Identity Center's SCIM endpoint. A person created through inbound
+//! SCIM appears in the target with their group, their target id lands on the directory user
+//! by itself, and they are made eligible for and activate a permission set without any
+//! hand-typed id. Disabled through SCIM, they lose their sessions and grants in Trustplane;
+//! in the target they are deleted (the Identity Store keeps no `active` flag) or set
+//! inactive and taken out of their groups (SCIM).
 
 use super::pim::{activate, authenticator, eligible, idc_holders, permission_set, role};
 use super::*;
+
+#[path = "../../../provisioning/tests/support/scim_peer.rs"]
+mod scim_peer;
 use trustplane_model::Event;
 use trustplane_store::NewSession;
 
@@ -61,6 +66,66 @@ print(json.dumps({"users": users, "groups": groups, "members": members}))
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Transport {
+    IdentityStore,
+    Scim,
+}
+
+/// The target as seen from outside: user name to (id, active), and the user ids in the group.
+async fn target_view(
+    transport: Transport,
+    moto: &Moto,
+    store_id: &str,
+    peer: &scim_peer::Peer,
+    group: &str,
+) -> (
+    std::collections::BTreeMap<String, (String, bool)>,
+    Vec<String>,
+) {
+    match transport {
+        Transport::IdentityStore => {
+            let seen = identity_store(moto, store_id, group);
+            let users = seen["users"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), (v.as_str().unwrap().to_string(), true)))
+                .collect();
+            let members = seen["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m.as_str().unwrap().to_string())
+                .collect();
+            (users, members)
+        }
+        Transport::Scim => {
+            let users = peer
+                .users()
+                .await
+                .iter()
+                .map(|u| {
+                    (
+                        u["userName"].as_str().unwrap().to_string(),
+                        (u["id"].as_str().unwrap().to_string(), u["active"] == true),
+                    )
+                })
+                .collect();
+            let groups = peer.get("/Groups?count=100").await;
+            let members = groups["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|g| g["displayName"] == group)
+                .flat_map(|g| g["members"].as_array().cloned().unwrap_or_default())
+                .map(|m| m["value"].as_str().unwrap().to_string())
+                .collect();
+            (users, members)
+        }
+    }
+}
+
 async fn scim(n: &Node, token: &str, method: Method, path: &str, body: Value) -> (u16, Value) {
     let r = reqwest::Client::new()
         .request(method, format!("{}/scim/v2{path}", n.base))
@@ -75,8 +140,18 @@ async fn scim(n: &Node, token: &str, method: Method, path: &str, body: Value) ->
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_person_provisioned_by_scim_reaches_identity_center_and_activates_a_permission_set() {
+async fn a_person_provisioned_by_scim_reaches_the_identity_store_and_activates_a_permission_set() {
+    end_to_end(Transport::IdentityStore).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_provisioned_by_scim_reaches_the_scim_endpoint_and_activates_a_permission_set() {
+    end_to_end(Transport::Scim).await;
+}
+
+async fn end_to_end(transport: Transport) {
     let Some(moto) = Moto::start() else { return };
+    let peer = scim_peer::peer();
     let n = node().await;
     let store_id = identity_store_id(&moto);
 
@@ -97,25 +172,54 @@ async fn a_person_provisioned_by_scim_reaches_identity_center_and_activates_a_pe
         "emails": [{"value": "grace@example.com", "type": "work", "primary": true}], "active": true})).await;
     assert_eq!(st, 201, "{grace}");
     let grace_id = grace["id"].as_str().unwrap().to_string();
-    let (st, g) = scim(&n, &scim_token, Method::POST, "/Groups", json!({
+    let (st, g) = scim(
+        &n,
+        &scim_token,
+        Method::POST,
+        "/Groups",
+        json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-        "displayName": "Cloud Engineers", "members": [{"value": grace_id}]})).await;
+        "displayName": "Cloud Engineers", "members": [{"value": grace_id}]}),
+    )
+    .await;
     assert_eq!(st, 201, "{g}");
     // Someone outside the scope stays out of the Identity Store.
     person(&n, "outsider@example.com").await;
 
     // Outbound: the group's members go to the Identity Store. Bad settings are refused by name.
-    let base = json!({"type": "awsIdentityStore", "displayName": "Identity Center",
-        "identityStoreId": store_id, "region": "us-east-1", "endpoint": moto.url,
-        "scopeGroups": ["Cloud Engineers"], "deleteThresholdPercent": 100});
-    for (field, value) in [("region", json!("nowhere")), ("scopeGroups", json!(["No Such Group"]))] {
+    let base = match transport {
+        Transport::IdentityStore => {
+            json!({"type": "awsIdentityStore", "displayName": "Identity Center",
+            "identityStoreId": store_id, "region": "us-east-1", "endpoint": moto.url,
+            "scopeGroups": ["Cloud Engineers"], "deleteThresholdPercent": 100})
+        }
+        Transport::Scim => json!({"type": "awsScim", "displayName": "Identity Center",
+            "url": format!("{}/v2", peer.base), "token": scim_peer::TOKEN,
+            "scopeGroups": ["Cloud Engineers"], "deleteThresholdPercent": 100}),
+    };
+    for (field, value) in [
+        ("deleteThresholdPercent", json!(101)),
+        ("scopeGroups", json!(["No Such Group"])),
+    ] {
         let mut bad = base.clone();
         bad[field] = value;
-        let (st, p) = api(&n, Method::POST, "/api/v1/provisioning/connections", Some(bad)).await;
+        let (st, p) = api(
+            &n,
+            Method::POST,
+            "/api/v1/provisioning/connections",
+            Some(bad),
+        )
+        .await;
         assert_eq!(st, 400, "{p}");
         assert_eq!(p["field"], field, "{p}");
     }
-    let (st, out) = api(&n, Method::POST, "/api/v1/provisioning/connections", Some(base)).await;
+    let (st, out) = api(
+        &n,
+        Method::POST,
+        "/api/v1/provisioning/connections",
+        Some(base),
+    )
+    .await;
     assert_eq!(st, 201, "{out}");
     let out_id = out["id"].as_str().unwrap().to_string();
     let (st, report) = api(
@@ -127,16 +231,20 @@ async fn a_person_provisioned_by_scim_reaches_identity_center_and_activates_a_pe
     .await;
     assert_eq!(st, 200, "{report}");
     assert_eq!(report["status"], "succeeded", "{report}");
-    let seen = identity_store(&moto, &store_id, "Cloud Engineers");
-    let idc_user = seen["users"]["grace@example.com"]
-        .as_str()
-        .unwrap_or_else(|| panic!("grace in the Identity Store: {seen}"))
-        .to_string();
-    assert!(seen["users"].get("outsider@example.com").is_none(), "{seen}");
-    assert_eq!(seen["members"], json!([idc_user]), "{seen}");
+    let (users, members) = target_view(transport, &moto, &store_id, &peer, "Cloud Engineers").await;
+    let idc_user = users
+        .get("grace@example.com")
+        .unwrap_or_else(|| panic!("grace in the target: {users:?}"))
+        .0
+        .clone();
+    assert!(!users.contains_key("outsider@example.com"), "{users:?}");
+    assert_eq!(members, vec![idc_user.clone()]);
     // Her Identity Store id is on her directory user, typed by nobody.
     let stored = n.store.get_user(&grace_id).await.unwrap();
-    assert_eq!(stored.attributes["awsIdentityCenterUserId"], json!(idc_user));
+    assert_eq!(
+        stored.attributes["awsIdentityCenterUserId"],
+        json!(idc_user)
+    );
     let (_, status) = api(
         &n,
         Method::GET,
@@ -154,8 +262,10 @@ async fn a_person_provisioned_by_scim_reaches_identity_center_and_activates_a_pe
         &n,
         Method::POST,
         "/api/v1/posture/accounts",
-        Some(json!({"provider": "aws", "accountId": ACCOUNT, "regions": ["us-east-1"],
-            "endpointUrl": moto.url, "enabled": false})),
+        Some(
+            json!({"provider": "aws", "accountId": ACCOUNT, "regions": ["us-east-1"],
+            "endpointUrl": moto.url, "enabled": false}),
+        ),
     )
     .await;
     assert_eq!(st, 201, "{aws}");
@@ -165,7 +275,10 @@ async fn a_person_provisioned_by_scim_reaches_identity_center_and_activates_a_pe
     let (token, otp) = authenticator(&n, &grace_id, "grace@example.com").await;
     let req = activate(&n, &token, &otp, &idc_role, 3600).await;
     assert_eq!(req["state"], "active", "{req}");
-    assert_eq!(idc_holders(&moto, &instance, &ps).await, vec![idc_user.clone()]);
+    assert_eq!(
+        idc_holders(&moto, &instance, &ps).await,
+        vec![idc_user.clone()]
+    );
 
     // Disabled through SCIM: her sessions end, her grant is taken back, and the next run
     // deletes her from the Identity Store.
@@ -197,9 +310,16 @@ async fn a_person_provisioned_by_scim_reaches_identity_center_and_activates_a_pe
         )
         .await
         .unwrap();
-    let (st, v) = scim(&n, &scim_token, Method::PATCH, &format!("/Users/{grace_id}"), json!({
+    let (st, v) = scim(
+        &n,
+        &scim_token,
+        Method::PATCH,
+        &format!("/Users/{grace_id}"),
+        json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "replace", "path": "active", "value": false}]})).await;
+        "Operations": [{"op": "replace", "path": "active", "value": false}]}),
+    )
+    .await;
     assert_eq!(st, 200, "{v}");
     assert!(n.store.list_sessions(&grace_id).await.unwrap().is_empty());
     assert!(idc_holders(&moto, &instance, &ps).await.is_empty());
@@ -214,17 +334,26 @@ async fn a_person_provisioned_by_scim_reaches_identity_center_and_activates_a_pe
     .await;
     assert_eq!(st, 200, "{report}");
     assert_eq!(report["status"], "succeeded", "{report}");
-    let seen = identity_store(&moto, &store_id, "Cloud Engineers");
-    assert!(seen["users"].get("grace@example.com").is_none(), "{seen}");
-    assert_eq!(seen["members"], json!([]), "{seen}");
-    assert!(n
-        .store
-        .get_user(&grace_id)
-        .await
-        .unwrap()
-        .attributes
-        .get("awsIdentityCenterUserId")
-        .is_none());
+    let (users, members) = target_view(transport, &moto, &store_id, &peer, "Cloud Engineers").await;
+    assert!(members.is_empty(), "{members:?}");
+    let recorded = n.store.get_user(&grace_id).await.unwrap().attributes;
+    match transport {
+        // No `active` in the Identity Store: deleted, and the recorded id with her.
+        Transport::IdentityStore => {
+            assert!(!users.contains_key("grace@example.com"), "{users:?}");
+            assert!(recorded.get("awsIdentityCenterUserId").is_none());
+        }
+        Transport::Scim => {
+            assert_eq!(
+                users.get("grace@example.com"),
+                Some(&(idc_user.clone(), false))
+            );
+            assert_eq!(recorded["awsIdentityCenterUserId"], json!(idc_user));
+        }
+    }
     let activities = audit_activities(&n).await;
-    assert!(activities.iter().any(|a| a == "provisioningConnection.run"), "{activities:?}");
+    assert!(
+        activities.iter().any(|a| a == "provisioningConnection.run"),
+        "{activities:?}"
+    );
 }

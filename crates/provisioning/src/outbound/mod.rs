@@ -18,8 +18,7 @@ pub mod settings;
 pub mod target;
 
 pub use run::{
-    is_outbound, with_retry, IdentityStoreConnector, Mode, Outbound, Retry,
-    AWS_IDC_USER_ATTRIBUTE,
+    is_outbound, with_retry, IdentityStoreConnector, Mode, Outbound, Retry, AWS_IDC_USER_ATTRIBUTE,
 };
 pub use settings::{OutboundSettings, ScopeGroup};
 pub use target::{BoxFuture, OutGroup, OutUser, Target, TargetError, TargetGroup, TargetUser};

@@ -101,7 +101,11 @@ impl Plan {
             .filter(|c| {
                 matches!(
                     c,
-                    Change::DeleteUser { .. } | Change::UpdateUser { deactivates: true, .. }
+                    Change::DeleteUser { .. }
+                        | Change::UpdateUser {
+                            deactivates: true,
+                            ..
+                        }
                 )
             })
             .count()
@@ -182,7 +186,11 @@ fn users_under(
 
 /// The directory's chosen part as the target should hold it. `keeps_active`: whether the
 /// target keeps `active`; if not, a disabled user is left out (and so deleted there).
-pub fn desired(snapshot: &DirectorySnapshot, settings: &OutboundSettings, keeps_active: bool) -> Desired {
+pub fn desired(
+    snapshot: &DirectorySnapshot,
+    settings: &OutboundSettings,
+    keeps_active: bool,
+) -> Desired {
     let mut children: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
     for m in &snapshot.members {
         children
@@ -201,7 +209,11 @@ pub fn desired(snapshot: &DirectorySnapshot, settings: &OutboundSettings, keeps_
             d.users.insert(u.id.clone(), out_user(u));
         }
     }
-    let scope_ids: HashSet<&str> = settings.scope_groups.iter().map(|g| g.id.as_str()).collect();
+    let scope_ids: HashSet<&str> = settings
+        .scope_groups
+        .iter()
+        .map(|g| g.id.as_str())
+        .collect();
     for g in &snapshot.groups {
         if everyone || scope_ids.contains(g.id.as_str()) {
             d.groups.insert(
@@ -356,7 +368,12 @@ mod tests {
 
     fn snapshot() -> DirectorySnapshot {
         DirectorySnapshot {
-            users: vec![user("a", true), user("b", true), user("c", false), user("d", true)],
+            users: vec![
+                user("a", true),
+                user("b", true),
+                user("c", false),
+                user("d", true),
+            ],
             groups: vec![group("eng"), group("ops"), group("all")],
             members: vec![
                 member("eng", "a", "user"),
@@ -425,6 +442,9 @@ mod tests {
     #[test]
     fn missing_names_are_filled_for_identity_center() {
         let u = out_user(&user("x", true));
-        assert_eq!((u.given_name.as_str(), u.family_name.as_str()), ("Person", "x"));
+        assert_eq!(
+            (u.given_name.as_str(), u.family_name.as_str()),
+            ("Person", "x")
+        );
     }
 }

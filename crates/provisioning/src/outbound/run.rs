@@ -274,8 +274,17 @@ impl Outbound {
                     "held: the run would deactivate or delete {destructive} of {} users, more than {} %; an administrator must confirm it",
                     the_plan.pushed_users, settings.delete_threshold_percent
                 );
-                self.record(&c, "held", Some(why), 0, 0, drift, report.clone(), Some(hold))
-                    .await?;
+                self.record(
+                    &c,
+                    "held",
+                    Some(why),
+                    0,
+                    0,
+                    drift,
+                    report.clone(),
+                    Some(hold),
+                )
+                .await?;
             }
             return Ok(report);
         }
@@ -293,10 +302,11 @@ impl Outbound {
         } else {
             "succeeded"
         };
-        let error = run
-            .stopped
-            .clone()
-            .or_else(|| run.failures.first().map(|f| format!("{} {}: {}", f.kind, f.name, f.reason)));
+        let error = run.stopped.clone().or_else(|| {
+            run.failures
+                .first()
+                .map(|f| format!("{} {}: {}", f.kind, f.name, f.reason))
+        });
         let failures: Vec<Value> = run
             .failures
             .iter()
@@ -320,8 +330,17 @@ impl Outbound {
             || held.is_some()
         {
             let (pushed, failed) = (run.pushed, run.failed);
-            self.record(&c, status, error, pushed, failed, drift, report.clone(), None)
-                .await?;
+            self.record(
+                &c,
+                status,
+                error,
+                pushed,
+                failed,
+                drift,
+                report.clone(),
+                None,
+            )
+            .await?;
         }
         Ok(report)
     }
@@ -380,7 +399,12 @@ impl Outbound {
 
     /// Starts the node's share of outbound provisioning: every few seconds the lease holder
     /// pushes what changed; every `reconcile_every` it reads the targets and repairs drift.
-    pub fn spawn_jobs(self: &Arc<Self>, node_id: String, every: Duration, reconcile_every: Duration) {
+    pub fn spawn_jobs(
+        self: &Arc<Self>,
+        node_id: String,
+        every: Duration,
+        reconcile_every: Duration,
+    ) {
         use trustplane_store::jobs::spawn_leased;
         let me = self.clone();
         spawn_leased(
@@ -464,7 +488,13 @@ impl Run<'_> {
         }
     }
 
-    async fn remember(&mut self, kind: &'static str, object_id: &str, target_id: &str, fp: String) -> Result<(), StoreError> {
+    async fn remember(
+        &mut self,
+        kind: &'static str,
+        object_id: &str,
+        target_id: &str,
+        fp: String,
+    ) -> Result<(), StoreError> {
         self.store
             .record_pushed(
                 &self.connection.id,
@@ -517,7 +547,10 @@ impl Run<'_> {
     }
 
     /// A user already in the target for this one (so a retry never creates a duplicate).
-    async fn find_user(&mut self, u: &super::target::OutUser) -> Result<Option<String>, TargetError> {
+    async fn find_user(
+        &mut self,
+        u: &super::target::OutUser,
+    ) -> Result<Option<String>, TargetError> {
         if let Some(index) = &self.listing {
             return Ok(index
                 .get(&format!("x:{}", u.external_id))
@@ -550,7 +583,8 @@ impl Run<'_> {
                 };
                 match made {
                     Ok(id) => {
-                        self.remember(GROUP, &g.external_id, &id, fingerprint(g)).await?;
+                        self.remember(GROUP, &g.external_id, &id, fingerprint(g))
+                            .await?;
                         self.pushed += 1;
                     }
                     Err(e) => self.fail(GROUP, &g.external_id, &g.display_name, e),
@@ -607,7 +641,8 @@ impl Run<'_> {
                 };
                 match made {
                     Ok(id) => {
-                        self.remember(USER, &u.external_id, &id, fingerprint(u)).await?;
+                        self.remember(USER, &u.external_id, &id, fingerprint(u))
+                            .await?;
                         self.pushed += 1;
                         self.note_user_id(&u.external_id, Some(&id), snapshot).await;
                     }
@@ -696,7 +731,11 @@ impl Run<'_> {
     }
 
     /// Forgets the memberships recorded for a group or a user that left the target.
-    async fn forget_members_of(&mut self, object_id: &str, is_group: bool) -> Result<(), StoreError> {
+    async fn forget_members_of(
+        &mut self,
+        object_id: &str,
+        is_group: bool,
+    ) -> Result<(), StoreError> {
         for o in self.store.pushed_objects(&self.connection.id).await? {
             if o.kind != MEMBER {
                 continue;
@@ -723,7 +762,10 @@ impl Run<'_> {
         let Some(user) = snapshot.users.iter().find(|u| u.id == user_id) else {
             return;
         };
-        let now = user.attributes.get(AWS_IDC_USER_ATTRIBUTE).and_then(Value::as_str);
+        let now = user
+            .attributes
+            .get(AWS_IDC_USER_ATTRIBUTE)
+            .and_then(Value::as_str);
         let value = match target_id {
             Some(id) if now != Some(id) => Value::String(id.into()),
             None if now.is_some() => Value::Null,
@@ -736,9 +778,14 @@ impl Run<'_> {
             ..Default::default()
         };
         if let Err(e) = self.store.update_user(&self.actor, user_id, patch).await {
-            self.fail(USER, user_id, &user.user_principal_name, TargetError::Rejected(format!(
-                "pushed, but its Identity Center id could not be recorded: {e}"
-            )));
+            self.fail(
+                USER,
+                user_id,
+                &user.user_principal_name,
+                TargetError::Rejected(format!(
+                    "pushed, but its Identity Center id could not be recorded: {e}"
+                )),
+            );
         }
     }
 
@@ -764,7 +811,10 @@ impl Run<'_> {
                 USER => match users_by_id.get(o.target_id.as_str()) {
                     None => {
                         drift += 1;
-                        self.store.forget_pushed(&conn, USER, &o.object_id).await.map_err(store_err)?;
+                        self.store
+                            .forget_pushed(&conn, USER, &o.object_id)
+                            .await
+                            .map_err(store_err)?;
                     }
                     Some(t) => {
                         user_of_target.insert(o.target_id.clone(), o.object_id.clone());
@@ -779,14 +829,20 @@ impl Run<'_> {
                             drift += 1;
                             let mut o = o.clone();
                             o.fingerprint = String::new();
-                            self.store.record_pushed(&conn, &o).await.map_err(store_err)?;
+                            self.store
+                                .record_pushed(&conn, &o)
+                                .await
+                                .map_err(store_err)?;
                         }
                     }
                 },
                 GROUP => match groups_by_id.get(o.target_id.as_str()) {
                     None => {
                         drift += 1;
-                        self.store.forget_pushed(&conn, GROUP, &o.object_id).await.map_err(store_err)?;
+                        self.store
+                            .forget_pushed(&conn, GROUP, &o.object_id)
+                            .await
+                            .map_err(store_err)?;
                     }
                     Some(t) => {
                         group_ids.push((o.object_id.clone(), o.target_id.clone()));
@@ -796,7 +852,10 @@ impl Run<'_> {
                             drift += 1;
                             let mut o = o.clone();
                             o.fingerprint = String::new();
-                            self.store.record_pushed(&conn, &o).await.map_err(store_err)?;
+                            self.store
+                                .record_pushed(&conn, &o)
+                                .await
+                                .map_err(store_err)?;
                         }
                     }
                 },
@@ -827,13 +886,22 @@ impl Run<'_> {
                         target_id: membership,
                         fingerprint: String::new(),
                     };
-                    self.store.record_pushed(&conn, &o).await.map_err(store_err)?;
+                    self.store
+                        .record_pushed(&conn, &o)
+                        .await
+                        .map_err(store_err)?;
                 }
             }
-            for key in recorded.iter().filter(|k| k.starts_with(&format!("{group}/"))) {
+            for key in recorded
+                .iter()
+                .filter(|k| k.starts_with(&format!("{group}/")))
+            {
                 if !present.contains(*key) {
                     drift += 1;
-                    self.store.forget_pushed(&conn, MEMBER, key).await.map_err(store_err)?;
+                    self.store
+                        .forget_pushed(&conn, MEMBER, key)
+                        .await
+                        .map_err(store_err)?;
                 }
             }
         }

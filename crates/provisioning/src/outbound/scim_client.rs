@@ -31,7 +31,9 @@ pub struct ScimClient {
 
 impl std::fmt::Debug for ScimClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScimClient").field("base", &self.base).finish()
+        f.debug_struct("ScimClient")
+            .field("base", &self.base)
+            .finish()
     }
 }
 
@@ -90,7 +92,9 @@ impl ScimClient {
                 .body(b.to_string());
         }
         let mut resp = req.send().await.map_err(|e| {
-            TargetError::Unavailable(format!("{method} {path}: cannot reach the SCIM endpoint ({e})"))
+            TargetError::Unavailable(format!(
+                "{method} {path}: cannot reach the SCIM endpoint ({e})"
+            ))
         })?;
         let status = resp.status();
         let mut bytes = Vec::new();
@@ -100,7 +104,9 @@ impl ScimClient {
             .map_err(|e| TargetError::Unavailable(format!("{method} {path}: {e}")))?
         {
             if bytes.len() + chunk.len() > MAX_BODY {
-                return Err(TargetError::Rejected(format!("{method} {path}: the answer is over 16 MiB")));
+                return Err(TargetError::Rejected(format!(
+                    "{method} {path}: the answer is over 16 MiB"
+                )));
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -125,7 +131,11 @@ impl ScimClient {
         })
     }
 
-    async fn find(&self, path: &str, filters: &[(&str, &str)]) -> Result<Option<String>, TargetError> {
+    async fn find(
+        &self,
+        path: &str,
+        filters: &[(&str, &str)],
+    ) -> Result<Option<String>, TargetError> {
         for (attribute, value) in filters {
             let filter = format!("{attribute} eq {}", quoted(value));
             let found = self
@@ -150,7 +160,10 @@ impl ScimClient {
                 .call(
                     reqwest::Method::GET,
                     path,
-                    &[("startIndex", start.to_string()), ("count", PAGE.to_string())],
+                    &[
+                        ("startIndex", start.to_string()),
+                        ("count", PAGE.to_string()),
+                    ],
                     None,
                 )
                 .await?;
@@ -184,7 +197,10 @@ impl Target for ScimClient {
         true
     }
 
-    fn find_user<'a>(&'a self, u: &'a OutUser) -> BoxFuture<'a, Result<Option<String>, TargetError>> {
+    fn find_user<'a>(
+        &'a self,
+        u: &'a OutUser,
+    ) -> BoxFuture<'a, Result<Option<String>, TargetError>> {
         Box::pin(async move {
             self.find(
                 "/Users",
@@ -203,29 +219,49 @@ impl Target for ScimClient {
         })
     }
 
-    fn update_user<'a>(&'a self, id: &'a str, u: &'a OutUser) -> BoxFuture<'a, Result<(), TargetError>> {
+    fn update_user<'a>(
+        &'a self,
+        id: &'a str,
+        u: &'a OutUser,
+    ) -> BoxFuture<'a, Result<(), TargetError>> {
         Box::pin(async move {
             let mut body = user_body(u);
             body["id"] = json!(id);
-            self.call(reqwest::Method::PUT, &Self::path_of("Users", id), &[], Some(&body))
-                .await
-                .map(|_| ())
+            self.call(
+                reqwest::Method::PUT,
+                &Self::path_of("Users", id),
+                &[],
+                Some(&body),
+            )
+            .await
+            .map(|_| ())
         })
     }
 
     fn delete_user<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), TargetError>> {
         Box::pin(async move {
-            self.call(reqwest::Method::DELETE, &Self::path_of("Users", id), &[], None)
-                .await
-                .map(|_| ())
+            self.call(
+                reqwest::Method::DELETE,
+                &Self::path_of("Users", id),
+                &[],
+                None,
+            )
+            .await
+            .map(|_| ())
         })
     }
 
-    fn find_group<'a>(&'a self, g: &'a OutGroup) -> BoxFuture<'a, Result<Option<String>, TargetError>> {
+    fn find_group<'a>(
+        &'a self,
+        g: &'a OutGroup,
+    ) -> BoxFuture<'a, Result<Option<String>, TargetError>> {
         Box::pin(async move {
             self.find(
                 "/Groups",
-                &[("externalId", &g.external_id), ("displayName", &g.display_name)],
+                &[
+                    ("externalId", &g.external_id),
+                    ("displayName", &g.display_name),
+                ],
             )
             .await
         })
@@ -242,21 +278,35 @@ impl Target for ScimClient {
         })
     }
 
-    fn update_group<'a>(&'a self, id: &'a str, g: &'a OutGroup) -> BoxFuture<'a, Result<(), TargetError>> {
+    fn update_group<'a>(
+        &'a self,
+        id: &'a str,
+        g: &'a OutGroup,
+    ) -> BoxFuture<'a, Result<(), TargetError>> {
         Box::pin(async move {
             let body = json!({"schemas": [PATCH_SCHEMA], "Operations": [
                 {"op": "add", "path": "displayName", "value": g.display_name}]});
-            self.call(reqwest::Method::PATCH, &Self::path_of("Groups", id), &[], Some(&body))
-                .await
-                .map(|_| ())
+            self.call(
+                reqwest::Method::PATCH,
+                &Self::path_of("Groups", id),
+                &[],
+                Some(&body),
+            )
+            .await
+            .map(|_| ())
         })
     }
 
     fn delete_group<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), TargetError>> {
         Box::pin(async move {
-            self.call(reqwest::Method::DELETE, &Self::path_of("Groups", id), &[], None)
-                .await
-                .map(|_| ())
+            self.call(
+                reqwest::Method::DELETE,
+                &Self::path_of("Groups", id),
+                &[],
+                None,
+            )
+            .await
+            .map(|_| ())
         })
     }
 
@@ -271,9 +321,14 @@ impl Target for ScimClient {
         Box::pin(async move {
             let body = json!({"schemas": [PATCH_SCHEMA], "Operations": [
                 {"op": "add", "path": "members", "value": [{"value": user}]}]});
-            self.call(reqwest::Method::PATCH, &Self::path_of("Groups", group), &[], Some(&body))
-                .await
-                .map(|_| user.to_string())
+            self.call(
+                reqwest::Method::PATCH,
+                &Self::path_of("Groups", group),
+                &[],
+                Some(&body),
+            )
+            .await
+            .map(|_| user.to_string())
         })
     }
 
@@ -286,9 +341,14 @@ impl Target for ScimClient {
         Box::pin(async move {
             let body = json!({"schemas": [PATCH_SCHEMA], "Operations": [
                 {"op": "remove", "path": format!("members[value eq {}]", quoted(user))}]});
-            self.call(reqwest::Method::PATCH, &Self::path_of("Groups", group), &[], Some(&body))
-                .await
-                .map(|_| ())
+            self.call(
+                reqwest::Method::PATCH,
+                &Self::path_of("Groups", group),
+                &[],
+                Some(&body),
+            )
+            .await
+            .map(|_| ())
         })
     }
 
@@ -333,7 +393,12 @@ impl Target for ScimClient {
     ) -> BoxFuture<'a, Result<Vec<(String, String)>, TargetError>> {
         Box::pin(async move {
             let g = self
-                .call(reqwest::Method::GET, &Self::path_of("Groups", group), &[], None)
+                .call(
+                    reqwest::Method::GET,
+                    &Self::path_of("Groups", group),
+                    &[],
+                    None,
+                )
                 .await?;
             Ok(g["members"]
                 .as_array()

@@ -68,7 +68,9 @@ fn text(rest: &Map<String, Value>, field: &'static str) -> Result<Option<String>
 }
 
 fn is_hex(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 /// `d-` and ten lowercase letters or digits (AWS issues hex; emulators any), or a lowercase
@@ -89,7 +91,9 @@ fn valid_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
         && s.len() <= 32
-        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty())
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty())
         && parts[..parts.len() - 1]
             .iter()
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
@@ -97,8 +101,8 @@ fn valid_region(s: &str) -> bool {
 
 /// An https URL, or plain http to a loopback address (emulators and test peers only).
 fn check_url(field: &'static str, raw: &str) -> Result<String, StoreError> {
-    let url = url::Url::parse(raw)
-        .map_err(|e| invalid(field, format!("`{raw}` is not a URL ({e})")))?;
+    let url =
+        url::Url::parse(raw).map_err(|e| invalid(field, format!("`{raw}` is not a URL ({e})")))?;
     let loopback = match url.host() {
         Some(url::Host::Domain(h)) => h == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -138,7 +142,12 @@ pub async fn parse(
             "deleteThresholdPercent",
         ],
         AWS_SCIM => &["url", "token", "scopeGroups", "deleteThresholdPercent"],
-        _ => return Err(invalid("type", "must be scimInbound, awsIdentityStore or awsScim")),
+        _ => {
+            return Err(invalid(
+                "type",
+                "must be scimInbound, awsIdentityStore or awsScim",
+            ))
+        }
     };
     if let Some(field) = rest.keys().find(|k| !allowed.contains(&k.as_str())) {
         let field: String = field.chars().take(64).collect();
@@ -153,7 +162,8 @@ pub async fn parse(
     };
     let mut token = None;
     if kind == AWS_IDENTITY_STORE {
-        let id = text(rest, "identityStoreId")?.ok_or_else(|| invalid("identityStoreId", "is required"))?;
+        let id = text(rest, "identityStoreId")?
+            .ok_or_else(|| invalid("identityStoreId", "is required"))?;
         if !valid_store_id(&id) {
             return Err(invalid(
                 "identityStoreId",
@@ -163,7 +173,10 @@ pub async fn parse(
         s.identity_store_id = Some(id);
         let region = text(rest, "region")?.ok_or_else(|| invalid("region", "is required"))?;
         if !valid_region(&region) {
-            return Err(invalid("region", format!("`{region}` is not an AWS region (eu-west-1)")));
+            return Err(invalid(
+                "region",
+                format!("`{region}` is not an AWS region (eu-west-1)"),
+            ));
         }
         s.region = Some(region);
         if let Some(e) = text(rest, "endpoint")? {
@@ -183,8 +196,14 @@ pub async fn parse(
             Some(_) => return Err(invalid("token", "must be a string")),
             None => return Err(invalid("token", "is required")),
         };
-        if t.is_empty() || t.len() > MAX_TOKEN_LEN || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(invalid("token", "must be 1 to 4096 characters without spaces"));
+        if t.is_empty()
+            || t.len() > MAX_TOKEN_LEN
+            || t.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(invalid(
+                "token",
+                "must be 1 to 4096 characters without spaces",
+            ));
         }
         token = Some(t);
     }
@@ -213,7 +232,10 @@ pub async fn parse(
                 let group = store.get_group(name).await.map_err(|e| match e {
                     StoreError::NotFound { .. } => invalid(
                         "scopeGroups",
-                        format!("no group has the id or name `{}`", name.chars().take(256).collect::<String>()),
+                        format!(
+                            "no group has the id or name `{}`",
+                            name.chars().take(256).collect::<String>()
+                        ),
                     ),
                     other => other,
                 })?;
@@ -225,7 +247,12 @@ pub async fn parse(
                 }
             }
         }
-        Some(_) => return Err(invalid("scopeGroups", "must be a list of group ids or names")),
+        Some(_) => {
+            return Err(invalid(
+                "scopeGroups",
+                "must be a list of group ids or names",
+            ))
+        }
     }
     Ok((s, token))
 }

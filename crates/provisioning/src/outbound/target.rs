@@ -87,8 +87,10 @@ pub trait Target: Send + Sync {
     fn keeps_active(&self) -> bool;
 
     /// A user already there for this one: by `externalId` first, then by `userName`.
-    fn find_user<'a>(&'a self, u: &'a OutUser)
-        -> BoxFuture<'a, Result<Option<String>, TargetError>>;
+    fn find_user<'a>(
+        &'a self,
+        u: &'a OutUser,
+    ) -> BoxFuture<'a, Result<Option<String>, TargetError>>;
     /// Creates a user; its target id.
     fn create_user<'a>(&'a self, u: &'a OutUser) -> BoxFuture<'a, Result<String, TargetError>>;
     /// Replaces a user's attributes.
