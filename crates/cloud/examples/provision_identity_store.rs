@@ -106,9 +106,9 @@ async fn main() {
 
     // A 1 % change: half new people (each into a group), half deleted.
     let change = (users / 100).max(2);
-    for i in 0..change / 2 {
+    for (i, gone) in ids.iter().take(change / 2).enumerate() {
         add_user(&store, users + i, &groups).await;
-        store.delete_user(&Actor::system(), &ids[i]).await.unwrap();
+        store.delete_user(&Actor::system(), gone).await.unwrap();
     }
     let t = Instant::now();
     let report = outbound.run(id, Mode::Changes).await.unwrap();

@@ -179,6 +179,19 @@ impl ScimClient {
         Ok(out)
     }
 
+    /// PATCH on a group with these operations (AWS takes `add` and `remove` only).
+    async fn patch_group(&self, id: &str, operations: Value) -> Result<(), TargetError> {
+        let body = json!({"schemas": [PATCH_SCHEMA], "Operations": operations});
+        self.call(
+            reqwest::Method::PATCH,
+            &Self::path_of("Groups", id),
+            &[],
+            Some(&body),
+        )
+        .await
+        .map(|_| ())
+    }
+
     fn created_id(v: &Value) -> Result<String, TargetError> {
         v["id"]
             .as_str()
@@ -283,18 +296,10 @@ impl Target for ScimClient {
         id: &'a str,
         g: &'a OutGroup,
     ) -> BoxFuture<'a, Result<(), TargetError>> {
-        Box::pin(async move {
-            let body = json!({"schemas": [PATCH_SCHEMA], "Operations": [
-                {"op": "add", "path": "displayName", "value": g.display_name}]});
-            self.call(
-                reqwest::Method::PATCH,
-                &Self::path_of("Groups", id),
-                &[],
-                Some(&body),
-            )
-            .await
-            .map(|_| ())
-        })
+        Box::pin(self.patch_group(
+            id,
+            json!([{"op": "add", "path": "displayName", "value": g.display_name}]),
+        ))
     }
 
     fn delete_group<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), TargetError>> {
@@ -319,16 +324,10 @@ impl Target for ScimClient {
         // Adding a member who is one already changes nothing (RFC 7644 §3.5.2.1), so a retry
         // never duplicates a membership.
         Box::pin(async move {
-            let body = json!({"schemas": [PATCH_SCHEMA], "Operations": [
-                {"op": "add", "path": "members", "value": [{"value": user}]}]});
-            self.call(
-                reqwest::Method::PATCH,
-                &Self::path_of("Groups", group),
-                &[],
-                Some(&body),
-            )
-            .await
-            .map(|_| user.to_string())
+            let add = json!([{"op": "add", "path": "members", "value": [{"value": user}]}]);
+            self.patch_group(group, add)
+                .await
+                .map(|()| user.to_string())
         })
     }
 
@@ -338,18 +337,10 @@ impl Target for ScimClient {
         user: &'a str,
         _membership: &'a str,
     ) -> BoxFuture<'a, Result<(), TargetError>> {
-        Box::pin(async move {
-            let body = json!({"schemas": [PATCH_SCHEMA], "Operations": [
-                {"op": "remove", "path": format!("members[value eq {}]", quoted(user))}]});
-            self.call(
-                reqwest::Method::PATCH,
-                &Self::path_of("Groups", group),
-                &[],
-                Some(&body),
-            )
-            .await
-            .map(|_| ())
-        })
+        Box::pin(self.patch_group(
+            group,
+            json!([{"op": "remove", "path": format!("members[value eq {}]", quoted(user))}]),
+        ))
     }
 
     fn list_users(&self) -> BoxFuture<'_, Result<Vec<TargetUser>, TargetError>> {
