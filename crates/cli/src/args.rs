@@ -806,9 +806,10 @@ pub enum ProvisioningConnectionsCommand {
         /// awsIdentityStore: a role to assume first.
         #[arg(long)]
         role_arn: Option<String>,
-        /// awsScim: the SCIM endpoint as AWS hands it out.
+        /// awsScim: the SCIM endpoint as AWS hands it out (`--url` names the Trustplane
+        /// server).
         #[arg(long)]
-        url: Option<String>,
+        scim_url: Option<String>,
         /// awsScim: a file holding the SCIM access token (`-`: standard input); kept sealed,
         /// never shown again.
         #[arg(long)]

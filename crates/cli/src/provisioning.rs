@@ -60,7 +60,7 @@ pub async fn provisioning(client: &Client, c: ProvisioningCommand, out: Output) 
             region,
             endpoint,
             role_arn,
-            url,
+            scim_url,
             token_file,
             scope_groups,
             delete_threshold_percent,
@@ -71,7 +71,7 @@ pub async fn provisioning(client: &Client, c: ProvisioningCommand, out: Output) 
                 ("region", region),
                 ("endpoint", endpoint),
                 ("roleArn", role_arn),
-                ("url", url),
+                ("url", scim_url),
             ] {
                 if let Some(v) = value {
                     body[field] = json!(v);
