@@ -30,6 +30,7 @@ mod error;
 pub mod federation;
 mod iam;
 pub mod identity_center;
+pub mod identity_store;
 mod kms;
 mod logs;
 mod monitoring;

@@ -709,7 +709,8 @@ pub enum AdminCommand {
     /// Admin API tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
-    /// Provisioning: SCIM inbound connections (Global Administrator).
+    /// Provisioning: inbound SCIM and outbound IAM Identity Center connections (Global
+    /// Administrator).
     #[command(subcommand)]
     Provisioning(ProvisioningCommand),
     /// Break-glass recovery when no administrator can sign in: works on the database directly
@@ -824,19 +825,50 @@ pub enum ProvisioningCommand {
 pub enum ProvisioningConnectionsCommand {
     /// Create a connection; a scimInbound connection's bearer token is printed once.
     Create {
-        /// scimInbound (awsIdentityStore and awsScim are not yet supported).
+        /// scimInbound, awsIdentityStore or awsScim.
         #[arg(long = "type", default_value = "scimInbound")]
         kind: String,
         /// A readable name, unique without regard to case.
         #[arg(long)]
         display_name: String,
+        /// awsIdentityStore: the Identity Store (d-1234567890).
+        #[arg(long)]
+        identity_store_id: Option<String>,
+        /// awsIdentityStore: the Identity Center region.
+        #[arg(long)]
+        region: Option<String>,
+        /// awsIdentityStore: another endpoint for the Identity Store API (tests: an emulator).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// awsIdentityStore: a role to assume first.
+        #[arg(long)]
+        role_arn: Option<String>,
+        /// awsScim: the SCIM endpoint as AWS hands it out (`--url` names the Trustplane
+        /// server).
+        #[arg(long)]
+        scim_url: Option<String>,
+        /// awsScim: a file holding the SCIM access token (`-`: standard input); kept sealed,
+        /// never shown again.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Outbound: provision the members of this group (id or name; repeatable). None:
+        /// everyone and every group.
+        #[arg(long = "scope-group")]
+        scope_groups: Vec<String>,
+        /// Outbound: the share of the connection's users (percent) a run may deactivate or
+        /// delete before it waits for confirmation (default 10).
+        #[arg(long)]
+        delete_threshold_percent: Option<u32>,
     },
     /// Every connection.
     List,
     /// One connection (id or name).
     Show { id: String },
-    /// Run a connection now (id or name); a scimInbound connection has nothing to run.
+    /// Run an outbound connection now (id or name): read the target, repair drift, push what
+    /// changed; a scimInbound connection has nothing to run.
     Run { id: String },
+    /// Confirm the run held back by accidental-delete prevention, and run it (id or name).
+    Confirm { id: String },
     /// Its last run, changes, failures and drift (id or name).
     Status { id: String },
     /// Delete a connection (id or name): its token stops working; its users and groups stay.

@@ -1,5 +1,7 @@
 //! `trustplane admin provisioning connections ...`: provisioning connections (names work
-//! where ids do). A `scimInbound` connection's bearer token is printed once, at creation.
+//! where ids do). A `scimInbound` connection's bearer token is printed once, at creation; an
+//! `awsScim` connection's token is read from a file (or standard input), never from the
+//! command line, where other users of the machine could see it.
 
 use anyhow::Result;
 use serde_json::{json, Value};
@@ -40,15 +42,51 @@ pub async fn provisioning(client: &Client, c: ProvisioningCommand, out: Output) 
                 .unwrap_or(Value::Null);
             output::one(out, &ran);
         }
+        ProvisioningConnectionsCommand::Confirm { id } => {
+            let ran = client
+                .post(&format!("{BASE}/{}/confirm", enc(&id)), &json!({}))
+                .await?
+                .unwrap_or(Value::Null);
+            output::one(out, &ran);
+        }
         ProvisioningConnectionsCommand::Delete { id } => {
             client.delete(&format!("{BASE}/{}", enc(&id))).await?;
             output::done(out, &format!("deleted provisioning connection {id}"));
         }
-        ProvisioningConnectionsCommand::Create { kind, display_name } => {
-            let made = client
-                .post(BASE, &json!({ "type": kind, "displayName": display_name }))
-                .await?
-                .unwrap_or(Value::Null);
+        ProvisioningConnectionsCommand::Create {
+            kind,
+            display_name,
+            identity_store_id,
+            region,
+            endpoint,
+            role_arn,
+            scim_url,
+            token_file,
+            scope_groups,
+            delete_threshold_percent,
+        } => {
+            let mut body = json!({ "type": kind, "displayName": display_name });
+            for (field, value) in [
+                ("identityStoreId", identity_store_id),
+                ("region", region),
+                ("endpoint", endpoint),
+                ("roleArn", role_arn),
+                ("url", scim_url),
+            ] {
+                if let Some(v) = value {
+                    body[field] = json!(v);
+                }
+            }
+            if let Some(path) = token_file {
+                body["token"] = json!(read_token(&path)?);
+            }
+            if !scope_groups.is_empty() {
+                body["scopeGroups"] = json!(scope_groups);
+            }
+            if let Some(p) = delete_threshold_percent {
+                body["deleteThresholdPercent"] = json!(p);
+            }
+            let made = client.post(BASE, &body).await?.unwrap_or(Value::Null);
             match out {
                 Output::Json => output::one(out, &made),
                 Output::Table => {
@@ -69,4 +107,20 @@ pub async fn provisioning(client: &Client, c: ProvisioningCommand, out: Output) 
         }
     }
     Ok(())
+}
+
+/// The token in a file (`-`: standard input), without its line end.
+fn read_token(path: &std::path::Path) -> Result<String> {
+    let text = if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::io::stdin(), 64 * 1024),
+            &mut s,
+        )?;
+        s
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?
+    };
+    Ok(text.trim().to_string())
 }

@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 mod grants;
+mod identity_store;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use trustplane_cloudops::{
 use trustplane_detect::ReadLimits;
 
 pub use grants::Grants;
+pub use identity_store::IdentityStores;
 pub use trustplane_posture::ResourceDoc;
 
 /// The AWS and Azure implementations, for `trustplane_server::start_with_cloud` or
@@ -43,6 +45,7 @@ pub fn connectors_with(objects: ReadLimits) -> CloudConnectors {
     CloudConnectors {
         collector: Some(Arc::new(Collector)),
         log_objects: Some(Arc::new(S3Logs::new(objects))),
+        identity_store: Some(Arc::new(IdentityStores)),
     }
 }
 

@@ -11,6 +11,10 @@ mod common;
 #[path = "pim/mod.rs"]
 mod pim;
 
+/// Outbound provisioning into IAM Identity Center (`tests/provisioning/`).
+#[path = "provisioning/mod.rs"]
+mod provisioning;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

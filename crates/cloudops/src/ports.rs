@@ -142,6 +142,8 @@ pub struct CloudConnectors {
     pub collector: Option<Arc<dyn CloudCollector>>,
     /// Reads CloudTrail objects for log sources.
     pub log_objects: Option<Arc<dyn LogObjects>>,
+    /// Reaches IAM Identity Center Identity Stores for outbound provisioning.
+    pub identity_store: Option<Arc<dyn trustplane_provisioning::outbound::IdentityStoreConnector>>,
 }
 
 impl fmt::Debug for CloudConnectors {
@@ -149,6 +151,7 @@ impl fmt::Debug for CloudConnectors {
         f.debug_struct("CloudConnectors")
             .field("collector", &self.collector.is_some())
             .field("log_objects", &self.log_objects.is_some())
+            .field("identity_store", &self.identity_store.is_some())
             .finish()
     }
 }

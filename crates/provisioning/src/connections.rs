@@ -1,27 +1,31 @@
 //! Provisioning connections as administrators manage them: what a new connection may say,
-//! its bearer token (returned once, stored as a hash), its status, and running it.
+//! an inbound connection's bearer token (returned once, stored as a hash), an outbound one's
+//! settings (checked field by field; a SCIM token sealed, never returned), its status, running
+//! it and confirming a held run.
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use trustplane_model::Actor;
-use trustplane_store::{Store, StoreError, SCIM_INBOUND};
+use trustplane_store::{Store, StoreError, AWS_SCIM, SCIM_INBOUND};
+
+use crate::outbound::{self, is_outbound, Mode, Outbound};
 
 /// What every SCIM bearer token starts with: it reaches `/scim/v2` and nothing else.
 pub const SCIM_TOKEN_PREFIX: &str = "tpscim_";
-
-/// Connection types named by the design that this version cannot create yet.
-const NOT_YET: &[&str] = &["awsIdentityStore", "awsScim"];
 
 /// Body of `POST /api/v1/provisioning/connections`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateConnection {
-    /// `scimInbound`.
+    /// `scimInbound`, `awsIdentityStore` or `awsScim`.
     #[serde(rename = "type")]
     pub kind: String,
     /// A name for people.
     pub display_name: String,
-    /// Settings of the type (none for `scimInbound`).
+    /// Settings of the type: none for `scimInbound`; `identityStoreId`, `region` (and for
+    /// tests `endpoint`) for `awsIdentityStore`; `url` and `token` for `awsScim`; and for both
+    /// outbound kinds `scopeGroups` (ids or names; none: everyone) and
+    /// `deleteThresholdPercent` (default 10).
     #[serde(flatten)]
     #[schema(value_type = Object)]
     pub rest: Map<String, Value>,
@@ -32,22 +36,33 @@ fn invalid(field: &'static str, message: String) -> StoreError {
 }
 
 /// Creates a connection; `public_url` is where this node is reached. The answer holds the
-/// connection and, for `scimInbound`, its `token`, shown only now.
+/// connection and, for `scimInbound`, its `token`, shown only now. An `awsScim` token is
+/// sealed with the node's master key and never returned.
 pub async fn create(
     store: &Store,
+    outbound: &Outbound,
     actor: &Actor,
     body: CreateConnection,
     public_url: &str,
 ) -> Result<Value, StoreError> {
-    if NOT_YET.contains(&body.kind.as_str()) {
-        let why = format!(
-            "`{}` is not yet supported by this version; only `scimInbound` connections can be created",
-            body.kind
-        );
-        return Err(invalid("type", why));
+    if is_outbound(&body.kind) {
+        let (settings, token) = outbound::settings::parse(store, &body.kind, &body.rest).await?;
+        let id = trustplane_model::new_id();
+        let sealed = match &token {
+            Some(t) => Some(outbound.seal(&id, t)?),
+            None => None,
+        };
+        let mut kept = serde_json::to_value(&settings).unwrap_or_default();
+        if body.kind == AWS_SCIM {
+            kept["hasToken"] = Value::Bool(true);
+        }
+        let c = store
+            .create_outbound_connection(actor, id, &body.kind, &body.display_name, kept, sealed)
+            .await?;
+        return Ok(serde_json::to_value(&c).unwrap_or_default());
     }
     if body.kind != SCIM_INBOUND {
-        let why = "must be scimInbound (awsIdentityStore and awsScim are not yet supported)";
+        let why = "must be scimInbound, awsIdentityStore or awsScim";
         return Err(invalid("type", why.into()));
     }
     if let Some(field) = body.rest.keys().next() {
@@ -75,23 +90,60 @@ pub async fn create(
     Ok(out)
 }
 
-/// A connection's status, with its id, type and name.
+/// A connection's status, with its id, type and name; for an outbound connection also the
+/// last run's report (`lastRun`: changes pushed, failures with the cloud's reason, drift) and
+/// the run waiting for confirmation (`held`), if any.
 pub async fn status(store: &Store, id: &str) -> Result<Value, StoreError> {
     let c = store.get_provisioning_connection(id).await?;
     let mut out = serde_json::to_value(&c.status).unwrap_or_default();
     if let Some(map) = out.as_object_mut() {
-        map.insert("id".into(), Value::String(c.id));
-        map.insert("type".into(), Value::String(c.kind));
+        map.insert("id".into(), Value::String(c.id.clone()));
+        map.insert("type".into(), Value::String(c.kind.clone()));
         map.insert("displayName".into(), Value::String(c.display_name));
+        if is_outbound(&c.kind) {
+            let (report, held) = store.outbound_report(&c.id).await?;
+            map.insert("lastRun".into(), report.unwrap_or(Value::Null));
+            map.insert("held".into(), held.unwrap_or(Value::Null));
+        }
     }
     Ok(out)
 }
 
-/// Runs a connection now. A `scimInbound` connection has nothing to run: its client pushes.
-pub async fn run(store: &Store, id: &str) -> Result<(), StoreError> {
+/// Runs a connection now (reading the target and repairing drift); its report. A
+/// `scimInbound` connection has nothing to run: its client pushes (409).
+pub async fn run(
+    store: &Store,
+    outbound: &Outbound,
+    actor: &Actor,
+    id: &str,
+) -> Result<Value, StoreError> {
     let c = store.get_provisioning_connection(id).await?;
-    Err(StoreError::Conflict(format!(
-        "`{}` is a {} connection: its SCIM client pushes every change, so there is nothing to run",
-        c.display_name, c.kind
-    )))
+    if is_outbound(&c.kind) {
+        store
+            .audit_provisioning_action(actor, "provisioningConnection.run", &c)
+            .await?;
+    }
+    outbound.run(&c.id, Mode::Reconcile).await
+}
+
+/// Confirms the run held back by accidental-delete prevention and runs it; 409 when none is
+/// held. Audited.
+pub async fn confirm(
+    store: &Store,
+    outbound: &Outbound,
+    actor: &Actor,
+    id: &str,
+) -> Result<Value, StoreError> {
+    let c = store.get_provisioning_connection(id).await?;
+    let (_, held) = store.outbound_report(&c.id).await?;
+    if held.is_none() {
+        return Err(StoreError::Conflict(format!(
+            "`{}` has no run waiting for confirmation",
+            c.display_name
+        )));
+    }
+    store
+        .audit_provisioning_action(actor, "provisioningConnection.confirm", &c)
+        .await?;
+    outbound.run(&c.id, Mode::Confirm).await
 }

@@ -1,4 +1,5 @@
-//! Trustplane's inbound SCIM 2.0 provisioning engine (RFC 7643, RFC 7644), free of HTTP.
+//! Trustplane's provisioning engines, free of HTTP: the inbound SCIM 2.0 service (RFC 7643,
+//! RFC 7644) and outbound provisioning into AWS IAM Identity Center ([`outbound`]).
 //! The server's `/scim/v2` routes will parse requests into these types, call the store, and
 //! send back what this crate renders; the rules (filters, PATCH, paging, errors) live here.
 #![deny(missing_docs)]
@@ -10,6 +11,7 @@ pub mod entra;
 pub mod error;
 pub mod filter;
 pub mod list;
+pub mod outbound;
 pub mod patch;
 mod request;
 pub mod resources;

@@ -276,6 +276,33 @@ impl<'a> Service<'a> {
         }
     }
 
+    /// [`Self::not_privileged`], except for a change that does nothing but disable someone
+    /// whose roles are all cloud roles (PIM's Identity Center or Azure RBAC grants, which
+    /// carry a `resource`): that takes access away and never gives it, and the identity source
+    /// must be able to stop a leaver who holds such an elevation (their sessions and grants
+    /// end with it). Directory roles stay the administrators' alone.
+    async fn not_privileged_unless_disabling(
+        &self,
+        before: &ProvisionedUser,
+        scim: &User,
+    ) -> Result<()> {
+        let mut after = before.user.clone();
+        scim.apply_to(&mut after);
+        let disables = before.user.account_enabled && !after.account_enabled;
+        after.account_enabled = before.user.account_enabled;
+        if disables && after == before.user && scim.external_id_value() == before.external_id {
+            let roles = self
+                .store
+                .effective_roles(&before.user.id)
+                .await
+                .map_err(scim_error)?;
+            if roles.iter().all(|r| r.resource.is_some()) {
+                return Ok(());
+            }
+        }
+        self.not_privileged(before).await
+    }
+
     /// Writes a whole SCIM user over a stored one (PUT, and PATCH's result).
     async fn write_user(&self, before: &ProvisionedUser, scim: &User) -> Result<Reply> {
         let mut after = before.user.clone();
@@ -331,8 +358,8 @@ impl<'a> Service<'a> {
         let result = async {
             let before = self.owned_user(id).await?;
             check_version(if_match, &self.user_meta(&before).version)?;
-            self.not_privileged(&before).await?;
             let scim = User::from_json(body)?;
+            self.not_privileged_unless_disabling(&before, &scim).await?;
             self.write_user(&before, &scim).await
         }
         .await;
@@ -350,9 +377,10 @@ impl<'a> Service<'a> {
             let request = PatchRequest::from_json(body)?;
             let before = self.owned_user(id).await?;
             check_version(if_match, &self.user_meta(&before).version)?;
-            self.not_privileged(&before).await?;
             let current = self.user_scim(&before);
             let patched = patch::patch_user(&current, &request)?;
+            self.not_privileged_unless_disabling(&before, &patched)
+                .await?;
             self.write_user(&before, &patched).await
         }
         .await;

@@ -100,6 +100,8 @@ pub struct AppState {
     pub pim: Arc<crate::pim::Pim>,
     /// Upstream identity providers people sign in through.
     pub upstream: Arc<trustplane_idp::upstream::Upstream>,
+    /// Outbound provisioning (IAM Identity Center).
+    pub outbound: Arc<trustplane_provisioning::outbound::Outbound>,
     /// How often a source address's calls with an invalid bearer token are audited: each is
     /// counted, but a flood must not flood the audit trail.
     pub invalid_token_audit: Arc<trustplane_authn::IpRateLimiter>,
@@ -187,8 +189,14 @@ impl AppState {
             signin.clone(),
             ca.clone(),
         ));
+        let outbound = Arc::new(trustplane_provisioning::outbound::Outbound::new(
+            store.clone(),
+            sealer.clone(),
+            None,
+        ));
         Ok(AppState {
             pim,
+            outbound,
             saml,
             store: store.clone(),
             metrics: metrics::handle(),
@@ -220,6 +228,11 @@ impl AppState {
         connectors: CloudConnectors,
         grants: Option<Arc<dyn CloudGrants>>,
     ) -> Self {
+        self.outbound = Arc::new(trustplane_provisioning::outbound::Outbound::new(
+            self.store.clone(),
+            self.sealer.clone(),
+            connectors.identity_store.clone(),
+        ));
         self.cloud = Arc::new(self.cloud.with_connectors(connectors));
         self.pim = Arc::new(crate::pim::Pim::new(
             self.store.clone(),
@@ -331,7 +344,14 @@ pub async fn start_with_cloud(
         .detection
         .spawn_own_event_detection(store.clone(), node.clone());
     state.cloud.spawn_jobs(store.clone(), node.clone());
-    state.pim.spawn_jobs(store.clone(), node);
+    state.pim.spawn_jobs(store.clone(), node.clone());
+    // Outbound provisioning: what changed goes out within seconds; the targets are read
+    // and their drift repaired hourly.
+    state.outbound.spawn_jobs(
+        node,
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(3600),
+    );
     let proxy = match config.proxy {
         Some(p) => Some(trustplane_proxy::Proxy::bind(p, clock).await.map_err(|e| {
             StoreError::Invalid {

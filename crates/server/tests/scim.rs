@@ -234,7 +234,8 @@ async fn connections_are_for_global_administrators_and_tokens_show_once() {
     assert_eq!(list["value"].as_array().unwrap().len(), 1);
     assert!(!list.to_string().contains(token));
 
-    // Same name again, unknown and not-yet-built types, stray settings: refused, nothing made.
+    // Same name again, unknown types, outbound ones without their settings, stray settings:
+    // refused with the field named, nothing made.
     for (bad, want) in [
         (body.clone(), 409),
         (
@@ -242,6 +243,10 @@ async fn connections_are_for_global_administrators_and_tokens_show_once() {
             400,
         ),
         (json!({"type": "awsScim", "displayName": "AWS"}), 400),
+        (
+            json!({"type": "awsScim", "displayName": "AWS", "url": "http://scim.example.com/v2", "token": "t"}),
+            400,
+        ),
         (json!({"type": "ldap", "displayName": "x"}), 400),
         (
             json!({"type": "scimInbound", "displayName": "y", "url": "http://x"}),
@@ -258,8 +263,12 @@ async fn connections_are_for_global_administrators_and_tokens_show_once() {
             )
             .await;
         assert_eq!(status, want, "{bad} -> {v}");
+        let detail = v["detail"].as_str().unwrap_or_default();
         if bad["type"] == "awsIdentityStore" {
-            assert!(v["detail"].as_str().unwrap().contains("not yet supported"));
+            assert!(detail.contains("identityStoreId"), "{v}");
+        }
+        if bad["type"] == "awsScim" {
+            assert!(detail.contains("url"), "{v}");
         }
     }
     assert_eq!(

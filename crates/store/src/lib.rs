@@ -37,6 +37,7 @@ mod lease;
 mod list;
 mod migrate;
 mod oidc;
+mod outbound;
 mod pim;
 mod policies;
 mod protection;
@@ -79,6 +80,7 @@ pub use oidc::{
     AuthCode, Authentication, ClientSecret, CodeUse, Grant, NewClientSecret, NewRefreshToken,
     RefreshToken,
 };
+pub use outbound::{DirectorySnapshot, Membership, PushedObject, RunRecord};
 pub use pim::{
     pim_event, Drift, NewMessage, OutboxMessage, PimGrant, RequestChange, Review, ReviewItem,
 };
@@ -86,7 +88,7 @@ pub use policies::CaKind;
 pub use protection::GroupProtection;
 pub use provisioning::{
     ConnectionStatus, GroupChange, LookupField, MemberRef, ProvisionedGroup, ProvisionedUser,
-    ProvisioningConnection, MAX_PROVISIONED_SCAN, SCIM_INBOUND,
+    ProvisioningConnection, AWS_IDENTITY_STORE, AWS_SCIM, MAX_PROVISIONED_SCAN, SCIM_INBOUND,
 };
 pub use risk::{
     network_of, AlertRef, NewRiskDetection, RiskDetection, RiskyUserState, SignInAttempt,

@@ -78,6 +78,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0016_risk.sql"),
     ),
     (
+        17,
+        "outbound provisioning",
+        include_str!("../migrations/0017_outbound_provisioning.sql"),
+    ),
+    (
         18,
         "identity providers",
         include_str!("../migrations/0018_identity_providers.sql"),

@@ -24,6 +24,10 @@ use crate::protection::LastAdminGuard;
 
 /// The connection kinds Trustplane knows of.
 pub const SCIM_INBOUND: &str = "scimInbound";
+/// Outbound to IAM Identity Center through the Identity Store API.
+pub const AWS_IDENTITY_STORE: &str = "awsIdentityStore";
+/// Outbound to IAM Identity Center through its SCIM endpoint.
+pub const AWS_SCIM: &str = "awsScim";
 
 /// Most objects of one kind a connection lists at once (a filter other than a simple
 /// equality runs over them in memory).
@@ -230,6 +234,44 @@ impl Store {
         settings: Value,
         token_hash: Option<String>,
     ) -> Result<ProvisioningConnection> {
+        self.insert_connection(
+            actor,
+            new_id(),
+            kind,
+            display_name,
+            settings,
+            token_hash,
+            None,
+        )
+        .await
+    }
+
+    /// Creates an outbound connection under an id chosen by the caller (its secret is sealed
+    /// bound to that id), with its sealed secret if it has one. Audited.
+    pub async fn create_outbound_connection(
+        &self,
+        actor: &Actor,
+        id: String,
+        kind: &str,
+        display_name: &str,
+        settings: Value,
+        sealed_secret: Option<String>,
+    ) -> Result<ProvisioningConnection> {
+        self.insert_connection(actor, id, kind, display_name, settings, None, sealed_secret)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_connection(
+        &self,
+        actor: &Actor,
+        id: String,
+        kind: &str,
+        display_name: &str,
+        settings: Value,
+        token_hash: Option<String>,
+        sealed_secret: Option<String>,
+    ) -> Result<ProvisioningConnection> {
         let name = display_name.trim();
         if name.is_empty() || name.chars().count() > 256 {
             return Err(StoreError::invalid(
@@ -239,7 +281,7 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         let connection = ProvisioningConnection {
-            id: new_id(),
+            id,
             kind: kind.into(),
             display_name: name.into(),
             settings,
@@ -257,7 +299,7 @@ impl Store {
         let now = tx.now;
         tx.execute(
             "INSERT INTO provisioning_connections (id, kind, display_name, name_key, settings, \
-             token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             token_hash, created_at, secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
                 Bind::Text(connection.id.clone()),
                 Bind::Text(connection.kind.clone()),
@@ -266,6 +308,7 @@ impl Store {
                 Bind::Text(connection.settings.to_string()),
                 Bind::OptText(token_hash),
                 Bind::Int(now),
+                Bind::OptText(sealed_secret),
             ],
         )
         .await
@@ -348,6 +391,7 @@ impl Store {
         for sql in [
             "UPDATE users SET provisioned_by = NULL, external_id = NULL WHERE provisioned_by = $1",
             "UPDATE groups SET provisioned_by = NULL, external_id = NULL WHERE provisioned_by = $1",
+            "DELETE FROM provisioning_targets WHERE connection_id = $1",
             "DELETE FROM provisioning_connections WHERE id = $1",
         ] {
             tx.execute(sql, &[Bind::Text(connection.id.clone())])
@@ -361,6 +405,20 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(connection)
+    }
+
+    /// Audits an administrator's action on a connection (a run started, a held run
+    /// confirmed).
+    pub async fn audit_provisioning_action(
+        &self,
+        actor: &Actor,
+        activity: &str,
+        connection: &ProvisioningConnection,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        tx.audit(connection_event(actor, activity, connection))
+            .await?;
+        tx.commit().await
     }
 
     /// Records a request of the connection that was refused or failed (the change itself

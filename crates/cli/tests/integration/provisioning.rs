@@ -47,7 +47,8 @@ async fn an_administrator_manages_scim_connections_from_the_cli(db: Db) {
     let (code, _) = call(&node, reqwest::Method::GET, "/api/v1/users", None, &token).await;
     assert_eq!(code, 401);
 
-    // Nothing to run for an inbound connection; not-yet-built kinds are refused, in one line.
+    // Nothing to run for an inbound connection; an outbound one without its settings is
+    // refused with the field named, in one line.
     let (code, _, err) = cli(
         Some(&node),
         &["admin", "provisioning", "connections", "run", "Entra ID"],
@@ -68,7 +69,62 @@ async fn an_administrator_manages_scim_connections_from_the_cli(db: Db) {
         ],
     );
     assert_ne!(code, 0);
-    assert!(err.contains("not yet supported"), "{err}");
+    assert!(err.contains("identityStoreId"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    // An outbound SCIM connection: its token read from a file, sealed, never printed; a run
+    // against an endpoint that does not answer stops with the reason; nothing to confirm.
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("idc-token.txt");
+    std::fs::write(&token_file, "idc-secret-token-0123\n").unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/scim/v2",
+        dead.local_addr().unwrap().port()
+    );
+    drop(dead);
+    let out = cli_json(
+        &node,
+        &[
+            "admin",
+            "provisioning",
+            "connections",
+            "create",
+            "--type",
+            "awsScim",
+            "--display-name",
+            "IDC",
+            "--scim-url",
+            &url,
+            "--token-file",
+            token_file.to_str().unwrap(),
+            "--delete-threshold-percent",
+            "20",
+        ],
+    );
+    assert_eq!(out["type"], "awsScim");
+    assert_eq!(out["settings"]["deleteThresholdPercent"], 20);
+    assert!(!out.to_string().contains("idc-secret-token"), "{out}");
+    let ran = cli_json(
+        &node,
+        &["admin", "provisioning", "connections", "run", "IDC"],
+    );
+    assert_eq!(ran["status"], "failed", "{ran}");
+    assert!(
+        ran["stopped"].as_str().unwrap().contains("cannot reach"),
+        "{ran}"
+    );
+    let status = cli_json(
+        &node,
+        &["admin", "provisioning", "connections", "status", "idc"],
+    );
+    assert_eq!(status["lastStatus"], "failed", "{status}");
+    let (code, _, err) = cli(
+        Some(&node),
+        &["admin", "provisioning", "connections", "confirm", "IDC"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("no run waiting"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 
     let (code, _, err) = cli(

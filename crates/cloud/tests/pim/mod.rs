@@ -23,7 +23,7 @@ const AZURE_PRINCIPAL: &str = "6f2b8c1e-3a4d-4e5f-8a9b-0c1d2e3f4a5b";
 const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 
 /// Moto's Identity Center instance with a fresh permission set.
-async fn permission_set(moto: &Moto, name: &str) -> (String, String) {
+pub(super) async fn permission_set(moto: &Moto, name: &str) -> (String, String) {
     let python = std::env::var("TRUSTPLANE_TEST_PYTHON").unwrap();
     let script = r#"
 import json, sys, boto3
@@ -57,7 +57,7 @@ async fn center(moto: &Moto) -> IdentityCenter {
 }
 
 /// Identity Store user ids holding the permission set on the account, per moto.
-async fn idc_holders(moto: &Moto, instance: &str, ps: &str) -> Vec<String> {
+pub(super) async fn idc_holders(moto: &Moto, instance: &str, ps: &str) -> Vec<String> {
     let mut v: Vec<String> = center(moto)
         .await
         .assignments(instance, ACCOUNT, ps)
@@ -91,18 +91,24 @@ async fn elevated_person(n: &Node, upn: &str, attributes: Value) -> (String, Str
         )
         .await
         .unwrap();
+    let (token, uri) = authenticator(n, &id, upn).await;
+    (id, token, uri)
+}
+
+/// An API token and an authenticator app for someone: (token, otpauth URI).
+pub(super) async fn authenticator(n: &Node, id: &str, upn: &str) -> (String, String) {
     let token = format!("tp_pim_{}_0123456789abcdef", upn.replace(['@', '.'], "_"));
     n.store
         .create_api_token(
             &Actor::system(),
-            &id,
+            id,
             &trustplane_authn::hash_session_token(&token),
             "t",
             None,
         )
         .await
         .unwrap();
-    let user = n.store.get_user(&id).await.unwrap();
+    let user = n.store.get_user(id).await.unwrap();
     let (handle, uri, _) = n.state.signin.totp_begin(&user).await.unwrap();
     let code = pyotp(&uri, n.clock.now_ms());
     n.state
@@ -110,10 +116,10 @@ async fn elevated_person(n: &Node, upn: &str, attributes: Value) -> (String, Str
         .totp_confirm(&Actor::system(), &user, &handle, &code, "app")
         .await
         .unwrap();
-    (id, token, uri)
+    (token, uri)
 }
 
-async fn role(n: &Node, name: &str, resource: Value) -> String {
+pub(super) async fn role(n: &Node, name: &str, resource: Value) -> String {
     let (st, r) = api(
         n,
         Method::POST,
@@ -144,7 +150,7 @@ async fn azure_reader_role(n: &Node, srv: &azure_fake::Srv) -> String {
         "roleDefinitionId": format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{READER}")})).await
 }
 
-async fn eligible(n: &Node, principal: &str, role: &str) {
+pub(super) async fn eligible(n: &Node, principal: &str, role: &str) {
     let (st, a) = api(
         n,
         Method::POST,
@@ -160,7 +166,7 @@ async fn run(n: &Node) -> Value {
     serde_json::to_value(n.state.pim.run_due().await.unwrap()).unwrap()
 }
 
-async fn activate(n: &Node, token: &str, uri: &str, role: &str, secs: i64) -> Value {
+pub(super) async fn activate(n: &Node, token: &str, uri: &str, role: &str, secs: i64) -> Value {
     n.clock.advance_ms(30_000);
     let (st, r) = api_as(
         n,

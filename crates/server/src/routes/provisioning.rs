@@ -1,6 +1,8 @@
 //! `/api/v1/provisioning/connections`: provisioning connections, managed by Global
 //! Administrators. A `scimInbound` connection's bearer token is in the creation's answer only;
-//! it reaches `/scim/v2` and nothing else.
+//! it reaches `/scim/v2` and nothing else. Outbound connections (`awsIdentityStore`,
+//! `awsScim`) run now on request, and a run held back by accidental-delete prevention goes
+//! ahead once confirmed.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -35,6 +37,10 @@ pub fn router() -> Router<AppState> {
             "/api/v1/provisioning/connections/{id}/run",
             post(run_connection),
         )
+        .route(
+            "/api/v1/provisioning/connections/{id}/confirm",
+            post(confirm_connection),
+        )
 }
 
 /// The OpenAPI description of these routes.
@@ -46,7 +52,8 @@ pub fn router() -> Router<AppState> {
         get_connection,
         delete_connection,
         connection_status,
-        run_connection
+        run_connection,
+        confirm_connection
     ),
     components(schemas(CreateConnection))
 )]
@@ -70,7 +77,14 @@ pub async fn create_connection(
     Json(body): Json<CreateConnection>,
 ) -> ApiResult<impl IntoResponse> {
     manage(&state, &caller).await?;
-    let made = connections::create(&state.store, &caller.actor, body, &state.public_url).await?;
+    let made = connections::create(
+        &state.store,
+        &state.outbound,
+        &caller.actor,
+        body,
+        &state.public_url,
+    )
+    .await?;
     Ok((StatusCode::CREATED, axum::Json(made)))
 }
 
@@ -127,15 +141,31 @@ pub async fn connection_status(
     Ok(axum::Json(connections::status(&state.store, &id).await?))
 }
 
-/// Runs a connection now. An inbound SCIM connection has nothing to run (its client pushes
-/// each change): 409.
-#[utoipa::path(post, path = "/api/v1/provisioning/connections/{id}/run", tag = "provisioning", params(("id" = String, Path)), responses((status = 409, description = "a scimInbound connection has nothing to run"), (status = 403), (status = 404)))]
+/// Runs an outbound connection now: reads the target, repairs drift, pushes what changed;
+/// the run's report. An inbound SCIM connection has nothing to run (its client pushes each
+/// change): 409.
+#[utoipa::path(post, path = "/api/v1/provisioning/connections/{id}/run", tag = "provisioning", params(("id" = String, Path)),
+    responses((status = 200, description = "the run's report: pushed, failed, failures, drift, status (`held` when it waits for confirmation)"), (status = 409, description = "a scimInbound connection has nothing to run"), (status = 403), (status = 404)))]
 pub async fn run_connection(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     manage(&state, &caller).await?;
-    connections::run(&state.store, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let report = connections::run(&state.store, &state.outbound, &caller.actor, &id).await?;
+    Ok(axum::Json(report))
+}
+
+/// Confirms the run that accidental-delete prevention held back, and runs it; 409 when no
+/// run is held. Audited.
+#[utoipa::path(post, path = "/api/v1/provisioning/connections/{id}/confirm", tag = "provisioning", params(("id" = String, Path)),
+    responses((status = 200, description = "the confirmed run's report"), (status = 409, description = "no run is held"), (status = 403), (status = 404)))]
+pub async fn confirm_connection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    manage(&state, &caller).await?;
+    let report = connections::confirm(&state.store, &state.outbound, &caller.actor, &id).await?;
+    Ok(axum::Json(report))
 }
