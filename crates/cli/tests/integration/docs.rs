@@ -108,6 +108,14 @@ fn fixtures(work: &Path, db: &Db) {
         &repo_root().join("crates/discovery/tests/data/squid-access.log"),
         &work.join("access.log"),
     );
+    // The session policy docs/proxy.md writes with a here-document.
+    std::fs::write(
+        work.join("wiki-policy.json"),
+        r#"{"monitor": true, "stepUpPaths": ["/admin"],
+            "blockUploads": {"extensions": ["exe", "msi"], "maxBytes": 104857600},
+            "downloads": {"mimeTypes": ["application/pdf"], "minBytes": 10485760}}"#,
+    )
+    .unwrap();
     // A call by Ada's role session, for the incident examples.
     std::fs::write(
         work.join("ada-cloudtrail.json"),
