@@ -357,6 +357,11 @@ impl Detection {
         &self,
         records: &[(Record, Option<Person>)],
     ) -> Result<Vec<NewHit>, StoreError> {
+        // Only CloudTrail records can show it: most batches (Trustplane's own events every few
+        // seconds) skip reading the roles at all.
+        if !records.iter().any(|(r, _)| r.provider() == Provider::Aws) {
+            return Ok(Vec::new());
+        }
         let roles = privileged::PrivilegedRoles::load(&self.store).await?;
         let mut hits = Vec::new();
         for (record, person) in records {

@@ -136,11 +136,13 @@ impl TimelineQuery {
         };
         let sources = list(sources);
         let categories = list(categories);
-        if sources.len() > 3 || categories.len() > 32 {
-            return Err(TimelineError::Invalid {
-                field: "category",
-                message: "too many values".into(),
-            });
+        for (field, values, most) in [("source", &sources, 3), ("category", &categories, 32)] {
+            if values.len() > most {
+                return Err(TimelineError::Invalid {
+                    field,
+                    message: format!("at most {most} values"),
+                });
+            }
         }
         if let Some(c) = categories
             .iter()

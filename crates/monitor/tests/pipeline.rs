@@ -593,6 +593,10 @@ async fn bad_timeline_queries_are_refused_with_the_parameter_named() {
     assert_eq!(field(parse(Some(&t2), Some(&t1), None, None, None)), "to");
     assert_eq!(field(parse(None, None, Some("gcp"), None, None)), "source");
     assert_eq!(
+        field(parse(None, None, Some("aws,aws,aws,aws"), None, None)),
+        "source"
+    );
+    assert_eq!(
         field(parse(None, None, None, Some("a' OR 1=1"), None)),
         "category"
     );

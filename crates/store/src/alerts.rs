@@ -245,6 +245,26 @@ impl Store {
         Ok((alert, created))
     }
 
+    /// The alerts of an incident, oldest first (at most 1,000), in one read.
+    pub async fn incident_alerts(&self, incident_id: &str) -> Result<Vec<Alert>> {
+        let columns: String = ALERT_COLUMNS
+            .split(", ")
+            .map(|c| format!("l.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.fetch_all(
+            &format!(
+                "SELECT {columns} FROM incident_alerts a JOIN alerts l ON l.id = a.alert_id \
+                 WHERE a.incident_id = $1 ORDER BY l.first_seen, l.id LIMIT 1000"
+            ),
+            &[Bind::Text(incident_id.into())],
+        )
+        .await?
+        .iter()
+        .map(alert_from_row)
+        .collect()
+    }
+
     /// One alert.
     pub async fn get_alert(&self, id: &str) -> Result<Alert> {
         let row = self

@@ -283,17 +283,8 @@ pub(crate) async fn correlate(
         .and_then(|p| p["userPrincipalName"].as_str())
         .map(str::to_string)
         .or_else(|| incident.addresses.first().cloned());
-    let first_title = if created {
-        alert.rule_title.clone()
-    } else {
-        incident
-            .display_name
-            .split(" involving ")
-            .next()
-            .unwrap_or(&alert.rule_title)
-            .to_string()
-    };
-    incident.display_name = title(&first_title, incident.alert_count, about.as_deref());
+    // With one alert the incident is named after it; with more, after how many there are.
+    incident.display_name = title(&alert.rule_title, incident.alert_count, about.as_deref());
     save(tx, &incident).await?;
     if created {
         tx.audit(incident_event(

@@ -72,15 +72,19 @@ pub async fn get_incident(
 
 async fn with_alerts(state: &AppState, id: &str) -> ApiResult<Value> {
     let incident = state.store.get_incident(id).await?;
-    let mut alerts = Vec::with_capacity(incident.alert_ids.len());
-    for alert_id in &incident.alert_ids {
-        let a = state.store.get_alert(alert_id).await?;
-        alerts.push(json!({
-            "id": a.id, "ruleTitle": a.rule_title, "ruleAuthor": a.rule_author, "level": a.level,
-            "status": a.status, "personUpn": a.person_upn, "firstSeen": a.first_seen.to_string(),
-            "lastSeen": a.last_seen.to_string(), "hits": a.hits, "responses": a.responses,
-        }));
-    }
+    let alerts: Vec<Value> = state
+        .store
+        .incident_alerts(id)
+        .await?
+        .into_iter()
+        .map(|a| {
+            json!({
+                "id": a.id, "ruleTitle": a.rule_title, "ruleAuthor": a.rule_author, "level": a.level,
+                "status": a.status, "personUpn": a.person_upn, "firstSeen": a.first_seen.to_string(),
+                "lastSeen": a.last_seen.to_string(), "hits": a.hits, "responses": a.responses,
+            })
+        })
+        .collect();
     let mut body = serde_json::to_value(&incident).unwrap_or_default();
     body["alerts"] = Value::Array(alerts);
     Ok(body)
